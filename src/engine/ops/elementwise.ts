@@ -122,7 +122,16 @@ export const relu = unaryOp('relu', 'Relu', (x) => Math.max(0, x), (g, x) => whe
 export const sin = unaryOp('sin', 'Sin', Math.sin, (g, x) => mul(g, cos(x)));
 export const cos = unaryOp('cos', 'Cos', Math.cos, (g, x) => neg(mul(g, sin(x))));
 /** ELU with alpha 1: x for x > 0, exp(x) − 1 otherwise (MCNN's activation). */
-export const elu = unaryOp('elu', 'Elu', (x) => (x > 0 ? x : Math.expm1(x)), (g, x, out) =>
+export const elu = unaryOp(
+  'elu',
+  // No float64 Elu kernel on the CPU provider: checking mode lowers it to primitives.
+  (ctx, x, dtype) => {
+    if (!ctx.float64) return ctx.emit('Elu', [x]);
+    const positive = ctx.emit('Greater', [x, ctx.scalar(0, dtype)]);
+    return ctx.emit('Where', [positive, x, ctx.emit('Sub', [ctx.emit('Exp', [x]), ctx.scalar(1, dtype)])]);
+  },
+  (x) => (x > 0 ? x : Math.expm1(x)),
+  (g, x, out) =>
   where(greater(x, 0), g, mul(g, add(out, 1))),
 );
 
