@@ -11,6 +11,7 @@
  * cannot start is an error naming what is missing.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { TonyError } from '../errors.ts';
@@ -106,10 +107,14 @@ export class Runtime {
 
   private translate(message: string): Error {
     if (this.device === 'webgpu' && /adapter|webgpu|vulkan|dawn/i.test(message)) {
+      const vulkan = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'].some((d) => existsSync(`${d}/libvulkan.so.1`));
+      const missing = vulkan
+        ? 'Vulkan is installed but found no GPU driver (is an NVIDIA/AMD/Intel driver with Vulkan support present?)'
+        : 'libvulkan.so.1 is not installed (Debian: apt-get install libvulkan1), and a GPU driver with Vulkan support is needed too';
       return new TonyError(
         'device',
-        `the WebGPU provider could not start: ${message.split('\n')[0]}`,
-        'WebGPU needs a GPU with a Vulkan driver and libvulkan.so.1 (Debian: apt-get install libvulkan1); use --device cpu otherwise',
+        `the WebGPU provider found no GPU adapter: ${missing}`,
+        `use --device cpu, or install what is missing. ONNX Runtime said: ${message.split('\n')[0]!.slice(-160)}`,
       );
     }
     return new TonyError('usage', `ONNX Runtime: ${message}`);
