@@ -42,6 +42,8 @@ const LINF_MARGIN = 1e-6;
 const LINF_STARTS = [0, 0.25, 0.5, 0.75, 0.9, 0.97];
 /** Exponents beyond this are not scaling laws; the bound only stops LM wandering off on flat data. */
 const ALPHA_MAX = 10;
+/** |k| bound: the log of the power term at the geometric-mean x; e^±1000 is far past any loss. */
+const K_BOUND = 1e3;
 /** Levenberg–Marquardt iterations per start. The problem has 3 parameters; ~30 usually suffice. */
 const LM_ITERATIONS = 100;
 
@@ -115,27 +117,12 @@ export function fitPowerLaw(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
   } else {
     const lInfMax = lMin * (1 - LINF_MARGIN);
     for (const frac of LINF_STARTS) {
-      const start = startFrom(t, losses, frac * lMin);
-      const r = levenbergMarquardt(
-        { x: t, y },
-        ([lInf, k, alpha]) => (ti: number) => Math.log(lInf! + Math.exp(k! - alpha! * ti)),
-        {
-          initialValues: [start.lInf, start.k, start.alpha],
-          minValues: [0, -1e3, 0],
-          maxValues: [lInfMax, 1e3, ALPHA_MAX],
-          // ∂/∂(L∞, k, α) of log(L∞ + P), P = exp(k − α t).
-          jacobianFunction: ([lInf, k, alpha]) => (ti: number) => {
-            const p = Math.exp(k! - alpha! * ti);
-            const s = lInf! + p;
-            return [1 / s, p / s, (-ti * p) / s];
-          },
-          maxIterations: LM_ITERATIONS,
-          errorTolerance: 0,
-        },
-      );
-      const [lInf, k, alpha] = r.parameterValues as [number, number, number];
-      const sse = sseOf(t, y, lInf, k, alpha);
-      if (Number.isFinite(sse) && (!best || sse < best.sse)) best = { lInf, k, alpha, sse };
+      let fit = solveLM(t, y, startFrom(t, losses, frac * lMin), lInfMax);
+      // Clamping keeps LM inside the box but makes it crawl along a face: when L∞ ends on a bound,
+      // fix it there and finish (k, α) alone (an active-set step, as bounded solvers do).
+      if (fit.lInf <= 0 || fit.lInf >= lInfMax) fit = solveLM(t, y, fit, lInfMax, true);
+      const sse = sseOf(t, y, fit.lInf, fit.k, fit.alpha);
+      if (Number.isFinite(sse) && (!best || sse < best.sse)) best = { ...fit, sse };
     }
     if (!best) throw new TonyError('numeric', `power-law fit diverged from every start on ${n} points`, 'check the data for outliers');
   }
@@ -153,6 +140,52 @@ export function fitPowerLaw(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
     r2: 1 - best.sse / sst,
     lInfAtBound: form === 'irreducible' && best.lInf >= lMin * (1 - 2 * LINF_MARGIN),
   };
+}
+
+/**
+ * Levenberg–Marquardt on log L = log(L∞ + exp(k − α t)) from `start`, within 0 ≤ L∞ ≤ lInfMax and
+ * 0 ≤ α ≤ ALPHA_MAX; with `fixLInf`, L∞ stays at its start and only (k, α) move.
+ */
+function solveLM(t: number[], y: number[], start: { lInf: number; k: number; alpha: number }, lInfMax: number, fixLInf = false) {
+  if (fixLInf) {
+    const lInf = start.lInf;
+    const r = levenbergMarquardt(
+      { x: t, y },
+      ([k, alpha]) => (ti: number) => Math.log(lInf + Math.exp(k! - alpha! * ti)),
+      {
+        initialValues: [start.k, start.alpha],
+        minValues: [-K_BOUND, 0],
+        maxValues: [K_BOUND, ALPHA_MAX],
+        jacobianFunction: ([k, alpha]) => (ti: number) => {
+          const p = Math.exp(k! - alpha! * ti);
+          return [p / (lInf + p), (-ti * p) / (lInf + p)];
+        },
+        maxIterations: LM_ITERATIONS,
+        errorTolerance: 0,
+      },
+    );
+    const [k, alpha] = r.parameterValues as [number, number];
+    return { lInf, k, alpha };
+  }
+  const r = levenbergMarquardt(
+    { x: t, y },
+    ([lInf, k, alpha]) => (ti: number) => Math.log(lInf! + Math.exp(k! - alpha! * ti)),
+    {
+      initialValues: [start.lInf, start.k, start.alpha],
+      minValues: [0, -K_BOUND, 0],
+      maxValues: [lInfMax, K_BOUND, ALPHA_MAX],
+      // ∂/∂(L∞, k, α) of log(L∞ + P), P = exp(k − α t).
+      jacobianFunction: ([lInf, k, alpha]) => (ti: number) => {
+        const p = Math.exp(k! - alpha! * ti);
+        const s = lInf! + p;
+        return [1 / s, p / s, (-ti * p) / s];
+      },
+      maxIterations: LM_ITERATIONS,
+      errorTolerance: 0,
+    },
+  );
+  const [lInf, k, alpha] = r.parameterValues as [number, number, number];
+  return { lInf, k, alpha };
 }
 
 /** Start for a given L∞: the straight line through (t, log(L − L∞)), which is exact when L∞ is right. */
