@@ -37,7 +37,7 @@ export interface ScalingAnalysis {
   curves: Array<CurvePoint & { tokens: number }>;
   fits: Record<PowerLawForm, FormReport>;
   /** N_opt(C) ∝ C^β on the frontier (x = 'compute' only, and only when ≥ 2 sizes make the frontier). */
-  optimalSize?: OptimalSize & { betaInterval: Interval };
+  optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval> };
   /** Why optimalSize is missing, when x = 'compute'. */
   optimalSizeNote?: string;
 }
@@ -76,7 +76,7 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
   const out: ScalingAnalysis = { x: options.x, split, points, curves, fits };
   if (options.x === 'compute') {
     try {
-      out.optimalSize = { ...fitOptimalSize(points), betaInterval: bootstrapOptimalSize(points, options) };
+      out.optimalSize = { ...fitOptimalSize(points), intervals: bootstrapOptimalSize(points, options) };
     } catch (err) {
       if (!(err instanceof TonyError) || err.kind !== 'data') throw err;
       out.optimalSizeNote = err.message;
@@ -113,7 +113,11 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
   }
   if (a.optimalSize) {
     const o = a.optimalSize;
-    lines.push('', `N_opt(C) = ${o.coefficient.toExponential(3)} · C^${o.beta.toFixed(4)}   β ${pct} CI [${o.betaInterval.lo.toFixed(4)}, ${o.betaInterval.hi.toFixed(4)}], R² ${o.r2.toFixed(4)}`);
+    const iv = o.intervals;
+    lines.push('', `N_opt(C) = A · C^β on the ${new Set(a.points.map((p) => p.params)).size} sizes that make the frontier`);
+    lines.push(`  β      ${o.beta.toFixed(4).padStart(10)}   ${pct} CI [${iv.beta.lo.toFixed(4)}, ${iv.beta.hi.toFixed(4)}]`);
+    lines.push(`  A      ${o.coefficient.toExponential(3).padStart(10)}   ${pct} CI [${iv.coefficient.lo.toExponential(3)}, ${iv.coefficient.hi.toExponential(3)}]`);
+    lines.push(`  R² (log N on log C) ${o.r2.toFixed(4)}`);
   } else if (a.optimalSizeNote) {
     lines.push('', `N_opt(C): not fitted: ${a.optimalSizeNote}`);
   }

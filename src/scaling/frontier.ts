@@ -84,7 +84,14 @@ export function fitOptimalSize(frontier: readonly CurvePoint[]): OptimalSize {
   return { beta: slope, coefficient: Math.exp(intercept), r2: sst > 0 ? 1 - sse / sst : 1 };
 }
 
-/** Bootstrap interval for β, resampling the frontier points. */
-export function bootstrapOptimalSize(frontier: readonly CurvePoint[], options: BootstrapOptions = {}): Interval {
-  return bootstrap(frontier.length, (idx) => ({ beta: fitOptimalSize(idx.map((i) => frontier[i]!)).beta }), options).intervals.beta;
+/** Bootstrap intervals for β and the coefficient A, resampling the frontier points. */
+export function bootstrapOptimalSize(frontier: readonly CurvePoint[], options: BootstrapOptions = {}): Record<'beta' | 'coefficient', Interval> {
+  return bootstrap(
+    frontier.length,
+    (idx) => {
+      const o = fitOptimalSize(idx.map((i) => frontier[i]!));
+      return { beta: o.beta, coefficient: o.coefficient };
+    },
+    options,
+  ).intervals;
 }

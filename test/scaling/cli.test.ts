@@ -71,7 +71,8 @@ describe('tony scale fit', () => {
     const pngPath = join(dir, 'c.png');
     const out = await tony('scale', 'fit', runsPath, '--x', 'compute', '--bootstrap', '40', '--plot', pngPath);
     expect(out).toMatch(/L\(C\) on the compute frontier: \d+ of 210 'val' points from 7 runs/);
-    expect(out).toMatch(/N_opt\(C\) = [\d.e+-]+ · C\^0\.\d{4} +β 95% CI/);
+    expect(out).toMatch(/N_opt\(C\) = A · C\^β on the \d sizes that make the frontier/);
+    expect(out).toMatch(/β +0\.\d{4} +95% CI \[\d\.\d{4}, \d\.\d{4}\]/);
     const png = await readFile(pngPath);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     // IHDR width: twice the SVG's (PNG_SCALE = 2), and at least the 640-pixel plot area.

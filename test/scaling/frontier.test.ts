@@ -91,7 +91,9 @@ describe('frontier against scipy.spatial.ConvexHull and numpy.polyfit (fixtures/
     expect(o.beta).toBeCloseTo(beta, 10);
     expect(o.coefficient / coefficient).toBeCloseTo(1, 8);
     const iv = bootstrapOptimalSize(f, { resamples: 300 });
-    expect(iv.lo).toBeLessThan(beta);
-    expect(iv.hi).toBeGreaterThan(beta);
+    expect(iv.beta.lo).toBeLessThan(beta);
+    expect(iv.beta.hi).toBeGreaterThan(beta);
+    expect(iv.coefficient.lo).toBeLessThan(coefficient);
+    expect(iv.coefficient.hi).toBeGreaterThan(coefficient);
   });
 });
