@@ -42,6 +42,8 @@ const LINF_MARGIN = 1e-6;
 const LINF_STARTS = [0, 0.25, 0.5, 0.75, 0.9, 0.97];
 /** Exponents beyond this are not scaling laws; the bound only stops LM wandering off on flat data. */
 const ALPHA_MAX = 10;
+/** α at or below this means the fit found no decrease at all (α is bounded below by 0). */
+const ALPHA_FLOOR = 1e-8;
 /** |k| bound: the log of the power term at the geometric-mean x; e^±1000 is far past any loss. */
 const K_BOUND = 1e3;
 /** Levenberg–Marquardt iterations per start. The problem has 3 parameters; ~30 usually suffice. */
@@ -127,6 +129,13 @@ export function fitPowerLaw(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
     if (!best) throw new TonyError('numeric', `power-law fit diverged from every start on ${n} points`, 'check the data for outliers');
   }
 
+  if (!(best.alpha > ALPHA_FLOOR)) {
+    throw new TonyError(
+      'data',
+      `power-law fit (${form}): loss does not fall with ${what} (fitted α = ${best.alpha.toPrecision(3)}; losses ${Array.from(losses, (l) => l.toPrecision(4)).join(', ')} at increasing ${what})`,
+      'a scaling law needs losses that improve with size or compute: check for undertrained large runs or swapped columns',
+    );
+  }
   const yMean = y.reduce((a, b) => a + b, 0) / n;
   const sst = y.reduce((a, v) => a + (v - yMean) ** 2, 0);
   return {

@@ -112,7 +112,7 @@ export function leaveOneOut(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
       fit = fitPowerLaw(pick(xs, rest), pick(losses, rest), form);
     } catch (err) {
       if (err instanceof TonyError && err.kind === 'data') {
-        throw new TonyError('data', `leave-one-out needs one point more than the fit: without point ${i}, ${err.message}`, 'give more sizes');
+        throw new TonyError('data', `leave-one-out: without point ${i} (x=${xs[i]}), ${err.message}`, err.hint ?? 'give more sizes');
       }
       throw err;
     }

@@ -146,10 +146,14 @@ describe('degenerate input', () => {
     expectDataError(() => fitPowerLaw([1e2, 1e3, 1e4, 1e5], [2, 2, 2, 2]), /all 4 losses equal 2/);
     expectDataError(() => fitPowerLaw([1e2, 1e3, 1e4, 1e5], [2, 1, 0, 0.5]), /loss=0/);
   });
+  it('rejects losses that do not fall with x', () => {
+    expectDataError(() => fitPowerLaw([1e3, 1e4, 1e5, 1e6], [2, 2.1, 2.2, 2.3]), /loss does not fall with x \(fitted α = 0/);
+    expectDataError(() => fitPowerLaw([1e3, 1e4, 1e5], [2, 2.1, 2.2], 'pure'), /loss does not fall with x \(fitted α = -/);
+  });
   it('rejects mismatched lengths', () => {
     expectDataError(() => fitPowerLaw([1e2, 1e3, 1e4], [2, 1]), /3 x values but 2 losses/);
   });
   it('says leave-one-out needs one point more than the fit', () => {
-    expectDataError(() => leaveOneOut([1e2, 1e3, 1e4], [3, 2.5, 2.3], 'irreducible'), /leave-one-out needs one point more/);
+    expectDataError(() => leaveOneOut([1e2, 1e3, 1e4], [3, 2.5, 2.3], 'irreducible'), /leave-one-out: without point 0 \(x=100\), .*2 distinct x value\(s\) but 3 parameters/);
   });
 });
