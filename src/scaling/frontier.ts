@@ -6,6 +6,10 @@
  * to the lowest loss (past it the hull only climbs to the most expensive point, which is not a
  * frontier). L(C) is fitted to the frontier points, and N_opt(C) ∝ C^β to the sizes of the models
  * that make them up.
+ *
+ * Only hull vertices are kept: a point on a straight stretch between two vertices is not "strictly
+ * best" anywhere, and keeping it would weight the fit toward whichever curve happens to be logged
+ * most densely there. Log evaluations often (every few percent of a run) so the hull has vertices.
  */
 import { TonyError } from '../errors.ts';
 import { ols } from './powerlaw.ts';
