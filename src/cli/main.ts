@@ -5,7 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
-import { register as registerTrain } from './train.ts';
+import { register as scaling } from './scaling.ts';
+import { register as train } from './train.ts';
 
 const program = new Command('tony')
   .description('Define, train, sample, evaluate and serve generative models — TypeScript → ONNX → ONNX Runtime.')
@@ -13,7 +14,10 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [registerTrain];
+const areas: Array<(p: Command) => void> = [
+  train,
+  scaling,
+];
 for (const register of areas) register(program);
 
 try {
