@@ -381,6 +381,10 @@ describe('checkpoints', () => {
       const d = await copy('interrupted');
       await rm(join(d, MANIFEST_FILE));
       await expectCheckpointRejection(() => loadCheckpoint(d), /is incomplete: it has no tony-checkpoint\.json/);
+      const early = join(tmp, 'interrupted-early'); // killed while writing its first file
+      await mkdir(early);
+      await writeFile(join(early, 'model.safetensors.tony-tmp-0123abcd'), 'partial');
+      await expectCheckpointRejection(() => loadCheckpoint(early), /is incomplete/);
     });
 
     it('parameters that do not match the model, listing the first differences', async () => {
@@ -429,6 +433,9 @@ describe('checkpoints', () => {
       await saveRunCheckpoint(run, 200, { config, state: { step: 200 }, params: params() });
       expect(await pruneCheckpoints(run, 1)).toEqual([100, 120, 150]);
       expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([200]);
+      // a run resumed from an earlier step: its new, lower-step checkpoint survives the pruning it triggers
+      await saveRunCheckpoint(run, 50, { config, state: { step: 50 }, params: params() }, { keep: 1 });
+      expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([50, 200]);
     });
   });
 });
