@@ -1,0 +1,109 @@
+/**
+ * Bad input gets a clear error naming what is wrong: shapes, dtypes, configs, feeds, devices.
+ * (Corrupt and truncated checkpoints: checkpoint.test.ts. NaN losses: training.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import * as T from '../../src/engine/index.ts';
+import { adamwConfig } from '../../src/engine/optim.ts';
+import { TonyError } from '../../src/errors.ts';
+import { gptConfig } from '../../src/text/gpt.ts';
+
+function thrown(f: () => unknown): TonyError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TonyError);
+    return e as TonyError;
+  }
+  throw new Error('expected a TonyError');
+}
+
+describe('trace-time checks', () => {
+  it('a shape mismatch names the op, both shapes and the calling line', () => {
+    const a = T.input('a', [2, 3]);
+    const b = T.input('b', [4, 5]);
+    const e = thrown(() => T.matmul(a, b));
+    expect(e.kind).toBe('shape');
+    expect(e.message).toMatch(/matmul: inner dimensions differ \(3 vs 4\)/);
+    expect(e.message).toContain('[2, 3] float32, [4, 5] float32');
+    expect(e.message).toMatch(/errors\.test\.ts:\d+/); // the caller's line, not the engine's
+  });
+
+  it('broadcasting failures and bad reshapes are shape errors', () => {
+    expect(() => T.add(T.input('a', [2, 3]), T.input('b', [4]))).toThrow(/add: shapes \[2,3\] and \[4\] do not broadcast/);
+    expect(() => T.reshape(T.input('a', [2, 3]), [4, -1])).toThrow(/reshape: cannot reshape \[2, 3\] to \[4, -1\]/);
+    expect(() => T.softmax(T.input('a', [2, 3]), 2)).toThrow(/axis 2 is out of range for a tensor of rank 2/);
+  });
+
+  it('a wrong dtype is named, with a hint', () => {
+    const ids = T.input('ids', [4], 'float32');
+    const e = thrown(() => T.gather(T.input('w', [10, 2]), ids));
+    expect(e.message).toMatch(/gather: ids must be int64, got float32/);
+    const e2 = thrown(() => T.add(T.input('a', [2]), T.input('b', [2], 'int64')));
+    expect(e2.message).toMatch(/dtypes differ \(float32 vs int64\)/);
+    expect(e2.hint).toMatch(/cast/);
+  });
+
+  it('unknown or ill-typed config keys are refused', () => {
+    expect(() => gptConfig({ nLayers: 2 })).toThrow(/unknown gpt config key 'nLayers'/);
+    expect(() => gptConfig({ dModel: 100, nHead: 3 })).toThrow(/divisible/);
+    expect(() => adamwConfig({ lr: '1e-3' })).toThrow(/optimizer config key 'lr' must be a number/);
+  });
+
+  it('grad of a non-scalar is refused', () => {
+    const x = T.input('x', [3]);
+    expect(() => T.grad(T.exp(x), [x])).toThrow(/loss must be a scalar/);
+  });
+});
+
+describe('runtime', () => {
+  it('validates feeds against the model before running', async () => {
+    const rt = await T.Runtime.start({ threads: 1 });
+    try {
+      const x = T.input('x', [2, 2]);
+      const s = await rt.load(T.exportOnnx([x], { y: T.exp(x) }));
+      await expect(rt.run(s, {})).rejects.toThrow(/missing input 'x'/);
+      await expect(rt.run(s, { x: T.hostTensor('float32', [4]) })).rejects.toThrow(/input 'x' expects \[2,2\] float32, got \[4\] float32/);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('runs sessions off the main thread: the event loop keeps ticking during a long run', async () => {
+    const rt = await T.Runtime.start({ threads: 1 });
+    try {
+      const a = T.input('a', [512, 512]);
+      let y = a;
+      for (let i = 0; i < 16; i++) y = T.tanh(T.matmul(y, a)); // ~4 GFLOP: hundreds of ms on one thread
+      const s = await rt.load(T.exportOnnx([a], { y }));
+      const data = T.hostTensor('float32', [512, 512], Array.from({ length: 512 * 512 }, (_, i) => Math.sin(i) * 0.01));
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const t0 = performance.now();
+      await rt.run(s, { a: data });
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      // A main-thread run would block the timer entirely; allow for a loaded machine.
+      expect(ms).toBeGreaterThan(50);
+      expect(ticks).toBeGreaterThan(ms / 5 / 4);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('says which provider runs, and refuses WebGPU without an adapter instead of falling back', async () => {
+    const cpu = await T.Runtime.start({ threads: 2 });
+    expect(cpu.description).toBe('cpu (onnxruntime-node 1.30.0, 2 threads)');
+    await cpu.close();
+    // This machine (and CI) has no GPU. Where one exists, TONY_EXPECT_WEBGPU=1 flips the expectation.
+    const rt = await T.Runtime.start({ device: 'webgpu' });
+    const x = T.input('x', [2]);
+    const load = rt.load(T.exportOnnx([x], { y: T.exp(x) }));
+    try {
+      if (process.env.TONY_EXPECT_WEBGPU === '1') await expect(load).resolves.toBeTruthy();
+      else await expect(load).rejects.toMatchObject({ kind: 'device', message: expect.stringMatching(/WebGPU provider found no GPU adapter/) });
+    } finally {
+      await rt.close();
+    }
+  });
+});
