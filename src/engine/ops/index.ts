@@ -5,3 +5,4 @@ export * from './shape.ts';
 export * from './linalg.ts';
 export * from './nn.ts';
 export * from './conv.ts';
+export * from './random.ts';
