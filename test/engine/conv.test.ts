@@ -115,6 +115,8 @@ describe('convolution shape errors', () => {
   it('checks transposed-convolution layouts and output padding', () => {
     shapeError(() => T.convTranspose1d(x, T.input('w', [3, 2, 3])), /w has 3 input channels on axis 0, x has 4/);
     shapeError(() => T.convTranspose1d(x, T.input('w', [4, 2, 3]), null, { stride: 2, outputPadding: 2 }), /outputPadding 2 on spatial axis 2 must be smaller than the stride 2/);
+    // ONNX Runtime rejects outputPadding ≥ stride even where PyTorch allows it (dilation larger)
+    shapeError(() => T.convTranspose1d(x, T.input('w', [4, 2, 3]), null, { dilation: 3, outputPadding: 1 }), /must be smaller than the stride 1/);
     shapeError(() => T.convTranspose1d(x, T.input('w', [4, 2, 3]), T.input('b', [3]), { groups: 2 }), /bias must be \[4\]/);
   });
 });

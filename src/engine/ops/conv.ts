@@ -115,8 +115,9 @@ function inferConvTranspose(inputs: readonly Tensor[], a: ConvTransposeAttrs, fa
   checkBias(b, out[1]!, fail);
   for (let i = 0; i < n; i++) {
     const [s, d, op] = [a.strides[i]!, a.dilations[i]!, a.outputPadding[i]!];
-    // PyTorch's rule: output padding only disambiguates sizes that a stride (or dilation) rounded away.
-    if (op >= Math.max(s, d)) fail(`outputPadding ${op} on spatial axis ${2 + i} must be smaller than the stride ${s} or the dilation ${d}`);
+    // Output padding only restores the positions a stride rounded away. ONNX Runtime requires
+    // op < stride (PyTorch also allows op < dilation; ORT rejects that at run time).
+    if (op >= s) fail(`outputPadding ${op} on spatial axis ${2 + i} must be smaller than the stride ${s}`);
     const size = convTransposeOutSize(x!.shape[2 + i]!, w!.shape[2 + i]!, s, a.pads[i]!, a.pads[n + i]!, d, op);
     if (size < 1) fail(`spatial axis ${2 + i}: padding ${a.pads[i]}/${a.pads[n + i]} removes the whole output (size ${size})`);
     out.push(size);
@@ -164,12 +165,6 @@ function weightGrad(a: Tensor, b: Tensor, kernel: readonly number[], attrs: Conv
   }); // [P, G·Q, K'…]
   kernel.forEach((k, i) => (r = slice(r, 2 + i, 0, k)));
   return transpose(r, [1, 0, ...sp]); // [G·Q, P, K…]
-}
-
-/** Crop spatial axes of `t` to `shape` (a transposed convolution can overshoot by < stride). */
-function cropTo(t: Tensor, shape: readonly number[]): Tensor {
-  for (let i = 2; i < shape.length; i++) t = slice(t, i, 0, shape[i]!);
-  return t;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +356,8 @@ const convTransposeOp: (inputs: readonly Tensor[], attrs: ConvTransposeAttrs) =>
   infer: inferConvTranspose,
   vjp(g, [x, w, b], _out, a) {
     const { outputPadding: _op, ...convAttrs } = a;
-    const gx = cropTo(convOp([g, w!], convAttrs), x!.shape);
+    // outputPadding < stride, so this convolution of g has exactly x's spatial size
+    const gx = convOp([g, w!], convAttrs);
     const gw = weightGrad(g, x!, w!.shape.slice(2), convAttrs);
     return b ? [gx, gw, biasGrad(g)] : [gx, gw];
   },
@@ -417,7 +413,7 @@ export interface Conv1dOptions {
 }
 
 export interface ConvTranspose1dOptions extends Conv1dOptions {
-  /** Extra output positions at the end (< stride or < dilation). Default 0. */
+  /** Extra output positions at the end (< stride). Default 0. */
   outputPadding?: number;
 }
 
