@@ -143,6 +143,71 @@ export class MLP {
   }
 }
 
+/**
+ * Convolutions with PyTorch's default initialisation: U(−1/√fanIn, 1/√fanIn) for weights and
+ * biases (kaiming_uniform with a = √5, which reduces to that bound).
+ */
+export class Conv1d {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.Conv1dOptions & { bias?: boolean } = {}) {
+    const bound = 1 / Math.sqrt((cin / (opts.groups ?? 1)) * kernel);
+    this.w = ps.param(`${name}.weight`, [cout, cin / (opts.groups ?? 1), kernel], { kind: 'uniform', bound });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
+  }
+
+  /** x (B, Cin, L) → (B, Cout, L'). */
+  forward(x: Tensor): Tensor {
+    return T.conv1d(x, this.w, this.b, this.opts);
+  }
+}
+
+export class ConvTranspose1d {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.ConvTranspose1dOptions & { bias?: boolean } = {}) {
+    // PyTorch computes fan-in from weight.size(1)·K = (Cout/groups)·K for transposed convs.
+    const bound = 1 / Math.sqrt((cout / (opts.groups ?? 1)) * kernel);
+    this.w = ps.param(`${name}.weight`, [cin, cout / (opts.groups ?? 1), kernel], { kind: 'uniform', bound });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
+  }
+
+  /** x (B, Cin, L) → (B, Cout, (L − 1)·stride − 2·pad + dilation·(K − 1) + outputPadding + 1). */
+  forward(x: Tensor): Tensor {
+    return T.convTranspose1d(x, this.w, this.b, this.opts);
+  }
+}
+
+export class Conv2d {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.Conv2dOptions & { bias?: boolean } = {}) {
+    const bound = 1 / Math.sqrt((cin / (opts.groups ?? 1)) * kernel * kernel);
+    this.w = ps.param(`${name}.weight`, [cout, cin / (opts.groups ?? 1), kernel, kernel], { kind: 'uniform', bound });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
+  }
+
+  /** x (B, Cin, H, W) → (B, Cout, H', W'). */
+  forward(x: Tensor): Tensor {
+    return T.conv2d(x, this.w, this.b, this.opts);
+  }
+}
+
+/**
+ * Dropout with an explicit seed per site (two sites with one seed would draw the same mask).
+ * ONNX Runtime continues a seeded generator's stream across runs of a session, so masks change
+ * every step and a fresh session replays them; p = 0 is the identity (and adds no nodes).
+ */
+export class Dropout {
+  constructor(readonly p: number, readonly seed: number) {
+    if (!(p >= 0 && p < 1)) throw new TonyError('config', `dropout p must be in [0, 1), got ${p}`);
+  }
+
+  forward(x: Tensor, training = true): Tensor {
+    return training && this.p > 0 ? T.dropout(x, this.p, this.seed) : x;
+  }
+}
+
 /** Additive mask value: large and finite (−inf gives NaN on fully masked rows). */
 export const MASK = -1e9;
 

@@ -8,7 +8,7 @@
 import { resolveConfig } from '../config.ts';
 import { TonyError } from '../errors.ts';
 import { type HostTensor, hostTensor } from '../engine/dtype.ts';
-import { CausalSelfAttention, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy, prng } from '../engine/nn.ts';
+import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy, prng } from '../engine/nn.ts';
 import * as T from '../engine/ops/index.ts';
 import { exportOnnx, type OnnxModel } from '../engine/onnx.ts';
 import type { Runtime } from '../engine/runtime.ts';
@@ -24,6 +24,8 @@ export const GPT_DEFAULTS = {
   nHead: 4,
   /** Model width C. */
   dModel: 128,
+  /** Dropout on embeddings and residual branches while training (nanoGPT: 0 for pretraining). */
+  dropout: 0,
 };
 export type GPTConfig = typeof GPT_DEFAULTS;
 
@@ -41,6 +43,7 @@ export function gptConfig(overrides: Record<string, unknown> = {}): Readonly<GPT
     throw new TonyError('config', `gpt: dModel ${cfg.dModel} must be divisible by nHead ${cfg.nHead}`);
   }
   for (const [k, v] of Object.entries(cfg)) {
+    if (k === 'dropout') continue; // range-checked by Dropout
     if (!Number.isInteger(v) || v <= 0) throw new TonyError('config', `gpt: ${k} must be a positive integer, got ${v}`);
   }
   return cfg;
@@ -51,18 +54,23 @@ class Block {
   readonly attn: CausalSelfAttention;
   readonly ln2: LayerNorm;
   readonly mlp: MLP;
-  constructor(ps: ParamSet, name: string, cfg: GPTConfig) {
+  readonly drop1: Dropout;
+  readonly drop2: Dropout;
+  constructor(ps: ParamSet, name: string, cfg: GPTConfig, layer: number, readonly training: boolean) {
     // GPT-2: residual projections scaled by 1/√(2·nLayer) at init.
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
     this.ln1 = new LayerNorm(ps, `${name}.ln1`, cfg.dModel);
     this.attn = new CausalSelfAttention(ps, `${name}.attn`, cfg.dModel, cfg.nHead, projStd);
     this.ln2 = new LayerNorm(ps, `${name}.ln2`, cfg.dModel);
     this.mlp = new MLP(ps, `${name}.mlp`, cfg.dModel, 4 * cfg.dModel, projStd);
+    // One seed per dropout site: sites sharing a seed would draw identical masks.
+    this.drop1 = new Dropout(cfg.dropout, 2 * layer + 1);
+    this.drop2 = new Dropout(cfg.dropout, 2 * layer + 2);
   }
 
   forward(x: Tensor): Tensor {
-    x = T.add(x, this.attn.forward(this.ln1.forward(x)));
-    return T.add(x, this.mlp.forward(this.ln2.forward(x)));
+    x = T.add(x, this.drop1.forward(this.attn.forward(this.ln1.forward(x)), this.training));
+    return T.add(x, this.drop2.forward(this.mlp.forward(this.ln2.forward(x)), this.training));
   }
 
   forwardCached(x: Tensor, pos: Tensor, cache: KVCache): { x: Tensor; cache: KVCache } {
@@ -78,11 +86,14 @@ export class GPT {
   readonly wpe: Embedding;
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
+  readonly drop: Dropout;
 
-  constructor(readonly cfg: Readonly<GPTConfig>) {
+  /** `training` switches dropout on (the training-step graph); evaluation and decoding leave it off. */
+  constructor(readonly cfg: Readonly<GPTConfig>, readonly training = false) {
     this.wte = new Embedding(this.ps, 'wte', cfg.vocabSize, cfg.dModel);
     this.wpe = new Embedding(this.ps, 'wpe', cfg.blockSize, cfg.dModel);
-    this.blocks = Array.from({ length: cfg.nLayer }, (_, i) => new Block(this.ps, `h.${i}`, cfg));
+    this.drop = new Dropout(cfg.dropout, 0);
+    this.blocks = Array.from({ length: cfg.nLayer }, (_, i) => new Block(this.ps, `h.${i}`, cfg, i, training));
     this.lnF = new LayerNorm(this.ps, 'ln_f', cfg.dModel);
   }
 
@@ -91,7 +102,7 @@ export class GPT {
     const [B, Tn] = idx.shape as [number, number];
     if (Tn > this.cfg.blockSize) throw new TonyError('shape', `gpt: sequence length ${Tn} exceeds blockSize ${this.cfg.blockSize}`);
     const pos = T.reshape(positions(Tn), [1, Tn]);
-    let x = T.add(this.wte.forward(idx), this.wpe.forward(pos)); // (B, T, C)
+    let x = this.drop.forward(T.add(this.wte.forward(idx), this.wpe.forward(pos)), this.training); // (B, T, C)
     for (const block of this.blocks) x = block.forward(x);
     x = this.lnF.forward(x);
     // Weight tying (Press & Wolf 2017): the head is the token embedding, transposed.
