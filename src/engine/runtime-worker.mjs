@@ -48,7 +48,8 @@ const handlers = {
         interOpNumThreads: 1,
         executionMode: 'sequential', // parallel mode measured 2.2× slower (DESIGN.md)
         graphOptimizationLevel: optimize,
-        logSeverityLevel: 3,
+        // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
+        logSeverityLevel: process.env.TONY_ORT_LOG ? 1 : 3,
       });
       sessions.set(key, session);
     }
