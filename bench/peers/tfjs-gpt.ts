@@ -54,6 +54,11 @@ export interface TfjsTrainOptions {
    * is a function of the current one, so a working model's loss visibly falls within a few steps.
    */
   data?: 'random' | 'pattern';
+  /**
+   * Gradients of the 2-D matrix products: 'nn' (default) rewrites them to avoid the wasm backend's
+   * slow transposed matMul; 'tfjs' keeps TensorFlow.js's own (see `Matmuls` below).
+   */
+  matmulGrads?: 'nn' | 'tfjs';
 }
 
 export interface TfjsTrainResult {
@@ -95,13 +100,14 @@ export async function tfjsTrainStep(cfg: GptBenchConfig, opts: TfjsTrainOptions)
   const params = initParams(cfg, seed);
   const variables = Object.values(params.all);
   const optimizer = tf.train.adam(LEARNING_RATE, BETA1, BETA2, ADAM_EPS);
-  const { x, y, mask } = makeBatch(cfg, seed, opts.data ?? 'random');
+  const batch = makeBatch(cfg, seed, opts.data ?? 'random');
+  const mm = (opts.matmulGrads ?? 'nn') === 'nn' ? nnMatmuls : plainMatmuls;
   try {
     const msPerStep: number[] = [];
     const losses: number[] = [];
     for (let step = 0; step < opts.warmup + opts.steps; step++) {
       const t0 = performance.now();
-      const lossTensor = tf.tidy(() => trainStep(cfg, params, optimizer, x, y, mask));
+      const lossTensor = tf.tidy(() => trainStep(cfg, mm, params, optimizer, batch));
       // dataSync waits for every queued kernel, so asynchronous work is inside the timing.
       losses.push(lossTensor.dataSync()[0]!);
       const ms = performance.now() - t0;
@@ -112,7 +118,7 @@ export async function tfjsTrainStep(cfg: GptBenchConfig, opts: TfjsTrainOptions)
     return { backend, msPerStep, losses, params: count };
   } finally {
     optimizer.dispose();
-    tf.dispose([...variables, x, y, mask]);
+    tf.dispose([...variables, batch.x, batch.y, batch.mask]);
   }
 }
 
@@ -226,7 +232,13 @@ function initParams(cfg: GptBenchConfig, seed: number): Params {
 // Data
 
 /** One fixed batch: inputs x [B, T] and next-token targets y [B·T] (int32), and the causal mask. */
-function makeBatch(cfg: GptBenchConfig, seed: number, data: 'random' | 'pattern') {
+interface Batch {
+  x: tf.Tensor2D; // (B, T) token ids
+  y: tf.Tensor1D; // (B·T) next-token ids
+  mask: tf.Tensor2D; // (T, T) additive causal mask
+}
+
+function makeBatch(cfg: GptBenchConfig, seed: number, data: 'random' | 'pattern'): Batch {
   const { vocab: V, seq: T, batch: B } = cfg;
   return tf.tidy(() => {
     const tokens: tf.Tensor2D =
@@ -251,10 +263,58 @@ function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g).add(b);
 }
 
-/** x [N, in] · w [in, out] + b, as one fused tfjs kernel. */
-function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
+/**
+ * The model's 2-D products: the Linears, x [N, in] · w [in, out] + b, and the tied LM head,
+ * h [N, C] · wteᵀ. Two implementations with the same forward kernels:
+ * - `plainMatmuls`: tfjs's own gradients. These call matMul with transposeA/transposeB, and the wasm
+ *   backend sends every transposed (or batched) product to a slow generic loop instead of XNNPACK:
+ *   measured here at 2048×256×1024, NN 25 GFLOP/s, NT 2.2, TN 0.4.
+ * - `nnMatmuls` (the default): custom gradients that transpose explicitly (≈ 4 ms) and multiply
+ *   untransposed, dA = dY · Bᵀ, dB = Aᵀ · dY, db = Σ_rows dY — what a tfjs user tuning for speed
+ *   would write, so the benchmark compares Tony with TensorFlow.js at its reasonable best.
+ * Attention's batched (B, nh) products stay tfjs's own: batched matMul is slow in every layout
+ * (≈ 1 GFLOP/s), and per-head 2-D products were slower still.
+ */
+interface Matmuls {
+  linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D;
+  logits(h: tf.Tensor2D, wte: tf.Tensor): tf.Tensor2D;
 }
+
+const plainMatmuls: Matmuls = {
+  linear: (x, w, b) => tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D,
+  logits: (h, wte) => tf.matMul(h, wte as tf.Tensor2D, false, true),
+};
+
+// a [M, K] · b [K, N] (+ bias [N]) with untransposed products in forward and backward.
+const linearNN = tf.customGrad((...args) => {
+  const [a, b, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.fused.matMul({ a, b, bias }),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const dy2 = dy as tf.Tensor2D;
+      return [tf.matMul(dy2, sb.transpose()), tf.matMul(sa.transpose(), dy2), tf.sum(dy2, 0)];
+    },
+  };
+});
+const matMulNN = tf.customGrad((...args) => {
+  const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const dy2 = dy as tf.Tensor2D;
+      return [tf.matMul(dy2, sb.transpose()), tf.matMul(sa.transpose(), dy2)];
+    },
+  };
+});
+
+const nnMatmuls: Matmuls = {
+  linear: (x, w, b) => linearNN(x, w, b) as tf.Tensor2D,
+  logits: (h, wte) => matMulNN(h, wte.transpose()) as tf.Tensor2D,
+};
 
 /** Exact GELU: x · Φ(x) = 0.5 · x · (1 + erf(x / √2)). */
 function gelu(x: tf.Tensor): tf.Tensor {
@@ -278,31 +338,32 @@ export function embed(wte: tf.Tensor, ids: tf.Tensor1D): tf.Tensor2D {
 }
 
 /** Causal multi-head self-attention on x [B·T, C]. */
-function attention(cfg: GptBenchConfig, blk: Block, x: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
+function attention(cfg: GptBenchConfig, mm: Matmuls, blk: Block, x: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
   const { batch: B, seq: T, dModel: C, nHead: nh } = cfg;
   const hs = C / nh;
-  const qkv = linear(x, blk.wqkv, blk.bqkv); // (B·T, 3C)
+  const qkv = mm.linear(x, blk.wqkv, blk.bqkv); // (B·T, 3C)
   const heads = (t: tf.Tensor) => t.reshape([B, T, nh, hs]).transpose([0, 2, 1, 3]); // (B, nh, T, hs)
   const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   const scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(mask); // (B, nh, T, T)
   const att = tf.softmax(scores); // over the last axis (keys)
   const y = tf.matMul(att, v); // (B, nh, T, hs)
   const merged = y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D; // (B·T, C)
-  return linear(merged, blk.wproj, blk.bproj);
+  return mm.linear(merged, blk.wproj, blk.bproj);
 }
 
 /** Mean next-token cross-entropy of the batch. */
-function forwardLoss(cfg: GptBenchConfig, p: Params, x: tf.Tensor2D, y: tf.Tensor1D, mask: tf.Tensor2D): tf.Scalar {
+function forwardLoss(cfg: GptBenchConfig, mm: Matmuls, p: Params, batch: Batch): tf.Scalar {
+  const { x, y, mask } = batch;
   const { batch: B, seq: T, dModel: C, vocab: V } = cfg;
   const tok = embed(p.wte, x.reshape([B * T]) as tf.Tensor1D).reshape([B, T, C]); // (B, T, C)
   let h = tok.add(p.wpe).reshape([B * T, C]) as tf.Tensor2D; // (B·T, C); wpe (T, C) broadcast over B
   for (const blk of p.blocks) {
-    h = h.add(attention(cfg, blk, layerNorm(h, blk.ln1g, blk.ln1b) as tf.Tensor2D, mask));
-    const m = gelu(linear(layerNorm(h, blk.ln2g, blk.ln2b) as tf.Tensor2D, blk.wfc, blk.bfc)) as tf.Tensor2D;
-    h = h.add(linear(m, blk.wout, blk.bout)); // (B·T, C)
+    h = h.add(attention(cfg, mm, blk, layerNorm(h, blk.ln1g, blk.ln1b) as tf.Tensor2D, mask));
+    const m = gelu(mm.linear(layerNorm(h, blk.ln2g, blk.ln2b) as tf.Tensor2D, blk.wfc, blk.bfc)) as tf.Tensor2D;
+    h = h.add(mm.linear(m, blk.wout, blk.bout)); // (B·T, C)
   }
   const hf = layerNorm(h, p.lnfg, p.lnfb) as tf.Tensor2D;
-  const logits = tf.matMul(hf, p.wte, false, true); // (B·T, V), tied with the token embedding
+  const logits = mm.logits(hf, p.wte); // (B·T, V), tied with the token embedding
   // Mean over the B·T positions (the default reduction weights every row by 1).
   return tf.losses.softmaxCrossEntropy(tf.oneHot(y, V), logits) as tf.Scalar;
 }
@@ -314,16 +375,9 @@ function forwardLoss(cfg: GptBenchConfig, p: Params, x: tf.Tensor2D, y: tf.Tenso
  * One step: loss and gradients, global-norm clip, decoupled weight decay, Adam. Runs inside the
  * caller's tf.tidy; returns the loss (kept by tidy).
  */
-function trainStep(
-  cfg: GptBenchConfig,
-  p: Params,
-  optimizer: tf.AdamOptimizer,
-  x: tf.Tensor2D,
-  y: tf.Tensor1D,
-  mask: tf.Tensor2D,
-): tf.Scalar {
+function trainStep(cfg: GptBenchConfig, mm: Matmuls, p: Params, optimizer: tf.AdamOptimizer, batch: Batch): tf.Scalar {
   const vars = Object.values(p.all);
-  const { value, grads } = tf.variableGrads(() => forwardLoss(cfg, p, x, y, mask), vars);
+  const { value, grads } = tf.variableGrads(() => forwardLoss(cfg, mm, p, batch), vars);
 
   // Global-norm clipping as in torch.nn.utils.clip_grad_norm_: scale by min(1, max / (‖g‖ + ε)).
   const sumSq = tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))));

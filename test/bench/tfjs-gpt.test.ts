@@ -61,6 +61,15 @@ describe('tfjs GPT peer', () => {
     tf.dispose([w, ids, dy, ours, theirs]);
   });
 
+  it('rewritten matmul gradients train exactly like tfjs’s own', async () => {
+    const opts = { backend: 'cpu', steps: 4, warmup: 0, seed: 4, data: 'pattern' } as const;
+    const ours = await tfjsTrainStep(tiny, { ...opts, matmulGrads: 'nn' });
+    const theirs = await tfjsTrainStep(tiny, { ...opts, matmulGrads: 'tfjs' });
+    // Losses after step 0 depend on every gradient through the AdamW updates.
+    for (let i = 0; i < 4; i++) expect(ours.losses[i]!).toBeCloseTo(theirs.losses[i]!, 5);
+    expect(ours.losses[3]!).toBeLessThan(ours.losses[0]!);
+  });
+
   it('rejects a head count that does not divide the width', async () => {
     await expect(
       tfjsTrainStep({ ...tiny, nHead: 3 }, { backend: 'cpu', steps: 1, warmup: 0 }),
