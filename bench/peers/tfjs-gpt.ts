@@ -171,6 +171,9 @@ function checkConfig(cfg: GptBenchConfig, opts: TfjsTrainOptions): void {
   if (opts.backend !== 'wasm' && opts.backend !== 'cpu') {
     throw configError(`unknown TensorFlow.js backend '${String(opts.backend)}'`, "use 'wasm' or 'cpu'");
   }
+  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0)) {
+    throw configError(`seed ${opts.seed} is not an integer ≥ 0`);
+  }
   if (!Number.isInteger(opts.steps) || opts.steps < 0 || !Number.isInteger(opts.warmup) || opts.warmup < 0) {
     throw configError(`steps ${opts.steps} / warmup ${opts.warmup} must be integers ≥ 0`);
   }
@@ -178,6 +181,11 @@ function checkConfig(cfg: GptBenchConfig, opts: TfjsTrainOptions): void {
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
+
+// Each tensor draws from its own seeded stream. tfjs's randomNormal treats a seed of 0 as "no seed"
+// (Math.random), so stream seeds start at 1.
+const SEED_STRIDE = 1_000_003;
+const streamSeed = (seed: number, stream: number): number => seed * SEED_STRIDE + stream + 1;
 
 interface Block {
   ln1g: tf.Variable; ln1b: tf.Variable; // [C]
@@ -201,14 +209,14 @@ interface Params {
 function initParams(cfg: GptBenchConfig, seed: number): Params {
   const { vocab: V, dModel: C, seq: T } = cfg;
   const all: Record<string, tf.Variable> = {};
-  let nextSeed = seed;
+  let stream = 1; // stream 0 is the data's
   const add = (init: tf.Tensor): tf.Variable => {
     const v = tf.variable(init);
     init.dispose();
     all[v.name] = v;
     return v;
   };
-  const normal = (shape: number[]) => add(tf.randomNormal(shape, 0, INIT_STD, 'float32', nextSeed++));
+  const normal = (shape: number[]) => add(tf.randomNormal(shape, 0, INIT_STD, 'float32', streamSeed(seed, stream++)));
   const zeros = (n: number) => add(tf.zeros([n]));
   const ones = (n: number) => add(tf.ones([n]));
 
@@ -243,7 +251,7 @@ function makeBatch(cfg: GptBenchConfig, seed: number, data: 'random' | 'pattern'
   return tf.tidy(() => {
     const tokens: tf.Tensor2D =
       data === 'random'
-        ? tf.randomUniform([B, T + 1], 0, V, 'int32', seed + 1_000_003) // its own seed, apart from weights'
+        ? tf.randomUniform([B, T + 1], 0, V, 'int32', streamSeed(seed, 0))
         : tf.add(tf.range(0, B, 1, 'int32').reshape([B, 1]), tf.range(0, T + 1, 1, 'int32').reshape([1, T + 1]))
             .mod(tf.scalar(V, 'int32')) as tf.Tensor2D; // an int32 divisor keeps ids int32
     const x = tokens.slice([0, 0], [B, T]); // (B, T)

@@ -61,6 +61,12 @@ describe('tfjs GPT peer', () => {
     tf.dispose([w, ids, dy, ours, theirs]);
   });
 
+  it('is reproducible with the default seed', async () => {
+    const a = await tfjsTrainStep(tiny, { backend: 'cpu', steps: 2, warmup: 0 });
+    const b = await tfjsTrainStep(tiny, { backend: 'cpu', steps: 2, warmup: 0 });
+    expect(a.losses).toEqual(b.losses);
+  });
+
   it('rewritten matmul gradients train exactly like tfjs’s own', async () => {
     const opts = { backend: 'cpu', steps: 4, warmup: 0, seed: 4, data: 'pattern' } as const;
     const ours = await tfjsTrainStep(tiny, { ...opts, matmulGrads: 'nn' });
