@@ -1,7 +1,9 @@
 /**
  * The TensorFlow.js peer of the engine benchmark: the same GPT as Tony's (nanoGPT's architecture,
  * https://github.com/karpathy/nanoGPT model.py), trained with TensorFlow.js's own autodiff and Adam,
- * so `npm run bench -- engine` can time one full training step of both in the same process.
+ * so `npm run bench -- engine` can time one full training step of both in the same process. By
+ * default the gradients of the 2-D matrix products are rewritten to dodge the wasm backend's slow
+ * transposed matMul (5–7× faster steps here; see `Matmuls`): the peer is tfjs at its reasonable best.
  *
  * Model: token embedding [V, C] + learned position embedding [T, C]; nLayer pre-LayerNorm blocks
  * (LayerNorm → causal multi-head self-attention → residual; LayerNorm → MLP with exact erf GELU →
