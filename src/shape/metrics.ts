@@ -69,8 +69,10 @@ export function emdApprox(a: Float32Array, b: Float32Array, opts: { epsilon?: nu
   const diag = Math.max((hi - lo) * Math.sqrt(3), 1e-12);
   const target = opts.epsilon ?? 1e-3 * diag;
   if (!(target > 0)) throw shapeError(`EMD epsilon must be > 0, got ${target}`);
-  const cost = (i: number, j: number) =>
-    Math.hypot(a[3 * i]! - b[3 * j]!, a[3 * i + 1]! - b[3 * j + 1]!, a[3 * i + 2]! - b[3 * j + 2]!);
+  const cost = (i: number, j: number) => {
+    const dx = a[3 * i]! - b[3 * j]!, dy = a[3 * i + 1]! - b[3 * j + 1]!, dz = a[3 * i + 2]! - b[3 * j + 2]!;
+    return Math.sqrt(dx * dx + dy * dy + dz * dz);
+  };
 
   const price = new Float64Array(n);
   const owner = new Int32Array(n); // object j → person i

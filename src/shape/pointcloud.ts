@@ -29,7 +29,8 @@ export function sampleSurface(mesh: Mesh, n: number, opts: { seed?: number } = {
     const a = 3 * f[3 * t]!, b = 3 * f[3 * t + 1]!, c = 3 * f[3 * t + 2]!;
     const ux = p[b]! - p[a]!, uy = p[b + 1]! - p[a + 1]!, uz = p[b + 2]! - p[a + 2]!;
     const vx = p[c]! - p[a]!, vy = p[c + 1]! - p[a + 1]!, vz = p[c + 2]! - p[a + 2]!;
-    total += 0.5 * Math.hypot(uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx);
+    const cx = uy * vz - uz * vy, cy = uz * vx - ux * vz, cz = ux * vy - uy * vx;
+    total += 0.5 * Math.sqrt(cx * cx + cy * cy + cz * cz);
     cum[t] = total;
   }
   if (n > 0 && !(total > 0)) throw shapeError(`cannot sample a mesh with zero surface area (${nf} faces)`, 'mesh the shape first, or check its faces');
@@ -59,7 +60,7 @@ export function sampleSurface(mesh: Mesh, n: number, opts: { seed?: number } = {
     const ux = p[3 * ib]! - p[3 * ia]!, uy = p[3 * ib + 1]! - p[3 * ia + 1]!, uz = p[3 * ib + 2]! - p[3 * ia + 2]!;
     const vx = p[3 * ic]! - p[3 * ia]!, vy = p[3 * ic + 1]! - p[3 * ia + 1]!, vz = p[3 * ic + 2]! - p[3 * ia + 2]!;
     const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
-    const len = Math.hypot(nx, ny, nz) || 1;
+    const len = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
     normals[3 * i] = nx / len;
     normals[3 * i + 1] = ny / len;
     normals[3 * i + 2] = nz / len;

@@ -85,12 +85,14 @@ function frameOf(cam: Camera, scale: number): Frame {
   };
 }
 
-/** Shade a surface point: colour × (ambient + Σ lights), two-sided about the view ray. */
-function shade(fr: Frame, n: Vec3, viewDir: Vec3, color: ArrayLike<number>, out: Float32Array, o: number): void {
-  // Flip back faces toward the viewer so open or misoriented surfaces are still lit.
-  const s = dot(n, viewDir) > 0 ? -1 : 1;
+/**
+ * Shade a surface point with unit normal n seen along view direction v: colour × (ambient + Σ
+ * lights), two-sided (back faces are flipped toward the viewer so open surfaces are still lit).
+ */
+function shade(fr: Frame, nx: number, ny: number, nz: number, vx: number, vy: number, vz: number, color: ArrayLike<number>, out: Float32Array, o: number): void {
+  const s = nx * vx + ny * vy + nz * vz > 0 ? -1 : 1;
   let light = AMBIENT;
-  for (const l of fr.lights) light += l.weight * Math.max(0, s * dot(n, l.dir));
+  for (const l of fr.lights) light += l.weight * Math.max(0, s * (nx * l.dir[0] + ny * l.dir[1] + nz * l.dir[2]));
   out[o] = color[0]! * light;
   out[o + 1] = color[1]! * light;
   out[o + 2] = color[2]! * light;
@@ -150,11 +152,17 @@ function project(fr: Frame, x: number, y: number, z: number, out: Float64Array, 
   out[o + 2] = zc;
 }
 
-/** The unit ray direction through pixel coordinates (px, py). */
-function rayDir(fr: Frame, px: number, py: number): Vec3 {
+/** The unit ray direction through pixel coordinates (px, py), written to out[0..2]. */
+function rayDir(fr: Frame, px: number, py: number, out: Float64Array): void {
   const xc = ((2 * px) / fr.width - 1) * fr.tanX;
   const yc = (1 - (2 * py) / fr.height) * fr.tanY;
-  return normalize([0, 1, 2].map((k) => fr.f[k]! + xc * fr.r[k]! + yc * fr.u[k]!) as Vec3);
+  const dx = fr.f[0] + xc * fr.r[0] + yc * fr.u[0];
+  const dy = fr.f[1] + xc * fr.r[1] + yc * fr.u[1];
+  const dz = fr.f[2] + xc * fr.r[2] + yc * fr.u[2];
+  const inv = 1 / Math.sqrt(dx * dx + dy * dy + dz * dz);
+  out[0] = dx * inv;
+  out[1] = dy * inv;
+  out[2] = dz * inv;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +188,7 @@ export function renderMesh(mesh: Mesh, cam: Camera, opts: RenderOptions = {}): I
   for (let i = 0; i < p.length; i += 3) project(fr, p[i]!, p[i + 1]!, p[i + 2]!, scr, i);
   const def = opts.defaultColor ?? DEFAULT_COLOR;
   const col = [0, 0, 0];
+  const ray = new Float64Array(3);
   const W = fr.width, H = fr.height;
   for (let tri = 0; tri < f.length; tri += 3) {
     const a = 3 * f[tri]!, b = 3 * f[tri + 1]!, c = 3 * f[tri + 2]!;
@@ -209,9 +218,16 @@ export function renderMesh(mesh: Mesh, cam: Camera, opts: RenderOptions = {}): I
         if (z >= t.depth[o]!) continue;
         t.depth[o] = z;
         const q0 = (w0 * iza) / iz, q1 = (w1 * izb) / iz, q2 = (w2 * izc) / iz;
-        const n = normalize([0, 1, 2].map((k) => q0 * normals[a + k]! + q1 * normals[b + k]! + q2 * normals[c + k]!) as Vec3);
+        let nx = q0 * normals[a]! + q1 * normals[b]! + q2 * normals[c]!;
+        let ny = q0 * normals[a + 1]! + q1 * normals[b + 1]! + q2 * normals[c + 1]!;
+        let nz = q0 * normals[a + 2]! + q1 * normals[b + 2]! + q2 * normals[c + 2]!;
+        const inv = 1 / (Math.sqrt(nx * nx + ny * ny + nz * nz) || 1);
+        nx *= inv;
+        ny *= inv;
+        nz *= inv;
         for (let k = 0; k < 3; k++) col[k] = mesh.colors ? q0 * mesh.colors[a + k]! + q1 * mesh.colors[b + k]! + q2 * mesh.colors[c + k]! : def[k]!;
-        shade(fr, n, rayDir(fr, px, py), col, t.color, 3 * o);
+        rayDir(fr, px, py, ray);
+        shade(fr, nx, ny, nz, ray[0]!, ray[1]!, ray[2]!, col, t.color, 3 * o);
       }
     }
   }
@@ -235,9 +251,13 @@ export function renderField(field: Field, cam: Camera, opts: RenderOptions & { l
   const lo = opts.lo ?? [-1, -1, -1];
   const hi = opts.hi ?? [1, 1, 1];
   const rgb = new Float64Array(3);
+  const d = new Float64Array(3);
+  const sdf = field.sdf;
+  const [ex, ey, ez] = fr.eye;
   for (let y = 0; y < fr.height; y++) {
     for (let x = 0; x < fr.width; x++) {
-      const d = rayDir(fr, x + 0.5, y + 0.5);
+      rayDir(fr, x + 0.5, y + 0.5, d);
+      const dx = d[0]!, dy = d[1]!, dz = d[2]!;
       // Slab test against the bounds: march only inside [tNear, tFar].
       let tNear = 0, tFar = Infinity;
       for (let k = 0; k < 3; k++) {
@@ -250,19 +270,21 @@ export function renderField(field: Field, cam: Camera, opts: RenderOptions & { l
       if (tNear > tFar) continue;
       let s = tNear;
       for (let step = 0; step < TRACE_STEPS && s <= tFar; step++) {
-        const px = fr.eye[0] + s * d[0], py = fr.eye[1] + s * d[1], pz = fr.eye[2] + s * d[2];
-        const dist = field.sdf(px, py, pz);
+        const px = ex + s * dx, py = ey + s * dy, pz = ez + s * dz;
+        const dist = sdf(px, py, pz);
         if (dist < HIT_EPS) {
           const o = y * fr.width + x;
-          t.depth[o] = s * dot(d, fr.f);
+          t.depth[o] = s * (dx * fr.f[0] + dy * fr.f[1] + dz * fr.f[2]);
           const h = NORMAL_H;
-          const n = normalize([
-            field.sdf(px + h, py, pz) - field.sdf(px - h, py, pz),
-            field.sdf(px, py + h, pz) - field.sdf(px, py - h, pz),
-            field.sdf(px, py, pz + h) - field.sdf(px, py, pz - h),
-          ]);
+          let nx = sdf(px + h, py, pz) - sdf(px - h, py, pz);
+          let ny = sdf(px, py + h, pz) - sdf(px, py - h, pz);
+          let nz = sdf(px, py, pz + h) - sdf(px, py, pz - h);
+          const inv = 1 / (Math.sqrt(nx * nx + ny * ny + nz * nz) || 1);
+          nx *= inv;
+          ny *= inv;
+          nz *= inv;
           field.color(px, py, pz, rgb);
-          shade(fr, n, d, rgb, t.color, 3 * o);
+          shade(fr, nx, ny, nz, dx, dy, dz, rgb, t.color, 3 * o);
           break;
         }
         s += dist;
@@ -288,6 +310,7 @@ export function renderPoints(cloud: PointCloud, cam: Camera, opts: RenderOptions
   const radius = opts.radius ?? Math.max(1e-6, Math.hypot(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]) / 100);
   const def = opts.defaultColor ?? DEFAULT_COLOR;
   const scr = new Float64Array(3);
+  const ray = new Float64Array(3);
   const W = fr.width, H = fr.height;
   const focal = H / (2 * fr.tanY); // pixels per unit of (camera-plane offset / depth)
   for (let i = 0; i < xyz.length; i += 3) {
@@ -309,8 +332,12 @@ export function renderPoints(cloud: PointCloud, cam: Camera, opts: RenderOptions
         const o = y * W + x;
         if (z >= t.depth[o]!) continue;
         t.depth[o] = z;
-        const n: Vec3 = [0, 1, 2].map((k) => ux * fr.r[k]! - uy * fr.u[k]! - uz * fr.f[k]!) as Vec3;
-        shade(fr, n, rayDir(fr, x + 0.5, y + 0.5), color, t.color, 3 * o);
+        // The impostor sphere's normal: camera-space (ux, −uy, uz) in world axes.
+        const nx = ux * fr.r[0] - uy * fr.u[0] - uz * fr.f[0];
+        const ny = ux * fr.r[1] - uy * fr.u[1] - uz * fr.f[1];
+        const nz = ux * fr.r[2] - uy * fr.u[2] - uz * fr.f[2];
+        rayDir(fr, x + 0.5, y + 0.5, ray);
+        shade(fr, nx, ny, nz, ray[0]!, ray[1]!, ray[2]!, color, t.color, 3 * o);
       }
     }
   }

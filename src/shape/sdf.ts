@@ -45,26 +45,24 @@ export interface Field {
 // ---------------------------------------------------------------------------------------------
 // Primitive distances, each in the primitive's frame with its axis along y.
 
-/** Rotate world coordinates so that `axis` becomes the local y axis (an exact permutation). */
-function toLocal(axis: Axis, x: number, y: number, z: number): Vec3 {
-  if (axis === 'y') return [x, y, z];
-  if (axis === 'x') return [y, x, z];
-  return [x, z, y];
-}
+// Math.hypot is exact but several times slower than sqrt in V8; these run per grid sample and per
+// ray step, and the arguments here are far from overflow.
+const len2 = (a: number, b: number) => Math.sqrt(a * a + b * b);
+const len3 = (a: number, b: number, c: number) => Math.sqrt(a * a + b * b + c * c);
 
 function sdBox(x: number, y: number, z: number, hx: number, hy: number, hz: number): number {
   const qx = Math.abs(x) - hx;
   const qy = Math.abs(y) - hy;
   const qz = Math.abs(z) - hz;
-  const outside = Math.hypot(Math.max(qx, 0), Math.max(qy, 0), Math.max(qz, 0));
+  const outside = len3(Math.max(qx, 0), Math.max(qy, 0), Math.max(qz, 0));
   return outside + Math.min(Math.max(qx, qy, qz), 0);
 }
 
-/** A solid of revolution around y given by its 2-D distance in the (radial, height) half-plane. */
+/** Capped cylinder in the (radial ρ, height y) half-plane: radius r, half-height h. */
 function sdCylinder(rho: number, y: number, r: number, h: number): number {
   const dx = rho - r;
   const dy = Math.abs(y) - h;
-  return Math.min(Math.max(dx, dy), 0) + Math.hypot(Math.max(dx, 0), Math.max(dy, 0));
+  return Math.min(Math.max(dx, dy), 0) + len2(Math.max(dx, 0), Math.max(dy, 0));
 }
 
 /**
@@ -93,47 +91,70 @@ function sdOctahedron(x: number, y: number, z: number, s: number): number {
   const ay = Math.abs(y);
   const az = Math.abs(z);
   const m = ax + ay + az - s;
-  let q: Vec3;
-  if (3 * ax < m) q = [ax, ay, az];
-  else if (3 * ay < m) q = [ay, az, ax];
-  else if (3 * az < m) q = [az, ax, ay];
+  // Reorder so that q0 is the coordinate of the face region the point projects into.
+  let q0: number, q1: number, q2: number;
+  if (3 * ax < m) [q0, q1, q2] = [ax, ay, az];
+  else if (3 * ay < m) [q0, q1, q2] = [ay, az, ax];
+  else if (3 * az < m) [q0, q1, q2] = [az, ax, ay];
   else return m * INV_SQRT3; // the nearest feature is the face itself
-  const k = Math.min(Math.max(0.5 * (q[2] - q[1] + s), 0), s);
-  return Math.hypot(q[0], q[1] - s + k, q[2] - k);
+  const k = Math.min(Math.max(0.5 * (q2 - q1 + s), 0), s);
+  return len3(q0, q1 - s + k, q2 - k);
 }
 const INV_SQRT3 = 1 / Math.sqrt(3);
 
-/** Exact distance from a point (in the primitive's own frame, centred) to a primitive. */
-export function primitiveDistance(p: Primitive, x: number, y: number, z: number): number {
+/**
+ * A solid of revolution's distance `d2(ρ, h)` seen in world space: ρ is the distance from the
+ * symmetry axis, h the coordinate along it (an exact permutation of coordinates).
+ */
+function revolve(axis: Axis, d2: (rho: number, h: number) => number): (x: number, y: number, z: number) => number {
+  if (axis === 'x') return (x, y, z) => d2(len2(y, z), x);
+  if (axis === 'y') return (x, y, z) => d2(len2(x, z), y);
+  return (x, y, z) => d2(len2(x, y), z);
+}
+
+/** The exact distance function of a primitive centred at the origin, specialised to its kind. */
+export function primitiveSdf(p: Primitive): (x: number, y: number, z: number) => number {
   switch (p.kind) {
-    case 'sphere':
-      return Math.hypot(x, y, z) - p.radius;
-    case 'box':
-      return sdBox(x, y, z, p.half[0], p.half[1], p.half[2]);
-    case 'roundbox': {
+    case 'sphere': {
       const r = p.radius;
-      return sdBox(x, y, z, p.half[0] - r, p.half[1] - r, p.half[2] - r) - r;
+      return (x, y, z) => len3(x, y, z) - r;
+    }
+    case 'box': {
+      const [hx, hy, hz] = p.half;
+      return (x, y, z) => sdBox(x, y, z, hx, hy, hz);
+    }
+    case 'roundbox': {
+      // A box shrunk by r, dilated by r: the Minkowski sum with a ball is exact.
+      const r = p.radius;
+      const [hx, hy, hz] = p.half.map((h) => h - r) as Vec3;
+      return (x, y, z) => sdBox(x, y, z, hx, hy, hz) - r;
     }
     case 'torus': {
-      const [lx, ly, lz] = toLocal(p.axis, x, y, z);
-      return Math.hypot(Math.hypot(lx, lz) - p.major, ly) - p.minor;
+      const { major, minor } = p;
+      return revolve(p.axis, (rho, h) => len2(rho - major, h) - minor);
     }
     case 'cylinder': {
-      const [lx, ly, lz] = toLocal(p.axis, x, y, z);
-      return sdCylinder(Math.hypot(lx, lz), ly, p.radius, p.halfHeight);
+      const { radius, halfHeight } = p;
+      return revolve(p.axis, (rho, h) => sdCylinder(rho, h, radius, halfHeight));
     }
     case 'cone': {
-      const [lx, ly, lz] = toLocal(p.axis, x, y, z);
-      return sdCone(Math.hypot(lx, lz), ly, p.radius, p.halfHeight);
+      const { radius, halfHeight } = p;
+      return revolve(p.axis, (rho, h) => sdCone(rho, h, radius, halfHeight));
     }
     case 'capsule': {
-      const [lx, ly, lz] = toLocal(p.axis, x, y, z);
-      const cy = ly - Math.min(Math.max(ly, -p.halfHeight), p.halfHeight);
-      return Math.hypot(lx, cy, lz) - p.radius;
+      const { radius, halfHeight } = p;
+      return revolve(p.axis, (rho, h) => len2(rho, h - Math.min(Math.max(h, -halfHeight), halfHeight)) - radius);
     }
-    case 'octahedron':
-      return sdOctahedron(x, y, z, p.radius);
+    case 'octahedron': {
+      const r = p.radius;
+      return (x, y, z) => sdOctahedron(x, y, z, r);
+    }
   }
+}
+
+/** Exact distance from a point (in the primitive's own frame, centred) to a primitive. */
+export function primitiveDistance(p: Primitive, x: number, y: number, z: number): number {
+  return primitiveSdf(p)(x, y, z);
 }
 
 /** Axis-aligned half-extents of a primitive around its centre. */
@@ -218,8 +239,9 @@ export function compileShape(node: ShapeNode): Field {
       validatePrimitive(prim);
       const [ax, ay, az] = node.at;
       const [r, g, b] = node.color;
+      const d = primitiveSdf(prim);
       return {
-        sdf: (x, y, z) => primitiveDistance(prim, x - ax, y - ay, z - az),
+        sdf: (x, y, z) => d(x - ax, y - ay, z - az),
         color: (_x, _y, _z, out) => {
           out[0] = r;
           out[1] = g;
