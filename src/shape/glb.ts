@@ -8,19 +8,20 @@
  */
 import { Document, NodeIO, type Primitive as GltfPrimitive } from '@gltf-transform/core';
 import { dataError } from '../errors.ts';
-import type { Mesh } from './mesh.ts';
+import { validateMesh, type Mesh } from './mesh.ts';
 
 const srgbToLinear = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
 const linearToSrgb = (c: number) => (c <= 0.0031308 ? c * 12.92 : 1.055 * c ** (1 / 2.4) - 0.055);
 
 /**
- * Encode a mesh as GLB bytes: one node, one mesh, one triangle primitive with POSITION, NORMAL-less
- * geometry, optional COLOR_0 (float32 VEC3, linear) and uint32 indices, and a default material
+ * Encode a mesh as GLB bytes: one node, one mesh, one triangle primitive with POSITION (no normals:
+ * viewers derive them), optional COLOR_0 (float32 VEC3, linear) and uint32 indices, and a default material
  * whose base colour is white so viewers show the vertex colours.
  *
  *   await writeFileAtomic('shape.glb', await writeGlb(mesh));
  */
 export async function writeGlb(mesh: Mesh, opts: { name?: string } = {}): Promise<Uint8Array> {
+  validateMesh(mesh);
   const doc = new Document();
   const buffer = doc.createBuffer();
   const prim = doc

@@ -5,11 +5,12 @@
  * ignored), accepts `f a/b/c` forms and negative (relative) indices, and fan-triangulates polygons.
  */
 import { dataError } from '../errors.ts';
-import type { Mesh } from './mesh.ts';
+import { validateMesh, type Mesh } from './mesh.ts';
 import { formatFloat32 } from './ply.ts';
 
 /** Write a mesh as OBJ text (1-based indices; colours as three floats after each position). */
 export function writeObj(mesh: Mesh): string {
+  validateMesh(mesh);
   const p = mesh.positions;
   const c = mesh.colors;
   const lines: string[] = ['# tony shapes mesh'];

@@ -9,7 +9,7 @@
  * float32, so read → write is byte-exact for files in this layout.
  */
 import { dataError } from '../errors.ts';
-import type { Mesh, PointCloud } from './mesh.ts';
+import { validateMesh, type Mesh, type PointCloud } from './mesh.ts';
 
 export type PlyFormat = 'ascii' | 'binary_little_endian';
 
@@ -197,6 +197,7 @@ export function writePly(data: PlyData | PointCloud | Mesh, format: PlyFormat = 
   const indices = 'indices' in data ? data.indices : undefined;
   const n = xyz.length / 3;
   const nf = indices ? indices.length / 3 : 0;
+  if (indices) validateMesh({ positions: xyz, indices, ...(rgb ? { colors: rgb } : {}) });
   const header = [
     'ply',
     `format ${format} 1.0`,

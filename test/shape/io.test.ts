@@ -1,11 +1,12 @@
 // PLY against files written by an independent numpy writer (fixtures/make_fixtures.py): values
 // read back, byte-exact rewrites in both encodings, big-endian reading; OBJ and GLB round trips
-// (GLB read back through glTF-Transform).
+// (GLB read back through glTF-Transform and checked by the Khronos glTF validator).
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeIO } from '@gltf-transform/core';
+import { validateBytes } from 'gltf-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readShapeFile, writeMeshFile } from '../../src/shape/files.ts';
 import { readGlb, writeGlb } from '../../src/shape/glb.ts';
@@ -68,6 +69,13 @@ describe('PLY', () => {
     expect(formatFloat32(2)).toBe('2');
   });
 
+  it('refuses to write faces that index past the vertices', async () => {
+    const bad = { positions: Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0]), indices: Uint32Array.from([0, 1, 5]) };
+    expect(() => writePly(bad)).toThrow(/face index 5 at 2 is out of range/);
+    expect(() => writeObj(bad)).toThrow(/out of range/);
+    await expect(writeGlb(bad)).rejects.toThrow(/out of range/);
+  });
+
   it('errors on truncated and foreign files', () => {
     const bytes = fixture('mesh_binary.ply');
     expect(() => readPly(bytes.subarray(0, bytes.length - 5))).toThrow(/ends early/);
@@ -113,6 +121,10 @@ describe('OBJ and GLB', () => {
     const json = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true))));
     expect(json.asset.version).toBe('2.0');
     expect(json.accessors[0].min).toHaveLength(3);
+    // The reference validator finds no errors and no warnings.
+    const report = await validateBytes(bytes);
+    expect(report.issues.messages.filter((m) => m.severity <= 1)).toEqual([]);
+    expect(report.info?.totalVertexCount).toBe(mesh.positions.length / 3);
   });
 
   it('files.ts dispatches by extension and reads PLY without faces as points', async () => {
