@@ -2,7 +2,7 @@
  * A software renderer for thumbnails, Point-E's image conditioning and tests: triangle meshes by
  * z-buffered rasterisation (perspective-correct interpolation of vertex colours and normals),
  * SDFs by sphere tracing, and point clouds as shaded sphere splats — all with the same pinhole
- * cameras and the same lighting, so the three agree pixel for pixel on silhouettes.
+ * cameras and the same lighting, so their silhouettes and shading agree.
  *
  * Lighting is Lambertian with two directional lights fixed to the camera (a key light from the
  * upper left and a weak fill from the right) plus ambient, applied to sRGB colours directly — a
@@ -50,7 +50,6 @@ function normalize(v: Vec3): Vec3 {
   return [v[0] / l, v[1] / l, v[2] / l];
 }
 const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 
 /** Camera frame: forward f, right r, up u (orthonormal), and the image-plane half-extents. */
 interface Frame {
@@ -71,7 +70,9 @@ function frameOf(cam: Camera, scale: number): Frame {
   if (!(Number.isInteger(cam.width) && Number.isInteger(cam.height) && cam.width > 0 && cam.height > 0)) {
     throw shapeError(`image size must be positive integers, got ${cam.width}×${cam.height}`);
   }
-  const f = normalize([cam.target[0] - cam.eye[0], cam.target[1] - cam.eye[1], cam.target[2] - cam.eye[2]]);
+  const view: Vec3 = [cam.target[0] - cam.eye[0], cam.target[1] - cam.eye[1], cam.target[2] - cam.eye[2]];
+  if (Math.hypot(...view) === 0) throw shapeError(`camera eye and target coincide at ${JSON.stringify(cam.eye)}`, 'move the eye away from the target');
+  const f = normalize(view);
   const r = normalize(cross(f, cam.up));
   if (!Number.isFinite(r[0]) || Math.hypot(...cross(f, cam.up)) < 1e-9) throw shapeError('camera up vector is parallel to the view direction', 'pick another `up`');
   const u = cross(r, f);
