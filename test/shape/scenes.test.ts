@@ -107,6 +107,12 @@ describe('dataset and CLI', () => {
     const img = decodePng(new Uint8Array(await readFile(join(out, lines[2].renders[1]))));
     expect([img.width, img.height]).toEqual([32, 32]);
     expect((await readdir(join(out, 'renders'))).length).toBe(6);
+    // Item 5-1 regenerated on its own (start 1, count 1) is byte-identical: items depend on (seed, index) only.
+    const again = join(dir, 'again');
+    await generateDataset(again, { count: 1, seed: 5, start: 1, points: 512, grid: 40, views: 2, size: 32, supersample: 1 });
+    for (const f of ['points/5-1.ply', 'renders/5-1_1.png']) {
+      expect(Buffer.compare(await readFile(join(out, f)), await readFile(join(again, f)))).toBe(0);
+    }
   });
 
   it('tony shapes mesh / render / metrics', async () => {
