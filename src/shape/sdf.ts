@@ -9,8 +9,10 @@
  * Exactness: every primitive's distance is exact (Inigo Quilez's closed forms, re-derived here),
  * translation, axis permutation and uniform scaling keep it exact, and `min` over parts whose
  * interiors do not overlap is exact too (the procedural scenes only touch, never overlap). A
- * difference `max(a, -b)` is only a bound: the sign and the zero set are exact and |∇| ≤ 1, which
- * is all marching cubes and sphere tracing need; `isExact` says which case a tree is in.
+ * difference `max(a, -b)` is exact inside the result (the ball of radius −a around an inside point
+ * lies in A and the ball of radius b lies outside B, so the nearer of ∂A, ∂B is reached on ∂D) but
+ * only a lower bound outside it; sign, zero set and |∇| ≤ 1 hold everywhere, which is all marching
+ * cubes and sphere tracing need. `isExact` says whether a tree is exact everywhere.
  */
 import { shapeError } from '../errors.ts';
 
@@ -215,7 +217,7 @@ export function shapeBounds(node: ShapeNode): [Vec3, Vec3] {
   }
 }
 
-/** True when `compileShape(node).sdf` is the exact distance (no difference node in the tree). */
+/** True when `compileShape(node).sdf` is the exact distance everywhere (no difference node in the tree). */
 export function isExact(node: ShapeNode): boolean {
   if (node.op === 'difference') return false;
   if (node.op === 'union') return node.parts.every(isExact);

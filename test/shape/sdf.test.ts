@@ -166,6 +166,36 @@ describe('shape trees', () => {
     expect(c).toEqual([1, 0, 0]);
   });
 
+  it('a difference is exact inside (ball argument), only a lower bound outside', () => {
+    // A box with a cylindrical hole along z: ∂D = box faces outside the drill + drill wall inside the box.
+    const box: Primitive = { kind: 'box', half: [0.3, 0.3, 0.2] };
+    const drill: Primitive = { kind: 'cylinder', radius: 0.12, halfHeight: 0.2, axis: 'z' };
+    const node: ShapeNode = {
+      op: 'difference',
+      base: { op: 'primitive', primitive: box, at: [0, 0, 0], color: [1, 1, 1] },
+      cut: { op: 'primitive', primitive: { ...drill, halfHeight: 1 }, at: [0, 0, 0], color: [1, 1, 1] },
+    };
+    const f = compileShape(node);
+    const boundary = [
+      ...surfaceSamples(box).filter(([x, y]) => Math.hypot(x, y) >= 0.12),
+      ...surfaceSamples({ ...drill, axis: 'y' }).map(([x, y, z]) => [x, z, y] as P3).filter(([x, y]) => Math.hypot(x, y) > 0.12 - 1e-9),
+    ];
+    const rng = makeRng(5);
+    let inside = 0;
+    for (let q = 0; q < 400 && inside < 40; q++) {
+      const [x, y, z] = [rng() - 0.5, rng() - 0.5, rng() - 0.5].map((v) => v * 0.8);
+      let best = Infinity;
+      for (const s of boundary) best = Math.min(best, Math.hypot(x! - s[0], y! - s[1], z! - s[2]));
+      const d = f.sdf(x!, y!, z!);
+      if (d < 0) {
+        inside++;
+        expect(-d).toBeLessThanOrEqual(best + 1e-9);
+        expect(-d).toBeGreaterThanOrEqual(best - DELTA);
+      } else expect(d).toBeLessThanOrEqual(best + 1e-9);
+    }
+    expect(inside).toBe(40);
+  });
+
   it('rejects bad sizes with a shape error', () => {
     expect(() => compileShape(sphere(-1, [0, 0, 0], [1, 1, 1]))).toThrow(/radius must be a positive number/);
     expect(() => compileShape({ op: 'primitive', primitive: { kind: 'torus', major: 0.1, minor: 0.2, axis: 'y' }, at: [0, 0, 0], color: [1, 1, 1] })).toThrow(/minor radius/);
