@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
 import { register as scaling } from './scaling.ts';
+import { register as shapes } from './shapes.ts';
 import { register as train } from './train.ts';
 
 const program = new Command('tony')
@@ -16,6 +17,7 @@ const program = new Command('tony')
 // Areas register here, in pipeline order.
 const areas: Array<(p: Command) => void> = [
   train,
+  shapes,
   scaling,
 ];
 for (const register of areas) register(program);
