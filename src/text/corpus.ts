@@ -79,6 +79,8 @@ export async function loadByteCorpus(roots: readonly string[], opts: CorpusOptio
       if (bytes >= maxBytes) break outer;
     }
   }
+  // A small corpus can hash every document to one side: hold out the last one so both exist.
+  if (val.length === 0 && train.length >= 2) val.push(train.pop()!);
   if (train.length === 0 || val.length === 0) {
     throw dataError(
       `corpus under ${roots.join(', ')} has ${train.length} training and ${val.length} validation files with extensions ${opts.extensions.join(' ')}`,
