@@ -21,6 +21,8 @@ try {
 await rt.close();
 " 2>&1 | tail -15
 echo "== engine bench, webgpu"
-TONY_ORT_LOG=1 timeout 200 node --import tsx bench/run.ts engine --device webgpu --no-peer --steps 10 2>&1 | grep -v "^\s*$" | tail -25
+TONY_ORT_LOG=1 timeout 200 node --import tsx bench/run.ts engine --device webgpu --no-peer --steps 10 > /tmp/webgpu.log 2>&1
+grep -i "warn\|not assigned\|fallback\|cpu" /tmp/webgpu.log | sort | uniq -c | sort -rn | head -8
+grep -v "^\s*$" /tmp/webgpu.log | grep -v "^20[0-9][0-9]-" | tail -8
 echo "== engine bench, cpu ($(nproc) threads)"
 timeout 200 node --import tsx bench/run.ts engine --device cpu --threads "$(nproc)" --no-peer --steps 5 2>&1 | tail -6

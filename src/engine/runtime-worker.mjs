@@ -49,7 +49,7 @@ const handlers = {
         executionMode: 'sequential', // parallel mode measured 2.2× slower (DESIGN.md)
         graphOptimizationLevel: optimize,
         // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
-        logSeverityLevel: process.env.TONY_ORT_LOG ? 1 : 3,
+        logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
       });
       sessions.set(key, session);
     }
