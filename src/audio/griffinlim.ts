@@ -82,7 +82,7 @@ export function griffinLim(mag: Float64Array, frames: number, options: GriffinLi
     }
     const tMag = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      tMag[i] = Math.hypot(t.re[i]!, t.im[i]!);
+      tMag[i] = Math.sqrt(t.re[i]! * t.re[i]! + t.im[i]! * t.im[i]!);
       c.re[i] = t.re[i]! + alpha * (t.re[i]! - tPrev.re[i]!);
       c.im[i] = t.im[i]! + alpha * (t.im[i]! - tPrev.im[i]!);
     }
@@ -97,7 +97,7 @@ export function griffinLim(mag: Float64Array, frames: number, options: GriffinLi
 /** c ← S · c/|c| in place; a zero bin takes phase 0. */
 function imposeMagnitude(c: Spectrogram, mag: Float64Array): void {
   for (let i = 0; i < mag.length; i++) {
-    const r = Math.hypot(c.re[i]!, c.im[i]!);
+    const r = Math.sqrt(c.re[i]! * c.re[i]! + c.im[i]! * c.im[i]!);
     if (r > 0) {
       const s = mag[i]! / r;
       c.re[i]! *= s;

@@ -198,7 +198,7 @@ function addFrame(y: Float64Array, wss: Float64Array, frame: Float64Array, w: Fl
 /** |X|, (frames, bins). */
 export function magnitude(S: Spectrogram): Float64Array {
   const out = new Float64Array(S.re.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.hypot(S.re[i]!, S.im[i]!);
+  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(S.re[i]! * S.re[i]! + S.im[i]! * S.im[i]!); // not Math.hypot: 5–10× slower in V8
   return out;
 }
 
