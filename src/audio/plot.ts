@@ -14,8 +14,10 @@ const MAGMA: Array<[number, number, number]> = [
   [0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122], [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191],
 ];
 const MARGIN = { left: 64, right: 86, top: 30, bottom: 44 };
-const MAX_WIDTH = 1400; // plot-area pixels; longer clips are pooled
+const MAX_WIDTH = 1400; // plot-area pixels; longer clips are pooled, shorter ones stretched to MIN_WIDTH
+const MIN_WIDTH = 480;
 const MAX_HEIGHT = 512;
+const MIN_HEIGHT = 256; // few mel bands are stretched to stay readable
 const BG: Rgb = [255, 255, 255];
 const INK: Rgb = [20, 20, 20];
 type Rgb = [number, number, number];
@@ -112,7 +114,7 @@ export function spectrogramPng(x: Float64Array, o: SpectrogramPlotOptions): Uint
   let max = -Infinity;
   for (const v of db) max = Math.max(max, v);
   const frames = S.frames;
-  const W = Math.min(frames, MAX_WIDTH), H = Math.min(Math.max(rows, 128), MAX_HEIGHT);
+  const W = Math.min(Math.max(frames, MIN_WIDTH), MAX_WIDTH), H = Math.min(Math.max(rows, MIN_HEIGHT), MAX_HEIGHT);
   const canvas = new Canvas(W + MARGIN.left + MARGIN.right, H + MARGIN.top + MARGIN.bottom);
   const x0 = MARGIN.left, y0 = MARGIN.top; // top-left of the plot area
   // Each pixel shows the max (in dB) of the data cells it covers, so short events stay visible.

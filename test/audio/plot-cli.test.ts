@@ -55,7 +55,7 @@ describe('tony audio (CLI)', () => {
     expect(sp.status).toBe(0);
     const png = PNG.sync.read(readFileSync(join(d, 's.png')));
     expect(png.width).toBeGreaterThan(100);
-    expect(png.height).toBe(128 + 30 + 44); // 64 mel rows stretched to the 128-px minimum height
+    expect(png.height).toBe(256 + 30 + 44); // 64 mel rows stretched to the 256-px minimum height
   });
 
   it('errors print a message and a hint and exit 2', async () => {
