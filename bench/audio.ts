@@ -2,7 +2,9 @@
  * `npm run bench -- audio`: STFT frames/s and Griffin-Lim ×real-time, Tony vs numpy/scipy, in the
  * same run on the same signals. The peer is python3 with numpy + scipy (librosa-style numpy STFT,
  * scipy.signal.stft, and the same fast Griffin-Lim written in numpy); it is skipped, with a note,
- * where python3/numpy/scipy are absent. Each figure is the median of RUNS runs.
+ * where python3/numpy/scipy are absent. Tony and the peer alternate, run by run, so both see the
+ * same load on a shared machine; each figure is the median of RUNS runs, and the ratios are the
+ * medians of the per-run ratios.
  */
 import { spawnSync } from 'node:child_process';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../src/audio/griffinlim.ts';
@@ -30,27 +32,26 @@ function timeIt(fn: () => void): number {
   return (performance.now() - t0) / 1000;
 }
 
-// ---- Tony -------------------------------------------------------------------------------------
+// ---- Tony ---------------------------------------------------------------------------------------
 const xs = signal(STFT_SECONDS);
 const xg = signal(GL_SECONDS);
 const frames = stft(xs, OPTS).frames;
-stft(xs, OPTS); // warm up the JIT
-const tonyStft = median(Array.from({ length: RUNS }, () => timeIt(() => stft(xs, OPTS))));
 const Sg = stft(xg, OPTS);
 const mg = magnitude(Sg);
 let tonySc = 0;
-const tonyGl = median(Array.from({ length: RUNS }, () => timeIt(() => {
+const tonyStftOnce = () => timeIt(() => stft(xs, OPTS));
+const tonyGlOnce = () => timeIt(() => {
   const r = griffinLim(mg, Sg.frames, { ...OPTS, iters: GL_ITERS, momentum: FAST_GRIFFIN_LIM_MOMENTUM, seed: 0, length: xg.length });
   tonySc = r.convergence.at(-1)!;
-})));
+});
 
-// ---- numpy / scipy ----------------------------------------------------------------------------
+// ---- numpy / scipy (one python3 process per run; its timings exclude start-up) ------------------
 const PY = String.raw`
 import json, sys, time
 import numpy as np, scipy.signal
 from numpy.lib.stride_tricks import as_strided
 args = json.loads(sys.stdin.readline())
-n_fft, hop, runs, iters, sr = args['nFft'], args['hop'], args['runs'], args['iters'], args['sr']
+n_fft, hop, iters = args['nFft'], args['hop'], args['iters']
 def sig(n):
     return np.frombuffer(bytes.fromhex(args[n]), dtype='<f8')
 xs, xg = sig('xs'), sig('xg')
@@ -80,22 +81,42 @@ def gl(mag, length, alpha):
     return istft(mag * np.exp(1j * np.angle(c)), length), sc
 def timed(f):
     t0 = time.perf_counter(); r = f(); return time.perf_counter() - t0, r
-np_stft = sorted(timed(lambda: stft(xs))[0] for _ in range(runs))[runs // 2]
-sp_stft = sorted(timed(lambda: scipy.signal.stft(xs, window=w, nperseg=n_fft, noverlap=n_fft - hop, boundary='zeros', padded=False))[0] for _ in range(runs))[runs // 2]
+stft(xs)  # warm up
+np_stft = timed(lambda: stft(xs))[0]
+sp_stft = timed(lambda: scipy.signal.stft(xs, window=w, nperseg=n_fft, noverlap=n_fft - hop, boundary='zeros', padded=False))[0]
 mag = np.abs(stft(xg))
-gls = [timed(lambda: gl(mag, len(xg), args['alpha'])) for _ in range(runs)]
-print(json.dumps(dict(numpy=np.__version__, scipy=scipy.__version__, npStft=np_stft, spStft=sp_stft,
-      gl=sorted(g[0] for g in gls)[runs // 2], glSc=float(gls[0][1][1]))))
+gl_t, (_, gl_sc) = timed(lambda: gl(mag, len(xg), args['alpha']))
+print(json.dumps(dict(numpy=np.__version__, scipy=scipy.__version__, npStft=np_stft, spStft=sp_stft, gl=gl_t, glSc=float(gl_sc))))
 `;
 const hex = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex');
-const py = spawnSync('python3', ['-c', PY], {
-  input: JSON.stringify({ nFft: OPTS.nFft, hop: OPTS.hop, runs: RUNS, iters: GL_ITERS, sr: SR, alpha: FAST_GRIFFIN_LIM_MOMENTUM, xs: hex(xs), xg: hex(xg) }) + '\n',
-  encoding: 'utf8',
-  maxBuffer: 1 << 26,
-});
-let peer: { numpy: string; scipy: string; npStft: number; spStft: number; gl: number; glSc: number } | undefined;
-if (py.status === 0) peer = JSON.parse(py.stdout.trim().split('\n').at(-1)!);
-else process.stdout.write(`peer skipped: python3 with numpy + scipy not available (${(py.error?.message ?? py.stderr).trim().split('\n').at(-1)})\n`);
+const pyInput = JSON.stringify({ nFft: OPTS.nFft, hop: OPTS.hop, iters: GL_ITERS, alpha: FAST_GRIFFIN_LIM_MOMENTUM, xs: hex(xs), xg: hex(xg) }) + '\n';
+type PeerRun = { numpy: string; scipy: string; npStft: number; spStft: number; gl: number; glSc: number };
+let peerMissing: string | undefined;
+function peerOnce(): PeerRun | undefined {
+  if (peerMissing) return undefined;
+  const py = spawnSync('python3', ['-c', PY], { input: pyInput, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (py.status === 0) return JSON.parse(py.stdout.trim().split('\n').at(-1)!);
+  peerMissing = (py.error?.message ?? py.stderr).trim().split('\n').at(-1);
+  return undefined;
+}
+
+// ---- alternate runs -------------------------------------------------------------------------------
+tonyStftOnce(); // warm up the JIT
+const tony = { stft: [] as number[], gl: [] as number[] };
+const peerRuns: PeerRun[] = [];
+for (let r = 0; r < RUNS; r++) {
+  tony.stft.push(tonyStftOnce());
+  tony.gl.push(tonyGlOnce());
+  const p = peerOnce();
+  if (p) peerRuns.push(p);
+}
+const tonyStft = median(tony.stft), tonyGl = median(tony.gl);
+const peer = peerRuns.length === RUNS
+  ? { ...peerRuns[0]!, npStft: median(peerRuns.map((p) => p.npStft)), spStft: median(peerRuns.map((p) => p.spStft)), gl: median(peerRuns.map((p) => p.gl)) }
+  : undefined;
+if (!peer) process.stdout.write(`peer skipped: python3 with numpy + scipy not available (${peerMissing})\n`);
+/** Median over runs of peer time / Tony time (> 1: Tony faster). */
+const ratio = (key: 'npStft' | 'spStft' | 'gl', mine: number[]) => median(peerRuns.map((p, i) => p[key] / mine[i]!)).toFixed(2);
 
 // ---- report -----------------------------------------------------------------------------------
 const fps = (s: number) => frames / s;
@@ -116,6 +137,6 @@ process.stdout.write(
 );
 process.stdout.write(
   peer
-    ? `ratios (tony / peer, higher is better for tony): STFT vs numpy ${(peer.npStft / tonyStft).toFixed(2)}×, STFT vs scipy ${(peer.spStft / tonyStft).toFixed(2)}×, Griffin-Lim vs numpy ${(peer.gl / tonyGl).toFixed(2)}×\n`
+    ? `ratios (peer time / tony time, median of per-run ratios; > 1 = tony faster): STFT vs numpy ${ratio('npStft', tony.stft)}×, STFT vs scipy ${ratio('spStft', tony.stft)}×, fast Griffin-Lim vs numpy ${ratio('gl', tony.gl)}×\n`
     : `ratios: peer skipped (no python3 + numpy + scipy)\n`,
 );
