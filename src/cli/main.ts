@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
+import { register as scaling } from './scaling.ts';
+import { register as train } from './train.ts';
 import { register as audio } from './audio.ts';
 
 const program = new Command('tony')
@@ -13,7 +15,11 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [audio];
+const areas: Array<(p: Command) => void> = [
+  train,
+  audio,
+  scaling,
+];
 for (const register of areas) register(program);
 
 try {

@@ -1,0 +1,8 @@
+/** Every op Tony defines. Importing this module registers them all. */
+export * from './elementwise.ts';
+export * from './reduce.ts';
+export * from './shape.ts';
+export * from './linalg.ts';
+export * from './nn.ts';
+export * from './conv.ts';
+export * from './random.ts';

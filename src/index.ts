@@ -1,0 +1,11 @@
+/**
+ * Tony's library API. The engine (tensors, ops, autodiff, export, runtime, nn, training) is exported
+ * flat; models and areas by name. Deeper modules: `tony/<area>/<file>.ts`.
+ */
+export * from './engine/index.ts';
+export * from './engine/nn.ts';
+export { ADAMW_DEFAULTS, adamwConfig, buildTrainStep, lrAt, type AdamWConfig } from './engine/optim.ts';
+export { train, type TrainTask, type TrainOptions, type TrainResult } from './engine/trainer.ts';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
+export { TonyError, type ErrorKind } from './errors.ts';
+export { GPT, GPT_PRESETS, gptConfig, sample, type GPTConfig } from './text/gpt.ts';
