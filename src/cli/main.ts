@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
 import { register as scaling } from './scaling.ts';
 import { register as shapes } from './shapes.ts';
+import { register as audio } from './audio.ts';
 import { register as train } from './train.ts';
 
 const program = new Command('tony')
@@ -17,6 +18,7 @@ const program = new Command('tony')
 // Areas register here, in pipeline order.
 const areas: Array<(p: Command) => void> = [
   train,
+  audio,
   shapes,
   scaling,
 ];
