@@ -9,3 +9,4 @@ export { train, type TrainTask, type TrainOptions, type TrainResult } from './en
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
 export { TonyError, type ErrorKind } from './errors.ts';
 export { GPT, GPT_PRESETS, gptConfig, sample, type GPTConfig } from './text/gpt.ts';
+export * as audio from './audio/index.ts';
