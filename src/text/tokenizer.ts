@@ -1,0 +1,26 @@
+/**
+ * What every Tony tokenizer provides. Implementations: byte-level BPE (bpe.ts, trainable) and
+ * o200k_base (o200k.ts, GPT-4o's). Special tokens have ids that plain text can never produce.
+ */
+export interface SpecialTokens {
+  /** <|endoftext|>: ends a document; sampling stops on it. */
+  eot: number;
+  /** <|fim_prefix|>, <|fim_middle|>, <|fim_suffix|> (PAPERS.md §2). */
+  fimPrefix: number;
+  fimMiddle: number;
+  fimSuffix: number;
+}
+
+export interface Tokenizer {
+  readonly name: string;
+  readonly vocabSize: number;
+  readonly special: SpecialTokens;
+  /** Plain text → ids. Never returns a special id, whatever the text contains. */
+  encode(text: string): number[];
+  /** ids → the exact bytes they stand for (special ids → their literal names, e.g. "<|endoftext|>"). */
+  decodeBytes(ids: readonly number[]): Uint8Array;
+  /** ids → text (invalid UTF-8 becomes U+FFFD, as TextDecoder does). */
+  decode(ids: readonly number[]): string;
+  /** A JSON-serialisable description from which `loadTokenizer` rebuilds it exactly. */
+  toJSON(): Record<string, unknown>;
+}
