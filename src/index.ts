@@ -8,5 +8,8 @@ export { ADAMW_DEFAULTS, adamwConfig, buildTrainStep, lrAt, type AdamWConfig } f
 export { train, type TrainTask, type TrainOptions, type TrainResult } from './engine/trainer.ts';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
 export { TonyError, type ErrorKind } from './errors.ts';
-export { GPT, GPT_PRESETS, gptConfig, sample, type GPTConfig } from './text/gpt.ts';
+export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './text/gpt.ts';
+export { generate, type GenerateOptions } from './text/generate.ts';
+export { loadCompletionModel, TonyTextModel } from './text/model.ts';
+export type { CompletionModel, CompletionRequest, CompletionResult } from './text/completion.ts';
 export * as audio from './audio/index.ts';

@@ -4,12 +4,15 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
-import { latestCheckpoint, loadCheckpoint } from '../engine/checkpoint.ts';
+import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
-import { adamwConfig, stateKey } from '../engine/optim.ts';
+import { adamwConfig } from '../engine/optim.ts';
 import { train } from '../engine/trainer.ts';
-import { BYTE_VOCAB, EOT, decodeBytes, encodeBytes, loadByteCorpus } from '../text/corpus.ts';
-import { GPT_PRESETS, type GPTConfig, gptConfig, sample } from '../text/gpt.ts';
+import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
+import { generate } from '../text/generate.ts';
+import { GPT_PRESETS, type GPTConfig, gptConfig } from '../text/gpt.ts';
+import { loadCompletionModel } from '../text/model.ts';
+import { ByteTokenizer, type Tokenizer } from '../text/tokenizer.ts';
 import { gptTask } from '../text/lm.ts';
 import { progressBar } from './progress.ts';
 
@@ -104,17 +107,17 @@ async function runTraining(f: TrainFlags): Promise<void> {
         (last ? `; validation loss ${last.val_loss.toFixed(3)} nats/byte` : '') +
         `\ntony: run saved in ${f.out}\n`,
     );
-    await printSamples(rt, cfg, ['function ', 'import ', 'export class ', 'const '], 160, 0.8, f.seed);
+    await printSamples(rt, cfg, new ByteTokenizer(), ['function ', 'import ', 'export class ', 'const '], 160, 0.8, f.seed);
   } finally {
     bar.stop();
     await rt.close();
   }
 }
 
-async function printSamples(rt: Runtime, cfg: Readonly<GPTConfig>, prompts: string[], tokens: number, temperature: number, seed: number) {
-  const outs = await sample(rt, cfg, prompts.map(encodeBytes), { maxNewTokens: tokens, temperature, topK: 40, seed, stopToken: EOT });
+async function printSamples(rt: Runtime, cfg: Readonly<GPTConfig>, tok: Tokenizer, prompts: string[], tokens: number, temperature: number, seed: number) {
+  const outs = await generate(rt, cfg, tok, prompts.map((p) => tok.encode(p)), { maxNewTokens: tokens, temperature, topK: 40, seed });
   prompts.forEach((p, i) => {
-    process.stdout.write(`\n--- sample ${i + 1} (prompt ${JSON.stringify(p)}) ---\n${p}${decodeBytes(outs[i]!)}\n`);
+    process.stdout.write(`\n--- sample ${i + 1} (prompt ${JSON.stringify(p)}) ---\n${p}${outs[i]!.text}\n`);
   });
 }
 
@@ -166,16 +169,12 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sampling seed', (v) => Number(v), 0)
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu']).default('cpu'))
     .action(async (opts) => {
-      const entry = await latestCheckpoint(opts.run);
-      const ck = await loadCheckpoint<{ model: Record<string, unknown> }>(entry?.dir ?? opts.run);
-      const cfg = gptConfig(ck.config.model);
-      const rt = await Runtime.start({ device: opts.device });
+      const model = await loadCompletionModel(opts.run, { device: opts.device });
       try {
-        process.stderr.write(`tony: ${ck.dir}, device ${rt.description}\n`);
-        await rt.setState(Object.fromEntries(Object.entries(ck.params).map(([k, v]) => [stateKey.param(k), v])));
-        await printSamples(rt, cfg, opts.prompt.length ? opts.prompt : ['function '], opts.tokens, opts.temperature, opts.seed);
+        process.stderr.write(`tony: model ${model.id}, device ${model.runtime.description}\n`);
+        await printSamples(model.runtime, model.cfg, model.tokenizer, opts.prompt.length ? opts.prompt : ['function '], opts.tokens, opts.temperature, opts.seed);
       } finally {
-        await rt.close();
+        await model.close();
       }
     });
 }

@@ -263,17 +263,19 @@ export class CausalSelfAttention {
   }
 
   /**
-   * One decoding step: x (B, 1, C) at position `pos` (int64 scalar); the cache holds positions
-   * < pos. Returns y (B, 1, C) and the cache with this position written.
+   * One decoding step: x (B, 1, C) with row b at position pos[b] (int64, shape (B)); the cache holds
+   * each row's earlier positions. Returns y (B, 1, C) and the cache with those positions written.
+   * Positions past pos[b] may hold anything (e.g. a prefill's padding): they are masked.
    */
   forwardCached(x: Tensor, pos: Tensor, cache: KVCache): { y: Tensor; cache: KVCache } {
+    const B = x.shape[0]!;
     const Tmax = cache.k.shape[2]!;
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
-    const positions = T.reshape(arange(Tmax), [1, 1, Tmax, 1]);
-    const here = T.equal(positions, pos); // (1, 1, Tmax, 1)
+    const rowPos = T.reshape(pos, [B, 1, 1, 1]);
+    const here = T.equal(T.reshape(arange(Tmax), [1, 1, Tmax, 1]), rowPos); // (B, 1, Tmax, 1)
     const kc = T.where(here, T.expand(k, cache.k.shape), cache.k);
     const vc = T.where(here, T.expand(v, cache.v.shape), cache.v);
-    const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), pos);
+    const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), rowPos); // (B, 1, 1, Tmax)
     const y = this.merge(this.attend(q, kc, vc, T.where(visible, 0, MASK)));
     return { y, cache: { k: kc, v: vc } };
   }

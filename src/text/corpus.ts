@@ -14,9 +14,9 @@ import { dataError } from '../errors.ts';
 import { type HostTensor, hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 
-/** Byte-level vocabulary: 256 byte values + end-of-text. */
+/** Byte-level vocabulary (ByteTokenizer): 256 byte values, end-of-text, and the three FIM specials. */
 export const EOT = 256;
-export const BYTE_VOCAB = 257;
+export const BYTE_VOCAB = 260;
 
 export interface CorpusOptions {
   /** File extensions to include, e.g. ['.ts', '.js']. */

@@ -25,6 +25,7 @@ export function gptTask(cfg: Readonly<GPTConfig>, corpus: Corpus, opts: { batch:
       batch: opts.batch,
       seed,
       nonembedding_params: probe.nonEmbeddingParams,
+      tokenizer: { type: 'bytes' },
     },
   };
 }

@@ -24,3 +24,36 @@ export interface Tokenizer {
   /** A JSON-serialisable description from which `loadTokenizer` rebuilds it exactly. */
   toJSON(): Record<string, unknown>;
 }
+
+const SPECIAL_NAMES = ['<|endoftext|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>'] as const;
+
+/**
+ * The simplest exact tokenizer: one token per byte (0–255) plus the four specials (256–259).
+ * Used by byte-level models (`npm start`'s default GPT) and as the baseline for BPE.
+ */
+export class ByteTokenizer implements Tokenizer {
+  readonly name = 'bytes';
+  readonly vocabSize = 260;
+  readonly special: SpecialTokens = { eot: 256, fimPrefix: 257, fimMiddle: 258, fimSuffix: 259 };
+
+  encode(text: string): number[] {
+    return [...new TextEncoder().encode(text)];
+  }
+
+  decodeBytes(ids: readonly number[]): Uint8Array {
+    const parts: number[] = [];
+    for (const id of ids) {
+      if (id < 256) parts.push(id);
+      else parts.push(...new TextEncoder().encode(SPECIAL_NAMES[id - 256] ?? ''));
+    }
+    return Uint8Array.from(parts);
+  }
+
+  decode(ids: readonly number[]): string {
+    return new TextDecoder().decode(this.decodeBytes(ids));
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'bytes' };
+  }
+}
