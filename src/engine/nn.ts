@@ -272,9 +272,8 @@ export class CausalSelfAttention {
     const Tmax = cache.k.shape[2]!;
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
     const rowPos = T.reshape(pos, [B, 1, 1, 1]);
-    const here = T.equal(T.reshape(arange(Tmax), [1, 1, Tmax, 1]), rowPos); // (B, 1, Tmax, 1)
-    const kc = T.where(here, T.expand(k, cache.k.shape), cache.k);
-    const vc = T.where(here, T.expand(v, cache.v.shape), cache.v);
+    const kc = T.writeAt(cache.k, pos, k);
+    const vc = T.writeAt(cache.v, pos, v);
     const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), rowPos); // (B, 1, 1, Tmax)
     const y = this.merge(this.attend(q, kc, vc, T.where(visible, 0, MASK)));
     return { y, cache: { k: kc, v: vc } };

@@ -56,6 +56,7 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
   const listed = new Set<number>();
   for (const t of inputs) {
     if (t.op !== 'input') throw new TonyError('usage', `exportOnnx: ${t} is listed as an input but is computed`);
+    if (t.name!.startsWith('_')) throw new TonyError('usage', `exportOnnx: input name '${t.name}' may not start with '_' (reserved)`);
     listed.add(t.id);
   }
   const order = topoSort(Object.values(outputs));
@@ -69,7 +70,7 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
   const names = new Map<number, string>();
   for (const t of inputs) names.set(t.id, t.name!);
   let counter = 0;
-  const fresh = (prefix: string) => `${prefix}${counter++}`;
+  const fresh = (prefix: string) => `_${prefix}${counter++}`; // user names never start with _
   const int64Cache = new Map<string, string>();
 
   const ctx: LowerCtx = {
@@ -116,10 +117,22 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
     const ins = t.inputs.map((i) => names.get(i.id)!);
     names.set(t.id, getOp(t.op).lower(ctx, ins, t.attrs, t));
   }
+  // Graph outputs: rename the producing node's output (an Identity copy costs a pass over the data,
+  // which matters for state outputs such as KV caches); an Identity only where a tensor is an input,
+  // a constant, or a second output of the same tensor.
   const outSpecs: ValueSpec[] = [];
+  const renames = new Map<string, string>();
+  const inputNames = new Set(inputs.map((t) => t.name!));
+  const initNames = new Set(initializers.map((i) => i.name!));
   for (const [name, t] of Object.entries(outputs)) {
-    nodes.push({ opType: 'Identity', input: [names.get(t.id)!], output: [name], name: fresh('out_') });
+    const internal = names.get(t.id)!;
+    if (!inputNames.has(internal) && !initNames.has(internal) && !renames.has(internal)) renames.set(internal, name);
+    else nodes.push({ opType: 'Identity', input: [renames.get(internal) ?? internal], output: [name], name: fresh('out_') });
     outSpecs.push({ name, shape: t.shape, dtype: mapType(t.dtype) });
+  }
+  for (const n of nodes) {
+    n.input = n.input!.map((x) => renames.get(x) ?? x);
+    n.output = n.output!.map((x) => renames.get(x) ?? x);
   }
   const inSpecs: ValueSpec[] = inputs.map((t) => ({ name: t.name!, shape: t.shape, dtype: mapType(t.dtype) }));
 

@@ -64,6 +64,7 @@ export const OPS: OpCase[] = [
   { name: 'scatterAdd (duplicates)', inputs: [s(4, 2), ids(4, 6), s(6, 2)], build: (b, i, u) => T.scatterAdd(b!, i!, u!) },
   { name: 'takeAlong', inputs: [s(3, 5), ids(5, 3, 2)], build: (x, i) => T.takeAlong(x!, i!, 1) },
   { name: 'scatterAlongAdd', inputs: [s(3, 5), ids(5, 3, 4), s(3, 4)], build: (b, i, u) => T.scatterAlongAdd(b!, i!, u!, 1) },
+  { name: 'writeAt (KV-cache write)', inputs: [s(2, 2, 5, 3), ids(5, 2), s(2, 2, 1, 3)], build: (c, p, v) => T.writeAt(c!, p!, v!), grad: false },
   // linear algebra
   { name: 'matmul 2-D', inputs: [s(3, 4), s(4, 2)], build: (a, b) => T.matmul(a!, b!) },
   { name: 'matmul batched', inputs: [s(2, 3, 4), s(2, 4, 5)], build: (a, b) => T.matmul(a!, b!) },

@@ -361,3 +361,38 @@ export const unsqueeze = (x: Tensor, axis: number) => {
   const a = axis < 0 ? axis + x.rank + 1 : axis;
   return reshape(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
 };
+
+// ---------------------------------------------------------------------------------------------
+// writeAt: the KV-cache write (like JAX's dynamic_update_slice, one position per batch row)
+
+const writeAtOp = defineOp({
+  name: 'writeAt',
+  infer: ([cache, pos, value], _a, fail) => {
+    if (cache!.rank !== 4) fail('cache must be (B, H, T, D)');
+    const [B, H, , D] = cache!.shape as [number, number, number, number];
+    if (pos!.dtype !== 'int64' || fmt(pos!.shape) !== fmt([B])) fail(`positions must be int64 [${B}]`);
+    if (fmt(value!.shape) !== fmt([B, H, 1, D]) || value!.dtype !== cache!.dtype) fail(`value must be [${B}, ${H}, 1, ${D}] ${cache!.dtype}`);
+    return { shape: [...cache!.shape], dtype: cache!.dtype };
+  },
+  // ScatterND writes only the B·H rows (a where() over the whole cache costs a full pass per layer).
+  lower: (ctx, [cache, pos, value], _a, node) => {
+    const [B, H, , D] = node.shape as [number, number, number, number];
+    const rows = (f: (b: number, h: number) => number) => ctx.int64s(Array.from({ length: B * H }, (_, i) => f(Math.floor(i / H), i % H)), [B, H, 1]);
+    const p = ctx.emit('Expand', [ctx.emit('Reshape', [pos!, ctx.int64s([B, 1, 1])]), ctx.int64s([B, H, 1])]);
+    const idx = ctx.emit('Concat', [rows((b) => b), rows((_, h) => h), p], { axis: { int: -1 } }); // (B, H, 3)
+    return ctx.emit('ScatterND', [cache!, idx, ctx.emit('Reshape', [value!, ctx.int64s([B, H, D])])]);
+  },
+  ref: ([cache, pos, value]) => {
+    const [B, H, Tn, D] = cache!.shape as [number, number, number, number];
+    const out = Float64Array.from(cache!.data);
+    for (let b = 0; b < B; b++) {
+      const t = pos!.data[b]!;
+      if (t < 0 || t >= Tn) throw new RangeError(`writeAt: position ${t} outside [0, ${Tn})`);
+      for (let h = 0; h < H; h++) out.set(value!.data.subarray((b * H + h) * D, (b * H + h + 1) * D), ((b * H + h) * Tn + t) * D);
+    }
+    return out;
+  },
+});
+
+/** cache (B, H, T, D) with row b's value (B, H, 1, D) written at position pos[b] (int64 (B)). */
+export const writeAt = (cache: Tensor, pos: Tensor, value: Tensor): Tensor => writeAtOp([cache, pos, value], {});
