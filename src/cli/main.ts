@@ -8,6 +8,7 @@ import { TonyError } from '../errors.ts';
 import { register as scaling } from './scaling.ts';
 import { register as shapes } from './shapes.ts';
 import { register as audio } from './audio.ts';
+import { register as generate } from './generate.ts';
 import { register as train } from './train.ts';
 
 const program = new Command('tony')
@@ -18,6 +19,7 @@ const program = new Command('tony')
 // Areas register here, in pipeline order.
 const areas: Array<(p: Command) => void> = [
   train,
+  generate,
   audio,
   shapes,
   scaling,

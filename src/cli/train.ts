@@ -1,5 +1,5 @@
 /**
- * `tony start`, `tony train gpt`, `tony sample`: flags → typed config → library calls.
+ * `tony start`, `tony train gpt`: flags → typed config → library calls.
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
@@ -11,7 +11,6 @@ import { train } from '../engine/trainer.ts';
 import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
 import { generate } from '../text/generate.ts';
 import { GPT_PRESETS, type GPTConfig, gptConfig } from '../text/gpt.ts';
-import { loadCompletionModel } from '../text/model.ts';
 import { ByteTokenizer, type Tokenizer } from '../text/tokenizer.ts';
 import { gptTask } from '../text/lm.ts';
 import { progressBar } from './progress.ts';
@@ -159,22 +158,4 @@ export function register(program: Command): void {
     return runTraining({ ...opts, ext: opts.ext.length ? opts.ext : ['.ts', '.js', '.py', '.txt', '.md'] });
   });
 
-  program
-    .command('sample')
-    .description('sample text from a trained GPT run')
-    .requiredOption('--run <dir>', 'run directory (its latest checkpoint) or a checkpoint directory')
-    .option('--prompt <text>', 'prompt (repeatable)', collect, [])
-    .option('--tokens <n>', 'new tokens per sample', int('tokens'), 200)
-    .option('--temperature <x>', 'sampling temperature (0 = greedy)', (v) => Number(v), 0.8)
-    .option('--seed <n>', 'sampling seed', (v) => Number(v), 0)
-    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu']).default('cpu'))
-    .action(async (opts) => {
-      const model = await loadCompletionModel(opts.run, { device: opts.device });
-      try {
-        process.stderr.write(`tony: model ${model.id}, device ${model.runtime.description}\n`);
-        await printSamples(model.runtime, model.cfg, model.tokenizer, opts.prompt.length ? opts.prompt : ['function '], opts.tokens, opts.temperature, opts.seed);
-      } finally {
-        await model.close();
-      }
-    });
 }

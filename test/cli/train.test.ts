@@ -33,9 +33,9 @@ describe('tony CLI', () => {
     const again = tony(...args.map((a) => (a === '4' ? '6' : a)));
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toContain(`resuming from ${join(out, 'ckpt-4')}`);
-    const sampled = tony('sample', '--run', out, '--prompt', 'let ', '--tokens', '8');
+    const sampled = tony('sample', '--model', out, '--prompt', 'let ', '--max-tokens', '8', '--n', '2');
     expect(sampled.status, sampled.stderr).toBe(0);
-    expect(sampled.stdout).toContain('--- sample 1 (prompt "let ") ---');
+    expect(sampled.stdout).toMatch(/--- sample 1 ---\nlet [\s\S]*--- sample 2 ---\nlet /);
   });
 
   it.each([
@@ -44,7 +44,8 @@ describe('tony CLI', () => {
     [['train', 'gpt', '--data', 'src', '--steps', 'ten'], /--steps must be a positive integer, got 'ten'/],
     [['train', 'gpt', '--data', 'src', '--set', 'nLayers=2'], /unknown gpt config key 'nLayers'[\s\S]*did you mean 'nLayer'/],
     [['train', 'gpt', '--data', join(dir, 'missing')], /--data '.*missing' does not exist/],
-    [['sample', '--run', join(dir, 'nothing-here')], /checkpoint/],
+    [['sample', '--model', join(dir, 'nothing-here')], /checkpoint/],
+    [['sample', '--model', 'x', '--temperature', '-1'], /--temperature must be a number in \[0, 10\], got '-1'/],
   ])('refuses %j with a clear error and status 2', (args, message) => {
     const r = tony(...(args as string[]));
     expect(r.status).toBe(2);

@@ -1,0 +1,66 @@
+/**
+ * `tony sample` and `tony infill`: text from a trained model directory, streamed to stdout.
+ */
+import { Command, Option } from 'commander';
+import { TonyError } from '../errors.ts';
+import type { CompletionRequest } from '../text/completion.ts';
+import { loadCompletionModel } from '../text/model.ts';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const number = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new TonyError('usage', `--${name} must be a number in [${min}, ${max}], got '${v}'`);
+  return n;
+};
+
+const samplingOptions = (cmd: Command) =>
+  cmd
+    .requiredOption('--model <dir>', 'model or run directory (its latest checkpoint)')
+    .option('--max-tokens <n>', 'new tokens per sample', number('max-tokens', 1, 1 << 20), 200)
+    .option('--temperature <x>', 'sampling temperature (0 = greedy)', number('temperature', 0, 10), 0.8)
+    .option('--top-p <x>', 'nucleus sampling mass', number('top-p', 0, 1), 0.95)
+    .option('--top-k <n>', 'sample from the k most likely tokens', number('top-k', 1, 1 << 20))
+    .option('--n <n>', 'samples', number('n', 1, 64), 1)
+    .option('--stop <text>', 'stop string (repeatable, at most 4)', collect, [])
+    .option('--seed <n>', 'sampling seed', number('seed', 0, 2 ** 31), 0)
+    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu']).default('cpu'));
+
+async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
+  if (opts.stop.length > 4) throw new TonyError('usage', `at most 4 --stop strings, got ${opts.stop.length}`);
+  const model = await loadCompletionModel(opts.model, { device: opts.device });
+  try {
+    process.stderr.write(`tony: model ${model.id}, device ${model.runtime.description}\n`);
+    const req: CompletionRequest = {
+      prompt,
+      ...(suffix !== undefined ? { suffix } : {}),
+      maxTokens: opts.maxTokens,
+      temperature: opts.temperature,
+      topP: opts.topP,
+      topK: opts.topK,
+      n: opts.n,
+      stop: opts.stop,
+      seed: opts.seed,
+    };
+    // One sample streams as it is generated; several print whole, one after another.
+    const stream = opts.n === 1;
+    if (stream) process.stdout.write(suffix !== undefined ? '' : prompt);
+    const res = await model.complete(req, stream ? (d) => process.stdout.write(d.text) : undefined);
+    if (stream) process.stdout.write(suffix !== undefined ? '\n' : '\n');
+    else res.choices.forEach((c) => process.stdout.write(`\n--- sample ${c.index + 1} ---\n${suffix !== undefined ? c.text : prompt + c.text}\n`));
+  } finally {
+    await model.close();
+  }
+}
+
+export function register(program: Command): void {
+  samplingOptions(program.command('sample').description('sample text from a trained model'))
+    .option('--prompt <text>', 'prompt', '')
+    .action((opts) => run(opts, opts.prompt));
+
+  samplingOptions(
+    program.command('infill').description('fill in the middle between a prefix and a suffix (the model must be trained with FIM)'),
+  )
+    .requiredOption('--prefix <text>', 'text before the gap')
+    .requiredOption('--suffix <text>', 'text after the gap')
+    .action((opts) => run(opts, opts.prefix, opts.suffix));
+}
