@@ -8,6 +8,7 @@ import { TonyError } from '../errors.ts';
 import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import * as T from './ops/index.ts';
 import { type Tensor, constant, input } from './tensor.ts';
+import { prng } from '../random.ts';
 
 export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'uniform'; bound: number };
 
@@ -72,19 +73,7 @@ function hashString(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32 + Box–Muller: small, fast, seedable. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  return { next, normal };
-}
+export { prng } from '../random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Blocks

@@ -5,6 +5,7 @@
  */
 import { TonyError } from '../errors.ts';
 import { fitPowerLaw, powerLaw, type PowerLawFit, type PowerLawForm } from './powerlaw.ts';
+import { mulberry32 } from '../random.ts';
 
 /** A two-sided percentile interval. */
 export interface Interval {
@@ -141,14 +142,4 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** A small, fast, seedable PRNG (Mulberry32); Math.random cannot be seeded. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../random.ts';

@@ -8,6 +8,7 @@
  */
 import { expect } from 'vitest';
 import * as T from '../../src/engine/index.ts';
+import { prng } from '../../src/random.ts';
 
 export interface InputSpec {
   shape: number[];
@@ -28,19 +29,8 @@ export interface OpCase {
   gradTol?: number;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  return { next, normal };
-}
+/** Deterministic pseudo-random numbers so failures reproduce. */
+export const rng = prng;
 
 export function makeInput(spec: InputSpec, seed: number): T.HostTensor {
   const r = rng(seed);

@@ -27,6 +27,7 @@ import { defineOp } from '../op.ts';
 import { TonyError } from '../../errors.ts';
 import { type Tensor, fmt } from '../tensor.ts';
 import { greaterEqual, mul, where } from './elementwise.ts';
+import { mulberry32 } from '../../random.ts';
 
 /** Seeds are integers below this: 2²⁴ − 1, so every scrambled seed is exact in a float32 attribute. */
 const SEED_LIMIT = 2 ** 24 - 1;
@@ -61,17 +62,6 @@ function inferRandom(kind: 'uniform' | 'normal') {
   };
 }
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; uniform doubles in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const randomUniformOp = defineOp<RandomAttrs>({
   name: 'randomUniform',
