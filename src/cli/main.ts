@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
+import { register as registerEvals } from './evals.ts';
 
 const program = new Command('tony')
   .description('Define, train, sample, evaluate and serve generative models — TypeScript → ONNX → ONNX Runtime.')
@@ -12,7 +13,7 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [];
+const areas: Array<(p: Command) => void> = [registerEvals];
 for (const register of areas) register(program);
 
 try {
