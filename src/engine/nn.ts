@@ -1,0 +1,263 @@
+/**
+ * Neural-network building blocks. A model is built by constructing blocks on a ParamSet, which
+ * declares each parameter as a named graph input and remembers how to initialise it; calling the
+ * blocks traces the forward pass. Each trace (training step, evaluation, decoding) constructs the
+ * model anew on a fresh ParamSet, so the same parameter names line up across graphs.
+ */
+import { TonyError } from '../errors.ts';
+import { type DType, type HostTensor, hostTensor } from './dtype.ts';
+import * as T from './ops/index.ts';
+import { type Tensor, constant, input } from './tensor.ts';
+
+export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'uniform'; bound: number };
+
+export interface ParamSpec {
+  name: string;
+  shape: readonly number[];
+  init: Init;
+  /** Whether AdamW's weight decay applies (matrices yes; biases, norms, gains no — as in nanoGPT). */
+  decay: boolean;
+}
+
+export class ParamSet {
+  readonly specs: ParamSpec[] = [];
+  private tensors = new Map<string, Tensor>();
+
+  /** Declare (or fetch, when shared: tied weights) a parameter. */
+  param(name: string, shape: readonly number[], init: Init, decay = shape.length >= 2): Tensor {
+    const existing = this.tensors.get(name);
+    if (existing) {
+      if (existing.shape.join() !== shape.join()) {
+        throw new TonyError('shape', `parameter '${name}' declared twice with shapes [${existing.shape}] and [${shape}]`);
+      }
+      return existing;
+    }
+    const t = input(name, shape, 'float32');
+    this.specs.push({ name, shape: [...shape], init, decay });
+    this.tensors.set(name, t);
+    return t;
+  }
+
+  get inputs(): Tensor[] {
+    return [...this.tensors.values()];
+  }
+
+  count(filter: (s: ParamSpec) => boolean = () => true): number {
+    return this.specs.filter(filter).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /**
+   * Initial values, deterministic in (seed, parameter name): independent of declaration order, so
+   * adding a block does not change the initialisation of the others.
+   */
+  initialize(seed: number): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const r = prng(hashString(s.name) ^ Math.imul(seed, 0x9e3779b1));
+      const v = new Float32Array(n);
+      const init = s.init;
+      if (init.kind === 'ones') v.fill(1);
+      else if (init.kind === 'normal') for (let i = 0; i < n; i++) v[i] = init.std * r.normal();
+      else if (init.kind === 'uniform') for (let i = 0; i < n; i++) v[i] = init.bound * (2 * r.next() - 1);
+      out[s.name] = { dtype: 'float32', shape: [...s.shape], data: v };
+    }
+    return out;
+  }
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** mulberry32 + Box–Muller: small, fast, seedable. */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  return { next, normal };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks
+
+export class Linear {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, readonly nIn: number, readonly nOut: number, opts: { bias?: boolean; std?: number } = {}) {
+    this.w = ps.param(`${name}.weight`, [nIn, nOut], { kind: 'normal', std: opts.std ?? 0.02 });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [nOut], { kind: 'zeros' });
+  }
+
+  /** x[..., nIn] → [..., nOut]; activations are folded to 2-D around the matmul. */
+  forward(x: Tensor): Tensor {
+    const lead = x.shape.slice(0, -1);
+    const y = T.matmul(T.reshape(x, [-1, this.nIn]), this.w); // (N, nOut)
+    return T.reshape(this.b ? T.add(y, this.b) : y, [...lead, this.nOut]);
+  }
+}
+
+export class Embedding {
+  readonly weight: Tensor;
+  constructor(ps: ParamSet, name: string, readonly n: number, readonly dim: number, std = 0.02) {
+    this.weight = ps.param(`${name}.weight`, [n, dim], { kind: 'normal', std });
+  }
+
+  /** ids (any shape, int64) → [...ids.shape, dim]. */
+  forward(ids: Tensor): Tensor {
+    return T.gather(this.weight, ids);
+  }
+}
+
+export class LayerNorm {
+  readonly w: Tensor;
+  readonly b: Tensor;
+  constructor(ps: ParamSet, name: string, dim: number, readonly eps = 1e-5) {
+    this.w = ps.param(`${name}.weight`, [dim], { kind: 'ones' }, false);
+    this.b = ps.param(`${name}.bias`, [dim], { kind: 'zeros' }, false);
+  }
+
+  forward(x: Tensor): Tensor {
+    return T.layerNorm(x, this.w, this.b, this.eps);
+  }
+}
+
+export class MLP {
+  readonly fc: Linear;
+  readonly proj: Linear;
+  constructor(ps: ParamSet, name: string, dim: number, hidden = 4 * dim, projStd = 0.02) {
+    this.fc = new Linear(ps, `${name}.fc`, dim, hidden);
+    this.proj = new Linear(ps, `${name}.proj`, hidden, dim, { std: projStd });
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.proj.forward(T.gelu(this.fc.forward(x)));
+  }
+}
+
+/** Additive mask value: large and finite (−inf gives NaN on fully masked rows). */
+export const MASK = -1e9;
+
+/** A fixed-size key/value cache for one attention layer: [B, nh, Tmax, hs] each. */
+export interface KVCache {
+  k: Tensor;
+  v: Tensor;
+}
+
+/**
+ * Multi-head self-attention with a causal mask (nanoGPT's CausalSelfAttention), plus an
+ * incremental form over a fixed-size KV cache for decoding.
+ */
+export class CausalSelfAttention {
+  readonly qkv: Linear;
+  readonly proj: Linear;
+  readonly hs: number;
+  constructor(ps: ParamSet, name: string, readonly dim: number, readonly nHead: number, projStd = 0.02) {
+    if (dim % nHead !== 0) throw new TonyError('config', `attention: dModel ${dim} is not divisible by nHead ${nHead}`);
+    this.hs = dim / nHead;
+    this.qkv = new Linear(ps, `${name}.qkv`, dim, 3 * dim);
+    this.proj = new Linear(ps, `${name}.proj`, dim, dim, { std: projStd });
+  }
+
+  private heads(x: Tensor): Tensor[] {
+    const [B, Tn] = x.shape as [number, number, number];
+    const qkv = this.qkv.forward(x); // (B, T, 3C)
+    return T.split(qkv, [this.dim, this.dim, this.dim], 2).map(
+      (t) => T.transpose(T.reshape(t, [B, Tn, this.nHead, this.hs]), [0, 2, 1, 3]), // (B, nh, T, hs)
+    );
+  }
+
+  private merge(y: Tensor): Tensor {
+    const [B, , Tn] = y.shape as [number, number, number, number];
+    return this.proj.forward(T.reshape(T.transpose(y, [0, 2, 1, 3]), [B, Tn, this.dim])); // (B, T, C)
+  }
+
+  /** Attend over keys/values with an additive mask broadcastable to (B, nh, Tq, Tk). */
+  private attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor): Tensor {
+    const att = T.mul(T.matmul(q, T.transposeLast(k)), 1 / Math.sqrt(this.hs)); // (B, nh, Tq, Tk)
+    return T.matmul(T.softmax(T.add(att, mask)), v); // (B, nh, Tq, hs)
+  }
+
+  /** x (B, T, C) → (B, T, C). Also returns k and v (B, nh, T, hs) for filling a cache. */
+  forwardWithKV(x: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+    const Tn = x.shape[1]!;
+    const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor];
+    return { y: this.merge(this.attend(q, k, v, causalMask(Tn))), k, v };
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.forwardWithKV(x).y;
+  }
+
+  /**
+   * One decoding step: x (B, 1, C) at position `pos` (int64 scalar); the cache holds positions
+   * < pos. Returns y (B, 1, C) and the cache with this position written.
+   */
+  forwardCached(x: Tensor, pos: Tensor, cache: KVCache): { y: Tensor; cache: KVCache } {
+    const Tmax = cache.k.shape[2]!;
+    const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
+    const positions = T.reshape(arange(Tmax), [1, 1, Tmax, 1]);
+    const here = T.equal(positions, pos); // (1, 1, Tmax, 1)
+    const kc = T.where(here, T.expand(k, cache.k.shape), cache.k);
+    const vc = T.where(here, T.expand(v, cache.v.shape), cache.v);
+    const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), pos);
+    const y = this.merge(this.attend(q, kc, vc, T.where(visible, 0, MASK)));
+    return { y, cache: { k: kc, v: vc } };
+  }
+}
+
+/**
+ * Cross-attention: queries from x (B, T, C), keys and values from a conditioning sequence
+ * ctx (B, S, Cc), no mask (every query sees the whole context).
+ */
+export class CrossAttention {
+  readonly q: Linear;
+  readonly kv: Linear;
+  readonly proj: Linear;
+  readonly hs: number;
+  constructor(ps: ParamSet, name: string, readonly dim: number, ctxDim: number, readonly nHead: number) {
+    if (dim % nHead !== 0) throw new TonyError('config', `attention: dModel ${dim} is not divisible by nHead ${nHead}`);
+    this.hs = dim / nHead;
+    this.q = new Linear(ps, `${name}.q`, dim, dim);
+    this.kv = new Linear(ps, `${name}.kv`, ctxDim, 2 * dim);
+    this.proj = new Linear(ps, `${name}.proj`, dim, dim);
+  }
+
+  forward(x: Tensor, ctx: Tensor): Tensor {
+    const [B, Tn] = x.shape as [number, number, number];
+    const S = ctx.shape[1]!;
+    const split = (t: Tensor, n: number) => T.transpose(T.reshape(t, [B, n, this.nHead, this.hs]), [0, 2, 1, 3]);
+    const q = split(this.q.forward(x), Tn); // (B, nh, T, hs)
+    const [k, v] = T.split(this.kv.forward(ctx), [this.dim, this.dim], 2).map((t) => split(t, S)) as [Tensor, Tensor];
+    const att = T.softmax(T.mul(T.matmul(q, T.transposeLast(k)), 1 / Math.sqrt(this.hs))); // (B, nh, T, S)
+    const y = T.matmul(att, v); // (B, nh, T, hs)
+    return this.proj.forward(T.reshape(T.transpose(y, [0, 2, 1, 3]), [B, Tn, this.dim]));
+  }
+}
+
+/** [0, 1, ..., n-1] as an int64 constant. */
+export function arange(n: number, dtype: DType = 'int64'): Tensor {
+  return constant(hostTensor(dtype, [n], Array.from({ length: n }, (_, i) => i)));
+}
+
+/** (T, T) additive causal mask: 0 on and below the diagonal, MASK above. */
+export function causalMask(n: number): Tensor {
+  const v = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[i * n + j] = MASK;
+  return constant({ dtype: 'float32', shape: [n, n], data: v });
+}
+
+/** Mean cross-entropy of logits (N, V) against int64 targets (N). */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  const N = logits.shape[0]!;
+  const logp = T.takeAlong(T.logSoftmax(logits), T.reshape(targets, [N, 1]), 1); // (N, 1)
+  return T.neg(T.mean(T.reshape(logp, [N]), 0));
+}

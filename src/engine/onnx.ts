@@ -1,0 +1,176 @@
+/**
+ * Lower a traced graph to one standard ONNX model (ai.onnx ops only), encoded with the `onnx-proto`
+ * schema. The same function exports forward-only graphs (loadable by any ONNX tool) and whole
+ * training steps (forward + backward + optimizer, state in and out).
+ */
+import onnxProto from 'onnx-proto';
+import { TonyError } from '../errors.ts';
+import { type DType, type HostTensor, toNumbers } from './dtype.ts';
+import { type LowerCtx, type OnnxAttr, getOp } from './op.ts';
+import { type Tensor, fmt, topoSort } from './tensor.ts';
+
+const { onnx } = onnxProto;
+
+/** TensorProto.DataType codes. */
+const ONNX_TYPE: Record<DType, number> = { float32: 1, bool: 9, int32: 6, int64: 7, float64: 11 };
+
+export interface ExportOptions {
+  /** ai.onnx opset; lowering branches where ONNX changed (reduction axes, fused ops). Default 20. */
+  opset?: number;
+  /** Float64 checking mode: all float32 tensors become float64 (see LowerCtx.float64). */
+  float64?: boolean;
+  /** Graph name recorded in the model. */
+  name?: string;
+}
+
+export interface ValueSpec {
+  name: string;
+  shape: readonly number[];
+  dtype: DType;
+}
+
+export interface OnnxModel {
+  bytes: Uint8Array;
+  inputs: ValueSpec[];
+  outputs: ValueSpec[];
+  nodeCount: number;
+  opset: number;
+}
+
+export const DEFAULT_OPSET = 20;
+/** ONNX IR version that each opset needs (onnx/onnx docs/Versioning.md). */
+const irVersionFor = (opset: number) => (opset >= 21 ? 10 : opset >= 19 ? 9 : 8);
+
+/**
+ * Export the graph computing `outputs` from `inputs`. Every graph input reachable from the outputs
+ * must be listed in `inputs` (their order is the model's input order).
+ *
+ *   const x = input('x', [2, 3]);
+ *   const model = exportOnnx([x], { y: tanh(x) });
+ */
+export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<string, Tensor>>, opts: ExportOptions = {}): OnnxModel {
+  const opset = opts.opset ?? DEFAULT_OPSET;
+  const float64 = opts.float64 ?? false;
+  const mapType = (d: DType): DType => (float64 && d === 'float32' ? 'float64' : d);
+
+  const listed = new Set<number>();
+  for (const t of inputs) {
+    if (t.op !== 'input') throw new TonyError('usage', `exportOnnx: ${t} is listed as an input but is computed`);
+    listed.add(t.id);
+  }
+  const order = topoSort(Object.values(outputs));
+  const missing = order.filter((t) => t.op === 'input' && !listed.has(t.id)).map((t) => t.name);
+  if (missing.length) {
+    throw new TonyError('usage', `exportOnnx: the outputs depend on inputs not listed: ${missing.join(', ')}`);
+  }
+
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+  const names = new Map<number, string>();
+  for (const t of inputs) names.set(t.id, t.name!);
+  let counter = 0;
+  const fresh = (prefix: string) => `${prefix}${counter++}`;
+  const int64Cache = new Map<string, string>();
+
+  const ctx: LowerCtx = {
+    opset,
+    float64,
+    emit: (opType, ins, attrs) => ctx.emitMulti(opType, ins, 1, attrs)[0]!,
+    emitMulti(opType, ins, nOutputs, attrs = {}) {
+      const outs = Array.from({ length: nOutputs }, () => fresh('v'));
+      nodes.push({
+        opType,
+        input: [...ins],
+        output: outs,
+        name: fresh(`${opType}_`),
+        attribute: Object.entries(attrs).map(([name, a]) => encodeAttr(name, a)),
+      });
+      return outs;
+    },
+    int64s(values, shape = [values.length]) {
+      const key = `${fmt(shape)}:${values.join(',')}`;
+      let name = int64Cache.get(key);
+      if (!name) {
+        name = fresh('k');
+        initializers.push(encodeTensor(name, { dtype: 'int64', shape, data: BigInt64Array.from(values, BigInt) }, 'int64'));
+        int64Cache.set(key, name);
+      }
+      return name;
+    },
+    scalar(value, dtype) {
+      const name = fresh('s');
+      initializers.push(encodeTensor(name, { dtype, shape: [], data: Float64Array.of(value) }, mapType(dtype)));
+      return name;
+    },
+    onnxType: (dtype) => ONNX_TYPE[mapType(dtype)],
+  };
+
+  for (const t of order) {
+    if (names.has(t.id)) continue;
+    if (t.op === 'const') {
+      const name = fresh('c');
+      initializers.push(encodeTensor(name, t.value!, mapType(t.dtype)));
+      names.set(t.id, name);
+      continue;
+    }
+    const ins = t.inputs.map((i) => names.get(i.id)!);
+    names.set(t.id, getOp(t.op).lower(ctx, ins, t.attrs, t));
+  }
+  const outSpecs: ValueSpec[] = [];
+  for (const [name, t] of Object.entries(outputs)) {
+    nodes.push({ opType: 'Identity', input: [names.get(t.id)!], output: [name], name: fresh('out_') });
+    outSpecs.push({ name, shape: t.shape, dtype: mapType(t.dtype) });
+  }
+  const inSpecs: ValueSpec[] = inputs.map((t) => ({ name: t.name!, shape: t.shape, dtype: mapType(t.dtype) }));
+
+  const model = onnx.ModelProto.create({
+    irVersion: irVersionFor(opset),
+    producerName: 'tony',
+    producerVersion: '0.1.0',
+    opsetImport: [{ domain: '', version: opset }],
+    graph: {
+      name: opts.name ?? 'tony',
+      node: nodes,
+      initializer: initializers,
+      input: inSpecs.map(valueInfo),
+      output: outSpecs.map(valueInfo),
+    },
+  });
+  return { bytes: onnx.ModelProto.encode(model).finish(), inputs: inSpecs, outputs: outSpecs, nodeCount: nodes.length, opset };
+}
+
+function valueInfo(v: ValueSpec): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: { tensorType: { elemType: ONNX_TYPE[v.dtype], shape: { dim: v.shape.map((d) => ({ dimValue: d })) } } },
+  };
+}
+
+function encodeAttr(name: string, a: OnnxAttr): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if ('int' in a) return { name, type: T.INT, i: a.int };
+  if ('float' in a) return { name, type: T.FLOAT, f: a.float };
+  if ('ints' in a) return { name, type: T.INTS, ints: [...a.ints] };
+  if ('floats' in a) return { name, type: T.FLOATS, floats: [...a.floats] };
+  return { name, type: T.STRING, s: new TextEncoder().encode(a.str) };
+}
+
+/** Encode a host tensor as a TensorProto of `as` (converting element type if needed). */
+function encodeTensor(name: string, t: HostTensor, as: DType): onnxProto.onnx.ITensorProto {
+  let raw: Uint8Array;
+  const n = t.data.length;
+  if (as === t.dtype && !(t.data instanceof Float64Array && as !== 'float64')) {
+    raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice();
+  } else {
+    const v = toNumbers(t);
+    const view =
+      as === 'float32' ? Float32Array.from(v)
+      : as === 'float64' ? Float64Array.from(v)
+      : as === 'int64' ? BigInt64Array.from(v, (x) => BigInt(Math.trunc(x)))
+      : as === 'int32' ? Int32Array.from(v)
+      : Uint8Array.from(v, (x) => (x ? 1 : 0));
+    raw = new Uint8Array(view.buffer);
+  }
+  if (raw.length === 0 && n > 0) throw new Error('encodeTensor: empty data');
+  return { name, dims: [...t.shape], dataType: ONNX_TYPE[as], rawData: raw };
+}

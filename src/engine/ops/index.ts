@@ -1,0 +1,6 @@
+/** Every op Tony defines. Importing this module registers them all. */
+export * from './elementwise.ts';
+export * from './reduce.ts';
+export * from './shape.ts';
+export * from './linalg.ts';
+export * from './nn.ts';

@@ -1,0 +1,170 @@
+/**
+ * Tony's runtime over onnxruntime-node — the only TypeScript module that talks to ONNX Runtime.
+ * Sessions run in a worker thread (runtime-worker.mjs); this side sends feeds and receives results.
+ *
+ *   const rt = await Runtime.start({ device: 'cpu' });
+ *   const fwd = await rt.load(exportOnnx([x], { y }));
+ *   const { y: out } = await rt.run(fwd, { x: hostTensor('float32', [2], [1, 2]) });
+ *   await rt.close();
+ *
+ * There is no silent fallback: `rt.description` says which provider runs, and a provider that
+ * cannot start is an error naming what is missing.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { TonyError } from '../errors.ts';
+import type { HostTensor } from './dtype.ts';
+import type { OnnxModel } from './onnx.ts';
+
+export type Device = 'cpu' | 'webgpu';
+
+export interface RuntimeOptions {
+  device?: Device;
+  /** Intra-op threads (default: all cores). */
+  threads?: number;
+  /** ONNX Runtime graph optimization ('disabled' keeps recomputation for checkpointing). */
+  optimize?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** A loaded model in the runtime (cached by content hash). */
+export interface Session {
+  readonly key: string;
+  readonly model: OnnxModel;
+}
+
+export interface RunOptions {
+  /** Inputs fed from runtime-held state: input name → state key. */
+  state?: Readonly<Record<string, string>>;
+  /** Outputs written back into runtime-held state: output name → state key. */
+  update?: Readonly<Record<string, string>>;
+  /** Outputs to return (default: all outputs not in `update`). */
+  fetch?: readonly string[];
+}
+
+const ORT_VERSION = '1.30.0';
+
+export class Runtime {
+  private nextId = 0;
+  private pending = new Map<number, { resolve: (v: any) => void; reject: (e: unknown) => void }>();
+  private sessions = new Map<string, Session>();
+
+  private constructor(
+    private worker: Worker,
+    readonly device: Device,
+    readonly threads: number,
+  ) {
+    worker.on('message', (msg: { id: number; result?: unknown; error?: { message: string } }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(this.translate(msg.error.message));
+      else p.resolve(msg.result);
+    });
+    worker.on('error', (err) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  /** Start a runtime (one worker thread) on `device`. */
+  static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const device = opts.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'webgpu') {
+      throw new TonyError('device', `unknown device '${device}'`, "use 'cpu' or 'webgpu'");
+    }
+    const threads = opts.threads ?? Math.max(1, availableParallelism());
+    const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), {
+      workerData: { device, threads, optimize: opts.optimize ?? 'all' },
+    });
+    worker.unref();
+    return new Runtime(worker, device, threads);
+  }
+
+  /** e.g. "cpu (onnxruntime-node 1.30.0, 2 threads)" — printed by every command that runs models. */
+  get description(): string {
+    return `${this.device} (onnxruntime-node ${ORT_VERSION}${this.device === 'cpu' ? `, ${this.threads} threads` : ''})`;
+  }
+
+  private call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
+    const id = this.nextId++;
+    this.worker.ref(); // keep the process alive while a call is in flight
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: (v) => {
+          if (this.pending.size === 0) this.worker.unref();
+          resolve(v);
+        },
+        reject: (e) => {
+          if (this.pending.size === 0) this.worker.unref();
+          reject(e);
+        },
+      });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private translate(message: string): Error {
+    if (this.device === 'webgpu' && /adapter|webgpu|vulkan|dawn/i.test(message)) {
+      const vulkan = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'].some((d) => existsSync(`${d}/libvulkan.so.1`));
+      const missing = vulkan
+        ? 'Vulkan is installed but found no GPU driver (is an NVIDIA/AMD/Intel driver with Vulkan support present?)'
+        : 'libvulkan.so.1 is not installed (Debian: apt-get install libvulkan1), and a GPU driver with Vulkan support is needed too';
+      return new TonyError(
+        'device',
+        `the WebGPU provider found no GPU adapter: ${missing}`,
+        `use --device cpu, or install what is missing. ONNX Runtime said: ${message.split('\n')[0]!.slice(-160)}`,
+      );
+    }
+    return new TonyError('usage', `ONNX Runtime: ${message}`);
+  }
+
+  /** Create (or reuse) a session for `model`. */
+  async load(model: OnnxModel): Promise<Session> {
+    const key = createHash('sha256').update(model.bytes).digest('hex').slice(0, 16);
+    const cached = this.sessions.get(key);
+    if (cached) return cached;
+    // Copy the bytes: the transfer detaches them and the caller may export again.
+    await this.call({ type: 'load', key, bytes: model.bytes.slice() });
+    const s: Session = { key, model };
+    this.sessions.set(key, s);
+    return s;
+  }
+
+  /** Run a session. Feeds are validated against the model's declared inputs first. */
+  async run(session: Session, feeds: Readonly<Record<string, HostTensor>>, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+    const state = opts.state ?? {};
+    const update = opts.update ?? {};
+    for (const spec of session.model.inputs) {
+      if (spec.name in state) continue;
+      const f = feeds[spec.name];
+      if (!f) throw new TonyError('usage', `run: missing input '${spec.name}' [${spec.shape}] ${spec.dtype}`);
+      if (f.dtype !== spec.dtype || f.shape.length !== spec.shape.length || f.shape.some((d, i) => d !== spec.shape[i])) {
+        throw new TonyError('shape', `run: input '${spec.name}' expects [${spec.shape}] ${spec.dtype}, got [${f.shape}] ${f.dtype}`);
+      }
+    }
+    const fetch = opts.fetch ?? session.model.outputs.map((o) => o.name).filter((n) => !(n in update));
+    const plain: Record<string, { dtype: string; shape: readonly number[]; data: unknown }> = {};
+    for (const [k, v] of Object.entries(feeds)) plain[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
+    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, fetch: [...fetch] });
+  }
+
+  /** Put tensors into runtime-held state (e.g. parameters before training). */
+  async setState(entries: Readonly<Record<string, HostTensor>>): Promise<void> {
+    await this.call({ type: 'setState', entries });
+  }
+
+  /** Read runtime-held state back (e.g. for a checkpoint). All keys when omitted. */
+  async getState(keys?: readonly string[]): Promise<Record<string, HostTensor>> {
+    return this.call({ type: 'getState', keys: keys ? [...keys] : null });
+  }
+
+  async dropState(keys?: readonly string[]): Promise<void> {
+    await this.call({ type: 'dropState', keys: keys ? [...keys] : null });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The op table: every op's forward against its reference implementation on ONNX Runtime, and its
+ * gradient against central finite differences (see harness.ts). Adding an op adds a row here.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import * as T from '../../src/engine/index.ts';
+import { type OpCase, checkOp } from './harness.ts';
+
+const s = (...shape: number[]) => ({ shape });
+const pos = (...shape: number[]) => ({ shape, kind: 'positive' });
+const distinct = (...shape: number[]) => ({ shape, kind: 'distinct' });
+const ids = (n: number, ...shape: number[]) => ({ shape, kind: `ids:${n}` });
+const bool = (...shape: number[]) => ({ shape, kind: 'bool' });
+// erf is computed in float32 in checking mode (no float64 Erf kernel in ONNX Runtime)
+const ERF_TOL = 2e-6;
+
+export const OPS: OpCase[] = [
+  // elementwise, with broadcasting
+  { name: 'add', inputs: [s(2, 3), s(3)], build: (a, b) => T.add(a!, b!) },
+  { name: 'sub', inputs: [s(2, 1), s(1, 3)], build: (a, b) => T.sub(a!, b!) },
+  { name: 'mul', inputs: [s(2, 3), s(2, 3)], build: (a, b) => T.mul(a!, b!) },
+  { name: 'div', inputs: [s(2, 3), pos(2, 1)], build: (a, b) => T.div(a!, b!) },
+  { name: 'pow', inputs: [pos(2, 3), s(3)], build: (a, b) => T.pow(a!, b!) },
+  { name: 'maximum', inputs: [distinct(2, 3), s(2, 3)], build: (a, b) => T.maximum(a!, b!) },
+  { name: 'minimum', inputs: [distinct(2, 3), s(3)], build: (a, b) => T.minimum(a!, b!) },
+  { name: 'neg', inputs: [s(5)], build: (a) => T.neg(a!) },
+  { name: 'exp', inputs: [s(2, 3)], build: (a) => T.exp(a!) },
+  { name: 'log', inputs: [pos(2, 3)], build: (a) => T.log(a!) },
+  { name: 'sqrt', inputs: [pos(2, 3)], build: (a) => T.sqrt(a!) },
+  { name: 'tanh', inputs: [s(2, 3)], build: (a) => T.tanh(a!) },
+  { name: 'sigmoid', inputs: [s(2, 3)], build: (a) => T.sigmoid(a!) },
+  { name: 'erf', inputs: [s(2, 3)], build: (a) => T.erf(a!), gradTol: ERF_TOL },
+  { name: 'abs', inputs: [distinct(6)], build: (a) => T.abs(a!) },
+  { name: 'relu', inputs: [distinct(6)], build: (a) => T.relu(a!) },
+  { name: 'elu', inputs: [distinct(6)], build: (a) => T.elu(a!) },
+  { name: 'sin', inputs: [s(4)], build: (a) => T.sin(a!) },
+  { name: 'cos', inputs: [s(4)], build: (a) => T.cos(a!) },
+  { name: 'gelu', inputs: [s(3, 4)], build: (a) => T.gelu(a!), gradTol: ERF_TOL },
+  { name: 'less', inputs: [s(2, 3), s(3)], build: (a, b) => T.where(T.less(a!, b!), 1, 0), grad: false },
+  { name: 'greaterEqual', inputs: [s(2, 3), s(3)], build: (a, b) => T.where(T.greaterEqual(a!, b!), 1, 0), grad: false },
+  { name: 'equal', inputs: [ids(3, 6), ids(3, 6)], build: (a, b) => T.cast(T.equal(a!, b!), 'float32'), grad: false },
+  { name: 'where', inputs: [bool(2, 3), s(2, 3), s(3)], build: (c, a, b) => T.where(c!, a!, b!) },
+  { name: 'cast', inputs: [s(2, 3)], build: (a) => T.cast(T.cast(a!, 'float64'), 'float32') },
+  // reductions and normalisers
+  { name: 'sum', inputs: [s(2, 3, 4)], build: (a) => T.sum(a!, [0, 2]) },
+  { name: 'sum keepdims', inputs: [s(2, 3, 4)], build: (a) => T.sum(a!, 1, true) },
+  { name: 'mean', inputs: [s(2, 3, 4)], build: (a) => T.mean(a!, -1) },
+  { name: 'max', inputs: [distinct(3, 4)], build: (a) => T.max(a!, 1) },
+  { name: 'softmax', inputs: [s(3, 5)], build: (a) => T.softmax(a!) },
+  { name: 'softmax axis 0', inputs: [s(3, 5)], build: (a) => T.softmax(a!, 0) },
+  { name: 'logSoftmax', inputs: [s(3, 5)], build: (a) => T.logSoftmax(a!) },
+  { name: 'cumsum', inputs: [s(3, 4)], build: (a) => T.cumsum(a!, 1) },
+  { name: 'cumsum exclusive reverse', inputs: [s(3, 4)], build: (a) => T.cumsum(a!, 0, { exclusive: true, reverse: true }) },
+  { name: 'layerNorm', inputs: [s(2, 3, 6), s(6), s(6)], build: (x, w, b) => T.layerNorm(x!, w!, b!) },
+  // shapes
+  { name: 'reshape', inputs: [s(2, 6)], build: (a) => T.reshape(a!, [3, -1]) },
+  { name: 'transpose', inputs: [s(2, 3, 4)], build: (a) => T.transpose(a!, [2, 0, 1]) },
+  { name: 'slice', inputs: [s(3, 5)], build: (a) => T.slice(a!, 1, 1, 4) },
+  { name: 'pad', inputs: [s(2, 3)], build: (a) => T.pad(a!, 0, 1, 2) },
+  { name: 'concat', inputs: [s(2, 3), s(2, 2)], build: (a, b) => T.concat([a!, b!], 1) },
+  { name: 'split', inputs: [s(2, 5)], build: (a) => { const [p, q] = T.split(a!, [2, 3], 1); return T.concat([q!, T.mul(p!, 2)], 1); } },
+  { name: 'expand', inputs: [s(3, 1)], build: (a) => T.expand(a!, [2, 3, 4]) },
+  { name: 'gather (embedding)', inputs: [s(5, 3), ids(5, 2, 4)], build: (w, i) => T.gather(w!, i!) },
+  { name: 'scatterAdd (duplicates)', inputs: [s(4, 2), ids(4, 6), s(6, 2)], build: (b, i, u) => T.scatterAdd(b!, i!, u!) },
+  { name: 'takeAlong', inputs: [s(3, 5), ids(5, 3, 2)], build: (x, i) => T.takeAlong(x!, i!, 1) },
+  { name: 'scatterAlongAdd', inputs: [s(3, 5), ids(5, 3, 4), s(3, 4)], build: (b, i, u) => T.scatterAlongAdd(b!, i!, u!, 1) },
+  // linear algebra
+  { name: 'matmul 2-D', inputs: [s(3, 4), s(4, 2)], build: (a, b) => T.matmul(a!, b!) },
+  { name: 'matmul batched', inputs: [s(2, 3, 4), s(2, 4, 5)], build: (a, b) => T.matmul(a!, b!) },
+  { name: 'matmul broadcast weight', inputs: [s(2, 3, 4), s(4, 5)], build: (a, b) => T.matmul(a!, b!) },
+  { name: 'matmul broadcast batch', inputs: [s(2, 1, 3, 4), s(3, 4, 2)], build: (a, b) => T.matmul(a!, b!) },
+];
+
+describe('op table (ONNX Runtime CPU at opsets 16/18/20 vs reference; gradients vs finite differences)', () => {
+  let rt: T.Runtime;
+  beforeAll(async () => {
+    rt = await T.Runtime.start({ device: 'cpu', threads: 1 });
+  });
+  afterAll(() => rt.close());
+  for (const c of OPS) it(c.name, () => checkOp(c, rt, 1, [16, 18, 20]));
+});

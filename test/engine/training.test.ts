@@ -1,0 +1,190 @@
+/**
+ * The training step end to end: AdamW + clipping + schedule against an independent numpy oracle,
+ * a GPT step on ONNX Runtime against the reference interpreter, NaN detection, and exact resume.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as T from '../../src/engine/index.ts';
+import { ParamSet } from '../../src/engine/nn.ts';
+import { adamwConfig, buildTrainStep, lrAt } from '../../src/engine/optim.ts';
+import { type TrainTask, train } from '../../src/engine/trainer.ts';
+import { TonyError } from '../../src/errors.ts';
+import { GPT, gptConfig } from '../../src/text/gpt.ts';
+import { makeInput } from './harness.ts';
+
+const fixture = JSON.parse(await readFile(new URL('./fixtures/adamw.json', import.meta.url), 'utf8'));
+const flat = (a: number[][]) => a.flat();
+
+/** The fixture's least-squares problem as a TrainTask. */
+function quadraticTask(): TrainTask {
+  const X = T.hostTensor('float32', [6, 4], flat(fixture.X));
+  const Y = T.hostTensor('float32', [6, 3], flat(fixture.Y));
+  return {
+    trace() {
+      const ps = new ParamSet();
+      const W = ps.param('W', [4, 3], { kind: 'zeros' });
+      const b = ps.param('b', [3], { kind: 'zeros' });
+      const x = T.input('X', [6, 4]);
+      const y = T.input('Y', [6, 3]);
+      const r = T.sub(T.add(T.matmul(x, W), b), y);
+      return { ps, loss: T.mean(T.mul(r, r)), data: [x, y] };
+    },
+    batch: () => ({ X, Y }),
+    tokensPerStep: 6,
+    config: { kind: 'quadratic' },
+  };
+}
+
+let rt: T.Runtime;
+let dir: string;
+beforeAll(async () => {
+  rt = await T.Runtime.start({ threads: 1 });
+  dir = await mkdtemp(join(tmpdir(), 'tony-train-'));
+});
+afterAll(async () => {
+  await rt.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('AdamW step graph', () => {
+  it('matches the numpy AdamW oracle: losses, clipped norms, schedule and final weights', async () => {
+    const cfg = adamwConfig(fixture.config);
+    const res = await train(rt, quadraticTask(), {
+      steps: fixture.steps,
+      optimizer: cfg,
+      initParams: { W: T.hostTensor('float32', [4, 3], flat(fixture.W0)), b: T.hostTensor('float32', [3], fixture.b0) },
+    });
+    res.history.forEach((h, i) => {
+      expect(h.loss).toBeCloseTo(fixture.losses[i], 5);
+      expect(h.grad_norm).toBeCloseTo(fixture.grad_norms[i], 5);
+      expect(h.lr).toBeCloseTo(fixture.lrs[i], 7);
+      expect(lrAt(cfg, i + 1)).toBeCloseTo(fixture.lrs[i], 12);
+    });
+    const st = await rt.getState(['param:W', 'param:b']);
+    Array.from(st['param:W']!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(flat(fixture.W)[i]!, 5));
+    Array.from(st['param:b']!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(fixture.b[i]!, 5));
+  });
+});
+
+describe('GPT training step', () => {
+  const cfg = gptConfig({ vocabSize: 13, blockSize: 5, nLayer: 2, nHead: 2, dModel: 8 });
+
+  it('on ONNX Runtime equals the reference interpreter (loss, every gradient via the first moment)', async () => {
+    const gpt = new GPT(cfg);
+    const idx = T.input('idx', [2, 5], 'int64');
+    const targets = T.input('targets', [2, 5], 'int64');
+    const opt = adamwConfig({ gradClip: 0 });
+    const g = buildTrainStep(gpt.ps, gpt.loss(idx, targets), [idx, targets], opt);
+    const init = gpt.ps.initialize(3);
+    const feeds: Record<string, T.HostTensor> = {
+      idx: makeInput({ shape: [2, 5], kind: 'ids:13' }, 1),
+      targets: makeInput({ shape: [2, 5], kind: 'ids:13' }, 2),
+      step: T.hostTensor('float32', [], [1]),
+      lr: T.hostTensor('float32', [], [opt.lr]),
+    };
+    for (const s of gpt.ps.specs) {
+      feeds[s.name] = init[s.name]!;
+      feeds[`m.${s.name}`] = T.hostTensor('float32', s.shape);
+      feeds[`v.${s.name}`] = T.hostTensor('float32', s.shape);
+    }
+    const session = await rt.load(g.model);
+    const ort = await rt.run(session, feeds);
+    const names = g.model.outputs.map((o) => o.name);
+    const ref64 = Object.fromEntries(
+      Object.entries(feeds).map(([k, v]) => [k, v.dtype === 'float32' ? T.hostTensor('float64', v.shape, T.toNumbers(v)) : v]),
+    );
+    // Interpret the same outputs the ONNX model computes (they are the traced tensors' Identity copies).
+    const gpt2 = new GPT(cfg);
+    const idx2 = T.input('idx', [2, 5], 'int64');
+    const tg2 = T.input('targets', [2, 5], 'int64');
+    const loss2 = gpt2.loss(idx2, tg2);
+    const grads = T.grad(loss2, gpt2.ps.inputs);
+    const ref = T.interpret([loss2, ...grads], ref64);
+    expect((ort.loss!.data as Float32Array)[0]).toBeCloseTo(ref[0]!.data[0] as number, 5);
+    expect(Math.abs((ref[0]!.data[0] as number) - Math.log(13))).toBeLessThan(0.1); // small init ⇒ ≈ ln V
+    gpt2.ps.specs.forEach((s, i) => {
+      const m = T.toNumbers(ort[`new.m.${s.name}`]!); // = (1 − β1) · g at step 1 without clipping
+      const gref = T.toNumbers(ref[i + 1]!);
+      m.forEach((v, j) => expect(Math.abs(v / (1 - opt.beta1) - gref[j]!)).toBeLessThan(1e-5 + 1e-4 * Math.abs(gref[j]!)));
+    });
+    expect(names).toContain('grad_norm');
+  });
+
+  it('KV-cached decoding gives the full forward pass logits at every position', async () => {
+    const gpt = new GPT(cfg);
+    const idx = T.input('idx', [1, 5], 'int64');
+    const full = await rt.load(T.exportOnnx([idx, ...gpt.ps.inputs], { logits: gpt.forward(idx) }));
+    const init = gpt.ps.initialize(5);
+    const tokens = [3, 1, 4, 1, 5];
+    const fullOut = await rt.run(full, { idx: T.hostTensor('int64', [1, 5], tokens), ...init });
+    const { buildDecodeGraph } = await import('../../src/text/gpt.ts');
+    const dg = buildDecodeGraph(cfg, 1);
+    const dec = await rt.load(dg.model);
+    const st: Record<string, T.HostTensor> = {};
+    for (const s of gpt.ps.specs) st[`param:${s.name}`] = init[s.name]!;
+    for (const key of Object.values(dg.update)) st[key] = T.hostTensor('float32', dg.cacheShape);
+    await rt.setState(st);
+    for (let t = 0; t < 5; t++) {
+      const r = await rt.run(
+        dec,
+        { idx: T.hostTensor('int64', [1, 1], [tokens[t]!]), pos: T.hostTensor('int64', [], [t]) },
+        { state: dg.state, update: dg.update, fetch: ['logits'] },
+      );
+      const want = (fullOut.logits!.data as Float32Array).subarray(t * 13, (t + 1) * 13);
+      Array.from(r.logits!.data as Float32Array).forEach((v, j) => expect(v).toBeCloseTo(want[j]!, 5));
+    }
+  });
+});
+
+describe('trainer', () => {
+  it('stops on a non-finite loss, naming the step and the offending parameter', async () => {
+    const task: TrainTask = {
+      trace() {
+        const ps = new ParamSet();
+        const w = ps.param('w', [3], { kind: 'zeros' });
+        const x = T.input('x', [3]);
+        return { ps, loss: T.log(T.sumAll(T.mul(w, x))), data: [x] }; // log(0) = −inf
+      },
+      batch: () => ({ x: T.hostTensor('float32', [3], [1, 2, 3]) }),
+      tokensPerStep: 1,
+      config: {},
+    };
+    const run = train(rt, task, { steps: 3, optimizer: adamwConfig() });
+    await expect(run).rejects.toThrow(TonyError);
+    await expect(train(rt, task, { steps: 3, optimizer: adamwConfig() })).rejects.toThrow(/step 1: loss is -Infinity; non-finite gradients in w/);
+  });
+
+  it('resuming from a checkpoint at step k reproduces the uninterrupted run exactly', async () => {
+    const cfg = gptConfig({ vocabSize: 13, blockSize: 8, nLayer: 1, nHead: 2, dModel: 8 });
+    const stream = Uint16Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 13);
+    const { gptTask } = await import('../../src/text/lm.ts');
+    const task = () => gptTask(cfg, { train: stream, val: stream, files: 1, bytes: 400 }, { batch: 2, seed: 1 });
+    const opt = adamwConfig({ warmupSteps: 2, decaySteps: 8 });
+    const straight = await train(rt, task(), { steps: 8, optimizer: opt, outDir: join(dir, 'a') });
+    await train(rt, task(), { steps: 4, optimizer: opt, outDir: join(dir, 'b'), checkpointEvery: 4 });
+    const rt2 = await T.Runtime.start({ threads: 1 }); // a fresh process-like runtime: nothing carried over
+    try {
+      const resumed = await train(rt2, task(), { steps: 8, optimizer: opt, outDir: join(dir, 'b'), resume: true });
+      expect(resumed.history.map((h) => h.step)).toEqual([5, 6, 7, 8]);
+      expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.slice(4).map((h) => h.loss));
+    } finally {
+      await rt2.close();
+    }
+    const log = (await readFile(join(dir, 'b', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.map((r: { step: number }) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('refuses to resume from a checkpoint of a different model, saying which parameters differ', async () => {
+    const a = gptConfig({ vocabSize: 13, blockSize: 8, nLayer: 1, nHead: 2, dModel: 8 });
+    const b = gptConfig({ vocabSize: 13, blockSize: 8, nLayer: 1, nHead: 2, dModel: 16 });
+    const stream = Uint16Array.from({ length: 400 }, (_, i) => i % 13);
+    const { gptTask } = await import('../../src/text/lm.ts');
+    const corpus = { train: stream, val: stream, files: 1, bytes: 400 };
+    await train(rt, gptTask(a, corpus, { batch: 2 }), { steps: 1, optimizer: adamwConfig(), outDir: join(dir, 'c') });
+    await expect(
+      train(rt, gptTask(b, corpus, { batch: 2 }), { steps: 2, optimizer: adamwConfig(), outDir: join(dir, 'c'), resume: true }),
+    ).rejects.toThrow(/wte\.weight/);
+  });
+});
