@@ -58,7 +58,7 @@ export async function executeProgram(sb: Sandbox, program: Program): Promise<Exe
   let r: RunResult;
   if (program.language === 'python') {
     r = await sb.run({
-      argv: ['/usr/bin/python3', '-I', '-B', `${sb.runners}/judge.py`, program.entryPoint],
+      argv: ['/usr/bin/python3', '-I', '-B', '-u', `${sb.runners}/judge.py`, program.entryPoint],
       inputs: { 3: program.candidate, 4: JSON.stringify({ reference: program.reference, test: program.test }) },
       outputs: [VERDICT_FD],
     });
@@ -80,7 +80,8 @@ export async function executeProgram(sb: Sandbox, program: Program): Promise<Exe
       ],
     });
   }
-  const result = verdict(r);
+  let result = verdict(r);
+  if (result.startsWith('failed') && r.memoryLimitHit && !result.includes('memory')) result += ' (memory limit exceeded)';
   return { result, passed: result === 'passed', wallMs: r.wallMs, stdout: r.stdout, stderr: r.stderr };
 }
 
