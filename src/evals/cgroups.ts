@@ -137,7 +137,19 @@ export class RunCgroup {
   /** Whether the memory cap was hit during the run (the kernel's OOM killer then killed something). */
   hitMemoryLimit(): boolean {
     try {
-      if (this.layout.version === 1) return Number(readFileSync(join(this.layout.parents.memory!, this.name(), 'memory.failcnt'), 'utf8')) > 0;
+      if (this.layout.version === 1) {
+        // With memory+swap capped too, the kernel may count the hit on either counter.
+        const dir = join(this.layout.parents.memory!, this.name());
+        const count = (f: string) => {
+          try {
+            return Number(readFileSync(join(dir, f), 'utf8'));
+          } catch {
+            return 0;
+          }
+        };
+        const oom = /oom_kill (\d+)/.exec(readFileSync(join(dir, 'memory.oom_control'), 'utf8'));
+        return count('memory.failcnt') > 0 || count('memory.memsw.failcnt') > 0 || Number(oom?.[1] ?? 0) > 0;
+      }
       const events = readFileSync(join(this.dirs[0]!, 'memory.events'), 'utf8');
       return /oom_kill [1-9]/.test(events) || /max [1-9]/.test(events);
     } catch {

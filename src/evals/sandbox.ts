@@ -199,10 +199,16 @@ export class Sandbox {
     this.runners = unsafe ? RUNNERS_HOST : RUNNERS_MOUNT;
   }
 
-  static async open(options: { unsafeNoSandbox?: boolean; limits?: Partial<SandboxLimits> } = {}): Promise<Sandbox> {
+  /**
+   * `isolation` replaces the machine probe (tests use it to check the refusal; callers that
+   * probed already may pass their report).
+   */
+  static async open(
+    options: { unsafeNoSandbox?: boolean; limits?: Partial<SandboxLimits>; isolation?: IsolationReport } = {},
+  ): Promise<Sandbox> {
     const limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     if (options.unsafeNoSandbox) return new Sandbox(true, limits, {}, undefined);
-    const report = (await probeIsolation()) as Awaited<NonNullable<typeof probed>>;
+    const report = (options.isolation ?? (await probeIsolation())) as Awaited<NonNullable<typeof probed>>;
     if (!report.ok) {
       throw new TonyError(
         'sandbox',
