@@ -184,9 +184,10 @@ export function formatReport(r: IsolationReport): string {
  *   const sb = await Sandbox.open();
  *   const r = await sb.run({ argv: ['/usr/bin/python3', '-c', 'print(1)'] });
  */
-export class Sandbox {
-  private counter = 0;
+/** Run counter for cgroup names, shared by every Sandbox in the process so names never collide. */
+let runCounter = 0;
 
+export class Sandbox {
   /** Directory of Tony's runner scripts as the program sees it. */
   readonly runners: string;
 
@@ -236,7 +237,7 @@ export class Sandbox {
     } else {
       const seccompFd = Math.max(2, ...usedFds) + 1;
       inputs[seccompFd] = seccompFilter();
-      cg = new RunCgroup(this.cgroups!, `tony-run-${process.pid}-${this.counter++}`, {
+      cg = new RunCgroup(this.cgroups!, `tony-run-${process.pid}-${runCounter++}`, {
         memoryBytes: lim.memoryBytes,
         maxProcesses: lim.maxProcesses,
         cpus: lim.cpus,

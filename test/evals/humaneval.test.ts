@@ -109,6 +109,25 @@ describe('evaluateHumanEval', () => {
     expect(r.results.map((x) => x.passed)).toEqual([true, false]);
   });
 
+  it('carries keyword arguments and builtin exceptions across the judge boundary', async () => {
+    const problems = join(dir, 'exc.jsonl');
+    const prompt = 'def parse(s, base=10):\n    """int(s, base); ValueError on junk."""\n';
+    const test =
+      'def check(candidate):\n    assert candidate("ff", base=16) == 255\n    try:\n        candidate("zz")\n        assert False, "no error"\n' +
+      '    except ValueError as e:\n        assert "invalid literal" in str(e)\n';
+    writeFileSync(problems, jsonl([{ task_id: 'E/0', prompt, canonical_solution: '    return int(s, base)\n', test, entry_point: 'parse' }]));
+    const r = await evaluateHumanEval({
+      problems,
+      samples: [
+        { task_id: 'E/0', completion: '    return int(s, base)\n' },
+        { task_id: 'E/0', completion: '    try:\n        return int(s, base)\n    except ValueError:\n        return -1\n' },
+      ],
+      ks: [1],
+      sandbox: sb,
+    });
+    expect(r.results.map((x) => x.result)).toEqual(['passed', 'failed: no error']);
+  });
+
   it('rejects samples for unknown tasks, naming them', async () => {
     const problems = join(dir, 'p2.jsonl');
     writeFileSync(problems, jsonl(PROBLEMS));

@@ -135,7 +135,8 @@ def candidate_main(source, entry, chan):
             os._exit(0)
         try:
             args = decode(req["args"])
-            value = fn(*args)
+            kwargs = decode(req.get("kwargs", {"d": []}))
+            value = fn(*args, **kwargs)
             reply = {"ok": encode(value)}
         except BaseException as e:
             reply = {"raise": [type(e).__name__, str(e)]}
@@ -153,8 +154,8 @@ class CandidateError(Exception):
 
 
 def make_proxy(chan):
-    def candidate(*args):
-        chan.send({"args": encode(list(args))})
+    def candidate(*args, **kwargs):
+        chan.send({"args": encode(list(args)), "kwargs": encode(kwargs)})
         reply = chan.recv()
         if reply is None:
             raise CandidateError("candidate process exited or sent an oversized reply")
