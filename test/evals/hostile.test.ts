@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeCgroups } from '../../src/evals/cgroups.ts';
 import { executeProgram } from '../../src/evals/execute.ts';
 import { Sandbox } from '../../src/evals/sandbox.ts';
 import { type Hostile, JS, JS_PROMPT, JS_TEST, PYTHON, PY_PROMPT, PY_TEST } from './hostile-corpus.ts';
@@ -69,7 +70,13 @@ function assertNothingEscaped(output: string) {
   // No process of any run is left: not the setsid grandchild, not the fork bomb's children.
   const ps = execFileSync('ps', ['-eo', 'user,args'], { encoding: 'utf8' });
   expect(ps).not.toContain('sleep 31.4159');
-  expect(ps.split('\n').filter((l) => l.includes('/tony/judge') || l.includes('/tony/candidate'))).toEqual([]);
+  // Every run's cgroup is gone, so none of this process's runs has a process left (other test files
+  // may be running sandboxes of their own at the same time, so `ps` alone cannot tell).
+  const layout = probeCgroups();
+  if ('missing' in layout) throw new Error(layout.missing);
+  for (const parent of Object.values(layout.parents)) {
+    expect(readdirSync(parent).filter((n) => n.startsWith(`tony-run-${process.pid}-`))).toEqual([]);
+  }
 }
 
 describe('hostile Python programs', () => {
