@@ -100,6 +100,23 @@ describe('evaluateHumanEval', () => {
     expect(t.results[0]!.result).toBe('passed');
   });
 
+  it('runs problems without canonical solutions whose test calls the entry point by name (MultiPL-E style)', async () => {
+    const problems = join(dir, 'multipl-e.jsonl');
+    const test = "const assert = require('node:assert');\nfunction test() {\n  let candidate = sorted;\n  assert.deepStrictEqual(candidate([2, 1]), [1, 2]);\n}\ntest();\n";
+    writeFileSync(problems, jsonl([{ task_id: 'M/0', prompt: '// sort ascending\nfunction sorted(xs) {\n', canonical_solution: '', test, entry_point: 'sorted' }]));
+    const r = await evaluateHumanEval({
+      problems,
+      language: 'js',
+      samples: [
+        { task_id: 'M/0', completion: '  return [...xs].sort((a, b) => a - b);\n}\n' },
+        { task_id: 'M/0', completion: '  return xs;\n}\n' },
+      ],
+      ks: [1],
+      sandbox: sb,
+    });
+    expect(r.results.map((x) => x.passed)).toEqual([true, false]);
+  });
+
   it('runs without isolation only when asked (--unsafe-no-sandbox)', async () => {
     const problems = join(dir, 'u.jsonl');
     writeFileSync(problems, jsonl([PROBLEMS[0]!]));
