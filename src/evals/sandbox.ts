@@ -78,6 +78,8 @@ export interface Layer {
   detail: string;
   /** How to get it, when missing. */
   fix?: string;
+  /** Missing optional layers do not stop Tony (python3: only Python problems need it). */
+  optional?: boolean;
 }
 
 export interface IsolationReport {
@@ -153,19 +155,22 @@ export function probeIsolation(): Promise<IsolationReport> {
         : { name: 'cgroups', ok: true, detail: `v${cg.version} ${Object.values(cg.parents).join(', ')}` },
     );
     if (!root) layers.push({ name: 'root', ok: false, detail: 'not root: cannot create per-run cgroups', fix: 'run the evaluation as root (e.g. in a container or VM)' });
-    const report = { ok: layers.every((l) => l.ok), layers, tools, cgroups: 'missing' in cg ? undefined : cg };
+    const python = which('python3') === '/usr/bin/python3';
+    layers.push({ name: 'python3', ok: python, optional: true, detail: python ? '/usr/bin/python3 (Python problems)' : '/usr/bin/python3 not found: Python problems cannot run', fix: 'apt-get install python3' });
+    const required = () => layers.every((l) => l.ok || l.optional);
+    const report = { ok: required(), layers, tools, cgroups: 'missing' in cg ? undefined : cg };
     if (report.ok) {
-      // The real thing: does the whole chain start a program and get its output back?
+      // The real thing: does the whole chain start a program (Node: always there) and get its output back?
       const sb = new Sandbox(false, { ...DEFAULT_LIMITS, timeoutMs: 10_000 }, tools, report.cgroups);
-      const r = await sb.run({ argv: ['/usr/bin/python3', '-c', 'import os; print(os.getuid())'] });
+      const r = await sb.run({ argv: [process.execPath, '-e', 'process.stdout.write(String(process.getuid()))'] });
       const ok = r.exitCode === 0 && r.stdout.trim() === String(NOBODY);
       layers.push({
         name: 'full chain',
         ok,
-        detail: ok ? 'python3 ran as nobody inside bwrap with seccomp and cgroups' : `test run failed: exit ${r.exitCode} ${r.signal ?? ''} ${r.stderr.trim().slice(0, 300)}`,
+        detail: ok ? 'node ran as nobody inside bwrap with seccomp and cgroups' : `test run failed: exit ${r.exitCode} ${r.signal ?? ''} ${r.stderr.trim().slice(0, 300)}`,
         fix: 'check that unprivileged user namespaces are enabled (sysctl user.max_user_namespaces > 0)',
       });
-      report.ok = ok;
+      report.ok = required();
     }
     return report;
   })();
@@ -174,7 +179,7 @@ export function probeIsolation(): Promise<IsolationReport> {
 
 /** A human-readable table of the layers, for errors and `tony eval sandbox`. */
 export function formatReport(r: IsolationReport): string {
-  return r.layers.map((l) => `  ${l.ok ? 'ok     ' : 'MISSING'} ${l.name.padEnd(10)} ${l.detail}${l.ok || !l.fix ? '' : `  → ${l.fix}`}`).join('\n');
+  return r.layers.map((l) => `  ${l.ok ? 'ok     ' : l.optional ? 'absent ' : 'MISSING'} ${l.name.padEnd(10)} ${l.detail}${l.ok || !l.fix ? '' : `  → ${l.fix}`}`).join('\n');
 }
 
 /**

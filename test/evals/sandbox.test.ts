@@ -10,7 +10,7 @@ describe('probeIsolation', () => {
   it('finds every layer working on this machine, ending with a real run', async () => {
     const r = await probeIsolation();
     expect(r.layers.map((l) => [l.name, l.ok])).toEqual([
-      ['bwrap', true], ['prlimit', true], ['setpriv', true], ['seccomp', true], ['cgroups', true], ['full chain', true],
+      ['bwrap', true], ['prlimit', true], ['setpriv', true], ['seccomp', true], ['cgroups', true], ['python3', true], ['full chain', true],
     ]);
     expect(r.ok).toBe(true);
   });
