@@ -11,7 +11,7 @@ import { GSM8K_TEST_URL, evaluateGsm8k } from '../evals/gsm8k.ts';
 import { DEFAULT_KS, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark, evaluateHumanEval } from '../evals/humaneval.ts';
 import { type Api, openProvider } from '../evals/providers.ts';
 import { formatReport, probeIsolation } from '../evals/sandbox.ts';
-import { progressBar } from './progress.ts';
+import { type Progress, progressBar } from './progress.ts';
 
 interface CommonFlags {
   samples?: string;
@@ -64,10 +64,10 @@ function table(rows: Array<[string, string | number]>): string {
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`).join('\n');
 }
 
-async function withBar<T>(label: string, unit: string, fn: (onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+async function withBar<T>(label: string, unit: string, fn: (onProgress: (p: Progress) => void) => Promise<T>): Promise<T> {
   const bar = progressBar(label, unit);
   try {
-    return await fn((done, total) => bar.update({ done, total }));
+    return await fn((p) => bar.update(p));
   } finally {
     bar.stop();
   }

@@ -17,7 +17,8 @@ export interface SamplingOptions {
   maxTokens: number;
   /** Problems sampled at once (the provider also caps requests in flight). */
   concurrency?: number;
-  onProgress?: (done: number, total: number) => void;
+  /** Called after each problem. */
+  onProgress?: (p: { done: number; total: number }) => void;
 }
 
 /** Codex paper defaults: nucleus 0.95; 0.2 is its best temperature for pass@1. */
@@ -53,7 +54,7 @@ export async function sampleCode(provider: Provider, problems: Iterable<Problem>
       });
       return gens.map((g) => ({ task_id: p.task_id, completion: opts.api === 'chat' ? codeFromChat(g.text) : g.text }));
     },
-    opts.onProgress,
+    (done, total) => opts.onProgress?.({ done, total }),
   );
   return perProblem.flat();
 }
@@ -86,7 +87,7 @@ export async function sampleMath(
       });
       return gens.map((g) => ({ task_id: `gsm8k/${i}`, completion: g.text }));
     },
-    opts.onProgress,
+    (done, total) => opts.onProgress?.({ done, total }),
   );
   return perProblem.flat();
 }

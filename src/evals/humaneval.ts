@@ -60,8 +60,8 @@ export interface HumanEvalOptions {
   language?: Language;
   unsafeNoSandbox?: boolean;
   limits?: Partial<SandboxLimits>;
-  /** Called after each sample with (done, total). */
-  onProgress?: (done: number, total: number) => void;
+  /** Called after each sample; `info.passed` counts passes so far. */
+  onProgress?: (p: { done: number; total: number; info?: Record<string, string> }) => void;
   /** An open sandbox to reuse (otherwise one is opened, which probes the machine). */
   sandbox?: Sandbox;
 }
@@ -100,11 +100,16 @@ export async function evaluateHumanEval(opts: HumanEvalOptions): Promise<HumanEv
     }
   });
   const sb = opts.sandbox ?? (await Sandbox.open({ unsafeNoSandbox: opts.unsafeNoSandbox, limits: opts.limits }));
+  let passedSoFar = 0;
   const executions: Execution[] = await pool(
     samples,
     opts.workers ?? 2,
-    (s) => executeProgram(sb, assemble(problems.get(s.task_id)!, s.completion, language)),
-    opts.onProgress,
+    async (s) => {
+      const e = await executeProgram(sb, assemble(problems.get(s.task_id)!, s.completion, language));
+      if (e.passed) passedSoFar++;
+      return e;
+    },
+    (done, total) => opts.onProgress?.({ done, total, info: { passed: String(passedSoFar) } }),
   );
   const results: SampleResult[] = samples.map((s, i) => ({ ...s, result: executions[i]!.result, passed: executions[i]!.passed }));
 

@@ -26,6 +26,7 @@ import { accessSync, constants, mkdtempSync, readlinkSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveConfig } from '../config.ts';
 import { TonyError } from '../errors.ts';
 import { type CgroupLayout, RunCgroup, probeCgroups, sweepStaleGroups } from './cgroups.ts';
 import { seccompFilter, seccompSupported } from './seccomp.ts';
@@ -212,7 +213,7 @@ export class Sandbox {
   static async open(
     options: { unsafeNoSandbox?: boolean; limits?: Partial<SandboxLimits>; isolation?: IsolationReport } = {},
   ): Promise<Sandbox> {
-    const limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    const limits = resolveConfig('sandbox limits', { ...DEFAULT_LIMITS }, options.limits);
     if (options.unsafeNoSandbox) return new Sandbox(true, limits, {}, undefined);
     const report = (options.isolation ?? (await probeIsolation())) as Awaited<NonNullable<typeof probed>>;
     if (!report.ok) {

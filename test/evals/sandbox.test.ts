@@ -76,6 +76,19 @@ describe('a sandboxed program', () => {
     expect(r.stdout).toMatch(/tmpfs [34] 28/); // ENOSPC after ~4 MiB
   });
 
+  it('keeps at most outputBytes of its output', async () => {
+    const sb = await Sandbox.open({ limits: { outputBytes: 1000 } });
+    const r = await py(sb, 'import sys\nsys.stdout.write("y" * 100000)\nsys.stderr.write("e" * 5000)');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('y'.repeat(1000));
+    expect(r.stderr).toBe('e'.repeat(1000));
+    expect(r.outputTruncated).toBe(true);
+  });
+
+  it('rejects unknown limit names', async () => {
+    await expect(Sandbox.open({ limits: { timeoutMS: 5 } as never })).rejects.toThrow(/unknown sandbox limits config key 'timeoutMS'/);
+  });
+
   it('is killed with its whole tree at the timeout', async () => {
     const sb = await Sandbox.open({ limits: { timeoutMs: 500 } });
     const t0 = performance.now();
