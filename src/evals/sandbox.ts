@@ -71,6 +71,8 @@ const RUNNERS_HOST = join(dirname(fileURLToPath(import.meta.url)), 'runners');
 const NOBODY = 65534;
 /** Output fds (verdicts) are small; anything bigger is a protocol violation. */
 const MAX_FD_OUTPUT = 4 * 2 ** 20;
+/** Unsandboxed runs: how long after the timeout kill to wait for pipes held by escaped processes. */
+const UNSAFE_PIPE_GRACE_MS = 200;
 
 /** One isolation layer and whether it works here. */
 export interface Layer {
@@ -309,17 +311,28 @@ export class Sandbox {
       } catch {
         // already exited
       }
+      // Unsandboxed, a setsid grandchild escapes the process group and may hold our pipes open;
+      // stop waiting for it. (Sandboxed runs cannot: the cgroup kill takes every process.)
+      if (this.unsafe) setTimeout(() => child.stdio.forEach((s) => s?.destroy()), UNSAFE_PIPE_GRACE_MS).unref();
     };
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
     }, lim.timeoutMs);
-    const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (c, s) => resolve({ code: c, signal: s }));
-    }).catch((e: unknown) => {
+    let exit: { code: number | null; signal: string | null };
+    try {
+      exit = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (c, s) => resolve({ code: c, signal: s }));
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      cg?.killAll();
+      await cg?.remove();
+      if (cwd) rmSync(cwd, { recursive: true, force: true });
       throw new TonyError('sandbox', `cannot start ${argv[0]}: ${String(e)}`, 'check the interpreter path');
-    });
+    }
+    const { code, signal } = exit;
     clearTimeout(timer);
     const wallMs = performance.now() - started;
     if (this.unsafe && child.pid) {
