@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// The `tony` command. Tony ships TypeScript sources and runs them through tsx's loader; worker
-// threads that Tony starts inherit the same loader (see src/engine/runtime.ts).
-import { register } from 'node:module';
-import { pathToFileURL } from 'node:url';
+// The `tony` command. Tony ships TypeScript sources and runs them through tsx's loader (the ONNX
+// Runtime worker is plain JavaScript, so it needs no loader).
+import { register } from 'tsx/esm/api';
 
-register('tsx/esm', pathToFileURL('./'));
+register();
 await import('../src/cli/main.ts');

@@ -5,7 +5,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
-import { register as registerEvals } from './evals.ts';
+import { register as scaling } from './scaling.ts';
+import { register as shapes } from './shapes.ts';
+import { register as audio } from './audio.ts';
+import { register as train } from './train.ts';
+import { register as evals } from './evals.ts';
 
 const program = new Command('tony')
   .description('Define, train, sample, evaluate and serve generative models — TypeScript → ONNX → ONNX Runtime.')
@@ -13,7 +17,13 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [registerEvals];
+const areas: Array<(p: Command) => void> = [
+  train,
+  audio,
+  shapes,
+  evals,
+  scaling,
+];
 for (const register of areas) register(program);
 
 try {

@@ -185,17 +185,18 @@ export async function saveRunCheckpoint(runDir: string, step: number, ckpt: Chec
   if (!Number.isSafeInteger(step) || step < 0) throw new TonyError('usage', `checkpoint step must be a non-negative integer, got ${step}`, 'pass the training step');
   const dir = checkpointDir(runDir, step);
   await saveCheckpoint(dir, ckpt);
-  if (opts.keep !== undefined) await pruneCheckpoints(runDir, opts.keep);
+  if (opts.keep !== undefined) await pruneCheckpoints(runDir, opts.keep, step);
   return { step, dir, complete: true };
 }
 
 /**
  * Delete all but the newest `keep` complete checkpoints of a run, plus interrupted saves older than
- * the newest complete one. Each directory is first renamed out of the `ckpt-<step>` namespace (atomic),
- * then removed, so a crash mid-delete never leaves a half-deleted directory that looks like a checkpoint.
- * Returns the steps deleted.
+ * the newest complete one; never the checkpoint of step `protect` (the one just saved, which may be
+ * older than stale checkpoints of an earlier run in the same directory). Each directory is first
+ * renamed out of the `ckpt-<step>` namespace (atomic), then removed, so a crash mid-delete never leaves
+ * a half-deleted directory that looks like a checkpoint. Returns the steps deleted.
  */
-export async function pruneCheckpoints(runDir: string, keep: number): Promise<number[]> {
+export async function pruneCheckpoints(runDir: string, keep: number, protect?: number): Promise<number[]> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new TonyError('usage', `keep must be an integer ≥ 1, got ${keep}`, 'keep at least the newest checkpoint');
   const all = await listCheckpoints(runDir);
   const complete = all.filter((c) => c.complete);
@@ -203,7 +204,7 @@ export async function pruneCheckpoints(runDir: string, keep: number): Promise<nu
   const doomed = [
     ...complete.slice(0, Math.max(0, complete.length - keep)),
     ...all.filter((c) => !c.complete && c.step < newest), // a dead interrupted save; a newer one may still be in progress
-  ];
+  ].filter((c) => c.step !== protect);
   for (const c of doomed) {
     const tomb = join(runDir, `${DELETING_PREFIX}${c.step}-${randomBytes(4).toString('hex')}`);
     await rename(c.dir, tomb);
@@ -227,7 +228,8 @@ async function readManifest(dir: string): Promise<Manifest> {
     if (code !== 'ENOENT') throw fail(`cannot read '${path}' (${code})`, 'check the file permissions');
     if (!(await isDir(dir))) throw fail(`checkpoint '${dir}' does not exist or is not a directory`, 'check the path; a checkpoint is a directory');
     const files = await readdir(dir);
-    if (files.includes(MODEL_FILE) && files.includes(STATE_FILE)) {
+    // state.json or a temporary file of writeFileAtomic: a Tony save began here and did not finish.
+    if (files.includes(STATE_FILE) || files.some((f) => f.includes('.tony-tmp-'))) {
       throw fail(`checkpoint '${dir}' is incomplete: it has no ${MANIFEST_FILE} (the save was interrupted)`, 'resume from an earlier checkpoint (latestCheckpoint skips incomplete ones)');
     }
     throw fail(

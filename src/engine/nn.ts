@@ -143,6 +143,71 @@ export class MLP {
   }
 }
 
+/**
+ * Convolutions with PyTorch's default initialisation: U(−1/√fanIn, 1/√fanIn) for weights and
+ * biases (kaiming_uniform with a = √5, which reduces to that bound).
+ */
+export class Conv1d {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.Conv1dOptions & { bias?: boolean } = {}) {
+    const bound = 1 / Math.sqrt((cin / (opts.groups ?? 1)) * kernel);
+    this.w = ps.param(`${name}.weight`, [cout, cin / (opts.groups ?? 1), kernel], { kind: 'uniform', bound });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
+  }
+
+  /** x (B, Cin, L) → (B, Cout, L'). */
+  forward(x: Tensor): Tensor {
+    return T.conv1d(x, this.w, this.b, this.opts);
+  }
+}
+
+export class ConvTranspose1d {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.ConvTranspose1dOptions & { bias?: boolean } = {}) {
+    // PyTorch computes fan-in from weight.size(1)·K = (Cout/groups)·K for transposed convs.
+    const bound = 1 / Math.sqrt((cout / (opts.groups ?? 1)) * kernel);
+    this.w = ps.param(`${name}.weight`, [cin, cout / (opts.groups ?? 1), kernel], { kind: 'uniform', bound });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
+  }
+
+  /** x (B, Cin, L) → (B, Cout, (L − 1)·stride − 2·pad + dilation·(K − 1) + outputPadding + 1). */
+  forward(x: Tensor): Tensor {
+    return T.convTranspose1d(x, this.w, this.b, this.opts);
+  }
+}
+
+export class Conv2d {
+  readonly w: Tensor;
+  readonly b: Tensor | undefined;
+  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.Conv2dOptions & { bias?: boolean } = {}) {
+    const bound = 1 / Math.sqrt((cin / (opts.groups ?? 1)) * kernel * kernel);
+    this.w = ps.param(`${name}.weight`, [cout, cin / (opts.groups ?? 1), kernel, kernel], { kind: 'uniform', bound });
+    this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
+  }
+
+  /** x (B, Cin, H, W) → (B, Cout, H', W'). */
+  forward(x: Tensor): Tensor {
+    return T.conv2d(x, this.w, this.b, this.opts);
+  }
+}
+
+/**
+ * Dropout with an explicit seed per site (two sites with one seed would draw the same mask).
+ * ONNX Runtime continues a seeded generator's stream across runs of a session, so masks change
+ * every step and a fresh session replays them; p = 0 is the identity (and adds no nodes).
+ */
+export class Dropout {
+  constructor(readonly p: number, readonly seed: number) {
+    if (!(p >= 0 && p < 1)) throw new TonyError('config', `dropout p must be in [0, 1), got ${p}`);
+  }
+
+  forward(x: Tensor, training = true): Tensor {
+    return training && this.p > 0 ? T.dropout(x, this.p, this.seed) : x;
+  }
+}
+
 /** Additive mask value: large and finite (−inf gives NaN on fully masked rows). */
 export const MASK = -1e9;
 
@@ -198,17 +263,19 @@ export class CausalSelfAttention {
   }
 
   /**
-   * One decoding step: x (B, 1, C) at position `pos` (int64 scalar); the cache holds positions
-   * < pos. Returns y (B, 1, C) and the cache with this position written.
+   * One decoding step: x (B, 1, C) with row b at position pos[b] (int64, shape (B)); the cache holds
+   * each row's earlier positions. Returns y (B, 1, C) and the cache with those positions written.
+   * Positions past pos[b] may hold anything (e.g. a prefill's padding): they are masked.
    */
   forwardCached(x: Tensor, pos: Tensor, cache: KVCache): { y: Tensor; cache: KVCache } {
+    const B = x.shape[0]!;
     const Tmax = cache.k.shape[2]!;
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
-    const positions = T.reshape(arange(Tmax), [1, 1, Tmax, 1]);
-    const here = T.equal(positions, pos); // (1, 1, Tmax, 1)
+    const rowPos = T.reshape(pos, [B, 1, 1, 1]);
+    const here = T.equal(T.reshape(arange(Tmax), [1, 1, Tmax, 1]), rowPos); // (B, 1, Tmax, 1)
     const kc = T.where(here, T.expand(k, cache.k.shape), cache.k);
     const vc = T.where(here, T.expand(v, cache.v.shape), cache.v);
-    const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), pos);
+    const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), rowPos); // (B, 1, 1, Tmax)
     const y = this.merge(this.attend(q, kc, vc, T.where(visible, 0, MASK)));
     return { y, cache: { k: kc, v: vc } };
   }

@@ -91,8 +91,11 @@ export function buildTrainStep(
   const gradNorm = T.sqrt(T.sumAll(gradSq));
   const scale = cfg.gradClip > 0 ? T.minimum(T.div(cfg.gradClip, T.add(gradNorm, 1e-6)), 1) : undefined;
   const lrT = scheduledLr(cfg, t, lr);
-  const bias1 = T.sub(1, T.pow(T.scalar(cfg.beta1), t));
-  const bias2 = T.sub(1, T.pow(T.scalar(cfg.beta2), t));
+  // Per-step scalars, folded once so the per-element update is a handful of ops:
+  //   p ← p·(1 − lr_t·wd) − (lr_t / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
+  const stepSize = T.div(lrT, T.sub(1, T.pow(T.scalar(cfg.beta1), t)));
+  const invSqrtBias2 = T.div(1, T.sqrt(T.sub(1, T.pow(T.scalar(cfg.beta2), t))));
+  const decayFactor = T.sub(1, T.mul(lrT, cfg.weightDecay));
 
   const ins: Tensor[] = [...data, t, lr];
   const outs: Record<string, Tensor> = { loss, grad_norm: gradNorm, lr_t: lrT, grad_sq: gradSq };
@@ -105,9 +108,9 @@ export function buildTrainStep(
     const v = input(`v.${spec.name}`, spec.shape);
     const m2 = T.add(T.mul(m, cfg.beta1), T.mul(g, 1 - cfg.beta1));
     const v2 = T.add(T.mul(v, cfg.beta2), T.mul(T.mul(g, g), 1 - cfg.beta2));
-    const step = T.div(T.div(m2, bias1), T.add(T.sqrt(T.div(v2, bias2)), cfg.eps));
-    const decayed = spec.decay && cfg.weightDecay > 0 ? T.mul(p, T.sub(1, T.mul(lrT, cfg.weightDecay))) : p;
-    const p2 = T.sub(decayed, T.mul(step, lrT));
+    const denom = T.add(T.mul(T.sqrt(v2), invSqrtBias2), cfg.eps);
+    const decayed = spec.decay && cfg.weightDecay > 0 ? T.mul(p, decayFactor) : p;
+    const p2 = T.sub(decayed, T.mul(T.div(m2, denom), stepSize));
     ins.push(p, m, v);
     state[p.name!] = stateKey.param(spec.name);
     state[m.name!] = stateKey.m(spec.name);

@@ -25,6 +25,9 @@ const store = new Map();
 /** @type {Map<string, import('onnxruntime-node').Tensor>} */
 const spare = new Map();
 
+/** @type {Record<string, any>} */
+const ARRAY = { float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array };
+
 /** @param {Host} h */
 const toOrt = (h) => new ort.Tensor(/** @type {any} */ (h.dtype), h.data, h.shape);
 
@@ -48,7 +51,8 @@ const handlers = {
         interOpNumThreads: 1,
         executionMode: 'sequential', // parallel mode measured 2.2× slower (DESIGN.md)
         graphOptimizationLevel: optimize,
-        logSeverityLevel: 3,
+        // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
+        logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
       });
       sessions.set(key, session);
     }
@@ -58,9 +62,10 @@ const handlers = {
 
   /**
    * @param {{key: string, feeds: Record<string, Host>, state: Record<string, string>,
-   *          update: Record<string, string>, fetch: string[]}} m
+   *          update: Record<string, string>, layouts: Record<string, {dtype: any, shape: number[]}>,
+   *          fetch: string[]}} m
    */
-  async run({ key, feeds, state, update, fetch }) {
+  async run({ key, feeds, state, update, layouts, fetch }) {
     const session = sessions.get(key);
     if (!session) throw new Error(`no session '${key}'`);
     /** @type {Record<string, any>} */
@@ -75,14 +80,16 @@ const handlers = {
     const fetches = {};
     for (const name of fetch) fetches[name] = null;
     for (const [name, storeKey] of Object.entries(update)) {
-      const cur = store.get(storeKey);
+      // The spare buffer must have the output's layout (a key may change shape between graphs,
+      // e.g. a KV cache for another batch size); and it must not be the buffer being read.
+      const { dtype, shape } = layouts[name];
       let buf = spare.get(storeKey);
-      if (cur && (!buf || !sameLayout(buf, cur))) {
-        const data = new /** @type {any} */ (cur.data).constructor(cur.data.length);
-        buf = new ort.Tensor(cur.type, data, cur.dims);
+      if (!buf || !sameLayout(buf, { type: dtype, dims: shape })) {
+        const n = shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
+        buf = new ort.Tensor(dtype, new (ARRAY[dtype])(n), shape);
         spare.set(storeKey, buf);
       }
-      fetches[name] = buf ?? null;
+      fetches[name] = buf;
     }
     const out = await session.run(ortFeeds, fetches);
     for (const [name, storeKey] of Object.entries(update)) {
@@ -92,9 +99,12 @@ const handlers = {
       // Pre-allocated buffers are honoured (the result aliases `written`); swap the pair.
       if (written && result.data.buffer === written.data.buffer) {
         store.set(storeKey, written);
-        if (prev) spare.set(storeKey, prev);
+        // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
+        if (prev && sameLayout(prev, written)) spare.set(storeKey, prev);
+        else spare.delete(storeKey);
       } else {
         store.set(storeKey, result);
+        spare.delete(storeKey);
       }
     }
     /** @type {Record<string, Host>} */

@@ -147,7 +147,10 @@ export class Runtime {
     const fetch = opts.fetch ?? session.model.outputs.map((o) => o.name).filter((n) => !(n in update));
     const plain: Record<string, { dtype: string; shape: readonly number[]; data: unknown }> = {};
     for (const [k, v] of Object.entries(feeds)) plain[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
-    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, fetch: [...fetch] });
+    // The worker pre-allocates the state outputs' second buffers; it needs their layouts.
+    const layouts: Record<string, { dtype: string; shape: readonly number[] }> = {};
+    for (const o of session.model.outputs) if (o.name in update) layouts[o.name] = { dtype: o.dtype, shape: o.shape };
+    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, layouts, fetch: [...fetch] });
   }
 
   /** Put tensors into runtime-held state (e.g. parameters before training). */

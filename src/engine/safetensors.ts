@@ -153,7 +153,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     }
   }
 
-  // Check each entry on its own, then the layout of all of them together.
+  // Check each entry on its own, then the layout of all of them together. (JSON.parse keeps the last of
+  // duplicate keys; the entry it drops leaves a hole in the data buffer, which the layout check refuses.)
   const entries: Array<{ name: string; fileDtype: string; shape: number[]; begin: number; end: number }> = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;

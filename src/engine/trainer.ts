@@ -18,8 +18,11 @@ import type { Tensor } from './tensor.ts';
 
 /** What the trainer needs from a model + data pairing. */
 export interface TrainTask {
-  /** Trace the model and its loss on a fresh ParamSet; `data` are the batch inputs in feed order. */
-  trace(): { ps: ParamSet; loss: Tensor; data: Tensor[] };
+  /**
+   * Trace the model and its loss on a fresh ParamSet; `data` are the batch inputs in feed order.
+   * 'train' traces the training step (dropout on), 'eval' the validation loss (dropout off).
+   */
+  trace(mode?: 'train' | 'eval'): { ps: ParamSet; loss: Tensor; data: Tensor[] };
   /** Batch number `index` of a split, deterministic in (seed, index). */
   batch(split: 'train' | 'val', index: number): Record<string, HostTensor>;
   /** Tokens (or examples) consumed per training step, for throughput and scaling-law logs. */
@@ -69,10 +72,10 @@ export interface TrainResult {
 
 /** Train `task` on `rt`. Parameters stay in the runtime afterwards (state keys `param:<name>`). */
 export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): Promise<TrainResult> {
-  const { ps, loss, data } = task.trace();
+  const { ps, loss, data } = task.trace('train');
   const stepGraph = buildTrainStep(ps, loss, data, opts.optimizer);
   const trainSession = await rt.load(stepGraph.model);
-  const evalTrace = task.trace();
+  const evalTrace = task.trace('eval');
   const evalGraph = exportOnnx([...evalTrace.data, ...evalTrace.ps.inputs], { loss: evalTrace.loss }, { name: 'eval' });
   const evalSession = await rt.load(evalGraph);
   const evalState = Object.fromEntries(evalTrace.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));

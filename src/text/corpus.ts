@@ -14,9 +14,9 @@ import { dataError } from '../errors.ts';
 import { type HostTensor, hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 
-/** Byte-level vocabulary: 256 byte values + end-of-text. */
+/** Byte-level vocabulary (ByteTokenizer): 256 byte values, end-of-text, and the three FIM specials. */
 export const EOT = 256;
-export const BYTE_VOCAB = 257;
+export const BYTE_VOCAB = 260;
 
 export interface CorpusOptions {
   /** File extensions to include, e.g. ['.ts', '.js']. */
@@ -79,6 +79,8 @@ export async function loadByteCorpus(roots: readonly string[], opts: CorpusOptio
       if (bytes >= maxBytes) break outer;
     }
   }
+  // A small corpus can hash every document to one side: hold out the last one so both exist.
+  if (val.length === 0 && train.length >= 2) val.push(train.pop()!);
   if (train.length === 0 || val.length === 0) {
     throw dataError(
       `corpus under ${roots.join(', ')} has ${train.length} training and ${val.length} validation files with extensions ${opts.extensions.join(' ')}`,

@@ -7,23 +7,24 @@
  */
 import { resolveConfig } from '../config.ts';
 import { TonyError } from '../errors.ts';
-import { type HostTensor, hostTensor } from '../engine/dtype.ts';
-import { CausalSelfAttention, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy, prng } from '../engine/nn.ts';
+import { hostTensor } from '../engine/dtype.ts';
+import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy } from '../engine/nn.ts';
 import * as T from '../engine/ops/index.ts';
 import { exportOnnx, type OnnxModel } from '../engine/onnx.ts';
-import type { Runtime } from '../engine/runtime.ts';
 import { stateKey } from '../engine/optim.ts';
 import { type Tensor, constant, input } from '../engine/tensor.ts';
 
 export const GPT_DEFAULTS = {
-  /** Vocabulary size (byte-level: 256 bytes + end-of-text). */
-  vocabSize: 257,
+  /** Vocabulary size (byte-level: 256 bytes + end-of-text + 3 FIM specials). */
+  vocabSize: 260,
   /** Context length T. */
   blockSize: 128,
   nLayer: 4,
   nHead: 4,
   /** Model width C. */
   dModel: 128,
+  /** Dropout on embeddings and residual branches while training (nanoGPT: 0 for pretraining). */
+  dropout: 0,
 };
 export type GPTConfig = typeof GPT_DEFAULTS;
 
@@ -41,6 +42,7 @@ export function gptConfig(overrides: Record<string, unknown> = {}): Readonly<GPT
     throw new TonyError('config', `gpt: dModel ${cfg.dModel} must be divisible by nHead ${cfg.nHead}`);
   }
   for (const [k, v] of Object.entries(cfg)) {
+    if (k === 'dropout') continue; // range-checked by Dropout
     if (!Number.isInteger(v) || v <= 0) throw new TonyError('config', `gpt: ${k} must be a positive integer, got ${v}`);
   }
   return cfg;
@@ -51,18 +53,30 @@ class Block {
   readonly attn: CausalSelfAttention;
   readonly ln2: LayerNorm;
   readonly mlp: MLP;
-  constructor(ps: ParamSet, name: string, cfg: GPTConfig) {
+  readonly drop1: Dropout;
+  readonly drop2: Dropout;
+  constructor(ps: ParamSet, name: string, cfg: GPTConfig, layer: number, readonly training: boolean) {
     // GPT-2: residual projections scaled by 1/√(2·nLayer) at init.
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
     this.ln1 = new LayerNorm(ps, `${name}.ln1`, cfg.dModel);
     this.attn = new CausalSelfAttention(ps, `${name}.attn`, cfg.dModel, cfg.nHead, projStd);
     this.ln2 = new LayerNorm(ps, `${name}.ln2`, cfg.dModel);
     this.mlp = new MLP(ps, `${name}.mlp`, cfg.dModel, 4 * cfg.dModel, projStd);
+    // One seed per dropout site: sites sharing a seed would draw identical masks.
+    this.drop1 = new Dropout(cfg.dropout, 2 * layer + 1);
+    this.drop2 = new Dropout(cfg.dropout, 2 * layer + 2);
   }
 
   forward(x: Tensor): Tensor {
-    x = T.add(x, this.attn.forward(this.ln1.forward(x)));
-    return T.add(x, this.mlp.forward(this.ln2.forward(x)));
+    x = T.add(x, this.drop1.forward(this.attn.forward(this.ln1.forward(x)), this.training));
+    return T.add(x, this.drop2.forward(this.mlp.forward(this.ln2.forward(x)), this.training));
+  }
+
+  /** forward, also returning this layer's keys and values (B, nh, T, hs) to seed a KV cache. */
+  forwardWithKV(x: Tensor): { x: Tensor; cache: KVCache } {
+    const a = this.attn.forwardWithKV(this.ln1.forward(x));
+    x = T.add(x, a.y);
+    return { x: T.add(x, this.mlp.forward(this.ln2.forward(x))), cache: { k: a.k, v: a.v } };
   }
 
   forwardCached(x: Tensor, pos: Tensor, cache: KVCache): { x: Tensor; cache: KVCache } {
@@ -78,25 +92,26 @@ export class GPT {
   readonly wpe: Embedding;
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
+  readonly drop: Dropout;
 
-  constructor(readonly cfg: Readonly<GPTConfig>) {
+  /** `training` switches dropout on (the training-step graph); evaluation and decoding leave it off. */
+  constructor(readonly cfg: Readonly<GPTConfig>, readonly training = false) {
     this.wte = new Embedding(this.ps, 'wte', cfg.vocabSize, cfg.dModel);
     this.wpe = new Embedding(this.ps, 'wpe', cfg.blockSize, cfg.dModel);
-    this.blocks = Array.from({ length: cfg.nLayer }, (_, i) => new Block(this.ps, `h.${i}`, cfg));
+    this.drop = new Dropout(cfg.dropout, 0);
+    this.blocks = Array.from({ length: cfg.nLayer }, (_, i) => new Block(this.ps, `h.${i}`, cfg, i, training));
     this.lnF = new LayerNorm(this.ps, 'ln_f', cfg.dModel);
   }
 
   /** idx (B, T) int64 → logits (B, T, V). */
   forward(idx: Tensor): Tensor {
-    const [B, Tn] = idx.shape as [number, number];
+    const Tn = idx.shape[1]!;
     if (Tn > this.cfg.blockSize) throw new TonyError('shape', `gpt: sequence length ${Tn} exceeds blockSize ${this.cfg.blockSize}`);
     const pos = T.reshape(positions(Tn), [1, Tn]);
-    let x = T.add(this.wte.forward(idx), this.wpe.forward(pos)); // (B, T, C)
+    let x = this.drop.forward(T.add(this.wte.forward(idx), this.wpe.forward(pos)), this.training); // (B, T, C)
     for (const block of this.blocks) x = block.forward(x);
-    x = this.lnF.forward(x);
     // Weight tying (Press & Wolf 2017): the head is the token embedding, transposed.
-    const logits = T.matmul(T.reshape(x, [B * Tn, this.cfg.dModel]), T.transpose(this.wte.weight, [1, 0])); // (B·T, V)
-    return T.reshape(logits, [B, Tn, this.cfg.vocabSize]);
+    return this.head(this.lnF.forward(x));
   }
 
   /** Mean next-token cross-entropy of idx (B, T) against targets (B, T). */
@@ -106,19 +121,40 @@ export class GPT {
     return crossEntropy(T.reshape(logits, [B * Tn, this.cfg.vocabSize]), T.reshape(targets, [B * Tn]));
   }
 
-  /** One decoding step: idx (B, 1) at position pos → logits (B, V) and the updated caches. */
+  /**
+   * Prefill: idx (B, T) → logits (B, T, V) and every layer's keys/values (B, nh, T, hs), which
+   * become the KV cache for decoding (T = blockSize; positions past a row's prompt are masked later).
+   */
+  prefill(idx: Tensor): { logits: Tensor; caches: KVCache[] } {
+    const [B, Tn] = idx.shape as [number, number];
+    let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(positions(Tn), [1, Tn]))); // (B, T, C)
+    const caches: KVCache[] = [];
+    for (const block of this.blocks) {
+      const r = block.forwardWithKV(x);
+      x = r.x;
+      caches.push(r.cache);
+    }
+    return { logits: this.head(this.lnF.forward(x)), caches };
+  }
+
+  /** One decoding step: idx (B, 1), row b at position pos[b] → logits (B, V) and updated caches. */
   decodeStep(idx: Tensor, pos: Tensor, caches: KVCache[]): { logits: Tensor; caches: KVCache[] } {
     const B = idx.shape[0]!;
-    let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(pos, [1, 1]))); // (B, 1, C)
+    let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(pos, [B, 1]))); // (B, 1, C)
     const next: KVCache[] = [];
     this.blocks.forEach((block, i) => {
       const r = block.forwardCached(x, pos, caches[i]!);
       x = r.x;
       next.push(r.cache);
     });
-    x = this.lnF.forward(x);
-    const logits = T.matmul(T.reshape(x, [B, this.cfg.dModel]), T.transpose(this.wte.weight, [1, 0])); // (B, V)
-    return { logits, caches: next };
+    return { logits: T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), caches: next };
+  }
+
+  /** x (B, T, C) → logits (B, T, V) through the tied head. */
+  private head(x: Tensor): Tensor {
+    const [B, Tn] = x.shape as [number, number, number];
+    const logits = T.matmul(T.reshape(x, [B * Tn, this.cfg.dModel]), T.transpose(this.wte.weight, [1, 0])); // (B·T, V)
+    return T.reshape(logits, [B, Tn, this.cfg.vocabSize]);
   }
 
   /** Parameters excluding embeddings (the N of scaling laws). */
@@ -143,16 +179,38 @@ export function buildEvalGraph(cfg: Readonly<GPTConfig>, batch: number): { model
 
 const paramState = (gpt: GPT) => Object.fromEntries(gpt.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
 
-/** Decoding graph over a KV cache of `cacheLen` positions for `batch` sequences. */
-export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number, cacheLen = cfg.blockSize) {
+/** Runtime state keys of the KV cache for layer i. */
+export const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;
+
+/**
+ * Prefill graph: idx (B, T = blockSize), padded past each row's prompt, and last (B) = the index of
+ * each row's last prompt token → logits at that position (B, V); fills the KV cache in state.
+ */
+export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number) {
+  const gpt = new GPT(cfg);
+  const idx = input('idx', [batch, cfg.blockSize], 'int64');
+  const last = input('last', [batch], 'int64');
+  const out = gpt.prefill(idx);
+  const at = T.expand(T.reshape(last, [batch, 1, 1]), [batch, 1, cfg.vocabSize]);
+  const outputs: Record<string, Tensor> = { logits: T.reshape(T.takeAlong(out.logits, at, 1), [batch, cfg.vocabSize]) };
+  const update: Record<string, string> = {};
+  out.caches.forEach((c, i) => {
+    outputs[`cache.${i}.k`] = c.k;
+    outputs[`cache.${i}.v`] = c.v;
+    update[`cache.${i}.k`] = cacheKey(i, 'k');
+    update[`cache.${i}.v`] = cacheKey(i, 'v');
+  });
+  return { model: exportOnnx([idx, last, ...gpt.ps.inputs], outputs, { name: 'gpt_prefill' }), state: paramState(gpt), update };
+}
+
+/** Decoding graph: one token per row over a KV cache of blockSize positions. */
+export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
   const gpt = new GPT(cfg);
   const hs = cfg.dModel / cfg.nHead;
+  const cacheShape = [batch, cfg.nHead, cfg.blockSize, hs];
   const idx = input('idx', [batch, 1], 'int64');
-  const pos = input('pos', [], 'int64');
-  const caches = gpt.blocks.map((_, i) => ({
-    k: input(`cache.${i}.k`, [batch, cfg.nHead, cacheLen, hs]),
-    v: input(`cache.${i}.v`, [batch, cfg.nHead, cacheLen, hs]),
-  }));
+  const pos = input('pos', [batch], 'int64');
+  const caches = gpt.blocks.map((_, i) => ({ k: input(`cache.${i}.k`, cacheShape), v: input(`cache.${i}.v`, cacheShape) }));
   const out = gpt.decodeStep(idx, pos, caches);
   const outputs: Record<string, Tensor> = { logits: out.logits };
   const state = paramState(gpt);
@@ -160,66 +218,22 @@ export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number, cacheL
   out.caches.forEach((c, i) => {
     outputs[`new.cache.${i}.k`] = c.k;
     outputs[`new.cache.${i}.v`] = c.v;
-    state[`cache.${i}.k`] = update[`new.cache.${i}.k`] = `kv:${i}:k`;
-    state[`cache.${i}.v`] = update[`new.cache.${i}.v`] = `kv:${i}:v`;
+    state[`cache.${i}.k`] = update[`new.cache.${i}.k`] = cacheKey(i, 'k');
+    state[`cache.${i}.v`] = update[`new.cache.${i}.v`] = cacheKey(i, 'v');
   });
   const ins = [idx, pos, ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
-  return { model: exportOnnx(ins, outputs, { name: 'gpt_decode' }), state, update, cacheShape: [batch, cfg.nHead, cacheLen, hs] };
-}
-
-export interface SampleOptions {
-  maxNewTokens: number;
-  temperature?: number;
-  topK?: number;
-  seed?: number;
-  /** Stop a sequence when this token is produced. */
-  stopToken?: number;
+  return { model: exportOnnx(ins, outputs, { name: 'gpt_decode' }), state, update, cacheShape };
 }
 
 /**
- * Sample continuations of `prompts` (token ids) with the parameters held in `rt`'s state.
- * Incremental: each new token costs one decoding step over the KV cache. Deterministic in seed.
+ * Full-context graph without a cache: idx (B, T = blockSize) → logits at position `last` (B, V).
+ * What decoding costs when every token recomputes the whole context (the decode benchmark's baseline).
  */
-export async function sample(rt: Runtime, cfg: Readonly<GPTConfig>, prompts: number[][], opts: SampleOptions): Promise<number[][]> {
-  const B = prompts.length;
-  const longest = Math.max(...prompts.map((p) => p.length));
-  if (prompts.some((p) => p.length === 0)) throw new TonyError('usage', 'sample: every prompt needs at least one token');
-  const total = Math.min(cfg.blockSize, longest + opts.maxNewTokens);
-  const g = buildDecodeGraph(cfg, B);
-  const session = await rt.load(g.model);
-  const zeros: Record<string, HostTensor> = {};
-  for (const key of Object.values(g.update)) zeros[key] = hostTensor('float32', g.cacheShape);
-  await rt.setState(zeros);
-
-  const r = prng(opts.seed ?? 0);
-  const out = prompts.map((p) => [...p]);
-  const done = new Array<boolean>(B).fill(false);
-  // Positions < len(prompt) feed the prompt (prefill, one token at a time); later ones feed samples.
-  for (let t = 0; t < total - 1; t++) {
-    const idx = hostTensor('int64', [B, 1], out.map((seq) => seq[t] ?? 0));
-    const res = await rt.run(session, { idx, pos: hostTensor('int64', [], [t]) }, { state: g.state, update: g.update, fetch: ['logits'] });
-    const logits = res.logits!.data as Float32Array;
-    for (let b = 0; b < B; b++) {
-      if (t + 1 < out[b]!.length || done[b]) continue; // still in the prompt, or finished
-      const tok = pick(logits.subarray(b * cfg.vocabSize, (b + 1) * cfg.vocabSize), opts, r.next);
-      out[b]!.push(tok);
-      if (tok === opts.stopToken || out[b]!.length - prompts[b]!.length >= opts.maxNewTokens) done[b] = true;
-    }
-    if (done.every(Boolean)) break;
-  }
-  await rt.dropState(Object.values(g.update));
-  return out.map((seq, b) => seq.slice(prompts[b]!.length));
-}
-
-/** Temperature / top-k sampling from one row of logits (temperature 0 = greedy). */
-function pick(logits: Float32Array, opts: SampleOptions, rand: () => number): number {
-  const temp = opts.temperature ?? 1;
-  if (temp === 0) return logits.indexOf(Math.max(...logits));
-  let order = Array.from(logits.keys());
-  if (opts.topK && opts.topK < logits.length) order = order.sort((a, b) => logits[b]! - logits[a]!).slice(0, opts.topK);
-  const m = Math.max(...order.map((i) => logits[i]!));
-  const w = order.map((i) => Math.exp((logits[i]! - m) / temp));
-  let u = rand() * w.reduce((a, b) => a + b, 0);
-  for (let k = 0; k < w.length; k++) if ((u -= w[k]!) <= 0) return order[k]!;
-  return order[order.length - 1]!;
+export function buildRecomputeGraph(cfg: Readonly<GPTConfig>, batch: number) {
+  const gpt = new GPT(cfg);
+  const idx = input('idx', [batch, cfg.blockSize], 'int64');
+  const last = input('last', [batch], 'int64');
+  const at = T.expand(T.reshape(last, [batch, 1, 1]), [batch, 1, cfg.vocabSize]);
+  const logits = T.reshape(T.takeAlong(gpt.forward(idx), at, 1), [batch, cfg.vocabSize]);
+  return { model: exportOnnx([idx, last, ...gpt.ps.inputs], { logits }, { name: 'gpt_recompute' }), state: paramState(gpt) };
 }

@@ -10,8 +10,8 @@ export function gptTask(cfg: Readonly<GPTConfig>, corpus: Corpus, opts: { batch:
   const seed = opts.seed ?? 0;
   const probe = new GPT(cfg);
   return {
-    trace() {
-      const gpt = new GPT(cfg);
+    trace(mode: 'train' | 'eval' = 'train') {
+      const gpt = new GPT(cfg, mode === 'train');
       const idx = input('idx', [opts.batch, cfg.blockSize], 'int64');
       const targets = input('targets', [opts.batch, cfg.blockSize], 'int64');
       return { ps: gpt.ps, loss: gpt.loss(idx, targets), data: [idx, targets] };
@@ -25,6 +25,7 @@ export function gptTask(cfg: Readonly<GPTConfig>, corpus: Corpus, opts: { batch:
       batch: opts.batch,
       seed,
       nonembedding_params: probe.nonEmbeddingParams,
+      tokenizer: { type: 'bytes' },
     },
   };
 }

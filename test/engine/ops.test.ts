@@ -69,6 +69,22 @@ export const OPS: OpCase[] = [
   { name: 'matmul batched', inputs: [s(2, 3, 4), s(2, 4, 5)], build: (a, b) => T.matmul(a!, b!) },
   { name: 'matmul broadcast weight', inputs: [s(2, 3, 4), s(4, 5)], build: (a, b) => T.matmul(a!, b!) },
   { name: 'matmul broadcast batch', inputs: [s(2, 1, 3, 4), s(3, 4, 2)], build: (a, b) => T.matmul(a!, b!) },
+  // convolutions (gradients are themselves convolutions; float64 checking mode lowers them to im2col + MatMul)
+  { name: 'conv1d', inputs: [s(2, 3, 7), s(4, 3, 3)], build: (x, w) => T.conv1d(x!, w!) },
+  { name: 'conv1d bias', inputs: [s(2, 3, 7), s(4, 3, 3), s(4)], build: (x, w, b) => T.conv1d(x!, w!, b!) },
+  { name: 'conv1d stride 2 padding 1', inputs: [s(2, 3, 8), s(4, 3, 3), s(4)], build: (x, w, b) => T.conv1d(x!, w!, b!, { stride: 2, padding: 1 }) },
+  { name: 'conv1d stride 3 remainder', inputs: [s(1, 2, 8), s(3, 2, 4)], build: (x, w) => T.conv1d(x!, w!, null, { stride: 3 }) },
+  { name: 'conv1d padding [2, 1] dilation 2', inputs: [s(2, 2, 9), s(3, 2, 3)], build: (x, w) => T.conv1d(x!, w!, null, { padding: [2, 1], dilation: 2 }) },
+  { name: 'conv1d groups 2', inputs: [s(2, 4, 6), s(6, 2, 3), s(6)], build: (x, w, b) => T.conv1d(x!, w!, b!, { groups: 2, padding: 1 }) },
+  { name: 'conv1d groups 2 stride 2 dilation 2', inputs: [s(1, 4, 11), s(4, 2, 2)], build: (x, w) => T.conv1d(x!, w!, null, { groups: 2, stride: 2, dilation: 2, padding: 1 }) },
+  { name: 'convTranspose1d', inputs: [s(2, 3, 5), s(3, 2, 3)], build: (x, w) => T.convTranspose1d(x!, w!) },
+  { name: 'convTranspose1d stride 2 bias', inputs: [s(2, 3, 5), s(3, 2, 4), s(2)], build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { stride: 2, padding: 1 }) },
+  { name: 'convTranspose1d stride 2 outputPadding 1', inputs: [s(2, 3, 4), s(3, 2, 3)], build: (x, w) => T.convTranspose1d(x!, w!, null, { stride: 2, padding: 1, outputPadding: 1 }) },
+  { name: 'convTranspose1d groups 2 dilation 2', inputs: [s(1, 4, 5), s(4, 3, 3), s(6)], build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { groups: 2, stride: 3, dilation: 2, padding: [1, 2], outputPadding: 1 }) },
+  { name: 'conv2d', inputs: [s(2, 2, 5, 4), s(3, 2, 3, 2)], build: (x, w) => T.conv2d(x!, w!) },
+  { name: 'conv2d stride 2 padding 1 bias', inputs: [s(2, 2, 6, 5), s(3, 2, 3, 3), s(3)], build: (x, w, b) => T.conv2d(x!, w!, b!, { stride: 2, padding: 1 }) },
+  { name: 'conv2d groups 2 per-axis options', inputs: [s(1, 4, 7, 6), s(4, 2, 3, 2), s(4)], build: (x, w, b) => T.conv2d(x!, w!, b!, { groups: 2, stride: [2, 1], padding: [1, 0], dilation: [1, 2] }) },
+  { name: 'convTranspose2d stride 2', inputs: [s(1, 2, 3, 4), s(2, 3, 3, 2), s(3)], build: (x, w, b) => T.convTranspose2d(x!, w!, b!, { stride: 2, padding: 1, outputPadding: [1, 0] }) },
 ];
 
 describe('op table (ONNX Runtime CPU at opsets 16/18/20 vs reference; gradients vs finite differences)', () => {

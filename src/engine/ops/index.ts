@@ -4,3 +4,5 @@ export * from './reduce.ts';
 export * from './shape.ts';
 export * from './linalg.ts';
 export * from './nn.ts';
+export * from './conv.ts';
+export * from './random.ts';

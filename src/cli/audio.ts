@@ -1,0 +1,139 @@
+/**
+ * `tony audio …`: make corpora, invert spectrograms, compare and draw audio. Flags → options →
+ * the library in src/audio; nothing here computes.
+ */
+import { basename } from 'node:path';
+import { Command, Option } from 'commander';
+import { TonyError } from '../errors.ts';
+import { writeFileAtomic } from '../io.ts';
+import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
+import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
+import { makeMusicCorpus } from '../audio/music.ts';
+import { spectrogramPng } from '../audio/plot.ts';
+import { resampleAudio } from '../audio/resample.ts';
+import { makeSpeechCorpus } from '../audio/speech.ts';
+import { magnitude, stft, type StftOptions } from '../audio/stft.ts';
+import { readWav, toMono, writeWav, type WavEncoding } from '../audio/wav.ts';
+import { progressBar } from './progress.ts';
+
+/** Parse a numeric flag, or a usage error naming it. */
+function num(flag: string, integer = false, min = -Infinity) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x < min) {
+      throw new TonyError('usage', `${flag} ${v} is not ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}`);
+    }
+    return x;
+  };
+}
+
+const stftFlags = (cmd: Command) =>
+  cmd
+    .option('--n-fft <n>', 'FFT size (power of two)', num('--n-fft', true, 2), 1024)
+    .option('--hop <n>', 'hop in samples (default n-fft/4)', num('--hop', true, 1));
+
+const stftOf = (o: { nFft: number; hop?: number }): StftOptions => ({ nFft: o.nFft, hop: o.hop ?? o.nFft / 4 });
+
+export function register(program: Command): void {
+  const audio = program.command('audio').description('audio: corpora, spectrogram inversion, metrics, pictures');
+
+  audio
+    .command('corpus')
+    .description('synthesize a speech (espeak-ng) or procedural music corpus: WAVs + manifest.jsonl')
+    .addOption(new Option('--kind <kind>', 'what to make').choices(['speech', 'music']).makeOptionMandatory())
+    .requiredOption('--minutes <m>', 'total audio, minutes', num('--minutes', false, 0))
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--seed <n>', 'random seed (same seed → same files)', num('--seed', true, 0), 0)
+    .option('--sample-rate <hz>', 'output rate (default 16000 speech, 22050 music)', num('--sample-rate', true, 8000))
+    .option('--clip-seconds <s>', 'music clip length', num('--clip-seconds', false, 1), 8)
+    .action(async (o: { kind: 'speech' | 'music'; minutes: number; out: string; seed: number; sampleRate?: number; clipSeconds: number }) => {
+      const bar = progressBar(`${o.kind} corpus`, 's');
+      const common = { minutes: o.minutes, out: o.out, seed: o.seed, sampleRate: o.sampleRate, onProgress: bar.update };
+      const t0 = performance.now();
+      const entries = o.kind === 'speech' ? await makeSpeechCorpus(common) : await makeMusicCorpus({ ...common, clipSeconds: o.clipSeconds });
+      bar.stop();
+      const seconds = entries.reduce((s, e) => s + (e.seconds ?? 0), 0);
+      process.stdout.write(`wrote ${entries.length} clips, ${(seconds / 60).toFixed(2)} min of ${o.kind} to ${o.out}/ (manifest.jsonl) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    });
+
+  stftFlags(
+    audio
+      .command('invert <in>')
+      .description("reconstruct audio from the magnitude of in.wav's STFT (phase discarded) and report its quality")
+      .addOption(new Option('--method <m>', 'griffin-lim (plain) or fast-griffin-lim (momentum 0.99)').choices(['griffin-lim', 'fast-griffin-lim']).default('griffin-lim'))
+      .option('--iters <n>', 'iterations', num('--iters', true, 0), 32)
+      .option('--momentum <a>', 'override the momentum (0 = plain)', num('--momentum', false, 0))
+      .option('--seed <n>', 'seed of the random initial phase', num('--seed', true, 0), 0)
+      .requiredOption('--out <file>', 'output WAV'),
+  ).action(async (input: string, o: { method: string; iters: number; momentum?: number; seed: number; out: string; nFft: number; hop?: number }) => {
+    const a = await readWav(input);
+    const x = toMono(a);
+    const so = stftOf(o);
+    const S = stft(x, so);
+    const mag = magnitude(S);
+    const bar = progressBar('griffin-lim', 'it');
+    const momentum = o.momentum ?? (o.method === 'fast-griffin-lim' ? FAST_GRIFFIN_LIM_MOMENTUM : 0);
+    const t0 = performance.now();
+    const { signal } = griffinLim(mag, S.frames, { ...so, iters: o.iters, momentum, seed: o.seed, length: x.length, onProgress: bar.update });
+    const secs = (performance.now() - t0) / 1000;
+    bar.stop();
+    await writeWav(o.out, { sampleRate: a.sampleRate, channels: [signal] });
+    const sc = toDb(spectralConvergence(mag, magnitude(stft(signal, so))));
+    const rtf = realTimeFactor(secs, x.length / a.sampleRate);
+    process.stdout.write(
+      `${o.method} (momentum ${momentum}), ${o.iters} iterations: spectral convergence ${sc.toFixed(2)} dB, ` +
+        `${secs.toFixed(2)} s for ${(x.length / a.sampleRate).toFixed(2)} s of audio (RTF ${rtf.toFixed(3)}, ${(1 / rtf).toFixed(1)}× real time) → ${o.out}\n`,
+    );
+  });
+
+  stftFlags(
+    audio
+      .command('metrics <ref> <test>')
+      .description('spectral convergence (dB), log-spectral distance (dB) and SNR (dB) of test.wav against ref.wav')
+      .option('--json', 'print JSON'),
+  ).action(async (ref: string, test: string, o: { json?: boolean; nFft: number; hop?: number }) => {
+    const [a, b] = [await readWav(ref), await readWav(test)];
+    // Compare at the reference's rate: resample the test clip if it differs.
+    const bb = b.sampleRate === a.sampleRate ? b : resampleAudio(b, a.sampleRate);
+    const m = compareAudio(toMono(a), toMono(bb), stftOf(o));
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ ...m, sampleRate: a.sampleRate, resampled: bb !== b }) + '\n');
+      return;
+    }
+    const note = bb !== b ? ` (test resampled ${b.sampleRate} → ${a.sampleRate} Hz)` : '';
+    process.stdout.write(
+      `spectral convergence  ${m.spectralConvergenceDb.toFixed(2)} dB   (lower is better)\n` +
+        `log-spectral distance ${m.logSpectralDistance.toFixed(2)} dB   (lower is better)\n` +
+        `SNR                   ${m.snr.toFixed(2)} dB   (higher is better; needs the reference's phase)\n` +
+        `over ${m.samples} samples at ${a.sampleRate} Hz${note}\n`,
+    );
+  });
+
+  audio
+    .command('spectrogram <in>')
+    .description('draw a spectrogram PNG with time and frequency axes and a dB colour bar')
+    .requiredOption('--out <file>', 'output PNG')
+    .option('--mel <bands>', 'draw a log-mel spectrogram with this many bands', num('--mel', true, 1))
+    .option('--n-fft <n>', 'FFT size (power of two)', num('--n-fft', true, 2))
+    .option('--hop <n>', 'hop in samples', num('--hop', true, 1))
+    .option('--range-db <db>', 'dynamic range shown', num('--range-db', false, 1), 80)
+    .action(async (input: string, o: { out: string; mel?: number; nFft?: number; hop?: number; rangeDb: number }) => {
+      const a = await readWav(input);
+      const x = toMono(a);
+      const title = `${o.mel ? 'Log-mel spectrogram' : 'Spectrogram'}, ${a.sampleRate} Hz, ${(x.length / a.sampleRate).toFixed(2)} s`;
+      await writeFileAtomic(o.out, spectrogramPng(x, { sampleRate: a.sampleRate, nFft: o.nFft, hop: o.hop, nMels: o.mel, rangeDb: o.rangeDb, title }));
+      process.stdout.write(`${basename(input)} → ${o.out}\n`);
+    });
+
+  audio
+    .command('resample <in>')
+    .description('band-limited resampling (Kaiser-windowed sinc, ≥ 120 dB stop band)')
+    .requiredOption('--rate <hz>', 'target sample rate', num('--rate', true, 1))
+    .requiredOption('--out <file>', 'output WAV')
+    .addOption(new Option('--encoding <e>', 'output encoding').choices(['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32', 'float64']).default('pcm16'))
+    .action(async (input: string, o: { rate: number; out: string; encoding: WavEncoding }) => {
+      const a = await readWav(input);
+      await writeWav(o.out, resampleAudio(a, o.rate), { encoding: o.encoding });
+      process.stdout.write(`${a.sampleRate} Hz → ${o.rate} Hz, ${a.channels.length} channel(s) → ${o.out}\n`);
+    });
+}

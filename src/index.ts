@@ -1,0 +1,15 @@
+/**
+ * Tony's library API. The engine (tensors, ops, autodiff, export, runtime, nn, training) is exported
+ * flat; models and areas by name. Deeper modules: `tony/<area>/<file>.ts`.
+ */
+export * from './engine/index.ts';
+export * from './engine/nn.ts';
+export { ADAMW_DEFAULTS, adamwConfig, buildTrainStep, lrAt, type AdamWConfig } from './engine/optim.ts';
+export { train, type TrainTask, type TrainOptions, type TrainResult } from './engine/trainer.ts';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
+export { TonyError, type ErrorKind } from './errors.ts';
+export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './text/gpt.ts';
+export { generate, type GenerateOptions } from './text/generate.ts';
+export { loadCompletionModel, TonyTextModel } from './text/model.ts';
+export type { CompletionModel, CompletionRequest, CompletionResult } from './text/completion.ts';
+export * as audio from './audio/index.ts';

@@ -1,0 +1,49 @@
+/**
+ * Shape files by extension: read a mesh or point cloud from .ply/.obj/.glb (paths or URLs, via
+ * readSource) and write a mesh to any of them. PLY without faces is a point cloud.
+ */
+import { extname } from 'node:path';
+import { dataError } from '../errors.ts';
+import { readSource, writeFileAtomic } from '../io.ts';
+import { readGlb, writeGlb } from './glb.ts';
+import type { Mesh, PointCloud } from './mesh.ts';
+import { readObj, writeObj } from './obj.ts';
+import { readPly, writePly, type PlyFormat } from './ply.ts';
+
+export const SHAPE_EXTENSIONS = ['.ply', '.obj', '.glb'] as const;
+
+/** A file's content: a mesh, or a point cloud (PLY with vertices only). */
+export type ShapeFile = { kind: 'mesh'; mesh: Mesh } | { kind: 'points'; cloud: PointCloud };
+
+function extensionOf(path: string): string {
+  const ext = extname(path.replace(/\.gz$/, '').split('?')[0]!).toLowerCase();
+  if (!(SHAPE_EXTENSIONS as readonly string[]).includes(ext)) {
+    throw dataError(`unsupported shape file extension '${ext || '(none)'}' in '${path}'`, `use one of ${SHAPE_EXTENSIONS.join(', ')}`);
+  }
+  return ext;
+}
+
+/** Read a .ply, .obj or .glb file (local path or http(s) URL). */
+export async function readShapeFile(path: string): Promise<ShapeFile> {
+  const ext = extensionOf(path);
+  const bytes = await readSource(path);
+  if (ext === '.glb') return { kind: 'mesh', mesh: await readGlb(bytes) };
+  if (ext === '.obj') return { kind: 'mesh', mesh: readObj(new TextDecoder().decode(bytes)) };
+  const ply = readPly(bytes);
+  if (ply.indices && ply.indices.length > 0) {
+    const mesh: Mesh = { positions: ply.xyz, indices: ply.indices };
+    if (ply.rgb) mesh.colors = ply.rgb;
+    return { kind: 'mesh', mesh };
+  }
+  const cloud: PointCloud = { xyz: ply.xyz };
+  if (ply.rgb) cloud.rgb = ply.rgb;
+  if (ply.normals) cloud.normals = ply.normals;
+  return { kind: 'points', cloud };
+}
+
+/** Write a mesh as .ply (binary unless `plyFormat` says ascii), .obj or .glb, chosen by extension. */
+export async function writeMeshFile(path: string, mesh: Mesh, opts: { plyFormat?: PlyFormat } = {}): Promise<void> {
+  const ext = extensionOf(path);
+  const bytes = ext === '.glb' ? await writeGlb(mesh) : ext === '.obj' ? writeObj(mesh) : writePly(mesh, opts.plyFormat ?? 'binary_little_endian');
+  await writeFileAtomic(path, bytes);
+}

@@ -1,0 +1,64 @@
+/**
+ * Exported graphs are standard ONNX: the ONNX project's own checker (python3-onnx, Debian; an
+ * independent implementation of the spec) accepts them with full type and shape inference, and the
+ * shapes it infers are the shapes Tony declared.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as T from '../../src/engine/index.ts';
+import { adamwConfig, buildTrainStep } from '../../src/engine/optim.ts';
+import { GPT, gptConfig } from '../../src/text/gpt.ts';
+
+// Debian's python3-onnx 1.12 knows opsets up to 17: export at 17 for the check.
+const OPSET = 17;
+const CHECK = `
+import json, sys, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
+out = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in inferred.graph.output}
+print(json.dumps({"ir": m.ir_version, "opset": m.opset_import[0].version, "nodes": len(m.graph.node), "outputs": out}))
+`;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tony-onnx-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function onnxCheck(model: T.OnnxModel, name: string): { ir: number; opset: number; nodes: number; outputs: Record<string, number[]> } {
+  const path = join(dir, `${name}.onnx`);
+  return writeFile(path, model.bytes).then(() => {
+    try {
+      return JSON.parse(execFileSync('/usr/bin/python3', ['-c', CHECK, path], { encoding: 'utf8' }));
+    } catch (err) {
+      throw new Error(`onnx.checker rejected ${name}: ${(err as { stderr?: string }).stderr ?? err}\n(needs Debian's python3-onnx: apt-get install python3-onnx)`);
+    }
+  }) as never;
+}
+
+describe('ONNX export', () => {
+  const cfg = gptConfig({ vocabSize: 50, blockSize: 16, nLayer: 2, nHead: 2, dModel: 16 });
+
+  it('a GPT forward graph passes the ONNX checker with strict shape inference', async () => {
+    const gpt = new GPT(cfg);
+    const idx = T.input('idx', [2, 16], 'int64');
+    const model = T.exportOnnx([idx, ...gpt.ps.inputs], { logits: gpt.forward(idx) }, { opset: OPSET });
+    const r = await onnxCheck(model, 'gpt_forward');
+    expect(r.opset).toBe(OPSET);
+    expect(r.outputs.logits).toEqual([2, 16, 50]);
+  });
+
+  it('a whole GPT training step (forward + backward + AdamW) passes too', async () => {
+    const gpt = new GPT(cfg);
+    const idx = T.input('idx', [2, 16], 'int64');
+    const tg = T.input('targets', [2, 16], 'int64');
+    const g = buildTrainStep(gpt.ps, gpt.loss(idx, tg), [idx, tg], adamwConfig(), { opset: OPSET });
+    const r = await onnxCheck(g.model, 'gpt_train_step');
+    expect(r.outputs.loss).toEqual([]);
+    for (const s of gpt.ps.specs) expect(r.outputs[`new.param.${s.name}`]).toEqual([...s.shape]);
+  });
+});
