@@ -37,7 +37,7 @@ const num = (flag: string, v: string | undefined, { int = false, min = -Infinity
 
 function addGenerationFlags(cmd: Command): Command {
   return cmd
-    .option('--model <url|dir>', 'sample first from an OpenAI-compatible base URL (or a Tony model dir), then score')
+    .option('--model <url|dir>', 'sample first from an OpenAI-compatible base URL or a Tony model (checkpoint or run directory), then score')
     .option('--model-name <name>', 'the `model` field sent to the server', 'default')
     .addOption(new Option('--api <api>', 'which OpenAI API to call').choices(['completions', 'chat']).default('completions'))
     .option('--api-key-env <VAR>', 'environment variable holding the API key', 'OPENAI_API_KEY')
@@ -79,8 +79,8 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
   const language = opts.language as Language;
   let samples = opts.samples;
   if (opts.model) {
-    const provider = openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })! });
     const problems = await loadProblems(problemsSource, { infilling: !!benchmark });
+    const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })! });
     samples ??= defaultSamplesPath(benchmark ? `infilling-${benchmark}` : 'humaneval');
     const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
       sampleCode(provider, problems.values(), {
@@ -92,7 +92,7 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
         api: opts.api,
         onProgress,
       }),
-    );
+    ).finally(() => provider.close?.());
     await writeSamples(samples, generated);
     process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
   }
@@ -166,8 +166,8 @@ export function register(program: Command): void {
   addGenerationFlags(gsm).action(async (o: CommonFlags & { data: string; calculator: boolean }) => {
     let samples = o.samples;
     if (o.model) {
-      const provider = openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })! });
       const problems = await loadMathProblems(o.data);
+      const provider = await openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })! });
       samples ??= defaultSamplesPath('gsm8k');
       const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
         sampleMath(provider, problems, {
@@ -179,7 +179,7 @@ export function register(program: Command): void {
           calculator: o.calculator,
           onProgress,
         }),
-      );
+      ).finally(() => provider.close?.());
       await writeSamples(samples, generated);
       process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
     }

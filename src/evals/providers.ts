@@ -2,11 +2,12 @@
  * Where samples come from. A provider turns a prompt into n continuations; the evaluations only see
  * this interface, so Tony's own code models plug in beside any OpenAI-compatible server.
  *
- *   const p = openProvider('http://127.0.0.1:8000/v1', { modelName: 'my-model' });
+ *   const p = await openProvider('http://127.0.0.1:8000/v1', { modelName: 'my-model' });
  *   const [a, b] = await p.generate('def add(a, b):\n', { n: 2, temperature: 0.8, topP: 0.95, maxTokens: 128 });
  */
 import { statSync } from 'node:fs';
 import { TonyError } from '../errors.ts';
+import type { CompletionModel } from '../text/completion.ts';
 
 export interface GenerateOptions {
   n: number;
@@ -33,6 +34,8 @@ export interface Generation {
 export interface Provider {
   readonly name: string;
   generate(prompt: string, opts: GenerateOptions): Promise<Generation[]>;
+  /** Release what the provider holds (a local model's runtime). */
+  close?(): Promise<void>;
 }
 
 export type Api = 'completions' | 'chat';
@@ -116,7 +119,8 @@ export class OpenAIProvider implements Provider {
     if (g.hook) {
       // One sample at a time: each may be interrupted at a different point.
       const out: Generation[] = [];
-      for (let i = 0; i < g.n; i++) out.push(await this.generateWithHook(prompt, g, g.hook));
+      const once = async (text: string, maxTokens: number, stop: string[]) => (await this.request(text, { ...g, n: 1, maxTokens }, stop))[0]!;
+      for (let i = 0; i < g.n; i++) out.push(await sampleWithHook(once, prompt, g, g.hook));
       return out;
     }
     const out: Generation[] = [];
@@ -126,37 +130,6 @@ export class OpenAIProvider implements Provider {
       out.push(...batch.map((b) => this.applyStops(b, g.stop)));
     }
     return out;
-  }
-
-  /**
-   * Sampling with a hook over HTTP: generate until the hook's stop string, ask the hook, force its
-   * text, continue. The API does not say which stop sequence ended a choice (vLLM's `stop_reason`
-   * does, and is used when present); otherwise a stop counts as the hook's when the hook accepts
-   * the text with the stop string appended, else as the end of the text.
-   */
-  private async generateWithHook(prompt: string, g: GenerateOptions, hook: NonNullable<GenerateOptions['hook']>): Promise<Generation> {
-    let text = '';
-    let budget = g.maxTokens;
-    for (let round = 0; round < MAX_HOOK_ROUNDS && budget > 0; round++) {
-      const [choice] = await this.request(prompt + text, { ...g, n: 1, maxTokens: budget }, [hook.stopAt, ...(g.stop ?? [])]);
-      const { text: piece, stopReason, finishReason, tokens } = choice!;
-      budget -= Math.max(1, tokens ?? Math.ceil(piece.length / 4));
-      text += piece;
-      const userStop = cutAtStop(text, g.stop);
-      if (userStop.cut) return { text: userStop.text, finishReason: 'stop' };
-      if (finishReason !== 'stop') return { text, finishReason };
-      if (stopReason !== undefined && stopReason !== hook.stopAt) return { text, finishReason };
-      const forced = hook.force(text + hook.stopAt);
-      if (forced === undefined) {
-        if (stopReason === hook.stopAt) {
-          text += hook.stopAt; // a plain '=' outside a calculator annotation: keep going
-          continue;
-        }
-        return { text, finishReason };
-      }
-      text += hook.stopAt + forced;
-    }
-    return { text, finishReason: 'length' };
   }
 
   private applyStops(b: RawChoice, stop: string[] | undefined): Generation {
@@ -237,13 +210,94 @@ interface RawChoice {
 }
 
 /**
- * A provider from `--model`: an http(s) URL is an OpenAI-compatible server (key from the
- * environment variable `apiKeyEnv`, default OPENAI_API_KEY); a directory is a Tony model.
+ * Sampling with a hook through an API that can only stop at strings: generate until the hook's stop
+ * string, ask the hook, force its text, continue. A stop does not say which stop string ended it
+ * (vLLM's `stop_reason` does and is used when present); otherwise a stop counts as the hook's when
+ * the hook accepts the text with the stop string appended, else as the end of the text.
  */
-export function openProvider(
+async function sampleWithHook(
+  once: (prompt: string, maxTokens: number, stop: string[]) => Promise<RawChoice>,
+  prompt: string,
+  g: GenerateOptions,
+  hook: NonNullable<GenerateOptions['hook']>,
+): Promise<Generation> {
+  let text = '';
+  let budget = g.maxTokens;
+  for (let round = 0; round < MAX_HOOK_ROUNDS && budget > 0; round++) {
+    const { text: piece, stopReason, finishReason, tokens } = await once(prompt + text, budget, [hook.stopAt, ...(g.stop ?? [])].slice(0, API_MAX_STOP));
+    budget -= Math.max(1, tokens ?? Math.ceil(piece.length / 4));
+    text += piece;
+    const userStop = cutAtStop(text, g.stop);
+    if (userStop.cut) return { text: userStop.text, finishReason: 'stop' };
+    if (finishReason !== 'stop') return { text, finishReason };
+    if (stopReason !== undefined && stopReason !== hook.stopAt) return { text, finishReason };
+    const forced = hook.force(text + hook.stopAt);
+    if (forced === undefined) {
+      if (stopReason === hook.stopAt) {
+        text += hook.stopAt; // a plain '=' outside a calculator annotation: keep going
+        continue;
+      }
+      return { text, finishReason };
+    }
+    text += hook.stopAt + forced;
+  }
+  return { text, finishReason: 'length' };
+}
+
+/**
+ * A Tony text model (src/text/model.ts, loaded from a checkpoint or run directory) as a provider.
+ * Infilling uses the model's PSM prompt; stops beyond the model's four are applied here.
+ */
+export class CompletionModelProvider implements Provider {
+  readonly name: string;
+
+  constructor(private readonly model: CompletionModel & { close?(): Promise<void> }) {
+    this.name = `tony:${model.id}`;
+  }
+
+  async generate(prompt: string, g: GenerateOptions): Promise<Generation[]> {
+    const request = (text: string, n: number, maxTokens: number, stop: readonly string[]) =>
+      this.model.complete({
+        prompt: text,
+        ...(g.suffix !== undefined ? { suffix: g.suffix } : {}),
+        n,
+        maxTokens,
+        temperature: g.temperature,
+        topP: g.topP,
+        stop: stop.slice(0, API_MAX_STOP),
+      });
+    if (g.hook) {
+      const once = async (text: string, maxTokens: number, stop: string[]): Promise<RawChoice> => {
+        const r = await request(text, 1, maxTokens, stop);
+        return { text: r.choices[0]!.text, finishReason: r.choices[0]!.finishReason, tokens: r.usage.completionTokens };
+      };
+      const out: Generation[] = [];
+      for (let i = 0; i < g.n; i++) out.push(await sampleWithHook(once, prompt, g, g.hook));
+      return out;
+    }
+    const r = await request(prompt, g.n, g.maxTokens, g.stop ?? []);
+    return [...r.choices]
+      .sort((a, b) => a.index - b.index)
+      .map((c) => {
+        const cut = cutAtStop(c.text, g.stop);
+        return { text: cut.text, finishReason: cut.cut ? 'stop' : c.finishReason };
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.model.close?.();
+  }
+}
+
+/**
+ * A provider from `--model`: an http(s) URL is an OpenAI-compatible server (key from the
+ * environment variable `apiKeyEnv`, default OPENAI_API_KEY); a directory is a Tony text model
+ * (a checkpoint, or a run directory whose latest checkpoint is used).
+ */
+export async function openProvider(
   model: string,
   opts: { modelName?: string; api?: Api; apiKeyEnv?: string; concurrency?: number; maxRetries?: number } = {},
-): Provider {
+): Promise<Provider> {
   if (/^https?:\/\//.test(model)) {
     return new OpenAIProvider({
       baseUrl: model,
@@ -261,11 +315,9 @@ export function openProvider(
     // not a path
   }
   if (isDir) {
-    throw new TonyError(
-      'usage',
-      `'${model}' is a directory, i.e. a Tony model; sampling Tony's own code models arrives with the code-model issue`,
-      'for now, serve a model behind an OpenAI-compatible URL and pass --model http://HOST:PORT/v1',
-    );
+    // Loaded on demand: it starts ONNX Runtime, which scoring alone never needs.
+    const { loadCompletionModel } = await import('../text/model.ts');
+    return new CompletionModelProvider(await loadCompletionModel(model));
   }
   throw new TonyError('usage', `--model '${model}' is neither an http(s) URL nor a directory`, 'pass an OpenAI-compatible base URL, e.g. --model http://127.0.0.1:8000/v1');
 }

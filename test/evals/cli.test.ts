@@ -63,10 +63,10 @@ describe('tony eval', () => {
     expect(written[0].completion).toBe(PROBLEMS[0]!.canonical_solution + '\n'); // cut at "\ndef"
   });
 
-  it('--model DIR explains that Tony models arrive with the code-model issue', async () => {
+  it('--model DIR that is not a Tony checkpoint says so', async () => {
     const r = await run(['humaneval', '--model', dir, '--problems', problems]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/code-model issue/);
+    expect(r.stderr).toMatch(/checkpoint/);
   });
 
   it('gsm8k --samples prints exact match and majority vote', async () => {

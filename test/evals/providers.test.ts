@@ -141,14 +141,14 @@ describe('openProvider', () => {
     bodies.length = 0;
     handler = () => choices(['x']);
     process.env.TONY_TEST_KEY = 'sk-env';
-    await openProvider(base, { modelName: 'm', apiKeyEnv: 'TONY_TEST_KEY' }).generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 1 });
+    await (await openProvider(base, { modelName: 'm', apiKeyEnv: 'TONY_TEST_KEY' })).generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 1 });
     delete process.env.TONY_TEST_KEY;
     expect(bodies[0]!._auth).toBe('Bearer sk-env');
   });
 
-  it('says that Tony model directories arrive with the code-model issue', () => {
+  it('treats a directory as a Tony model and names what is wrong with it', async () => {
     const dir = mkdtempSync(`${tmpdir()}/tony-model-`);
-    expect(() => openProvider(dir)).toThrow(/Tony model; sampling Tony's own code models arrives with the code-model issue/);
-    expect(() => openProvider('not-a-url-or-dir')).toThrow(/neither an http\(s\) URL nor a directory/);
+    await expect(openProvider(dir)).rejects.toThrow(/checkpoint/);
+    await expect(openProvider('not-a-url-or-dir')).rejects.toThrow(/neither an http\(s\) URL nor a directory/);
   });
 });
