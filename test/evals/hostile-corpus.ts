@@ -71,12 +71,12 @@ export const PYTHON: Hostile[] = [
     completion: '    return a + b\nimport os\nwhile True:\n    try: os.fork()\n    except OSError: pass\n',
     expect: 'failed or timed out',
   },
-  { name: 'memory bomb', completion: '    return a + b\nx = []\nwhile True:\n    x.append(bytearray(16 << 20))\n', expect: 'failed' },
+  { name: 'memory bomb', completion: '    return a + b\nx = []\nwhile True:\n    x.append(bytearray(16 << 20))\n', expect: 'failed or timed out' },
   { name: 'infinite output', completion: '    while True:\n        print("x" * 4096)\n', expect: 'timed out' },
   { name: 'infinite loop', completion: '    while True:\n        pass\n', expect: 'timed out' },
   { name: 'sleeps past the timeout', completion: '    import time\n    time.sleep(60)\n', expect: 'timed out' },
   { name: 'fills the disk', completion: '    return a + b\nwith open("/tmp/big", "wb") as f:\n    while True:\n        f.write(b"x" * (1 << 20))\n', expect: 'failed' },
-  { name: 'huge return value', completion: '    return "x" * (40 << 20)\n', expect: 'failed' },
+  { name: 'huge return value', completion: '    return "x" * (40 << 20)\n', expect: 'failed or timed out' },
   { name: 'raises SystemExit inside the call', completion: '    raise SystemExit(0)\n', expect: 'failed' },
   { name: 'deep recursion', completion: '    return add(a, b)\n', expect: 'failed' },
   {
@@ -133,7 +133,7 @@ export const JS: Hostile[] = [
     completion: "  return a + b;\n}\nconst cp = require('node:child_process');\nfor (;;) { try { cp.spawn('/usr/bin/sleep', ['30']); } catch {} }\n",
     expect: 'failed or timed out',
   },
-  { name: 'memory bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n', expect: 'failed' },
+  { name: 'memory bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n', expect: 'failed or timed out' },
   { name: 'infinite loop', completion: '  for (;;) {}\n}\n', expect: 'timed out' },
   {
     name: 'network: host 127.0.0.1',

@@ -27,7 +27,7 @@ beforeAll(async () => {
   writeFileSync(`${CANARY_DIR}/public`, 'canary', { mode: 0o644 });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
-  sb = await Sandbox.open({ limits: { timeoutMs: 2000, memoryBytes: 256 * 2 ** 20 } });
+  sb = await Sandbox.open({ limits: { timeoutMs: 3000, memoryBytes: 256 * 2 ** 20 } });
 });
 
 afterAll(() => {
