@@ -10,6 +10,7 @@ import { register as shapes } from './shapes.ts';
 import { register as audio } from './audio.ts';
 import { register as generate } from './generate.ts';
 import { register as train } from './train.ts';
+import { register as evals } from './evals.ts';
 
 const program = new Command('tony')
   .description('Define, train, sample, evaluate and serve generative models — TypeScript → ONNX → ONNX Runtime.')
@@ -22,6 +23,7 @@ const areas: Array<(p: Command) => void> = [
   generate,
   audio,
   shapes,
+  evals,
   scaling,
 ];
 for (const register of areas) register(program);

@@ -1,0 +1,200 @@
+/**
+ * `tony eval humaneval|infilling|gsm8k|sandbox` — flags → options → src/evals. Each scoring command
+ * prints a progress bar, a summary table, and as its last line one JSON object of the metrics.
+ */
+import { Command, Option } from 'commander';
+import { TonyError } from '../errors.ts';
+import { loadMathProblems, loadProblems } from '../evals/data.ts';
+import { LANGUAGES, type Language } from '../evals/execute.ts';
+import { CODE_SAMPLING, sampleCode, sampleMath, writeSamples } from '../evals/generate.ts';
+import { GSM8K_TEST_URL, evaluateGsm8k } from '../evals/gsm8k.ts';
+import { DEFAULT_KS, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark, evaluateHumanEval } from '../evals/humaneval.ts';
+import { type Api, openProvider } from '../evals/providers.ts';
+import { formatReport, probeIsolation } from '../evals/sandbox.ts';
+import { type Progress, progressBar } from './progress.ts';
+
+interface CommonFlags {
+  samples?: string;
+  model?: string;
+  modelName?: string;
+  api: Api;
+  apiKeyEnv: string;
+  n: string;
+  temperature?: string;
+  topP: string;
+  maxTokens?: string;
+  concurrency: string;
+}
+
+const num = (flag: string, v: string | undefined, { int = false, min = -Infinity } = {}): number | undefined => {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min) {
+    throw new TonyError('usage', `--${flag} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}, got '${v}'`);
+  }
+  return x;
+};
+
+function addGenerationFlags(cmd: Command): Command {
+  return cmd
+    .option('--model <url|dir>', 'sample first from an OpenAI-compatible base URL or a Tony model (checkpoint or run directory), then score')
+    .option('--model-name <name>', 'the `model` field sent to the server', 'default')
+    .addOption(new Option('--api <api>', 'which OpenAI API to call').choices(['completions', 'chat']).default('completions'))
+    .option('--api-key-env <VAR>', 'environment variable holding the API key', 'OPENAI_API_KEY')
+    .option('--n <n>', 'samples per problem when sampling', '1')
+    .option('--temperature <t>', 'sampling temperature (default 0.2 for code, 0 for math)')
+    .option('--top-p <p>', 'nucleus sampling', '0.95')
+    .option('--max-tokens <m>', 'tokens per sample')
+    .option('--concurrency <c>', 'requests in flight', '4');
+}
+
+function addSandboxFlags(cmd: Command): Command {
+  return cmd
+    .option('--workers <n>', 'programs run at once', '2')
+    .option('--timeout <s>', 'seconds per program (the whole process tree is killed then)', '3')
+    .option('--unsafe-no-sandbox', 'run programs WITHOUT isolation (only for code you trust)');
+}
+
+function defaultSamplesPath(bench: string): string {
+  return `runs/evals/${bench}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
+}
+
+function table(rows: Array<[string, string | number]>): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`).join('\n');
+}
+
+async function withBar<T>(label: string, unit: string, fn: (onProgress: (p: Progress) => void) => Promise<T>): Promise<T> {
+  const bar = progressBar(label, unit);
+  try {
+    return await fn((p) => bar.update(p));
+  } finally {
+    bar.stop();
+  }
+}
+
+async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Record<string, string | boolean | undefined>): Promise<void> {
+  const benchmark = kind === 'infilling' ? (opts.benchmark as InfillingBenchmark) : undefined;
+  const problemsSource = (opts.problems as string | undefined) ?? (benchmark ? INFILLING_BENCHMARKS[benchmark] : HUMANEVAL_URL);
+  const language = opts.language as Language;
+  let samples = opts.samples;
+  if (opts.model) {
+    const problems = await loadProblems(problemsSource, { infilling: !!benchmark });
+    const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })! });
+    samples ??= defaultSamplesPath(benchmark ? `infilling-${benchmark}` : 'humaneval');
+    const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
+      sampleCode(provider, problems.values(), {
+        n: num('n', opts.n, { int: true, min: 1 })!,
+        temperature: num('temperature', opts.temperature, { min: 0 }) ?? CODE_SAMPLING.temperature,
+        topP: num('top-p', opts.topP, { min: 0 })!,
+        maxTokens: num('max-tokens', opts.maxTokens, { int: true, min: 1 }) ?? CODE_SAMPLING.maxTokens,
+        concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })!,
+        api: opts.api,
+        onProgress,
+      }),
+    ).finally(() => provider.close?.());
+    await writeSamples(samples, generated);
+    process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
+  }
+  if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
+  const ks = String(opts.k)
+    .split(',')
+    .map((s) => num('k', s.trim(), { int: true, min: 1 })!);
+  const report = await withBar('executing', 'programs', (onProgress) =>
+    evaluateHumanEval({
+      problems: problemsSource,
+      samples: samples!,
+      ...(benchmark ? { infilling: benchmark } : {}),
+      ks,
+      workers: num('workers', opts.workers as string, { int: true, min: 1 })!,
+      language,
+      unsafeNoSandbox: !!opts.unsafeNoSandbox,
+      limits: { timeoutMs: num('timeout', opts.timeout as string, { min: 0.1 })! * 1000 },
+      onProgress,
+    }),
+  );
+  const passed = report.results.filter((r) => r.passed).length;
+  process.stdout.write(
+    `${table([
+      ['benchmark', benchmark ? `humaneval-infilling/${benchmark}` : 'humaneval'],
+      ['problems attempted', `${report.attempted} of ${report.problems}`],
+      ['samples', report.samples],
+      ['passed', `${passed} (${((100 * passed) / report.samples).toFixed(1)} %)`],
+      ['timed out', report.results.filter((r) => r.result === 'timed out').length],
+      ...Object.entries(report.metrics),
+      ['wall time', `${(report.wallMs / 1000).toFixed(1)} s`],
+      ['results', report.resultsFile ?? '-'],
+    ])}\n`,
+  );
+  if (Object.keys(report.metrics).length < ks.length) {
+    process.stderr.write(`note: pass@k is reported only for k ≤ the fewest samples any problem has\n`);
+  }
+  process.stdout.write(`${JSON.stringify(report.metrics)}\n`);
+}
+
+/** Registers `tony eval …`. */
+export function register(program: Command): void {
+  const evalCmd = program.command('eval').description('evaluate code and math samples (HumanEval, HumanEval-infilling, GSM8K) in a sandbox');
+
+  const he = evalCmd
+    .command('humaneval')
+    .description('HumanEval functional correctness, pass@k')
+    .option('--samples <file>', 'samples {task_id, completion} (.jsonl[.gz]); with --model, where to write them')
+    .option('--problems <path|url>', 'problems file', HUMANEVAL_URL)
+    .option('--k <list>', 'k values for pass@k', DEFAULT_KS.join(','))
+    .addOption(new Option('--language <lang>', 'language of the problems').choices([...LANGUAGES]).default('python'));
+  addSandboxFlags(he);
+  addGenerationFlags(he).action((o) => runCode('humaneval', o));
+
+  const inf = evalCmd
+    .command('infilling')
+    .description('HumanEval-infilling (FIM) functional correctness, pass@k')
+    .addOption(new Option('--benchmark <name>', 'which infilling benchmark').choices(Object.keys(INFILLING_BENCHMARKS)).makeOptionMandatory())
+    .option('--samples <file>', 'samples {task_id, completion}; with --model, where to write them')
+    .option('--problems <path|url>', 'problems file (default: the benchmark upstream)')
+    .option('--k <list>', 'k values for pass@k', DEFAULT_KS.join(','))
+    .addOption(new Option('--language <lang>').choices([...LANGUAGES]).default('python').hideHelp());
+  addSandboxFlags(inf);
+  addGenerationFlags(inf).action((o) => runCode('infilling', o));
+
+  const gsm = evalCmd
+    .command('gsm8k')
+    .description('GSM8K exact match and majority vote')
+    .option('--samples <file>', 'samples {task_id: "gsm8k/<i>" | question, completion}; with --model, where to write them')
+    .option('--data <path|url>', 'GSM8K test file', GSM8K_TEST_URL)
+    .option('--no-calculator', 'when sampling, let the model do its own arithmetic');
+  addGenerationFlags(gsm).action(async (o: CommonFlags & { data: string; calculator: boolean }) => {
+    let samples = o.samples;
+    if (o.model) {
+      const problems = await loadMathProblems(o.data);
+      const provider = await openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })! });
+      samples ??= defaultSamplesPath('gsm8k');
+      const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
+        sampleMath(provider, problems, {
+          n: num('n', o.n, { int: true, min: 1 })!,
+          temperature: num('temperature', o.temperature, { min: 0 }) ?? 0,
+          topP: num('top-p', o.topP, { min: 0 })!,
+          maxTokens: num('max-tokens', o.maxTokens, { int: true, min: 1 }) ?? 400,
+          concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
+          calculator: o.calculator,
+          onProgress,
+        }),
+      ).finally(() => provider.close?.());
+      await writeSamples(samples, generated);
+      process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
+    }
+    if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
+    const r = await evaluateGsm8k({ data: o.data, samples });
+    process.stdout.write(`${table([['problems', r.problems], ['samples', r.samples], ...Object.entries(r.metrics), ['results', r.resultsFile ?? '-']])}\n`);
+    process.stdout.write(`${JSON.stringify(r.metrics)}\n`);
+  });
+
+  evalCmd
+    .command('sandbox')
+    .description('check which isolation layers work on this machine')
+    .action(async () => {
+      const r = await probeIsolation();
+      process.stdout.write(`${formatReport(r)}\n${r.ok ? 'sandbox: ready' : 'sandbox: INCOMPLETE — tony eval refuses to run programs here'}\n`);
+      process.stdout.write(`${JSON.stringify({ ok: r.ok })}\n`);
+    });
+}

@@ -1,0 +1,108 @@
+// The hostile corpus (hostile-corpus.ts) against the real sandbox: nothing escapes, every program
+// gets the right verdict, and the harness keeps going. Needs root and bubblewrap (CI installs it).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeCgroups } from '../../src/evals/cgroups.ts';
+import { executeProgram } from '../../src/evals/execute.ts';
+import { Sandbox } from '../../src/evals/sandbox.ts';
+import { type Hostile, JS, JS_PROMPT, JS_TEST, PYTHON, PY_PROMPT, PY_TEST } from './hostile-corpus.ts';
+
+const SECRET = `tony-secret-${randomBytes(8).toString('hex')}`;
+const SECRET_VAR = 'TONY_HOSTILE_TEST_SECRET';
+// Visible inside the sandbox (under the read-only /usr) but owned by root: tests the privilege drop.
+const CANARY_DIR = `/usr/local/share/tony-canary-${process.pid}`;
+const connections: string[] = [];
+const server = createServer((s) => s.on('data', (d) => connections.push(d.toString())));
+let port = 0;
+let sb: Sandbox;
+
+beforeAll(async () => {
+  process.env[SECRET_VAR] = SECRET;
+  mkdirSync(CANARY_DIR, { recursive: true });
+  chmodSync(CANARY_DIR, 0o755);
+  writeFileSync(`${CANARY_DIR}/secret`, SECRET, { mode: 0o600 });
+  writeFileSync(`${CANARY_DIR}/public`, 'canary', { mode: 0o644 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+  sb = await Sandbox.open({ limits: { timeoutMs: 3000, memoryBytes: 256 * 2 ** 20 } });
+});
+
+afterAll(() => {
+  delete process.env[SECRET_VAR];
+  rmSync(CANARY_DIR, { recursive: true, force: true });
+  server.close();
+});
+
+const fill = (s: string) => s.replaceAll('CANARY_DIR', CANARY_DIR).replaceAll('PORT', String(port));
+
+function checkVerdict(h: Hostile, result: string) {
+  if (h.expect === 'failed') expect(result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
+  else if (h.expect === 'failed or timed out') expect(result === 'timed out' || result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
+  else expect(result, h.name).toBe(h.expect);
+}
+
+async function runCorpus(language: 'python' | 'js', corpus: Hostile[], prompt: string, test: string, reference: string) {
+  const outputs: string[] = [];
+  // Two at a time, as the harness runs them.
+  for (let i = 0; i < corpus.length; i += 2) {
+    const batch = corpus.slice(i, i + 2);
+    const runs = await Promise.all(
+      batch.map((h) => executeProgram(sb, { language, candidate: prompt + fill(h.completion), reference, test, entryPoint: 'add' })),
+    );
+    runs.forEach((r, j) => {
+      checkVerdict(batch[j]!, r.result);
+      outputs.push(r.stdout + r.stderr);
+    });
+  }
+  return outputs.join('\n');
+}
+
+function assertNothingEscaped(output: string) {
+  expect(readFileSync(`${CANARY_DIR}/public`, 'utf8')).toBe('canary');
+  expect(readdirSync(CANARY_DIR).sort()).toEqual(['public', 'secret']);
+  expect(connections).toEqual([]);
+  expect(output).not.toContain(SECRET);
+  expect(output).not.toContain('CONNECTED');
+  expect(output).not.toMatch(/READ \/etc\/shadow/);
+  // No process of any run is left: not the setsid grandchild, not the fork bomb's children.
+  const ps = execFileSync('ps', ['-eo', 'user,args'], { encoding: 'utf8' });
+  expect(ps).not.toContain('sleep 31.4159');
+  // Every run's cgroup is gone, so none of this process's runs has a process left (other test files
+  // may be running sandboxes of their own at the same time, so `ps` alone cannot tell).
+  const layout = probeCgroups();
+  if ('missing' in layout) throw new Error(layout.missing);
+  for (const parent of Object.values(layout.parents)) {
+    expect(readdirSync(parent).filter((n) => n.startsWith(`tony-run-${process.pid}-`))).toEqual([]);
+  }
+}
+
+describe('hostile Python programs', () => {
+  it('get the right verdicts and nothing escapes', async () => {
+    const out = await runCorpus('python', PYTHON, PY_PROMPT, PY_TEST, `${PY_PROMPT}    return a + b\n`);
+    assertNothingEscaped(out);
+    // The probes ran and were stopped by the layer meant to stop them.
+    expect(out).toMatch(/SYSCALL ptrace -1 Operation not permitted/);
+    expect(out).toMatch(/SYSCALL unshare -1 Operation not permitted/);
+    expect(out).toMatch(/SYSCALL mount -1 Operation not permitted/);
+    expect(out).toMatch(/denied CANARY_DIR\/secret|denied \/usr\/local\/share\/tony-canary-\d+\/secret .*Permission denied/);
+    expect(out).toMatch(/Read-only file system/);
+    expect(out).toMatch(/net blocked/);
+  });
+
+  it('keeps going: a correct program still passes afterwards', async () => {
+    const r = await executeProgram(sb, { language: 'python', candidate: `${PY_PROMPT}    return a + b\n`, reference: `${PY_PROMPT}    return a + b\n`, test: PY_TEST, entryPoint: 'add' });
+    expect(r.result).toBe('passed');
+  });
+});
+
+describe('hostile JavaScript programs', () => {
+  it('get the right verdicts and nothing escapes', async () => {
+    const out = await runCorpus('js', JS, JS_PROMPT, JS_TEST, `${JS_PROMPT}  return a + b;\n}\n`);
+    assertNothingEscaped(out);
+    expect(out).toMatch(/denied write (EROFS|EACCES)/);
+    expect(out).toMatch(/net blocked/);
+  });
+});
