@@ -174,7 +174,7 @@ class Api {
     });
     try {
       if (this.closing) throw new ApiError(503, 'The server is shutting down.', 'server_error');
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const path = pathOf(req.url);
       const methods = this.route(path);
       if (!methods) throw new ApiError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null, 'not_found');
       const handler = methods[req.method === 'HEAD' ? 'GET' : (req.method ?? '')];
@@ -198,7 +198,7 @@ class Api {
     if (id === undefined) return undefined;
     return {
       GET: async (_req, res) => {
-        const want = decodeURIComponent(id);
+        const want = safeDecode(id);
         if (want !== this.model.id) throw new ApiError(404, `The model \`${want}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found');
         sendJson(res, 200, this.modelCard());
       },
@@ -386,6 +386,23 @@ class Api {
 // HTTP helpers
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** The request's path; a target that does not parse is the client's error, not the server's. */
+function pathOf(target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    throw invalidRequest(`Invalid request target ${JSON.stringify(target)}.`);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   const json = Buffer.from(JSON.stringify(body));
