@@ -115,7 +115,7 @@ const SHUTDOWN = 'shutdown';
 /** What OpenAI's clients read from a 429 to wait before retrying. */
 const RETRY_AFTER_SECONDS = 1;
 
-type Handler = (req: IncomingMessage, res: ServerResponse, signal: AbortSignal, path: string) => Promise<void>;
+type Handler = (req: IncomingMessage, res: ServerResponse, signal: AbortSignal) => Promise<void>;
 
 class Api {
   readonly gate: FifoGate;
@@ -183,7 +183,7 @@ class Api {
         throw new ApiError(405, `Method ${req.method} is not allowed for ${path}; use ${Object.keys(methods).join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed');
       }
       if (path.startsWith('/v1/')) this.authorize(req);
-      await handler(req, res, ac.signal, path);
+      await handler(req, res, ac.signal);
     } catch (err) {
       this.fail(res, err, ac.signal);
     } finally {
@@ -193,7 +193,7 @@ class Api {
   }
 
   private route(path: string): Record<string, Handler> | undefined {
-    if (this.routes[path]) return this.routes[path];
+    if (Object.hasOwn(this.routes, path)) return this.routes[path];
     const id = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
     if (id === undefined) return undefined;
     return {
