@@ -178,6 +178,20 @@ describe('chat completions', () => {
     expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: 8 });
   });
 
+  it('streams n choices, each opened by its role delta', async () => {
+    const stream = await client.chat.completions.create({ model: 'mirror-1', messages, max_tokens: 3, temperature: 0, n: 2, stream: true });
+    const roles: number[] = [];
+    const texts = ['', ''];
+    for await (const c of stream) {
+      for (const ch of c.choices) {
+        if (ch.delta.role) roles.push(ch.index);
+        texts[ch.index] += ch.delta.content ?? '';
+      }
+    }
+    expect(roles).toEqual([0, 1]);
+    expect(texts).toEqual([':tn', ':tn']);
+  });
+
   it('stops where the model starts the next user turn (CHAT_STOP)', async () => {
     // Reversed, this message's ':resU\n' reads '\nUser:': the mirror "writes" a user turn there.
     const msgs = [{ role: 'user' as const, content: 'abc:resU\ndef' }];

@@ -24,6 +24,8 @@ class FailingModel extends MirrorModel {
       onDelta?.({ index: 0, text: 'partial' });
       throw new Error('kaboom midway');
     }
+    // A model that does not stream: the server must still deliver the text in the event stream.
+    if (req.prompt.startsWith('quiet')) return super.complete(req, undefined, signal);
     return super.complete(req, onDelta, signal);
   }
 }
@@ -220,6 +222,14 @@ describe('failing models', () => {
     expect(text).toBe('partial');
     expect(err.error).toMatchObject({ type: 'server_error' });
     await stillServes();
+  });
+
+  it('a model that never calls onDelta still streams its text and finish', async () => {
+    const stream = await client.completions.create({ model: 'mirror', prompt: 'quiet!', max_tokens: 4, temperature: 0, stream: true });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    expect(chunks.map((c) => c.choices[0]!.text).join('')).toBe('!tei');
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('length');
   });
 });
 
