@@ -13,3 +13,4 @@ export { generate, type GenerateOptions } from './text/generate.ts';
 export { loadCompletionModel, TonyTextModel } from './text/model.ts';
 export type { CompletionModel, CompletionRequest, CompletionResult } from './text/completion.ts';
 export * as audio from './audio/index.ts';
+export { serve } from './serve/server.ts';

@@ -9,6 +9,7 @@ import { register as scaling } from './scaling.ts';
 import { register as shapes } from './shapes.ts';
 import { register as audio } from './audio.ts';
 import { register as generate } from './generate.ts';
+import { register as serve } from './serve.ts';
 import { register as train } from './train.ts';
 import { register as evals } from './evals.ts';
 
@@ -21,6 +22,7 @@ const program = new Command('tony')
 const areas: Array<(p: Command) => void> = [
   train,
   generate,
+  serve,
   audio,
   shapes,
   evals,

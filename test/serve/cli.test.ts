@@ -1,0 +1,29 @@
+/**
+ * `tony serve` at the CLI boundary: bad flags and a model that cannot load are TonyErrors (which
+ * src/cli/main.ts prints with their hint), never a stack trace. Serving itself is tested through
+ * the library call in api.test.ts and limits.test.ts.
+ */
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { TonyError } from '../../src/errors.ts';
+import { register } from '../../src/cli/serve.ts';
+
+function program(): Command {
+  const p = new Command('tony').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  register(p);
+  return p;
+}
+
+describe('tony serve', () => {
+  it('refuses a bad --port or --max-queue with a usage error naming the flag', async () => {
+    await expect(program().parseAsync(['serve', '--model', 'm', '--port', 'eighty'], { from: 'user' })).rejects.toThrow(/--port eighty/);
+    await expect(program().parseAsync(['serve', '--model', 'm', '--max-queue', '-1'], { from: 'user' })).rejects.toThrow(/--max-queue -1/);
+  });
+
+  it('a model directory that cannot be loaded is a TonyError', async () => {
+    const err = await program()
+      .parseAsync(['serve', '--model', '/nonexistent/tony-model', '--port', '0'], { from: 'user' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TonyError);
+  });
+});
