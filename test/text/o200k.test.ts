@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200kRanks from 'js-tiktoken/ranks/o200k_base';
@@ -30,6 +31,17 @@ describe('o200k_base', () => {
       const ids = tok.encode(randomString(r));
       expect(tok.decode(ids)).toBe(ref.decode(ids));
     }
+  });
+
+  it('encodes exactly as js-tiktoken does on the whole text (the piece cache changes nothing)', () => {
+    const ref = new Tiktoken(o200kRanks);
+    const r = prng(23);
+    for (let i = 0; i < 300; i++) {
+      const s = randomString(r, 30);
+      expect(tok.encode(s)).toEqual(ref.encode(s, [], []));
+    }
+    const code = readFileSync(new URL('../../src/text/fim.ts', import.meta.url), 'utf8');
+    expect(tok.encode(code)).toEqual(ref.encode(code, [], []));
   });
 
   it('round-trips strings; lone surrogates become U+FFFD', () => {
