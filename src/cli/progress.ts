@@ -1,12 +1,8 @@
 import cliProgress from 'cli-progress';
 
-/** What long-running library functions report; the CLI turns it into a bar. */
-export interface Progress {
-  done: number;
-  total: number;
-  /** Extra fields shown after the bar, e.g. { loss: '2.31', 'tok/s': '21k' }. */
-  info?: Record<string, string>;
-}
+import type { Progress } from '../progress.ts';
+
+export type { Progress };
 
 /**
  * A terminal progress bar with rate and ETA. On a non-TTY (CI, pipes) it prints a plain line at

@@ -2,6 +2,7 @@
  * `tony start`, `tony train gpt`: flags → typed config → library calls.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
@@ -12,7 +13,9 @@ import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
 import { generate } from '../text/generate.ts';
 import { GPT_PRESETS, type GPTConfig, gptConfig } from '../text/gpt.ts';
 import { ByteTokenizer, type Tokenizer } from '../text/tokenizer.ts';
-import { gptTask } from '../text/lm.ts';
+import { gptTask, shardTask } from '../text/lm.ts';
+import type { FimOptions } from '../text/fim.ts';
+import { prepareShards } from '../text/prepare.ts';
 import { progressBar } from './progress.ts';
 
 interface TrainFlags {
@@ -44,6 +47,11 @@ const num = (name: string) => (v: string) => {
   return n;
 };
 const collect = (v: string, prev: string[]) => [...prev, v];
+const fraction = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new TonyError('usage', `--${name} must be in [0, 1], got '${v}'`);
+  return n;
+};
 
 /** `--set nLayer=6` → { nLayer: 6 }: values parsed as JSON when they look like it. */
 function parseSets(sets: readonly string[]): Record<string, unknown> {
@@ -113,8 +121,85 @@ async function runTraining(f: TrainFlags): Promise<void> {
   }
 }
 
+async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
+  for (const d of f.data) {
+    if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
+  }
+  const fim: Partial<FimOptions> = { rate: f.fimRate, mode: f.fimMode, span: f.fimSpan };
+  let bar = progressBar('prepare', 'it');
+  let stage = '';
+  const shards = await prepareShards(
+    {
+      roots: f.data,
+      include: f.include.length ? f.include : undefined,
+      exclude: ['**/node_modules/**', '**/*.min.*', ...f.exclude],
+      maxBytes: f.maxBytes,
+      tokenizer: f.tokenizer,
+      vocabSize: f.vocab,
+      ...(f.fimLevel === 'document' && f.fimRate > 0 ? { documentFim: { ...fim, seed: f.seed } } : {}),
+      out: join(f.out, 'data'),
+    },
+    (s, p) => {
+      if (s !== stage) {
+        bar.stop();
+        bar = progressBar(s, s === 'tokenizer' ? 'merges' : 'files');
+        stage = s;
+      }
+      bar.update(p);
+    },
+  );
+  bar.stop();
+  const tok = shards.tokenizer;
+  const p = GPT_PRESETS[f.preset];
+  if (!p) throw new TonyError('config', `unknown preset '${f.preset}'`, `presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
+  const cfg = gptConfig({ ...p, vocabSize: tok.vocabSize, ...parseSets(f.set) });
+  const rt = await Runtime.start({ device: f.device, threads: f.threads });
+  process.stderr.write(
+    `tony: data ${shards.index.stats.files} files, ${shards.tokenCount('train').toLocaleString()} train / ${shards.tokenCount('val').toLocaleString()} val tokens (${tok.name}, vocabulary ${tok.vocabSize})\n` +
+      `tony: model gpt/${f.preset} ${JSON.stringify(cfg)}; FIM ${f.fimRate > 0 ? `${f.fimRate} ${f.fimMode} ${f.fimLevel}-level ${f.fimSpan} spans` : 'off'}\n` +
+      `tony: device ${rt.description}\n`,
+  );
+  const ckpt = f.resume ? await latestCheckpoint(f.out) : undefined;
+  if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
+  const trainBar = progressBar('train', 'steps');
+  try {
+    const task = shardTask(cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset, ...(f.fimLevel === 'context' ? { fim } : {}) });
+    const res = await train(rt, task, {
+      steps: f.steps,
+      optimizer: adamwConfig({ lr: f.lr, warmupSteps: f.warmup, decaySteps: f.steps }),
+      seed: f.seed,
+      evalEvery: f.evalEvery,
+      evalBatches: 8,
+      checkpointEvery: Math.max(f.evalEvery, 100),
+      outDir: f.out,
+      resume: f.resume,
+      onProgress: (q) => trainBar.update(q),
+    });
+    trainBar.stop();
+    const last = res.evals.at(-1);
+    process.stderr.write(
+      `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +
+        (res.history.length ? `; ${Math.round(res.tokensPerSecond).toLocaleString()} tokens/s` : '') +
+        (last ? `; validation loss ${last.val_loss.toFixed(3)} nats/token` : '') +
+        `\ntony: run saved in ${f.out} (serve it: tony serve --model ${f.out})\n`,
+    );
+    await printSamples(rt, cfg, tok, ['def ', 'import '], 96, 0.8, f.seed);
+  } finally {
+    trainBar.stop();
+    shards.close();
+    await rt.close();
+  }
+}
+
 async function printSamples(rt: Runtime, cfg: Readonly<GPTConfig>, tok: Tokenizer, prompts: string[], tokens: number, temperature: number, seed: number) {
-  const outs = await generate(rt, cfg, tok, prompts.map((p) => tok.encode(p)), { maxNewTokens: tokens, temperature, topK: 40, seed });
+  const s = tok.special;
+  const outs = await generate(rt, cfg, tok, prompts.map((p) => tok.encode(p)), {
+    maxNewTokens: tokens,
+    temperature,
+    topK: 40,
+    seed,
+    stopTokens: [s.fimPrefix, s.fimMiddle, s.fimSuffix],
+  });
   prompts.forEach((p, i) => {
     process.stdout.write(`\n--- sample ${i + 1} (prompt ${JSON.stringify(p)}) ---\n${p}${outs[i]!.text}\n`);
   });
@@ -157,5 +242,23 @@ export function register(program: Command): void {
     if (!opts.data.length) throw new TonyError('usage', 'train gpt needs --data <dir>', 'e.g. --data node_modules/typescript/lib');
     return runTraining({ ...opts, ext: opts.ext.length ? opts.ext : ['.ts', '.js', '.py', '.txt', '.md'] });
   });
+
+  trainOptions(trainCmd.command('lm').description('train a code/text language model: BPE tokenizer, packed shards, fill-in-the-middle'), {
+    steps: 2000,
+    out: 'runs/lm',
+    data: [],
+  })
+    .option('--include <glob>', 'files to include, relative to each --data root (repeatable)', collect, [])
+    .option('--exclude <glob>', 'files to leave out (repeatable)', collect, [])
+    .addOption(new Option('--tokenizer <kind>', 'tokenizer').choices(['bpe', 'o200k', 'bytes']).default('bpe'))
+    .option('--vocab <n>', 'BPE vocabulary size', int('vocab'), 4096)
+    .option('--fim-rate <x>', 'fraction of training contexts transformed to fill-in-the-middle (0 = none)', fraction('fim-rate'), 0.5)
+    .addOption(new Option('--fim-mode <mode>', 'FIM formats').choices(['joint', 'psm', 'spm']).default('joint'))
+    .addOption(new Option('--fim-level <level>', 'apply FIM to packed contexts or to documents').choices(['context', 'document']).default('context'))
+    .addOption(new Option('--fim-span <span>', 'how the middle is cut').choices(['char', 'line', 'token']).default('char'))
+    .action(async (opts) => {
+      if (!opts.data.length) throw new TonyError('usage', 'train lm needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');
+      return runLm(opts);
+    });
 
 }

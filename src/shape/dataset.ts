@@ -10,7 +10,7 @@
  * (seed, index), so a dataset can be grown or regenerated in parts.
  */
 import { join } from 'node:path';
-import type { Progress } from '../cli/progress.ts';
+import type { Progress } from '../progress.ts';
 import { resolveConfig } from '../config.ts';
 import { writeFileAtomic } from '../io.ts';
 import { meshField } from './marching-cubes.ts';

@@ -17,7 +17,7 @@
  * only, so memory is O(nx·ny) beyond the samples and the output.
  */
 import { shapeError } from '../errors.ts';
-import type { Progress } from '../cli/progress.ts';
+import type { Progress } from '../progress.ts';
 import type { Field, Vec3 } from './sdf.ts';
 import type { Mesh } from './mesh.ts';
 

@@ -24,7 +24,7 @@
  * overlap ("aaa" → "Z a"). Training stops at the target vocabulary or when the best pair occurs fewer
  * than `minFrequency` times.
  */
-import type { Progress } from '../cli/progress.ts';
+import type { Progress } from '../progress.ts';
 import { TonyError, configError, dataError } from '../errors.ts';
 import type { SpecialTokens, Tokenizer } from './tokenizer.ts';
 

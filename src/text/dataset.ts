@@ -31,7 +31,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import type { Progress } from '../cli/progress.ts';
+import type { Progress } from '../progress.ts';
 import { type HostTensor, hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 import { configError, dataError } from '../errors.ts';

@@ -28,12 +28,18 @@ export const GPT_DEFAULTS = {
 };
 export type GPTConfig = typeof GPT_DEFAULTS;
 
-/** Named presets. `bench` is the engine benchmark's model (DESIGN.md). */
+/**
+ * Named presets (vocabSize comes from the tokenizer unless set). `bench` and `bench-large` are the
+ * engine benchmark's models (issue 2); `small` is `npm start`'s byte-level default.
+ */
 export const GPT_PRESETS: Record<string, Partial<GPTConfig>> = {
   tiny: { nLayer: 2, nHead: 2, dModel: 64, blockSize: 64 },
   small: { nLayer: 4, nHead: 4, dModel: 128, blockSize: 128 },
+  code: { nLayer: 4, nHead: 4, dModel: 128, blockSize: 256 },
+  medium: { nLayer: 6, nHead: 6, dModel: 192, blockSize: 256 },
+  large: { nLayer: 8, nHead: 8, dModel: 256, blockSize: 256 },
   bench: { vocabSize: 512, nLayer: 2, nHead: 4, dModel: 256, blockSize: 128 },
-  large: { vocabSize: 512, nLayer: 6, nHead: 8, dModel: 512, blockSize: 256 },
+  'bench-large': { vocabSize: 512, nLayer: 6, nHead: 8, dModel: 512, blockSize: 256 },
 };
 
 export function gptConfig(overrides: Record<string, unknown> = {}): Readonly<GPTConfig> {

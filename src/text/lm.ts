@@ -1,9 +1,12 @@
 /**
- * Language-model training glue: a GPT config + a corpus → the trainer's TrainTask.
+ * Language-model training glue: a GPT config + a corpus (in memory, or packed shards) → the
+ * trainer's TrainTask.
  */
 import type { TrainTask } from '../engine/trainer.ts';
 import { input } from '../engine/tensor.ts';
 import { type Corpus, windowBatch } from './corpus.ts';
+import type { Shards } from './dataset.ts';
+import type { FimOptions } from './fim.ts';
 import { GPT, type GPTConfig } from './gpt.ts';
 
 export function gptTask(cfg: Readonly<GPTConfig>, corpus: Corpus, opts: { batch: number; seed?: number; preset?: string }): TrainTask {
@@ -25,7 +28,44 @@ export function gptTask(cfg: Readonly<GPTConfig>, corpus: Corpus, opts: { batch:
       batch: opts.batch,
       seed,
       nonembedding_params: probe.nonEmbeddingParams,
-      tokenizer: { type: 'bytes' },
+      tokenizer: { kind: 'bytes' },
+    },
+  };
+}
+
+/**
+ * A GPT on packed token shards (dataset.ts), with fill-in-the-middle applied to training contexts
+ * (context-level FIM, PAPERS.md §2) when `fim.rate` > 0. Validation batches stay plain
+ * left-to-right, so validation loss compares across FIM rates.
+ */
+export function shardTask(
+  cfg: Readonly<GPTConfig>,
+  shards: Shards,
+  opts: { batch: number; seed?: number; fim?: Partial<FimOptions>; preset?: string },
+): TrainTask {
+  const seed = opts.seed ?? 0;
+  const probe = new GPT(cfg);
+  const fim = opts.fim && (opts.fim.rate ?? 0) > 0 ? opts.fim : undefined;
+  return {
+    trace(mode: 'train' | 'eval' = 'train') {
+      const gpt = new GPT(cfg, mode === 'train');
+      const idx = input('idx', [opts.batch, cfg.blockSize], 'int64');
+      const targets = input('targets', [opts.batch, cfg.blockSize], 'int64');
+      return { ps: gpt.ps, loss: gpt.loss(idx, targets), data: [idx, targets] };
+    },
+    batch: (split, index) =>
+      shards.batch(split, index, opts.batch, cfg.blockSize, split === 'train' ? { seed, ...(fim ? { fim } : {}) } : { seed: seed + 7919 }),
+    tokensPerStep: opts.batch * cfg.blockSize,
+    config: {
+      kind: 'gpt',
+      model: { ...cfg },
+      ...(opts.preset ? { preset: opts.preset } : {}),
+      batch: opts.batch,
+      seed,
+      fim: fim ?? { rate: 0 },
+      data: shards.dir,
+      nonembedding_params: probe.nonEmbeddingParams,
+      tokenizer: shards.tokenizer.toJSON(),
     },
   };
 }

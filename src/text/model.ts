@@ -11,13 +11,8 @@ import { type Device, Runtime } from '../engine/runtime.ts';
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from './completion.ts';
 import { generate } from './generate.ts';
 import { type GPTConfig, gptConfig } from './gpt.ts';
-import { ByteTokenizer, type Tokenizer } from './tokenizer.ts';
-
-/** Rebuild a tokenizer from its saved JSON. */
-export async function tokenizerFromJSON(json: Record<string, unknown> | undefined): Promise<Tokenizer> {
-  if (!json || json.type === 'bytes') return new ByteTokenizer();
-  throw new TonyError('checkpoint', `unknown tokenizer type '${String(json.type)}'`, 'was the model saved by a newer Tony?');
-}
+import type { Tokenizer } from './tokenizer.ts';
+import { loadTokenizer } from './tokenizers.ts';
 
 /** PSM infilling prompt (PAPERS.md §2): <PRE> prefix <SUF> suffix <MID>, then the model writes the middle. */
 export function infillPrompt(tok: Tokenizer, prefix: string, suffix: string): number[] {
@@ -65,6 +60,8 @@ export class TonyTextModel implements CompletionModel {
       topP: req.topP,
       topK: req.topK,
       seed: req.seed,
+      // A FIM sentinel in the output means the model is starting another document's layout.
+      stopTokens: [this.tokenizer.special.fimPrefix, this.tokenizer.special.fimMiddle, this.tokenizer.special.fimSuffix],
       stopStrings: req.stop,
       logprobs: req.logprobs,
       onText: (index, text) => onDelta?.({ index, text }),
@@ -100,7 +97,7 @@ export async function loadCompletionModel(dir: string, opts: { device?: Device; 
     throw new TonyError('checkpoint', `${ck.dir} is not a Tony GPT checkpoint (kind '${String(ck.config.kind)}')`);
   }
   const cfg = gptConfig(ck.config.model);
-  const tokenizer = await tokenizerFromJSON(ck.config.tokenizer);
+  const tokenizer = loadTokenizer(ck.config.tokenizer ?? { kind: 'bytes' });
   if (tokenizer.vocabSize > cfg.vocabSize) {
     throw new TonyError('checkpoint', `${ck.dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model only ${cfg.vocabSize}`);
   }

@@ -54,6 +54,6 @@ export class ByteTokenizer implements Tokenizer {
   }
 
   toJSON(): Record<string, unknown> {
-    return { type: 'bytes' };
+    return { kind: 'bytes' };
   }
 }

@@ -5,7 +5,7 @@
 import { dataError } from '../errors.ts';
 import { BpeTokenizer } from './bpe.ts';
 import { isO200kJSON, o200kBase } from './o200k.ts';
-import type { Tokenizer } from './tokenizer.ts';
+import { ByteTokenizer, type Tokenizer } from './tokenizer.ts';
 
 /**
  * Rebuild a tokenizer from `tok.toJSON()` (a trained BPE or o200k_base).
@@ -16,8 +16,9 @@ export function loadTokenizer(json: unknown): Tokenizer {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw dataError(`tokenizer JSON must be an object, got ${Array.isArray(json) ? 'an array' : typeof json}`);
   const obj = json as Record<string, unknown>;
   if (isO200kJSON(obj)) return o200kBase();
+  if (obj.kind === 'bytes') return new ByteTokenizer();
   if (obj.kind === 'tony-bpe') return BpeTokenizer.fromJSON(obj);
-  throw dataError(`tokenizer JSON has unknown kind ${JSON.stringify(obj.kind)}`, "expected 'tony-bpe' (a trained BPE) or 'o200k_base'");
+  throw dataError(`tokenizer JSON has unknown kind ${JSON.stringify(obj.kind)}`, "expected 'tony-bpe' (a trained BPE), 'o200k_base' or 'bytes'");
 }
 
 /**

@@ -23,7 +23,7 @@ beforeAll(async () => {
   // A random model is near-uniform; a larger embedding separates greedy choices (fewer ties).
   const wte = params['wte.weight']!.data as Float32Array;
   for (let i = 0; i < wte.length; i++) wte[i]! *= 20;
-  await saveCheckpoint(dir, { config: { kind: 'gpt', model: cfg, tokenizer: { type: 'bytes' } }, state: {}, params });
+  await saveCheckpoint(dir, { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' } }, state: {}, params });
   provider = await openProvider(dir);
   model = await loadCompletionModel(dir, { threads: 1 });
 });

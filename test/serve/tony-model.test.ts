@@ -21,7 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tony-serve-model-'));
   const cfg = gptConfig({ vocabSize: 260, blockSize: 64, nLayer: 1, nHead: 2, dModel: 16 });
   await saveCheckpoint(join(dir, 'tiny'), {
-    config: { kind: 'gpt', model: { ...cfg }, tokenizer: { type: 'bytes' } },
+    config: { kind: 'gpt', model: { ...cfg }, tokenizer: { kind: 'bytes' } },
     state: { step: 0 },
     params: new GPT(cfg).ps.initialize(1),
   });
