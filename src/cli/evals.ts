@@ -197,4 +197,30 @@ export function register(program: Command): void {
       process.stdout.write(`${formatReport(r)}\n${r.ok ? 'sandbox: ready' : 'sandbox: INCOMPLETE — tony eval refuses to run programs here'}\n`);
       process.stdout.write(`${JSON.stringify({ ok: r.ok })}\n`);
     });
+
+  evalCmd
+    .command('heldout-infill')
+    .description('single-line infilling on held-out documents of a shard directory: infilling loss and exact match (FIM vs non-FIM)')
+    .requiredOption('--model <dir>', 'Tony model or run directory')
+    .requiredOption('--data <dir>', 'shard directory (e.g. runs/<name>/data) whose validation split holds the documents')
+    .option('--n <n>', 'tasks', (v) => Number(v), 200)
+    .option('--seed <n>', 'task seed', (v) => Number(v), 0)
+    .action(async (o: { model: string; data: string; n: number; seed: number }) => {
+      const [{ loadCompletionModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
+        import('../text/model.ts'),
+        import('../text/dataset.ts'),
+        import('../text/infill-eval.ts'),
+      ]);
+      const shards = await openShards(o.data);
+      const model = await loadCompletionModel(o.model);
+      try {
+        const tasks = heldOutTasks(shards, o.n, o.seed);
+        const r = await withBar('infill', 'tasks', (onProgress) => evaluateInfill(model, tasks, (done) => onProgress({ done, total: tasks.length })));
+        process.stdout.write(`${table([['model', o.model], ['tasks', r.tasks], ['infill loss (nats/token)', r.infillLoss], ['exact match', r.exactMatch]])}\n`);
+        process.stdout.write(`${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks })}\n`);
+      } finally {
+        shards.close();
+        await model.close();
+      }
+    });
 }

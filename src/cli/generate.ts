@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
 import type { CompletionRequest } from '../text/completion.ts';
-import { loadCompletionModel } from '../text/model.ts';
+import { exportModel, loadCompletionModel } from '../text/model.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const number = (name: string, min: number, max: number) => (v: string) => {
@@ -63,4 +63,14 @@ export function register(program: Command): void {
     .requiredOption('--prefix <text>', 'text before the gap')
     .requiredOption('--suffix <text>', 'text after the gap')
     .action((opts) => run(opts, opts.prefix, opts.suffix));
+
+  program
+    .command('export')
+    .description("copy a run's latest weights (no optimizer state) into a model directory to ship or serve")
+    .requiredOption('--run <dir>', 'run directory')
+    .requiredOption('--out <dir>', 'model directory to write')
+    .action(async (opts) => {
+      const step = await exportModel(opts.run, opts.out);
+      process.stderr.write(`tony: exported step ${step} of ${opts.run} to ${opts.out}\n`);
+    });
 }

@@ -224,15 +224,6 @@ const trainOptions = (cmd: Command, defaults: { steps: number; out: string; data
     .option('--set <key=value>', 'override a model config key (repeatable), e.g. --set nLayer=6', collect, []);
 
 export function register(program: Command): void {
-  trainOptions(
-    program
-      .command('start')
-      .description("Tony's main job on bundled defaults: train the small GPT on the JavaScript/TypeScript in node_modules, then print samples"),
-    { steps: 300, out: 'runs/start', data: ['node_modules'] },
-  ).action((opts) =>
-    runTraining({ ...opts, data: opts.data.length ? opts.data : ['node_modules'], ext: opts.ext.length ? opts.ext : ['.ts', '.js', '.mjs'] }),
-  );
-
   const trainCmd = program.command('train').description('train models');
   trainOptions(trainCmd.command('gpt').description('train a byte-level GPT on a directory of text files'), {
     steps: 1000,

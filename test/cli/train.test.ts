@@ -1,5 +1,5 @@
 /**
- * The command line as a user runs it: `tony start` end to end (short), and bad input at the CLI
+ * The command line as a user runs it: `tony train gpt` end to end (short), and bad input at the CLI
  * boundary — a one-line error with a hint and exit status 2, never a stack trace.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,9 +19,9 @@ const tony = (...args: string[]) => {
 };
 
 describe('tony CLI', () => {
-  it('start trains on node_modules sources, logs metrics, checkpoints, prints samples — and resumes', () => {
+  it('train gpt trains on node_modules sources, logs metrics, checkpoints, prints samples — and resumes', () => {
     const out = join(dir, 'start');
-    const args = ['start', '--steps', '4', '--eval-every', '2', '--max-bytes', '300000', '--preset', 'tiny', '--out', out];
+    const args = ['train', 'gpt', '--data', 'node_modules', '--ext', '.js', '--steps', '4', '--eval-every', '2', '--max-bytes', '300000', '--preset', 'tiny', '--out', out];
     const r = tony(...args);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('device cpu (onnxruntime-node');

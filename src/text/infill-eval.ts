@@ -1,0 +1,100 @@
+/**
+ * Infilling on held-out documents, for comparing FIM and non-FIM models trained on the same tokens
+ * (PAPERS.md §2, "FIM for free"). Tasks are drawn from the validation split of a shard directory:
+ * one non-blank line of a document is the middle, the text around it (trimmed to fit the context)
+ * the prefix and suffix — the shape of HumanEval's single-line infilling.
+ *
+ * Two measures, both on the PSM prompt <PRE> prefix <SUF> suffix <MID>:
+ *  - infilling loss: mean negative log-likelihood of the middle and the closing <EOT> (teacher
+ *    forcing, one forward pass per task) — the paper's headline comparison;
+ *  - exact match: greedy generation up to <EOT> equals the middle line.
+ * Left-to-right validation loss comes from the training log (`val_loss`, same batches for every run).
+ */
+import type { Shards } from './dataset.ts';
+import { exportOnnx } from '../engine/onnx.ts';
+import { hostTensor } from '../engine/dtype.ts';
+import { stateKey } from '../engine/optim.ts';
+import { input } from '../engine/tensor.ts';
+import { Rng } from '../random.ts';
+import { GPT } from './gpt.ts';
+import type { TonyTextModel } from './model.ts';
+import { infillPrompt } from './model.ts';
+
+/** Longest generated middle (one line of code). */
+const MAX_MIDDLE_TOKENS = 48;
+
+export interface InfillTask {
+  path: string;
+  prefix: string;
+  middle: string;
+  suffix: string;
+}
+
+/**
+ * `n` single-line infilling tasks from the validation documents, deterministic in `seed`. The
+ * middle is a whole line (with its newline); prefix and suffix keep at most `contextChars` each.
+ */
+export function heldOutTasks(shards: Shards, n: number, seed = 0, contextChars = 400): InfillTask[] {
+  const docs = [...shards.documents('val')].map((d) => ({ path: d.path, text: shards.tokenizer.decode([...d.ids].slice(0, -1)) }));
+  const r = new Rng(seed);
+  const tasks: InfillTask[] = [];
+  for (let tries = 0; tasks.length < n && tries < n * 50; tries++) {
+    const doc = r.pick(docs);
+    const lines = doc.text.split('\n');
+    const i = r.int(1, Math.max(1, lines.length - 2));
+    const line = lines[i];
+    if (line === undefined || line.trim().length < 4) continue;
+    const prefix = lines.slice(0, i).join('\n') + '\n';
+    const suffix = lines.slice(i + 1).join('\n');
+    tasks.push({ path: doc.path, prefix: prefix.slice(-contextChars), middle: `${line}\n`, suffix: suffix.slice(0, contextChars) });
+  }
+  return tasks;
+}
+
+export interface InfillReport {
+  tasks: number;
+  /** Mean NLL per middle token (nats), <EOT> included. */
+  infillLoss: number;
+  exactMatch: number;
+}
+
+/** Evaluate `model` on `tasks` (see the module comment). */
+export async function evaluateInfill(model: TonyTextModel, tasks: readonly InfillTask[], onProgress?: (done: number) => void): Promise<InfillReport> {
+  const { cfg, tokenizer: tok, runtime: rt } = model;
+  const gpt = new GPT(cfg);
+  const idx = input('idx', [1, cfg.blockSize], 'int64');
+  const fwd = await rt.load(exportOnnx([idx, ...gpt.ps.inputs], { logits: gpt.forward(idx) }, { name: 'gpt_forward' }));
+  const state = Object.fromEntries(gpt.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
+  let nll = 0;
+  let count = 0;
+  let exact = 0;
+  for (const [k, t] of tasks.entries()) {
+    // Fit the context: trim the prefix's start and the suffix's end until prompt + middle + room fits.
+    let { prefix, suffix } = t;
+    const target = [...tok.encode(t.middle), tok.special.eot];
+    let prompt = infillPrompt(tok, prefix, suffix);
+    while (prompt.length + Math.max(target.length, MAX_MIDDLE_TOKENS) > cfg.blockSize && prefix.length + suffix.length > 0) {
+      prefix = prefix.slice(Math.ceil(prefix.length * 0.1));
+      suffix = suffix.slice(0, Math.floor(suffix.length * 0.9));
+      prompt = infillPrompt(tok, prefix, suffix);
+    }
+    // Teacher forcing: the prompt, then the middle and <EOT>; score the tokens after <MID>.
+    const seq = [...prompt, ...target].slice(0, cfg.blockSize);
+    const padded = [...seq, ...new Array<number>(cfg.blockSize - seq.length).fill(tok.special.eot)];
+    const r = await rt.run(fwd, { idx: hostTensor('int64', [1, cfg.blockSize], padded) }, { state, fetch: ['logits'] });
+    const logits = r.logits!.data as Float32Array;
+    for (let p = prompt.length - 1; p < seq.length - 1; p++) {
+      const row = logits.subarray(p * cfg.vocabSize, (p + 1) * cfg.vocabSize);
+      let m = -Infinity;
+      for (const v of row) m = Math.max(m, v);
+      let z = 0;
+      for (const v of row) z += Math.exp(v - m);
+      nll -= row[seq[p + 1]!]! - m - Math.log(z);
+      count++;
+    }
+    const out = await model.complete({ prompt: prefix, suffix, maxTokens: MAX_MIDDLE_TOKENS, temperature: 0, topP: 1, n: 1, stop: ['\n'] });
+    if (`${out.choices[0]!.text}\n` === t.middle) exact++;
+    onProgress?.(k + 1);
+  }
+  return { tasks: tasks.length, infillLoss: nll / Math.max(1, count), exactMatch: exact / Math.max(1, tasks.length) };
+}
