@@ -25,7 +25,7 @@
  * than `minFrequency` times.
  */
 import type { Progress } from '../cli/progress.ts';
-import { TonyError, configError, dataError } from '../errors.ts';
+import { configError, dataError } from '../errors.ts';
 import type { SpecialTokens, Tokenizer } from './tokenizer.ts';
 
 /** GPT-2's pre-tokenizer: contractions, optional-space + letters / numbers / other, whitespace runs. */
@@ -444,14 +444,4 @@ export async function trainBpe(
   }
   onProgress?.({ done: merges.length, total: nMerges });
   return new BpeTokenizer(merges, { pattern, specials });
-}
-
-/** Rebuild a BPE tokenizer from `toJSON()` output. (`loadTokenizer` in tokenizers.ts accepts every kind.) */
-export function loadBpe(json: Record<string, unknown>): BpeTokenizer {
-  try {
-    return BpeTokenizer.fromJSON(json);
-  } catch (err) {
-    if (err instanceof TonyError) throw err;
-    throw dataError(`BPE tokenizer JSON does not load: ${(err as Error).message}`);
-  }
 }
