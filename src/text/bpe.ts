@@ -361,6 +361,7 @@ export async function trainBpe(
   if (!Number.isInteger(opts.vocabSize) || nMerges < 0 || opts.vocabSize > ID_LIMIT) {
     throw configError(`BPE vocabSize ${opts.vocabSize} must be an integer from ${BYTES + specials.length} (bytes + specials) to ${ID_LIMIT}`);
   }
+  new BpeTokenizer([], { pattern, specials }); // bad specials or pattern fail now, not after training
   const counter = countPieces(compilePattern(pattern));
   for await (const doc of docs) counter.add(doc);
 

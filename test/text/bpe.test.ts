@@ -83,6 +83,8 @@ describe('BPE training', () => {
 
   it('rejects a vocabulary smaller than bytes + specials', async () => {
     await expect(trainBpe([corpus], { vocabSize: 100 })).rejects.toThrow(TonyError);
+    await expect(trainBpe([corpus], { vocabSize: 512, specials: ['<|endoftext|>'] })).rejects.toThrow(/lack <\|fim_prefix\|>/);
+    await expect(trainBpe([corpus], { vocabSize: 512, pattern: '(' })).rejects.toThrow(/does not compile/);
   });
 });
 
