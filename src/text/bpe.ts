@@ -17,7 +17,7 @@
  * the model byte sequences no real file contains, and `decode` must match TextDecoder anyway.)
  *
  * Training (`trainBpe`) counts pieces first, then merges over the table of distinct pieces with
- * incremental pair counts and a lazy max-heap. Tie-break, fixed and documented because the oracle
+ * incremental pair counts (only the pairs beside each occurrence change) and a lazy max-heap. Tie-break, fixed and documented because the oracle
  * (test/text/fixtures/bpe_fixture.py, a naive trainer) must follow it: the most frequent pair wins;
  * among equal counts the smallest left id, then the smallest right id. Pairs are counted at every
  * adjacent position ("aaa" holds (a,a) twice) and a merge rewrites a piece left to right without
@@ -25,7 +25,7 @@
  * than `minFrequency` times.
  */
 import type { Progress } from '../progress.ts';
-import { TonyError, configError, dataError } from '../errors.ts';
+import { configError, dataError } from '../errors.ts';
 import type { SpecialTokens, Tokenizer } from './tokenizer.ts';
 
 /** GPT-2's pre-tokenizer: contractions, optional-space + letters / numbers / other, whitespace runs. */
@@ -361,49 +361,62 @@ export async function trainBpe(
   if (!Number.isInteger(opts.vocabSize) || nMerges < 0 || opts.vocabSize > ID_LIMIT) {
     throw configError(`BPE vocabSize ${opts.vocabSize} must be an integer from ${BYTES + specials.length} (bytes + specials) to ${ID_LIMIT}`);
   }
+  new BpeTokenizer([], { pattern, specials }); // bad specials or pattern fail now, not after training
   const counter = countPieces(compilePattern(pattern));
   for await (const doc of docs) counter.add(doc);
 
-  // The piece table: each distinct piece of ≥ 2 bytes as a mutable id sequence, with its count.
-  const words: Int32Array[] = [];
-  const freq: number[] = [];
+  // The piece table as one pool of symbols: each distinct piece of ≥ 2 bytes is a doubly linked run
+  // of symbols (its bytes, later merged ids) weighted by the piece's count.
+  let nSym = 0;
+  for (const piece of counter.pieces.keys()) nSym += utf8.encode(piece).length;
+  const sym = new Int32Array(nSym); // -1: absorbed into its left neighbour by a merge
+  const next = new Int32Array(nSym);
+  const prev = new Int32Array(nSym);
+  const weight = new Float64Array(nSym); // the count of the piece a symbol belongs to
+  let at = 0;
   for (const [piece, count] of counter.pieces) {
     const b = utf8.encode(piece);
     if (b.length < 2) continue;
-    words.push(Int32Array.from(b));
-    freq.push(count);
-  }
-  const pairCount = new Map<number, number>();
-  const pairWords = new Map<number, number[]>(); // pair → words that held it (may be stale or repeated)
-  const addPairs = (w: number, sign: number, note: ((k: number) => void) | undefined) => {
-    const word = words[w]!;
-    const f = freq[w]! * sign;
-    for (let i = 0; i + 1 < word.length; i++) {
-      const k = pairKey(word[i]!, word[i + 1]!);
-      pairCount.set(k, (pairCount.get(k) ?? 0) + f);
-      note?.(k);
+    for (let i = 0; i < b.length; i++) {
+      sym[at + i] = b[i]!;
+      prev[at + i] = i > 0 ? at + i - 1 : -1;
+      next[at + i] = i + 1 < b.length ? at + i + 1 : -1;
+      weight[at + i] = count;
     }
+    at += b.length;
+  }
+
+  // Pair counts, and for each pair the symbols where it may start (entries go stale as merges
+  // happen and are checked when used). Merging updates only the pairs next to each occurrence, so
+  // a merge costs O(its occurrences), however long the pieces are.
+  const pairCount = new Map<number, number>();
+  const pairAt = new Map<number, number[]>();
+  const bump = (a: number, b: number, by: number) => {
+    const k = pairKey(a, b);
+    pairCount.set(k, (pairCount.get(k) ?? 0) + by);
+    return k;
   };
-  const noteWord = (w: number) => (k: number) => {
-    const list = pairWords.get(k);
-    if (list) list.push(w);
-    else pairWords.set(k, [w]);
+  const note = (k: number, pos: number) => {
+    const list = pairAt.get(k);
+    if (list) list.push(pos);
+    else pairAt.set(k, [pos]);
   };
-  for (let w = 0; w < words.length; w++) addPairs(w, 1, noteWord(w));
+  for (let i = 0; i < at; i++) if (next[i]! >= 0) note(bump(sym[i]!, sym[next[i]!]!, weight[i]!), i);
 
   // Max-heap on count; ties → smaller left id, then smaller right id. Entries go stale as counts
-  // fall; a popped entry whose count no longer matches is re-queued with the current count. A pair's
-  // count never rises after the merge that created it, so the first entry that matches is the true best.
+  // fall; a popped entry whose count no longer matches is re-queued with the current count. Only
+  // pairs that contain the new id ever gain counts, and only during the merge that creates that id,
+  // so the first popped entry that matches its current count is the true best.
   type Entry = { count: number; a: number; b: number };
   const heap = new Heap<Entry>((x, y) => x.count > y.count || (x.count === y.count && (x.a < y.a || (x.a === y.a && x.b < y.b))));
   for (const [k, count] of pairCount) heap.push({ count, a: Math.floor(k / ID_LIMIT), b: k % ID_LIMIT });
 
   const merges: Array<[number, number]> = [];
-  const seen = new Int32Array(words.length).fill(-1); // last merge that processed each word
   while (merges.length < nMerges) {
     const top = heap.pop();
     if (!top) break;
-    const key = pairKey(top.a, top.b);
+    const { a, b } = top;
+    const key = pairKey(a, b);
     const count = pairCount.get(key) ?? 0;
     if (count !== top.count) {
       if (count > 0) heap.push({ ...top, count });
@@ -411,47 +424,42 @@ export async function trainBpe(
     }
     if (count < minFrequency) break;
     const id = BYTES + merges.length;
-    merges.push([top.a, top.b]);
+    merges.push([a, b]);
     const fresh = new Set<number>();
-    for (const w of pairWords.get(key) ?? []) {
-      if (seen[w] === id) continue;
-      seen[w] = id;
-      const word = words[w]!;
-      let holds = false;
-      for (let i = 0; i + 1 < word.length && !holds; i++) holds = word[i] === top.a && word[i + 1] === top.b;
-      if (!holds) continue;
-      addPairs(w, -1, undefined);
-      const merged: number[] = [];
-      for (let i = 0; i < word.length; i++) {
-        if (i + 1 < word.length && word[i] === top.a && word[i + 1] === top.b) {
-          merged.push(id);
-          i++;
-        } else merged.push(word[i]!);
+    // Positions were recorded left to right within each piece, so "a a a" merges as "Z a", as the
+    // naive trainer's left-to-right rewrite does.
+    for (const i of pairAt.get(key) ?? []) {
+      const j = next[i]!;
+      if (sym[i] !== a || j < 0 || sym[j] !== b) continue; // stale
+      const w = weight[i]!;
+      const p = prev[i]!;
+      const n = next[j]!;
+      bump(a, b, -w);
+      if (p >= 0) {
+        bump(sym[p]!, a, -w);
+        const k = bump(sym[p]!, id, w);
+        note(k, p);
+        fresh.add(k);
       }
-      words[w] = Int32Array.from(merged);
-      // Only pairs that involve the new id are new to this word; the others were already listed.
-      addPairs(w, 1, (k) => {
-        if (Math.floor(k / ID_LIMIT) === id || k % ID_LIMIT === id) {
-          noteWord(w)(k);
-          fresh.add(k);
-        }
-      });
+      if (n >= 0) {
+        bump(b, sym[n]!, -w);
+        const k = bump(id, sym[n]!, w);
+        note(k, i);
+        fresh.add(k);
+      }
+      sym[i] = id;
+      sym[j] = -1;
+      next[i] = n;
+      if (n >= 0) prev[n] = i;
     }
     pairCount.delete(key);
-    pairWords.delete(key);
-    for (const k of fresh) heap.push({ count: pairCount.get(k)!, a: Math.floor(k / ID_LIMIT), b: k % ID_LIMIT });
+    pairAt.delete(key);
+    for (const k of fresh) {
+      const c = pairCount.get(k)!;
+      if (c > 0) heap.push({ count: c, a: Math.floor(k / ID_LIMIT), b: k % ID_LIMIT });
+    }
     if (merges.length % 256 === 0) onProgress?.({ done: merges.length, total: nMerges });
   }
   onProgress?.({ done: merges.length, total: nMerges });
   return new BpeTokenizer(merges, { pattern, specials });
-}
-
-/** Rebuild a BPE tokenizer from `toJSON()` output. (`loadTokenizer` in tokenizers.ts accepts every kind.) */
-export function loadBpe(json: Record<string, unknown>): BpeTokenizer {
-  try {
-    return BpeTokenizer.fromJSON(json);
-  } catch (err) {
-    if (err instanceof TonyError) throw err;
-    throw dataError(`BPE tokenizer JSON does not load: ${(err as Error).message}`);
-  }
 }

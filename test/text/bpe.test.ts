@@ -71,8 +71,20 @@ describe('BPE training', () => {
     expect(tok.specialId('<|pad|>')).toBe(256 + 99 + 4);
   });
 
+  it('trains on a 200 kB single piece in seconds (merges cost their occurrences, not the piece length)', async () => {
+    const r = prng(18);
+    const s = Array.from({ length: 200_000 }, () => String.fromCharCode(97 + Math.floor(r.next() * 26))).join('');
+    const t = performance.now();
+    const tok = await trainBpe([s], { vocabSize: 1024 });
+    expect(performance.now() - t).toBeLessThan(5000);
+    expect(tok.merges).toHaveLength(1024 - 260);
+    expect(tok.decode(tok.encode(s))).toBe(s);
+  });
+
   it('rejects a vocabulary smaller than bytes + specials', async () => {
     await expect(trainBpe([corpus], { vocabSize: 100 })).rejects.toThrow(TonyError);
+    await expect(trainBpe([corpus], { vocabSize: 512, specials: ['<|endoftext|>'] })).rejects.toThrow(/lack <\|fim_prefix\|>/);
+    await expect(trainBpe([corpus], { vocabSize: 512, pattern: '(' })).rejects.toThrow(/does not compile/);
   });
 });
 
