@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- decode [--tokens 256] [--preset small]`
+ * `npm run bench -- decode [--tokens 256] [--preset small] [--seconds 10]`
  *
  * Incremental decoding with the KV cache against recomputing the full context for every token
- * (what a cache-less generate loop does), same model, same weights, greedy, in one run. Then, if the
- * server is present, completions/s of `tony serve` under 16 concurrent clients.
+ * (what a cache-less generate loop does), same model, same weights, greedy, in one run. Then
+ * completions/s of the OpenAI-compatible server under 16 concurrent clients, against calling the
+ * model directly.
  */
 import * as T from '../src/engine/index.ts';
 import { stateKey } from '../src/engine/optim.ts';
@@ -11,6 +12,8 @@ import { median } from '../src/engine/trainer.ts';
 import { generate } from '../src/text/generate.ts';
 import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/text/gpt.ts';
 import { ByteTokenizer } from '../src/text/tokenizer.ts';
+import { TonyTextModel } from '../src/text/model.ts';
+import { serve } from '../src/serve/server.ts';
 
 const args = process.argv.slice(2);
 const value = (name: string, dflt: string) => {
@@ -57,12 +60,48 @@ for (let i = 0; i < 2; i++) {
   recomputeMs.push(performance.now() - t0);
   recomputed = seq.slice(PROMPT);
 }
-await rt.close();
-
 const same = recomputed.every((t, i) => t === cachedTokens[i]);
 const kv = (n * 1000) / median(cachedMs);
 const full = (n * 1000) / median(recomputeMs);
 console.log(`kv-cache:  ${kv.toFixed(0)} tokens/s (median of ${cachedMs.length}: ${median(cachedMs).toFixed(0)} ms for ${n} tokens)`);
 console.log(`recompute: ${full.toFixed(0)} tokens/s (median of ${recomputeMs.length}: ${median(recomputeMs).toFixed(0)} ms)`);
 console.log(`same greedy tokens from both paths: ${same}`);
-console.log(`decode tokens/s: kv-cache=${kv.toFixed(0)} recompute=${full.toFixed(0)} ratio=${(kv / full).toFixed(1)}`);
+
+// The server: 16 concurrent clients sending 32-token completions for a fixed time, against the
+// same completions called directly on the library (what the HTTP layer and queue cost).
+const model = new TonyTextModel('bench', cfg, tok, rt);
+const req = { prompt: 'def main(argv):\n    ', maxTokens: 32, temperature: 0.8, topP: 0.95, n: 1, stop: [] as string[] };
+const SECONDS = Number(value('seconds', '10'));
+let direct = 0;
+const t0 = performance.now();
+while (performance.now() - t0 < SECONDS * 1000 / 2) {
+  await model.complete({ ...req, seed: direct });
+  direct++;
+}
+const directRate = direct / ((performance.now() - t0) / 1000);
+const server = await serve(model, { port: 0, maxQueue: 64 });
+let served = 0;
+let failed = 0;
+const t1 = performance.now();
+await Promise.all(
+  Array.from({ length: 16 }, async (_, c) => {
+    for (let i = 0; performance.now() - t1 < SECONDS * 1000; i++) {
+      const res = await fetch(`${server.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'bench', prompt: req.prompt, max_tokens: 32, temperature: 0.8, seed: c * 1000 + i }),
+      });
+      await res.json();
+      if (res.ok) served++;
+      else failed++;
+    }
+  }),
+);
+const servedRate = served / ((performance.now() - t1) / 1000);
+await server.close();
+await rt.close();
+console.log(`server, 16 concurrent clients: ${servedRate.toFixed(1)} completions/s (${served} ok, ${failed} refused); library direct: ${directRate.toFixed(1)} completions/s`);
+console.log(
+  `decode tokens/s: kv-cache=${kv.toFixed(0)} recompute=${full.toFixed(0)} ratio=${(kv / full).toFixed(1)}; ` +
+    `server completions/s (16 clients)=${servedRate.toFixed(1)} vs direct=${directRate.toFixed(1)} ratio=${(servedRate / directRate).toFixed(2)}`,
+);
