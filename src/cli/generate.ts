@@ -23,7 +23,7 @@ const samplingOptions = (cmd: Command) =>
     .option('--n <n>', 'samples', number('n', 1, 64), 1)
     .option('--stop <text>', 'stop string (repeatable, at most 4)', collect, [])
     .option('--seed <n>', 'sampling seed', number('seed', 0, 2 ** 31), 0)
-    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu']).default('cpu'));
+    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']).default('cpu'));
 
 async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
   if (opts.stop.length > 4) throw new TonyError('usage', `at most 4 --stop strings, got ${opts.stop.length}`);

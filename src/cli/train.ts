@@ -216,7 +216,7 @@ const trainOptions = (cmd: Command, defaults: { steps: number; out: string; data
     .option('--warmup <n>', 'warmup steps', int('warmup'), 30)
     .option('--out <dir>', 'run directory (metrics.jsonl, checkpoints)', defaults.out)
     .option('--no-resume', 'start over even if the run directory has a checkpoint')
-    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu']).default('cpu'))
+    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']).default('cpu'))
     .option('--threads <n>', 'CPU threads (default: all cores)', int('threads'))
     .option('--eval-every <n>', 'evaluate on validation data every n steps', int('eval-every'), 50)
     .option('--seed <n>', 'seed for initialisation, batches and samples', (v) => Number(v), 0)

@@ -18,7 +18,8 @@ import { TonyError } from '../errors.ts';
 import type { HostTensor } from './dtype.ts';
 import type { OnnxModel } from './onnx.ts';
 
-export type Device = 'cpu' | 'webgpu';
+/** 'cuda' needs onnxruntime-node's CUDA binaries (README, GPU); cpu and webgpu ship in the package. */
+export type Device = 'cpu' | 'webgpu' | 'cuda';
 
 export interface RuntimeOptions {
   device?: Device;
@@ -71,8 +72,8 @@ export class Runtime {
   /** Start a runtime (one worker thread) on `device`. */
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
     const device = opts.device ?? 'cpu';
-    if (device !== 'cpu' && device !== 'webgpu') {
-      throw new TonyError('device', `unknown device '${device}'`, "use 'cpu' or 'webgpu'");
+    if (device !== 'cpu' && device !== 'webgpu' && device !== 'cuda') {
+      throw new TonyError('device', `unknown device '${device}'`, "use 'cpu', 'webgpu' or 'cuda'");
     }
     const threads = opts.threads ?? Math.max(1, availableParallelism());
     const worker = new Worker(new URL('./runtime-worker.mjs', import.meta.url), {
@@ -115,6 +116,13 @@ export class Runtime {
         'device',
         `the WebGPU provider found no GPU adapter: ${missing}`,
         `use --device cpu, or install what is missing. ONNX Runtime said: ${message.split('\n')[0]!.slice(-160)}`,
+      );
+    }
+    if (this.device === 'cuda') {
+      return new TonyError(
+        'device',
+        `the CUDA provider could not start: ${message.split('\n')[0]!.slice(0, 200)}`,
+        'install it on a machine with an NVIDIA GPU: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --foreground-scripts (README, GPU); or use --device cpu',
       );
     }
     return new TonyError('usage', `ONNX Runtime: ${message}`);
