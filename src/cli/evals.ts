@@ -205,19 +205,21 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'shard directory (e.g. runs/<name>/data) whose validation split holds the documents')
     .option('--n <n>', 'tasks', (v) => Number(v), 200)
     .option('--seed <n>', 'task seed', (v) => Number(v), 0)
-    .action(async (o: { model: string; data: string; n: number; seed: number }) => {
+    .option('--format <fmt>', 'infilling prompt layout: psm or spm', 'psm')
+    .action(async (o: { model: string; data: string; n: number; seed: number; format: 'psm' | 'spm' }) => {
+      if (o.format !== 'psm' && o.format !== 'spm') throw new TonyError('usage', `--format must be psm or spm, got '${o.format}'`);
       const [{ loadCompletionModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
         import('../text/model.ts'),
         import('../text/dataset.ts'),
         import('../text/infill-eval.ts'),
       ]);
       const shards = await openShards(o.data);
-      const model = await loadCompletionModel(o.model);
+      const model = await loadCompletionModel(o.model, { infillFormat: o.format });
       try {
         const tasks = heldOutTasks(shards, o.n, o.seed);
         const r = await withBar('infill', 'tasks', (onProgress) => evaluateInfill(model, tasks, (done) => onProgress({ done, total: tasks.length })));
-        process.stdout.write(`${table([['model', o.model], ['tasks', r.tasks], ['infill loss (nats/token)', r.infillLoss], ['exact match', r.exactMatch]])}\n`);
-        process.stdout.write(`${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks })}\n`);
+        process.stdout.write(`${table([['model', o.model], ['format', o.format], ['tasks', r.tasks], ['infill loss (nats/token)', r.infillLoss], ['exact match', r.exactMatch]])}\n`);
+        process.stdout.write(`${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks, format: o.format })}\n`);
       } finally {
         shards.close();
         await model.close();

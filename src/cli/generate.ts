@@ -27,7 +27,7 @@ const samplingOptions = (cmd: Command) =>
 
 async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
   if (opts.stop.length > 4) throw new TonyError('usage', `at most 4 --stop strings, got ${opts.stop.length}`);
-  const model = await loadCompletionModel(opts.model, { device: opts.device });
+  const model = await loadCompletionModel(opts.model, { device: opts.device, infillFormat: opts.format });
   try {
     process.stderr.write(`tony: model ${model.id}, device ${model.runtime.description}\n`);
     const req: CompletionRequest = {
@@ -62,6 +62,7 @@ export function register(program: Command): void {
   )
     .requiredOption('--prefix <text>', 'text before the gap')
     .requiredOption('--suffix <text>', 'text after the gap')
+    .addOption(new Option('--format <fmt>', 'prompt layout: prefix-suffix-middle or suffix-prefix-middle').choices(['psm', 'spm']).default('psm'))
     .action((opts) => run(opts, opts.prefix, opts.suffix));
 
   program

@@ -4,7 +4,7 @@
  * one non-blank line of a document is the middle, the text around it (trimmed to fit the context)
  * the prefix and suffix — the shape of HumanEval's single-line infilling.
  *
- * Two measures, both on the PSM prompt <PRE> prefix <SUF> suffix <MID>:
+ * Two measures, both on the model's infilling prompt (PSM <PRE> prefix <SUF> suffix <MID>, or SPM):
  *  - infilling loss: mean negative log-likelihood of the middle and the closing <EOT> (teacher
  *    forcing, one forward pass per task) — the paper's headline comparison;
  *  - exact match: greedy generation up to <EOT> equals the middle line.
@@ -18,7 +18,7 @@ import { input } from '../engine/tensor.ts';
 import { Rng } from '../random.ts';
 import { GPT } from './gpt.ts';
 import type { TonyTextModel } from './model.ts';
-import { infillPrompt } from './model.ts';
+import { fimPrompt } from './fim.ts';
 
 /** Longest generated middle (one line of code). */
 const MAX_MIDDLE_TOKENS = 48;
@@ -72,11 +72,11 @@ export async function evaluateInfill(model: TonyTextModel, tasks: readonly Infil
     // Fit the context: trim the prefix's start and the suffix's end until prompt + middle + room fits.
     let { prefix, suffix } = t;
     const target = [...tok.encode(t.middle), tok.special.eot];
-    let prompt = infillPrompt(tok, prefix, suffix);
+    let prompt = fimPrompt(tok, prefix, suffix, model.infillFormat);
     while (prompt.length + Math.max(target.length, MAX_MIDDLE_TOKENS) > cfg.blockSize && prefix.length + suffix.length > 0) {
       prefix = prefix.slice(Math.ceil(prefix.length * 0.1));
       suffix = suffix.slice(0, Math.floor(suffix.length * 0.9));
-      prompt = infillPrompt(tok, prefix, suffix);
+      prompt = fimPrompt(tok, prefix, suffix, model.infillFormat);
     }
     // Teacher forcing: the prompt, then the middle and <EOT>; score the tokens after <MID>.
     const seq = [...prompt, ...target].slice(0, cfg.blockSize);

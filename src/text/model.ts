@@ -11,14 +11,10 @@ import { type Device, Runtime } from '../engine/runtime.ts';
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from './completion.ts';
 import { generate } from './generate.ts';
 import { type GPTConfig, gptConfig } from './gpt.ts';
+import { type FimFormat, fimPrompt } from './fim.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { loadTokenizer } from './tokenizers.ts';
 
-/** PSM infilling prompt (PAPERS.md §2): <PRE> prefix <SUF> suffix <MID>, then the model writes the middle. */
-export function infillPrompt(tok: Tokenizer, prefix: string, suffix: string): number[] {
-  const s = tok.special;
-  return [s.fimPrefix, ...tok.encode(prefix), s.fimSuffix, ...tok.encode(suffix), s.fimMiddle];
-}
 
 export class TonyTextModel implements CompletionModel {
   private queue: Promise<unknown> = Promise.resolve();
@@ -28,6 +24,8 @@ export class TonyTextModel implements CompletionModel {
     readonly cfg: Readonly<GPTConfig>,
     readonly tokenizer: Tokenizer,
     readonly runtime: Runtime,
+    /** Prompt layout for requests with a suffix (a model trained with joint FIM takes either). */
+    readonly infillFormat: FimFormat = 'psm',
   ) {}
 
   /** Which execution provider runs the model, e.g. "cpu (onnxruntime-node 1.30.0, 2 threads)". */
@@ -51,7 +49,7 @@ export class TonyTextModel implements CompletionModel {
   }
 
   private async run(req: CompletionRequest, onDelta?: (d: CompletionDelta) => void, signal?: AbortSignal): Promise<CompletionResult> {
-    const prompt = req.suffix !== undefined ? infillPrompt(this.tokenizer, req.prompt, req.suffix) : this.tokenizer.encode(req.prompt);
+    const prompt = req.suffix !== undefined ? fimPrompt(this.tokenizer, req.prompt, req.suffix, this.infillFormat) : this.tokenizer.encode(req.prompt);
     if (prompt.length === 0) prompt.push(this.tokenizer.special.eot); // an empty prompt starts a document
     const maxNew = Math.min(req.maxTokens, this.cfg.blockSize - prompt.length);
     if (maxNew < 1) {
@@ -95,7 +93,10 @@ export class TonyTextModel implements CompletionModel {
  *   const model = await loadCompletionModel('models/code-small');
  *   const { choices } = await model.complete({ prompt: 'def ', maxTokens: 32, temperature: 0.2, topP: 0.95, n: 1, stop: [] });
  */
-export async function loadCompletionModel(dir: string, opts: { device?: Device; threads?: number; id?: string } = {}): Promise<TonyTextModel> {
+export async function loadCompletionModel(
+  dir: string,
+  opts: { device?: Device; threads?: number; id?: string; infillFormat?: FimFormat } = {},
+): Promise<TonyTextModel> {
   const entry = await latestCheckpoint(dir);
   const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown>; tokenizer?: Record<string, unknown> }>(entry?.dir ?? dir);
   if (ck.config.kind !== 'gpt' || !ck.config.model) {
@@ -108,7 +109,7 @@ export async function loadCompletionModel(dir: string, opts: { device?: Device; 
   }
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
   await runtime.setState(Object.fromEntries(Object.entries(ck.params).map(([k, v]) => [stateKey.param(k), v])));
-  return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime);
+  return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime, opts.infillFormat);
 }
 
 /**
