@@ -206,7 +206,8 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
     const prev = JSON.parse(await readFile(keyPath, 'utf8')) as Record<string, unknown>;
     const changed = Object.keys(key).filter((k) => JSON.stringify(prev[k] ?? null) !== JSON.stringify(key[k as keyof typeof key] ?? null));
     if (changed.length) {
-      throw new TonyError('config', `${opts.out} holds a sweep made with other ${changed.join(', ')} (${changed.map((k) => `${JSON.stringify(prev[k])} there`).join(', ')})`, 'rerun with the same options, or use a new --out');
+      const was = changed.map((k) => `${k} ${JSON.stringify(prev[k] ?? null)} there, ${JSON.stringify(key[k as keyof typeof key] ?? null)} now`);
+      throw new TonyError('config', `${opts.out} holds a sweep made with other options: ${was.join('; ')}`, 'rerun with the same options, or use a new --out');
     }
   } else {
     await writeFileAtomic(keyPath, JSON.stringify(key, null, 2) + '\n');
