@@ -1,14 +1,18 @@
 /**
  * `tony scale …` — scaling laws. `fit` reads runs (a runs JSONL file or Tony's training logs), fits
  * L(x) = L∞ + (x0/x)^α and the pure power law, prints each parameter with its bootstrap interval, R²
- * and leave-one-out error, and optionally draws the log-log plot.
+ * and leave-one-out error, and optionally draws the log-log plot. `sweep` trains a family of GPTs of
+ * several sizes on the same data and token budget (resumable), then fits and plots them.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { analyzeScaling, formatAnalysis, type ScalingAxis } from '../scaling/analyze.ts';
 import { writeScalingPlot } from '../scaling/plot.ts';
 import { BOOTSTRAP_DEFAULTS } from '../scaling/resample.ts';
 import { readRuns } from '../scaling/runs.ts';
+import { parseSizes, runSweep, SWEEP_DEFAULTS, type SweepEvent } from '../scaling/sweep.ts';
+import { progressBar } from './progress.ts';
 
 export function register(program: Command): void {
   const scale = program.command('scale').description('scaling laws: fit power laws with an irreducible term to families of runs');
@@ -42,6 +46,109 @@ export function register(program: Command): void {
         process.stderr.write(`plot written to ${opts.plot}\n`);
       }
     });
+
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  scale
+    .command('sweep')
+    .description('train a family of GPTs of several sizes on the same data and token budget (resumable), then fit L(N) and L(C)')
+    .requiredOption('--sizes <list>', 'model sizes <dModel>x<nLayer>, comma-separated, e.g. 32x1,48x2,64x2,96x3,128x4,160x4 (heads ≈ dModel/32)')
+    .option('--data <dir>', 'directory of text files (repeatable)', collect, [])
+    .option('--include <glob>', 'files to include, relative to each --data root (repeatable)', collect, [])
+    .option('--exclude <glob>', 'files to leave out (repeatable)', collect, [])
+    .requiredOption('--tokens <n>', 'training tokens per size (steps = tokens / (batch·block))')
+    .requiredOption('--out <dir>', 'sweep directory: data/, one run directory per size, summary.json, scaling.svg')
+    .option('--block <n>', 'context length', String(SWEEP_DEFAULTS.block))
+    .option('--batch <n>', 'sequences per step', String(SWEEP_DEFAULTS.batch))
+    .option('--vocab <n>', 'BPE vocabulary size', String(SWEEP_DEFAULTS.vocab))
+    .option('--lr <x>', 'one peak learning rate for all sizes (default: Kaplan et al.\'s LR(N) = 0.003239 − 0.0001395·ln N)')
+    .option('--parallel <k>', 'sizes trained at once, each in its own process', String(SWEEP_DEFAULTS.parallel))
+    .option('--threads <n>', 'ONNX Runtime threads per size (default: cores / parallel)')
+    .option('--eval-points <n>', 'validation evaluations per size (learning-curve points for the frontier)', String(SWEEP_DEFAULTS.evalPoints))
+    .option('--max-bytes <n>', 'corpus size cap in bytes', String(SWEEP_DEFAULTS.maxBytes))
+    .option('--seed <n>', 'seed of initialisation, batch order and bootstrap', String(SWEEP_DEFAULTS.seed))
+    .option('--bootstrap <n>', 'bootstrap resamples for the intervals', String(SWEEP_DEFAULTS.bootstrap))
+    .action(async (opts: Record<string, string | string[] | undefined>) => {
+      const data = opts.data as string[];
+      if (!data.length) throw new TonyError('usage', 'scale sweep needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');
+      for (const d of data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
+      const include = opts.include as string[];
+      const exclude = opts.exclude as string[];
+      let lr: number | undefined;
+      if (opts.lr !== undefined) {
+        lr = Number(opts.lr);
+        if (!(lr > 0 && Number.isFinite(lr))) throw new TonyError('usage', `--lr must be a positive number, got '${opts.lr}'`);
+      }
+      const res = await runSweep(
+        {
+          sizes: parseSizes(opts.sizes as string),
+          data,
+          ...(include.length ? { include } : {}),
+          ...(exclude.length ? { exclude: ['**/node_modules/**', '**/*.min.*', ...exclude] } : {}),
+          tokens: intFlag('--tokens', opts.tokens as string, 1),
+          out: opts.out as string,
+          block: intFlag('--block', opts.block as string, 1),
+          batch: intFlag('--batch', opts.batch as string, 1),
+          vocab: intFlag('--vocab', opts.vocab as string, 1),
+          ...(lr !== undefined ? { lr } : {}),
+          parallel: intFlag('--parallel', opts.parallel as string, 1),
+          ...(opts.threads !== undefined ? { threads: intFlag('--threads', opts.threads as string, 1) } : {}),
+          evalPoints: intFlag('--eval-points', opts.evalPoints as string, 1),
+          evalBatches: SWEEP_DEFAULTS.evalBatches,
+          maxBytes: intFlag('--max-bytes', opts.maxBytes as string, 1),
+          seed: intFlag('--seed', opts.seed as string, 0),
+          bootstrap: intFlag('--bootstrap', opts.bootstrap as string, 10),
+        },
+        sweepReporter(),
+      );
+      const out: string[] = ['', 'size      N (non-emb.)   steps   lr        val loss   status'];
+      for (const s of res.sizes) {
+        out.push(`${s.name.padEnd(9)} ${s.nonembedding_params.toExponential(3).padStart(12)}   ${String(s.steps).padStart(5)}   ${s.lr.toExponential(2)}  ${s.val_loss?.toFixed(4).padStart(8) ?? '       –'}   ${s.status}`);
+      }
+      if (res.params) out.push('', formatAnalysis(res.params, BOOTSTRAP_DEFAULTS.level));
+      if (res.compute) out.push('', formatAnalysis(res.compute, BOOTSTRAP_DEFAULTS.level));
+      for (const n of res.notes) out.push('', n);
+      process.stdout.write(out.join('\n') + '\n');
+      process.stderr.write(`sweep: ${[res.files.summary, res.files.plot, res.files.computePlot].filter(Boolean).join(', ')} written\n`);
+    });
+}
+
+/** Seconds between a size's plain progress lines (one line per size, never a redraw: sizes run in parallel). */
+const PROGRESS_EVERY_S = 15;
+
+/** `tony scale sweep`: one line per event and size, so k parallel sizes stay readable in any terminal or log. */
+function sweepReporter(): (e: SweepEvent) => void {
+  let prepBar: ReturnType<typeof progressBar> | undefined;
+  let prepStage = '';
+  const lastLine = new Map<string, number>();
+  const say = (line: string) => process.stderr.write(`sweep: ${line}\n`);
+  return (e) => {
+    if (e.kind === 'prepare') {
+      if (e.stage !== prepStage) {
+        prepBar?.stop();
+        prepBar = progressBar(e.stage, e.stage === 'tokenizer' ? 'merges' : 'files');
+        prepStage = e.stage;
+      }
+      prepBar!.update(e.progress);
+      return;
+    }
+    prepBar?.stop();
+    prepBar = undefined;
+    if (e.kind === 'plan') {
+      for (const s of e.sizes) {
+        say(`${s.name.padEnd(8)} ${s.nHead} heads, ${s.nonembedding_params.toLocaleString()} non-embedding params, ${s.steps} steps, lr ${s.lr.toPrecision(3)}, C = ${s.compute.toExponential(2)} FLOPs`);
+      }
+    } else if (e.kind === 'skip') say(`${e.size.padEnd(8)} finished earlier, skipped`);
+    else if (e.kind === 'start') say(`${e.size.padEnd(8)} ${e.resumeFrom ? `resuming at step ${e.resumeFrom}` : 'starting'} (${e.steps} steps)`);
+    else if (e.kind === 'progress') {
+      const now = Date.now();
+      if (now - (lastLine.get(e.size) ?? 0) < PROGRESS_EVERY_S * 1000 && e.progress.done !== e.progress.total) return;
+      lastLine.set(e.size, now);
+      const info = Object.entries(e.progress.info ?? {}).map(([k, v]) => `${k} ${v}`).join(' | ');
+      say(`${e.size.padEnd(8)} step ${e.progress.done}/${e.progress.total} | ${info}`);
+    } else if (e.kind === 'done') {
+      say(`${e.size.padEnd(8)} done in ${e.seconds.toFixed(0)} s${e.valLoss !== undefined ? `, val loss ${e.valLoss.toFixed(4)}` : ''}, ${Math.round(e.tokensPerSecond).toLocaleString()} tokens/s`);
+    }
+  };
 }
 
 function intFlag(name: string, value: string, min: number): number {
