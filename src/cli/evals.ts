@@ -206,7 +206,9 @@ export function register(program: Command): void {
     .option('--n <n>', 'tasks', (v) => Number(v), 200)
     .option('--seed <n>', 'task seed', (v) => Number(v), 0)
     .option('--format <fmt>', 'infilling prompt layout: psm or spm', 'psm')
-    .action(async (o: { model: string; data: string; n: number; seed: number; format: 'psm' | 'spm' }) => {
+    .option('--span <kind>', "middle: a whole 'line', or a 2–12 character 'span' inside a line", 'line')
+    .action(async (o: { model: string; data: string; n: number; seed: number; format: 'psm' | 'spm'; span: 'line' | 'span' }) => {
+      if (o.span !== 'line' && o.span !== 'span') throw new TonyError('usage', `--span must be line or span, got '${o.span}'`);
       if (o.format !== 'psm' && o.format !== 'spm') throw new TonyError('usage', `--format must be psm or spm, got '${o.format}'`);
       const [{ loadCompletionModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
         import('../text/model.ts'),
@@ -216,10 +218,10 @@ export function register(program: Command): void {
       const shards = await openShards(o.data);
       const model = await loadCompletionModel(o.model, { infillFormat: o.format });
       try {
-        const tasks = heldOutTasks(shards, o.n, o.seed);
+        const tasks = heldOutTasks(shards, o.n, o.seed, 400, o.span);
         const r = await withBar('infill', 'tasks', (onProgress) => evaluateInfill(model, tasks, (done) => onProgress({ done, total: tasks.length })));
-        process.stdout.write(`${table([['model', o.model], ['format', o.format], ['tasks', r.tasks], ['infill loss (nats/token)', r.infillLoss], ['exact match', r.exactMatch]])}\n`);
-        process.stdout.write(`${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks, format: o.format })}\n`);
+        process.stdout.write(`${table([['model', o.model], ['format', o.format], ['span', o.span], ['tasks', r.tasks], ['infill loss (nats/token)', r.infillLoss], ['exact match', r.exactMatch]])}\n`);
+        process.stdout.write(`${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks, format: o.format, span: o.span })}\n`);
       } finally {
         shards.close();
         await model.close();

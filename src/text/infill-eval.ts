@@ -30,11 +30,16 @@ export interface InfillTask {
   suffix: string;
 }
 
+/** 'line': the middle is one whole line; 'span': a random 2–12 character piece of one line. */
+export type InfillSpan = 'line' | 'span';
+
 /**
- * `n` single-line infilling tasks from the validation documents, deterministic in `seed`. The
- * middle is a whole line (with its newline); prefix and suffix keep at most `contextChars` each.
+ * `n` infilling tasks from the validation documents, deterministic in `seed`. With span 'line' the
+ * middle is a whole non-blank line (with its newline); with 'span' a random 2–12 character piece
+ * inside a line (HumanEval random-span-light in miniature). Prefix and suffix keep at most
+ * `contextChars` each.
  */
-export function heldOutTasks(shards: Shards, n: number, seed = 0, contextChars = 400): InfillTask[] {
+export function heldOutTasks(shards: Shards, n: number, seed = 0, contextChars = 400, span: InfillSpan = 'line'): InfillTask[] {
   const docs = [...shards.documents('val')].map((d) => ({ path: d.path, text: shards.tokenizer.decode([...d.ids].slice(0, -1)) }));
   const r = new Rng(seed);
   const tasks: InfillTask[] = [];
@@ -44,9 +49,18 @@ export function heldOutTasks(shards: Shards, n: number, seed = 0, contextChars =
     const i = r.int(1, Math.max(1, lines.length - 2));
     const line = lines[i];
     if (line === undefined || line.trim().length < 4) continue;
-    const prefix = lines.slice(0, i).join('\n') + '\n';
-    const suffix = lines.slice(i + 1).join('\n');
-    tasks.push({ path: doc.path, prefix: prefix.slice(-contextChars), middle: `${line}\n`, suffix: suffix.slice(0, contextChars) });
+    let before = lines.slice(0, i).join('\n') + '\n';
+    let middle = `${line}\n`;
+    let after = lines.slice(i + 1).join('\n');
+    if (span === 'span') {
+      const len = r.int(2, Math.min(12, line.length));
+      const at = r.int(0, line.length - len);
+      before += line.slice(0, at);
+      middle = line.slice(at, at + len);
+      after = `${line.slice(at + len)}\n${after}`;
+      if (middle.trim().length === 0) continue;
+    }
+    tasks.push({ path: doc.path, prefix: before.slice(-contextChars), middle, suffix: after.slice(0, contextChars) });
   }
   return tasks;
 }
@@ -92,8 +106,10 @@ export async function evaluateInfill(model: TonyTextModel, tasks: readonly Infil
       nll -= row[seq[p + 1]!]! - m - Math.log(z);
       count++;
     }
-    const out = await model.complete({ prompt: prefix, suffix, maxTokens: MAX_MIDDLE_TOKENS, temperature: 0, topP: 1, n: 1, stop: ['\n'] });
-    if (`${out.choices[0]!.text}\n` === t.middle) exact++;
+    // A line middle ends at its newline; a span middle at <EOT> (the model decides where it stops).
+    const line = t.middle.endsWith('\n');
+    const out = await model.complete({ prompt: prefix, suffix, maxTokens: MAX_MIDDLE_TOKENS, temperature: 0, topP: 1, n: 1, stop: line ? ['\n'] : [] });
+    if ((line ? `${out.choices[0]!.text}\n` : out.choices[0]!.text) === t.middle) exact++;
     onProgress?.(k + 1);
   }
   return { tasks: tasks.length, infillLoss: nll / Math.max(1, count), exactMatch: exact / Math.max(1, tasks.length) };

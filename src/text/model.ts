@@ -120,6 +120,6 @@ export async function exportModel(runDir: string, outDir: string): Promise<numbe
   const entry = await latestCheckpoint(runDir);
   const ck = await loadCheckpoint<Record<string, unknown>, { step?: number }>(entry?.dir ?? runDir);
   const step = Number(ck.state.step ?? 0);
-  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: resolve(ck.dir) }, params: ck.params });
+  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: runDir }, params: ck.params });
   return step;
 }

@@ -33,6 +33,17 @@ afterAll(async () => {
 });
 
 describe('held-out infilling', () => {
+  it('span tasks cut 2–12 characters out of one line; the parts reassemble the document', () => {
+    const tasks = heldOutTasks(shards, 12, 3, 400, 'span');
+    expect(tasks).toHaveLength(12);
+    for (const t of tasks) {
+      expect(docs.some((d) => d.includes(t.prefix + t.middle + t.suffix))).toBe(true);
+      expect(t.middle.length).toBeGreaterThanOrEqual(2);
+      expect(t.middle.length).toBeLessThanOrEqual(12);
+      expect(t.middle).not.toContain('\n');
+    }
+  });
+
   it('tasks are whole non-blank lines of validation documents, with the text around them', () => {
     const tasks = heldOutTasks(shards, 12, 1);
     expect(tasks).toHaveLength(12);
