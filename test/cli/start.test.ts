@@ -37,7 +37,7 @@ it('tony start serves the bundled model with the playground, and stops on SIGTER
       expect(r.status).toBe(200);
       return (await r.json()) as { choices: Array<{ text: string }> };
     };
-    const c = await complete({ model: 'code', prompt: 'def ', max_tokens: 16, temperature: 0, seed: 0 });
+    const c = await complete({ model: 'code', prompt: 'class Foo:\n    def', max_tokens: 16, temperature: 0, seed: 0 });
     expect(c.choices[0]!.text.length).toBeGreaterThan(0);
     const fill = await complete({ model: 'code', prompt: 'import os\n', suffix: '\n', max_tokens: 16, temperature: 0 });
     expect(typeof fill.choices[0]!.text).toBe('string');
