@@ -21,6 +21,7 @@
  * - Abort: the signal rejects the pending delay with its reason; `aborted` counts those.
  */
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult, TokenLogprobs } from '../../src/text/completion.ts';
+import { mulberry32 } from '../../src/random.ts';
 
 export interface MirrorOptions {
   id?: string;
@@ -160,18 +161,6 @@ function logprobsOf(prefix: string, text: string, k: number): TokenLogprobs {
     offset += t.length;
   }
   return out;
-}
-
-/** mulberry32: a tiny seeded PRNG with uniform output in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
