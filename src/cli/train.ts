@@ -8,7 +8,7 @@ import { TonyError } from '../errors.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
 import { adamwConfig } from '../engine/optim.ts';
-import { train } from '../engine/trainer.ts';
+import { type TrainTask, train } from '../engine/trainer.ts';
 import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
 import { generate } from '../text/generate.ts';
 import { GPT_PRESETS, type GPTConfig, gptConfig } from '../text/gpt.ts';
@@ -90,18 +90,28 @@ async function runTraining(f: TrainFlags): Promise<void> {
       `tony: model gpt/${f.preset} ${JSON.stringify(cfg)}\n` +
       `tony: device ${rt.description}\n`,
   );
+  try {
+    const task = gptTask(cfg, corpus, { batch: f.batch, seed: f.seed, preset: f.preset });
+    await trainAndReport(rt, task, f, { evalBatches: 4, checkpointEvery: Math.max(f.evalEvery, 50), unit: 'nats/byte' });
+    await printSamples(rt, cfg, new ByteTokenizer(), ['function ', 'import ', 'export class ', 'const '], 160, 0.8, f.seed);
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Train with a progress bar, resuming from the run directory when asked, and report the outcome. */
+async function trainAndReport(rt: Runtime, task: TrainTask, f: TrainFlags, o: { evalBatches: number; checkpointEvery: number; unit: string }) {
   const ckpt = f.resume ? await latestCheckpoint(f.out) : undefined;
   if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
   const bar = progressBar('train', 'steps');
   try {
-    const task = gptTask(cfg, corpus, { batch: f.batch, seed: f.seed, preset: f.preset });
     const res = await train(rt, task, {
       steps: f.steps,
       optimizer: adamwConfig({ lr: f.lr, warmupSteps: f.warmup, decaySteps: f.steps }),
       seed: f.seed,
       evalEvery: f.evalEvery,
-      evalBatches: 4,
-      checkpointEvery: Math.max(f.evalEvery, 50),
+      evalBatches: o.evalBatches,
+      checkpointEvery: o.checkpointEvery,
       outDir: f.out,
       resume: f.resume,
       onProgress: (p) => bar.update(p),
@@ -111,13 +121,11 @@ async function runTraining(f: TrainFlags): Promise<void> {
     process.stderr.write(
       `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +
         (res.history.length ? `; ${Math.round(res.tokensPerSecond).toLocaleString()} tokens/s` : '') +
-        (last ? `; validation loss ${last.val_loss.toFixed(3)} nats/byte` : '') +
-        `\ntony: run saved in ${f.out}\n`,
+        (last ? `; validation loss ${last.val_loss.toFixed(3)} ${o.unit}` : '') +
+        `\ntony: run saved in ${f.out} (serve it: tony serve --model ${f.out})\n`,
     );
-    await printSamples(rt, cfg, new ByteTokenizer(), ['function ', 'import ', 'export class ', 'const '], 160, 0.8, f.seed);
   } finally {
     bar.stop();
-    await rt.close();
   }
 }
 
@@ -159,33 +167,11 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
       `tony: model gpt/${f.preset} ${JSON.stringify(cfg)}; FIM ${f.fimRate > 0 ? `${f.fimRate} ${f.fimMode} ${f.fimLevel}-level ${f.fimSpan} spans` : 'off'}\n` +
       `tony: device ${rt.description}\n`,
   );
-  const ckpt = f.resume ? await latestCheckpoint(f.out) : undefined;
-  if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
-  const trainBar = progressBar('train', 'steps');
   try {
     const task = shardTask(cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset, ...(f.fimLevel === 'context' ? { fim } : {}) });
-    const res = await train(rt, task, {
-      steps: f.steps,
-      optimizer: adamwConfig({ lr: f.lr, warmupSteps: f.warmup, decaySteps: f.steps }),
-      seed: f.seed,
-      evalEvery: f.evalEvery,
-      evalBatches: 8,
-      checkpointEvery: Math.max(f.evalEvery, 100),
-      outDir: f.out,
-      resume: f.resume,
-      onProgress: (q) => trainBar.update(q),
-    });
-    trainBar.stop();
-    const last = res.evals.at(-1);
-    process.stderr.write(
-      `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +
-        (res.history.length ? `; ${Math.round(res.tokensPerSecond).toLocaleString()} tokens/s` : '') +
-        (last ? `; validation loss ${last.val_loss.toFixed(3)} nats/token` : '') +
-        `\ntony: run saved in ${f.out} (serve it: tony serve --model ${f.out})\n`,
-    );
-    await printSamples(rt, cfg, tok, ['def ', 'import '], 96, 0.8, f.seed);
+    await trainAndReport(rt, task, f, { evalBatches: 8, checkpointEvery: Math.max(f.evalEvery, 100), unit: 'nats/token' });
+    await printSamples(rt, cfg, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
   } finally {
-    trainBar.stop();
     shards.close();
     await rt.close();
   }

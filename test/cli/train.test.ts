@@ -3,7 +3,7 @@
  * boundary — a one-line error with a hint and exit status 2, never a stack trace.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,26 @@ describe('tony CLI', () => {
     const sampled = tony('sample', '--model', out, '--prompt', 'let ', '--max-tokens', '8', '--n', '2');
     expect(sampled.status, sampled.stderr).toBe(0);
     expect(sampled.stdout).toMatch(/--- sample 1 ---\nlet [\s\S]*--- sample 2 ---\nlet /);
+  });
+
+  it('train lm builds a BPE and shards, trains with FIM, and the run infills, exports and serves as a model', () => {
+    const src = join(dir, 'pysrc');
+    mkdirSync(src);
+    for (let i = 0; i < 30; i++) writeFileSync(join(src, `m${i}.py`), `def f${i}(x):\n    y = x * ${i}\n    return y + ${i}\n\n\nclass C${i}:\n    pass\n`);
+    const out = join(dir, 'lm');
+    const r = tony('train', 'lm', '--data', src, '--include', '**/*.py', '--vocab', '300', '--preset', 'tiny', '--set', 'blockSize=16', '--steps', '4', '--eval-every', '2', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/tony: data 30 files, [\d,]+ train \/ [\d,]+ val tokens \(bpe-300, vocabulary 300\)/);
+    expect(r.stderr).toContain('FIM 0.5 joint context-level char spans');
+    expect(existsSync(join(out, 'data', 'index.json'))).toBe(true);
+    const fill = tony('infill', '--model', out, '--prefix', 'def f(x):\n', '--suffix', '\n', '--max-tokens', '4', '--format', 'spm');
+    expect(fill.status, fill.stderr).toBe(0);
+    const exported = tony('export', '--run', out, '--out', join(dir, 'exported'));
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(existsSync(join(dir, 'exported', 'optimizer.safetensors'))).toBe(false);
+    const sampled = tony('sample', '--model', join(dir, 'exported'), '--prompt', 'def', '--max-tokens', '4');
+    expect(sampled.status, sampled.stderr).toBe(0);
+    expect(sampled.stdout.startsWith('def')).toBe(true);
   });
 
   it.each([
