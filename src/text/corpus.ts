@@ -120,7 +120,3 @@ export function windowBatch(stream: Uint16Array, batch: number, seq: number, see
   }
   return { idx: hostTensor('int64', [batch, seq], idx), targets: hostTensor('int64', [batch, seq], tgt) };
 }
-
-export const encodeBytes = (text: string): number[] => [...new TextEncoder().encode(text)];
-export const decodeBytes = (tokens: readonly number[]): string =>
-  new TextDecoder().decode(Uint8Array.from(tokens.filter((t) => t < 256)));

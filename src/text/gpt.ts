@@ -174,15 +174,6 @@ const positions = (n: number) => constant(hostTensor('int64', [n], Array.from({ 
 // ---------------------------------------------------------------------------------------------
 // Graphs
 
-/** Evaluation graph: params (from runtime state) + batch → loss. */
-export function buildEvalGraph(cfg: Readonly<GPTConfig>, batch: number): { model: OnnxModel; state: Record<string, string> } {
-  const gpt = new GPT(cfg);
-  const idx = input('idx', [batch, cfg.blockSize], 'int64');
-  const targets = input('targets', [batch, cfg.blockSize], 'int64');
-  const loss = gpt.loss(idx, targets);
-  return { model: exportOnnx([idx, targets, ...gpt.ps.inputs], { loss }, { name: 'gpt_eval' }), state: paramState(gpt) };
-}
-
 const paramState = (gpt: GPT) => Object.fromEntries(gpt.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
 
 /** Runtime state keys of the KV cache for layer i. */

@@ -213,12 +213,6 @@ export function cast(x: Tensor, to: DType): Tensor {
 import { expand } from './shape.ts';
 export { expand };
 
-/** Mean of squares etc. are compositions; a few common ones: */
-export const square = (x: Tensor) => mul(x, x);
-export const reciprocal = (x: Tensor) => div(1, x);
-export const silu = (x: Tensor) => mul(x, sigmoid(x));
-/** a·x / (1 + |b·x|): MCNN's scaled softsign. */
-export const scaledSoftsign = (x: Tensor, a: TensorLike, b: TensorLike) => div(mul(x, a), add(1, abs(mul(x, b))));
 /** Total of all elements as a scalar. */
 export const sumAll = (x: Tensor) => reshape(sum(x, [...x.shape.keys()]), []);
 
