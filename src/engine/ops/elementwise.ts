@@ -174,6 +174,23 @@ export function erfRef(x: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// stopGradient
+
+const stopGradientOp = defineOp({
+  name: 'stopGradient',
+  infer: ([x]) => ({ shape: [...x!.shape], dtype: x!.dtype }),
+  vjp: () => [null],
+  lower: (ctx, [x]) => ctx.emit('Identity', [x!]),
+  ref: ([x]) => Float64Array.from(x!.data),
+});
+/**
+ * The identity whose gradient is zero: what straight-through estimators (x + stopGradient(q − x))
+ * and commitment losses need. Finite differences see the identity, so its table row carries the
+ * expected gradient instead.
+ */
+export const stopGradient = (x: Tensor): Tensor => stopGradientOp([x], {});
+
+// ---------------------------------------------------------------------------------------------
 // where, cast
 
 const whereOp = defineOp({

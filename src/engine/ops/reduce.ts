@@ -195,3 +195,50 @@ const cumsumOp: (inputs: readonly Tensor[], attrs: CumsumAttrs) => Tensor = defi
 /** Cumulative sum along `axis` (ONNX CumSum semantics for exclusive/reverse). */
 export const cumsum = (x: Tensor, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor =>
   cumsumOp([x], { axis: normAxis(axis, x.rank, 'cumsum'), exclusive: !!opts.exclusive, reverse: !!opts.reverse });
+
+// ---------------------------------------------------------------------------------------------
+// argmax / argmin (ONNX ArgMax / ArgMin; ties take the first index, as numpy does)
+
+interface ArgAttrs extends Record<string, unknown> {
+  axis: number;
+  keepdims: boolean;
+}
+
+function argOp(name: string, onnx: string, better: (v: number, best: number) => boolean) {
+  return defineOp<ArgAttrs>({
+    name,
+    infer([x], { axis, keepdims }, fail) {
+      if (x!.dtype === 'bool') fail(`cannot ${name} a bool tensor`, 'cast it first');
+      return { shape: reducedShape(x!.shape, [axis], keepdims), dtype: 'int64' };
+    },
+    // An index has no gradient; `vjp` is absent, so autodiff refuses a path from a parameter through it.
+    // select_last_index = 0 (the default, explicit here) is numpy's first-index tie rule.
+    lower: (ctx, [x], { axis, keepdims }) =>
+      ctx.emit(onnx, [x!], { axis: { int: axis }, keepdims: { int: keepdims ? 1 : 0 }, select_last_index: { int: 0 } }),
+    ref([x], { axis }) {
+      const n = x!.shape[axis]!;
+      const inner = strides(x!.shape)[axis]!;
+      const outer = x!.data.length / (n * inner);
+      const out = new Float64Array(outer * inner);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let best = 0;
+          // strict comparison: a later equal value never replaces the first
+          for (let k = 1; k < n; k++) if (better(x!.data[o * n * inner + i + k * inner]!, x!.data[o * n * inner + i + best * inner]!)) best = k;
+          out[o * inner + i] = best;
+        }
+      }
+      return out;
+    },
+  });
+}
+
+const argmaxOp = argOp('argmax', 'ArgMax', (v, best) => v > best);
+const argminOp = argOp('argmin', 'ArgMin', (v, best) => v < best);
+
+/** Index (int64) of the largest element along `axis`; ties → the first, like numpy.argmax. */
+export const argmax = (x: Tensor, axis = -1, keepdims = false) =>
+  argmaxOp([x], { axis: normAxis(axis, x.rank, 'argmax'), keepdims });
+/** Index (int64) of the smallest element along `axis`; ties → the first, like numpy.argmin. */
+export const argmin = (x: Tensor, axis = -1, keepdims = false) =>
+  argminOp([x], { axis: normAxis(axis, x.rank, 'argmin'), keepdims });
