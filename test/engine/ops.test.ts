@@ -2,6 +2,8 @@
  * The op table: every op's forward against its reference implementation on ONNX Runtime, and its
  * gradient against central finite differences (see harness.ts). Adding an op adds a row here.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { type OpCase, checkOp } from './harness.ts';
@@ -62,6 +64,8 @@ export const OPS: OpCase[] = [
   { name: 'sum keepdims', inputs: [s(2, 3, 4)], build: (a) => T.sum(a!, 1, true) },
   { name: 'mean', inputs: [s(2, 3, 4)], build: (a) => T.mean(a!, -1) },
   { name: 'max', inputs: [distinct(3, 4)], build: (a) => T.max(a!, 1) },
+  { name: 'min', inputs: [distinct(3, 4)], build: (a) => T.min(a!, 1) },
+  { name: 'min keepdims, two axes', inputs: [distinct(2, 3, 4)], build: (a) => T.min(a!, [0, 2], true) },
   { name: 'argmax ties → first', inputs: [ties(3, 4, 5)], build: (a) => T.argmax(a!, 1), grad: false },
   { name: 'argmin keepdims axis 0 ties → first', inputs: [ties(2, 3, 4)], build: (a) => T.argmin(a!, 0, true), grad: false },
   { name: 'argmax picks (gradient through takeAlong)', inputs: [distinct(3, 4)], build: (a) => T.takeAlong(a!, T.argmax(a!, 1, true), 1) },
@@ -144,4 +148,35 @@ describe('op table (ONNX Runtime CPU at opsets 16/18/20 vs reference; gradients 
   });
   afterAll(() => rt.close());
   for (const c of OPS) it(c.name, () => checkOp(c, rt, 1, [16, 18, 20]));
+});
+
+describe('engine modules', () => {
+  it('import each other without a cycle (type-only imports are erased and do not count)', () => {
+    const root = resolve(import.meta.dirname, '../../src/engine');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(root, f));
+    const edges = new Map<string, string[]>();
+    for (const f of files) {
+      const src = readFileSync(f, 'utf8');
+      const deps: string[] = [];
+      for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?\bfrom\s+'(\.[^']+)'/gms)) {
+        if (!m[1]) deps.push(resolve(dirname(f), m[2]!));
+      }
+      edges.set(f, deps.filter((d) => d.startsWith(root)));
+    }
+    expect(edges.get(join(root, 'ops/reduce.ts'))).toContain(join(root, 'ops/elementwise.ts')); // the parser sees imports
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (f: string, path: string[]) => {
+      if (state.get(f) === 'done') return;
+      if (state.get(f) === 'open') {
+        cycles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(root, p)).join(' → '));
+        return;
+      }
+      state.set(f, 'open');
+      for (const d of edges.get(f) ?? []) visit(d, [...path, f]);
+      state.set(f, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
 });

@@ -5,8 +5,7 @@
 import { type DType, hostTensor, isFloat } from '../dtype.ts';
 import { type OpDef, type RefArray, broadcastMap, broadcastShapes, defineOp, roundTo } from '../op.ts';
 import { Tensor, constant } from '../tensor.ts';
-import { sum } from './reduce.ts';
-import { reshape, sumTo } from './shape.ts';
+import { expand, reshape, sum, sumTo } from './shape.ts';
 
 export type TensorLike = Tensor | number;
 
@@ -225,10 +224,6 @@ const castOp = defineOp<{ to: DType }>({
 export function cast(x: Tensor, to: DType): Tensor {
   return x.dtype === to ? x : castOp([x], { to });
 }
-
-// expand lives with the shape ops; re-exported here for `full`.
-import { expand } from './shape.ts';
-export { expand };
 
 /** Total of all elements as a scalar. */
 export const sumAll = (x: Tensor) => reshape(sum(x, [...x.shape.keys()]), []);
