@@ -275,6 +275,35 @@ describe('open training step', () => {
   });
 });
 
+describe('objective', () => {
+  const ps = new ParamSet();
+  const w = ps.param('w', [3], { kind: 'zeros' });
+  it('refuses a trace with both or neither of loss and losses, non-scalar losses and taken names', () => {
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), losses: { a: T.sumAll(w) } })).toThrow(/exactly one of 'loss' and 'losses' \(got both\)/);
+    expect(() => objective({ ps, data: [] })).toThrow(/got neither/);
+    expect(() => objective({ ps, data: [], losses: { a: w } })).toThrow(/loss 'a' must be a scalar, got shape \[3\]/);
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { grad_norm: T.sumAll(w) } })).toThrow(/the name 'grad_norm' is taken/);
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { val_acc: T.sumAll(w) } })).toThrow(/'val_acc' is taken/);
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { 'a-b': T.sumAll(w) } })).toThrow(/not a valid loss or metric name/);
+  });
+
+  it('a NaN during accumulation stops the run naming the step and the parameter', async () => {
+    const task: TrainTask = {
+      trace() {
+        const ps = new ParamSet();
+        const v = ps.param('v', [2], { kind: 'zeros' });
+        const u = ps.param('u', [2], { kind: 'ones' });
+        const x = T.input('x', [2]);
+        return { ps, data: [x], losses: { main: T.sumAll(T.mul(u, x)), bad: T.sqrt(T.sumAll(T.mul(v, x))) } }; // √0: infinite gradient
+      },
+      batch: () => ({ x: T.hostTensor('float32', [2], [1, 2]) }),
+      tokensPerStep: 1,
+      config: {},
+    };
+    await expect(train(rt, task, { steps: 2, optimizer: OPT, accumulate: 2 })).rejects.toThrow(/^step 1: gradient norm is (NaN|Infinity); non-finite gradients in v$/);
+  });
+});
+
 describe('metrics.jsonl on resume', () => {
   const run = async (name: string, damage: (path: string) => Promise<void>) => {
     const out = join(dir, name);

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { ParamSet, arange } from '../../src/engine/nn.ts';
 import { adamwConfig } from '../../src/engine/optim.ts';
-import { BufferSet, stateKey } from '../../src/engine/state.ts';
+import { BufferSet, loadWeights, runOnWeights, stateKey } from '../../src/engine/state.ts';
+import { latestCheckpoint, loadCheckpoint } from '../../src/engine/checkpoint.ts';
 import { buildGradStep, objective } from '../../src/engine/step.ts';
 import { type TrainTask, train } from '../../src/engine/trainer.ts';
 import { prng } from '../../src/random.ts';
@@ -236,6 +237,37 @@ describe('straight-through VQ layer', () => {
       for (const k of keys) expect(got[k]!.data, k).toEqual(end[k]!.data);
     } finally {
       await rt2.close();
+    }
+  });
+
+  it('an inference graph runs on the trained weights from the checkpoint: codes from the saved EMA codebook', async () => {
+    // Written by the previous test: ckpt-8 of run 'a' (parameters and buffers in model.safetensors).
+    const ck = await loadCheckpoint((await latestCheckpoint(join(dir, 'a')))!.dir);
+    expect(Object.keys(ck.params).sort()).toEqual(['dec.w', 'enc.w', 'vq.codebook', 'vq.sums', 'vq.usage']);
+    const rt3 = await T.Runtime.start({ threads: 1 });
+    try {
+      await loadWeights(rt3, ck.params);
+      const ps = new ParamSet();
+      const buffers = new BufferSet();
+      const x = T.input('x', [B, X]);
+      const z = T.matmul(x, ps.param('enc.w', [X, D], { kind: 'zeros' }));
+      const codebook = buffers.buffer('vq.codebook', [K, D], { kind: 'zeros' });
+      const dist = T.add(T.sub(T.sum(T.mul(z, z), 1, true), T.mul(T.matmul(z, T.transpose(codebook, [1, 0])), 2)), T.reshape(T.sum(T.mul(codebook, codebook), 1), [1, K]));
+      const model = T.exportOnnx([x, ...ps.inputs, ...buffers.inputs], { ids: T.argmin(dist, 1) }, { name: 'vq_encode' });
+      const xs = batchX(99);
+      const out = await runOnWeights(rt3, model, { ps, buffers }, { x: T.hostTensor('float32', [B, X], xs) });
+      // The nearest code of each point, computed here from the checkpoint's tensors.
+      const enc = T.toNumbers(ck.params['enc.w']!);
+      const cb = T.toNumbers(ck.params['vq.codebook']!);
+      const want = Array.from({ length: B }, (_, b) => {
+        const zb = Array.from({ length: D }, (_, d) => Array.from({ length: X }, (_, i) => xs[b * X + i]! * enc[i * D + d]!).reduce((a, c) => a + c, 0));
+        const d2 = Array.from({ length: K }, (_, k) => zb.reduce((a, zd, d) => a + (zd - cb[k * D + d]!) ** 2, 0));
+        return d2.indexOf(Math.min(...d2));
+      });
+      expect(Array.from(T.toNumbers(out.ids!))).toEqual(want);
+      expect(new Set(want).size).toBeGreaterThanOrEqual(2); // several codes in use after training
+    } finally {
+      await rt3.close();
     }
   });
 });
