@@ -15,7 +15,9 @@ import { grad } from './autodiff.ts';
 import type { ParamSet } from './nn.ts';
 import { exportOnnx, type ExportOptions, type OnnxModel } from './onnx.ts';
 import * as T from './ops/index.ts';
-import { ADAMW_DEFAULTS, type ParamGroup, type StateMaps, appendWeightsAndOutputs, resolveGroups } from './optim.ts';
+import { type HostTensor, hostTensor } from './dtype.ts';
+import { ADAMW_DEFAULTS, type AdamWConfig, type ParamGroup, type StateMaps, appendWeightsAndOutputs, buildApplyStep, buildTrainStep, resolveGroups } from './optim.ts';
+import type { Runtime } from './runtime.ts';
 import { type BufferSet, stateKey } from './state.ts';
 import { Tensor, input } from './tensor.ts';
 
@@ -80,6 +82,8 @@ export function objective(t: Traced): Objective {
     }
   }
   for (const [n, m] of Object.entries(t.metrics ?? {})) logged[name(n, n)] = scalar(`metric '${n}'`, m);
+  const clash = (t.buffers?.specs ?? []).filter((b) => t.ps.specs.some((s) => s.name === b.name)).map((b) => b.name);
+  if (clash.length) throw new TonyError('usage', `names used by both a parameter and a buffer: ${clash.join(', ')}`, 'weights share one namespace (model.safetensors): rename one');
   return { ps: t.ps, data: t.data, loss: loss!, logged, ...(t.buffers ? { buffers: t.buffers } : {}) };
 }
 
@@ -128,4 +132,81 @@ export function buildGradStep(obj: Objective, opts: ExportOptions & { groups?: r
     maps,
   );
   return { model: exportOnnx(ins, outs, { name: accumulate ? 'grad_accumulate_step' : 'grad_step', ...exportOpts }), ...maps, gradOutputs };
+}
+
+/** What one optimizer step reports: the (mean) loss, the logged scalars, and the update's numbers. */
+export interface StepOutputs {
+  loss: number;
+  /** Named losses and metrics (means over the micro-batches). */
+  logged: Record<string, number>;
+  grad_norm: number;
+  lr_t: number;
+  /** Per trainable parameter, in `paramNames` order: squared gradient norms (for NaN reports). */
+  grad_sq: Float32Array;
+}
+
+export interface CompiledStep {
+  /** The trainable parameters, in grad_sq order. */
+  paramNames: string[];
+  /** One optimizer step (1-based `step`) on micro-batches `batch(0)` … `batch(k − 1)`. */
+  run(step: number, lr: HostTensor, batch: (micro: number) => Record<string, HostTensor>): Promise<StepOutputs>;
+}
+
+/**
+ * Compile the training step of `obj` in the runtime: the fused graph when there is one micro-batch
+ * (the fast default), else — or with `split` — the gradients-only graph for the first micro-batch,
+ * its accumulating variant for the rest (gradients summed in runtime state `grad:<name>`), and the
+ * apply-only graph on their mean.
+ */
+export async function compileStep(
+  rt: Runtime,
+  obj: Objective,
+  cfg: AdamWConfig,
+  opts: { groups?: readonly ParamGroup[]; accumulate?: number; split?: boolean } = {},
+): Promise<CompiledStep> {
+  const k = opts.accumulate ?? 1;
+  if (!Number.isInteger(k) || k < 1) throw new TonyError('config', `accumulate must be a positive integer, got ${k}`, 'pass the number of micro-batches per step');
+  const groups = opts.groups;
+  const logged = Object.keys(obj.logged);
+  const scalar = (r: Record<string, HostTensor>, name: string) => (r[name]!.data as Float32Array)[0]!;
+  const report = (losses: number[], r: Record<string, HostTensor>): StepOutputs => ({
+    loss: losses[0]!,
+    logged: Object.fromEntries(logged.map((n, i) => [n, losses[i + 1]!])),
+    grad_norm: scalar(r, 'grad_norm'),
+    lr_t: scalar(r, 'lr_t'),
+    grad_sq: r.grad_sq!.data as Float32Array,
+  });
+  const fetchLosses = ['loss', ...logged];
+  const fetchUpdate = ['grad_norm', 'lr_t', 'grad_sq'];
+
+  if (k === 1 && !opts.split) {
+    const g = buildTrainStep(obj.ps, obj.loss, obj.data, cfg, {}, { groups, buffers: obj.buffers, outputs: obj.logged });
+    const session = await rt.load(g.model);
+    return {
+      paramNames: g.paramNames,
+      async run(step, lr, batch) {
+        const r = await rt.run(session, { ...batch(0), step: hostTensor('float32', [], [step]), lr }, { state: g.state, update: g.update, fetch: [...fetchLosses, ...fetchUpdate] });
+        return report(fetchLosses.map((n) => scalar(r, n)), r);
+      },
+    };
+  }
+  const first = buildGradStep(obj, { groups });
+  const more = k > 1 ? buildGradStep(obj, { groups, accumulate: true }) : undefined;
+  const apply = buildApplyStep(obj.ps, cfg, { groups, gradScale: 1 / k });
+  const sessions = [await rt.load(first.model), more && (await rt.load(more.model))];
+  const applySession = await rt.load(apply.model);
+  const applyState = { ...apply.state, ...Object.fromEntries(apply.paramNames.map((n) => [`grad.${n}`, stateKey.grad(n)])) };
+  return {
+    paramNames: apply.paramNames,
+    async run(step, lr, batch) {
+      const sums = new Array<number>(fetchLosses.length).fill(0);
+      for (let j = 0; j < k; j++) {
+        const g = j === 0 ? first : more!;
+        const r = await rt.run(sessions[j === 0 ? 0 : 1]!, batch(j), { state: g.state, update: g.update, fetch: fetchLosses });
+        fetchLosses.forEach((n, i) => (sums[i]! += scalar(r, n)));
+      }
+      const r = await rt.run(applySession, { step: hostTensor('float32', [], [step]), lr }, { state: applyState, update: apply.update, fetch: fetchUpdate });
+      return report(sums.map((s) => s / k), r);
+    },
+  };
 }

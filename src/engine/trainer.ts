@@ -11,10 +11,10 @@ import { writeFileAtomic } from '../io.ts';
 import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import { latestCheckpoint, loadCheckpoint, saveRunCheckpoint } from './checkpoint.ts';
 import { exportOnnx } from './onnx.ts';
-import { type AdamWConfig, type ParamGroup, buildApplyStep, buildTrainStep, resolveGroups } from './optim.ts';
+import { type AdamWConfig, type ParamGroup, resolveGroups } from './optim.ts';
 import type { Runtime } from './runtime.ts';
 import { loadWeights, runOnWeights, stateKey } from './state.ts';
-import { type Traced, buildGradStep, objective } from './step.ts';
+import { type Traced, compileStep, objective } from './step.ts';
 
 /** What the trainer needs from a model + data pairing. */
 export interface TrainTask {
@@ -97,28 +97,12 @@ export interface TrainResult {
 
 /** Train `task` on `rt`. Weights stay in the runtime afterwards (state keys `param:<name>`, state.ts). */
 export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): Promise<TrainResult> {
-  const k = opts.accumulate ?? 1;
-  if (!Number.isInteger(k) || k < 1) throw new TonyError('config', `accumulate must be a positive integer, got ${k}`, 'pass the number of micro-batches per step');
   const obj = objective(task.trace('train'));
   const { ps, buffers } = obj;
   const { trainable } = resolveGroups(ps, opts.optimizer, opts.groups);
-  const extras = { ...(opts.groups ? { groups: opts.groups } : {}), ...(buffers ? { buffers } : {}), outputs: obj.logged };
+  const k = opts.accumulate ?? 1;
+  const stepper = await compileStep(rt, obj, opts.optimizer, { groups: opts.groups, accumulate: k, split: opts.split });
   const loggedNames = Object.keys(obj.logged);
-  const fetchStep = ['loss', ...loggedNames];
-  const fetchApply = ['grad_norm', 'lr_t', 'grad_sq'];
-  // The fused step (default), or gradients (first micro-batch, further micro-batches) then apply.
-  const fused = k === 1 && !opts.split ? buildTrainStep(ps, obj.loss, obj.data, opts.optimizer, {}, extras) : undefined;
-  const split = fused
-    ? undefined
-    : {
-        first: buildGradStep(obj, { ...(opts.groups ? { groups: opts.groups } : {}) }),
-        more: k > 1 ? buildGradStep(obj, { ...(opts.groups ? { groups: opts.groups } : {}), accumulate: true }) : undefined,
-        apply: buildApplyStep(ps, opts.optimizer, { ...(opts.groups ? { groups: opts.groups } : {}), gradScale: 1 / k }),
-      };
-  const sessions = fused
-    ? { fused: await rt.load(fused.model) }
-    : { first: await rt.load(split!.first.model), more: split!.more && (await rt.load(split!.more.model)), apply: await rt.load(split!.apply.model) };
-  const paramNames = (fused ?? split!.apply).paramNames;
 
   const evalObj = objective(task.trace('eval'));
   const evalWeights = { ps: evalObj.ps, ...(evalObj.buffers ? { buffers: evalObj.buffers } : {}) };
@@ -126,8 +110,6 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   const evalSession = await rt.load(evalGraph);
   const nParams = ps.count();
   const bufferNames = buffers?.specs.map((s) => s.name) ?? [];
-  const clash = bufferNames.filter((n) => ps.specs.some((s) => s.name === n));
-  if (clash.length) throw new TonyError('usage', `names used by both a parameter and a buffer: ${clash.join(', ')}`, 'weights share one namespace (model.safetensors); rename one');
   const tokensPerStep = task.tokensPerStep * k;
 
   // Initial state: a checkpoint to resume from, or fresh weights and zero moments.
@@ -172,7 +154,6 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   const log = async (row: Record<string, number>) => {
     if (metricsPath) await appendFile(metricsPath, JSON.stringify(row) + '\n');
   };
-  const first = (r: Record<string, HostTensor>, name: string) => (r[name]!.data as Float32Array)[0]!;
 
   const evaluate = async (): Promise<Record<string, number>> => {
     const n = opts.evalBatches ?? 4;
@@ -180,7 +161,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     const totals = new Array<number>(names.length).fill(0);
     for (let i = 0; i < n; i++) {
       const r = await runOnWeights(rt, evalSession, evalWeights, task.batch('val', i), { fetch: names });
-      names.forEach((name, j) => (totals[j]! += first(r, name)));
+      names.forEach((name, j) => (totals[j]! += (r[name]!.data as Float32Array)[0]!));
     }
     return Object.fromEntries(names.map((name, j) => [name === 'loss' ? 'val_loss' : `val_${name}`, totals[j]! / n]));
   };
@@ -202,23 +183,6 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     await saveRunCheckpoint(opts.outDir, step, { config, state, params, optimizer }, { keep: opts.keep ?? 2 });
   };
 
-  /** One optimizer step: the fused graph, or k gradient passes then the apply graph. */
-  const runStep = async (feedsStep: Record<string, HostTensor>): Promise<Record<string, number | Float32Array>> => {
-    if (fused) {
-      const r = await rt.run(sessions.fused!, { ...task.batch('train', step), ...feedsStep }, { state: fused.state, update: fused.update, fetch: [...fetchStep, ...fetchApply] });
-      return { ...Object.fromEntries([...fetchStep, 'grad_norm', 'lr_t'].map((n) => [n, first(r, n)])), grad_sq: r.grad_sq!.data as Float32Array };
-    }
-    const sums = new Array<number>(fetchStep.length).fill(0);
-    for (let j = 0; j < k; j++) {
-      const g = j === 0 ? split!.first : split!.more!;
-      const r = await rt.run(j === 0 ? sessions.first! : sessions.more!, task.batch('train', step * k + j), { state: g.state, update: g.update, fetch: fetchStep });
-      fetchStep.forEach((n, i) => (sums[i]! += first(r, n)));
-    }
-    const a = await rt.run(sessions.apply!, feedsStep, { state: { ...split!.apply.state, ...gradState }, update: split!.apply.update, fetch: fetchApply });
-    return { ...Object.fromEntries(fetchStep.map((n, i) => [n, sums[i]! / k])), grad_norm: first(a, 'grad_norm'), lr_t: first(a, 'lr_t'), grad_sq: a.grad_sq!.data as Float32Array };
-  };
-  const gradState = Object.fromEntries(paramNames.map((n) => [`grad.${n}`, stateKey.grad(n)]));
-
   const history: StepRecord[] = [];
   const evals: EvalRecord[] = [];
   const rates: number[] = [];
@@ -226,13 +190,12 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   const started = performance.now();
   while (step < opts.steps) {
     const t0 = performance.now();
-    const r = await runStep({ step: hostTensor('float32', [], [step + 1]), lr });
+    const r = await stepper.run(step + 1, lr, (micro) => task.batch('train', step * k + micro));
     step++;
-    const lossV = r.loss as number;
-    const norm = r.grad_norm as number;
+    const lossV = r.loss;
+    const norm = r.grad_norm;
     if (!Number.isFinite(lossV) || !Number.isFinite(norm)) {
-      const sq = r.grad_sq as Float32Array;
-      const bad = paramNames.filter((_, i) => !Number.isFinite(sq[i]!));
+      const bad = stepper.paramNames.filter((_, i) => !Number.isFinite(r.grad_sq[i]!));
       const what = !Number.isFinite(lossV) ? `loss is ${lossV}` : `gradient norm is ${norm}`;
       throw new TonyError(
         'numeric',
@@ -246,10 +209,10 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
       step,
       tokens: step * tokensPerStep,
       loss: lossV,
-      lr: r.lr_t as number,
+      lr: r.lr_t,
       grad_norm: norm,
       time_s: (performance.now() - started) / 1000,
-      ...Object.fromEntries(loggedNames.map((n) => [n, r[n] as number])),
+      ...r.logged,
     };
     history.push(rec);
     await log({ ...rec });
