@@ -165,7 +165,8 @@ const weights = async () => {
 describe('open training step', () => {
   it('named losses, a metric and a forward-updated buffer follow the float64 oracle; all are logged', async () => {
     const out = join(dir, 'named');
-    const res = await train(rt, lsqTask(), { steps: 6, optimizer: OPT, initParams: INIT, outDir: out, evalEvery: 6, evalBatches: 2 });
+    let bar: Record<string, string> = {};
+    const res = await train(rt, lsqTask(), { steps: 6, optimizer: OPT, initParams: INIT, outDir: out, evalEvery: 6, evalBatches: 2, onProgress: (p) => (bar = p.info) });
     const ref = reference(OPT, 6);
     close(res.history.map((h) => h.loss), ref.losses, 1e-5);
     const w = await weights();
@@ -186,6 +187,8 @@ describe('open training step', () => {
     expect(e.val_loss).toBeCloseTo((parts[0]!.mse + parts[1]!.mse) / 2 + REG * parts[0]!.penalty, 5);
     expect(e.val_mae).toBeCloseTo((parts[0]!.mae + parts[1]!.mae) / 2, 5);
     close((await weights()).mu, w.mu, 0);
+    expect(Object.keys(bar)).toEqual(['loss', 'loss_mse', 'loss_penalty', 'mae', 'mu_sum', 'val', 'tok/s']);
+    expect(bar.loss_mse).toBe(res.history[5]!.loss_mse!.toFixed(3));
     const rows = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(Object.keys(rows[0])).toEqual(['step', 'tokens', 'loss', 'lr', 'grad_norm', 'time_s', 'loss_mse', 'loss_penalty', 'mae', 'mu_sum']);
     expect(Object.keys(rows.at(-1))).toEqual(['step', 'tokens', 'val_loss', 'val_loss_mse', 'val_loss_penalty', 'val_mae', 'val_mu_sum']);
