@@ -8,7 +8,9 @@
  *   buildGradStep   forward + backward → loss, logged scalars, gradients, buffers' new values
  *   buildApplyStep  (optim.ts) gradients → clipping, schedule, AdamW → new parameters and moments
  *
- * Running the halves one after the other computes what the fused step computes.
+ * Running the halves one after the other computes what the fused step computes (bit-identical on
+ * the CPU provider in test/engine/open-step.test.ts). `compileStep` loads whichever the run needs
+ * and hides the difference behind one `run(step, lr, batch)`.
  */
 import { TonyError } from '../errors.ts';
 import { grad } from './autodiff.ts';
