@@ -4,8 +4,10 @@
  */
 export * from './engine/index.ts';
 export * from './engine/nn.ts';
-export { ADAMW_DEFAULTS, adamwConfig, buildTrainStep, lrAt, type AdamWConfig } from './engine/optim.ts';
-export { train, type TrainTask, type TrainOptions, type TrainResult } from './engine/trainer.ts';
+export { ADAMW_DEFAULTS, adamwConfig, buildApplyStep, buildTrainStep, lrAt, type AdamWConfig, type ParamGroup } from './engine/optim.ts';
+export { train, type TrainTask, type TrainOptions, type TrainResult, type StepRecord, type EvalRecord } from './engine/trainer.ts';
+export { BufferSet, loadWeights, runOnWeights, weightState } from './engine/state.ts';
+export { buildGradStep, objective, type NamedLoss, type Traced } from './engine/step.ts';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
 export { TonyError, type ErrorKind } from './errors.ts';
 export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './text/gpt.ts';

@@ -1,11 +1,11 @@
 /**
  * How an op is defined: shape rule, gradient (VJP), ONNX lowering and reference implementation,
  * side by side, registered once. Ops live in ops/*.ts; adding one touches one file and one row of
- * the gradient-check table (test/engine/gradcheck.test.ts).
+ * the op table (test/engine/ops.test.ts, checked by test/engine/harness.ts).
  */
 import { TonyError } from '../errors.ts';
 import type { DType } from './dtype.ts';
-import { type Attrs, Tensor, shapeErrorAt } from './tensor.ts';
+import { type Attrs, Tensor, normAxis, shapeErrorAt } from './tensor.ts';
 
 /** A concrete array in the reference interpreter: always float64 storage, whatever the dtype. */
 export interface RefArray {
@@ -143,3 +143,73 @@ export function broadcastMap(
 /** Round to float32 precision when the dtype says so (the reference runs in float64). */
 export const roundTo = (dtype: DType, x: number) =>
   dtype === 'int64' || dtype === 'int32' ? Math.trunc(x) : dtype === 'bool' ? (x ? 1 : 0) : x;
+
+// ---------------------------------------------------------------------------------------------
+// Reductions: one factory shared by sum (ops/shape.ts, beside expand, its adjoint) and the others
+// (ops/reduce.ts). ONNX moved reduction axes from an attribute to an input: ReduceSum at opset 13,
+// the other reductions at opset 18; the lowering branches on the opset being exported.
+
+export interface ReduceAttrs extends Record<string, unknown> {
+  axes: number[];
+  keepdims: boolean;
+}
+
+export function reducedShape(shape: readonly number[], axes: readonly number[], keepdims: boolean): number[] {
+  return keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function lowerReduce(ctx: LowerCtx, onnx: string, x: string, { axes, keepdims }: ReduceAttrs): string {
+  const axesAsInput = onnx === 'ReduceSum' ? ctx.opset >= 13 : ctx.opset >= 18;
+  const kd = { keepdims: { int: keepdims ? 1 : 0 } };
+  return axesAsInput
+    ? ctx.emit(onnx, [x, ctx.int64s(axes)], kd)
+    : ctx.emit(onnx, [x], { ...kd, axes: { ints: axes } });
+}
+
+/** Reference reduction: fold `f` over `axes`, starting from `init`. */
+function refReduce(x: RefArray, axes: readonly number[], init: number, f: (acc: number, v: number) => number): Float64Array {
+  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const out = new Float64Array(outShape.reduce((a, b) => a * b, 1)).fill(init);
+  const os = strides(outShape);
+  const idx = new Array<number>(x.shape.length).fill(0);
+  for (let i = 0; i < x.data.length; i++) {
+    let o = 0;
+    for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d]! * os[d]!;
+    out[o] = f(out[o]!, x.data[i]!);
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d]! < x.shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Define a reduction over `axes` from its fold, its VJP and an optional finishing step (mean's 1/n). */
+export function reduceOp(
+  name: string,
+  onnx: string,
+  init: number,
+  f: (acc: number, v: number) => number,
+  vjp: (g: Tensor, x: Tensor, out: Tensor, attrs: ReduceAttrs) => Tensor,
+  post?: (v: number, n: number) => number,
+): (inputs: readonly Tensor[], attrs: ReduceAttrs) => Tensor {
+  return defineOp<ReduceAttrs>({
+    name,
+    infer([x], { axes, keepdims }, fail) {
+      if (x!.dtype === 'bool') fail('cannot reduce a bool tensor', 'cast it first');
+      return { shape: reducedShape(x!.shape, axes, keepdims), dtype: x!.dtype };
+    },
+    vjp: (g, [x], out, attrs) => [vjp(g, x!, out, attrs)],
+    lower: (ctx, [x], attrs) => lowerReduce(ctx, onnx, x!, attrs),
+    ref([x], { axes }) {
+      const out = refReduce(x!, axes, init, f);
+      if (!post) return out;
+      const n = axes.reduce((a, ax) => a * x!.shape[ax]!, 1);
+      return out.map((v) => post(v, n));
+    },
+  });
+}
+
+/** Sorted, deduplicated, non-negative reduction axes. */
+export const axesOf = (x: Tensor, axes: number | readonly number[], op: string) =>
+  [...new Set((typeof axes === 'number' ? [axes] : axes).map((a) => normAxis(a, x.rank, op)))].sort((a, b) => a - b);

@@ -8,8 +8,11 @@ import { resolveConfig } from '../config.ts';
 import { grad } from './autodiff.ts';
 import { exportOnnx, type ExportOptions, type OnnxModel } from './onnx.ts';
 import * as T from './ops/index.ts';
-import type { ParamSet } from './nn.ts';
+import type { ParamSet, ParamSpec } from './nn.ts';
+import type { BufferSet } from './state.ts';
+import { stateKey } from './state.ts';
 import { type Tensor, input } from './tensor.ts';
+import { TonyError } from '../errors.ts';
 
 export const ADAMW_DEFAULTS = {
   /** Peak learning rate (after warmup). */
@@ -32,12 +35,8 @@ export type AdamWConfig = typeof ADAMW_DEFAULTS;
 export const adamwConfig = (overrides: Partial<Record<keyof AdamWConfig, unknown>> = {}) =>
   resolveConfig('optimizer', ADAMW_DEFAULTS, overrides);
 
-/** State keys in the runtime: parameters and the two AdamW moments. */
-export const stateKey = {
-  param: (name: string) => `param:${name}`,
-  m: (name: string) => `m:${name}`,
-  v: (name: string) => `v:${name}`,
-};
+/** Runtime state keys (state.ts); re-exported here for the modules that import them from optim. */
+export { stateKey };
 
 /**
  * The learning rate at (1-based) step t: linear warmup to lr, then cosine decay to minLrRatio·lr
@@ -58,32 +57,81 @@ export function lrAt(cfg: AdamWConfig, t: number, lr = cfg.lr): number {
   return lr * (cfg.minLrRatio + (1 - cfg.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
-export interface TrainStepGraph {
-  model: OnnxModel;
-  /** Input name → runtime state key (parameters and moments). */
+/**
+ * A parameter group: the parameters it names get their own learning-rate multiplier and weight
+ * decay, or are frozen (fed to the graph, but no gradients, no moments, never updated). A parameter
+ * takes the first group that names it; the others follow the optimizer config.
+ *
+ *   groups: [{ params: /^wte\./, lrScale: 0.1 }, { params: ['encoder.w'], frozen: true }]
+ */
+export interface ParamGroup {
+  /** Parameter names, or a pattern tested against each name. */
+  params: RegExp | readonly string[];
+  /** Multiplies the scheduled learning rate (default 1). */
+  lrScale?: number;
+  /** Replaces the config's weight decay for every member, whatever its ParamSpec.decay says. */
+  weightDecay?: number;
+  frozen?: boolean;
+}
+
+/** A trainable parameter with its group's settings resolved. */
+export interface TrainableParam {
+  spec: ParamSpec;
+  lrScale: number;
+  /** Effective decoupled weight decay (0 = none). */
+  weightDecay: number;
+}
+
+/** Split `ps` into trainable parameters (with their settings) and frozen ones; unknown names are errors. */
+export function resolveGroups(ps: ParamSet, cfg: Pick<AdamWConfig, 'weightDecay'>, groups: readonly ParamGroup[] = []): { trainable: TrainableParam[]; frozen: ParamSpec[] } {
+  const names = new Set(ps.specs.map((s) => s.name));
+  groups.forEach((g, i) => {
+    const hint = `parameters are: ${[...names].slice(0, 12).join(', ')}${names.size > 12 ? ', …' : ''}`;
+    if (g.params instanceof RegExp) {
+      if (![...names].some((n) => (g.params as RegExp).test(n))) throw new TonyError('config', `parameter group ${i}: ${g.params} matches no parameter`, hint);
+    } else {
+      const unknown = g.params.filter((n) => !names.has(n));
+      if (unknown.length) throw new TonyError('config', `parameter group ${i} names unknown parameters: ${unknown.join(', ')}`, hint);
+    }
+    for (const [key, v] of [['lrScale', g.lrScale], ['weightDecay', g.weightDecay]] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new TonyError('config', `parameter group ${i}: ${key} must be a finite number ≥ 0, got ${v}`);
+    }
+  });
+  const trainable: TrainableParam[] = [];
+  const frozen: ParamSpec[] = [];
+  for (const spec of ps.specs) {
+    const g = groups.find((g) => (g.params instanceof RegExp ? g.params.test(spec.name) : g.params.includes(spec.name)));
+    if (g?.frozen) frozen.push(spec);
+    else trainable.push({ spec, lrScale: g?.lrScale ?? 1, weightDecay: g?.weightDecay ?? (spec.decay ? cfg.weightDecay : 0) });
+  }
+  if (trainable.length === 0) throw new TonyError('config', 'every parameter is frozen: there is nothing to train', 'unfreeze at least one parameter group');
+  return { trainable, frozen };
+}
+
+/** Input name → state key and output name → state key, as Runtime.run takes them. */
+export interface StateMaps {
   state: Record<string, string>;
-  /** Output name → runtime state key. */
   update: Record<string, string>;
-  /** Names of the per-parameter squared-gradient-norm entries, in order (for NaN reports). */
-  paramNames: string[];
 }
 
 /**
- * Build the whole training step. `ps` holds the model's parameters, `loss` the traced scalar loss,
- * `data` the batch inputs. Outputs: loss, grad_norm (before clipping), lr (scheduled), grad_sq
- * (per-parameter squared norms), and the new parameters and moments.
+ * Global-norm clipping, the schedule and AdamW, appended to a graph: `grads[i]` is the gradient of
+ * `trainable[i]`'s parameter tensor `params[i]`. Pushes step, lr and each parameter's (p, m, v) onto
+ * `ins`, and grad_norm, lr_t, grad_sq and each new (p, m, v) onto `outs`, in that order (the fused
+ * graph of a plain task is byte-identical to the one before parameter groups existed).
  */
-export function buildTrainStep(
-  ps: ParamSet,
-  loss: Tensor,
-  data: readonly Tensor[],
+function appendAdamW(
+  trainable: readonly TrainableParam[],
+  params: readonly Tensor[],
+  grads: readonly Tensor[],
   cfg: AdamWConfig,
-  opts: ExportOptions = {},
-): TrainStepGraph {
-  const params = ps.inputs;
-  const grads = grad(loss, params);
+  ins: Tensor[],
+  outs: Record<string, Tensor>,
+  maps: StateMaps,
+): void {
   const t = input('step', [], 'float32'); // 1-based
   const lr = input('lr', [], 'float32');
+  ins.push(t, lr);
 
   // Global-norm clipping (torch.nn.utils.clip_grad_norm_): scale all gradients by clip/‖g‖ when above.
   const sq = grads.map((g) => T.reshape(T.sumAll(T.mul(g, g)), [1]));
@@ -96,12 +144,25 @@ export function buildTrainStep(
   const stepSize = T.div(lrT, T.sub(1, T.pow(T.scalar(cfg.beta1), t)));
   const invSqrtBias2 = T.div(1, T.sqrt(T.sub(1, T.pow(T.scalar(cfg.beta2), t))));
   const decayFactor = T.sub(1, T.mul(lrT, cfg.weightDecay));
+  // A group's scalars, built once per distinct (lrScale, weightDecay); the default group reuses the above.
+  const perGroup = new Map<string, { stepSize: Tensor; decayFactor: Tensor }>();
+  const groupScalars = (p: TrainableParam) => {
+    if (p.lrScale === 1) {
+      if (p.weightDecay === cfg.weightDecay) return { stepSize, decayFactor };
+    }
+    const key = `${p.lrScale}/${p.weightDecay}`;
+    let s = perGroup.get(key);
+    if (!s) {
+      const lrG = p.lrScale === 1 ? lrT : T.mul(lrT, p.lrScale);
+      s = { stepSize: p.lrScale === 1 ? stepSize : T.mul(stepSize, p.lrScale), decayFactor: T.sub(1, T.mul(lrG, p.weightDecay)) };
+      perGroup.set(key, s);
+    }
+    return s;
+  };
 
-  const ins: Tensor[] = [...data, t, lr];
-  const outs: Record<string, Tensor> = { loss, grad_norm: gradNorm, lr_t: lrT, grad_sq: gradSq };
-  const state: Record<string, string> = {};
-  const update: Record<string, string> = {};
-  ps.specs.forEach((spec, i) => {
+  Object.assign(outs, { grad_norm: gradNorm, lr_t: lrT, grad_sq: gradSq });
+  trainable.forEach((tp, i) => {
+    const { spec } = tp;
     const p = params[i]!;
     const g = scale ? T.mul(grads[i]!, scale) : grads[i]!;
     const m = input(`m.${spec.name}`, spec.shape);
@@ -109,21 +170,99 @@ export function buildTrainStep(
     const m2 = T.add(T.mul(m, cfg.beta1), T.mul(g, 1 - cfg.beta1));
     const v2 = T.add(T.mul(v, cfg.beta2), T.mul(T.mul(g, g), 1 - cfg.beta2));
     const denom = T.add(T.mul(T.sqrt(v2), invSqrtBias2), cfg.eps);
-    const decayed = spec.decay && cfg.weightDecay > 0 ? T.mul(p, decayFactor) : p;
-    const p2 = T.sub(decayed, T.mul(T.div(m2, denom), stepSize));
+    const gs = groupScalars(tp);
+    const decayed = tp.weightDecay > 0 ? T.mul(p, gs.decayFactor) : p;
+    const p2 = T.sub(decayed, T.mul(T.div(m2, denom), gs.stepSize));
     ins.push(p, m, v);
-    state[p.name!] = stateKey.param(spec.name);
-    state[m.name!] = stateKey.m(spec.name);
-    state[v.name!] = stateKey.v(spec.name);
+    maps.state[p.name!] = stateKey.param(spec.name);
+    maps.state[m.name!] = stateKey.m(spec.name);
+    maps.state[v.name!] = stateKey.v(spec.name);
     for (const [suffix, value, key] of [
       ['param', p2, stateKey.param(spec.name)],
       ['m', m2, stateKey.m(spec.name)],
       ['v', v2, stateKey.v(spec.name)],
     ] as const) {
       outs[`new.${suffix}.${spec.name}`] = value;
-      update[`new.${suffix}.${spec.name}`] = key;
+      maps.update[`new.${suffix}.${spec.name}`] = key;
     }
   });
+}
+
+export interface TrainStepGraph extends StateMaps {
+  model: OnnxModel;
+  /** Names of the per-parameter squared-gradient-norm entries, in order (for NaN reports). */
+  paramNames: string[];
+}
+
+/** What a step graph computes besides the loss and the update (all optional; see step.ts). */
+export interface StepExtras {
+  groups?: readonly ParamGroup[];
+  /** Forward-updated state: buffer inputs and their new values (state.ts). */
+  buffers?: BufferSet;
+  /** Further scalar outputs (named losses, metrics), fetched and logged by the trainer. */
+  outputs?: Readonly<Record<string, Tensor>>;
+}
+
+/**
+ * Build the whole training step as one graph. `ps` holds the model's parameters, `loss` the traced
+ * scalar loss (the total, when there are several), `data` the batch inputs. Outputs: loss,
+ * grad_norm (before clipping), lr (scheduled), grad_sq (per-parameter squared norms), the new
+ * parameters and moments, then `extras.outputs` and the buffers' new values (`new.buffer.<name>`).
+ */
+export function buildTrainStep(
+  ps: ParamSet,
+  loss: Tensor,
+  data: readonly Tensor[],
+  cfg: AdamWConfig,
+  opts: ExportOptions = {},
+  extras: StepExtras = {},
+): TrainStepGraph {
+  const { trainable, frozen } = resolveGroups(ps, cfg, extras.groups);
+  const byName = new Map(ps.inputs.map((t) => [t.name!, t]));
+  const params = trainable.map((tp) => byName.get(tp.spec.name)!);
+  const grads = grad(loss, params);
+  const ins: Tensor[] = [...data];
+  const outs: Record<string, Tensor> = { loss };
+  const maps: StateMaps = { state: {}, update: {} };
+  appendAdamW(trainable, params, grads, cfg, ins, outs, maps);
+  appendWeightsAndOutputs(frozen.map((s) => byName.get(s.name)!), extras, ins, outs, maps);
   const model = exportOnnx(ins, outs, { name: 'train_step', ...opts });
-  return { model, state, update, paramNames: ps.specs.map((s) => s.name) };
+  return { model, ...maps, paramNames: trainable.map((tp) => tp.spec.name) };
+}
+
+/** Frozen parameters and buffers as state inputs; extra outputs; buffer updates as state outputs. */
+export function appendWeightsAndOutputs(frozen: readonly Tensor[], extras: StepExtras, ins: Tensor[], outs: Record<string, Tensor>, maps: StateMaps): void {
+  for (const t of [...frozen, ...(extras.buffers?.inputs ?? [])]) {
+    ins.push(t);
+    maps.state[t.name!] = stateKey.param(t.name!);
+  }
+  for (const [name, t] of Object.entries(extras.outputs ?? {})) {
+    if (name in outs) throw new TonyError('usage', `step output '${name}' is already an output of the training step`, 'rename the loss or metric');
+    outs[name] = t;
+  }
+  for (const [name, value] of extras.buffers?.updates ?? []) {
+    outs[`new.buffer.${name}`] = value;
+    maps.update[`new.buffer.${name}`] = stateKey.param(name);
+  }
+}
+
+/**
+ * The apply-only graph: clipping, schedule and AdamW on given gradients (inputs `grad.<name>`), for
+ * data-parallel training (gradients summed across workers first) and gradient accumulation.
+ * `gradScale` multiplies the gradients first (1/k to average k accumulated micro-batches).
+ * Outputs as buildTrainStep's, without the loss.
+ */
+export function buildApplyStep(ps: ParamSet, cfg: AdamWConfig, opts: ExportOptions & { groups?: readonly ParamGroup[]; gradScale?: number } = {}): TrainStepGraph {
+  const { trainable } = resolveGroups(ps, cfg, opts.groups);
+  const byName = new Map(ps.inputs.map((t) => [t.name!, t]));
+  const params = trainable.map((tp) => byName.get(tp.spec.name)!);
+  const gradIns = trainable.map((tp) => input(`grad.${tp.spec.name}`, tp.spec.shape));
+  const grads = opts.gradScale !== undefined && opts.gradScale !== 1 ? gradIns.map((g) => T.mul(g, opts.gradScale!)) : gradIns;
+  const ins: Tensor[] = [...gradIns];
+  const outs: Record<string, Tensor> = {};
+  const maps: StateMaps = { state: {}, update: {} };
+  appendAdamW(trainable, params, grads, cfg, ins, outs, maps);
+  const { groups: _g, gradScale: _s, ...exportOpts } = opts;
+  const model = exportOnnx(ins, outs, { name: 'apply_step', ...exportOpts });
+  return { model, ...maps, paramNames: trainable.map((tp) => tp.spec.name) };
 }

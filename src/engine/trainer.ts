@@ -4,28 +4,29 @@
  * would), evaluation every N steps, a JSONL metrics log, checkpoints, and NaN/Inf detection that
  * names the step and the offending tensors.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
-import { type HostTensor, hostTensor } from './dtype.ts';
+import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import { latestCheckpoint, loadCheckpoint, saveRunCheckpoint } from './checkpoint.ts';
-import type { ParamSet } from './nn.ts';
 import { exportOnnx } from './onnx.ts';
-import { type AdamWConfig, buildTrainStep, stateKey } from './optim.ts';
+import { type AdamWConfig, type ParamGroup, resolveGroups } from './optim.ts';
 import type { Runtime } from './runtime.ts';
-import type { Tensor } from './tensor.ts';
+import { loadWeights, runOnWeights, stateKey } from './state.ts';
+import { type Traced, compileStep, objective } from './step.ts';
 
 /** What the trainer needs from a model + data pairing. */
 export interface TrainTask {
   /**
    * Trace the model and its loss on a fresh ParamSet; `data` are the batch inputs in feed order.
-   * 'train' traces the training step (dropout on), 'eval' the validation loss (dropout off).
+   * 'train' traces the training step (dropout on), 'eval' the validation graph (dropout off; buffer
+   * updates are ignored there). Several named losses, metrics and forward-updated buffers: step.ts.
    */
-  trace(mode?: 'train' | 'eval'): { ps: ParamSet; loss: Tensor; data: Tensor[] };
+  trace(mode?: 'train' | 'eval'): Traced;
   /** Batch number `index` of a split, deterministic in (seed, index). */
   batch(split: 'train' | 'val', index: number): Record<string, HostTensor>;
-  /** Tokens (or examples) consumed per training step, for throughput and scaling-law logs. */
+  /** Tokens (or examples) consumed per batch, for throughput and scaling-law logs. */
   tokensPerStep: number;
   /** Saved as config.json in the run directory and every checkpoint. */
   config: Record<string, unknown>;
@@ -34,9 +35,21 @@ export interface TrainTask {
 export interface TrainOptions {
   steps: number;
   optimizer: AdamWConfig;
+  /** Learning-rate multipliers, weight decay and freezing per parameter group (optim.ts). */
+  groups?: readonly ParamGroup[];
+  /**
+   * Micro-batches per step (default 1): gradients of `accumulate` consecutive batches are averaged
+   * before one update. Step s uses train batches s·k … s·k + k − 1.
+   */
+  accumulate?: number;
+  /**
+   * Run the gradients-only and apply-only graphs instead of the fused step even without
+   * accumulation (what data-parallel training runs; slower on one machine).
+   */
+  split?: boolean;
   /** Parameter initialisation seed. */
   seed?: number;
-  /** Initial parameter values (e.g. pretrained weights); others are initialised from `seed`. */
+  /** Initial parameter (and buffer) values, e.g. pretrained weights; others are initialised from `seed`. */
   initParams?: Record<string, HostTensor>;
   evalEvery?: number;
   evalBatches?: number;
@@ -51,6 +64,7 @@ export interface TrainOptions {
   onProgress?: (p: { done: number; total: number; info: Record<string, string> }) => void;
 }
 
+/** One metrics.jsonl training row: the fixed fields, then the task's named losses (`loss_<name>`) and metrics. */
 export interface StepRecord {
   step: number;
   tokens: number;
@@ -58,113 +72,130 @@ export interface StepRecord {
   lr: number;
   grad_norm: number;
   time_s: number;
+  [logged: string]: number;
+}
+
+/** One evaluation: `val_loss` (the total), `val_loss_<name>` and `val_<metric>` for the rest. */
+export interface EvalRecord {
+  step: number;
+  tokens: number;
+  val_loss: number;
+  [logged: string]: number;
 }
 
 export interface TrainResult {
   /** Training loss per step run in this call (index 0 = first step after any resume). */
   history: StepRecord[];
-  evals: Array<{ step: number; tokens: number; val_loss: number }>;
+  evals: EvalRecord[];
   finalStep: number;
   /** Median tokens/s over the steps of this call. */
   tokensPerSecond: number;
   params: number;
+  /** What the trainer repaired on its way (e.g. a torn last line of metrics.jsonl), for the caller to show. */
+  notices: string[];
 }
 
-/** Train `task` on `rt`. Parameters stay in the runtime afterwards (state keys `param:<name>`). */
+/** Train `task` on `rt`. Weights stay in the runtime afterwards (state keys `param:<name>`, state.ts). */
 export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): Promise<TrainResult> {
-  const { ps, loss, data } = task.trace('train');
-  const stepGraph = buildTrainStep(ps, loss, data, opts.optimizer);
-  const trainSession = await rt.load(stepGraph.model);
-  const evalTrace = task.trace('eval');
-  const evalGraph = exportOnnx([...evalTrace.data, ...evalTrace.ps.inputs], { loss: evalTrace.loss }, { name: 'eval' });
-  const evalSession = await rt.load(evalGraph);
-  const evalState = Object.fromEntries(evalTrace.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
-  const nParams = ps.count();
+  const obj = objective(task.trace('train'));
+  const { ps, buffers } = obj;
+  const { trainable } = resolveGroups(ps, opts.optimizer, opts.groups);
+  const k = opts.accumulate ?? 1;
+  const stepper = await compileStep(rt, obj, opts.optimizer, { groups: opts.groups, accumulate: k, split: opts.split });
+  const loggedNames = Object.keys(obj.logged);
 
-  // Initial state: a checkpoint to resume from, or fresh parameters and zero moments.
+  const evalObj = objective(task.trace('eval'));
+  const evalWeights = { ps: evalObj.ps, ...(evalObj.buffers ? { buffers: evalObj.buffers } : {}) };
+  const evalGraph = exportOnnx([...evalObj.data, ...evalObj.ps.inputs, ...(evalObj.buffers?.inputs ?? [])], { loss: evalObj.loss, ...evalObj.logged }, { name: 'eval' });
+  const evalSession = await rt.load(evalGraph);
+  const nParams = ps.count();
+  const bufferNames = buffers?.specs.map((s) => s.name) ?? [];
+  const tokensPerStep = task.tokensPerStep * k;
+
+  // Initial state: a checkpoint to resume from, or fresh weights and zero moments.
   let step = 0;
   const ckptDir = opts.outDir && opts.resume ? (await latestCheckpoint(opts.outDir))?.dir : undefined;
   if (ckptDir) {
-    const expect = Object.fromEntries(ps.specs.map((s) => [s.name, { shape: s.shape, dtype: 'float32' as const }]));
+    const expect: Record<string, { shape: readonly number[]; dtype: DType }> = {};
+    for (const s of ps.specs) expect[s.name] = { shape: s.shape, dtype: 'float32' };
+    for (const s of buffers?.specs ?? []) expect[s.name] = { shape: s.shape, dtype: s.dtype };
     const ck = await loadCheckpoint(ckptDir, { params: expect });
     const entries: Record<string, HostTensor> = {};
-    for (const s of ps.specs) {
-      entries[stateKey.param(s.name)] = ck.params[s.name]!;
-      const m = ck.optimizer?.[`m.${s.name}`];
-      const v = ck.optimizer?.[`v.${s.name}`];
-      if (!m || !v) throw new TonyError('checkpoint', `${ckptDir}: optimizer state for '${s.name}' is missing`, 'resume needs a checkpoint saved by the trainer');
-      entries[stateKey.m(s.name)] = m;
-      entries[stateKey.v(s.name)] = v;
+    for (const name of Object.keys(expect)) entries[stateKey.param(name)] = ck.params[name]!;
+    for (const { spec } of trainable) {
+      const m = ck.optimizer?.[`m.${spec.name}`];
+      const v = ck.optimizer?.[`v.${spec.name}`];
+      if (!m || !v) throw new TonyError('checkpoint', `${ckptDir}: optimizer state for '${spec.name}' is missing`, 'resume needs a checkpoint saved by the trainer');
+      entries[stateKey.m(spec.name)] = m;
+      entries[stateKey.v(spec.name)] = v;
     }
     await rt.setState(entries);
     step = Number((ck.state as { step?: number }).step ?? 0);
   } else {
-    const init = { ...ps.initialize(opts.seed ?? 0), ...opts.initParams };
-    const entries: Record<string, HostTensor> = {};
-    for (const s of ps.specs) {
-      entries[stateKey.param(s.name)] = init[s.name]!;
-      entries[stateKey.m(s.name)] = hostTensor('float32', s.shape);
-      entries[stateKey.v(s.name)] = hostTensor('float32', s.shape);
+    const init = { ...ps.initialize(opts.seed ?? 0), ...buffers?.initialize(opts.seed ?? 0), ...opts.initParams };
+    await loadWeights(rt, Object.fromEntries([...ps.specs.map((s) => s.name), ...bufferNames].map((n) => [n, init[n]!])));
+    const moments: Record<string, HostTensor> = {};
+    for (const { spec } of trainable) {
+      moments[stateKey.m(spec.name)] = hostTensor('float32', spec.shape);
+      moments[stateKey.v(spec.name)] = hostTensor('float32', spec.shape);
     }
-    await rt.setState(entries);
+    await rt.setState(moments);
   }
 
+  const notices: string[] = [];
   const metricsPath = opts.outDir ? join(opts.outDir, 'metrics.jsonl') : undefined;
   if (opts.outDir) {
     await mkdir(opts.outDir, { recursive: true });
     const runConfig = { ...task.config, params: nParams, nonembedding_params: task.config.nonembedding_params ?? nParams };
     await writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
-    await trimMetrics(metricsPath!, step);
+    const dropped = await trimMetrics(metricsPath!, step);
+    if (dropped) notices.push(`${metricsPath}: dropped a torn last line (${JSON.stringify(dropped.slice(0, 60))}), as a crash mid-write leaves it`);
   }
   const log = async (row: Record<string, number>) => {
     if (metricsPath) await appendFile(metricsPath, JSON.stringify(row) + '\n');
   };
 
-  const evaluate = async (): Promise<number> => {
-    let total = 0;
+  const evaluate = async (): Promise<Record<string, number>> => {
     const n = opts.evalBatches ?? 4;
+    const names = ['loss', ...Object.keys(evalObj.logged)];
+    const totals = new Array<number>(names.length).fill(0);
     for (let i = 0; i < n; i++) {
-      const r = await rt.run(evalSession, task.batch('val', i), { state: evalState, fetch: ['loss'] });
-      total += (r.loss!.data as Float32Array)[0]!;
+      const r = await runOnWeights(rt, evalSession, evalWeights, task.batch('val', i), { fetch: names });
+      names.forEach((name, j) => (totals[j]! += (r[name]!.data as Float32Array)[0]!));
     }
-    return total / n;
+    return Object.fromEntries(names.map((name, j) => [name === 'loss' ? 'val_loss' : `val_${name}`, totals[j]! / n]));
   };
 
   const save = async () => {
     if (!opts.outDir) return;
-    const names = ps.specs.map((s) => s.name);
-    const st = await rt.getState(names.flatMap((n) => [stateKey.param(n), stateKey.m(n), stateKey.v(n)]));
+    const weightNames = [...ps.specs.map((s) => s.name), ...bufferNames];
+    const trainNames = trainable.map((tp) => tp.spec.name);
+    const st = await rt.getState([...weightNames.map(stateKey.param), ...trainNames.flatMap((n) => [stateKey.m(n), stateKey.v(n)])]);
     const params: Record<string, HostTensor> = {};
     const optimizer: Record<string, HostTensor> = {};
-    for (const n of names) {
-      params[n] = st[stateKey.param(n)]!;
+    for (const n of weightNames) params[n] = st[stateKey.param(n)]!;
+    for (const n of trainNames) {
       optimizer[`m.${n}`] = st[stateKey.m(n)]!;
       optimizer[`v.${n}`] = st[stateKey.v(n)]!;
     }
-    const config = { ...task.config, optimizer: opts.optimizer };
-    const state = { step, tokens: step * task.tokensPerStep };
+    const config = { ...task.config, optimizer: opts.optimizer, ...(k > 1 ? { accumulate: k } : {}) };
+    const state = { step, tokens: step * tokensPerStep };
     await saveRunCheckpoint(opts.outDir, step, { config, state, params, optimizer }, { keep: opts.keep ?? 2 });
   };
 
   const history: StepRecord[] = [];
-  const evals: TrainResult['evals'] = [];
+  const evals: EvalRecord[] = [];
   const rates: number[] = [];
   const lr = hostTensor('float32', [], [opts.optimizer.lr]);
   const started = performance.now();
   while (step < opts.steps) {
     const t0 = performance.now();
-    const feeds = { ...task.batch('train', step), step: hostTensor('float32', [], [step + 1]), lr };
-    const r = await rt.run(trainSession, feeds, {
-      state: stepGraph.state,
-      update: stepGraph.update,
-      fetch: ['loss', 'grad_norm', 'lr_t', 'grad_sq'],
-    });
+    const r = await stepper.run(step + 1, lr, (micro) => task.batch('train', step * k + micro));
     step++;
-    const lossV = (r.loss!.data as Float32Array)[0]!;
-    const norm = (r.grad_norm!.data as Float32Array)[0]!;
+    const lossV = r.loss;
+    const norm = r.grad_norm;
     if (!Number.isFinite(lossV) || !Number.isFinite(norm)) {
-      const sq = r.grad_sq!.data as Float32Array;
-      const bad = stepGraph.paramNames.filter((_, i) => !Number.isFinite(sq[i]!));
+      const bad = stepper.paramNames.filter((_, i) => !Number.isFinite(r.grad_sq[i]!));
       const what = !Number.isFinite(lossV) ? `loss is ${lossV}` : `gradient norm is ${norm}`;
       throw new TonyError(
         'numeric',
@@ -173,50 +204,81 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
       );
     }
     const dt = (performance.now() - t0) / 1000;
-    rates.push(task.tokensPerStep / dt);
+    rates.push(tokensPerStep / dt);
     const rec: StepRecord = {
       step,
-      tokens: step * task.tokensPerStep,
+      tokens: step * tokensPerStep,
       loss: lossV,
-      lr: (r.lr_t!.data as Float32Array)[0]!,
+      lr: r.lr_t,
       grad_norm: norm,
       time_s: (performance.now() - started) / 1000,
+      ...r.logged,
     };
     history.push(rec);
     await log({ ...rec });
     if (opts.evalEvery && (step % opts.evalEvery === 0 || step === opts.steps)) {
-      const val = await evaluate();
-      evals.push({ step, tokens: rec.tokens, val_loss: val });
-      await log({ step, tokens: rec.tokens, val_loss: val });
+      const e = { step, tokens: rec.tokens, ...(await evaluate()) } as EvalRecord;
+      evals.push(e);
+      await log(e);
     }
     if (opts.outDir && ((opts.checkpointEvery && step % opts.checkpointEvery === 0) || step === opts.steps)) await save();
+    const lastEval = evals.at(-1);
     opts.onProgress?.({
       done: step,
       total: opts.steps,
       info: {
         loss: lossV.toFixed(3),
-        ...(evals.length ? { val: evals[evals.length - 1]!.val_loss.toFixed(3) } : {}),
+        ...Object.fromEntries(loggedNames.map((n) => [n, formatValue(rec[n]!)])),
+        ...(lastEval ? { val: lastEval.val_loss.toFixed(3) } : {}),
         'tok/s': formatRate(median(rates)),
       },
     });
   }
-  return { history, evals, finalStep: step, tokensPerSecond: median(rates), params: nParams };
+  return { history, evals, finalStep: step, tokensPerSecond: median(rates), params: nParams, notices };
 }
 
-/** Drop metric rows past `step` (a resumed run rewrites them) — the log stays one consistent run. */
-async function trimMetrics(path: string, step: number): Promise<void> {
+/**
+ * Drop metric rows past `step` (a resumed run rewrites them), so the log stays one consistent run.
+ * A last line that is not a JSON row is what a crash in the middle of an append leaves: it is
+ * dropped (and returned, for a notice). Anything else that does not parse is refused, naming the
+ * file and line: a log that was edited or corrupted should be looked at, not silently rewritten.
+ */
+export async function trimMetrics(path: string, step: number): Promise<string | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    return;
+    return undefined;
   }
-  const kept = text
-    .split('\n')
-    .filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= step)
-    .map((l) => l + '\n')
-    .join('');
-  if (kept !== text) await writeFile(path, kept);
+  const lines = text.split('\n');
+  const last = lines.findLastIndex((l) => l.trim() !== '');
+  const kept: string[] = [];
+  let torn: string | undefined;
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      row = undefined;
+    }
+    const rowStep = row !== null && typeof row === 'object' ? (row as { step?: unknown }).step : undefined;
+    if (typeof rowStep !== 'number') {
+      if (i === last) {
+        torn = line;
+        continue;
+      }
+      throw new TonyError(
+        'data',
+        `${path}:${i + 1}: not a metrics row (${JSON.stringify(line.slice(0, 60))}${line.length > 60 ? '…' : ''})`,
+        `every line is a JSON object with a numeric "step"; fix or delete line ${i + 1}, or start a fresh run in another --out`,
+      );
+    }
+    if (rowStep <= step) kept.push(line + '\n');
+  }
+  const out = kept.join('');
+  if (out !== text) await writeFileAtomic(path, out);
+  return torn;
 }
 
 export const median = (xs: readonly number[]) => {
@@ -226,3 +288,5 @@ export const median = (xs: readonly number[]) => {
 };
 
 const formatRate = (r: number) => (r >= 1e4 ? `${(r / 1e3).toFixed(1)}k` : r.toFixed(0));
+
+const formatValue = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(3) : v.toExponential(1));

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
-import { adamwConfig, buildTrainStep } from '../../src/engine/optim.ts';
+import { adamwConfig, buildApplyStep, buildTrainStep } from '../../src/engine/optim.ts';
+import { BufferSet } from '../../src/engine/state.ts';
+import { buildGradStep, objective } from '../../src/engine/step.ts';
 import { GPT, gptConfig } from '../../src/text/gpt.ts';
 
 // Debian's python3-onnx 1.12 knows opsets up to 17: export at 17 for the check.
@@ -61,4 +63,27 @@ describe('ONNX export', () => {
     expect(r.outputs.loss).toEqual([]);
     for (const s of gpt.ps.specs) expect(r.outputs[`new.param.${s.name}`]).toEqual([...s.shape]);
   });
+
+  it('the open step’s graphs pass too: fused with groups, buffers and metrics; gradients-only; apply-only', async () => {
+    const gpt = new GPT(cfg);
+    const idx = T.input('idx', [2, 16], 'int64');
+    const tg = T.input('targets', [2, 16], 'int64');
+    const buffers = new BufferSet();
+    const ema = buffers.buffer('ema.ln_f.weight', [16], { kind: 'ones' });
+    buffers.update(ema, T.add(T.mul(ema, 0.99), T.mul(gpt.lnF.w, 0.01)));
+    const obj = objective({ ps: gpt.ps, data: [idx, tg], losses: { lm: gpt.loss(idx, tg) }, metrics: { ema_mean: T.mean(ema) }, buffers });
+    const groups = [{ params: /^wpe\./, frozen: true }, { params: /^h\.0\./, lrScale: 0.5, weightDecay: 0 }];
+    const fused = buildTrainStep(obj.ps, obj.loss, obj.data, adamwConfig(), { opset: OPSET }, { groups, buffers, outputs: obj.logged });
+    const f = await onnxCheck(fused.model, 'open_fused');
+    expect(f.outputs['new.buffer.ema.ln_f.weight']).toEqual([16]);
+    expect(f.outputs.loss_lm).toEqual([]);
+    expect(f.outputs['new.param.wpe.weight']).toBeUndefined(); // frozen: no update
+    const g = await onnxCheck(buildGradStep(obj, { groups, accumulate: true, opset: OPSET }).model, 'open_grads');
+    expect(g.outputs['grad.wte.weight']).toEqual([50, 16]);
+    const a = await onnxCheck(buildApplyStep(obj.ps, adamwConfig(), { groups, gradScale: 0.5, opset: OPSET }).model, 'open_apply');
+    const trainable = gpt.ps.specs.filter((s) => !s.name.startsWith('wpe.'));
+    expect(Object.keys(a.outputs).sort()).toEqual(['grad_norm', 'grad_sq', 'lr_t', ...trainable.flatMap((s) => ['param', 'm', 'v'].map((k) => `new.${k}.${s.name}`))].sort());
+    expect(a.outputs.grad_sq).toEqual([trainable.length]);
+  });
 });
+

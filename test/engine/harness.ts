@@ -13,7 +13,10 @@ import { prng } from '../../src/random.ts';
 export interface InputSpec {
   shape: number[];
   dtype?: T.DType;
-  /** 'normal' (default), 'positive' (0.5..2), 'ids:<n>' (int64 in [0, n)), 'bool', 'distinct'. */
+  /**
+   * 'normal' (default), 'positive' (0.5..2), 'ids:<n>' (int64 in [0, n)), 'bool', 'distinct',
+   * 'ties:<n>' (floats from {0, …, n−1}: many equal values, for tie rules).
+   */
   kind?: string;
 }
 
@@ -27,6 +30,12 @@ export interface OpCase {
   fwdTol?: number;
   /** Tolerance for ORT float64 gradients vs reference (ops computed via float32 erf need ~1e-6). */
   gradTol?: number;
+  /**
+   * The expected-gradient column, for ops whose gradient is not the derivative of their forward
+   * pass (stopGradient): the gradient of Σ w·out with respect to each float input, derived by hand.
+   * It replaces the finite-difference check (step 2), which would see the identity.
+   */
+  expectGrad?: (xs: Float64Array[], w: Float64Array) => Array<ArrayLike<number>>;
 }
 
 /** Deterministic pseudo-random numbers so failures reproduce. */
@@ -38,7 +47,8 @@ export function makeInput(spec: InputSpec, seed: number): T.HostTensor {
   const kind = spec.kind ?? 'normal';
   const dtype = spec.dtype ?? (kind.startsWith('ids') ? 'int64' : kind === 'bool' ? 'bool' : 'float64');
   let vals: number[];
-  if (kind.startsWith('ids:')) vals = Array.from({ length: n }, () => Math.floor(r.next() * Number(kind.slice(4))));
+  if (kind.startsWith('ties:')) vals = Array.from({ length: n }, () => Math.floor(r.next() * Number(kind.slice(5))));
+  else if (kind.startsWith('ids:')) vals = Array.from({ length: n }, () => Math.floor(r.next() * Number(kind.slice(4))));
   else if (kind === 'bool') vals = Array.from({ length: n }, () => +(r.next() < 0.5));
   else if (kind === 'positive') vals = Array.from({ length: n }, () => 0.5 + 1.5 * r.next());
   // distinct values a good distance apart: keeps max/min/relu away from their kinks for FD
@@ -103,21 +113,26 @@ export async function checkOp(c: OpCase, rt: T.Runtime, seed = 1, opsets: readon
   const refGrads = T.interpret(grads, feeds64);
   // The weights are float32-rounded constants; evaluate the loss in float64 with the same values.
   const lossAt = (feeds: Record<string, T.HostTensor>) => T.interpret([loss], feeds)[0]!.data[0] as number;
-  const h = 1e-6;
-  floatIdx.forEach((i, k) => {
-    const base = feeds64[`x${i}`]!;
-    const fd = new Float64Array(base.data.length);
-    for (let j = 0; j < fd.length; j++) {
-      const plus = Float64Array.from(base.data as Float64Array);
-      const minus = Float64Array.from(base.data as Float64Array);
-      plus[j]! += h;
-      minus[j]! -= h;
-      fd[j] =
-        (lossAt({ ...feeds64, [`x${i}`]: { ...base, data: plus } }) - lossAt({ ...feeds64, [`x${i}`]: { ...base, data: minus } })) /
-        (2 * h);
-    }
-    expectClose(T.toNumbers(refGrads[k]!), fd, 1e-5, 1e-6, `${c.name} d/dx${i} (VJP vs finite differences)`);
-  });
+  if (c.expectGrad) {
+    const want = c.expectGrad(floatIdx.map((i) => T.toNumbers(hosts[i]!)), T.toNumbers(asDtype(wHost, 'float32')));
+    floatIdx.forEach((i, k) => expectClose(T.toNumbers(refGrads[k]!), want[k]!, 1e-12, 1e-12, `${c.name} d/dx${i} (VJP vs expected gradient)`));
+  } else {
+    const h = 1e-6;
+    floatIdx.forEach((i, k) => {
+      const base = feeds64[`x${i}`]!;
+      const fd = new Float64Array(base.data.length);
+      for (let j = 0; j < fd.length; j++) {
+        const plus = Float64Array.from(base.data as Float64Array);
+        const minus = Float64Array.from(base.data as Float64Array);
+        plus[j]! += h;
+        minus[j]! -= h;
+        fd[j] =
+          (lossAt({ ...feeds64, [`x${i}`]: { ...base, data: plus } }) - lossAt({ ...feeds64, [`x${i}`]: { ...base, data: minus } })) /
+          (2 * h);
+      }
+      expectClose(T.toNumbers(refGrads[k]!), fd, 1e-5, 1e-6, `${c.name} d/dx${i} (VJP vs finite differences)`);
+    });
+  }
 
   // 3. the gradient graph on ONNX Runtime in float64 checking mode
   const outs: Record<string, T.Tensor> = {};

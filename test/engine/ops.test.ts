@@ -2,7 +2,9 @@
  * The op table: every op's forward against its reference implementation on ONNX Runtime, and its
  * gradient against central finite differences (see harness.ts). Adding an op adds a row here.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { type OpCase, checkOp } from './harness.ts';
 
@@ -11,6 +13,9 @@ const pos = (...shape: number[]) => ({ shape, kind: 'positive' });
 const distinct = (...shape: number[]) => ({ shape, kind: 'distinct' });
 const ids = (n: number, ...shape: number[]) => ({ shape, kind: `ids:${n}` });
 const bool = (...shape: number[]) => ({ shape, kind: 'bool' });
+const ties = (n: number, ...shape: number[]) => ({ shape, kind: `ties:${n}` });
+const zeros = (x: Float64Array) => new Float64Array(x.length);
+const sq = (x: T.Tensor) => T.mul(x, x);
 // erf is computed in float32 in checking mode (no float64 Erf kernel in ONNX Runtime)
 const ERF_TOL = 2e-6;
 
@@ -40,12 +45,41 @@ export const OPS: OpCase[] = [
   { name: 'greaterEqual', inputs: [s(2, 3), s(3)], build: (a, b) => T.where(T.greaterEqual(a!, b!), 1, 0), grad: false },
   { name: 'equal', inputs: [ids(3, 6), ids(3, 6)], build: (a, b) => T.cast(T.equal(a!, b!), 'float32'), grad: false },
   { name: 'where', inputs: [bool(2, 3), s(2, 3), s(3)], build: (c, a, b) => T.where(c!, a!, b!) },
+  // stopGradient: the expected-gradient column replaces finite differences (which see the identity)
+  {
+    name: 'stopGradient',
+    inputs: [s(2, 3), s(2, 3)],
+    build: (a, b) => T.add(T.mul(a!, T.stopGradient(a!)), T.stopGradient(b!)),
+    expectGrad: ([a, b], w) => [a!.map((v, i) => w[i]! * v), zeros(b!)], // d/da = w·a (not 2w·a), d/db = 0
+  },
+  {
+    name: 'stopGradient straight-through (x + sg(q − x))',
+    inputs: [s(2, 3), s(2, 3)],
+    build: (x, q) => T.add(x!, T.stopGradient(T.sub(q!, x!))),
+    expectGrad: ([x, q], w) => [Float64Array.from(w), zeros(q!)],
+  },
   { name: 'cast', inputs: [s(2, 3)], build: (a) => T.cast(T.cast(a!, 'float64'), 'float32') },
   // reductions and normalisers
   { name: 'sum', inputs: [s(2, 3, 4)], build: (a) => T.sum(a!, [0, 2]) },
   { name: 'sum keepdims', inputs: [s(2, 3, 4)], build: (a) => T.sum(a!, 1, true) },
   { name: 'mean', inputs: [s(2, 3, 4)], build: (a) => T.mean(a!, -1) },
   { name: 'max', inputs: [distinct(3, 4)], build: (a) => T.max(a!, 1) },
+  { name: 'min', inputs: [distinct(3, 4)], build: (a) => T.min(a!, 1) },
+  { name: 'min keepdims, two axes', inputs: [distinct(2, 3, 4)], build: (a) => T.min(a!, [0, 2], true) },
+  { name: 'argmax ties → first', inputs: [ties(3, 4, 5)], build: (a) => T.argmax(a!, 1), grad: false },
+  { name: 'argmin keepdims axis 0 ties → first', inputs: [ties(2, 3, 4)], build: (a) => T.argmin(a!, 0, true), grad: false },
+  { name: 'argmax picks (gradient through takeAlong)', inputs: [distinct(3, 4)], build: (a) => T.takeAlong(a!, T.argmax(a!, 1, true), 1) },
+  {
+    // The VQ-VAE bottleneck: nearest codebook row by argmin of squared distances, straight-through.
+    name: 'argmin VQ lookup, straight-through',
+    inputs: [s(4, 3), s(5, 3)],
+    build: (z, cb) => {
+      const d = T.sum(sq(T.sub(T.reshape(z!, [4, 1, 3]), T.reshape(cb!, [1, 5, 3]))), -1); // (4, 5)
+      const q = T.gather(cb!, T.argmin(d, 1)); // (4, 3)
+      return T.add(z!, T.stopGradient(T.sub(q, z!)));
+    },
+    expectGrad: ([z, cb], w) => [Float64Array.from(w.subarray(0, z!.length)), zeros(cb!)],
+  },
   { name: 'softmax', inputs: [s(3, 5)], build: (a) => T.softmax(a!) },
   { name: 'softmax axis 0', inputs: [s(3, 5)], build: (a) => T.softmax(a!, 0) },
   { name: 'logSoftmax', inputs: [s(3, 5)], build: (a) => T.logSoftmax(a!) },
@@ -88,6 +122,25 @@ export const OPS: OpCase[] = [
   { name: 'convTranspose2d stride 2', inputs: [s(1, 2, 3, 4), s(2, 3, 3, 2), s(3)], build: (x, w, b) => T.convTranspose2d(x!, w!, b!, { stride: 2, padding: 1, outputPadding: [1, 0] }) },
 ];
 
+describe('argmax / argmin tie rule (hand-computed, numpy semantics)', () => {
+  it('ties take the first index, on ONNX Runtime and in the reference', async () => {
+    const rt = await T.Runtime.start({ device: 'cpu', threads: 1 });
+    const x = T.input('x', [3, 4]);
+    // row 0 ties at its max (cols 1, 3), row 1 at its min (cols 1, 3), column 1 at its max (rows 0, 2)
+    const xv = T.hostTensor('float32', [3, 4], [1, 5, 2, 5, 3, -2, 0, -2, 4, 5, 4, 4]);
+    const outs = { amax: T.argmax(x, 1), amin: T.argmin(x, 1), amax0: T.argmax(x, 0, true) };
+    const got = await rt.run(await rt.load(T.exportOnnx([x], outs)), { x: xv });
+    const ref = T.interpret([outs.amax, outs.amin, outs.amax0], { x: xv });
+    for (const [name, k] of [['amax', 0], ['amin', 1], ['amax0', 2]] as const) {
+      const want = { amax: [1, 0, 1], amin: [0, 1, 0], amax0: [2, 0, 2, 0] }[name];
+      expect(Array.from(T.toNumbers(got[name]!)), name).toEqual(want);
+      expect(Array.from(T.toNumbers(ref[k]!)), `${name} reference`).toEqual(want);
+    }
+    expect(got.amax0!.shape).toEqual([1, 4]);
+    await rt.close();
+  });
+});
+
 describe('op table (ONNX Runtime CPU at opsets 16/18/20 vs reference; gradients vs finite differences)', () => {
   let rt: T.Runtime;
   beforeAll(async () => {
@@ -95,4 +148,35 @@ describe('op table (ONNX Runtime CPU at opsets 16/18/20 vs reference; gradients 
   });
   afterAll(() => rt.close());
   for (const c of OPS) it(c.name, () => checkOp(c, rt, 1, [16, 18, 20]));
+});
+
+describe('engine modules', () => {
+  it('import each other without a cycle (type-only imports are erased and do not count)', () => {
+    const root = resolve(import.meta.dirname, '../../src/engine');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(root, f));
+    const edges = new Map<string, string[]>();
+    for (const f of files) {
+      const src = readFileSync(f, 'utf8');
+      const deps: string[] = [];
+      for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?\bfrom\s+'(\.[^']+)'/gms)) {
+        if (!m[1]) deps.push(resolve(dirname(f), m[2]!));
+      }
+      edges.set(f, deps.filter((d) => d.startsWith(root)));
+    }
+    expect(edges.get(join(root, 'ops/reduce.ts'))).toContain(join(root, 'ops/elementwise.ts')); // the parser sees imports
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (f: string, path: string[]) => {
+      if (state.get(f) === 'done') return;
+      if (state.get(f) === 'open') {
+        cycles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(root, p)).join(' → '));
+        return;
+      }
+      state.set(f, 'open');
+      for (const d of edges.get(f) ?? []) visit(d, [...path, f]);
+      state.set(f, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
 });

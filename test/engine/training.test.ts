@@ -91,7 +91,6 @@ describe('GPT training step', () => {
     }
     const session = await rt.load(g.model);
     const ort = await rt.run(session, feeds);
-    const names = g.model.outputs.map((o) => o.name);
     const ref64 = Object.fromEntries(
       Object.entries(feeds).map(([k, v]) => [k, v.dtype === 'float32' ? T.hostTensor('float64', v.shape, T.toNumbers(v)) : v]),
     );
@@ -109,7 +108,6 @@ describe('GPT training step', () => {
       const gref = T.toNumbers(ref[i + 1]!);
       m.forEach((v, j) => expect(Math.abs(v / (1 - opt.beta1) - gref[j]!)).toBeLessThan(1e-5 + 1e-4 * Math.abs(gref[j]!)));
     });
-    expect(names).toContain('grad_norm');
   });
 
 });
@@ -127,9 +125,9 @@ describe('trainer', () => {
       tokensPerStep: 1,
       config: {},
     };
-    const run = train(rt, task, { steps: 3, optimizer: adamwConfig() });
-    await expect(run).rejects.toThrow(TonyError);
-    await expect(train(rt, task, { steps: 3, optimizer: adamwConfig() })).rejects.toThrow(/step 1: loss is -Infinity; non-finite gradients in w/);
+    const err = await train(rt, task, { steps: 3, optimizer: adamwConfig() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TonyError);
+    expect((err as TonyError).message).toMatch(/^step 1: loss is -Infinity; non-finite gradients in w$/);
   });
 
   it('resuming from a checkpoint at step k reproduces the uninterrupted run exactly', async () => {

@@ -19,8 +19,7 @@
 import { isFloat } from '../dtype.ts';
 import { type LowerCtx, type OnnxAttr, type RefArray, defineOp, strides as stridesOf } from '../op.ts';
 import { type Tensor, fmt } from '../tensor.ts';
-import { sum } from './reduce.ts';
-import { reshape, slice, transpose } from './shape.ts';
+import { reshape, slice, sum, transpose } from './shape.ts';
 
 /** Attributes shared by both ops, one entry per spatial axis (pads in ONNX order: begins, then ends). */
 interface ConvAttrs extends Record<string, unknown> {

@@ -5,8 +5,7 @@
 import { type DType, hostTensor, isFloat } from '../dtype.ts';
 import { type OpDef, type RefArray, broadcastMap, broadcastShapes, defineOp, roundTo } from '../op.ts';
 import { Tensor, constant } from '../tensor.ts';
-import { sum } from './reduce.ts';
-import { reshape, sumTo } from './shape.ts';
+import { expand, reshape, sum, sumTo } from './shape.ts';
 
 export type TensorLike = Tensor | number;
 
@@ -174,6 +173,23 @@ export function erfRef(x: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// stopGradient
+
+const stopGradientOp = defineOp({
+  name: 'stopGradient',
+  infer: ([x]) => ({ shape: [...x!.shape], dtype: x!.dtype }),
+  vjp: () => [null],
+  lower: (ctx, [x]) => ctx.emit('Identity', [x!]),
+  ref: ([x]) => Float64Array.from(x!.data),
+});
+/**
+ * The identity whose gradient is zero: what straight-through estimators (x + stopGradient(q − x))
+ * and commitment losses need. Finite differences see the identity, so its table row carries the
+ * expected gradient instead.
+ */
+export const stopGradient = (x: Tensor): Tensor => stopGradientOp([x], {});
+
+// ---------------------------------------------------------------------------------------------
 // where, cast
 
 const whereOp = defineOp({
@@ -208,10 +224,6 @@ const castOp = defineOp<{ to: DType }>({
 export function cast(x: Tensor, to: DType): Tensor {
   return x.dtype === to ? x : castOp([x], { to });
 }
-
-// expand lives with the shape ops; re-exported here for `full`.
-import { expand } from './shape.ts';
-export { expand };
 
 /** Total of all elements as a scalar. */
 export const sumAll = (x: Tensor) => reshape(sum(x, [...x.shape.keys()]), []);

@@ -1,107 +1,40 @@
 /**
- * Reductions (sum, mean, max), softmax / log-softmax, cumulative sum.
+ * Reductions (mean, max, min; sum sits in shape.ts beside expand, its adjoint), argmax / argmin,
+ * softmax / log-softmax, cumulative sum and product.
  *
- * ONNX moved reduction axes from an attribute to an input: ReduceSum at opset 13, the other
- * reductions at opset 18. The lowering branches on the opset being exported.
+ * The op modules import in one direction — shape ← elementwise ← reduce — so that each can be read
+ * (and loaded) without the others' cycle; test/engine/ops.test.ts checks the engine has no cycle.
  */
 import type { DType } from '../dtype.ts';
-import { type LowerCtx, type RefArray, defineOp, strides } from '../op.ts';
+import { type RefArray, axesOf, defineOp, reduceOp, reducedShape, strides } from '../op.ts';
 import { type Tensor, normAxis } from '../tensor.ts';
-import { div, exp, mul, sub, where, equal } from './elementwise.ts';
-import { expand, reshape } from './shape.ts';
+import { div, equal, exp, log, mul, sub, where } from './elementwise.ts';
+import { reshape, spreadOver, sum } from './shape.ts';
 
-interface ReduceAttrs extends Record<string, unknown> {
-  axes: number[];
-  keepdims: boolean;
-}
-
-function reducedShape(shape: readonly number[], axes: readonly number[], keepdims: boolean): number[] {
-  return keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
-}
-
-function lowerReduce(ctx: LowerCtx, onnx: string, x: string, { axes, keepdims }: ReduceAttrs): string {
-  const axesAsInput = onnx === 'ReduceSum' ? ctx.opset >= 13 : ctx.opset >= 18;
-  const kd = { keepdims: { int: keepdims ? 1 : 0 } };
-  return axesAsInput
-    ? ctx.emit(onnx, [x, ctx.int64s(axes)], kd)
-    : ctx.emit(onnx, [x], { ...kd, axes: { ints: axes } });
-}
-
-/** Reference reduction: fold `f` over `axes`, starting from `init`. */
-function refReduce(x: RefArray, axes: readonly number[], init: number, f: (acc: number, v: number) => number): Float64Array {
-  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const out = new Float64Array(outShape.reduce((a, b) => a * b, 1)).fill(init);
-  const os = strides(outShape);
-  const idx = new Array<number>(x.shape.length).fill(0);
-  for (let i = 0; i < x.data.length; i++) {
-    let o = 0;
-    for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d]! * os[d]!;
-    out[o] = f(out[o]!, x.data[i]!);
-    for (let d = idx.length - 1; d >= 0; d--) {
-      if (++idx[d]! < x.shape[d]!) break;
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
-
-type ReduceVjp = (g: Tensor, x: Tensor, out: Tensor, attrs: ReduceAttrs) => Tensor;
-
-function reduceOp(
-  name: string,
-  onnx: string,
-  init: number,
-  f: (acc: number, v: number) => number,
-  vjp: ReduceVjp,
-  post?: (v: number, n: number) => number,
-) {
-  return defineOp<ReduceAttrs>({
-    name,
-    infer([x], { axes, keepdims }, fail) {
-      if (x!.dtype === 'bool') fail('cannot reduce a bool tensor', 'cast it first');
-      return { shape: reducedShape(x!.shape, axes, keepdims), dtype: x!.dtype };
-    },
-    vjp: (g, [x], out, attrs) => [vjp(g, x!, out, attrs)],
-    lower: (ctx, [x], attrs) => lowerReduce(ctx, onnx, x!, attrs),
-    ref([x], { axes }) {
-      const out = refReduce(x!, axes, init, f);
-      if (!post) return out;
-      const n = axes.reduce((a, ax) => a * x!.shape[ax]!, 1);
-      return out.map((v) => post(v, n));
-    },
-  });
-}
-
-// Gradients broadcast g back over the reduced axes.
-const keepShape = (x: Tensor, axes: readonly number[]) => x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-const spread = (g: Tensor, x: Tensor, axes: readonly number[]) => expand(reshape(g, keepShape(x, axes)), x.shape);
 const count = (x: Tensor, axes: readonly number[]) => axes.reduce((acc, ax) => acc * x.shape[ax]!, 1);
 
-const sumOp = reduceOp('sum', 'ReduceSum', 0, (a, v) => a + v, (g, x, _o, { axes }) => spread(g, x, axes));
 const meanOp = reduceOp(
   'mean',
   'ReduceMean',
   0,
   (a, v) => a + v,
-  (g, x, _o, { axes }) => div(spread(g, x, axes), count(x, axes)),
+  (g, x, _o, { axes }) => div(spreadOver(g, x, axes), count(x, axes)),
   (v, n) => v / n,
 );
-const maxOp = reduceOp('max', 'ReduceMax', -Infinity, Math.max, (g, x, out, { axes }) => {
-  // Ties share the gradient equally (the subgradient numpy/JAX use).
-  const isMax = where(equal(x, reshape(out, keepShape(x, axes))), 1, 0);
-  return mul(div(isMax, sum(isMax, axes, true)), spread(g, x, axes));
-});
+/** max/min VJP: ties share the gradient equally (the subgradient numpy/JAX use). */
+function extremumVjp(g: Tensor, x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
+  const hit = where(equal(x, reshape(out, reducedShape(x.shape, axes, true))), 1, 0);
+  return mul(div(hit, sum(hit, axes, true)), spreadOver(g, x, axes));
+}
+const maxOp = reduceOp('max', 'ReduceMax', -Infinity, Math.max, (g, x, out, { axes }) => extremumVjp(g, x, out, axes));
+const minOp = reduceOp('min', 'ReduceMin', Infinity, Math.min, (g, x, out, { axes }) => extremumVjp(g, x, out, axes));
 
-const axesOf = (x: Tensor, axes: number | readonly number[], op: string) =>
-  [...new Set((typeof axes === 'number' ? [axes] : axes).map((a) => normAxis(a, x.rank, op)))].sort((a, b) => a - b);
-
-/** Sum over `axes` (all when omitted). */
-export const sum = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
-  sumOp([x], { axes: axesOf(x, axes, 'sum'), keepdims });
 export const mean = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
   meanOp([x], { axes: axesOf(x, axes, 'mean'), keepdims });
 export const max = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
   maxOp([x], { axes: axesOf(x, axes, 'max'), keepdims });
+export const min = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
+  minOp([x], { axes: axesOf(x, axes, 'min'), keepdims });
 
 // ---------------------------------------------------------------------------------------------
 // softmax and log-softmax over one axis (the last is ~10× faster in ORT: keep it last).
@@ -195,3 +128,50 @@ const cumsumOp: (inputs: readonly Tensor[], attrs: CumsumAttrs) => Tensor = defi
 /** Cumulative sum along `axis` (ONNX CumSum semantics for exclusive/reverse). */
 export const cumsum = (x: Tensor, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor =>
   cumsumOp([x], { axis: normAxis(axis, x.rank, 'cumsum'), exclusive: !!opts.exclusive, reverse: !!opts.reverse });
+
+// ---------------------------------------------------------------------------------------------
+// argmax / argmin (ONNX ArgMax / ArgMin; ties take the first index, as numpy does)
+
+interface ArgAttrs extends Record<string, unknown> {
+  axis: number;
+  keepdims: boolean;
+}
+
+function argOp(name: string, onnx: string, better: (v: number, best: number) => boolean) {
+  return defineOp<ArgAttrs>({
+    name,
+    infer([x], { axis, keepdims }, fail) {
+      if (x!.dtype === 'bool') fail(`cannot ${name} a bool tensor`, 'cast it first');
+      return { shape: reducedShape(x!.shape, [axis], keepdims), dtype: 'int64' };
+    },
+    // An index has no gradient; `vjp` is absent, so autodiff refuses a path from a parameter through it.
+    // select_last_index = 0 (the default, explicit here) is numpy's first-index tie rule.
+    lower: (ctx, [x], { axis, keepdims }) =>
+      ctx.emit(onnx, [x!], { axis: { int: axis }, keepdims: { int: keepdims ? 1 : 0 }, select_last_index: { int: 0 } }),
+    ref([x], { axis }) {
+      const n = x!.shape[axis]!;
+      const inner = strides(x!.shape)[axis]!;
+      const outer = x!.data.length / (n * inner);
+      const out = new Float64Array(outer * inner);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let best = 0;
+          // strict comparison: a later equal value never replaces the first
+          for (let k = 1; k < n; k++) if (better(x!.data[o * n * inner + i + k * inner]!, x!.data[o * n * inner + i + best * inner]!)) best = k;
+          out[o * inner + i] = best;
+        }
+      }
+      return out;
+    },
+  });
+}
+
+const argmaxOp = argOp('argmax', 'ArgMax', (v, best) => v > best);
+const argminOp = argOp('argmin', 'ArgMin', (v, best) => v < best);
+
+/** Index (int64) of the largest element along `axis`; ties → the first, like numpy.argmax. */
+export const argmax = (x: Tensor, axis = -1, keepdims = false) =>
+  argmaxOp([x], { axis: normAxis(axis, x.rank, 'argmax'), keepdims });
+/** Index (int64) of the smallest element along `axis`; ties → the first, like numpy.argmin. */
+export const argmin = (x: Tensor, axis = -1, keepdims = false) =>
+  argminOp([x], { axis: normAxis(axis, x.rank, 'argmin'), keepdims });

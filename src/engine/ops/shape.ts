@@ -1,11 +1,14 @@
 /**
- * Shape ops: reshape, transpose, slice, pad, concat, split, expand, sumTo (un-broadcasting), and
- * indexing: gather / scatter-add (embeddings) and take-along-axis / scatter-along-axis (losses).
+ * Shape ops: reshape, transpose, slice, pad, concat, split, expand with sum (its adjoint) and sumTo
+ * (un-broadcasting), and indexing: gather / scatter-add (embeddings) and take-along-axis /
+ * scatter-along-axis (losses).
+ *
+ * This module imports no other op module: elementwise.ts and reduce.ts build on it, never the
+ * other way round. That is why sum lives here — expand's gradient is a sum and sum's is an expand.
  */
 import { hostTensor } from '../dtype.ts';
-import { type RefArray, defineOp, strides } from '../op.ts';
+import { type RefArray, axesOf, defineOp, reduceOp, reducedShape, strides } from '../op.ts';
 import { Tensor, constant, fmt, normAxis, shapeErrorAt } from '../tensor.ts';
-import { sum } from './reduce.ts';
 
 // ---------------------------------------------------------------------------------------------
 // reshape / transpose
@@ -235,6 +238,16 @@ const expandOp = defineOp<{ shape: number[] }>({
 /** Broadcast `x` to `shape` (numpy rules). */
 export const expand = (x: Tensor, shape: readonly number[]) =>
   x.rank === shape.length && x.shape.every((d, i) => d === shape[i]) ? x : expandOp([x], { shape: [...shape] });
+
+const sumOp = reduceOp('sum', 'ReduceSum', 0, (a, v) => a + v, (g, x, _o, { axes }) => spreadOver(g, x, axes));
+
+/** Sum over `axes` (all when omitted). */
+export const sum = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
+  sumOp([x], { axes: axesOf(x, axes, 'sum'), keepdims });
+
+/** `g`, the result of a reduction of `x` over `axes`, broadcast back to x's shape: every reduction's VJP. */
+export const spreadOver = (g: Tensor, x: Tensor, axes: readonly number[]) =>
+  expand(reshape(g, reducedShape(x.shape, axes, true)), x.shape);
 
 /** Sum `g` down to `shape`: the adjoint of broadcasting (un-broadcast). */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
