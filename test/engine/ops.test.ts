@@ -315,14 +315,51 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
   });
 });
 
-describe('op table (ONNX Runtime CPU at opsets 16/18/20 vs reference; gradients vs finite differences)', () => {
-  let rt: T.Runtime;
-  beforeAll(async () => {
-    rt = await T.Runtime.start({ device: 'cpu', threads: 1 });
+/**
+ * Why `device` cannot run the table here (undefined when it can): start it and run one tiny graph.
+ * WebGPU needs a GPU adapter (Vulkan on Linux), CUDA needs onnxruntime-node's CUDA binaries.
+ */
+async function unavailable(device: T.Device): Promise<string | undefined> {
+  let rt: T.Runtime | undefined;
+  try {
+    rt = await T.Runtime.start({ device, threads: 1 });
+    const x = T.input('x', [2]);
+    await rt.run(await rt.load(T.exportOnnx([x], { y: T.exp(x) })), { x: T.hostTensor('float32', [2], [0, 1]) });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  } finally {
+    await rt?.close();
+  }
+}
+
+// CPU always; WebGPU and CUDA wherever they start. A provider that cannot start is skipped with
+// its reason in the test name and on the console — never silently.
+const PROVIDERS: Array<{ device: T.Device; skip?: string }> = [
+  { device: 'cpu' },
+  ...(await Promise.all((['webgpu', 'cuda'] as const).map(async (device) => ({ device, skip: await unavailable(device) })))),
+];
+
+for (const { device, skip } of PROVIDERS) {
+  if (skip) {
+    console.log(`op table on ${device}: skipped — ${skip}`);
+    describe.skip(`op table on ${device}: skipped — ${skip}`, () => {
+      it('every row', () => {});
+    });
+    continue;
+  }
+  // The finite-difference check runs only the reference: once (on CPU) is enough.
+  const fd = device === 'cpu';
+  describe(`op table on ${device} (ORT at opsets 16/18/20 vs reference${fd ? '; gradients vs finite differences' : ''}; float64 gradient graphs)`, () => {
+    let rt: T.Runtime;
+    beforeAll(async () => {
+      rt = await T.Runtime.start({ device, threads: 1 });
+      console.log(`op table runs on ${rt.description}`);
+    });
+    afterAll(() => rt.close());
+    for (const c of OPS) it(c.name, () => checkOp(c, rt, 1, [16, 18, 20], { finiteDifferences: fd }));
   });
-  afterAll(() => rt.close());
-  for (const c of OPS) it(c.name, () => checkOp(c, rt, 1, [16, 18, 20]));
-});
+}
 
 describe('engine modules', () => {
   it('import each other without a cycle (type-only imports are erased and do not count)', () => {
