@@ -263,7 +263,7 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
     return worst;
   };
 
-  const settings: Array<{ name: string; L: number; engine: T.StftOptions; audio: Parameters<typeof stft>[1]; interpret: boolean }> = [
+  const settings: Array<{ name: string; L: number; engine: T.StftMagnitudeOptions; audio: Parameters<typeof stft>[1]; interpret: boolean }> = [
     { name: 'nFft 64, hop 16, reflect', L: 300, engine: { nFft: 64, hop: 16 }, audio: { nFft: 64, hop: 16, padMode: 'reflect' }, interpret: true },
     { name: 'nFft 32, winLength 20, hamming, constant', L: 150, engine: { nFft: 32, hop: 7, winLength: 20, window: makeWindow('hamming', 20), padMode: 'constant' }, audio: { nFft: 32, hop: 7, winLength: 20, window: 'hamming' }, interpret: true },
     { name: 'nFft 16, not centred, rect', L: 61, engine: { nFft: 16, hop: 3, center: false, window: 'rect' }, audio: { nFft: 16, hop: 3, center: false, window: 'rect' }, interpret: true },
@@ -301,7 +301,7 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
     };
     const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, e) => s + e * e, 0));
     const diff = (p: Float64Array, q: Float64Array) => p.map((v, i) => v - q[i]!);
-    const mag = (h: T.HostTensor, r: T.StftOptions) => audioMagnitude(h, { ...r, padMode: 'reflect' } as Parameters<typeof stft>[1]);
+    const mag = (h: T.HostTensor, r: T.StftMagnitudeOptions) => audioMagnitude(h, { ...r, padMode: 'reflect' } as Parameters<typeof stft>[1]);
     const wantMr = res.reduce((s, r) => s + perRow(mag(xh, r), mag(yh, r), (p, q) => norm(diff(p, q))), 0);
     const ax = mag(xh, res[0]!);
     const ay = mag(yh, res[0]!);

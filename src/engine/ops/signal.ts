@@ -76,7 +76,7 @@ export const padReflect = (x: Tensor, axis: number, before: number, after: numbe
 // ---------------------------------------------------------------------------------------------
 // STFT magnitude
 
-export interface StftOptions {
+export interface StftMagnitudeOptions {
   /** FFT size (any integer ≥ 2; src/audio needs a power of two, this does not). */
   nFft: number;
   /** Samples between frames (default nFft/4, as librosa). */
@@ -104,7 +104,7 @@ export interface StftOptions {
 const MAGNITUDE_EPS = 1e-14;
 
 /** The nFft-sample analysis window: the named or given window, zero-padded to nFft and centred. */
-function analysisWindow(window: StftOptions['window'], winLength: number, nFft: number): Float64Array {
+function analysisWindow(window: StftMagnitudeOptions['window'], winLength: number, nFft: number): Float64Array {
   const given = window ?? 'hann';
   const w =
     typeof given === 'string'
@@ -122,7 +122,7 @@ function analysisWindow(window: StftOptions['window'], winLength: number, nFft: 
  *
  *   const S = stftMagnitude(x, { nFft: 512, hop: 128 });   // (B, frames, 257)
  */
-export function stftMagnitude(x: Tensor, opts: StftOptions): Tensor {
+export function stftMagnitude(x: Tensor, opts: StftMagnitudeOptions): Tensor {
   const nFft = opts.nFft;
   const hop = opts.hop ?? Math.floor(nFft / 4);
   const winLength = opts.winLength ?? nFft;
@@ -203,7 +203,7 @@ export function multiResolutionStftLoss(
   x: Tensor,
   y: Tensor,
   resolutions: readonly StftResolution[] = JUKEBOX_RESOLUTIONS,
-  opts: Pick<StftOptions, 'center' | 'padMode'> = {},
+  opts: Pick<StftMagnitudeOptions, 'center' | 'padMode'> = {},
 ): Tensor {
   if (resolutions.length === 0) throw shapeErrorAt('multiResolutionStftLoss: needs at least one resolution');
   const terms = resolutions.map((r) => mean(frobenius(sub(stftMagnitude(x, { ...opts, ...r }), stftMagnitude(y, { ...opts, ...r })))));
