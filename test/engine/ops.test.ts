@@ -1,6 +1,10 @@
 /**
- * The op table: every op's forward against its reference implementation on ONNX Runtime, and its
- * gradient against central finite differences (see harness.ts). Adding an op adds a row here.
+ * The op table: every op's forward on ONNX Runtime against its reference implementation, its
+ * gradient against central finite differences — or, for ops whose gradient is not their forward's
+ * derivative (stopGradient), against the row's expected gradient — and the gradient graph in
+ * float64 on ONNX Runtime (see harness.ts). It runs on every provider that starts here. Adding an
+ * op adds a row. Below the table: values against closed forms and hand-computed numpy results,
+ * the in-graph STFT against src/audio, and a check that the engine's modules form no import cycle.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

@@ -283,8 +283,8 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Indices known at trace time are checked at trace time: ONNX Runtime's Gather reports an
-// out-of-range index only when the graph runs (and ScatterND may not report it at all).
+// Indices known at trace time are checked at trace time: ONNX Runtime reports an out-of-range
+// index only when the graph runs, far from the model line that made it.
 
 /** The constant behind `t` when t is one, possibly reshaped, expanded or transposed (same values). */
 function constantValues(t: Tensor): Float64Array | undefined {
