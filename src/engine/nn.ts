@@ -207,18 +207,52 @@ export interface KVCache {
 }
 
 /**
- * Multi-head self-attention with a causal mask (nanoGPT's CausalSelfAttention), plus an
- * incremental form over a fixed-size KV cache for decoding.
+ * Scaled dot-product attention over heads: q (B, nh, Tq, hs), k and v (B, nh, Tk, hs), `mask` an
+ * additive mask broadcastable to (B, nh, Tq, Tk) (0 = visible, MASK = hidden) → (B, nh, Tq, hs).
+ * A query row whose keys are all hidden averages the values uniformly (finite, never NaN): mask
+ * such rows out of the loss.
  */
-export class CausalSelfAttention {
+export function attention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tensor {
+  const hs = q.shape[q.rank - 1]!;
+  const att = T.mul(T.matmul(q, T.transposeLast(k)), 1 / Math.sqrt(hs)); // (B, nh, Tq, Tk)
+  return T.matmul(T.softmax(mask ? T.add(att, mask) : att), v); // (B, nh, Tq, hs)
+}
+
+/**
+ * Additive key-padding mask from `valid` (B, Tk) bool — true where a key is a real token — shaped
+ * (B, 1, 1, Tk) to broadcast over heads and queries.
+ */
+export function keyPaddingMask(valid: Tensor): Tensor {
+  if (valid.rank !== 2 || valid.dtype !== 'bool') {
+    throw new TonyError('shape', `key-padding mask must be (B, Tk) bool, got [${valid.shape}] ${valid.dtype}`, 'compare token ids with the pad id to get one');
+  }
+  const [B, Tk] = valid.shape as [number, number];
+  return T.reshape(T.where(valid, 0, MASK), [B, 1, 1, Tk]);
+}
+
+/** Check a (B, Tk) key mask against the keys' batch and length. */
+function checkKeyMask(valid: Tensor, B: number, Tk: number, what: string): void {
+  if (valid.shape[0] !== B || valid.shape[1] !== Tk) {
+    throw new TonyError('shape', `${what}: key-padding mask is [${valid.shape}], the keys are (B ${B}, T ${Tk})`, `pass a (${B}, ${Tk}) bool mask`);
+  }
+}
+
+/**
+ * Multi-head self-attention: causal (nanoGPT's CausalSelfAttention, the default) or bidirectional
+ * (`causal: false`, an encoder's or a denoiser's), with an optional key-padding mask, plus an
+ * incremental form over a fixed-size KV cache for causal decoding.
+ */
+export class SelfAttention {
   readonly qkv: Linear;
   readonly proj: Linear;
   readonly hs: number;
-  constructor(ps: ParamSet, name: string, readonly dim: number, readonly nHead: number, projStd = 0.02) {
+  readonly causal: boolean;
+  constructor(ps: ParamSet, name: string, readonly dim: number, readonly nHead: number, opts: { projStd?: number; causal?: boolean } = {}) {
     if (dim % nHead !== 0) throw new TonyError('config', `attention: dModel ${dim} is not divisible by nHead ${nHead}`);
     this.hs = dim / nHead;
+    this.causal = opts.causal ?? true;
     this.qkv = new Linear(ps, `${name}.qkv`, dim, 3 * dim);
-    this.proj = new Linear(ps, `${name}.proj`, dim, dim, { std: projStd });
+    this.proj = new Linear(ps, `${name}.proj`, dim, dim, { std: opts.projStd ?? 0.02 });
   }
 
   private heads(x: Tensor): Tensor[] {
@@ -234,29 +268,32 @@ export class CausalSelfAttention {
     return this.proj.forward(T.reshape(T.transpose(y, [0, 2, 1, 3]), [B, Tn, this.dim])); // (B, T, C)
   }
 
-  /** Attend over keys/values with an additive mask broadcastable to (B, nh, Tq, Tk). */
-  private attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor): Tensor {
-    const att = T.mul(T.matmul(q, T.transposeLast(k)), 1 / Math.sqrt(this.hs)); // (B, nh, Tq, Tk)
-    return T.matmul(T.softmax(T.add(att, mask)), v); // (B, nh, Tq, hs)
-  }
-
-  /** x (B, T, C) → (B, T, C). Also returns k and v (B, nh, T, hs) for filling a cache. */
-  forwardWithKV(x: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
-    const Tn = x.shape[1]!;
+  /**
+   * x (B, T, C) → (B, T, C). `valid` (B, T) bool marks real tokens: padding is never attended to.
+   * Also returns k and v (B, nh, T, hs) for filling a cache.
+   */
+  forwardWithKV(x: Tensor, valid?: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+    const [B, Tn] = x.shape as [number, number, number];
+    if (valid) checkKeyMask(valid, B, Tn, 'self-attention');
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor];
-    return { y: this.merge(this.attend(q, k, v, causalMask(Tn))), k, v };
+    const pad = valid && keyPaddingMask(valid); // (B, 1, 1, T)
+    const causal = this.causal ? causalMask(Tn) : undefined; // (T, T)
+    const mask = pad && causal ? T.add(pad, causal) : (pad ?? causal);
+    return { y: this.merge(attention(q, k, v, mask)), k, v };
   }
 
-  forward(x: Tensor): Tensor {
-    return this.forwardWithKV(x).y;
+  forward(x: Tensor, valid?: Tensor): Tensor {
+    return this.forwardWithKV(x, valid).y;
   }
 
   /**
-   * One decoding step: x (B, 1, C) with row b at position pos[b] (int64, shape (B)); the cache holds
-   * each row's earlier positions. Returns y (B, 1, C) and the cache with those positions written.
-   * Positions past pos[b] may hold anything (e.g. a prefill's padding): they are masked.
+   * One causal decoding step: x (B, 1, C) with row b at position pos[b] (int64, shape (B)); the
+   * cache holds each row's earlier positions. Returns y (B, 1, C) and the cache with those
+   * positions written. Positions past pos[b] may hold anything (e.g. a prefill's padding): they
+   * are masked.
    */
   forwardCached(x: Tensor, pos: Tensor, cache: KVCache): { y: Tensor; cache: KVCache } {
+    if (!this.causal) throw new TonyError('usage', 'forwardCached decodes causally; this attention is bidirectional');
     const B = x.shape[0]!;
     const Tmax = cache.k.shape[2]!;
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
@@ -264,14 +301,23 @@ export class CausalSelfAttention {
     const kc = T.writeAt(cache.k, pos, k);
     const vc = T.writeAt(cache.v, pos, v);
     const visible = T.lessEqual(T.reshape(arange(Tmax), [1, 1, 1, Tmax]), rowPos); // (B, 1, 1, Tmax)
-    const y = this.merge(this.attend(q, kc, vc, T.where(visible, 0, MASK)));
+    const y = this.merge(attention(q, kc, vc, T.where(visible, 0, MASK)));
     return { y, cache: { k: kc, v: vc } };
+  }
+}
+
+/** nanoGPT's CausalSelfAttention: SelfAttention with the causal mask (parameter names unchanged). */
+export class CausalSelfAttention extends SelfAttention {
+  constructor(ps: ParamSet, name: string, dim: number, nHead: number, projStd = 0.02) {
+    super(ps, name, dim, nHead, { projStd, causal: true });
   }
 }
 
 /**
  * Cross-attention: queries from x (B, T, C), keys and values from a conditioning sequence
- * ctx (B, S, Cc), no mask (every query sees the whole context).
+ * ctx (B, S, Cc), optionally with a key-padding mask over the context. The context's keys and
+ * values are the cross-attention KV cache: compute them once with `contextKV` and reuse them at
+ * every decoding step (`forwardKV`).
  */
 export class CrossAttention {
   readonly q: Linear;
@@ -286,15 +332,28 @@ export class CrossAttention {
     this.proj = new Linear(ps, `${name}.proj`, dim, dim);
   }
 
-  forward(x: Tensor, ctx: Tensor): Tensor {
-    const [B, Tn] = x.shape as [number, number, number];
+  private split(t: Tensor, n: number): Tensor {
+    return T.transpose(T.reshape(t, [t.shape[0]!, n, this.nHead, this.hs]), [0, 2, 1, 3]); // (B, nh, n, hs)
+  }
+
+  /** The context's keys and values, (B, nh, S, hs) each: the cache that decoding steps reuse. */
+  contextKV(ctx: Tensor): KVCache {
     const S = ctx.shape[1]!;
-    const split = (t: Tensor, n: number) => T.transpose(T.reshape(t, [B, n, this.nHead, this.hs]), [0, 2, 1, 3]);
-    const q = split(this.q.forward(x), Tn); // (B, nh, T, hs)
-    const [k, v] = T.split(this.kv.forward(ctx), [this.dim, this.dim], 2).map((t) => split(t, S)) as [Tensor, Tensor];
-    const att = T.softmax(T.mul(T.matmul(q, T.transposeLast(k)), 1 / Math.sqrt(this.hs))); // (B, nh, T, S)
-    const y = T.matmul(att, v); // (B, nh, T, hs)
+    const [k, v] = T.split(this.kv.forward(ctx), [this.dim, this.dim], 2).map((t) => this.split(t, S)) as [Tensor, Tensor];
+    return { k, v };
+  }
+
+  /** x (B, T, C) attending over cached context keys/values; `valid` (B, S) bool marks real context tokens. */
+  forwardKV(x: Tensor, kv: KVCache, valid?: Tensor): Tensor {
+    const [B, Tn] = x.shape as [number, number, number];
+    if (valid) checkKeyMask(valid, B, kv.k.shape[2]!, 'cross-attention');
+    const q = this.split(this.q.forward(x), Tn); // (B, nh, T, hs)
+    const y = attention(q, kv.k, kv.v, valid && keyPaddingMask(valid)); // (B, nh, T, hs)
     return this.proj.forward(T.reshape(T.transpose(y, [0, 2, 1, 3]), [B, Tn, this.dim]));
+  }
+
+  forward(x: Tensor, ctx: Tensor, valid?: Tensor): Tensor {
+    return this.forwardKV(x, this.contextKV(ctx), valid);
   }
 }
 
@@ -310,9 +369,53 @@ export function causalMask(n: number): Tensor {
   return constant({ dtype: 'float32', shape: [n, n], data: v });
 }
 
-/** Mean cross-entropy of logits (N, V) against int64 targets (N). */
-export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+export interface CrossEntropyOptions {
+  /** (N) bool: false drops a target from the loss (padding, prompt tokens). */
+  mask?: Tensor;
+  /** (N) float: a weight per target. */
+  weights?: Tensor;
+  /** (V) float: a weight per class, as PyTorch's CrossEntropyLoss(weight). */
+  classWeights?: Tensor;
+}
+
+/**
+ * Cross-entropy of logits (N, V) against int64 targets (N). Plain, it is the mean over targets.
+ * With a mask or weights it is the weighted mean Σ wᵢ·nllᵢ / Σ wᵢ, wᵢ = maskᵢ · weightsᵢ ·
+ * classWeights[targetᵢ] (PyTorch's normalisation); when every weight is 0 the loss is 0, not NaN.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const N = logits.shape[0]!;
   const logp = T.takeAlong(T.logSoftmax(logits), T.reshape(targets, [N, 1]), 1); // (N, 1)
-  return T.neg(T.mean(T.reshape(logp, [N]), 0));
+  if (!opts.mask && !opts.weights && !opts.classWeights) return T.neg(T.mean(T.reshape(logp, [N]), 0));
+  const need = (t: Tensor | undefined, what: string, shape: number[]) => {
+    if (t && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+      throw new TonyError('shape', `crossEntropy: ${what} is [${t.shape}], expected [${shape}]`);
+    }
+  };
+  need(opts.mask, 'mask', [N]);
+  need(opts.weights, 'weights', [N]);
+  need(opts.classWeights, 'classWeights', [logits.shape[1]!]);
+  let w: Tensor = T.full([N], 1, logits.dtype);
+  if (opts.mask) w = T.where(opts.mask, w, 0);
+  if (opts.weights) w = T.mul(w, opts.weights);
+  if (opts.classWeights) w = T.mul(w, T.gather(opts.classWeights, targets));
+  // Σw is clamped away from 0 so an all-masked batch gives 0 (its numerator is exactly 0 then).
+  const total = T.maximum(T.sum(w), 1e-12);
+  return T.neg(T.div(T.sum(T.mul(w, T.reshape(logp, [N]))), total));
+}
+
+/**
+ * Sinusoidal timestep embeddings, t (B) → (B, dim): [cos(t·fᵢ), sin(t·fᵢ)] with
+ * fᵢ = maxPeriod^(−i/half), i < half = ⌊dim/2⌋, and a zero column when dim is odd — Point-E's and
+ * guided diffusion's `timestep_embedding` (DDPM's original orders sin first and divides by half − 1).
+ */
+export function timestepEmbedding(t: Tensor, dim: number, maxPeriod = 10000): Tensor {
+  if (t.rank !== 1) throw new TonyError('shape', `timestepEmbedding: t must be (B), got [${t.shape}]`);
+  if (!Number.isInteger(dim) || dim < 2) throw new TonyError('shape', `timestepEmbedding: dim must be an integer ≥ 2, got ${dim}`);
+  const half = Math.floor(dim / 2);
+  const freqs = Float64Array.from({ length: half }, (_, i) => Math.exp((-Math.log(maxPeriod) * i) / half));
+  // float64 storage in a float32 constant: exact in the checking mode and the reference
+  const args = T.mul(T.reshape(T.cast(t, 'float32'), [-1, 1]), constant({ dtype: 'float32', shape: [1, half], data: freqs })); // (B, half)
+  const emb = T.concat([T.cos(args), T.sin(args)], 1); // (B, 2·half)
+  return dim % 2 ? T.pad(emb, 1, 0, 1) : emb;
 }

@@ -44,6 +44,32 @@ describe('trace-time checks', () => {
     expect(e2.hint).toMatch(/cast/);
   });
 
+  it('constant indices out of range are refused at trace time, naming the index and where it sits', () => {
+    const table = T.input('w', [5, 3]);
+    const ids = T.constant(T.hostTensor('int64', [2, 3], [0, 4, 1, 2, 7, 3]));
+    const e = thrown(() => T.gather(table, ids));
+    expect(e.kind).toBe('shape');
+    expect(e.message).toMatch(/gather: constant index 7 at \[1, 1\] is outside \[0, 5\) \(rows of a table of shape \[5, 3\]\)/);
+    expect(e.message).toMatch(/errors\.test\.ts:\d+/);
+    // seen through reshapes and expands of the constant; a negative index is out of range too
+    const neg = T.reshape(T.constant(T.hostTensor('int64', [4], [0, 1, -1, 2])), [2, 2]);
+    expect(() => T.gather(table, neg)).toThrow(/constant index -1 at \[1, 0\] is outside \[0, 5\)/);
+    const x = T.input('x', [2, 4]);
+    expect(() => T.takeAlong(x, T.constant(T.hostTensor('int64', [2, 1], [3, 4])), 1)).toThrow(/takeAlong: constant index 4 at \[1, 0\] is outside \[0, 4\)/);
+    const upd = T.input('u', [2, 3]);
+    expect(() => T.scatterAdd(table, T.constant(T.hostTensor('int64', [2], [5, 0])), upd)).toThrow(/scatterAdd: constant index 5 at \[0\]/);
+    // in range, and indices only known at run time, trace fine
+    expect(T.gather(table, T.constant(T.hostTensor('int64', [2], [0, 4]))).shape).toEqual([2, 3]);
+    expect(T.gather(table, T.input('ids', [2], 'int64')).shape).toEqual([2, 3]);
+  });
+
+  it('reflect padding longer than the axis allows, and a bad STFT, are refused with the sizes', () => {
+    expect(() => T.padReflect(T.input('a', [2, 4]), 1, 4, 0)).toThrow(/reflect padding 4\/0 needs at most 3 on each side \(axis 1 has 4 elements\)/);
+    expect(() => T.stftMagnitude(T.input('s', [1, 10]), { nFft: 16, center: false })).toThrow(/stft: a signal of 10 samples is shorter than nFft = 16/);
+    expect(() => T.stftMagnitude(T.input('s', [1, 100]), { nFft: 16, winLength: 20 })).toThrow(/winLength 20 must be an integer in \[1, nFft = 16\]/);
+    expect(() => T.stftMagnitude(T.input('s', [100]), { nFft: 16 })).toThrow(/stft: x must be \(B, L\), got \[100\]/);
+  });
+
   it('unknown or ill-typed config keys are refused', () => {
     expect(() => gptConfig({ nLayers: 2 })).toThrow(/unknown gpt config key 'nLayers'/);
     expect(() => gptConfig({ dModel: 100, nHead: 3 })).toThrow(/divisible/);

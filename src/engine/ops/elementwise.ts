@@ -3,7 +3,7 @@
  * Gradients of broadcast inputs are summed back to the input's shape (sumTo).
  */
 import { type DType, hostTensor, isFloat } from '../dtype.ts';
-import { type OpDef, type RefArray, broadcastMap, broadcastShapes, defineOp, roundTo } from '../op.ts';
+import { type LowerCtx, type OpDef, type RefArray, broadcastMap, broadcastShapes, defineOp, roundTo } from '../op.ts';
 import { Tensor, constant } from '../tensor.ts';
 import { expand, reshape, sum, sumTo } from './shape.ts';
 
@@ -89,7 +89,7 @@ export const greaterEqual = binaryOp('greaterEqual', 'GreaterOrEqual', (a, b) =>
 
 function unaryOp(
   name: string,
-  lowerOp: string | ((ctx: Parameters<OpDef['lower']>[0], x: string, dtype: DType) => string),
+  lowerOp: string | ((ctx: LowerCtx, x: string, dtype: DType) => string),
   f: (x: number) => number,
   vjp: ((g: Tensor, x: Tensor, out: Tensor) => Tensor) | undefined,
   floatOnly = true,
@@ -132,6 +132,37 @@ export const elu = unaryOp(
   (x) => (x > 0 ? x : Math.expm1(x)),
   (g, x, out) =>
   where(greater(x, 0), g, mul(g, add(out, 1))),
+);
+
+/**
+ * log(1 + x) without log's cancellation near 0: with u = 1 + x rounded, log(u)·x/(u − 1) divides
+ * out u's rounding error (Goldberg, "What every computer scientist should know about
+ * floating-point arithmetic", thm. 4); where u rounds to 1, log1p(x) = x to working precision.
+ * ONNX has no Log1p, so this is its lowering in both modes.
+ */
+function lowerLog1p(ctx: LowerCtx, x: string, dtype: DType): string {
+  const u = ctx.emit('Add', [x, ctx.scalar(1, dtype)]);
+  const um1 = ctx.emit('Sub', [u, ctx.scalar(1, dtype)]);
+  const corrected = ctx.emit('Div', [ctx.emit('Mul', [ctx.emit('Log', [u]), x]), um1]);
+  return ctx.emit('Where', [ctx.emit('Equal', [um1, ctx.scalar(0, dtype)]), x, corrected]);
+}
+
+export const log1p = unaryOp('log1p', lowerLog1p, Math.log1p, (g, x) => div(g, add(x, 1)));
+
+/**
+ * softplus(x) = log(1 + eˣ), computed as max(x, 0) + log1p(e^−|x|) so that eˣ never overflows.
+ * ONNX Runtime's float32 Softplus kernel is stable too (checked at 100 and −80 in ops.test.ts); it
+ * has no float64 kernel, so checking mode lowers the formula to primitives.
+ */
+export const softplus = unaryOp(
+  'softplus',
+  (ctx, x, dtype) => {
+    if (!ctx.float64) return ctx.emit('Softplus', [x]);
+    const negAbs = ctx.emit('Neg', [ctx.emit('Abs', [x])]);
+    return ctx.emit('Add', [ctx.emit('Max', [x, ctx.scalar(0, dtype)]), lowerLog1p(ctx, ctx.emit('Exp', [negAbs]), dtype)]);
+  },
+  (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  (g, x) => mul(g, sigmoid(x)),
 );
 
 /**

@@ -6,3 +6,4 @@ export * from './linalg.ts';
 export * from './nn.ts';
 export * from './conv.ts';
 export * from './random.ts';
+export * from './signal.ts';

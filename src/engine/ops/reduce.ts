@@ -175,3 +175,11 @@ export const argmax = (x: Tensor, axis = -1, keepdims = false) =>
 /** Index (int64) of the smallest element along `axis`; ties → the first, like numpy.argmin. */
 export const argmin = (x: Tensor, axis = -1, keepdims = false) =>
   argminOp([x], { axis: normAxis(axis, x.rank, 'argmin'), keepdims });
+
+/**
+ * Cumulative product along `axis` of a positive tensor, as exp(cumsum(log x)): one CumSum kernel and
+ * a gradient that comes from the three ops' own. It needs x > 0 (log); the relative error is a few
+ * ulps times the length of the axis.
+ */
+export const cumprod = (x: Tensor, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor =>
+  exp(cumsum(log(x), axis, opts));

@@ -68,6 +68,30 @@ export function transposeLast(x: Tensor): Tensor {
   return transpose(x, perm);
 }
 
+const flipOp = defineOp<{ axis: number }>({
+  name: 'flip',
+  infer: ([x]) => ({ shape: [...x!.shape], dtype: x!.dtype }),
+  vjp: (g, _x, _o, { axis }) => [flip(g, axis)],
+  // Slice with step −1; an end of −(n + 1) resolves to "before element 0".
+  lower: (ctx, [x], { axis }, node) => {
+    const n = node.shape[axis]!;
+    return ctx.emit('Slice', [x!, ctx.int64s([n - 1]), ctx.int64s([-(n + 1)]), ctx.int64s([axis]), ctx.int64s([-1])]);
+  },
+  ref: ([x], { axis }) => {
+    const out = new Float64Array(x!.data.length);
+    const n = x!.shape[axis]!;
+    const inner = strides(x!.shape)[axis]!;
+    for (let i = 0; i < out.length; i++) {
+      const k = Math.floor(i / inner) % n;
+      out[i + (n - 1 - 2 * k) * inner] = x!.data[i]!;
+    }
+    return out;
+  },
+});
+
+/** Reverse the order of elements along `axis` (numpy.flip). */
+export const flip = (x: Tensor, axis: number): Tensor => flipOp([x], { axis: normAxis(axis, x.rank, 'flip') });
+
 /** Read `x` at strided offsets for every index of `shape` (reference helper). */
 function gatherStrided(x: RefArray, shape: readonly number[], srcStrides: readonly number[], base: number): Float64Array {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -259,12 +283,36 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Indices known at trace time are checked at trace time: ONNX Runtime reports an out-of-range
+// index only when the graph runs, far from the model line that made it.
+
+/** The constant behind `t` when t is one, possibly reshaped, expanded or transposed (same values). */
+function constantValues(t: Tensor): Float64Array | undefined {
+  while (t.op === 'reshape' || t.op === 'expand' || t.op === 'transpose') t = t.inputs[0]!;
+  if (t.op !== 'const') return undefined;
+  const d = t.value!.data;
+  return d instanceof BigInt64Array ? Float64Array.from(d, Number) : Float64Array.from(d as ArrayLike<number>);
+}
+
+/** Fail naming the first constant index outside [0, n), with its position in the index tensor. */
+function checkConstantIndices(idx: Tensor, n: number, what: string, fail: (msg: string, hint?: string) => never): void {
+  const values = constantValues(idx);
+  if (!values) return;
+  const at = values.findIndex((v) => v < 0 || v >= n);
+  if (at < 0) return;
+  const st = strides(idx.shape);
+  const pos = st.map((s, d) => Math.floor(at / s) % idx.shape[d]!);
+  fail(`constant index ${values[at]} at [${pos.join(', ')}] is outside [0, ${n}) (${what})`, `indices must lie in [0, ${n})`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // gather / scatter-add on axis 0 (embedding lookup and its gradient)
 
 const gatherOp = defineOp({
   name: 'gather',
   infer: ([table, ids], _a, fail) => {
     if (ids!.dtype !== 'int64') fail(`ids must be int64, got ${ids!.dtype}`);
+    checkConstantIndices(ids!, table!.shape[0]!, `rows of a table of shape ${fmt(table!.shape)}`, fail);
     return { shape: [...ids!.shape, ...table!.shape.slice(1)], dtype: table!.dtype };
   },
   vjp: (g, [table, ids]) => [scatterAdd(zerosOf(table!), ids!, g), null],
@@ -289,6 +337,7 @@ const scatterAddOp = defineOp({
     if (ids!.dtype !== 'int64') fail(`ids must be int64, got ${ids!.dtype}`);
     const want = [...ids!.shape, ...base!.shape.slice(1)];
     if (fmt(want) !== fmt(upd!.shape)) fail(`updates must have shape ${fmt(want)}`);
+    checkConstantIndices(ids!, base!.shape[0]!, `rows of a base of shape ${fmt(base!.shape)}`, fail);
     return { shape: [...base!.shape], dtype: base!.dtype };
   },
   vjp: (g, [_base, ids]) => [g, null, gather(g, ids!)],
@@ -335,6 +384,7 @@ const takeAlongOp = defineOp<{ axis: number }>({
     if (idx!.rank !== x!.rank || idx!.shape.some((d, i) => i !== axis && d !== x!.shape[i])) {
       fail(`indices must match the input's shape except on axis ${axis}`);
     }
+    checkConstantIndices(idx!, x!.shape[axis]!, `axis ${axis} of ${fmt(x!.shape)}`, fail);
     return { shape: [...idx!.shape], dtype: x!.dtype };
   },
   vjp: (g, [x, idx], _o, { axis }) => [scatterAlongAdd(zerosOf(x!), idx!, g, axis), null],
@@ -348,9 +398,10 @@ export const takeAlong = (x: Tensor, idx: Tensor, axis: number): Tensor =>
 
 const scatterAlongAddOp = defineOp<{ axis: number }>({
   name: 'scatterAlongAdd',
-  infer: ([base, idx, upd], _a, fail) => {
+  infer: ([base, idx, upd], { axis }, fail) => {
     if (idx!.dtype !== 'int64') fail(`indices must be int64, got ${idx!.dtype}`);
     if (fmt(idx!.shape) !== fmt(upd!.shape)) fail('indices and updates must have the same shape');
+    checkConstantIndices(idx!, base!.shape[axis]!, `axis ${axis} of ${fmt(base!.shape)}`, fail);
     return { shape: [...base!.shape], dtype: base!.dtype };
   },
   vjp: (g, [_b, idx], _o, { axis }) => [g, null, takeAlong(g, idx!, axis)],
@@ -385,6 +436,7 @@ const writeAtOp = defineOp({
     const [B, H, , D] = cache!.shape as [number, number, number, number];
     if (pos!.dtype !== 'int64' || fmt(pos!.shape) !== fmt([B])) fail(`positions must be int64 [${B}]`);
     if (fmt(value!.shape) !== fmt([B, H, 1, D]) || value!.dtype !== cache!.dtype) fail(`value must be [${B}, ${H}, 1, ${D}] ${cache!.dtype}`);
+    checkConstantIndices(pos!, cache!.shape[2]!, `positions of a cache of ${cache!.shape[2]}`, fail);
     return { shape: [...cache!.shape], dtype: cache!.dtype };
   },
   // ScatterND writes only the B·H rows (a where() over the whole cache costs a full pass per layer).
@@ -409,3 +461,41 @@ const writeAtOp = defineOp({
 
 /** cache (B, H, T, D) with row b's value (B, H, 1, D) written at position pos[b] (int64 (B)). */
 export const writeAt = (cache: Tensor, pos: Tensor, value: Tensor): Tensor => writeAtOp([cache, pos, value], {});
+
+// ---------------------------------------------------------------------------------------------
+// oneHot
+
+const oneHotOp = defineOp<{ depth: number }>({
+  name: 'oneHot',
+  infer: ([ids], { depth }, fail) => {
+    if (ids!.dtype !== 'int64') fail(`ids must be int64, got ${ids!.dtype}`);
+    if (!Number.isInteger(depth) || depth < 1) fail(`depth must be a positive integer, got ${depth}`);
+    return { shape: [...ids!.shape, depth], dtype: 'float32' };
+  },
+  // The input is an integer index: nothing to differentiate (a path through it carries no gradient).
+  vjp: () => [null],
+  lower: (ctx, [ids], { depth }) => {
+    if (ctx.float64) {
+      // No float64 OneHot kernel in ONNX Runtime's CPU provider: compare with 0..depth−1 instead.
+      const range = ctx.int64s(Array.from({ length: depth }, (_, i) => i));
+      const hit = ctx.emit('Equal', [ctx.emit('Unsqueeze', [ids!, ctx.int64s([-1])]), range]);
+      return ctx.emit('Cast', [hit], { to: { int: ctx.onnxType('float32') } });
+    }
+    // OneHot counts negative ids from the end; Tony's rule is "outside [0, depth) → a zero row",
+    // so negative ids are first moved past the end.
+    const depthT = ctx.int64s([depth], []);
+    const inRange = ctx.emit('Where', [ctx.emit('Less', [ids!, ctx.int64s([0], [])]), depthT, ids!]);
+    const values = ctx.emit('Constant', [], { value_floats: { floats: [0, 1] } });
+    return ctx.emit('OneHot', [inRange, depthT, values], { axis: { int: -1 } });
+  },
+  ref: ([ids], { depth }) => {
+    const out = new Float64Array(ids!.data.length * depth);
+    ids!.data.forEach((id, i) => {
+      if (id >= 0 && id < depth) out[i * depth + id] = 1;
+    });
+    return out;
+  },
+});
+
+/** ids (int64, any shape) → float32 [...ids.shape, depth] with a 1 at each id; ids outside [0, depth) give a zero row. */
+export const oneHot = (ids: Tensor, depth: number): Tensor => oneHotOp([ids], { depth });
