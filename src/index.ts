@@ -8,9 +8,9 @@ export { ADAMW_DEFAULTS, adamwConfig, buildTrainStep, lrAt, type AdamWConfig } f
 export { train, type TrainTask, type TrainOptions, type TrainResult } from './engine/trainer.ts';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
 export { TonyError, type ErrorKind } from './errors.ts';
-export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './text/gpt.ts';
+export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './models/gpt/gpt.ts';
 export { generate, type GenerateOptions } from './text/generate.ts';
-export { loadCompletionModel, TonyTextModel } from './text/model.ts';
-export type { CompletionModel, CompletionRequest, CompletionResult } from './text/completion.ts';
+export { loadCompletionModel, TonyTextModel } from './models/gpt/model.ts';
+export type { CompletionModel, CompletionRequest, CompletionResult } from './models/gpt/completion.ts';
 export * as audio from './audio/index.ts';
-export { serve } from './serve/server.ts';
+export { serve } from './serve/core/server.ts';

@@ -211,7 +211,7 @@ export function register(program: Command): void {
       if (o.span !== 'line' && o.span !== 'span') throw new TonyError('usage', `--span must be line or span, got '${o.span}'`);
       if (o.format !== 'psm' && o.format !== 'spm') throw new TonyError('usage', `--format must be psm or spm, got '${o.format}'`);
       const [{ loadCompletionModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
-        import('../text/model.ts'),
+        import('../models/gpt/model.ts'),
         import('../text/dataset.ts'),
         import('../text/infill-eval.ts'),
       ]);

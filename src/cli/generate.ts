@@ -3,8 +3,8 @@
  */
 import { Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
-import type { CompletionRequest } from '../text/completion.ts';
-import { exportModel, loadCompletionModel } from '../text/model.ts';
+import type { CompletionRequest } from '../models/gpt/completion.ts';
+import { exportModel, loadCompletionModel } from '../models/gpt/model.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const number = (name: string, min: number, max: number) => (v: string) => {

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { fileURLToPath } from 'node:url';
-import { SERVE_DEFAULTS, serve } from '../serve/server.ts';
-import { loadCompletionModel } from '../text/model.ts';
+import { SERVE_DEFAULTS, serve } from '../serve/core/server.ts';
+import { loadCompletionModel } from '../models/gpt/model.ts';
 
 /** The bundled default code model that `tony start` (npm start) serves (docs/results/fim.md). */
 export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));

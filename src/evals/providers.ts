@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { TonyError } from '../errors.ts';
-import type { CompletionModel } from '../text/completion.ts';
+import type { CompletionModel } from '../models/gpt/completion.ts';
 
 export interface GenerateOptions {
   n: number;
@@ -316,7 +316,7 @@ export async function openProvider(
   }
   if (isDir) {
     // Loaded on demand: it starts ONNX Runtime, which scoring alone never needs.
-    const { loadCompletionModel } = await import('../text/model.ts');
+    const { loadCompletionModel } = await import('../models/gpt/model.ts');
     return new CompletionModelProvider(await loadCompletionModel(model));
   }
   throw new TonyError('usage', `--model '${model}' is neither an http(s) URL nor a directory`, 'pass an OpenAI-compatible base URL, e.g. --model http://127.0.0.1:8000/v1');

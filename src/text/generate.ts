@@ -8,8 +8,8 @@ import { TonyError } from '../errors.ts';
 import { hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import type { TokenLogprobs } from './completion.ts';
-import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
+import type { TokenLogprobs } from '../models/gpt/completion.ts';
+import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from '../models/gpt/gpt.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 export interface GenerateOptions {

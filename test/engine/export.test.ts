@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { adamwConfig, buildTrainStep } from '../../src/engine/optim.ts';
-import { GPT, gptConfig } from '../../src/text/gpt.ts';
+import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 
 // Debian's python3-onnx 1.12 knows opsets up to 17: export at 17 for the check.
 const OPSET = 17;

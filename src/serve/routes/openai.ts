@@ -8,7 +8,7 @@
  * ("Unrecognized request argument supplied"), and one OpenAI knows but Tony does not implement is
  * accepted only at its no-op value (e.g. `presence_penalty: 0`).
  */
-import type { CompletionRequest, CompletionResult, TokenLogprobs } from '../text/completion.ts';
+import type { CompletionRequest, CompletionResult, TokenLogprobs } from '../../models/gpt/completion.ts';
 import { type ChatMessage, type ChatRole, chatPrompt, chatStops } from './chat.ts';
 
 /** An error as the API returns it: `{ error: { message, type, param, code } }` with an HTTP status. */

@@ -23,10 +23,10 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolveConfig } from '../config.ts';
-import { TonyError } from '../errors.ts';
-import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from '../text/completion.ts';
-import { chatReply } from './chat.ts';
+import { resolveConfig } from '../../config.ts';
+import { TonyError } from '../../errors.ts';
+import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from '../../models/gpt/completion.ts';
+import { chatReply } from '../routes/chat.ts';
 import {
   ApiError,
   chatChunk,
@@ -40,7 +40,7 @@ import {
   type Limits,
   parseChatRequest,
   parseCompletionRequest,
-} from './openai.ts';
+} from '../routes/openai.ts';
 import { FifoGate, GateClosedError, QueueFullError } from './queue.ts';
 
 export const SERVE_DEFAULTS = {
@@ -93,7 +93,7 @@ export async function serve(model: ServedModel, options: ServeOptions = {}): Pro
   const { log = () => {}, ...rest } = options;
   const cfg = resolveConfig('serve', SERVE_DEFAULTS, rest);
   checkConfig(cfg);
-  const playground = await readFile(new URL('./playground.html', import.meta.url));
+  const playground = await readFile(new URL('../routes/playground.html', import.meta.url));
   const api = new Api(model, cfg, playground, log);
   const url = await api.listen();
   return { url, stats: () => api.gate.stats(), close: () => api.close() };

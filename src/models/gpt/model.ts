@@ -4,16 +4,16 @@
  * sample`, `tony infill` and the eval harness's Tony provider use.
  */
 import { basename, resolve } from 'node:path';
-import { TonyError } from '../errors.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.ts';
-import { stateKey } from '../engine/optim.ts';
-import { type Device, Runtime } from '../engine/runtime.ts';
+import { TonyError } from '../../errors.ts';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint.ts';
+import { stateKey } from '../../engine/optim.ts';
+import { type Device, Runtime } from '../../engine/runtime.ts';
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from './completion.ts';
-import { generate } from './generate.ts';
+import { generate } from '../../text/generate.ts';
 import { type GPTConfig, gptConfig } from './gpt.ts';
-import { type FimFormat, fimPrompt } from './fim.ts';
-import type { Tokenizer } from './tokenizer.ts';
-import { loadTokenizer } from './tokenizers.ts';
+import { type FimFormat, fimPrompt } from '../../text/fim.ts';
+import type { Tokenizer } from '../../text/tokenizer.ts';
+import { loadTokenizer } from '../../text/tokenizers.ts';
 
 
 export class TonyTextModel implements CompletionModel {
