@@ -17,6 +17,9 @@ import { loadTokenizer } from '../../text/tokenizers.ts';
 
 
 export class TonyTextModel implements CompletionModel {
+  /** The registry row's fields (src/models/index.ts): every GPT checkpoint completes and infills. */
+  readonly kind = 'gpt';
+  readonly capabilities = ['complete', 'infill'] as const;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
