@@ -13,7 +13,7 @@ import { generate } from '../src/text/generate.ts';
 import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../src/text/tokenizer.ts';
 import { TonyTextModel } from '../src/models/gpt/model.ts';
-import { serve } from '../src/serve/core/server.ts';
+import { serve } from '../src/serve/index.ts';
 
 const args = process.argv.slice(2);
 const value = (name: string, dflt: string) => {

@@ -13,4 +13,4 @@ export { generate, type GenerateOptions } from './text/generate.ts';
 export { loadCompletionModel, TonyTextModel } from './models/gpt/model.ts';
 export type { CompletionModel, CompletionRequest, CompletionResult } from './models/gpt/completion.ts';
 export * as audio from './audio/index.ts';
-export { serve } from './serve/core/server.ts';
+export { serve, createServer, completionRoutes } from './serve/index.ts';

@@ -4,22 +4,16 @@
  * gracefully (running requests finish; a second Ctrl+C exits at once).
  */
 import type { Command } from 'commander';
-import { TonyError } from '../errors.ts';
 import { fileURLToPath } from 'node:url';
-import { SERVE_DEFAULTS, serve } from '../serve/core/server.ts';
-import { loadCompletionModel } from '../models/gpt/model.ts';
+import type { Device } from '../engine/runtime.ts';
+import { loadTextModel } from '../models/index.ts';
+import { SERVE_DEFAULTS, serve } from '../serve/index.ts';
+import { integer, runtimeOptions } from './flags.ts';
 
 /** The bundled default code model that `tony start` (npm start) serves (docs/results/fim.md). */
 export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));
 
-/** Parse an integer flag ≥ min, or a usage error naming it. */
-function int(flag: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new TonyError('usage', `${flag} ${v} is not an integer ≥ ${min}`);
-    return x;
-  };
-}
+const int = (flag: string, min: number) => integer(flag.replace(/^--/, ''), min);
 
 interface ServeFlags {
   model: string;
@@ -29,10 +23,12 @@ interface ServeFlags {
   maxQueue: number;
   concurrency: number;
   maxTokens: number;
+  device: Device;
+  threads?: number;
 }
 
 export function register(program: Command): void {
-  program
+  const serveCmd = program
     .command('serve')
     .description('serve a text model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with a playground at /')
     .requiredOption('--model <dir>', 'model directory (as `tony train lm --out` writes it)')
@@ -44,18 +40,19 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens', 1), SERVE_DEFAULTS.maxTokens)
     .action((o: ServeFlags) => serveUntilStopped(o));
 
-  program
+  const start = program
     .command('start')
     .description("Tony's main job: serve the bundled code model (models/code) with the playground")
     .option('--port <n>', 'TCP port (0 = any free port)', int('--port', 0), 8000)
     .option('--host <addr>', 'interface to listen on', SERVE_DEFAULTS.host)
-    .action((o: { port: number; host: string }) =>
+    .action((o: { port: number; host: string; device: Device; threads?: number }) =>
       serveUntilStopped({ ...o, model: DEFAULT_MODEL, maxQueue: SERVE_DEFAULTS.maxQueue, concurrency: 1, maxTokens: SERVE_DEFAULTS.maxTokens }),
     );
+  for (const cmd of [serveCmd, start]) for (const o of runtimeOptions()) cmd.addOption(o);
 }
 
 async function serveUntilStopped(o: ServeFlags): Promise<void> {
-  const model = await loadCompletionModel(o.model);
+  const model = await loadTextModel(o.model, { device: o.device, threads: o.threads }, 'tony serve');
   const apiKey = o.apiKey ?? process.env.TONY_API_KEY ?? '';
   const server = await serve(model, {
     port: o.port,

@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TonyError } from '../errors.ts';
-import { latestCheckpoint } from '../engine/checkpoint.ts';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.ts';
 import type { Device } from '../engine/runtime.ts';
 import type { TrainTask } from '../engine/trainer.ts';
 import type { CompletionModel } from './gpt/completion.ts';
@@ -172,4 +172,20 @@ export async function loadTextModel(dir: string, opts: LoadOptions = {}, what?: 
     await m.close();
     throw err;
   }
+}
+
+/**
+ * Copy a run's latest weights into a standalone model directory (no optimizer state): what gets
+ * shipped, served and committed. Any registered kind; returns the step it came from.
+ */
+export async function exportModel(runDir: string, outDir: string): Promise<number> {
+  const entry = await latestCheckpoint(runDir);
+  const ck = await loadCheckpoint<Record<string, unknown>, { step?: number }>(entry?.dir ?? runDir);
+  const rows = await modelKinds();
+  if (!rows.some((r) => r.kind === ck.config.kind)) {
+    throw new TonyError('checkpoint', `${ck.dir}: no model kind '${String(ck.config.kind)}' is registered`, `a plugin kind needs its module in ${MODEL_KINDS_ENV}`);
+  }
+  const step = Number(ck.state.step ?? 0);
+  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: runDir }, params: ck.params });
+  return step;
 }

@@ -6,7 +6,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type ServeHandle } from '../../src/serve/core/server.ts';
+import { serve, type ServeHandle } from '../../src/serve/index.ts';
 import { CHAT_STOP, chatPrompt } from '../../src/serve/routes/chat.ts';
 import { MirrorModel } from './mirror-model.ts';
 

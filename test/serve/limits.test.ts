@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { serve, type ServeHandle } from '../../src/serve/core/server.ts';
+import { serve, type ServeHandle } from '../../src/serve/index.ts';
 import type { CompletionDelta, CompletionRequest, CompletionResult } from '../../src/models/gpt/completion.ts';
 import { MirrorModel } from './mirror-model.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
-import { serve } from '../../src/serve/core/server.ts';
+import { serve } from '../../src/serve/index.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
 

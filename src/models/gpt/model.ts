@@ -5,7 +5,7 @@
  */
 import { basename, resolve } from 'node:path';
 import { TonyError } from '../../errors.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint.ts';
+import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { stateKey } from '../../engine/optim.ts';
 import { type Device, Runtime } from '../../engine/runtime.ts';
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from './completion.ts';
@@ -113,16 +113,4 @@ export async function loadCompletionModel(
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
   await runtime.setState(Object.fromEntries(Object.entries(ck.params).map(([k, v]) => [stateKey.param(k), v])));
   return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime, opts.infillFormat);
-}
-
-/**
- * Copy a run's latest weights into a standalone model directory (no optimizer state): what gets
- * shipped, served and committed. Returns the step it came from.
- */
-export async function exportModel(runDir: string, outDir: string): Promise<number> {
-  const entry = await latestCheckpoint(runDir);
-  const ck = await loadCheckpoint<Record<string, unknown>, { step?: number }>(entry?.dir ?? runDir);
-  const step = Number(ck.state.step ?? 0);
-  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: runDir }, params: ck.params });
-  return step;
 }

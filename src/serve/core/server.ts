@@ -1,106 +1,107 @@
 /**
- * An OpenAI-compatible HTTP server over any `CompletionModel` (src/text/completion.ts):
+ * The server core: node:http plus what every route module shares — routing, API-key auth, body
+ * limits (http.ts), server-sent events (http.ts), WebSocket upgrades (the `ws` package), one error
+ * mapper, the FIFO admission queue (queue.ts) and a graceful close. Route modules mount on it:
  *
- *   GET  /                       the web playground (playground.html)
- *   GET  /v1/models              the one model served (and /v1/models/{id})
- *   POST /v1/completions         legacy completions; `suffix` asks for an infill
- *   POST /v1/chat/completions    chat, through the transcript template in chat.ts
+ *   const server = createServer({ port: 0, apiKey: 'k' });
+ *   server.mount(completionRoutes(model));          // routes/completions.ts
+ *   const url = await server.listen();
  *
- * Built on node:http rather than a framework: the routes are four, and what a server for a slow
- * generator needs — a body limit enforced while reading, server-sent events written as tokens
- * arrive, and noticing a client that went away so generation stops — are all at the level of the
- * Node request/response objects, which a framework's adapter would wrap.
+ * Built on node:http rather than a framework: what a server for a slow generator needs — a body
+ * limit enforced while reading, events written as tokens arrive, and noticing a client that went
+ * away so generation stops — sits at the level of Node's request/response objects.
  *
- * Requests take one slot of a FIFO gate (queue.ts): `concurrency` generate at once, `maxQueue` wait,
- * more are refused with 429. Every error reaches the client in OpenAI's shape
- * `{error: {message, type, param, code}}` and none stops the server.
- *
- *   const { url, close } = await serve(model, { port: 0 });
- *   // … new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none' }) …
- *   await close();
+ * Every error reaches the client in one shape (`HttpError.body()`) and none stops the server. A
+ * route that wants the queue calls `ctx.withSlot`: `concurrency` holders at once, `maxQueue` waiting,
+ * more refused with 429.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { resolveConfig } from '../../config.ts';
 import { TonyError } from '../../errors.ts';
-import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from '../../models/gpt/completion.ts';
-import { chatReply } from '../routes/chat.ts';
-import {
-  ApiError,
-  chatChunk,
-  chatLogprobs,
-  chatResponse,
-  completionChunk,
-  completionLogprobs,
-  completionResponse,
-  type Envelope,
-  invalidRequest,
-  type Limits,
-  parseChatRequest,
-  parseCompletionRequest,
-} from '../routes/openai.ts';
+import { badRequest, type EventStream, HttpError, openEventStream, readJson, sendJson } from './http.ts';
 import { FifoGate, GateClosedError, QueueFullError } from './queue.ts';
 
-export const SERVE_DEFAULTS = {
+export const SERVER_DEFAULTS = {
   /** Interface to listen on; the loopback default keeps the API off the network. */
   host: '127.0.0.1',
   /** TCP port; 0 picks a free one (the returned `url` says which). */
   port: 8000,
-  /** When not empty, every /v1 request needs `Authorization: Bearer <apiKey>`. */
+  /** When not empty, every route not marked public needs `Authorization: Bearer <apiKey>`. */
   apiKey: '',
-  /** Requests generating at the same time (each may hold n samples). */
+  /** Requests holding a slot at the same time. */
   concurrency: 1,
   /** Requests waiting for a slot; one more is refused with 429. */
   maxQueue: 64,
   /** Largest request body; larger ones are refused with 413 (1 MiB ≈ 250k tokens of prompt). */
   maxBodyBytes: 1 << 20,
-  /** Largest max_tokens a request may ask for. */
-  maxTokens: 4096,
-  /** Largest n (samples per request). */
-  maxN: 16,
   /** On close(), how long running requests may finish before they are aborted. */
   shutdownGraceMs: 5000,
 };
-export type ServeConfig = typeof SERVE_DEFAULTS;
+export type ServerConfig = typeof SERVER_DEFAULTS;
 
-export interface ServeOptions extends Partial<ServeConfig> {
+/** What a handler gets: the request, and the core's services bound to it. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Aborts when the client goes away or the server shuts down. */
+  signal: AbortSignal;
+  /** The path's capture groups, for a route whose path is a RegExp. */
+  params: string[];
+  /** The JSON body, within the server's body limit. */
+  json(): Promise<unknown>;
+  send(status: number, body: unknown, headers?: Record<string, string | number>): void;
+  events(): EventStream;
+  /** Wait for an admission slot (FIFO), run `work`, release. */
+  withSlot<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** An exact path, or a RegExp matched against the whole path (its groups → ctx.params). */
+  path: string | RegExp;
+  /** No API key needed (e.g. a static page). */
+  public?: boolean;
+  handle(ctx: RequestContext): Promise<void>;
+}
+
+export interface WebSocketRoute {
+  path: string;
+  public?: boolean;
+  /** Called once per connection; `signal` aborts when the server shuts down. */
+  connect(ws: WebSocket, req: IncomingMessage, signal: AbortSignal): void;
+}
+
+/** A route module: what `mount` takes. */
+export interface RouteModule {
+  routes?: Route[];
+  websockets?: WebSocketRoute[];
+}
+
+export interface ServerOptions extends Partial<ServerConfig> {
   /** One line per request and the stack of every unexpected error; silent by default. */
   log?: (line: string) => void;
 }
 
-/**
- * The model as served. `provider` (e.g. 'cpu', 'webgpu') is shown by /v1/models and the playground
- * when the model says which execution provider runs it.
- */
-export type ServedModel = CompletionModel & { readonly provider?: string };
+/** Why a request was aborted. */
+const CLIENT_GONE = 'client-gone';
+const SHUTDOWN = 'shutdown';
+/** What OpenAI's clients read from a 429 to wait before retrying. */
+const RETRY_AFTER_SECONDS = 1;
+/** WebSocket close code "going away", sent to open sockets on shutdown. */
+const WS_GOING_AWAY = 1001;
 
-export interface ServeHandle {
-  /** Base URL, e.g. `http://127.0.0.1:8000` (the OpenAI base URL is `${url}/v1`). */
-  readonly url: string;
-  /** Requests generating now and waiting for a slot. */
-  stats(): { running: number; queued: number };
-  /**
-   * Stop accepting connections, refuse waiting requests (503), give running ones
-   * `shutdownGraceMs` to finish, then abort them; resolves when the port is free.
-   */
-  close(): Promise<void>;
-}
-
-/** Serve `model` over HTTP until `close()`. Rejects with a TonyError if the port cannot be bound. */
-export async function serve(model: ServedModel, options: ServeOptions = {}): Promise<ServeHandle> {
+export function createServer(options: ServerOptions = {}): Server {
   const { log = () => {}, ...rest } = options;
-  const cfg = resolveConfig('serve', SERVE_DEFAULTS, rest);
+  const cfg = resolveConfig('serve', SERVER_DEFAULTS, rest);
   checkConfig(cfg);
-  const playground = await readFile(new URL('../routes/playground.html', import.meta.url));
-  const api = new Api(model, cfg, playground, log);
-  const url = await api.listen();
-  return { url, stats: () => api.gate.stats(), close: () => api.close() };
+  return new Server(cfg, log);
 }
 
-function checkConfig(cfg: Readonly<ServeConfig>): void {
-  const counts: Array<[keyof ServeConfig, number]> = [['port', 0], ['concurrency', 1], ['maxQueue', 0], ['maxBodyBytes', 1], ['maxTokens', 1], ['maxN', 1], ['shutdownGraceMs', 0]];
+function checkConfig(cfg: Readonly<ServerConfig>): void {
+  const counts: Array<[keyof ServerConfig, number]> = [['port', 0], ['concurrency', 1], ['maxQueue', 0], ['maxBodyBytes', 1], ['shutdownGraceMs', 0]];
   for (const [key, min] of counts) {
     const v = cfg[key] as number;
     if (!Number.isInteger(v) || v < min) throw new TonyError('config', `serve ${key} must be an integer ≥ ${min}, got ${v}`);
@@ -108,36 +109,43 @@ function checkConfig(cfg: Readonly<ServeConfig>): void {
   if (cfg.port > 65535) throw new TonyError('config', `serve port must be ≤ 65535, got ${cfg.port}`, 'use 0 to pick a free port');
 }
 
-/** Why a request's generation was aborted. */
-const CLIENT_GONE = 'client-gone';
-const SHUTDOWN = 'shutdown';
-
-/** What OpenAI's clients read from a 429 to wait before retrying. */
-const RETRY_AFTER_SECONDS = 1;
-
-type Handler = (req: IncomingMessage, res: ServerResponse, signal: AbortSignal) => Promise<void>;
-
-class Api {
+export class Server {
   readonly gate: FifoGate;
-  private readonly http = createServer((req, res) => void this.handle(req, res));
-  private readonly limits: Limits;
-  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly http = createHttpServer((req, res) => void this.handle(req, res));
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly routes: Route[] = [];
+  private readonly websockets: WebSocketRoute[] = [];
   private readonly keyDigest: Buffer | undefined;
   /** Every request being handled, for a graceful close. */
   private readonly active = new Set<{ ac: AbortController; done: Promise<void> }>();
+  private readonly shutdown = new AbortController();
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly model: ServedModel,
-    private readonly cfg: Readonly<ServeConfig>,
-    private readonly playground: Buffer,
+    readonly cfg: Readonly<ServerConfig>,
     private readonly log: (line: string) => void,
   ) {
     this.gate = new FifoGate(cfg.concurrency, cfg.maxQueue);
-    this.limits = { modelId: model.id, contextLength: model.contextLength, maxTokens: cfg.maxTokens, maxN: cfg.maxN, countTokens: (t) => model.countTokens(t) };
     this.keyDigest = cfg.apiKey ? digest(cfg.apiKey) : undefined;
+    this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
   }
 
+  /** Add a route module's routes; a path + method mounted twice is an error. */
+  mount(module: RouteModule): this {
+    for (const r of module.routes ?? []) {
+      if (this.routes.some((o) => o.method === r.method && String(o.path) === String(r.path))) {
+        throw new TonyError('config', `serve: ${r.method} ${String(r.path)} is mounted twice`);
+      }
+      this.routes.push(r);
+    }
+    for (const w of module.websockets ?? []) {
+      if (this.websockets.some((o) => o.path === w.path)) throw new TonyError('config', `serve: WebSocket ${w.path} is mounted twice`);
+      this.websockets.push(w);
+    }
+    return this;
+  }
+
+  /** Start listening; resolves to the base URL, e.g. `http://127.0.0.1:8000`. */
   listen(): Promise<string> {
     return new Promise((resolve, reject) => {
       this.http.once('error', (err: NodeJS.ErrnoException) => {
@@ -154,13 +162,6 @@ class Api {
   // -------------------------------------------------------------------------------------------
   // Routing, auth and errors: the one boundary where everything becomes an HTTP response.
 
-  private readonly routes: Record<string, Record<string, Handler>> = {
-    '/': { GET: (_req, res) => this.sendPlayground(res) },
-    '/v1/models': { GET: async (_req, res) => sendJson(res, 200, { object: 'list', data: [this.modelCard()] }) },
-    '/v1/completions': { POST: (req, res, signal) => this.completions(req, res, signal) },
-    '/v1/chat/completions': { POST: (req, res, signal) => this.chat(req, res, signal) },
-  };
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
     const ac = new AbortController();
@@ -173,17 +174,31 @@ class Api {
       this.log(`${req.method} ${req.url} ${res.writableFinished ? res.statusCode : 'aborted by client'} ${(performance.now() - t0).toFixed(0)} ms`);
     });
     try {
-      if (this.closing) throw new ApiError(503, 'The server is shutting down.', 'server_error');
+      if (this.closing) throw new HttpError(503, 'The server is shutting down.', 'server_error');
       const path = pathOf(req.url);
-      const methods = this.route(path);
-      if (!methods) throw new ApiError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null, 'not_found');
-      const handler = methods[req.method === 'HEAD' ? 'GET' : (req.method ?? '')];
-      if (!handler) {
-        res.setHeader('Allow', Object.keys(methods).join(', '));
-        throw new ApiError(405, `Method ${req.method} is not allowed for ${path}; use ${Object.keys(methods).join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed');
+      const matches = this.routes.flatMap((r) => {
+        const params = matchPath(r.path, path);
+        return params ? [{ route: r, params }] : [];
+      });
+      if (!matches.length) throw new HttpError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null, 'not_found');
+      const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+      const match = matches.find((m) => m.route.method === method);
+      if (!match) {
+        const allowed = [...new Set(matches.map((m) => m.route.method))];
+        res.setHeader('Allow', allowed.join(', '));
+        throw new HttpError(405, `Method ${req.method} is not allowed for ${path}; use ${allowed.join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed');
       }
-      if (path.startsWith('/v1/')) this.authorize(req);
-      await handler(req, res, ac.signal);
+      if (!match.route.public) this.authorize(req);
+      await match.route.handle({
+        req,
+        res,
+        signal: ac.signal,
+        params: match.params,
+        json: () => readJson(req, this.cfg.maxBodyBytes),
+        send: (status, body, headers) => sendJson(res, status, body, headers),
+        events: () => openEventStream(res),
+        withSlot: (work) => this.withSlot(ac.signal, work),
+      });
     } catch (err) {
       this.fail(res, err, ac.signal);
     } finally {
@@ -192,35 +207,22 @@ class Api {
     }
   }
 
-  private route(path: string): Record<string, Handler> | undefined {
-    if (Object.hasOwn(this.routes, path)) return this.routes[path];
-    const id = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
-    if (id === undefined) return undefined;
-    return {
-      GET: async (_req, res) => {
-        const want = safeDecode(id);
-        if (want !== this.model.id) throw new ApiError(404, `The model \`${want}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found');
-        sendJson(res, 200, this.modelCard());
-      },
-    };
-  }
-
   private authorize(req: IncomingMessage): void {
     if (!this.keyDigest) return;
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (!m) {
-      throw new ApiError(401, "You didn't provide an API key. Send it as `Authorization: Bearer <key>` (the key this server was started with).", 'invalid_request_error', null, 'missing_api_key');
+      throw new HttpError(401, "You didn't provide an API key. Send it as `Authorization: Bearer <key>` (the key this server was started with).", 'invalid_request_error', null, 'missing_api_key');
     }
     // Compare fixed-length digests in constant time: the key's length and prefix do not leak.
     if (!timingSafeEqual(digest(m[1]!.trim()), this.keyDigest)) {
-      throw new ApiError(401, 'Incorrect API key provided.', 'invalid_request_error', null, 'invalid_api_key');
+      throw new HttpError(401, 'Incorrect API key provided.', 'invalid_request_error', null, 'invalid_api_key');
     }
   }
 
-  /** Send `err` in OpenAI's error shape; on an open event stream, as a final `data: {error}` event. */
+  /** Send `err` in the one error shape; on an open event stream, as a final `data: {error}` event. */
   private fail(res: ServerResponse, err: unknown, signal: AbortSignal): void {
     if (signal.reason === CLIENT_GONE || res.destroyed) return; // nobody to tell
-    const e = this.toApiError(err, signal);
+    const e = this.toHttpError(err, signal);
     if (res.headersSent) {
       if (!res.writableEnded) res.end(`data: ${JSON.stringify(e.body())}\n\n`);
       return;
@@ -232,138 +234,59 @@ class Api {
     sendJson(res, e.status, e.body(), headers);
   }
 
-  private toApiError(err: unknown, signal: AbortSignal): ApiError {
-    if (err instanceof ApiError) return err;
-    if (signal.reason === SHUTDOWN || err instanceof GateClosedError) return new ApiError(503, 'The server is shutting down.', 'server_error');
+  /** The one error mapper: every failure of every route becomes an HttpError here. */
+  private toHttpError(err: unknown, signal: AbortSignal): HttpError {
+    if (err instanceof HttpError) return err;
+    if (signal.reason === SHUTDOWN || err instanceof GateClosedError) return new HttpError(503, 'The server is shutting down.', 'server_error');
     if (err instanceof QueueFullError) {
-      return new ApiError(429, `The server is busy (${err.queued} requests waiting, the most it queues). Retry shortly.`, 'requests', null, 'rate_limit_exceeded');
+      return new HttpError(429, `The server is busy (${err.queued} requests waiting, the most it queues). Retry shortly.`, 'requests', null, 'rate_limit_exceeded');
     }
     // The model refused the request itself (e.g. a prompt its tokenizer cannot hold).
-    if (err instanceof TonyError && (err.kind === 'usage' || err.kind === 'config' || err.kind === 'data')) return invalidRequest(err.format());
+    if (err instanceof TonyError && (err.kind === 'usage' || err.kind === 'config' || err.kind === 'data')) return badRequest(err.format());
     this.log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     const detail = err instanceof TonyError ? `: ${err.format()}` : '';
-    return new ApiError(500, `The server had an error while processing your request${detail}.`, 'server_error');
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Endpoints
-
-  private modelCard() {
-    return {
-      id: this.model.id,
-      object: 'model',
-      created: this.created,
-      owned_by: 'tony',
-      // Not OpenAI's fields; vLLM and llama.cpp add similar ones.
-      context_length: this.model.contextLength,
-      ...(this.model.provider ? { provider: this.model.provider } : {}),
-    };
-  }
-
-  private async sendPlayground(res: ServerResponse): Promise<void> {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': this.playground.length, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
-    res.end(this.playground);
-  }
-
-  private async completions(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const { req: creq, stream, includeUsage } = parseCompletionRequest(await readJson(req, this.cfg.maxBodyBytes), this.limits);
-    const e = this.envelope('cmpl');
-    await this.withSlot(signal, async () => {
-      if (!stream) {
-        sendJson(res, 200, completionResponse(e, await this.model.complete(creq, undefined, signal)));
-        return;
-      }
-      const sse = openEventStream(res);
-      const chunk = (index: number, text: string, logprobs: unknown = null, finish: string | null = null) =>
-        sse.send(completionChunk(e, [{ index, text, logprobs, finish_reason: finish }], includeUsage));
-      const result = await this.streamChoices(creq, signal, (index, text) => chunk(index, text), (c) => chunk(c.choice.index, c.rest, completionLogprobs(c.choice.logprobs), c.choice.finishReason));
-      if (includeUsage) sse.send(completionChunk(e, [], true, result.usage));
-      sse.done();
-    });
-  }
-
-  private async chat(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const { req: creq, stream, includeUsage, logprobs } = parseChatRequest(await readJson(req, this.cfg.maxBodyBytes), this.limits);
-    const e = this.envelope('chatcmpl');
-    await this.withSlot(signal, async () => {
-      if (!stream) {
-        const result = await this.model.complete(creq, undefined, signal);
-        sendJson(res, 200, chatResponse(e, result, result.choices.map((c) => chatReply(c.text)), logprobs));
-        return;
-      }
-      const sse = openEventStream(res);
-      const chunk = (index: number, delta: { role?: 'assistant'; content?: string }, lp: unknown = null, finish: string | null = null) =>
-        sse.send(chatChunk(e, [{ index, delta, logprobs: lp, finish_reason: finish }], includeUsage));
-      // The reply's leading blanks follow the template's colon (chat.ts); drop them until text starts.
-      const started: boolean[] = [];
-      const content = (index: number, text: string) => {
-        const t = started[index] ? text : chatReply(text);
-        if (!t) return;
-        started[index] = true;
-        chunk(index, { content: t });
-      };
-      for (let i = 0; i < creq.n; i++) chunk(i, { role: 'assistant', content: '' });
-      const result = await this.streamChoices(creq, signal, content, (c) => {
-        if (c.rest) content(c.choice.index, c.rest);
-        chunk(c.choice.index, {}, logprobs ? chatLogprobs(c.choice.logprobs) : null, c.choice.finishReason);
-      });
-      if (includeUsage) sse.send(chatChunk(e, [], true, result.usage));
-      sse.done();
-    });
-  }
-
-  /**
-   * Run `creq`, passing streamed text to `onText` as it comes, and call `onFinish` once per choice
-   * when its end is known. A choice ends when the model marks its last delta — except when
-   * log-probabilities were asked for: the contract's deltas carry only text, so the finish is held
-   * back until the result and carries the whole choice's logprobs. `rest` is any text of the final
-   * choice the deltas did not deliver (all of it, for a model that does not stream).
-   */
-  private async streamChoices(
-    creq: CompletionRequest,
-    signal: AbortSignal,
-    onText: (index: number, text: string) => void,
-    onFinish: (c: { choice: CompletionResult['choices'][number]; rest: string }) => void,
-  ): Promise<CompletionResult> {
-    const holdFinish = creq.logprobs !== undefined;
-    const sent: string[] = [];
-    const finished = new Set<number>();
-    const onDelta = (d: CompletionDelta) => {
-      if (signal.aborted || finished.has(d.index)) return;
-      if (d.text) {
-        sent[d.index] = (sent[d.index] ?? '') + d.text;
-        onText(d.index, d.text);
-      }
-      if (d.finishReason && !holdFinish) {
-        finished.add(d.index);
-        onFinish({ choice: { index: d.index, text: sent[d.index] ?? '', finishReason: d.finishReason }, rest: '' });
-      }
-    };
-    const result = await this.model.complete(creq, onDelta, signal);
-    for (const choice of result.choices) {
-      if (finished.has(choice.index)) continue;
-      const s = sent[choice.index] ?? '';
-      onFinish({ choice, rest: choice.text.startsWith(s) ? choice.text.slice(s.length) : '' });
-    }
-    return result;
+    return new HttpError(500, `The server had an error while processing your request${detail}.`, 'server_error');
   }
 
   /** Wait for a slot (FIFO), run `work`, release. A client gone while waiting just leaves the queue. */
-  private async withSlot(signal: AbortSignal, work: () => Promise<void>): Promise<void> {
+  private async withSlot<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
     const release = await this.gate.acquire(signal);
     try {
-      await work();
+      return await work();
     } finally {
       release();
     }
   }
 
-  private envelope(prefix: string): Envelope {
-    return { id: `${prefix}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: this.model.id };
+  // -------------------------------------------------------------------------------------------
+  // WebSocket upgrades: same auth as HTTP routes; refusals are plain HTTP responses on the socket.
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const refuse = (e: HttpError) => {
+      const body = JSON.stringify(e.body());
+      socket.end(`HTTP/1.1 ${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      if (this.closing) throw new HttpError(503, 'The server is shutting down.', 'server_error');
+      const path = pathOf(req.url);
+      const route = this.websockets.find((w) => w.path === path);
+      if (!route) throw new HttpError(404, `No WebSocket endpoint at ${path}`, 'invalid_request_error', null, 'not_found');
+      if (!route.public) this.authorize(req);
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.log(`WebSocket ${path} open`);
+        route.connect(ws, req, this.shutdown.signal);
+      });
+    } catch (err) {
+      refuse(err instanceof HttpError ? err : new HttpError(503, String(err), 'server_error'));
+    }
   }
 
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * Stop accepting connections, refuse waiting requests (503), give running ones
+   * `shutdownGraceMs` to finish, then abort them; close WebSockets; resolves when the port is free.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.gate.close();
@@ -374,7 +297,11 @@ class Api {
       await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, this.cfg.shutdownGraceMs)))]);
       clearTimeout(timer);
       for (const a of this.active) a.ac.abort(SHUTDOWN);
+      this.shutdown.abort(SHUTDOWN);
+      for (const ws of this.wss.clients) ws.close(WS_GOING_AWAY, 'server shutting down');
       await all();
+      for (const ws of this.wss.clients) ws.terminate();
+      this.wss.close();
       this.http.closeAllConnections();
       await closed;
     })();
@@ -383,7 +310,6 @@ class Api {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP helpers
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -392,8 +318,15 @@ function pathOf(target: string | undefined): string {
   try {
     return new URL(target ?? '/', 'http://localhost').pathname;
   } catch {
-    throw invalidRequest(`Invalid request target ${JSON.stringify(target)}.`);
+    throw badRequest(`Invalid request target ${JSON.stringify(target)}.`);
   }
+}
+
+/** A route's captures for `path` ([] for an exact match), or undefined if it does not match. */
+function matchPath(pattern: string | RegExp, path: string): string[] | undefined {
+  if (typeof pattern === 'string') return pattern === path ? [] : undefined;
+  const m = new RegExp(`^(?:${pattern.source})$`, pattern.flags).exec(path);
+  return m ? m.slice(1).map((g) => safeDecode(g ?? '')) : undefined;
 }
 
 function safeDecode(s: string): string {
@@ -402,55 +335,4 @@ function safeDecode(s: string): string {
   } catch {
     return s;
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
-  const json = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': json.length });
-  res.end(json);
-}
-
-/**
- * The request body as JSON, refusing more than `limit` bytes (413) by the declared length or while
- * reading. Listeners, not `for await`: leaving an async iterator early destroys the socket, and
- * the client would get a reset instead of the 413.
- */
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const tooLarge = () => new ApiError(413, `The request body is larger than this server's limit of ${limit} bytes.`, 'invalid_request_error', null, 'request_too_large');
-  if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (b: Buffer) => {
-      size += b.length;
-      if (size <= limit) return void chunks.push(b);
-      req.off('data', onData);
-      req.resume(); // discard the rest; the 413 closes the connection
-      reject(tooLarge());
-    };
-    req.on('data', onData);
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size > limit) return;
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(invalidRequest("We could not parse the JSON body of your request. Send a JSON object with 'Content-Type: application/json'."));
-      }
-    });
-  });
-}
-
-/** Server-sent events: `data: <json>` per event, ended by `data: [DONE]` as OpenAI does. */
-function openEventStream(res: ServerResponse) {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-  res.flushHeaders();
-  return {
-    send(data: unknown): void {
-      if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
-    },
-    done(): void {
-      if (!res.writableEnded && !res.destroyed) res.end('data: [DONE]\n\n');
-    },
-  };
 }
