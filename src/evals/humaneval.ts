@@ -10,7 +10,8 @@
 import { TonyError, dataError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import { type Problem, type Sample, loadProblems, loadSamples, resultsPath } from './data.ts';
-import { type Execution, type Language, executeProgram, pool } from './execute.ts';
+import { type Execution, type Language, executeProgram } from './execute.ts';
+import { pool } from '../pool.ts';
 import { meanPassAtK } from './passk.ts';
 import { Sandbox, type SandboxLimits } from './sandbox.ts';
 

@@ -8,6 +8,7 @@
 import { statSync } from 'node:fs';
 import { TonyError } from '../errors.ts';
 import type { CompletionModel } from '../models/gpt/completion.ts';
+import type { Device } from '../engine/runtime.ts';
 
 export interface GenerateOptions {
   n: number;
@@ -296,7 +297,7 @@ export class CompletionModelProvider implements Provider {
  */
 export async function openProvider(
   model: string,
-  opts: { modelName?: string; api?: Api; apiKeyEnv?: string; concurrency?: number; maxRetries?: number } = {},
+  opts: { modelName?: string; api?: Api; apiKeyEnv?: string; concurrency?: number; maxRetries?: number; device?: Device; threads?: number } = {},
 ): Promise<Provider> {
   if (/^https?:\/\//.test(model)) {
     return new OpenAIProvider({
@@ -316,8 +317,8 @@ export async function openProvider(
   }
   if (isDir) {
     // Loaded on demand: it starts ONNX Runtime, which scoring alone never needs.
-    const { loadCompletionModel } = await import('../models/gpt/model.ts');
-    return new CompletionModelProvider(await loadCompletionModel(model));
+    const { loadTextModel } = await import('../models/index.ts');
+    return new CompletionModelProvider(await loadTextModel(model, { device: opts.device, threads: opts.threads }, 'tony eval --model'));
   }
   throw new TonyError('usage', `--model '${model}' is neither an http(s) URL nor a directory`, 'pass an OpenAI-compatible base URL, e.g. --model http://127.0.0.1:8000/v1');
 }

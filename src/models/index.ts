@@ -142,7 +142,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
   try {
     kind = (JSON.parse(await readFile(join(ckDir, 'config.json'), 'utf8')) as { kind?: unknown }).kind;
   } catch (err) {
-    throw new TonyError('checkpoint', `${dir} is not a Tony model directory: cannot read ${join(ckDir, 'config.json')} (${(err as Error).message})`, 'pass a run directory (tony train --out) or a model directory (tony export --out)', { cause: err });
+    throw new TonyError('checkpoint', `${dir} holds no Tony checkpoint: cannot read ${join(ckDir, 'config.json')} (${(err as Error).message})`, 'pass a run directory (tony train --out) or a model directory (tony export --out)', { cause: err });
   }
   const rows = await modelKinds();
   const row = rows.find((r) => r.kind === kind);
