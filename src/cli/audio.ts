@@ -4,7 +4,6 @@
  */
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
@@ -14,18 +13,11 @@ import { resampleAudio } from '../audio/resample.ts';
 import { makeSpeechCorpus } from '../audio/speech.ts';
 import { magnitude, stft, type StftOptions } from '../audio/stft.ts';
 import { readWav, toMono, writeWav, type WavEncoding } from '../audio/wav.ts';
+import { number } from './flags.ts';
 import { progressBar } from './progress.ts';
 
-/** Parse a numeric flag, or a usage error naming it. */
-function num(flag: string, integer = false, min = -Infinity) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x < min) {
-      throw new TonyError('usage', `${flag} ${v} is not ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}`);
-    }
-    return x;
-  };
-}
+/** A numeric flag ≥ min (flags.ts's rules and message). */
+const num = (flag: string, integer = false, min = -Infinity) => number(flag.replace(/^--/, ''), { integer, min });
 
 const stftFlags = (cmd: Command) =>
   cmd

@@ -15,18 +15,11 @@ import { farthestPointSample, sampleSurface } from '../shape/pointcloud.ts';
 import { encodePng, orbitCameras, renderMesh, renderPoints } from '../shape/render.ts';
 import { buildScene, generateScene, parseCaption, parseItemId } from '../shape/scenes.ts';
 import { compileShape } from '../shape/sdf.ts';
+import { integer, number } from './flags.ts';
 import { progressBar } from './progress.ts';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new TonyError('usage', `--${name} must be an integer, got '${v}'`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new TonyError('usage', `--${name} must be a number, got '${v}'`);
-  return n;
-};
+const int = (name: string) => integer(name);
+const num = (name: string) => number(name);
 
 export function register(program: Command): void {
   const shapes = program.command('shapes').description('procedural captioned 3D shapes, marching cubes, renders, PLY/OBJ/GLB, metrics');

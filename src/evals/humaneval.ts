@@ -160,13 +160,3 @@ export async function evaluateHumanEval(opts: HumanEvalOptions): Promise<HumanEv
   }
   return report;
 }
-
-/** Cut a completion at the first stop sequence (the API applies at most four; Codex uses five). */
-export function truncateAtStop(text: string, stop: readonly string[]): string {
-  let cut = text.length;
-  for (const s of stop) {
-    const i = s ? text.indexOf(s) : -1;
-    if (i >= 0 && i < cut) cut = i;
-  }
-  return text.slice(0, cut);
-}

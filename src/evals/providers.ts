@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { TonyError } from '../errors.ts';
 import type { CompletionModel } from '../models/gpt/completion.ts';
 import type { Device } from '../engine/runtime.ts';
+import { cutAtStop } from '../text/stops.ts';
 
 export interface GenerateOptions {
   n: number;
@@ -91,15 +92,8 @@ class Limiter {
   }
 }
 
-/** Cut `text` before the earliest of `stop`. */
-export function cutAtStop(text: string, stop: readonly string[] | undefined): { text: string; cut: boolean } {
-  let at = text.length;
-  for (const s of stop ?? []) {
-    const i = s ? text.indexOf(s) : -1;
-    if (i >= 0 && i < at) at = i;
-  }
-  return { text: text.slice(0, at), cut: at < text.length };
-}
+/** Cut `text` before the earliest of `stop` (src/text/stops.ts). */
+export { cutAtStop };
 
 /** Any server speaking OpenAI's Completions or Chat Completions API. */
 export class OpenAIProvider implements Provider {
