@@ -92,6 +92,21 @@ describe('model registry', () => {
       const variance = flat.reduce((a, b) => a + (b - mean) ** 2, 0) / flat.length;
       // Measured: MSE ≈ 1.8e-3 against a variance of 0.60.
       expect(mse).toBeLessThan(0.02 * variance);
+
+      // The CLI's other commands go through the registry too: export copies any kind; sample
+      // refuses a model that cannot complete text, saying what it is.
+      const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/tony.js', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, [MODEL_KINDS_ENV]: fixture } });
+      const exported = cli('export', '--run', out, '--out', join(dir, 'ae-model'));
+      expect(exported.status, exported.stderr).toBe(0);
+      const again = (await withEnv(fixture, () => loadModel(join(dir, 'ae-model'), { threads: 1 }))) as LoadedAutoencoder;
+      try {
+        expect(await again.reconstruct(data.val)).toEqual(y);
+      } finally {
+        await again.close();
+      }
+      const sampled = cli('sample', '--model', out, '--prompt', 'x');
+      expect(sampled.status).toBe(2);
+      expect(sampled.stderr).toMatch(/ae is a 'conv-ae' model \(reconstruct\); tony sample needs one that completes text/);
     } finally {
       await model.close();
     }
