@@ -1,7 +1,8 @@
 /**
- * `tony serve --model <dir>`: load a text model and serve it over the OpenAI-compatible API
- * (src/serve/server.ts) with the playground at /, until Ctrl+C or SIGTERM, then shut down
- * gracefully (running requests finish; a second Ctrl+C exits at once).
+ * `tony serve --model <dir>`: load a text model through the registry and serve it over the
+ * OpenAI-compatible API (src/serve/: the core with the OpenAI routes mounted) with the playground
+ * at /, until Ctrl+C or SIGTERM, then shut down gracefully (running requests finish; a second
+ * Ctrl+C exits at once).
  */
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';

@@ -240,7 +240,7 @@ async function sampleWithHook(
 }
 
 /**
- * A Tony text model (src/text/model.ts, loaded from a checkpoint or run directory) as a provider.
+ * A Tony text model (src/models/gpt/model.ts, loaded through the registry from a checkpoint or run directory) as a provider.
  * Infilling uses the model's PSM prompt; stops beyond the model's four are applied here.
  */
 export class CompletionModelProvider implements Provider {
