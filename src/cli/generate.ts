@@ -7,14 +7,12 @@ import type { CompletionRequest } from '../models/gpt/completion.ts';
 import { exportModel, loadTextModel } from '../models/index.ts';
 import { collect, integer, number, runtimeOptions } from './flags.ts';
 
-const inRange = (flag: string, min: number, max: number) => number(flag, { min, max });
-
 function samplingOptions(cmd: Command): Command {
   cmd
     .requiredOption('--model <dir>', 'model or run directory (its latest checkpoint)')
     .option('--max-tokens <n>', 'new tokens per sample', integer('max-tokens', 1, 1 << 20), 200)
-    .option('--temperature <x>', 'sampling temperature (0 = greedy)', inRange('temperature', 0, 10), 0.8)
-    .option('--top-p <x>', 'nucleus sampling mass', inRange('top-p', 0, 1), 0.95)
+    .option('--temperature <x>', 'sampling temperature (0 = greedy)', number('temperature', { min: 0, max: 10 }), 0.8)
+    .option('--top-p <x>', 'nucleus sampling mass', number('top-p', { min: 0, max: 1 }), 0.95)
     .option('--top-k <n>', 'sample from the k most likely tokens', integer('top-k', 1, 1 << 20))
     .option('--n <n>', 'samples', integer('n', 1, 64), 1)
     .option('--stop <text>', 'stop string (repeatable, at most 4)', collect, [])

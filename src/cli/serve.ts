@@ -14,8 +14,6 @@ import { integer, runtimeOptions } from './flags.ts';
 /** The bundled default code model that `tony start` (npm start) serves (docs/results/fim.md). */
 export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));
 
-const int = (flag: string, min: number) => integer(flag.replace(/^--/, ''), min);
-
 interface ServeFlags {
   model: string;
   port: number;
@@ -33,18 +31,18 @@ export function register(program: Command): void {
     .command('serve')
     .description('serve a text model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with a playground at /')
     .requiredOption('--model <dir>', 'model directory (as `tony train lm --out` writes it)')
-    .option('--port <n>', 'TCP port (0 = any free port)', int('--port', 0), 8000)
+    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on (0.0.0.0 = every interface: set an API key)', SERVE_DEFAULTS.host)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 (default: $TONY_API_KEY; unset = open)')
-    .option('--max-queue <n>', 'requests that may wait for the model; more get HTTP 429', int('--max-queue', 0), SERVE_DEFAULTS.maxQueue)
-    .option('--concurrency <n>', 'requests generating at once', int('--concurrency', 1), SERVE_DEFAULTS.concurrency)
-    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens', 1), SERVE_DEFAULTS.maxTokens)
+    .option('--max-queue <n>', 'requests that may wait for the model; more get HTTP 429', integer('max-queue', 0), SERVE_DEFAULTS.maxQueue)
+    .option('--concurrency <n>', 'requests generating at once', integer('concurrency', 1), SERVE_DEFAULTS.concurrency)
+    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', integer('max-tokens', 1), SERVE_DEFAULTS.maxTokens)
     .action((o: ServeFlags) => serveUntilStopped(o));
 
   const start = program
     .command('start')
     .description("Tony's main job: serve the bundled code model (models/code) with the playground")
-    .option('--port <n>', 'TCP port (0 = any free port)', int('--port', 0), 8000)
+    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on', SERVE_DEFAULTS.host)
     .action((o: { port: number; host: string; device: Device; threads?: number }) =>
       serveUntilStopped({ ...o, model: DEFAULT_MODEL, maxQueue: SERVE_DEFAULTS.maxQueue, concurrency: 1, maxTokens: SERVE_DEFAULTS.maxTokens }),
