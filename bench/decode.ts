@@ -10,10 +10,10 @@ import * as T from '../src/engine/index.ts';
 import { stateKey } from '../src/engine/optim.ts';
 import { median } from '../src/engine/trainer.ts';
 import { generate } from '../src/text/generate.ts';
-import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/text/gpt.ts';
+import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../src/text/tokenizer.ts';
-import { TonyTextModel } from '../src/text/model.ts';
-import { serve } from '../src/serve/server.ts';
+import { TonyTextModel } from '../src/models/gpt/model.ts';
+import { serve } from '../src/serve/index.ts';
 
 const args = process.argv.slice(2);
 const value = (name: string, dflt: string) => {

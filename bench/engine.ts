@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import * as T from '../src/engine/index.ts';
 import { adamwConfig } from '../src/engine/optim.ts';
 import { median, train } from '../src/engine/trainer.ts';
-import { GPT, type GPTConfig, gptConfig } from '../src/text/gpt.ts';
-import { gptTask } from '../src/text/lm.ts';
+import { GPT, type GPTConfig, gptConfig } from '../src/models/gpt/gpt.ts';
+import { gptTask } from '../src/models/gpt/lm.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);

@@ -8,7 +8,8 @@
  * Goal (issue 3): a full 164-problem, 1-sample run in under 10 s with full isolation.
  */
 import { spawn } from 'node:child_process';
-import { type Language, type Program, executeProgram, pool } from '../src/evals/execute.ts';
+import { type Language, type Program, executeProgram } from '../src/evals/execute.ts';
+import { pool } from '../src/pool.ts';
 import { Sandbox } from '../src/evals/sandbox.ts';
 import { PROBLEMS } from '../test/evals/toy-problems.ts';
 

@@ -10,9 +10,25 @@ export { BufferSet, loadWeights, runOnWeights, weightState } from './engine/stat
 export { buildGradStep, objective, type NamedLoss, type Traced } from './engine/step.ts';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './engine/checkpoint.ts';
 export { TonyError, type ErrorKind } from './errors.ts';
-export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './text/gpt.ts';
+export {
+  asCompletionModel,
+  canComplete,
+  exportModel,
+  loadModel,
+  loadTextModel,
+  MODEL_KINDS_ENV,
+  modelKind,
+  modelKinds,
+  type Capability,
+  type LoadedModel,
+  type LoadOptions,
+  type ModelKind,
+  type TrainSetup,
+} from './models/index.ts';
+export { trainWithRecipe, type Recipe } from './models/recipe.ts';
+export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './models/gpt/gpt.ts';
 export { generate, type GenerateOptions } from './text/generate.ts';
-export { loadCompletionModel, TonyTextModel } from './text/model.ts';
-export type { CompletionModel, CompletionRequest, CompletionResult } from './text/completion.ts';
+export { loadCompletionModel, TonyTextModel } from './models/gpt/model.ts';
+export type { CompletionModel, CompletionRequest, CompletionResult } from './models/gpt/completion.ts';
 export * as audio from './audio/index.ts';
-export { serve } from './serve/server.ts';
+export { serve, createServer, completionRoutes } from './serve/index.ts';

@@ -4,7 +4,6 @@
  */
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
@@ -14,23 +13,13 @@ import { resampleAudio } from '../audio/resample.ts';
 import { makeSpeechCorpus } from '../audio/speech.ts';
 import { magnitude, stft, type StftOptions } from '../audio/stft.ts';
 import { readWav, toMono, writeWav, type WavEncoding } from '../audio/wav.ts';
+import { integer, number } from './flags.ts';
 import { progressBar } from './progress.ts';
-
-/** Parse a numeric flag, or a usage error naming it. */
-function num(flag: string, integer = false, min = -Infinity) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x < min) {
-      throw new TonyError('usage', `${flag} ${v} is not ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}`);
-    }
-    return x;
-  };
-}
 
 const stftFlags = (cmd: Command) =>
   cmd
-    .option('--n-fft <n>', 'FFT size (power of two)', num('--n-fft', true, 2), 1024)
-    .option('--hop <n>', 'hop in samples (default n-fft/4)', num('--hop', true, 1));
+    .option('--n-fft <n>', 'FFT size (power of two)', integer('n-fft', 2), 1024)
+    .option('--hop <n>', 'hop in samples (default n-fft/4)', integer('hop', 1));
 
 const stftOf = (o: { nFft: number; hop?: number }): StftOptions => ({ nFft: o.nFft, hop: o.hop ?? o.nFft / 4 });
 
@@ -41,11 +30,11 @@ export function register(program: Command): void {
     .command('corpus')
     .description('synthesize a speech (espeak-ng) or procedural music corpus: WAVs + manifest.jsonl')
     .addOption(new Option('--kind <kind>', 'what to make').choices(['speech', 'music']).makeOptionMandatory())
-    .requiredOption('--minutes <m>', 'total audio, minutes', num('--minutes', false, 0))
+    .requiredOption('--minutes <m>', 'total audio, minutes', number('minutes', { min: 0 }))
     .requiredOption('--out <dir>', 'output directory')
-    .option('--seed <n>', 'random seed (same seed → same files)', num('--seed', true, 0), 0)
-    .option('--sample-rate <hz>', 'output rate (default 16000 speech, 22050 music)', num('--sample-rate', true, 8000))
-    .option('--clip-seconds <s>', 'music clip length', num('--clip-seconds', false, 1), 8)
+    .option('--seed <n>', 'random seed (same seed → same files)', integer('seed', 0), 0)
+    .option('--sample-rate <hz>', 'output rate (default 16000 speech, 22050 music)', integer('sample-rate', 8000))
+    .option('--clip-seconds <s>', 'music clip length', number('clip-seconds', { min: 1 }), 8)
     .action(async (o: { kind: 'speech' | 'music'; minutes: number; out: string; seed: number; sampleRate?: number; clipSeconds: number }) => {
       const bar = progressBar(`${o.kind} corpus`, 's');
       const common = { minutes: o.minutes, out: o.out, seed: o.seed, sampleRate: o.sampleRate, onProgress: bar.update };
@@ -61,9 +50,9 @@ export function register(program: Command): void {
       .command('invert <in>')
       .description("reconstruct audio from the magnitude of in.wav's STFT (phase discarded) and report its quality")
       .addOption(new Option('--method <m>', 'griffin-lim (plain) or fast-griffin-lim (momentum 0.99)').choices(['griffin-lim', 'fast-griffin-lim']).default('griffin-lim'))
-      .option('--iters <n>', 'iterations', num('--iters', true, 0), 32)
-      .option('--momentum <a>', 'override the momentum (0 = plain)', num('--momentum', false, 0))
-      .option('--seed <n>', 'seed of the random initial phase', num('--seed', true, 0), 0)
+      .option('--iters <n>', 'iterations', integer('iters', 0), 32)
+      .option('--momentum <a>', 'override the momentum (0 = plain)', number('momentum', { min: 0 }))
+      .option('--seed <n>', 'seed of the random initial phase', integer('seed', 0), 0)
       .requiredOption('--out <file>', 'output WAV'),
   ).action(async (input: string, o: { method: string; iters: number; momentum?: number; seed: number; out: string; nFft: number; hop?: number }) => {
     const a = await readWav(input);
@@ -113,10 +102,10 @@ export function register(program: Command): void {
     .command('spectrogram <in>')
     .description('draw a spectrogram PNG with time and frequency axes and a dB colour bar')
     .requiredOption('--out <file>', 'output PNG')
-    .option('--mel <bands>', 'draw a log-mel spectrogram with this many bands', num('--mel', true, 1))
-    .option('--n-fft <n>', 'FFT size (power of two)', num('--n-fft', true, 2))
-    .option('--hop <n>', 'hop in samples', num('--hop', true, 1))
-    .option('--range-db <db>', 'dynamic range shown', num('--range-db', false, 1), 80)
+    .option('--mel <bands>', 'draw a log-mel spectrogram with this many bands', integer('mel', 1))
+    .option('--n-fft <n>', 'FFT size (power of two)', integer('n-fft', 2))
+    .option('--hop <n>', 'hop in samples', integer('hop', 1))
+    .option('--range-db <db>', 'dynamic range shown', number('range-db', { min: 1 }), 80)
     .action(async (input: string, o: { out: string; mel?: number; nFft?: number; hop?: number; rangeDb: number }) => {
       const a = await readWav(input);
       const x = toMono(a);
@@ -128,7 +117,7 @@ export function register(program: Command): void {
   audio
     .command('resample <in>')
     .description('band-limited resampling (Kaiser-windowed sinc, ≥ 120 dB stop band)')
-    .requiredOption('--rate <hz>', 'target sample rate', num('--rate', true, 1))
+    .requiredOption('--rate <hz>', 'target sample rate', integer('rate', 1))
     .requiredOption('--out <file>', 'output WAV')
     .addOption(new Option('--encoding <e>', 'output encoding').choices(['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32', 'float64']).default('pcm16'))
     .action(async (input: string, o: { rate: number; out: string; encoding: WavEncoding }) => {

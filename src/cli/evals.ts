@@ -11,6 +11,8 @@ import { GSM8K_TEST_URL, evaluateGsm8k } from '../evals/gsm8k.ts';
 import { DEFAULT_KS, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark, evaluateHumanEval } from '../evals/humaneval.ts';
 import { type Api, openProvider } from '../evals/providers.ts';
 import { formatReport, probeIsolation } from '../evals/sandbox.ts';
+import type { Device } from '../engine/runtime.ts';
+import { count, integer, parseNumber, runtimeOptions } from './flags.ts';
 import { type Progress, progressBar } from './progress.ts';
 
 interface CommonFlags {
@@ -26,16 +28,15 @@ interface CommonFlags {
   concurrency: string;
 }
 
-const num = (flag: string, v: string | undefined, { int = false, min = -Infinity } = {}): number | undefined => {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min) {
-    throw new TonyError('usage', `--${flag} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}, got '${v}'`);
-  }
-  return x;
-};
+/** An optional string flag as a number (flags.ts's rules); undefined when not given. */
+const num = (flag: string, v: string | undefined, { int = false, min = -Infinity } = {}): number | undefined =>
+  v === undefined ? undefined : parseNumber(flag, v, { integer: int, min });
+
+/** Where `--model DIR` runs: the runtime flags every model-running command takes. */
+const runtimeOf = (o: { device?: Device; threads?: number }) => ({ device: o.device, threads: o.threads });
 
 function addGenerationFlags(cmd: Command): Command {
+  for (const o of runtimeOptions()) cmd.addOption(o);
   return cmd
     .option('--model <url|dir>', 'sample first from an OpenAI-compatible base URL or a Tony model (checkpoint or run directory), then score')
     .option('--model-name <name>', 'the `model` field sent to the server', 'default')
@@ -80,7 +81,7 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
   let samples = opts.samples;
   if (opts.model) {
     const problems = await loadProblems(problemsSource, { infilling: !!benchmark });
-    const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })! });
+    const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })!, ...runtimeOf(opts as { device?: Device; threads?: number }) });
     samples ??= defaultSamplesPath(benchmark ? `infilling-${benchmark}` : 'humaneval');
     const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
       sampleCode(provider, problems.values(), {
@@ -163,11 +164,11 @@ export function register(program: Command): void {
     .option('--samples <file>', 'samples {task_id: "gsm8k/<i>" | question, completion}; with --model, where to write them')
     .option('--data <path|url>', 'GSM8K test file', GSM8K_TEST_URL)
     .option('--no-calculator', 'when sampling, let the model do its own arithmetic');
-  addGenerationFlags(gsm).action(async (o: CommonFlags & { data: string; calculator: boolean }) => {
+  addGenerationFlags(gsm).action(async (o: CommonFlags & { data: string; calculator: boolean; device?: Device; threads?: number }) => {
     let samples = o.samples;
     if (o.model) {
       const problems = await loadMathProblems(o.data);
-      const provider = await openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })! });
+      const provider = await openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!, ...runtimeOf(o) });
       samples ??= defaultSamplesPath('gsm8k');
       const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
         sampleMath(provider, problems, {
@@ -198,25 +199,32 @@ export function register(program: Command): void {
       process.stdout.write(`${JSON.stringify({ ok: r.ok })}\n`);
     });
 
-  evalCmd
+  const heldout = evalCmd
     .command('heldout-infill')
     .description('single-line infilling on held-out documents of a shard directory: infilling loss and exact match (FIM vs non-FIM)')
     .requiredOption('--model <dir>', 'Tony model or run directory')
     .requiredOption('--data <dir>', 'shard directory (e.g. runs/<name>/data) whose validation split holds the documents')
-    .option('--n <n>', 'tasks', (v) => Number(v), 200)
-    .option('--seed <n>', 'task seed', (v) => Number(v), 0)
+    .option('--n <n>', 'tasks', count('n'), 200)
+    .option('--seed <n>', 'task seed', integer('seed', 0), 0)
     .option('--format <fmt>', 'infilling prompt layout: psm or spm', 'psm')
     .option('--span <kind>', "middle: a whole 'line', or a 2–12 character 'span' inside a line", 'line')
-    .action(async (o: { model: string; data: string; n: number; seed: number; format: 'psm' | 'spm'; span: 'line' | 'span' }) => {
+  for (const opt of runtimeOptions()) heldout.addOption(opt);
+  heldout.action(async (o: { model: string; data: string; n: number; seed: number; format: 'psm' | 'spm'; span: 'line' | 'span'; device: Device; threads?: number }) => {
       if (o.span !== 'line' && o.span !== 'span') throw new TonyError('usage', `--span must be line or span, got '${o.span}'`);
       if (o.format !== 'psm' && o.format !== 'spm') throw new TonyError('usage', `--format must be psm or spm, got '${o.format}'`);
-      const [{ loadCompletionModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
-        import('../text/model.ts'),
+      const [{ loadTextModel }, { TonyTextModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
+        import('../models/index.ts'),
+        import('../models/gpt/model.ts'),
         import('../text/dataset.ts'),
         import('../text/infill-eval.ts'),
       ]);
       const shards = await openShards(o.data);
-      const model = await loadCompletionModel(o.model, { infillFormat: o.format });
+      const model = await loadTextModel(o.model, { infillFormat: o.format, ...runtimeOf(o) }, 'tony eval heldout-infill');
+      // The infilling loss reads the GPT's own logits, so this eval is for GPT checkpoints.
+      if (!(model instanceof TonyTextModel)) {
+        await model.close();
+        throw new TonyError('usage', `${o.model} is a '${model.kind}' model; heldout-infill scores GPT checkpoints`);
+      }
       try {
         const tasks = heldOutTasks(shards, o.n, o.seed, 400, o.span);
         const r = await withBar('infill', 'tasks', (onProgress) => evaluateInfill(model, tasks, (done) => onProgress({ done, total: tasks.length })));

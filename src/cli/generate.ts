@@ -1,35 +1,32 @@
 /**
  * `tony sample` and `tony infill`: text from a trained model directory, streamed to stdout.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
-import type { CompletionRequest } from '../text/completion.ts';
-import { exportModel, loadCompletionModel } from '../text/model.ts';
+import type { CompletionRequest } from '../models/gpt/completion.ts';
+import { exportModel, loadTextModel } from '../models/index.ts';
+import { collect, integer, number, runtimeOptions } from './flags.ts';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-const number = (name: string, min: number, max: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new TonyError('usage', `--${name} must be a number in [${min}, ${max}], got '${v}'`);
-  return n;
-};
-
-const samplingOptions = (cmd: Command) =>
+function samplingOptions(cmd: Command): Command {
   cmd
     .requiredOption('--model <dir>', 'model or run directory (its latest checkpoint)')
-    .option('--max-tokens <n>', 'new tokens per sample', number('max-tokens', 1, 1 << 20), 200)
-    .option('--temperature <x>', 'sampling temperature (0 = greedy)', number('temperature', 0, 10), 0.8)
-    .option('--top-p <x>', 'nucleus sampling mass', number('top-p', 0, 1), 0.95)
-    .option('--top-k <n>', 'sample from the k most likely tokens', number('top-k', 1, 1 << 20))
-    .option('--n <n>', 'samples', number('n', 1, 64), 1)
+    .option('--max-tokens <n>', 'new tokens per sample', integer('max-tokens', 1, 1 << 20), 200)
+    .option('--temperature <x>', 'sampling temperature (0 = greedy)', number('temperature', { min: 0, max: 10 }), 0.8)
+    .option('--top-p <x>', 'nucleus sampling mass', number('top-p', { min: 0, max: 1 }), 0.95)
+    .option('--top-k <n>', 'sample from the k most likely tokens', integer('top-k', 1, 1 << 20))
+    .option('--n <n>', 'samples', integer('n', 1, 64), 1)
     .option('--stop <text>', 'stop string (repeatable, at most 4)', collect, [])
-    .option('--seed <n>', 'sampling seed', number('seed', 0, 2 ** 31), 0)
-    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']).default('cpu'));
+    .option('--seed <n>', 'sampling seed', integer('seed', 0, 2 ** 31), 0);
+  for (const o of runtimeOptions()) cmd.addOption(o);
+  return cmd;
+}
 
 async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
   if (opts.stop.length > 4) throw new TonyError('usage', `at most 4 --stop strings, got ${opts.stop.length}`);
-  const model = await loadCompletionModel(opts.model, { device: opts.device, infillFormat: opts.format });
+  const model = await loadTextModel(opts.model, { device: opts.device, threads: opts.threads, infillFormat: opts.format }, suffix === undefined ? 'tony sample' : 'tony infill');
   try {
-    process.stderr.write(`tony: model ${model.id}, device ${model.runtime.description}\n`);
+    if (suffix !== undefined && !model.capabilities.includes('infill')) throw new TonyError('usage', `${model.id} is a '${model.kind}' model that does not infill`);
+    process.stderr.write(`tony: model ${model.id}, device ${model.provider}\n`);
     const req: CompletionRequest = {
       prompt,
       ...(suffix !== undefined ? { suffix } : {}),

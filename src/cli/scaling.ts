@@ -5,13 +5,15 @@
  * several sizes on the same data and token budget (resumable), then fits and plots them.
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
+import type { Device } from '../engine/runtime.ts';
 import { analyzeScaling, formatAnalysis, type ScalingAxis } from '../scaling/analyze.ts';
 import { writeScalingPlot } from '../scaling/plot.ts';
 import { BOOTSTRAP_DEFAULTS } from '../scaling/resample.ts';
 import { readRuns } from '../scaling/runs.ts';
 import { parseSizes, runSweep, SWEEP_DEFAULTS, type SweepEvent } from '../scaling/sweep.ts';
+import { collect, parseNumber } from './flags.ts';
 import { progressBar } from './progress.ts';
 
 export function register(program: Command): void {
@@ -29,8 +31,8 @@ export function register(program: Command): void {
     .option('--json', 'print the analysis as JSON instead of text')
     .action(async (source: string, opts: { x: string; split?: string; plot?: string; bootstrap: string; level: string; seed: string; json?: boolean }) => {
       if (opts.x !== 'params' && opts.x !== 'compute') throw new TonyError('usage', `--x must be 'params' or 'compute', got '${opts.x}'`);
-      const resamples = intFlag('--bootstrap', opts.bootstrap, 10);
-      const seed = intFlag('--seed', opts.seed, 0);
+      const resamples = parseNumber('bootstrap', opts.bootstrap, { integer: true, min: 10 });
+      const seed = parseNumber('seed', opts.seed, { integer: true, min: 0 });
       const level = Number(opts.level);
       if (!(level > 0 && level < 1)) throw new TonyError('usage', `--level must be in (0, 1), got '${opts.level}'`, 'e.g. --level 0.95');
       const rows = await readRuns(source);
@@ -47,7 +49,6 @@ export function register(program: Command): void {
       }
     });
 
-  const collect = (v: string, prev: string[]) => [...prev, v];
   scale
     .command('sweep')
     .description('train a family of GPTs of several sizes on the same data and token budget (resumable), then fit L(N) and L(C)')
@@ -63,6 +64,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'one peak learning rate for all sizes (default: Kaplan et al.\'s LR(N) = 0.003239 − 0.0001395·ln N)')
     .option('--parallel <k>', 'sizes trained at once, each in its own process', String(SWEEP_DEFAULTS.parallel))
     .option('--threads <n>', 'ONNX Runtime threads per size (default: cores / parallel)')
+    .addOption(new Option('--device <device>', 'execution provider of every size').choices(['cpu', 'webgpu', 'cuda']).default('cpu'))
     .option('--eval-points <n>', 'validation evaluations per size (learning-curve points for the frontier)', String(SWEEP_DEFAULTS.evalPoints))
     .option('--max-bytes <n>', 'corpus size cap in bytes', String(SWEEP_DEFAULTS.maxBytes))
     .option('--seed <n>', 'seed of initialisation, batch order and bootstrap', String(SWEEP_DEFAULTS.seed))
@@ -75,8 +77,7 @@ export function register(program: Command): void {
       const exclude = opts.exclude as string[];
       let lr: number | undefined;
       if (opts.lr !== undefined) {
-        lr = Number(opts.lr);
-        if (!(lr > 0 && Number.isFinite(lr))) throw new TonyError('usage', `--lr must be a positive number, got '${opts.lr}'`);
+        lr = parseNumber('lr', opts.lr as string, { min: 0, exclusiveMin: true });
       }
       const res = await runSweep(
         {
@@ -84,19 +85,20 @@ export function register(program: Command): void {
           data,
           ...(include.length ? { include } : {}),
           ...(exclude.length ? { exclude: ['**/node_modules/**', '**/*.min.*', ...exclude] } : {}),
-          tokens: intFlag('--tokens', opts.tokens as string, 1),
+          tokens: parseNumber('tokens', opts.tokens as string, { integer: true, min: 1 }),
           out: opts.out as string,
-          block: intFlag('--block', opts.block as string, 1),
-          batch: intFlag('--batch', opts.batch as string, 1),
-          vocab: intFlag('--vocab', opts.vocab as string, 1),
+          block: parseNumber('block', opts.block as string, { integer: true, min: 1 }),
+          batch: parseNumber('batch', opts.batch as string, { integer: true, min: 1 }),
+          vocab: parseNumber('vocab', opts.vocab as string, { integer: true, min: 1 }),
           ...(lr !== undefined ? { lr } : {}),
-          parallel: intFlag('--parallel', opts.parallel as string, 1),
-          ...(opts.threads !== undefined ? { threads: intFlag('--threads', opts.threads as string, 1) } : {}),
-          evalPoints: intFlag('--eval-points', opts.evalPoints as string, 1),
+          parallel: parseNumber('parallel', opts.parallel as string, { integer: true, min: 1 }),
+          device: opts.device as Device,
+          ...(opts.threads !== undefined ? { threads: parseNumber('threads', opts.threads as string, { integer: true, min: 1 }) } : {}),
+          evalPoints: parseNumber('eval-points', opts.evalPoints as string, { integer: true, min: 1 }),
           evalBatches: SWEEP_DEFAULTS.evalBatches,
-          maxBytes: intFlag('--max-bytes', opts.maxBytes as string, 1),
-          seed: intFlag('--seed', opts.seed as string, 0),
-          bootstrap: intFlag('--bootstrap', opts.bootstrap as string, 10),
+          maxBytes: parseNumber('max-bytes', opts.maxBytes as string, { integer: true, min: 1 }),
+          seed: parseNumber('seed', opts.seed as string, { integer: true, min: 0 }),
+          bootstrap: parseNumber('bootstrap', opts.bootstrap as string, { integer: true, min: 10 }),
         },
         sweepReporter(),
       );
@@ -149,10 +151,4 @@ function sweepReporter(): (e: SweepEvent) => void {
       say(`${e.size.padEnd(8)} done in ${e.seconds.toFixed(0)} s${e.valLoss !== undefined ? `, val loss ${e.valLoss.toFixed(4)}` : ''}, ${Math.round(e.tokensPerSecond).toLocaleString()} tokens/s`);
     }
   };
-}
-
-function intFlag(name: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new TonyError('usage', `${name} must be an integer ≥ ${min}, got '${value}'`);
-  return n;
 }

@@ -1,25 +1,18 @@
 /**
- * `tony serve --model <dir>`: load a text model and serve it over the OpenAI-compatible API
- * (src/serve/server.ts) with the playground at /, until Ctrl+C or SIGTERM, then shut down
- * gracefully (running requests finish; a second Ctrl+C exits at once).
+ * `tony serve --model <dir>`: load a text model through the registry and serve it over the
+ * OpenAI-compatible API (src/serve/: the core with the OpenAI routes mounted) with the playground
+ * at /, until Ctrl+C or SIGTERM, then shut down gracefully (running requests finish; a second
+ * Ctrl+C exits at once).
  */
 import type { Command } from 'commander';
-import { TonyError } from '../errors.ts';
 import { fileURLToPath } from 'node:url';
-import { SERVE_DEFAULTS, serve } from '../serve/server.ts';
-import { loadCompletionModel } from '../text/model.ts';
+import type { Device } from '../engine/runtime.ts';
+import { loadTextModel } from '../models/index.ts';
+import { SERVE_DEFAULTS, serve } from '../serve/index.ts';
+import { integer, runtimeOptions } from './flags.ts';
 
 /** The bundled default code model that `tony start` (npm start) serves (docs/results/fim.md). */
 export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));
-
-/** Parse an integer flag ≥ min, or a usage error naming it. */
-function int(flag: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new TonyError('usage', `${flag} ${v} is not an integer ≥ ${min}`);
-    return x;
-  };
-}
 
 interface ServeFlags {
   model: string;
@@ -29,33 +22,36 @@ interface ServeFlags {
   maxQueue: number;
   concurrency: number;
   maxTokens: number;
+  device: Device;
+  threads?: number;
 }
 
 export function register(program: Command): void {
-  program
+  const serveCmd = program
     .command('serve')
     .description('serve a text model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with a playground at /')
     .requiredOption('--model <dir>', 'model directory (as `tony train lm --out` writes it)')
-    .option('--port <n>', 'TCP port (0 = any free port)', int('--port', 0), 8000)
+    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on (0.0.0.0 = every interface: set an API key)', SERVE_DEFAULTS.host)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 (default: $TONY_API_KEY; unset = open)')
-    .option('--max-queue <n>', 'requests that may wait for the model; more get HTTP 429', int('--max-queue', 0), SERVE_DEFAULTS.maxQueue)
-    .option('--concurrency <n>', 'requests generating at once', int('--concurrency', 1), SERVE_DEFAULTS.concurrency)
-    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens', 1), SERVE_DEFAULTS.maxTokens)
+    .option('--max-queue <n>', 'requests that may wait for the model; more get HTTP 429', integer('max-queue', 0), SERVE_DEFAULTS.maxQueue)
+    .option('--concurrency <n>', 'requests generating at once', integer('concurrency', 1), SERVE_DEFAULTS.concurrency)
+    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', integer('max-tokens', 1), SERVE_DEFAULTS.maxTokens)
     .action((o: ServeFlags) => serveUntilStopped(o));
 
-  program
+  const start = program
     .command('start')
     .description("Tony's main job: serve the bundled code model (models/code) with the playground")
-    .option('--port <n>', 'TCP port (0 = any free port)', int('--port', 0), 8000)
+    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on', SERVE_DEFAULTS.host)
-    .action((o: { port: number; host: string }) =>
+    .action((o: { port: number; host: string; device: Device; threads?: number }) =>
       serveUntilStopped({ ...o, model: DEFAULT_MODEL, maxQueue: SERVE_DEFAULTS.maxQueue, concurrency: 1, maxTokens: SERVE_DEFAULTS.maxTokens }),
     );
+  for (const cmd of [serveCmd, start]) for (const o of runtimeOptions()) cmd.addOption(o);
 }
 
 async function serveUntilStopped(o: ServeFlags): Promise<void> {
-  const model = await loadCompletionModel(o.model);
+  const model = await loadTextModel(o.model, { device: o.device, threads: o.threads }, 'tony serve');
   const apiKey = o.apiKey ?? process.env.TONY_API_KEY ?? '';
   const server = await serve(model, {
     port: o.port,

@@ -15,18 +15,8 @@ import { farthestPointSample, sampleSurface } from '../shape/pointcloud.ts';
 import { encodePng, orbitCameras, renderMesh, renderPoints } from '../shape/render.ts';
 import { buildScene, generateScene, parseCaption, parseItemId } from '../shape/scenes.ts';
 import { compileShape } from '../shape/sdf.ts';
+import { count, integer, number } from './flags.ts';
 import { progressBar } from './progress.ts';
-
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new TonyError('usage', `--${name} must be an integer, got '${v}'`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new TonyError('usage', `--${name} must be a number, got '${v}'`);
-  return n;
-};
 
 export function register(program: Command): void {
   const shapes = program.command('shapes').description('procedural captioned 3D shapes, marching cubes, renders, PLY/OBJ/GLB, metrics');
@@ -35,13 +25,13 @@ export function register(program: Command): void {
     .command('generate')
     .description('write a dataset: manifest.jsonl, points/<id>.ply (xyz+rgb), renders/<id>_<v>.png')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--count <n>', 'number of items', int('count'), 16)
-    .option('--seed <n>', 'dataset seed', int('seed'), 0)
-    .option('--start <n>', 'index of the first item', int('start'), 0)
-    .option('--points <n>', 'points per cloud', int('points'), 4096)
-    .option('--grid <n>', 'marching-cubes cells per axis', int('grid'), 96)
-    .option('--views <n>', 'renders per item', int('views'), 4)
-    .option('--size <px>', 'render size', int('size'), 128)
+    .option('--count <n>', 'number of items', count('count'), 16)
+    .option('--seed <n>', 'dataset seed', integer('seed', 0), 0)
+    .option('--start <n>', 'index of the first item', integer('start', 0), 0)
+    .option('--points <n>', 'points per cloud', count('points'), 4096)
+    .option('--grid <n>', 'marching-cubes cells per axis', count('grid'), 96)
+    .option('--views <n>', 'renders per item', count('views'), 4)
+    .option('--size <px>', 'render size', count('size'), 128)
     .action(async (o) => {
       const bar = progressBar('generate', 'items');
       const entries = await generateDataset(o.out, { count: o.count, seed: o.seed, start: o.start, points: o.points, grid: o.grid, views: o.views, size: o.size }, (p) => bar.update(p));
@@ -54,7 +44,7 @@ export function register(program: Command): void {
     .description('mesh a caption or a dataset item by marching cubes on its SDF, with vertex colours')
     .option('--caption <text>', 'e.g. "a small red cube on top of a large blue sphere"')
     .option('--item <id>', 'a dataset item id (<seed>-<index>, see manifest.jsonl)')
-    .option('--grid <n>', 'cells per axis', int('grid'), 128)
+    .option('--grid <n>', 'cells per axis', count('grid'), 128)
     .option('--ascii', 'write ASCII PLY instead of binary')
     .requiredOption('--out <file>', 'x.glb, x.ply or x.obj')
     .action(async (o) => {
@@ -78,12 +68,12 @@ export function register(program: Command): void {
     .command('render <input>')
     .description('render a .ply (mesh or points), .obj or .glb to PNG with lighting')
     .requiredOption('--out <file.png>', 'output PNG; with --views > 1, <name>_<v>.png')
-    .option('--size <px>', 'width and height', int('size'), 256)
-    .option('--views <n>', 'number of views orbiting the shape', int('views'), 1)
-    .option('--azimuth <deg>', 'azimuth of the first view', num('azimuth'), 30)
-    .option('--elevation <deg>', 'camera elevation', num('elevation'), 20)
-    .option('--supersample <n>', 'samples per pixel side', int('supersample'), 2)
-    .option('--point-radius <r>', 'splat radius for point clouds (world units)', num('point-radius'))
+    .option('--size <px>', 'width and height', count('size'), 256)
+    .option('--views <n>', 'number of views orbiting the shape', count('views'), 1)
+    .option('--azimuth <deg>', 'azimuth of the first view', number('azimuth'), 30)
+    .option('--elevation <deg>', 'camera elevation', number('elevation'), 20)
+    .option('--supersample <n>', 'samples per pixel side', count('supersample'), 2)
+    .option('--point-radius <r>', 'splat radius for point clouds (world units)', number('point-radius'))
     .option('--transparent', 'write coverage as alpha instead of a white background')
     .action(async (input: string, o) => {
       const file = await readShapeFile(input);
@@ -106,8 +96,8 @@ export function register(program: Command): void {
   shapes
     .command('metrics <a> [b]')
     .description('one file: mesh area, volume, watertightness; two files: Chamfer, F-score, approx EMD')
-    .option('--points <n>', 'points sampled from meshes / kept by FPS for EMD', int('points'), 2048)
-    .option('--tau <d>', 'F-score threshold (world units)', num('tau'), 0.01)
+    .option('--points <n>', 'points sampled from meshes / kept by FPS for EMD', count('points'), 2048)
+    .option('--tau <d>', 'F-score threshold (world units)', number('tau'), 0.01)
     .action(async (a: string, b: string | undefined, o) => {
       const fa = await readShapeFile(a);
       if (!b) {

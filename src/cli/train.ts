@@ -3,20 +3,26 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
-import { adamwConfig } from '../engine/optim.ts';
-import { type TrainTask, train } from '../engine/trainer.ts';
+import type { TrainTask } from '../engine/trainer.ts';
 import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
 import { generate } from '../text/generate.ts';
-import { GPT_PRESETS, type GPTConfig, gptConfig } from '../text/gpt.ts';
+import { GPT_PRESETS, type GPTConfig } from '../models/gpt/gpt.ts';
+import { BYTE_CORPUS_EXTENSIONS, BYTE_CORPUS_MAX_BYTES, gptKind, lmKind } from '../models/gpt/kind.ts';
+import { type ModelKind, modelKinds } from '../models/index.ts';
+import { trainWithRecipe } from '../models/recipe.ts';
 import { ByteTokenizer, type Tokenizer } from '../text/tokenizer.ts';
-import { gptTask, shardTask } from '../text/lm.ts';
 import type { FimOptions } from '../text/fim.ts';
 import { prepareShards } from '../text/prepare.ts';
+import { collect, count, fraction, integer, parseSets, positive, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
+
+// Kinds from TONY_MODEL_KINDS (src/models/index.ts) get `tony train <name>` too: read them before
+// commands are registered.
+const kinds = await modelKinds();
 
 interface TrainFlags {
   preset: string;
@@ -36,46 +42,11 @@ interface TrainFlags {
   set: string[];
 }
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new TonyError('usage', `--${name} must be a positive integer, got '${v}'`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new TonyError('usage', `--${name} must be a positive number, got '${v}'`);
-  return n;
-};
-const collect = (v: string, prev: string[]) => [...prev, v];
-const fraction = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new TonyError('usage', `--${name} must be in [0, 1], got '${v}'`);
-  return n;
-};
-
-/** `--set nLayer=6` → { nLayer: 6 }: values parsed as JSON when they look like it. */
-function parseSets(sets: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const s of sets) {
-    const eq = s.indexOf('=');
-    if (eq < 1) throw new TonyError('usage', `--set expects key=value, got '${s}'`);
-    const raw = s.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      /* a plain string */
-    }
-    out[s.slice(0, eq)] = value;
-  }
-  return out;
-}
-
 function modelConfig(preset: string, sets: readonly string[]): Readonly<GPTConfig> {
   const p = GPT_PRESETS[preset];
   if (!p) throw new TonyError('config', `unknown preset '${preset}'`, `presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
-  // Byte-level corpus: the vocabulary is fixed at 257 unless a preset or --set says otherwise.
-  return gptConfig({ ...p, vocabSize: BYTE_VOCAB, ...parseSets(sets) });
+  // Byte-level corpus: the vocabulary is fixed at 260 unless a preset or --set says otherwise.
+  return gptKind.config({ ...p, vocabSize: BYTE_VOCAB, ...parseSets(sets) });
 }
 
 async function runTraining(f: TrainFlags): Promise<void> {
@@ -91,7 +62,7 @@ async function runTraining(f: TrainFlags): Promise<void> {
       `tony: device ${rt.description}\n`,
   );
   try {
-    const task = gptTask(cfg, corpus, { batch: f.batch, seed: f.seed, preset: f.preset });
+    const task = gptKind.task(cfg, corpus, { batch: f.batch, seed: f.seed, preset: f.preset });
     await trainAndReport(rt, task, f, { evalBatches: 4, checkpointEvery: Math.max(f.evalEvery, 50), unit: 'nats/byte' });
     await printSamples(rt, cfg, new ByteTokenizer(), ['function ', 'import ', 'export class ', 'const '], 160, 0.8, f.seed);
   } finally {
@@ -105,14 +76,15 @@ async function trainAndReport(rt: Runtime, task: TrainTask, f: TrainFlags, o: { 
   if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
   const bar = progressBar('train', 'steps');
   try {
-    const res = await train(rt, task, {
+    const res = await trainWithRecipe(rt, task, {
       steps: f.steps,
-      optimizer: adamwConfig({ lr: f.lr, warmupSteps: f.warmup, decaySteps: f.steps }),
+      lr: f.lr,
+      warmup: f.warmup,
       seed: f.seed,
       evalEvery: f.evalEvery,
       evalBatches: o.evalBatches,
       checkpointEvery: o.checkpointEvery,
-      outDir: f.out,
+      out: f.out,
       resume: f.resume,
       onProgress: (p) => bar.update(p),
     });
@@ -160,17 +132,17 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
   const tok = shards.tokenizer;
   const p = GPT_PRESETS[f.preset];
   if (!p) throw new TonyError('config', `unknown preset '${f.preset}'`, `presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
-  const cfg = gptConfig({ ...p, vocabSize: tok.vocabSize, ...parseSets(f.set) });
+  const cfg = lmKind.config({ ...p, vocabSize: tok.vocabSize, ...parseSets(f.set) });
   const rt = await Runtime.start({ device: f.device, threads: f.threads });
   process.stderr.write(
     `tony: data ${shards.index.stats.files} files, ${shards.tokenCount('train').toLocaleString()} train / ${shards.tokenCount('val').toLocaleString()} val tokens (${tok.name}, vocabulary ${tok.vocabSize})\n` +
-      `tony: model gpt/${f.preset} ${JSON.stringify(cfg)}; FIM ${f.fimRate > 0 ? `${f.fimRate} ${f.fimMode} ${f.fimLevel}-level ${f.fimSpan} spans` : 'off'}\n` +
+      `tony: model gpt/${f.preset} ${JSON.stringify(cfg.model)}; FIM ${f.fimRate > 0 ? `${f.fimRate} ${f.fimMode} ${f.fimLevel}-level ${f.fimSpan} spans` : 'off'}\n` +
       `tony: device ${rt.description}\n`,
   );
   try {
-    const task = shardTask(cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset, ...(f.fimLevel === 'context' ? { fim } : {}) });
+    const task = lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset });
     await trainAndReport(rt, task, f, { evalBatches: 8, checkpointEvery: Math.max(f.evalEvery, 100), unit: 'nats/token' });
-    await printSamples(rt, cfg, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
+    await printSamples(rt, cfg.model, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
   } finally {
     shards.close();
     await rt.close();
@@ -191,44 +163,47 @@ async function printSamples(rt: Runtime, cfg: Readonly<GPTConfig>, tok: Tokenize
   });
 }
 
-const trainOptions = (cmd: Command, defaults: { steps: number; out: string; data: string[] }) =>
-  cmd
+const trainOptions = (cmd: Command, defaults: { steps: number; out: string }) =>
+  recipeOptions(cmd, { ...defaults, batch: 16, lr: 2e-3, warmup: 30, evalEvery: 50 })
     .option('--preset <name>', `model preset (${Object.keys(GPT_PRESETS).join(', ')})`, 'small')
     .option('--data <dir>', 'directory of text files (repeatable)', collect, [])
     .option('--ext <ext>', 'file extension to include (repeatable)', collect, [])
-    .option('--steps <n>', 'training steps', int('steps'), defaults.steps)
-    .option('--batch <n>', 'sequences per step', int('batch'), 16)
-    .option('--lr <x>', 'peak learning rate', num('lr'), 2e-3)
-    .option('--warmup <n>', 'warmup steps', int('warmup'), 30)
+    .option('--max-bytes <n>', 'corpus size cap in bytes', count('max-bytes'), BYTE_CORPUS_MAX_BYTES)
+    .option('--set <key=value>', 'override a model config key (repeatable), e.g. --set nLayer=6', collect, []);
+
+/** What every `tony train <kind>` takes: the recipe (src/models/recipe.ts), the run, the runtime. */
+function recipeOptions(cmd: Command, defaults: { steps: number; out: string; batch: number; lr: number; warmup: number; evalEvery: number }): Command {
+  cmd
+    .option('--steps <n>', 'training steps', count('steps'), defaults.steps)
+    .option('--batch <n>', 'examples (sequences) per step', count('batch'), defaults.batch)
+    .option('--lr <x>', 'peak learning rate', positive('lr'), defaults.lr)
+    .option('--warmup <n>', 'warmup steps', count('warmup'), defaults.warmup)
     .option('--out <dir>', 'run directory (metrics.jsonl, checkpoints)', defaults.out)
     .option('--no-resume', 'start over even if the run directory has a checkpoint')
-    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']).default('cpu'))
-    .option('--threads <n>', 'CPU threads (default: all cores)', int('threads'))
-    .option('--eval-every <n>', 'evaluate on validation data every n steps', int('eval-every'), 50)
-    .option('--seed <n>', 'seed for initialisation, batches and samples', (v) => Number(v), 0)
-    .option('--max-bytes <n>', 'corpus size cap in bytes', int('max-bytes'), 8 << 20)
-    .option('--set <key=value>', 'override a model config key (repeatable), e.g. --set nLayer=6', collect, []);
+    .option('--eval-every <n>', 'evaluate on validation data every n steps', count('eval-every'), defaults.evalEvery)
+    .option('--seed <n>', 'seed for initialisation, batches and samples', integer('seed', 0), 0);
+  for (const o of runtimeOptions()) cmd.addOption(o);
+  return cmd;
+}
 
 export function register(program: Command): void {
   const trainCmd = program.command('train').description('train models');
-  trainOptions(trainCmd.command('gpt').description('train a byte-level GPT on a directory of text files'), {
+  trainOptions(trainCmd.command(gptKind.name).description(`train ${gptKind.summary}`), {
     steps: 1000,
     out: 'runs/gpt',
-    data: [],
   }).action((opts) => {
     if (!opts.data.length) throw new TonyError('usage', 'train gpt needs --data <dir>', 'e.g. --data node_modules/typescript/lib');
-    return runTraining({ ...opts, ext: opts.ext.length ? opts.ext : ['.ts', '.js', '.py', '.txt', '.md'] });
+    return runTraining({ ...opts, ext: opts.ext.length ? opts.ext : BYTE_CORPUS_EXTENSIONS });
   });
 
-  trainOptions(trainCmd.command('lm').description('train a code/text language model: BPE tokenizer, packed shards, fill-in-the-middle'), {
+  trainOptions(trainCmd.command(lmKind.name).description(`train ${lmKind.summary}`), {
     steps: 2000,
     out: 'runs/lm',
-    data: [],
   })
     .option('--include <glob>', 'files to include, relative to each --data root (repeatable)', collect, [])
     .option('--exclude <glob>', 'files to leave out (repeatable)', collect, [])
     .addOption(new Option('--tokenizer <kind>', 'tokenizer').choices(['bpe', 'o200k', 'bytes']).default('bpe'))
-    .option('--vocab <n>', 'BPE vocabulary size', int('vocab'), 4096)
+    .option('--vocab <n>', 'BPE vocabulary size', count('vocab'), 4096)
     .option('--fim-rate <x>', 'fraction of training contexts transformed to fill-in-the-middle (0 = none)', fraction('fim-rate'), 0.5)
     .addOption(new Option('--fim-mode <mode>', 'FIM formats').choices(['joint', 'psm', 'spm']).default('joint'))
     .addOption(new Option('--fim-level <level>', 'apply FIM to packed contexts or to documents').choices(['context', 'document']).default('context'))
@@ -238,4 +213,29 @@ export function register(program: Command): void {
       return runLm(opts);
     });
 
+  // Every other row (plugin kinds): its config from --set, its data from --data, the same recipe.
+  for (const kind of kinds) {
+    if (kind === gptKind || kind === lmKind) continue;
+    recipeOptions(trainCmd.command(kind.name).description(`train ${kind.summary}`), { steps: 1000, out: `runs/${kind.name}`, batch: 16, lr: 2e-3, warmup: 30, evalEvery: 50 })
+      .option('--data <path>', 'training data (repeatable; what it is depends on the kind)', collect, [])
+      .option('--eval-batches <n>', 'validation batches per evaluation', count('eval-batches'), 4)
+      .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
+      .action((opts) => runKind(kind, opts));
+  }
+}
+
+/** `tony train <name>` for any registry row that reads its own data. */
+async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number }): Promise<void> {
+  if (!kind.data) throw new TonyError('usage', `model kind '${kind.name}' has no data reader; train it from the library`, 'call its row\'s task() with your data');
+  if (!f.data.length) throw new TonyError('usage', `train ${kind.name} needs --data <path>`);
+  for (const d of f.data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`);
+  const cfg = kind.config(parseSets(f.set));
+  const data = await kind.data(f.data, cfg);
+  const rt = await Runtime.start({ device: f.device, threads: f.threads });
+  process.stderr.write(`tony: model ${kind.name} ${JSON.stringify(cfg)}\ntony: device ${rt.description}\n`);
+  try {
+    await trainAndReport(rt, kind.task(cfg, data, { batch: f.batch, seed: f.seed }), f, { evalBatches: f.evalBatches, checkpointEvery: f.evalEvery, unit: '(loss)' });
+  } finally {
+    await rt.close();
+  }
 }

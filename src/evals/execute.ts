@@ -106,27 +106,3 @@ function verdict(r: RunResult): string {
 function transpileTs(code: string): string {
   return transformSync(code, { loader: 'ts', format: 'cjs', target: 'node20' }).code;
 }
-
-/**
- * Run `items` through `fn` with at most `workers` at a time, in order of the input; reports
- * progress after each one.
- */
-export async function pool<T, R>(
-  items: readonly T[],
-  workers: number,
-  fn: (item: T, index: number) => Promise<R>,
-  onDone?: (done: number, total: number) => void,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-      onDone?.(++done, items.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
-  return out;
-}

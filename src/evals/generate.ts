@@ -6,7 +6,7 @@
 import { writeFileAtomic } from '../io.ts';
 import { calculatorHook } from './calculator.ts';
 import type { MathProblem, Problem, Sample } from './data.ts';
-import { pool } from './execute.ts';
+import { pool } from '../pool.ts';
 import { CODEX_STOP } from './humaneval.ts';
 import type { Api, Provider } from './providers.ts';
 

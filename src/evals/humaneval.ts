@@ -10,7 +10,8 @@
 import { TonyError, dataError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import { type Problem, type Sample, loadProblems, loadSamples, resultsPath } from './data.ts';
-import { type Execution, type Language, executeProgram, pool } from './execute.ts';
+import { type Execution, type Language, executeProgram } from './execute.ts';
+import { pool } from '../pool.ts';
 import { meanPassAtK } from './passk.ts';
 import { Sandbox, type SandboxLimits } from './sandbox.ts';
 
@@ -158,14 +159,4 @@ export async function evaluateHumanEval(opts: HumanEvalOptions): Promise<HumanEv
     );
   }
   return report;
-}
-
-/** Cut a completion at the first stop sequence (the API applies at most four; Codex uses five). */
-export function truncateAtStop(text: string, stop: readonly string[]): string {
-  let cut = text.length;
-  for (const s of stop) {
-    const i = s ? text.indexOf(s) : -1;
-    if (i >= 0 && i < cut) cut = i;
-  }
-  return text.slice(0, cut);
 }

@@ -7,7 +7,9 @@
  */
 import { statSync } from 'node:fs';
 import { TonyError } from '../errors.ts';
-import type { CompletionModel } from '../text/completion.ts';
+import type { CompletionModel } from '../models/gpt/completion.ts';
+import type { Device } from '../engine/runtime.ts';
+import { cutAtStop } from '../text/stops.ts';
 
 export interface GenerateOptions {
   n: number;
@@ -90,15 +92,8 @@ class Limiter {
   }
 }
 
-/** Cut `text` before the earliest of `stop`. */
-export function cutAtStop(text: string, stop: readonly string[] | undefined): { text: string; cut: boolean } {
-  let at = text.length;
-  for (const s of stop ?? []) {
-    const i = s ? text.indexOf(s) : -1;
-    if (i >= 0 && i < at) at = i;
-  }
-  return { text: text.slice(0, at), cut: at < text.length };
-}
+/** Cut `text` before the earliest of `stop` (src/text/stops.ts). */
+export { cutAtStop };
 
 /** Any server speaking OpenAI's Completions or Chat Completions API. */
 export class OpenAIProvider implements Provider {
@@ -245,7 +240,7 @@ async function sampleWithHook(
 }
 
 /**
- * A Tony text model (src/text/model.ts, loaded from a checkpoint or run directory) as a provider.
+ * A Tony text model (src/models/gpt/model.ts, loaded through the registry from a checkpoint or run directory) as a provider.
  * Infilling uses the model's PSM prompt; stops beyond the model's four are applied here.
  */
 export class CompletionModelProvider implements Provider {
@@ -296,7 +291,7 @@ export class CompletionModelProvider implements Provider {
  */
 export async function openProvider(
   model: string,
-  opts: { modelName?: string; api?: Api; apiKeyEnv?: string; concurrency?: number; maxRetries?: number } = {},
+  opts: { modelName?: string; api?: Api; apiKeyEnv?: string; concurrency?: number; maxRetries?: number; device?: Device; threads?: number } = {},
 ): Promise<Provider> {
   if (/^https?:\/\//.test(model)) {
     return new OpenAIProvider({
@@ -316,8 +311,8 @@ export async function openProvider(
   }
   if (isDir) {
     // Loaded on demand: it starts ONNX Runtime, which scoring alone never needs.
-    const { loadCompletionModel } = await import('../text/model.ts');
-    return new CompletionModelProvider(await loadCompletionModel(model));
+    const { loadTextModel } = await import('../models/index.ts');
+    return new CompletionModelProvider(await loadTextModel(model, { device: opts.device, threads: opts.threads }, 'tony eval --model'));
   }
   throw new TonyError('usage', `--model '${model}' is neither an http(s) URL nor a directory`, 'pass an OpenAI-compatible base URL, e.g. --model http://127.0.0.1:8000/v1');
 }

@@ -29,12 +29,12 @@ import { TonyError, type ErrorKind } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import type { Progress } from '../progress.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
-import { adamwConfig } from '../engine/optim.ts';
-import { Runtime } from '../engine/runtime.ts';
-import { train } from '../engine/trainer.ts';
+import { type Device, Runtime } from '../engine/runtime.ts';
+import { GPT, type GPTConfig } from '../models/gpt/gpt.ts';
+import { lmKind } from '../models/gpt/kind.ts';
+import { trainWithRecipe } from '../models/recipe.ts';
+import { pool } from '../pool.ts';
 import { openShards } from '../text/dataset.ts';
-import { GPT, type GPTConfig, gptConfig } from '../text/gpt.ts';
-import { shardTask } from '../text/lm.ts';
 import { prepareShards } from '../text/prepare.ts';
 import { analyzeScaling, type ScalingAnalysis } from './analyze.ts';
 import { writeScalingPlot } from './plot.ts';
@@ -88,6 +88,8 @@ export interface SweepOptions {
   parallel: number;
   /** ONNX Runtime threads per size (default: cores / parallel). */
   threads?: number;
+  /** Execution provider of every size (default cpu). */
+  device?: Device;
   evalPoints: number;
   evalBatches: number;
   seed: number;
@@ -152,6 +154,7 @@ export interface SizeJob {
   evalBatches: number;
   seed: number;
   threads: number;
+  device?: Device;
 }
 
 /** A size's plan and outcome, as summary.json lists it. */
@@ -232,12 +235,12 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
   const jobs: SizeJob[] = [];
   const summaries: SizeSummary[] = [];
   for (const size of opts.sizes) {
-    const model = { ...gptConfig({ vocabSize, blockSize: opts.block, nLayer: size.nLayer, nHead: size.nHead, dModel: size.dModel }) };
+    const model = { ...lmKind.config({ vocabSize, blockSize: opts.block, nLayer: size.nLayer, nHead: size.nHead, dModel: size.dModel }).model };
     const gpt = new GPT(model);
     const nonembedding = gpt.nonEmbeddingParams;
     const lr = opts.lr ?? sweepLr(nonembedding);
     const tokens = steps * opts.batch * opts.block;
-    jobs.push({ size, dir: join(opts.out, size.name), dataDir, model, steps, batch: opts.batch, lr, warmup: Math.max(1, Math.round(WARMUP_FRACTION * steps)), evalEvery, evalBatches: opts.evalBatches, seed: opts.seed, threads });
+    jobs.push({ size, dir: join(opts.out, size.name), dataDir, model, steps, batch: opts.batch, lr, warmup: Math.max(1, Math.round(WARMUP_FRACTION * steps)), evalEvery, evalBatches: opts.evalBatches, seed: opts.seed, threads, ...(opts.device ? { device: opts.device } : {}) });
     summaries.push({ ...size, params: gpt.ps.count(), nonembedding_params: nonembedding, steps, tokens, lr, compute: computeOf(nonembedding, tokens), status: 'trained' });
   }
   onEvent?.({ kind: 'plan', sizes: summaries });
@@ -259,11 +262,16 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
   }
   // Largest first: the longest jobs start early, so `parallel` workers finish close together.
   pending.reverse();
-  await runPool(pending, opts.parallel, async ({ job, from }) => {
+  await pool(pending, opts.parallel, async ({ job, from }) => {
     onEvent?.({ kind: 'start', size: job.size.name, resumeFrom: from, steps: job.steps });
     const t0 = performance.now();
-    const res = await trainInChild(job, (progress) => onEvent?.({ kind: 'progress', size: job.size.name, progress }));
-    onEvent?.({ kind: 'done', size: job.size.name, valLoss: res.valLoss, tokensPerSecond: res.tokensPerSecond, seconds: (performance.now() - t0) / 1000 });
+    try {
+      const res = await trainInChild(job, (progress) => onEvent?.({ kind: 'progress', size: job.size.name, progress }));
+      onEvent?.({ kind: 'done', size: job.size.name, valLoss: res.valLoss, tokensPerSecond: res.tokensPerSecond, seconds: (performance.now() - t0) / 1000 });
+    } catch (err) {
+      for (const c of children) c.kill('SIGTERM'); // the others resume next time
+      throw err;
+    }
   });
 
   return analyzeSweep(opts, jobs, summaries);
@@ -324,25 +332,6 @@ function checkOptions(o: SweepOptions): void {
 /** The training processes running now (killed when another size fails). */
 const children = new Set<ChildProcess>();
 
-/** Run `work` over `items`, at most `k` at a time; the first failure stops new work and is rethrown. */
-async function runPool<T>(items: readonly T[], k: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const lane = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (err) {
-        failed ??= err;
-        for (const c of children) c.kill('SIGTERM'); // the others resume next time
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(k, items.length) }, lane));
-  if (failed !== undefined) throw failed;
-}
-
 /** Messages from sweep-worker.ts. */
 export type WorkerMessage =
   | { type: 'progress'; progress: Progress }
@@ -382,17 +371,18 @@ function trainInChild(job: SizeJob, onProgress: (p: Progress) => void): Promise<
 /** Train one size in this process (sweep-worker.ts calls it). Resumes from the size's latest checkpoint. */
 export async function trainSize(job: SizeJob, onProgress?: (p: Progress) => void): Promise<{ valLoss?: number; tokensPerSecond: number }> {
   const shards = await openShards(job.dataDir);
-  const rt = await Runtime.start({ threads: job.threads });
+  const rt = await Runtime.start({ device: job.device, threads: job.threads });
   try {
-    const task = shardTask(job.model, shards, { batch: job.batch, seed: job.seed });
-    const res = await train(rt, { ...task, config: { ...task.config, sweep: { size: job.size.name, lr: job.lr, steps: job.steps } } }, {
+    const task = lmKind.task({ model: job.model }, shards, { batch: job.batch, seed: job.seed });
+    const res = await trainWithRecipe(rt, { ...task, config: { ...task.config, sweep: { size: job.size.name, lr: job.lr, steps: job.steps } } }, {
       steps: job.steps,
-      optimizer: adamwConfig({ lr: job.lr, warmupSteps: job.warmup, decaySteps: job.steps }),
+      lr: job.lr,
+      warmup: job.warmup,
       seed: job.seed,
       evalEvery: job.evalEvery,
       evalBatches: job.evalBatches,
       checkpointEvery: job.evalEvery,
-      outDir: job.dir,
+      out: job.dir,
       resume: true,
       onProgress,
     });

@@ -3,10 +3,14 @@
  * (Math.random cannot be seeded). SplitMix32-style mixing of a 32-bit counter: fast, and its
  * streams for different seeds do not overlap in any way that matters for sampling shapes.
  */
-export type Rng = () => number;
+/**
+ * Uniform floats in [0, 1). Not src/random.ts's `Rng` (mulberry32): this SplitMix32 stream defines
+ * every procedural scene and dataset item by seed, so it stays, under its own name.
+ */
+export type Uniform01 = () => number;
 
 /** Uniform floats in [0, 1) from a 32-bit seed. */
-export function makeRng(seed: number): Rng {
+export function makeRng(seed: number): Uniform01 {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x9e3779b9) >>> 0;
@@ -24,6 +28,6 @@ export function childSeed(seed: number, index: number): number {
 }
 
 /** A uniformly chosen element. */
-export function pick<T>(rng: Rng, items: readonly T[]): T {
+export function pick<T>(rng: Uniform01, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)]!;
 }

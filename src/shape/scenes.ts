@@ -12,7 +12,7 @@
  *   parseCaption(item.caption);          // the same attributes
  */
 import { dataError } from '../errors.ts';
-import { childSeed, makeRng, pick, type Rng } from './random.ts';
+import { childSeed, makeRng, pick, type Uniform01 } from './random.ts';
 import { shapeBounds, type Primitive, type ShapeNode, type Vec3 } from './sdf.ts';
 
 export const COLORS: Readonly<Record<string, Vec3>> = {
@@ -223,7 +223,7 @@ function parseObject(phrase: string, caption: string, hint: string): ObjectAttrs
 // ---------------------------------------------------------------------------------------------
 // Random scenes
 
-function randomObject(rng: Rng): ObjectAttrs {
+function randomObject(rng: Uniform01): ObjectAttrs {
   const shape = pick(rng, Object.keys(SHAPES));
   return {
     shape,
@@ -234,7 +234,7 @@ function randomObject(rng: Rng): ObjectAttrs {
 }
 
 /** Random attributes: 45 % single objects, 40 % pairs, 15 % stacks of three. */
-export function randomAttributes(rng: Rng): SceneAttrs {
+export function randomAttributes(rng: Uniform01): SceneAttrs {
   const u = rng();
   const n = u < 0.45 ? 1 : u < 0.85 ? 2 : 3;
   const objects = Array.from({ length: n }, () => randomObject(rng));

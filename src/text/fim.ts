@@ -29,6 +29,7 @@
  */
 import { configError } from '../errors.ts';
 import type { Tokenizer } from './tokenizer.ts';
+import type { Rng } from '../random.ts';
 
 export type FimFormat = 'psm' | 'spm';
 export type FimMode = FimFormat | 'joint';
@@ -45,10 +46,6 @@ export interface FimOptions {
 /** The paper's defaults: FIM-50 %, joint PSM/SPM, character-level spans. */
 export const FIM_DEFAULTS: Readonly<FimOptions> = Object.freeze({ rate: 0.5, mode: 'joint', span: 'char' });
 
-/** Anything with `next()` uniform in [0, 1), e.g. `prng(seed)` from engine/nn.ts. */
-export interface Rng {
-  next(): number;
-}
 
 export interface FimParts<T> {
   prefix: T;

@@ -8,9 +8,10 @@ import { TonyError } from '../errors.ts';
 import { hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import type { TokenLogprobs } from './completion.ts';
-import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
+import type { TokenLogprobs } from '../models/gpt/completion.ts';
+import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from '../models/gpt/gpt.ts';
 import type { Tokenizer } from './tokenizer.ts';
+import { stopIndex } from './stops.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -145,12 +146,8 @@ class Row {
 
   /** Index where a stop string starts in the text, or −1. */
   private findStop(): number {
-    let best = -1;
-    for (const s of this.stops) {
-      const i = this.text.indexOf(s, Math.max(0, this.emitted - s.length));
-      if (i >= 0 && (best < 0 || i < best)) best = i;
-    }
-    return best;
+    // A match ending before the emitted text would have been found at an earlier token.
+    return stopIndex(this.text, this.stops, Math.max(0, this.emitted - Math.max(0, ...this.stops.map((s) => s.length))));
   }
 
   /** Length of the longest text suffix that could still grow into a stop string (held back). */

@@ -16,8 +16,8 @@ import { hostTensor } from '../engine/dtype.ts';
 import { stateKey } from '../engine/optim.ts';
 import { input } from '../engine/tensor.ts';
 import { Rng } from '../random.ts';
-import { GPT } from './gpt.ts';
-import type { TonyTextModel } from './model.ts';
+import { GPT } from '../models/gpt/gpt.ts';
+import type { TonyTextModel } from '../models/gpt/model.ts';
 import { fimPrompt } from './fim.ts';
 
 /** Longest generated middle (one line of code). */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadTextModel } from '../../src/models/index.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tony-cli-'));
@@ -38,7 +39,7 @@ describe('tony CLI', () => {
     expect(sampled.stdout).toMatch(/--- sample 1 ---\nlet [\s\S]*--- sample 2 ---\nlet /);
   });
 
-  it('train lm builds a BPE and shards, trains with FIM, and the run infills, exports and serves as a model', () => {
+  it('train lm builds a BPE and shards, trains with FIM, and the run infills, exports and serves as a model', async () => {
     const src = join(dir, 'pysrc');
     mkdirSync(src);
     for (let i = 0; i < 30; i++) writeFileSync(join(src, `m${i}.py`), `def f${i}(x):\n    y = x * ${i}\n    return y + ${i}\n\n\nclass C${i}:\n    pass\n`);
@@ -48,11 +49,28 @@ describe('tony CLI', () => {
     expect(r.stderr).toMatch(/tony: data 30 files, [\d,]+ train \/ [\d,]+ val tokens \(bpe-300, vocabulary 300\)/);
     expect(r.stderr).toContain('FIM 0.5 joint context-level char spans');
     expect(existsSync(join(out, 'data', 'index.json'))).toBe(true);
-    const fill = tony('infill', '--model', out, '--prefix', 'def f(x):\n', '--suffix', '\n', '--max-tokens', '4', '--format', 'spm');
+    const infill = (model: string) => tony('infill', '--model', model, '--prefix', 'def f(x):\n', '--suffix', '\n', '--max-tokens', '4', '--temperature', '0', '--format', 'spm', '--threads', '1');
+    const fill = infill(out);
     expect(fill.status, fill.stderr).toBe(0);
     const exported = tony('export', '--run', out, '--out', join(dir, 'exported'));
     expect(exported.status, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(`exported step 4 of ${out}`);
     expect(existsSync(join(dir, 'exported', 'optimizer.safetensors'))).toBe(false);
+    // Export copies the run's last weights byte for byte.
+    expect(readFileSync(join(dir, 'exported', 'model.safetensors')).equals(readFileSync(join(out, 'ckpt-4', 'model.safetensors')))).toBe(true);
+    // The exported model infills exactly what the run did, and what the library's greedy infill of
+    // the same weights returns: the CLI prints the model's middle and nothing else.
+    const fillExported = infill(join(dir, 'exported'));
+    expect(fillExported.status, fillExported.stderr).toBe(0);
+    expect(fillExported.stdout).toBe(fill.stdout);
+    const model = await loadTextModel(join(dir, 'exported'), { threads: 1, infillFormat: 'spm' });
+    try {
+      const res = await model.complete({ prompt: 'def f(x):\n', suffix: '\n', maxTokens: 4, temperature: 0, topP: 1, n: 1, stop: [] });
+      expect(fill.stdout).toBe(`${res.choices[0]!.text}\n`);
+      expect(res.usage.completionTokens).toBeGreaterThan(0);
+    } finally {
+      await model.close();
+    }
     const sampled = tony('sample', '--model', join(dir, 'exported'), '--prompt', 'def', '--max-tokens', '4');
     expect(sampled.status, sampled.stderr).toBe(0);
     expect(sampled.stdout.startsWith('def')).toBe(true);

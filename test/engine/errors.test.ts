@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { adamwConfig } from '../../src/engine/optim.ts';
 import { TonyError } from '../../src/errors.ts';
-import { gptConfig } from '../../src/text/gpt.ts';
+import { gptConfig } from '../../src/models/gpt/gpt.ts';
 
 function thrown(f: () => unknown): TonyError {
   try {

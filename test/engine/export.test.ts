@@ -12,7 +12,7 @@ import * as T from '../../src/engine/index.ts';
 import { adamwConfig, buildApplyStep, buildTrainStep } from '../../src/engine/optim.ts';
 import { BufferSet } from '../../src/engine/state.ts';
 import { buildGradStep, objective } from '../../src/engine/step.ts';
-import { GPT, gptConfig } from '../../src/text/gpt.ts';
+import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 
 // Debian's python3-onnx 1.12 knows opsets up to 17: export at 17 for the check.
 const OPSET = 17;

@@ -10,8 +10,8 @@ import { Runtime } from '../../src/engine/runtime.ts';
 import { adamwConfig } from '../../src/engine/optim.ts';
 import { train } from '../../src/engine/trainer.ts';
 import { BYTE_VOCAB, loadByteCorpus } from '../../src/text/corpus.ts';
-import { gptConfig } from '../../src/text/gpt.ts';
-import { gptTask } from '../../src/text/lm.ts';
+import { gptConfig } from '../../src/models/gpt/gpt.ts';
+import { gptTask } from '../../src/models/gpt/lm.ts';
 
 let rt: Runtime;
 beforeAll(async () => {

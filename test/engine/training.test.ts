@@ -11,7 +11,7 @@ import { ParamSet } from '../../src/engine/nn.ts';
 import { adamwConfig, buildTrainStep, lrAt } from '../../src/engine/optim.ts';
 import { type TrainTask, train } from '../../src/engine/trainer.ts';
 import { TonyError } from '../../src/errors.ts';
-import { GPT, gptConfig } from '../../src/text/gpt.ts';
+import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { makeInput } from './harness.ts';
 
 const fixture = JSON.parse(await readFile(new URL('./fixtures/adamw.json', import.meta.url), 'utf8'));
@@ -133,7 +133,7 @@ describe('trainer', () => {
   it('resuming from a checkpoint at step k reproduces the uninterrupted run exactly', async () => {
     const cfg = gptConfig({ vocabSize: 13, blockSize: 8, nLayer: 1, nHead: 2, dModel: 8 });
     const stream = Uint16Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 13);
-    const { gptTask } = await import('../../src/text/lm.ts');
+    const { gptTask } = await import('../../src/models/gpt/lm.ts');
     const task = () => gptTask(cfg, { train: stream, val: stream, files: 1, bytes: 400 }, { batch: 2, seed: 1 });
     const opt = adamwConfig({ warmupSteps: 2, decaySteps: 8 });
     const straight = await train(rt, task(), { steps: 8, optimizer: opt, outDir: join(dir, 'a') });
@@ -154,7 +154,7 @@ describe('trainer', () => {
     const a = gptConfig({ vocabSize: 13, blockSize: 8, nLayer: 1, nHead: 2, dModel: 8 });
     const b = gptConfig({ vocabSize: 13, blockSize: 8, nLayer: 1, nHead: 2, dModel: 16 });
     const stream = Uint16Array.from({ length: 400 }, (_, i) => i % 13);
-    const { gptTask } = await import('../../src/text/lm.ts');
+    const { gptTask } = await import('../../src/models/gpt/lm.ts');
     const corpus = { train: stream, val: stream, files: 1, bytes: 400 };
     await train(rt, gptTask(a, corpus, { batch: 2 }), { steps: 1, optimizer: adamwConfig(), outDir: join(dir, 'c') });
     await expect(

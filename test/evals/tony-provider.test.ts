@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { type Provider, openProvider } from '../../src/evals/providers.ts';
-import { GPT, gptConfig } from '../../src/text/gpt.ts';
-import { type TonyTextModel, loadCompletionModel } from '../../src/text/model.ts';
+import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
+import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
 import { PROBLEMS } from './toy-problems.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 512, nLayer: 1, nHead: 2, dModel: 16 });

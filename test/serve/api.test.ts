@@ -6,8 +6,8 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type ServeHandle } from '../../src/serve/server.ts';
-import { CHAT_STOP, chatPrompt } from '../../src/serve/chat.ts';
+import { serve, type ServeHandle } from '../../src/serve/index.ts';
+import { CHAT_STOP, chatPrompt } from '../../src/serve/routes/chat.ts';
 import { MirrorModel } from './mirror-model.ts';
 
 const reverse = (s: string) => Array.from(s).reverse().join('');

@@ -1,6 +1,6 @@
 /** The chat template (chat.ts): the transcript it renders, its stop list and the reply trimming. */
 import { describe, expect, it } from 'vitest';
-import { CHAT_STOP, chatPrompt, chatReply, chatStops } from '../../src/serve/chat.ts';
+import { CHAT_STOP, chatPrompt, chatReply, chatStops } from '../../src/serve/routes/chat.ts';
 
 describe('chat template', () => {
   it('renders one paragraph per turn and opens the assistant turn', () => {

@@ -8,8 +8,8 @@ import { connect } from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { serve, type ServeHandle } from '../../src/serve/server.ts';
-import type { CompletionDelta, CompletionRequest, CompletionResult } from '../../src/text/completion.ts';
+import { serve, type ServeHandle } from '../../src/serve/index.ts';
+import type { CompletionDelta, CompletionRequest, CompletionResult } from '../../src/models/gpt/completion.ts';
 import { MirrorModel } from './mirror-model.ts';
 
 /** Milliseconds per token for the tests that need requests to overlap. */

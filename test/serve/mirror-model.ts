@@ -20,7 +20,7 @@
  * - Streaming: the deltas of a choice concatenate to its returned text; the last carries finishReason.
  * - Abort: the signal rejects the pending delay with its reason; `aborted` counts those.
  */
-import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult, TokenLogprobs } from '../../src/text/completion.ts';
+import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult, TokenLogprobs } from '../../src/models/gpt/completion.ts';
 import { mulberry32 } from '../../src/random.ts';
 
 export interface MirrorOptions {

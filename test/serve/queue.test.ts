@@ -1,6 +1,6 @@
 /** The FIFO admission gate (queue.ts): bounded holders, arrival order, a bounded queue, aborts. */
 import { describe, expect, it } from 'vitest';
-import { FifoGate, GateClosedError, QueueFullError } from '../../src/serve/queue.ts';
+import { FifoGate, GateClosedError, QueueFullError } from '../../src/serve/core/queue.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

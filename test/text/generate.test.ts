@@ -8,7 +8,7 @@ import * as T from '../../src/engine/index.ts';
 import { prng } from '../../src/engine/nn.ts';
 import { stateKey } from '../../src/engine/optim.ts';
 import { generate, pickToken } from '../../src/text/generate.ts';
-import { GPT, buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, gptConfig } from '../../src/text/gpt.ts';
+import { GPT, buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 24, nLayer: 2, nHead: 2, dModel: 16 });

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { trainBpe } from '../../src/text/bpe.ts';
 import { type Shards, buildShards, openShards } from '../../src/text/dataset.ts';
-import { GPT, gptConfig } from '../../src/text/gpt.ts';
+import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { evaluateInfill, heldOutTasks } from '../../src/text/infill-eval.ts';
-import { loadCompletionModel } from '../../src/text/model.ts';
+import { loadCompletionModel } from '../../src/models/gpt/model.ts';
 
 let dir: string;
 let shards: Shards;

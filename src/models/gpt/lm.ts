@@ -2,11 +2,11 @@
  * Language-model training glue: a GPT config + a corpus (in memory, or packed shards) → the
  * trainer's TrainTask.
  */
-import type { TrainTask } from '../engine/trainer.ts';
-import { input } from '../engine/tensor.ts';
-import { type Corpus, windowBatch } from './corpus.ts';
-import type { Shards } from './dataset.ts';
-import type { FimOptions } from './fim.ts';
+import type { TrainTask } from '../../engine/trainer.ts';
+import { input } from '../../engine/tensor.ts';
+import { type Corpus, windowBatch } from '../../text/corpus.ts';
+import type { Shards } from '../../text/dataset.ts';
+import type { FimOptions } from '../../text/fim.ts';
 import { GPT, type GPTConfig } from './gpt.ts';
 
 /** Seed offset for validation batches, so they never coincide with training batches. */

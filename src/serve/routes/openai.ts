@@ -8,25 +8,12 @@
  * ("Unrecognized request argument supplied"), and one OpenAI knows but Tony does not implement is
  * accepted only at its no-op value (e.g. `presence_penalty: 0`).
  */
-import type { CompletionRequest, CompletionResult, TokenLogprobs } from '../text/completion.ts';
+import type { CompletionRequest, CompletionResult, TokenLogprobs } from '../../models/gpt/completion.ts';
+import { HttpError as ApiError } from '../core/http.ts';
 import { type ChatMessage, type ChatRole, chatPrompt, chatStops } from './chat.ts';
 
-/** An error as the API returns it: `{ error: { message, type, param, code } }` with an HTTP status. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type: string,
-    readonly param: string | null = null,
-    readonly code: string | null = null,
-  ) {
-    super(message);
-  }
-
-  body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
-  }
-}
+/** An error as the API returns it: the server core's one error type (core/http.ts). */
+export { ApiError };
 
 export const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(400, message, 'invalid_request_error', param, code);

@@ -4,19 +4,22 @@
  * sample`, `tony infill` and the eval harness's Tony provider use.
  */
 import { basename, resolve } from 'node:path';
-import { TonyError } from '../errors.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.ts';
-import { stateKey } from '../engine/optim.ts';
-import { type Device, Runtime } from '../engine/runtime.ts';
+import { TonyError } from '../../errors.ts';
+import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
+import { stateKey } from '../../engine/optim.ts';
+import { type Device, Runtime } from '../../engine/runtime.ts';
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from './completion.ts';
-import { generate } from './generate.ts';
+import { generate } from '../../text/generate.ts';
 import { type GPTConfig, gptConfig } from './gpt.ts';
-import { type FimFormat, fimPrompt } from './fim.ts';
-import type { Tokenizer } from './tokenizer.ts';
-import { loadTokenizer } from './tokenizers.ts';
+import { type FimFormat, fimPrompt } from '../../text/fim.ts';
+import type { Tokenizer } from '../../text/tokenizer.ts';
+import { loadTokenizer } from '../../text/tokenizers.ts';
 
 
 export class TonyTextModel implements CompletionModel {
+  /** The registry row's fields (src/models/index.ts): every GPT checkpoint completes and infills. */
+  readonly kind = 'gpt';
+  readonly capabilities = ['complete', 'infill'] as const;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -110,16 +113,4 @@ export async function loadCompletionModel(
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
   await runtime.setState(Object.fromEntries(Object.entries(ck.params).map(([k, v]) => [stateKey.param(k), v])));
   return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime, opts.infillFormat);
-}
-
-/**
- * Copy a run's latest weights into a standalone model directory (no optimizer state): what gets
- * shipped, served and committed. Returns the step it came from.
- */
-export async function exportModel(runDir: string, outDir: string): Promise<number> {
-  const entry = await latestCheckpoint(runDir);
-  const ck = await loadCheckpoint<Record<string, unknown>, { step?: number }>(entry?.dir ?? runDir);
-  const step = Number(ck.state.step ?? 0);
-  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: runDir }, params: ck.params });
-  return step;
 }

@@ -5,14 +5,14 @@
  * embedding. Written once, traced into three graphs: the training step, evaluation, and one-token
  * decoding over a KV cache.
  */
-import { resolveConfig } from '../config.ts';
-import { TonyError } from '../errors.ts';
-import { hostTensor } from '../engine/dtype.ts';
-import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy } from '../engine/nn.ts';
-import * as T from '../engine/ops/index.ts';
-import { exportOnnx, type OnnxModel } from '../engine/onnx.ts';
-import { stateKey } from '../engine/optim.ts';
-import { type Tensor, constant, input } from '../engine/tensor.ts';
+import { resolveConfig } from '../../config.ts';
+import { TonyError } from '../../errors.ts';
+import { hostTensor } from '../../engine/dtype.ts';
+import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy } from '../../engine/nn.ts';
+import * as T from '../../engine/ops/index.ts';
+import { exportOnnx, type OnnxModel } from '../../engine/onnx.ts';
+import { stateKey } from '../../engine/optim.ts';
+import { type Tensor, constant, input } from '../../engine/tensor.ts';
 
 export const GPT_DEFAULTS = {
   /** Vocabulary size (byte-level: 256 bytes + end-of-text + 3 FIM specials). */

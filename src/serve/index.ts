@@ -1,0 +1,55 @@
+/**
+ * `serve(model, options)`: the server core (core/server.ts) with the OpenAI route module
+ * (routes/completions.ts) mounted — what `tony serve` and `tony start` run.
+ *
+ *   const { url, close } = await serve(model, { port: 0 });
+ *   // … new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none' }) …
+ *   await close();
+ *
+ * Other route modules (audio, 3D, realtime, studio) mount on `createServer` the same way.
+ */
+import { resolveConfig } from '../config.ts';
+import { TonyError } from '../errors.ts';
+import { createServer, SERVER_DEFAULTS, type RouteModule } from './core/server.ts';
+import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from './routes/completions.ts';
+
+export { createServer, type RouteModule, type Route, type WebSocketRoute, type RequestContext, Server } from './core/server.ts';
+export { HttpError } from './core/http.ts';
+export { completionRoutes, type ServedModel } from './routes/completions.ts';
+
+export const SERVE_DEFAULTS = { ...SERVER_DEFAULTS, ...COMPLETIONS_DEFAULTS };
+export type ServeConfig = typeof SERVE_DEFAULTS;
+
+export interface ServeOptions extends Partial<ServeConfig> {
+  /** One line per request and the stack of every unexpected error; silent by default. */
+  log?: (line: string) => void;
+  /** More route modules to mount beside the OpenAI routes. */
+  mount?: RouteModule[];
+}
+
+export interface ServeHandle {
+  /** Base URL, e.g. `http://127.0.0.1:8000` (the OpenAI base URL is `${url}/v1`). */
+  readonly url: string;
+  /** Requests generating now and waiting for a slot. */
+  stats(): { running: number; queued: number };
+  /**
+   * Stop accepting connections, refuse waiting requests (503), give running ones
+   * `shutdownGraceMs` to finish, then abort them; resolves when the port is free.
+   */
+  close(): Promise<void>;
+}
+
+/** Serve `model` over HTTP until `close()`. Rejects with a TonyError if the port cannot be bound. */
+export async function serve(model: ServedModel, options: ServeOptions = {}): Promise<ServeHandle> {
+  const { log, mount = [], ...rest } = options;
+  const cfg = resolveConfig('serve', SERVE_DEFAULTS, rest);
+  for (const key of ['maxTokens', 'maxN'] as const) {
+    if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw new TonyError('config', `serve ${key} must be an integer ≥ 1, got ${cfg[key]}`);
+  }
+  const { maxTokens, maxN, ...core } = cfg;
+  const server = createServer({ ...core, ...(log ? { log } : {}) });
+  server.mount(completionRoutes(model, { maxTokens, maxN }));
+  for (const m of mount) server.mount(m);
+  const url = await server.listen();
+  return { url, stats: () => server.gate.stats(), close: () => server.close() };
+}

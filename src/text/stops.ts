@@ -1,0 +1,25 @@
+/**
+ * Stop strings, in one place: where the earliest one starts, and text cut before it. Used by token
+ * generation (streaming: it searches only the text that could hold a new match), the eval
+ * providers and HumanEval scoring.
+ */
+
+/**
+ * Index where the earliest of `stops` starts in `text`, searching from `from`, or −1. Empty stop
+ * strings never match.
+ */
+export function stopIndex(text: string, stops: readonly string[] | undefined, from = 0): number {
+  let best = -1;
+  for (const s of stops ?? []) {
+    if (!s) continue;
+    const i = text.indexOf(s, from);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
+}
+
+/** `text` cut before the earliest of `stops`; `cut` says whether one was found. */
+export function cutAtStop(text: string, stops: readonly string[] | undefined): { text: string; cut: boolean } {
+  const at = stopIndex(text, stops);
+  return at < 0 ? { text, cut: false } : { text: text.slice(0, at), cut: true };
+}
