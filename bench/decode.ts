@@ -7,7 +7,7 @@
  * model directly.
  */
 import * as T from '../src/engine/index.ts';
-import { stateKey } from '../src/engine/optim.ts';
+import { loadWeights } from '../src/engine/state.ts';
 import { median } from '../src/engine/trainer.ts';
 import { generate } from '../src/text/generate.ts';
 import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/models/gpt/gpt.ts';
@@ -28,7 +28,7 @@ const cfg = gptConfig({ ...GPT_PRESETS[PRESET], vocabSize: 260, blockSize: PROMP
 const tok = new ByteTokenizer();
 const rt = await T.Runtime.start();
 const init = new GPT(cfg).ps.initialize(0);
-await rt.setState(Object.fromEntries(Object.entries(init).map(([k, v]) => [stateKey.param(k), v])));
+await loadWeights(rt, init);
 const prompt = tok.encode('export function main(args: string[]): number {\n  const parsed = args.map((a) => a.trim'.padEnd(PROMPT, ' ')).slice(0, PROMPT);
 console.log(`model gpt/${PRESET} ${JSON.stringify(cfg)}, ${rt.description}; prompt ${PROMPT} tokens, ${NEW} new tokens, greedy`);
 

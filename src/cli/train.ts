@@ -89,6 +89,7 @@ async function trainAndReport(rt: Runtime, task: TrainTask, f: TrainFlags, o: { 
       onProgress: (p) => bar.update(p),
     });
     bar.stop();
+    for (const n of res.notices) process.stderr.write(`tony: ${n}\n`);
     const last = res.evals.at(-1);
     process.stderr.write(
       `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +

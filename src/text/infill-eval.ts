@@ -13,7 +13,7 @@
 import type { Shards } from './dataset.ts';
 import { exportOnnx } from '../engine/onnx.ts';
 import { hostTensor } from '../engine/dtype.ts';
-import { stateKey } from '../engine/optim.ts';
+import { runOnWeights } from '../engine/state.ts';
 import { input } from '../engine/tensor.ts';
 import { Rng } from '../random.ts';
 import { GPT } from '../models/gpt/gpt.ts';
@@ -78,7 +78,6 @@ export async function evaluateInfill(model: TonyTextModel, tasks: readonly Infil
   const gpt = new GPT(cfg);
   const idx = input('idx', [1, cfg.blockSize], 'int64');
   const fwd = await rt.load(exportOnnx([idx, ...gpt.ps.inputs], { logits: gpt.forward(idx) }, { name: 'gpt_forward' }));
-  const state = Object.fromEntries(gpt.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
   let nll = 0;
   let count = 0;
   let exact = 0;
@@ -95,7 +94,7 @@ export async function evaluateInfill(model: TonyTextModel, tasks: readonly Infil
     // Teacher forcing: the prompt, then the middle and <EOT>; score the tokens after <MID>.
     const seq = [...prompt, ...target].slice(0, cfg.blockSize);
     const padded = [...seq, ...new Array<number>(cfg.blockSize - seq.length).fill(tok.special.eot)];
-    const r = await rt.run(fwd, { idx: hostTensor('int64', [1, cfg.blockSize], padded) }, { state, fetch: ['logits'] });
+    const r = await runOnWeights(rt, fwd, gpt.ps, { idx: hostTensor('int64', [1, cfg.blockSize], padded) }, { fetch: ['logits'] });
     const logits = r.logits!.data as Float32Array;
     for (let p = prompt.length - 1; p < seq.length - 1; p++) {
       const row = logits.subarray(p * cfg.vocabSize, (p + 1) * cfg.vocabSize);

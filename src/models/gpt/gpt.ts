@@ -11,7 +11,7 @@ import { hostTensor } from '../../engine/dtype.ts';
 import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy } from '../../engine/nn.ts';
 import * as T from '../../engine/ops/index.ts';
 import { exportOnnx, type OnnxModel } from '../../engine/onnx.ts';
-import { stateKey } from '../../engine/optim.ts';
+import { weightState } from '../../engine/state.ts';
 import { type Tensor, constant, input } from '../../engine/tensor.ts';
 
 export const GPT_DEFAULTS = {
@@ -174,7 +174,7 @@ const positions = (n: number) => constant(hostTensor('int64', [n], Array.from({ 
 // ---------------------------------------------------------------------------------------------
 // Graphs
 
-const paramState = (gpt: GPT) => Object.fromEntries(gpt.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
+const paramState = (gpt: GPT) => weightState(gpt.ps);
 
 /** Runtime state keys of the KV cache for layer i. */
 export const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;

@@ -6,7 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { TonyError } from '../../errors.ts';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
-import { stateKey } from '../../engine/optim.ts';
+import { loadWeights } from '../../engine/state.ts';
 import { type Device, Runtime } from '../../engine/runtime.ts';
 import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult } from './completion.ts';
 import { generate } from '../../text/generate.ts';
@@ -111,6 +111,6 @@ export async function loadCompletionModel(
     throw new TonyError('checkpoint', `${ck.dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model only ${cfg.vocabSize}`);
   }
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
-  await runtime.setState(Object.fromEntries(Object.entries(ck.params).map(([k, v]) => [stateKey.param(k), v])));
+  await loadWeights(runtime, ck.params);
   return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime, opts.infillFormat);
 }

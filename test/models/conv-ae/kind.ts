@@ -9,7 +9,7 @@ import { TonyError } from '../../../src/errors.ts';
 import { latestCheckpoint, loadCheckpoint } from '../../../src/engine/checkpoint.ts';
 import { hostTensor } from '../../../src/engine/dtype.ts';
 import { exportOnnx } from '../../../src/engine/onnx.ts';
-import { stateKey } from '../../../src/engine/optim.ts';
+import { loadWeights, runOnWeights } from '../../../src/engine/state.ts';
 import { Runtime } from '../../../src/engine/runtime.ts';
 import { input } from '../../../src/engine/tensor.ts';
 import type { LoadedModel, LoadOptions, ModelKind } from '../../../src/models/index.ts';
@@ -72,7 +72,7 @@ export const convAeKind: ModelKind<Readonly<AEConfig>, Signals> = {
     if (ck.config.kind !== 'conv-ae') throw new TonyError('checkpoint', `${ck.dir} is not a conv-ae checkpoint (kind '${String(ck.config.kind)}')`);
     const cfg = aeConfig(ck.config.model);
     const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
-    await runtime.setState(Object.fromEntries(Object.entries(ck.params).map(([k, v]) => [stateKey.param(k), v])));
+    await loadWeights(runtime, ck.params);
     return {
       kind: 'conv-ae',
       id: opts.id ?? basename(resolve(dir)),
@@ -82,9 +82,8 @@ export const convAeKind: ModelKind<Readonly<AEConfig>, Signals> = {
       async reconstruct(signals) {
         const ae = new ConvAutoencoder(cfg);
         const x = input('x', [signals.length, 1, cfg.length]);
-        const session = await runtime.load(exportOnnx([x, ...ae.ps.inputs], { y: ae.forward(x) }, { name: 'conv_ae_forward' }));
-        const state = Object.fromEntries(ae.ps.specs.map((s) => [s.name, stateKey.param(s.name)]));
-        const y = (await runtime.run(session, { x: asBatch(signals, cfg.length) }, { state })).y!.data as Float32Array;
+        const model = exportOnnx([x, ...ae.ps.inputs], { y: ae.forward(x) }, { name: 'conv_ae_forward' });
+        const y = (await runOnWeights(runtime, model, ae.ps, { x: asBatch(signals, cfg.length) })).y!.data as Float32Array;
         return signals.map((_, i) => y.slice(i * cfg.length, (i + 1) * cfg.length));
       },
       close: () => runtime.close(),
