@@ -43,7 +43,7 @@ function selfCgroups(): Map<string, string> {
  * the layout, or the reason none works (not root, controllers missing, read-only cgroupfs).
  */
 export function probeCgroups(): CgroupLayout | { missing: string } {
-  if (process.getuid?.() !== 0) return { missing: 'cgroups need root here (no delegated cgroup)' };
+  if (process.getuid?.() !== 0) return { missing: 'no cgroup this user may create (per-run cgroups need root here)' };
   let self: Map<string, string>;
   try {
     self = selfCgroups();
@@ -152,6 +152,16 @@ export class RunCgroup {
       }
       const events = readFileSync(join(this.dirs[0]!, 'memory.events'), 'utf8');
       return /oom_kill [1-9]/.test(events) || /max [1-9]/.test(events);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether the kernel's OOM killer killed a process of the group (the memory cap stopped it). */
+  oomKilled(): boolean {
+    try {
+      const file = this.layout.version === 1 ? join(this.layout.parents.memory!, this.name(), 'memory.oom_control') : join(this.dirs[0]!, 'memory.events');
+      return Number(/oom_kill (\d+)/.exec(readFileSync(file, 'utf8'))?.[1] ?? 0) > 0;
     } catch {
       return false;
     }
