@@ -148,7 +148,7 @@ def candidate_main(source, entry, chan):
         except BaseException as e:
             if isinstance(e, MemoryError):
                 report_to_harness(e)
-            reply = {"raise": [type(e).__name__, str(e)]}
+            reply = {"raise": [type(e).__name__, format_exc(e) if isinstance(e, MemoryError) else str(e)]}
         chan.send(reply)
 
 
