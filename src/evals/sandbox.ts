@@ -281,6 +281,8 @@ interface Started {
   cwd?: string;
   started: number;
   closed: Promise<{ code: number | null; signal: string | null } | Error>;
+  /** Stop taking bytes from the output fds (at the deadline: what comes later is late). */
+  freeze: () => void;
   collected: () => Pick<RunResult, 'stdout' | 'stderr' | 'outputTruncated' | 'outputs'>;
 }
 
@@ -346,6 +348,9 @@ export class Sandbox {
     const killAll = () => started.forEach((s) => this.kill(s));
     const timer = setTimeout(() => {
       timedOut = true;
+      // Without cgroups the kills reach the processes through bwrap, one sandbox after the other; a
+      // judge that outlives its candidate by a moment must not turn a timeout into its verdict.
+      started.forEach((s) => s.freeze());
       killAll();
     }, this.limits.timeoutMs);
     try {
@@ -475,10 +480,12 @@ export class Sandbox {
     });
 
     let truncated = false;
-    const collect = (stream: Readable | null | undefined, cap: number) => {
+    let frozen = false;
+    const collect = (stream: Readable | null | undefined, cap: number, freezes = false) => {
       const chunks: Buffer[] = [];
       let size = 0;
       stream?.on('data', (b: Buffer) => {
+        if (freezes && frozen) return;
         if (size < cap) chunks.push(b.subarray(0, cap - size));
         else truncated = true;
         size += b.length;
@@ -488,7 +495,7 @@ export class Sandbox {
     };
     const out = collect(child.stdout, lim.outputBytes);
     const err = collect(child.stderr, lim.outputBytes);
-    const fdOut = Object.fromEntries(outputs.map((fd) => [fd, collect(child.stdio[fd] as Readable, MAX_FD_OUTPUT)]));
+    const fdOut = Object.fromEntries(outputs.map((fd) => [fd, collect(child.stdio[fd] as Readable, MAX_FD_OUTPUT, true)]));
     for (const [fd, data] of Object.entries(inputs)) {
       const w = child.stdio[Number(fd)] as Writable | null;
       w?.on('error', () => {}); // the program may exit without reading; not our error
@@ -501,6 +508,9 @@ export class Sandbox {
       cwd,
       started,
       closed,
+      freeze: () => {
+        frozen = true;
+      },
       collected: () => ({
         stdout: out().toString('utf8'),
         stderr: err().toString('utf8'),
