@@ -17,8 +17,9 @@
  *   interpreter   /usr/bin/python3 or node, with an empty environment
  *
  * Two levels, by what the user can get (`probeIsolation` picks; `tony eval sandbox` prints it):
- *   full         per-run cgroups exist (root here): memory and process counts are capped for the
- *                whole run exactly, the CPU share is capped, and the deadline kills the cgroup.
+ *   full         per-run cgroups can be made (root, or a user with a delegated cgroup, see
+ *                cgroups.ts): memory and process counts are capped for the whole run exactly, the
+ *                CPU share is capped, and the deadline kills the cgroup.
  *   namespaces   no cgroup for this user (an ordinary account): bubblewrap runs unprivileged in a
  *                user namespace; memory is capped per process by the address-space rlimit, which
  *                counts reserved, not resident, memory (coarser); processes by RLIMIT_NPROC, which
@@ -206,7 +207,7 @@ export function enforcement(level: IsolationLevel, lim: Readonly<SandboxLimits> 
 /** One line naming a level and what it guarantees. */
 export function describeLevel(level: IsolationLevel): string {
   return level === 'full'
-    ? 'full (per-run cgroups + nobody + bwrap namespaces + seccomp + rlimits)'
+    ? 'full (per-run cgroups + bwrap namespaces as uid 65534 + seccomp + rlimits)'
     : 'namespaces (no cgroup for this user: unprivileged bwrap namespaces + seccomp + rlimits; memory by address-space limit)';
 }
 
