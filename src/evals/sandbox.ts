@@ -104,6 +104,8 @@ const MAX_FD_OUTPUT = 4 * 2 ** 20;
 const UNSAFE_PIPE_GRACE_MS = 200;
 /** What an interpreter prints when its allocation failed (the address-space limit's signature). */
 const OUT_OF_MEMORY = /MemoryError|out of memory|Array buffer allocation failed|Cannot allocate memory/;
+/** What V8 prints when the JavaScript heap reached --max-old-space-size. */
+const V8_HEAP_LIMIT = /Reached heap limit|JavaScript heap out of memory/;
 /** Exit status 128 + SIGXCPU: bwrap reports a signal-killed program that way. */
 const EXIT_SIGXCPU = 128 + 24;
 
@@ -414,6 +416,7 @@ export class Sandbox {
   private stopCause(r: RunResult, oomKilled: boolean, node: boolean): StopCause | undefined {
     const lim = this.limits;
     if (oomKilled || (r.timedOut && r.memoryLimitHit)) return { limit: 'memory', by: `cgroup, ${mib(lim.memoryBytes)}` };
+    if (node && V8_HEAP_LIMIT.test(r.stderr)) return { limit: 'memory', by: `V8 heap limit (--max-old-space-size), ${mib(lim.memoryBytes)}` };
     if (OUT_OF_MEMORY.test(r.stderr)) {
       return { limit: 'memory', by: `address-space rlimit, ${mib(lim.memoryBytes)}${node ? ' (+ Node reserve)' : ''}` };
     }

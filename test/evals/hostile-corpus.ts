@@ -168,6 +168,8 @@ export const JS: Hostile[] = [
     expect: 'failed or timed out',
   },
   { name: 'memory bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n', expect: 'failed', says: MEMORY },
+  // JavaScript objects live in V8's heap, capped at the memory limit by --max-old-space-size.
+  { name: 'heap bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(new Array(1 << 20).fill(1.5));\n', expect: 'failed', says: MEMORY },
   { name: 'infinite loop', completion: '  for (;;) {}\n}\n', expect: 'timed out' },
   {
     name: 'network: host 127.0.0.1',
