@@ -374,7 +374,7 @@ export class Sandbox {
       await Promise.all(started.map((s) => this.cleanup(s)));
       throw e;
     }
-    for (const l of links) (started[l.a[0]]!.child.stdio[l.a[1]] as Readable).destroy();
+    for (const l of links) (started[l.a[0]]!.child.stdio[l.a[1]] as Readable | null)?.destroy();
     void started[0]!.closed.then(() => started.slice(1).forEach((s) => this.kill(s)));
 
     const exits = await Promise.all(started.map((s) => s.closed));
