@@ -10,7 +10,7 @@ import { CODE_SAMPLING, sampleCode, sampleMath, writeSamples } from '../evals/ge
 import { GSM8K_TEST_URL, evaluateGsm8k } from '../evals/gsm8k.ts';
 import { DEFAULT_KS, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark, evaluateHumanEval } from '../evals/humaneval.ts';
 import { type Api, openProvider } from '../evals/providers.ts';
-import { formatReport, probeIsolation } from '../evals/sandbox.ts';
+import { describeLevel, enforcement, formatReport, probeIsolation } from '../evals/sandbox.ts';
 import type { Device } from '../engine/runtime.ts';
 import { count, integer, parseNumber, runtimeOptions } from './flags.ts';
 import { type Progress, progressBar } from './progress.ts';
@@ -192,10 +192,17 @@ export function register(program: Command): void {
 
   evalCmd
     .command('sandbox')
-    .description('check which isolation layers work on this machine')
+    .description('check which isolation layers work here and which level runs will use (exit 1: cannot isolate)')
     .action(async () => {
       const r = await probeIsolation();
-      process.stdout.write(`${formatReport(r)}\n${r.ok ? 'sandbox: ready' : 'sandbox: INCOMPLETE — tony eval refuses to run programs here'}\n`);
+      process.stdout.write(`${formatReport(r)}\n`);
+      if (r.level) {
+        const limits = enforcement(r.level).map(([limit, layer]) => `  ${limit.padEnd(16)} ${layer}`).join('\n');
+        process.stdout.write(`which layer enforces each limit:\n${limits}\nsandbox: ready — isolation level ${describeLevel(r.level)}\n`);
+      } else {
+        process.stdout.write('sandbox: CANNOT ISOLATE — tony eval refuses to run programs here (install the MISSING layers, or pass --unsafe-no-sandbox for code you trust)\n');
+        process.exitCode = 1;
+      }
       process.stdout.write(`${JSON.stringify({ ok: r.ok })}\n`);
     });
 

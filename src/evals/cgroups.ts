@@ -40,10 +40,21 @@ function selfCgroups(): Map<string, string> {
 
 /**
  * Find writable cgroup hierarchies with the memory and pids controllers (cpu is optional). Returns
- * the layout, or the reason none works (not root, controllers missing, read-only cgroupfs).
+ * the layout, or the reason none works (controllers missing, read-only cgroupfs, nothing delegated).
+ *
+ * Root may write anywhere. An ordinary user gets a cgroup only where one was delegated to it: v1, its
+ * own group's directories made writable (chown) by an administrator; v2, an ancestor of its own
+ * group that it owns with memory and pids available — as systemd delegates `user@UID.service` (a
+ * desktop session's apps run there; from an ssh login, `systemd-run --user --scope tony …` puts
+ * Tony there).
  */
 export function probeCgroups(): CgroupLayout | { missing: string } {
-  if (process.getuid?.() !== 0) return { missing: 'cgroups need root here (no delegated cgroup)' };
+  const root = process.getuid?.() === 0;
+  const found = findCgroups(root);
+  return 'missing' in found && !root ? { missing: `no cgroup delegated to this user (${found.missing})` } : found;
+}
+
+function findCgroups(root: boolean): CgroupLayout | { missing: string } {
   let self: Map<string, string>;
   try {
     self = selfCgroups();
@@ -59,29 +70,40 @@ export function probeCgroups(): CgroupLayout | { missing: string } {
     }
     if (!parents.memory || !parents.pids) return { missing: 'cgroup v1 memory or pids controller not mounted' };
     if (!tryMkdir(parents.memory) || !tryMkdir(parents.pids)) return { missing: 'cgroup v1 hierarchy not writable' };
+    if (parents.cpu && !tryMkdir(parents.cpu)) delete parents.cpu; // the CPU cap is optional
     return { version: 1, parents };
   }
   // v2: unified; run groups must live under a group that delegates memory and pids.
   const unified = existsSync(join(ROOT, 'cgroup.controllers')) ? ROOT : join(ROOT, 'unified');
-  if (existsSync(join(unified, 'cgroup.controllers'))) {
-    const have = readFileSync(join(unified, 'cgroup.controllers'), 'utf8').split(/\s+/);
-    if (!have.includes('memory') || !have.includes('pids')) return { missing: 'cgroup v2 without memory/pids controllers' };
-    // A v2 group with processes cannot also have controller-enabled children ("no internal
-    // processes"), so Tony makes its own leaf parent next to, not under, its own group.
-    const parent = join(unified, 'tony-evals');
+  if (!existsSync(join(unified, 'cgroup.controllers'))) return { missing: 'no cgroup filesystem at /sys/fs/cgroup' };
+  // A v2 group with processes cannot also have controller-enabled children ("no internal
+  // processes"), so Tony makes its own parent next to, not under, its own group: at the root for
+  // root, in the nearest ancestor the user owns otherwise.
+  const own = (self.get('') ?? '/').split('/').filter(Boolean);
+  const ancestors = root ? [''] : own.slice(0, -1).map((_, i) => own.slice(0, own.length - 1 - i).join('/'));
+  let why = root ? 'cgroup v2 without memory/pids controllers' : 'no ancestor of this process\'s cgroup is writable with memory and pids';
+  for (const a of ancestors) {
+    const dir = join(unified, a);
+    let have: string[];
+    try {
+      have = readFileSync(join(dir, 'cgroup.controllers'), 'utf8').split(/\s+/);
+    } catch {
+      continue;
+    }
+    if (!have.includes('memory') || !have.includes('pids')) continue;
+    const parent = join(dir, root ? 'tony-evals' : `tony-evals-${process.getuid?.()}`);
     try {
       mkdirSync(parent, { recursive: true });
-      writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
     } catch {
-      try {
-        writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory +pids');
-      } catch {
-        return { missing: 'cgroup v2 hierarchy not writable or controllers not delegated' };
-      }
+      why = `cgroup v2: ${dir} not writable`;
+      continue;
     }
-    return { version: 2, parents: { unified: parent } };
+    if (tryWrite(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu') || tryWrite(join(parent, 'cgroup.subtree_control'), '+memory +pids')) {
+      return { version: 2, parents: { unified: parent } };
+    }
+    why = 'cgroup v2 hierarchy not writable or controllers not delegated';
   }
-  return { missing: 'no cgroup filesystem at /sys/fs/cgroup' };
+  return { missing: why };
 }
 
 function tryMkdir(parent: string): boolean {
@@ -152,6 +174,16 @@ export class RunCgroup {
       }
       const events = readFileSync(join(this.dirs[0]!, 'memory.events'), 'utf8');
       return /oom_kill [1-9]/.test(events) || /max [1-9]/.test(events);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether the kernel's OOM killer killed a process of the group (the memory cap stopped it). */
+  oomKilled(): boolean {
+    try {
+      const file = this.layout.version === 1 ? join(this.layout.parents.memory!, this.name(), 'memory.oom_control') : join(this.dirs[0]!, 'memory.events');
+      return Number(/oom_kill (\d+)/.exec(readFileSync(file, 'utf8'))?.[1] ?? 0) > 0;
     } catch {
       return false;
     }

@@ -6,9 +6,10 @@
  * that defines the helpers a test may use), and the test (which defines `check(candidate)`). The
  * reference harness concatenates all three and runs them in one interpreter, so the completion
  * can defeat the test (an early `exit(0)`, a patched `check` or builtin, an always-equal return
- * value). Tony runs the test and the code under test in two processes inside one sandbox (see
- * runners/judge.py and runners/judge.cjs): the judge calls the candidate through a proxy, rebuilds
- * every returned value from plain data, and alone holds the descriptor the verdict comes back on.
+ * value). Tony runs the test and the code under test in two processes, each in its own sandbox
+ * (see runners/judge.py and runners/judge.cjs), joined by one socket: the judge calls the candidate
+ * through a proxy, rebuilds every returned value from plain data, and alone holds the descriptor the
+ * verdict comes back on. The candidate has its own pid namespace: it cannot see or signal the judge.
  *
  * Threat model: the code under test is arbitrary and may know how Tony works. It can return wrong
  * values, crash, hang, print anything, fork, exhaust memory, and rewrite everything in its own
@@ -48,58 +49,73 @@ export interface Execution {
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** Judge: spec in, verdict out, socket to the candidate. Candidate: source in, socket to the judge. */
+const SPEC_FD = 4;
 const VERDICT_FD = 5;
+const JUDGE_SOCKET = 6;
+const SOURCE_FD = 3;
+const CANDIDATE_SOCKET = 4;
 
 /** Run one program in the sandbox and decide its verdict from the judge's descriptor. */
 export async function executeProgram(sb: Sandbox, program: Program): Promise<Execution> {
   if (!IDENTIFIER.test(program.entryPoint)) {
     throw new TonyError('data', `entry point '${program.entryPoint}' is not an identifier`, 'fix the problem file');
   }
-  let r: RunResult;
+  let candidate = program.candidate;
+  let spec = { reference: program.reference, test: program.test };
+  let argv: (role: 'judge' | 'candidate') => string[];
   if (program.language === 'python') {
-    r = await sb.run({
-      argv: ['/usr/bin/python3', '-I', '-B', '-u', `${sb.runners}/judge.py`, program.entryPoint],
-      inputs: { 3: program.candidate, 4: JSON.stringify({ reference: program.reference, test: program.test }) },
-      outputs: [VERDICT_FD],
-    });
+    argv = (role) => ['/usr/bin/python3', '-I', '-B', '-u', `${sb.runners}/judge.py`, role, program.entryPoint];
   } else {
     const js = (code: string) => (program.language === 'ts' ? transpileTs(code) : code);
-    let candidate: string;
     try {
       candidate = js(program.candidate);
     } catch (e) {
       return { result: `failed: ${(e as Error).message.split('\n')[0]}`, passed: false, wallMs: 0, stdout: '', stderr: '' };
     }
-    r = await sb.run({
-      argv: [process.execPath, `${sb.runners}/judge.cjs`, program.entryPoint],
-      inputs: { 3: candidate, 4: JSON.stringify({ reference: js(program.reference), test: js(program.test) }) },
-      outputs: [VERDICT_FD],
-      relays: [
-        [7, 8], // judge → candidate
-        [9, 6], // candidate → judge
-      ],
-    });
+    spec = { reference: js(program.reference), test: js(program.test) };
+    argv = (role) => [process.execPath, `${sb.runners}/${role}.cjs`, program.entryPoint];
   }
-  let result = verdict(r);
-  if (result.startsWith('failed') && r.memoryLimitHit && !result.includes('memory')) result += ' (memory limit exceeded)';
-  return { result, passed: result === 'passed', wallMs: r.wallMs, stdout: r.stdout, stderr: r.stderr };
+  // The judge is program 0: the run ends when it has written its verdict.
+  const [judge, cand] = await sb.runTogether(
+    [
+      { argv: argv('judge'), inputs: { [SPEC_FD]: JSON.stringify(spec) }, outputs: [VERDICT_FD] },
+      { argv: argv('candidate'), inputs: { [SOURCE_FD]: candidate } },
+    ],
+    [{ a: [0, JUDGE_SOCKET], b: [1, CANDIDATE_SOCKET] }],
+  );
+  const result = verdict(judge!, cand!);
+  return {
+    result,
+    passed: result === 'passed',
+    wallMs: judge!.wallMs,
+    stdout: cand!.stdout + judge!.stdout,
+    stderr: cand!.stderr + judge!.stderr,
+  };
 }
 
-/** The verdict is what the judge wrote on its descriptor; exit codes and stdout never count. */
-function verdict(r: RunResult): string {
-  const raw = r.outputs[VERDICT_FD]?.toString('utf8') ?? '';
+/**
+ * The verdict is what the judge wrote on its descriptor; exit codes and stdout never count. A
+ * failure says which limit stopped the candidate (or the judge), where the sandbox could tell.
+ */
+function verdict(judge: RunResult, cand: RunResult): string {
+  const raw = judge.outputs[VERDICT_FD]?.toString('utf8') ?? '';
+  const cause = cand.stoppedBy?.limit !== 'wall time' ? cand.stoppedBy : undefined;
+  const because = cause ? ` (stopped by the ${cause.limit} limit: ${cause.by})` : '';
   if (raw) {
     try {
       const v = JSON.parse(raw) as { result?: unknown };
-      if (typeof v.result === 'string') return v.result;
+      if (v.result === 'passed') return 'passed';
+      if (typeof v.result === 'string') return v.result + because;
     } catch {
       // fall through: a torn verdict means the judge was killed mid-write
     }
   }
-  if (r.timedOut) return 'timed out';
-  if (r.memoryLimitHit) return 'failed: memory limit exceeded';
-  const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
-  const tail = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
+  if (cause) return `failed: ${cause.limit} limit exceeded (${cause.by})`;
+  if (judge.timedOut) return 'timed out';
+  if (judge.stoppedBy) return `failed: judge stopped by the ${judge.stoppedBy.limit} limit (${judge.stoppedBy.by})`;
+  const why = judge.signal ? `killed by ${judge.signal}` : `exit code ${judge.exitCode}`;
+  const tail = judge.stderr.trim().split('\n').slice(-1)[0] ?? '';
   return `failed: no verdict (${why})${tail ? `: ${tail.slice(0, 200)}` : ''}`;
 }
 

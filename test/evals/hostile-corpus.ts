@@ -11,7 +11,12 @@ export interface Hostile {
   name: string;
   completion: string;
   expect: 'passed' | 'failed' | 'timed out' | 'failed or timed out';
+  /** What the verdict must also say (e.g. which limit stopped the program). */
+  says?: RegExp;
 }
+
+/** A memory bomb must be reported as one, as root (cgroup or address space) and as a user (address space). */
+const MEMORY = /memory limit/;
 
 export const PY_PROMPT = 'def add(a, b):\n    """Return a + b."""\n';
 export const PY_TEST = 'def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-4, 4) == 0\n    assert candidate(10, 5) == 15\n';
@@ -59,6 +64,22 @@ export const PYTHON: Hostile[] = [
   },
   { name: 'kills its parent (the judge)', completion: '    return 0\nimport os\nos.kill(os.getppid(), 9)\n', expect: 'failed' },
   { name: 'kills every process it can', completion: '    return 0\nimport os\nos.kill(-1, 9)\n', expect: 'failed' },
+  // Issue 21 item 17: a correct program that tries to kill its judge must still pass (it cannot see it).
+  { name: 'correct, and kills its parent', completion: '    return a + b\nimport os\nos.kill(os.getppid(), 9)\n', expect: 'passed' },
+  { name: 'correct, and kills every process it can', completion: '    return a + b\nimport os\ntry: os.kill(-1, 9)\nexcept OSError: pass\n', expect: 'passed' },
+  {
+    // Prints the pids it can signal: only its own pid namespace's init (1) may be there.
+    name: 'correct, and kills every pid it finds by scanning',
+    completion:
+      '    return a + b\nimport os\nseen = []\nfor pid in range(1, 1 << 15):\n    if pid != os.getpid():\n        try:\n            os.kill(pid, 0)\n            seen.append(pid)\n' +
+      '            os.kill(pid, 9)\n        except OSError: pass\nprint("VISIBLE", seen)\n',
+    expect: 'passed',
+  },
+  {
+    name: 'correct, and uses pwd and getpass (issue 21 item 18)',
+    completion: '    import getpass, os, pwd\n    assert pwd.getpwuid(os.getuid()).pw_name == getpass.getuser() == "nobody"\n    return a + b\n',
+    expect: 'passed',
+  },
   {
     name: 'setsid grandchild forges later',
     completion:
@@ -71,7 +92,10 @@ export const PYTHON: Hostile[] = [
     completion: '    return a + b\nimport os\nwhile True:\n    try: os.fork()\n    except OSError: pass\n',
     expect: 'failed or timed out',
   },
-  { name: 'memory bomb', completion: '    return a + b\nx = []\nwhile True:\n    x.append(bytearray(16 << 20))\n', expect: 'failed or timed out' },
+  // bytearray(n) is calloc'd: untouched zero pages that never become resident (issue 21 item 19).
+  { name: 'memory bomb', completion: '    return a + b\nx = []\nwhile True:\n    x.append(bytearray(16 << 20))\n', expect: 'failed', says: MEMORY },
+  { name: 'memory bomb, touched pages', completion: '    return a + b\nx = []\nwhile True:\n    x.append(b"x" * (16 << 20))\n', expect: 'failed', says: MEMORY },
+  { name: 'memory bomb inside the call', completion: '    x = []\n    while True:\n        x.append(b"x" * (16 << 20))\n', expect: 'failed', says: MEMORY },
   { name: 'infinite output', completion: '    while True:\n        print("x" * 4096)\n', expect: 'timed out' },
   { name: 'infinite loop', completion: '    while True:\n        pass\n', expect: 'timed out' },
   { name: 'sleeps past the timeout', completion: '    import time\n    time.sleep(60)\n', expect: 'timed out' },
@@ -128,12 +152,24 @@ export const JS: Hostile[] = [
     expect: 'failed',
   },
   { name: 'kills its parent (the judge)', completion: "  return 0;\n}\nprocess.kill(process.ppid, 'SIGKILL');\n", expect: 'failed' },
+  { name: 'correct, and kills its parent', completion: "  return a + b;\n}\nprocess.kill(process.ppid, 'SIGKILL');\n", expect: 'passed' },
+  {
+    name: 'correct, and kills every pid it finds by scanning',
+    // kill(tid) ends the whole process, and in its fresh pid namespace Node's threads have the pids
+    // right after its own: skip those. Prints the pids it could signal (only init, 1, may be there).
+    completion:
+      "  return a + b;\n}\nconst seen = [];\nfor (let pid = 1; pid < 1 << 15; pid++) {\n  if (pid >= process.pid && pid < process.pid + 64) continue;\n" +
+      "  try { process.kill(pid, 0); seen.push(pid); process.kill(pid, 'SIGKILL'); } catch {}\n}\nconsole.log('VISIBLE', JSON.stringify(seen));\n",
+    expect: 'passed',
+  },
   {
     name: 'process bomb',
     completion: "  return a + b;\n}\nconst cp = require('node:child_process');\nfor (;;) { try { cp.spawn('/usr/bin/sleep', ['30']); } catch {} }\n",
     expect: 'failed or timed out',
   },
-  { name: 'memory bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n', expect: 'failed or timed out' },
+  { name: 'memory bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n', expect: 'failed', says: MEMORY },
+  // JavaScript objects live in V8's heap, capped at the memory limit by --max-old-space-size.
+  { name: 'heap bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(new Array(1 << 20).fill(1.5));\n', expect: 'failed', says: MEMORY },
   { name: 'infinite loop', completion: '  for (;;) {}\n}\n', expect: 'timed out' },
   {
     name: 'network: host 127.0.0.1',

@@ -1,19 +1,30 @@
 // The hostile corpus (hostile-corpus.ts) against the real sandbox: nothing escapes, every program
-// gets the right verdict, and the harness keeps going. Needs root and bubblewrap (CI installs it).
+// gets the right verdict, and the harness keeps going — as root (isolation level full) and as an
+// ordinary user (level namespaces): .ci/run runs this file both ways. Needs bubblewrap.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeCgroups } from '../../src/evals/cgroups.ts';
 import { executeProgram } from '../../src/evals/execute.ts';
 import { Sandbox } from '../../src/evals/sandbox.ts';
 import { type Hostile, JS, JS_PROMPT, JS_TEST, PYTHON, PY_PROMPT, PY_TEST } from './hostile-corpus.ts';
 
+const root = process.getuid?.() === 0;
 const SECRET = `tony-secret-${randomBytes(8).toString('hex')}`;
 const SECRET_VAR = 'TONY_HOSTILE_TEST_SECRET';
-// Visible inside the sandbox (under the read-only /usr) but owned by root: tests the privilege drop.
-const CANARY_DIR = `/usr/local/share/tony-canary-${process.pid}`;
+// As root: visible inside the sandbox (under the read-only /usr) but owned by root, which tests the
+// privilege drop. As a user: a root-owned directory CI made under /usr (TONY_HOSTILE_CANARY_DIR,
+// whose `secret` holds the value of TONY_HOSTILE_CANARY_SECRET), else one in the user's home, which
+// the sandbox must not show at all.
+const CANARY_DIR = root
+  ? `/usr/local/share/tony-canary-${process.pid}`
+  : process.env.TONY_HOSTILE_CANARY_DIR ?? mkdtempSync(join(homedir(), 'tony-canary-'));
+const OWN_CANARY = root || !process.env.TONY_HOSTILE_CANARY_DIR;
+const CANARY_SECRET = OWN_CANARY ? SECRET : process.env.TONY_HOSTILE_CANARY_SECRET!;
 const connections: string[] = [];
 const server = createServer((s) => s.on('data', (d) => connections.push(d.toString())));
 let port = 0;
@@ -21,18 +32,22 @@ let sb: Sandbox;
 
 beforeAll(async () => {
   process.env[SECRET_VAR] = SECRET;
-  mkdirSync(CANARY_DIR, { recursive: true });
-  chmodSync(CANARY_DIR, 0o755);
-  writeFileSync(`${CANARY_DIR}/secret`, SECRET, { mode: 0o600 });
-  writeFileSync(`${CANARY_DIR}/public`, 'canary', { mode: 0o644 });
+  if (OWN_CANARY) {
+    mkdirSync(CANARY_DIR, { recursive: true });
+    chmodSync(CANARY_DIR, 0o755);
+    writeFileSync(`${CANARY_DIR}/secret`, SECRET, { mode: 0o600 });
+    writeFileSync(`${CANARY_DIR}/public`, 'canary', { mode: 0o644 });
+  }
+  expect(readFileSync(`${CANARY_DIR}/public`, 'utf8')).toBe('canary');
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   sb = await Sandbox.open({ limits: { timeoutMs: 3000, memoryBytes: 256 * 2 ** 20 } });
+  if (root) expect(sb.level).toBe('full');
 });
 
 afterAll(() => {
   delete process.env[SECRET_VAR];
-  rmSync(CANARY_DIR, { recursive: true, force: true });
+  if (OWN_CANARY) rmSync(CANARY_DIR, { recursive: true, force: true });
   server.close();
 });
 
@@ -42,6 +57,7 @@ function checkVerdict(h: Hostile, result: string) {
   if (h.expect === 'failed') expect(result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
   else if (h.expect === 'failed or timed out') expect(result === 'timed out' || result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
   else expect(result, h.name).toBe(h.expect);
+  if (h.says) expect(result, h.name).toMatch(h.says);
 }
 
 async function runCorpus(language: 'python' | 'js', corpus: Hostile[], prompt: string, test: string, reference: string) {
@@ -65,6 +81,7 @@ function assertNothingEscaped(output: string) {
   expect(readdirSync(CANARY_DIR).sort()).toEqual(['public', 'secret']);
   expect(connections).toEqual([]);
   expect(output).not.toContain(SECRET);
+  expect(output).not.toContain(CANARY_SECRET);
   expect(output).not.toContain('CONNECTED');
   expect(output).not.toMatch(/READ \/etc\/shadow/);
   // No process of any run is left: not the setsid grandchild, not the fork bomb's children.
@@ -73,7 +90,7 @@ function assertNothingEscaped(output: string) {
   // Every run's cgroup is gone, so none of this process's runs has a process left (other test files
   // may be running sandboxes of their own at the same time, so `ps` alone cannot tell).
   const layout = probeCgroups();
-  if ('missing' in layout) throw new Error(layout.missing);
+  if ('missing' in layout) return; // level namespaces: no cgroups; `ps` above and the pid namespaces cover it
   for (const parent of Object.values(layout.parents)) {
     expect(readdirSync(parent).filter((n) => n.startsWith(`tony-run-${process.pid}-`))).toEqual([]);
   }
@@ -87,9 +104,12 @@ describe('hostile Python programs', () => {
     expect(out).toMatch(/SYSCALL ptrace -1 Operation not permitted/);
     expect(out).toMatch(/SYSCALL unshare -1 Operation not permitted/);
     expect(out).toMatch(/SYSCALL mount -1 Operation not permitted/);
-    expect(out).toMatch(/denied CANARY_DIR\/secret|denied \/usr\/local\/share\/tony-canary-\d+\/secret .*Permission denied/);
+    // Root-owned and visible: the uid drop stops it. The user's own canary: not even visible.
+    expect(out).toContain(`denied ${CANARY_DIR}/secret [Errno ${root || !OWN_CANARY ? '13] Permission denied' : '2] No such file'}`);
     expect(out).toMatch(/Read-only file system/);
     expect(out).toMatch(/net blocked/);
+    // Issue 21 item 17: the candidate's pid namespace holds only itself and its init — no judge.
+    expect(out).toContain('VISIBLE [1]\n');
   });
 
   it('keeps going: a correct program still passes afterwards', async () => {
@@ -102,7 +122,8 @@ describe('hostile JavaScript programs', () => {
   it('get the right verdicts and nothing escapes', async () => {
     const out = await runCorpus('js', JS, JS_PROMPT, JS_TEST, `${JS_PROMPT}  return a + b;\n}\n`);
     assertNothingEscaped(out);
-    expect(out).toMatch(/denied write (EROFS|EACCES)/);
+    expect(out).toMatch(/denied write (EROFS|EACCES|ENOENT)/);
+    expect(out).toContain('VISIBLE [1]\n');
     expect(out).toMatch(/net blocked/);
   });
 });

@@ -2,19 +2,15 @@
 /**
  * Tony's judge for JavaScript/TypeScript programs (TypeScript arrives transpiled). Trusted code, run
  * inside the sandbox; the design is judge.py's: the test runs here against a proxy, the program under
- * test runs in a separate process (candidate.cjs) started before the test is read, and only plain
- * data crosses between them. Node cannot fork or make pipes, so the harness relays the two channels:
+ * test runs in a separate process (candidate.cjs) in a separate sandbox, and only plain data crosses
+ * between them, over one socket the harness made:
  *
- *   fd 3 candidate source in    fd 4 judge spec JSON {reference, test} in    fd 5 verdict out
- *   fd 6 replies from the candidate, fd 7 requests to it   (relayed by the harness to/from)
- *   fd 8, 9 the candidate's ends (become its fds 3 and 4)
+ *   fd 4 judge spec JSON {reference, test} in    fd 5 verdict out    fd 6 the socket to the candidate
  *
- * Node marks inherited descriptors close-on-exec at start-up, so the candidate gets exactly fds 0-4.
  * argv: judge.cjs ENTRY_POINT
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const vm = require('node:vm');
 const { createRequire } = require('node:module');
 const { encode, decode, Channel } = require('./wire.cjs');
@@ -26,7 +22,12 @@ class CandidateError extends Error {}
 
 function proxyFor(chan) {
   return function candidate(...args) {
-    chan.send({ args: encode(args) });
+    const request = { args: encode(args) };
+    try {
+      chan.send(request);
+    } catch {
+      throw new CandidateError('candidate process exited'); // its end of the socket is gone
+    }
     const reply = chan.recv();
     if (reply === null) throw new CandidateError('candidate process exited or sent an oversized reply');
     if ('ok' in reply) return decode(reply.ok);
@@ -71,27 +72,16 @@ function judge(spec, chan) {
 
 function main() {
   if (!SAFE_NAME.test(entry)) throw new Error(`entry point '${entry}' is not an identifier`);
-  const source = fs.readFileSync(3, 'utf8');
-  fs.closeSync(3);
-  const file = path.join(process.cwd(), 'candidate.js');
-  fs.writeFileSync(file, source);
-  const child = spawn(process.execPath, [path.join(__dirname, 'candidate.cjs'), file, entry], {
-    stdio: ['ignore', 'inherit', 'inherit', 8, 9],
-  });
-  fs.closeSync(8);
-  fs.closeSync(9);
-  // Only now, with the candidate started in its own process, does the judge read the test.
   const spec = JSON.parse(fs.readFileSync(4, 'utf8'));
   fs.closeSync(4);
   let result;
   try {
-    result = judge(spec, new Channel(6, 7));
+    result = judge(spec, new Channel(6, 6));
   } catch (e) {
     result = `failed: ${e instanceof Error ? e.message : String(e)}`;
   }
   fs.writeSync(5, JSON.stringify({ result }));
   fs.closeSync(5);
-  child.kill('SIGKILL');
   process.exit(0);
 }
 

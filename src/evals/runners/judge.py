@@ -5,27 +5,29 @@ interpreter, so the completion can rewrite anything the test relies on: `exit(0)
 a patched `builtins`, a `check` that does nothing, a return value whose `__eq__` is always true, a
 print of "passed". Here the completion never shares an interpreter with the test:
 
-  judge (this process)       runs the problem's own prompt (trusted dataset text) and test, with the
-                             entry point replaced by a proxy; writes the verdict to fd 5.
-  candidate (forked child)   runs prompt + completion [+ suffix] and answers the proxy's calls.
+  judge       runs the problem's own prompt (trusted dataset text) and test, with the entry point
+              replaced by a proxy; writes the verdict to fd 5.
+  candidate   runs prompt + completion [+ suffix] and answers the proxy's calls.
 
-Calls cross a pipe as JSON with tagged builtin types (int, float, str, bytes, bool, None, list,
+Calls cross a socket as JSON with tagged builtin types (int, float, str, bytes, bool, None, list,
 tuple, dict, set, frozenset, complex). The judge builds fresh builtin objects from that data, so the
-candidate can only influence the verdict through the values it returns. The candidate is forked
-before the judge reads the test (fd 4) and closes every descriptor but its two pipe ends first, so
-it never sees the test or the verdict channel; the sandbox mounts no /proc, so it cannot reach
-the judge's memory or descriptors either, and seccomp denies ptrace and process_vm_*.
+candidate can only influence the verdict through the values it returns. The two processes run in
+separate sandboxes (separate pid, mount and user namespaces; see sandbox.ts), joined only by that
+socket: the candidate never sees the test or the verdict channel, and cannot see, signal or trace
+the judge (there is no judge in its pid namespace; seccomp denies ptrace and process_vm_*).
 
-fds: 3 candidate source (read, then closed), 4 judge spec JSON {reference, test}, 5 verdict out.
-argv: judge.py ENTRY_POINT
+Two roles, one per sandbox:
+  judge.py judge ENTRY_POINT       fd 4 judge spec JSON {reference, test}, fd 5 verdict out,
+                                   fd 6 the socket to the candidate
+  judge.py candidate ENTRY_POINT   fd 3 candidate source (read, then closed), fd 4 the socket to the judge
 """
 import builtins
 import json
 import os
-import signal
 import sys
 
-CANDIDATE_FD, SPEC_FD, VERDICT_FD = 3, 4, 5
+CANDIDATE_FD, SPEC_FD, VERDICT_FD, JUDGE_SOCKET = 3, 4, 5, 6
+CANDIDATE_SOCKET = 4
 MAX_MESSAGE = 16 << 20  # one reply's JSON; bigger is a protocol violation
 MAX_FD = 1024
 
@@ -102,9 +104,13 @@ def decode(v):
 
 
 class Channel:
-    def __init__(self, rfd, wfd):
-        self.r = os.fdopen(rfd, "rb")
-        self.w = wfd
+    """Newline-delimited JSON over one socket fd (both directions)."""
+
+    def __init__(self, fd):
+        # The harness's libuv made one end non-blocking (a flag shared with whoever inherits it).
+        os.set_blocking(fd, True)
+        self.r = os.fdopen(fd, "rb", closefd=False)
+        self.w = fd
 
     def send(self, msg):
         data = json.dumps(msg).encode() + b"\n"
@@ -126,6 +132,7 @@ def candidate_main(source, entry, chan):
         exec(compile(source, "candidate.py", "exec"), ns)
         fn = ns[entry]
     except BaseException as e:  # SyntaxError, NameError, SystemExit from exit() ...
+        report_to_harness(e)
         chan.send({"load_error": format_exc(e)})
         os._exit(1)
     chan.send({"ready": True})
@@ -139,11 +146,23 @@ def candidate_main(source, entry, chan):
             value = fn(*args, **kwargs)
             reply = {"ok": encode(value)}
         except BaseException as e:
-            reply = {"raise": [type(e).__name__, str(e)]}
+            if isinstance(e, MemoryError):
+                report_to_harness(e)
+            reply = {"raise": [type(e).__name__, format_exc(e) if isinstance(e, MemoryError) else str(e)]}
         chan.send(reply)
 
 
+def report_to_harness(e):
+    """stderr is how the harness learns why the candidate stopped (e.g. the address-space limit)."""
+    try:
+        os.write(2, f"candidate: {type(e).__name__}: {e}\n".encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
 def format_exc(e):
+    if isinstance(e, MemoryError):
+        return "MemoryError: out of memory"
     return str(e) if isinstance(e, Exception) else f"{type(e).__name__}: {e}"
 
 
@@ -155,7 +174,10 @@ class CandidateError(Exception):
 
 def make_proxy(chan):
     def candidate(*args, **kwargs):
-        chan.send({"args": encode(list(args)), "kwargs": encode(kwargs)})
+        try:
+            chan.send({"args": encode(list(args)), "kwargs": encode(kwargs)})
+        except OSError:  # the candidate's end is gone
+            raise CandidateError("candidate process exited") from None
         reply = chan.recv()
         if reply is None:
             raise CandidateError("candidate process exited or sent an oversized reply")
@@ -202,36 +224,29 @@ def judge(spec, entry, chan):
     return "passed"
 
 
-def main():
-    entry = sys.argv[1]
-    source = read_all(CANDIDATE_FD).decode("utf-8", "replace")
-    os.close(CANDIDATE_FD)
-    to_cand_r, to_cand_w = os.pipe()
-    from_cand_r, from_cand_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        close_all_but({to_cand_r, from_cand_w})
-        candidate_main(source, entry, Channel(to_cand_r, from_cand_w))
-        os._exit(0)
-    os.close(to_cand_r)
-    os.close(from_cand_w)
-    # Only now, with the candidate running in its own process, does the judge read the test.
+def judge_main(entry):
     spec = json.loads(read_all(SPEC_FD))
     os.close(SPEC_FD)
     try:
-        result = judge(spec, entry, Channel(from_cand_r, to_cand_w))
+        result = judge(spec, entry, Channel(JUDGE_SOCKET))
     except BaseException as e:
         result = f"failed: {format_exc(e)}"
     data = json.dumps({"result": result}).encode()
     while data:
         data = data[os.write(VERDICT_FD, data):]
     os.close(VERDICT_FD)
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
     os._exit(0)  # skip interpreter teardown (and any atexit hooks the test code registered)
+
+
+def main():
+    role, entry = sys.argv[1], sys.argv[2]
+    if role == "judge":
+        judge_main(entry)
+    source = read_all(CANDIDATE_FD).decode("utf-8", "replace")
+    os.close(CANDIDATE_FD)
+    close_all_but({CANDIDATE_SOCKET})
+    candidate_main(source, entry, Channel(CANDIDATE_SOCKET))
+    os._exit(0)
 
 
 if __name__ == "__main__":
