@@ -7,7 +7,7 @@
 import { TonyError } from '../errors.ts';
 import { hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
-import type { Runtime } from '../engine/runtime.ts';
+import type { Runtime, Session } from '../engine/runtime.ts';
 import type { TokenLogprobs } from './completion.ts';
 import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
 import type { Tokenizer } from './tokenizer.ts';
@@ -40,16 +40,66 @@ export interface Generated {
   logprobs?: TokenLogprobs;
 }
 
-// Traced graphs per (config, batch): tracing and encoding cost milliseconds, so do it once.
-const graphs = new Map<string, { prefill: ReturnType<typeof buildPrefillGraph>; decode: ReturnType<typeof buildDecodeGraph> }>();
-function graphsFor(cfg: Readonly<GPTConfig>, batch: number) {
-  const key = `${JSON.stringify(cfg)}|${batch}`;
-  let g = graphs.get(key);
-  if (!g) graphs.set(key, (g = { prefill: buildPrefillGraph(cfg, batch), decode: buildDecodeGraph(cfg, batch) }));
-  return g;
+/**
+ * Rows per pass: a request for more samples runs in passes of at most this many. With buckets of
+ * powers of two up to it, one model needs at most five decode graphs whatever clients ask for.
+ */
+export const MAX_BATCH = 16;
+/**
+ * Generation graphs kept loaded per runtime (a prefill and a decode session each). Every ONNX
+ * Runtime session owns a thread pool and a memory arena: loading one per batch size clients ask for
+ * grew a server from 229 MB to 2.29 GB and 48 threads (issue 21, item 8). The least recently used
+ * is released beyond this; re-creating one costs tens of milliseconds (DESIGN.md).
+ */
+export const MAX_LIVE_GRAPHS = 4;
+
+/** The batch a pass of `rows` rows runs at: the next power of two (padding rows are discarded). */
+export function batchBucket(rows: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
 }
 
-/** Generate continuations of `prompts` (token ids) with the parameters held in `rt`'s state. */
+interface Loaded {
+  prefill: ReturnType<typeof buildPrefillGraph>;
+  decode: ReturnType<typeof buildDecodeGraph>;
+  prefillS: Session;
+  decodeS: Session;
+}
+// Per runtime, in least-recently-used order (a Map iterates in insertion order).
+const loaded = new WeakMap<Runtime, Map<string, Promise<Loaded>>>();
+
+async function graphsFor(rt: Runtime, cfg: Readonly<GPTConfig>, batch: number, shared: boolean): Promise<Loaded> {
+  let live = loaded.get(rt);
+  if (!live) loaded.set(rt, (live = new Map()));
+  const key = `${JSON.stringify(cfg)}|${batch}|${shared ? 'shared' : 'rows'}`;
+  let entry = live.get(key);
+  if (entry) {
+    live.delete(key); // re-insert: most recently used
+    live.set(key, entry);
+    return entry;
+  }
+  entry = (async () => {
+    const prefill = buildPrefillGraph(cfg, batch, shared);
+    const decode = buildDecodeGraph(cfg, batch);
+    const [prefillS, decodeS] = await Promise.all([rt.load(prefill.model), rt.load(decode.model)]);
+    return { prefill, decode, prefillS, decodeS };
+  })();
+  live.set(key, entry);
+  entry.catch(() => live.delete(key));
+  while (live.size > MAX_LIVE_GRAPHS) {
+    const [oldKey, old] = live.entries().next().value!;
+    live.delete(oldKey);
+    // The two prefill kinds of one batch share its decode graph: release only what no entry uses.
+    const used = new Set((await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.prefillS.key, r.value.decodeS.key] : [])));
+    const gone = await old.catch(() => undefined);
+    for (const s of gone ? [gone.prefillS, gone.decodeS] : []) if (!used.has(s.key)) await rt.release(s);
+  }
+  return entry;
+}
+
+/**
+ * Generate continuations of `prompts` (token ids) with the parameters held in `rt`'s state. More
+ * than MAX_BATCH prompts run in passes; each pass is padded to a power-of-two batch.
+ */
 export async function generate(
   rt: Runtime,
   cfg: Readonly<GPTConfig>,
@@ -57,33 +107,53 @@ export async function generate(
   prompts: readonly (readonly number[])[],
   opts: GenerateOptions,
 ): Promise<Generated[]> {
-  const B = prompts.length;
   for (const p of prompts) {
     if (p.length === 0) throw new TonyError('usage', 'generate: every prompt needs at least one token');
     if (p.length >= cfg.blockSize) {
       throw new TonyError('usage', `generate: the prompt has ${p.length} tokens; the model's context is ${cfg.blockSize}`, 'shorten the prompt');
     }
   }
-  const { prefill, decode } = graphsFor(cfg, B);
-  const [prefillS, decodeS] = await Promise.all([rt.load(prefill.model), rt.load(decode.model)]);
   const rand = prng(opts.seed ?? Math.floor(Math.random() * 2 ** 31)).next;
-  const rows = prompts.map((_, b) => new Row(tokenizer, opts, b));
+  const out: Generated[] = [];
+  for (let first = 0; first < prompts.length && !opts.signal?.aborted; first += MAX_BATCH) {
+    out.push(...(await generatePass(rt, cfg, tokenizer, prompts.slice(first, first + MAX_BATCH), opts, rand, first)));
+  }
+  return out;
+}
+
+/** One pass: prefill, then decode until every row is done. Rows are numbered from `first`. */
+async function generatePass(
+  rt: Runtime,
+  cfg: Readonly<GPTConfig>,
+  tokenizer: Tokenizer,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions,
+  rand: () => number,
+  first: number,
+): Promise<Generated[]> {
+  const B = batchBucket(prompts.length);
+  // n samples of one prompt (every server and eval request) prefill it once for all rows.
+  const shared = prompts.length > 1 && prompts.every((p) => p.length === prompts[0]!.length && p.every((t, i) => t === prompts[0]![i]));
+  const { prefill, decode, prefillS, decodeS } = await graphsFor(rt, cfg, B, shared);
+  const rows = prompts.map((_, b) => new Row(tokenizer, opts, first + b));
+  // Padding rows (B − prompts.length of them) repeat the first prompt and never sample.
+  const inputs = shared ? [prompts[0]!] : Array.from({ length: B }, (_, b) => prompts[b] ?? prompts[0]!);
 
   // Prefill: prompts padded to the block (padding positions are masked during decoding).
-  const padded = prompts.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
+  const padded = inputs.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
   let res = await rt.run(
     prefillS,
-    { idx: hostTensor('int64', [B, cfg.blockSize], padded), last: hostTensor('int64', [B], prompts.map((p) => p.length - 1)) },
+    { idx: hostTensor('int64', [inputs.length, cfg.blockSize], padded), last: hostTensor('int64', [inputs.length], inputs.map((p) => p.length - 1)) },
     { state: prefill.state, update: prefill.update, fetch: ['logits'] },
   );
-  const pos = prompts.map((p) => p.length); // where each row's next token goes
+  const pos = Array.from({ length: B }, (_, b) => (prompts[b] ?? prompts[0]!).length); // where each row's next token goes
   for (;;) {
     const logits = res.logits!.data as Float32Array;
-    const next: number[] = [];
+    const next = new Array<number>(B).fill(tokenizer.special.eot);
     rows.forEach((row, b) => {
       const l = logits.subarray(b * cfg.vocabSize, (b + 1) * cfg.vocabSize);
       if (!row.done) row.push(pickToken(l, opts, rand), l, pos[b]! + 1 >= cfg.blockSize);
-      next.push(row.tokens.at(-1) ?? tokenizer.special.eot);
+      next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
     });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
     res = await rt.run(

@@ -182,18 +182,23 @@ export const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;
 /**
  * Prefill graph: idx (B, T = blockSize), padded past each row's prompt, and last (B) = the index of
  * each row's last prompt token → logits at that position (B, V); fills the KV cache in state.
+ * `shared`: all B rows have one prompt (n samples of it), so idx is (1, T) and last (1): the prompt
+ * runs once and its logits and cache are expanded to the B rows — a B-fold cheaper prefill whose
+ * activations do not grow with B.
  */
-export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number) {
+export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number, shared = false) {
   const gpt = new GPT(cfg);
-  const idx = input('idx', [batch, cfg.blockSize], 'int64');
-  const last = input('last', [batch], 'int64');
+  const rows = shared ? 1 : batch;
+  const idx = input('idx', [rows, cfg.blockSize], 'int64');
+  const last = input('last', [rows], 'int64');
   const out = gpt.prefill(idx);
-  const at = T.expand(T.reshape(last, [batch, 1, 1]), [batch, 1, cfg.vocabSize]);
-  const outputs: Record<string, Tensor> = { logits: T.reshape(T.takeAlong(out.logits, at, 1), [batch, cfg.vocabSize]) };
+  const at = T.expand(T.reshape(last, [rows, 1, 1]), [rows, 1, cfg.vocabSize]);
+  const toBatch = (t: Tensor) => (rows === batch ? t : T.expand(t, [batch, ...t.shape.slice(1)])); // (1, …) → (B, …)
+  const outputs: Record<string, Tensor> = { logits: toBatch(T.reshape(T.takeAlong(out.logits, at, 1), [rows, cfg.vocabSize])) };
   const update: Record<string, string> = {};
   out.caches.forEach((c, i) => {
-    outputs[`cache.${i}.k`] = c.k;
-    outputs[`cache.${i}.v`] = c.v;
+    outputs[`cache.${i}.k`] = toBatch(c.k);
+    outputs[`cache.${i}.v`] = toBatch(c.v);
     update[`cache.${i}.k`] = cacheKey(i, 'k');
     update[`cache.${i}.v`] = cacheKey(i, 'v');
   });
