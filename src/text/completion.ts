@@ -1,3 +1,5 @@
+import { TonyError } from '../errors.ts';
+
 /**
  * The completion contract between text models and their callers (the OpenAI-compatible server, the
  * CLI, the eval harness). Field meanings follow OpenAI's legacy Completions API (DESIGN.md,
@@ -37,6 +39,8 @@ export interface CompletionChoice {
   index: number;
   text: string;
   finishReason: 'stop' | 'length';
+  /** What ended a 'stop' (like vLLM's stop_reason): 'eot', 'suffix' (an infill reached its suffix), or the stop string. */
+  stopReason?: string;
   logprobs?: TokenLogprobs;
 }
 
@@ -64,4 +68,14 @@ export interface CompletionModel {
    * generation (e.g. the client went away).
    */
   complete(req: CompletionRequest, onDelta?: (d: CompletionDelta) => void, signal?: AbortSignal): Promise<CompletionResult>;
+}
+
+/**
+ * `complete()` refuses a prompt that leaves no room for one new token. Callers that must go on
+ * (an eval run over many problems) catch this one and record the reason.
+ */
+export class ContextOverflowError extends TonyError {
+  constructor(readonly promptTokens: number, readonly contextLength: number) {
+    super('usage', `the prompt has ${promptTokens} tokens; this model's context is ${contextLength}, leaving no room to generate`, 'shorten the prompt');
+  }
 }

@@ -37,6 +37,8 @@ export interface Generated {
   tokens: number[];
   text: string;
   finishReason: 'stop' | 'length';
+  /** What ended a 'stop': a stop token (end-of-text included) or a stop string. */
+  stoppedBy?: { token: number } | { string: string };
   logprobs?: TokenLogprobs;
 }
 
@@ -171,6 +173,7 @@ class Row {
   tokens: number[] = [];
   done = false;
   finishReason: 'stop' | 'length' = 'length';
+  stoppedBy: Generated['stoppedBy'];
   private decoder = new TextDecoder();
   private text = '';
   private emitted = 0;
@@ -183,13 +186,17 @@ class Row {
   }
 
   push(token: number, logits: Float32Array, contextFull: boolean) {
-    if (token === this.tok.special.eot || this.opts.stopTokens?.includes(token)) return this.finish('stop');
+    if (token === this.tok.special.eot || this.opts.stopTokens?.includes(token)) {
+      this.stoppedBy = { token };
+      return this.finish('stop');
+    }
     this.tokens.push(token);
     if (this.lp) this.recordLogprobs(token, logits);
     this.text += this.decoder.decode(this.tok.decodeBytes([token]), { stream: true });
-    const cut = this.findStop();
-    if (cut >= 0) {
-      this.text = this.text.slice(0, cut);
+    const stop = this.findStop();
+    if (stop) {
+      this.text = this.text.slice(0, stop.at);
+      this.stoppedBy = { string: stop.string };
       return this.finish('stop');
     }
     this.emit(this.text.length - this.stopPrefixLength());
@@ -213,12 +220,12 @@ class Row {
     this.lp!.textOffset.push(this.text.length);
   }
 
-  /** Index where a stop string starts in the text, or −1. */
-  private findStop(): number {
-    let best = -1;
+  /** The earliest stop string in the text and where it starts. */
+  private findStop(): { at: number; string: string } | undefined {
+    let best: { at: number; string: string } | undefined;
     for (const s of this.stops) {
       const i = this.text.indexOf(s, Math.max(0, this.emitted - s.length));
-      if (i >= 0 && (best < 0 || i < best)) best = i;
+      if (i >= 0 && (!best || i < best.at)) best = { at: i, string: s };
     }
     return best;
   }
@@ -252,7 +259,7 @@ class Row {
   }
 
   result(): Generated {
-    const r: Generated = { tokens: this.tokens, text: this.text, finishReason: this.finishReason };
+    const r: Generated = { tokens: this.tokens, text: this.text, finishReason: this.finishReason, ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}) };
     if (this.lp) {
       // Drop the records of tokens cut off by a stop string.
       const keep = this.lp.textOffset.filter((o) => o < this.text.length || o === 0).length;
