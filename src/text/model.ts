@@ -33,7 +33,11 @@ export class TonyTextModel implements CompletionModel {
     readonly fimTrained: boolean | undefined = undefined,
   ) {}
 
-  /** Refuse infilling unless the checkpoint records FIM training (`tony infill`, infilling evals). */
+  /**
+   * Refuse infilling unless the checkpoint records FIM training: what `tony infill` and the
+   * infilling evals call. `complete` itself still infills with any model, because measuring a
+   * non-FIM model on infilling is the FIM paper's baseline (`tony eval heldout-infill`).
+   */
   checkCanInfill(): void {
     if (this.fimTrained) return;
     const why = this.fimTrained === false ? 'was trained with FIM rate 0' : 'does not record fill-in-the-middle training (no fim rate > 0 in its config.json)';
@@ -67,7 +71,6 @@ export class TonyTextModel implements CompletionModel {
   private async run(req: CompletionRequest, onDelta?: (d: CompletionDelta) => void, signal?: AbortSignal): Promise<CompletionResult> {
     if (!(req.maxTokens >= 1)) throw new TonyError('usage', `maxTokens is ${req.maxTokens}: a completion needs at least 1 new token`, 'ask for max_tokens ≥ 1');
     const infill = req.suffix !== undefined;
-    if (infill && this.fimTrained === false) this.checkCanInfill();
     const prompt = infill ? fimPrompt(this.tokenizer, req.prompt, req.suffix!, this.infillFormat) : this.tokenizer.encode(req.prompt);
     if (prompt.length === 0) prompt.push(this.tokenizer.special.eot); // an empty prompt starts a document
     const maxNew = Math.min(req.maxTokens, this.cfg.blockSize - prompt.length);
