@@ -1,10 +1,10 @@
-import { TonyError } from '../errors.ts';
-
 /**
  * The completion contract between text models and their callers (the OpenAI-compatible server, the
  * CLI, the eval harness). Field meanings follow OpenAI's legacy Completions API (DESIGN.md,
  * Protocols): `suffix` asks for an infill (fill-in-the-middle) between prompt and suffix.
  */
+import { TonyError } from '../errors.ts';
+
 export interface CompletionRequest {
   prompt: string;
   /** Infilling: the text after the insertion point. */

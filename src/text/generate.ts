@@ -117,7 +117,9 @@ export async function generate(
   }
   const rand = prng(opts.seed ?? Math.floor(Math.random() * 2 ** 31)).next;
   const out: Generated[] = [];
-  for (let first = 0; first < prompts.length && !opts.signal?.aborted; first += MAX_BATCH) {
+  // Every pass runs even after an abort (each then stops after its first token): callers get one
+  // result per prompt.
+  for (let first = 0; first < prompts.length; first += MAX_BATCH) {
     out.push(...(await generatePass(rt, cfg, tokenizer, prompts.slice(first, first + MAX_BATCH), opts, rand, first)));
   }
   return out;

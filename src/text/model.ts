@@ -120,8 +120,9 @@ export class TonyTextModel implements CompletionModel {
 /**
  * Non-blank characters of the suffix an infill must write out before it counts as having reached
  * the suffix. Eight is most of a short line (`return c`): a middle rarely contains that much of the
- * text that follows it by chance, while models trained with FIM often run on into the suffix
- * instead of ending with <EOT> (issue 21, item 9; docs/results/serving.md measures how often).
+ * text that follows it by chance, while a model that has not learned to end a middle with <EOT>
+ * runs on into the suffix (the README's infill example did; docs/results/serving.md measures how
+ * often each stop fires).
  */
 export const SUFFIX_HEAD_CHARS = 8;
 /** Fewer non-blank characters than this (a lone `)`) would also match correct middles: no cut. */
