@@ -9,7 +9,7 @@ import { hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 import type { Runtime, Session } from '../engine/runtime.ts';
 import type { TokenLogprobs } from './completion.ts';
-import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
+import { type GPTConfig, buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 export interface GenerateOptions {
@@ -48,7 +48,8 @@ export interface Generated {
  */
 export const MAX_BATCH = 16;
 /**
- * Generation graphs kept loaded per runtime (a prefill and a decode session each). Every ONNX
+ * Batch shapes whose graphs stay loaded per runtime (prefill, decode and, for shared prompts, a
+ * broadcast session each; the batch-1 prefill is one session for all). Every ONNX
  * Runtime session owns a thread pool and a memory arena: loading one per batch size clients ask for
  * grew a server from 229 MB to 2.29 GB and 48 threads (issue 21, item 8). The least recently used
  * is released beyond this; re-creating one costs tens of milliseconds (DESIGN.md).
@@ -60,11 +61,13 @@ export function batchBucket(rows: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
 }
 
+/** The graphs of one batch shape and their sessions. */
 interface Loaded {
+  /** At batch 1 when the rows share one prompt (then `broadcast` copies its cache to the rows). */
   prefill: ReturnType<typeof buildPrefillGraph>;
+  broadcast?: ReturnType<typeof buildBroadcastGraph>;
   decode: ReturnType<typeof buildDecodeGraph>;
-  prefillS: Session;
-  decodeS: Session;
+  sessions: { prefill: Session; broadcast?: Session; decode: Session };
 }
 // Per runtime, in least-recently-used order (a Map iterates in insertion order).
 const loaded = new WeakMap<Runtime, Map<string, Promise<Loaded>>>();
@@ -80,20 +83,23 @@ async function graphsFor(rt: Runtime, cfg: Readonly<GPTConfig>, batch: number, s
     return entry;
   }
   entry = (async () => {
-    const prefill = buildPrefillGraph(cfg, batch, shared);
+    const prefill = buildPrefillGraph(cfg, shared ? 1 : batch);
+    const broadcast = shared ? buildBroadcastGraph(cfg, batch) : undefined;
     const decode = buildDecodeGraph(cfg, batch);
-    const [prefillS, decodeS] = await Promise.all([rt.load(prefill.model), rt.load(decode.model)]);
-    return { prefill, decode, prefillS, decodeS };
+    const [p, b, d] = await Promise.all([rt.load(prefill.model), broadcast && rt.load(broadcast.model), rt.load(decode.model)]);
+    return { prefill, ...(broadcast ? { broadcast } : {}), decode, sessions: { prefill: p, ...(b ? { broadcast: b } : {}), decode: d } };
   })();
   live.set(key, entry);
   entry.catch(() => live.delete(key));
   while (live.size > MAX_LIVE_GRAPHS) {
     const [oldKey, old] = live.entries().next().value!;
     live.delete(oldKey);
-    // The two prefill kinds of one batch share its decode graph: release only what no entry uses.
-    const used = new Set((await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.prefillS.key, r.value.decodeS.key] : [])));
+    // Entries share sessions (the batch-1 prefill; one batch's decode graph serves both kinds of
+    // prefill): release only what no live entry uses.
+    const sessionsOf = (e: Loaded) => Object.values(e.sessions) as Session[];
+    const used = new Set((await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? sessionsOf(r.value).map((s) => s.key) : [])));
     const gone = await old.catch(() => undefined);
-    for (const s of gone ? [gone.prefillS, gone.decodeS] : []) if (!used.has(s.key)) await rt.release(s);
+    for (const s of gone ? sessionsOf(gone) : []) if (!used.has(s.key)) await rt.release(s);
   }
   return entry;
 }
@@ -138,7 +144,7 @@ async function generatePass(
   const B = batchBucket(prompts.length);
   // n samples of one prompt (every server and eval request) prefill it once for all rows.
   const shared = prompts.length > 1 && prompts.every((p) => p.length === prompts[0]!.length && p.every((t, i) => t === prompts[0]![i]));
-  const { prefill, decode, prefillS, decodeS } = await graphsFor(rt, cfg, B, shared);
+  const { prefill, broadcast, decode, sessions } = await graphsFor(rt, cfg, B, shared);
   const rows = prompts.map((_, b) => new Row(tokenizer, opts, first + b));
   // Padding rows (B − prompts.length of them) repeat the first prompt and never sample.
   const inputs = shared ? [prompts[0]!] : Array.from({ length: B }, (_, b) => prompts[b] ?? prompts[0]!);
@@ -146,22 +152,25 @@ async function generatePass(
   // Prefill: prompts padded to the block (padding positions are masked during decoding).
   const padded = inputs.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
   let res = await rt.run(
-    prefillS,
+    sessions.prefill,
     { idx: hostTensor('int64', [inputs.length, cfg.blockSize], padded), last: hostTensor('int64', [inputs.length], inputs.map((p) => p.length - 1)) },
     { state: prefill.state, update: prefill.update, fetch: ['logits'] },
   );
+  if (broadcast) await rt.run(sessions.broadcast!, {}, { state: broadcast.state, update: broadcast.update, fetch: [] });
   const pos = Array.from({ length: B }, (_, b) => (prompts[b] ?? prompts[0]!).length); // where each row's next token goes
   for (;;) {
     const logits = res.logits!.data as Float32Array;
     const next = new Array<number>(B).fill(tokenizer.special.eot);
     rows.forEach((row, b) => {
-      const l = logits.subarray(b * cfg.vocabSize, (b + 1) * cfg.vocabSize);
+      // After a shared prefill the one row of logits serves every row.
+      const r = logits.length === cfg.vocabSize ? 0 : b;
+      const l = logits.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
       if (!row.done) row.push(pickToken(l, opts, rand), l, pos[b]! + 1 >= cfg.blockSize);
       next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
     });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
     res = await rt.run(
-      decodeS,
+      sessions.decode,
       { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos) },
       { state: decode.state, update: decode.update, fetch: ['logits'] },
     );

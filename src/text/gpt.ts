@@ -182,27 +182,45 @@ export const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;
 /**
  * Prefill graph: idx (B, T = blockSize), padded past each row's prompt, and last (B) = the index of
  * each row's last prompt token → logits at that position (B, V); fills the KV cache in state.
- * `shared`: all B rows have one prompt (n samples of it), so idx is (1, T) and last (1): the prompt
- * runs once and its logits and cache are expanded to the B rows — a B-fold cheaper prefill whose
- * activations do not grow with B.
  */
-export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number, shared = false) {
+export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number) {
   const gpt = new GPT(cfg);
-  const rows = shared ? 1 : batch;
-  const idx = input('idx', [rows, cfg.blockSize], 'int64');
-  const last = input('last', [rows], 'int64');
+  const idx = input('idx', [batch, cfg.blockSize], 'int64');
+  const last = input('last', [batch], 'int64');
   const out = gpt.prefill(idx);
-  const at = T.expand(T.reshape(last, [rows, 1, 1]), [rows, 1, cfg.vocabSize]);
-  const toBatch = (t: Tensor) => (rows === batch ? t : T.expand(t, [batch, ...t.shape.slice(1)])); // (1, …) → (B, …)
-  const outputs: Record<string, Tensor> = { logits: toBatch(T.reshape(T.takeAlong(out.logits, at, 1), [rows, cfg.vocabSize])) };
+  const at = T.expand(T.reshape(last, [batch, 1, 1]), [batch, 1, cfg.vocabSize]);
+  const outputs: Record<string, Tensor> = { logits: T.reshape(T.takeAlong(out.logits, at, 1), [batch, cfg.vocabSize]) };
   const update: Record<string, string> = {};
   out.caches.forEach((c, i) => {
-    outputs[`cache.${i}.k`] = toBatch(c.k);
-    outputs[`cache.${i}.v`] = toBatch(c.v);
+    outputs[`cache.${i}.k`] = c.k;
+    outputs[`cache.${i}.v`] = c.v;
     update[`cache.${i}.k`] = cacheKey(i, 'k');
     update[`cache.${i}.v`] = cacheKey(i, 'v');
   });
   return { model: exportOnnx([idx, last, ...gpt.ps.inputs], outputs, { name: 'gpt_prefill' }), state: paramState(gpt), update };
+}
+
+/**
+ * Broadcast graph: the KV cache of one prompt prefilled at batch 1, (1, nh, T, hs) per layer in
+ * state → the same cache for `batch` rows (B, nh, T, hs). n samples of one prompt prefill it once,
+ * with the batch-1 prefill graph whatever n is, so no prefill (whose T × T attention is most of a
+ * session's memory at long contexts) is loaded per batch size.
+ */
+export function buildBroadcastGraph(cfg: Readonly<GPTConfig>, batch: number) {
+  const hs = cfg.dModel / cfg.nHead;
+  const ins: Tensor[] = [];
+  const outputs: Record<string, Tensor> = {};
+  const state: Record<string, string> = {};
+  const update: Record<string, string> = {};
+  for (let i = 0; i < cfg.nLayer; i++) {
+    for (const kv of ['k', 'v'] as const) {
+      const one = input(`cache.${i}.${kv}`, [1, cfg.nHead, cfg.blockSize, hs]);
+      ins.push(one);
+      outputs[`new.cache.${i}.${kv}`] = T.expand(one, [batch, cfg.nHead, cfg.blockSize, hs]);
+      state[`cache.${i}.${kv}`] = update[`new.cache.${i}.${kv}`] = cacheKey(i, kv);
+    }
+  }
+  return { model: exportOnnx(ins, outputs, { name: 'gpt_broadcast' }), state, update };
 }
 
 /** Decoding graph: one token per row over a KV cache of blockSize positions. */

@@ -98,7 +98,7 @@ describe('batches: power-of-two buckets, a shared prefill, passes, bounded sessi
     expect([1, 2, 3, 4, 5, 8, 9, 16].map(batchBucket)).toEqual([1, 2, 4, 4, 8, 8, 16, 16]);
   });
 
-  it('keeps at most 2 × MAX_LIVE_GRAPHS sessions loaded however the batch size varies', async () => {
+  it('keeps at most 3 × MAX_LIVE_GRAPHS sessions loaded however the batch size varies', async () => {
     const own = await T.Runtime.start({ threads: 1 });
     try {
       await own.setState(Object.fromEntries(Object.entries(new GPT(cfg).ps.initialize(3)).map(([k, v]) => [stateKey.param(k), v])));
@@ -111,7 +111,7 @@ describe('batches: power-of-two buckets, a shared prefill, passes, bounded sessi
         most = Math.max(most, own.liveSessions);
       }
       // Before buckets and eviction: two new sessions for every n (32 here).
-      expect(most).toBeLessThanOrEqual(2 * MAX_LIVE_GRAPHS);
+      expect(most).toBeLessThanOrEqual(3 * MAX_LIVE_GRAPHS); // prefill, broadcast, decode per shape at most
       expect(most).toBeGreaterThanOrEqual(2); // the count is real: generation loads sessions
     } finally {
       await own.close();
