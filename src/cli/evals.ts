@@ -39,7 +39,7 @@ function addGenerationFlags(cmd: Command): Command {
   for (const o of runtimeOptions()) cmd.addOption(o);
   return cmd
     .option('--model <url|dir>', 'sample first from an OpenAI-compatible base URL or a Tony model (checkpoint or run directory), then score')
-    .option('--model-name <name>', 'the `model` field sent to the server', 'default')
+    .option('--model-name <name>', 'the `model` field sent to the server (default: the one model its /v1/models lists)')
     .addOption(new Option('--api <api>', 'which OpenAI API to call').choices(['completions', 'chat']).default('completions'))
     .option('--api-key-env <VAR>', 'environment variable holding the API key', 'OPENAI_API_KEY')
     .option('--n <n>', 'samples per problem when sampling', '1')
@@ -79,6 +79,7 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
   const problemsSource = (opts.problems as string | undefined) ?? (benchmark ? INFILLING_BENCHMARKS[benchmark] : HUMANEVAL_URL);
   const language = opts.language as Language;
   let samples = opts.samples;
+  let tooLong: number | undefined;
   if (opts.model) {
     const problems = await loadProblems(problemsSource, { infilling: !!benchmark });
     const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })!, ...runtimeOf(opts as { device?: Device; threads?: number }) });
@@ -96,6 +97,8 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
     ).finally(() => provider.close?.());
     await writeSamples(samples, generated);
     process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
+    tooLong = new Set(generated.filter((g) => g.error).map((g) => g.task_id)).size;
+    if (tooLong) process.stderr.write(`note: ${tooLong} problems did not fit the model's context; their samples are empty and scored as failed (reason in the samples' "error")\n`);
   }
   if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
   const ks = String(opts.k)
@@ -122,6 +125,7 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
       ['samples', report.samples],
       ['passed', `${passed} (${((100 * passed) / report.samples).toFixed(1)} %)`],
       ['timed out', report.results.filter((r) => r.result === 'timed out').length],
+      ...(tooLong !== undefined ? [['prompt longer than the context', `${tooLong} problems (failed)`] as [string, string]] : []),
       ...Object.entries(report.metrics),
       ['wall time', `${(report.wallMs / 1000).toFixed(1)} s`],
       ['results', report.resultsFile ?? '-'],

@@ -26,6 +26,7 @@ async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
   const model = await loadTextModel(opts.model, { device: opts.device, threads: opts.threads, infillFormat: opts.format }, suffix === undefined ? 'tony sample' : 'tony infill');
   try {
     if (suffix !== undefined && !model.capabilities.includes('infill')) throw new TonyError('usage', `${model.id} is a '${model.kind}' model that does not infill`);
+    if (suffix !== undefined) model.checkCanInfill?.();
     process.stderr.write(`tony: model ${model.id}, device ${model.provider}\n`);
     const req: CompletionRequest = {
       prompt,
@@ -42,8 +43,13 @@ async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
     const stream = opts.n === 1;
     if (stream) process.stdout.write(suffix !== undefined ? '' : prompt);
     const res = await model.complete(req, stream ? (d) => process.stdout.write(d.text) : undefined);
-    if (stream) process.stdout.write(suffix !== undefined ? '\n' : '\n');
+    if (stream) process.stdout.write('\n');
     else res.choices.forEach((c) => process.stdout.write(`\n--- sample ${c.index + 1} ---\n${suffix !== undefined ? c.text : prompt + c.text}\n`));
+    if (suffix !== undefined) {
+      // Where each middle ended: <EOT>, where it started writing the suffix, or at --max-tokens.
+      const why = (c: (typeof res.choices)[number]) => (c.stopReason === 'eot' ? 'end of text' : c.stopReason === 'suffix' ? 'reached the suffix' : c.finishReason === 'length' ? 'max tokens' : `stop ${JSON.stringify(c.stopReason)}`);
+      process.stderr.write(`tony: infill ended: ${res.choices.map(why).join(', ')}\n`);
+    }
   } finally {
     await model.close();
   }

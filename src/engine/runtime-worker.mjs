@@ -60,6 +60,13 @@ const handlers = {
     return { inputs: s.inputNames, outputs: s.outputNames };
   },
 
+  /** @param {{key: string}} m */
+  async release({ key }) {
+    await sessions.get(key)?.release();
+    sessions.delete(key);
+    return {};
+  },
+
   /**
    * @param {{key: string, feeds: Record<string, Host>, state: Record<string, string>,
    *          update: Record<string, string>, layouts: Record<string, {dtype: any, shape: number[]}>,

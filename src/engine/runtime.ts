@@ -140,6 +140,20 @@ export class Runtime {
     return s;
   }
 
+  /**
+   * Free a session in ONNX Runtime (its thread pool and memory arena). Each session owns both, so a
+   * process that loads graphs for ever-new shapes must release the ones it stops using.
+   */
+  async release(session: Session): Promise<void> {
+    if (!this.sessions.delete(session.key)) return;
+    await this.call({ type: 'release', key: session.key });
+  }
+
+  /** Sessions loaded and not released. */
+  get liveSessions(): number {
+    return this.sessions.size;
+  }
+
   /** Run a session. Feeds are validated against the model's declared inputs first. */
   async run(session: Session, feeds: Readonly<Record<string, HostTensor>>, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
     const state = opts.state ?? {};

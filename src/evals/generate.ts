@@ -35,6 +35,10 @@ export function codeFromChat(answer: string): string {
  * stop sequences; infilling samples send the problem's `suffix`. With the chat API the model is
  * asked to finish the function and its code block becomes the completion (a full redefinition of
  * the function after the prompt's stub is valid Python and JS).
+ *
+ * A prompt longer than the model's context does not end the run: its samples are empty, scored as
+ * failed, and carry the reason in `error` (kept in the samples and results files). Truncating the
+ * prompt instead would score the model on a problem it was not shown whole.
  */
 export async function sampleCode(provider: Provider, problems: Iterable<Problem>, opts: SamplingOptions & { api?: Api }): Promise<Sample[]> {
   const list = [...problems];
@@ -52,7 +56,7 @@ export async function sampleCode(provider: Provider, problems: Iterable<Problem>
         maxTokens: opts.maxTokens,
         ...(infill ? { suffix: p.suffix } : { stop: CODEX_STOP }),
       });
-      return gens.map((g) => ({ task_id: p.task_id, completion: opts.api === 'chat' ? codeFromChat(g.text) : g.text }));
+      return gens.map((g) => ({ task_id: p.task_id, completion: opts.api === 'chat' ? codeFromChat(g.text) : g.text, ...(g.error ? { error: g.error } : {}) }));
     },
     (done, total) => opts.onProgress?.({ done, total }),
   );
@@ -72,7 +76,7 @@ export async function sampleMath(
   provider: Provider,
   problems: readonly MathProblem[],
   opts: SamplingOptions & { calculator: boolean },
-): Promise<Array<{ task_id: string; completion: string }>> {
+): Promise<Array<{ task_id: string; completion: string; error?: string }>> {
   const perProblem = await pool(
     problems.map((p, i) => ({ p, i })),
     opts.concurrency ?? 4,
@@ -85,7 +89,7 @@ export async function sampleMath(
         stop: ['\n\nQuestion:'],
         ...(opts.calculator ? { hook: { stopAt: '=', force: calculatorHook } } : {}),
       });
-      return gens.map((g) => ({ task_id: `gsm8k/${i}`, completion: g.text }));
+      return gens.map((g) => ({ task_id: `gsm8k/${i}`, completion: g.text, ...(g.error ? { error: g.error } : {}) }));
     },
     (done, total) => opts.onProgress?.({ done, total }),
   );

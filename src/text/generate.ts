@@ -7,11 +7,11 @@
 import { TonyError } from '../errors.ts';
 import { hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
-import type { Runtime } from '../engine/runtime.ts';
+import type { Runtime, Session } from '../engine/runtime.ts';
 import type { TokenLogprobs } from '../models/gpt/completion.ts';
-import { type GPTConfig, buildDecodeGraph, buildPrefillGraph } from '../models/gpt/gpt.ts';
+import { type GPTConfig, buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph } from '../models/gpt/gpt.ts';
 import type { Tokenizer } from './tokenizer.ts';
-import { stopIndex } from './stops.ts';
+import { earliestStop } from './stops.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -38,19 +38,77 @@ export interface Generated {
   tokens: number[];
   text: string;
   finishReason: 'stop' | 'length';
+  /** What ended a 'stop': a stop token (end-of-text included) or a stop string. */
+  stoppedBy?: { token: number } | { string: string };
   logprobs?: TokenLogprobs;
 }
 
-// Traced graphs per (config, batch): tracing and encoding cost milliseconds, so do it once.
-const graphs = new Map<string, { prefill: ReturnType<typeof buildPrefillGraph>; decode: ReturnType<typeof buildDecodeGraph> }>();
-function graphsFor(cfg: Readonly<GPTConfig>, batch: number) {
-  const key = `${JSON.stringify(cfg)}|${batch}`;
-  let g = graphs.get(key);
-  if (!g) graphs.set(key, (g = { prefill: buildPrefillGraph(cfg, batch), decode: buildDecodeGraph(cfg, batch) }));
-  return g;
+/**
+ * Rows per pass: a request for more samples runs in passes of at most this many. With buckets of
+ * powers of two up to it, one model needs at most five decode graphs whatever clients ask for.
+ */
+export const MAX_BATCH = 16;
+/**
+ * Batch shapes whose graphs stay loaded per runtime (prefill, decode and, for shared prompts, a
+ * broadcast session each; the batch-1 prefill is one session for all). Every ONNX
+ * Runtime session owns a thread pool and a memory arena: loading one per batch size clients ask for
+ * grew a server from 229 MB to 2.29 GB and 48 threads (issue 21, item 8). The least recently used
+ * is released beyond this; re-creating one costs tens of milliseconds (DESIGN.md).
+ */
+export const MAX_LIVE_GRAPHS = 4;
+
+/** The batch a pass of `rows` rows runs at: the next power of two (padding rows are discarded). */
+export function batchBucket(rows: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
 }
 
-/** Generate continuations of `prompts` (token ids) with the parameters held in `rt`'s state. */
+/** The graphs of one batch shape and their sessions. */
+interface Loaded {
+  /** At batch 1 when the rows share one prompt (then `broadcast` copies its cache to the rows). */
+  prefill: ReturnType<typeof buildPrefillGraph>;
+  broadcast?: ReturnType<typeof buildBroadcastGraph>;
+  decode: ReturnType<typeof buildDecodeGraph>;
+  sessions: { prefill: Session; broadcast?: Session; decode: Session };
+}
+// Per runtime, in least-recently-used order (a Map iterates in insertion order).
+const loaded = new WeakMap<Runtime, Map<string, Promise<Loaded>>>();
+
+async function graphsFor(rt: Runtime, cfg: Readonly<GPTConfig>, batch: number, shared: boolean): Promise<Loaded> {
+  let live = loaded.get(rt);
+  if (!live) loaded.set(rt, (live = new Map()));
+  const key = `${JSON.stringify(cfg)}|${batch}|${shared ? 'shared' : 'rows'}`;
+  let entry = live.get(key);
+  if (entry) {
+    live.delete(key); // re-insert: most recently used
+    live.set(key, entry);
+    return entry;
+  }
+  entry = (async () => {
+    const prefill = buildPrefillGraph(cfg, shared ? 1 : batch);
+    const broadcast = shared ? buildBroadcastGraph(cfg, batch) : undefined;
+    const decode = buildDecodeGraph(cfg, batch);
+    const [p, b, d] = await Promise.all([rt.load(prefill.model), broadcast && rt.load(broadcast.model), rt.load(decode.model)]);
+    return { prefill, ...(broadcast ? { broadcast } : {}), decode, sessions: { prefill: p, ...(b ? { broadcast: b } : {}), decode: d } };
+  })();
+  live.set(key, entry);
+  entry.catch(() => live.delete(key));
+  while (live.size > MAX_LIVE_GRAPHS) {
+    const [oldKey, old] = live.entries().next().value!;
+    live.delete(oldKey);
+    // Entries share sessions (the batch-1 prefill; one batch's decode graph serves both kinds of
+    // prefill): release only what no live entry uses.
+    const sessionsOf = (e: Loaded) => Object.values(e.sessions) as Session[];
+    const used = new Set((await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? sessionsOf(r.value).map((s) => s.key) : [])));
+    const gone = await old.catch(() => undefined);
+    for (const s of gone ? sessionsOf(gone) : []) if (!used.has(s.key)) await rt.release(s);
+  }
+  return entry;
+}
+
+/**
+ * Generate continuations of `prompts` (token ids) with the parameters held in `rt`'s state. More
+ * than MAX_BATCH prompts run in passes; each pass is padded to a power-of-two batch.
+ */
 export async function generate(
   rt: Runtime,
   cfg: Readonly<GPTConfig>,
@@ -58,37 +116,62 @@ export async function generate(
   prompts: readonly (readonly number[])[],
   opts: GenerateOptions,
 ): Promise<Generated[]> {
-  const B = prompts.length;
   for (const p of prompts) {
     if (p.length === 0) throw new TonyError('usage', 'generate: every prompt needs at least one token');
     if (p.length >= cfg.blockSize) {
       throw new TonyError('usage', `generate: the prompt has ${p.length} tokens; the model's context is ${cfg.blockSize}`, 'shorten the prompt');
     }
   }
-  const { prefill, decode } = graphsFor(cfg, B);
-  const [prefillS, decodeS] = await Promise.all([rt.load(prefill.model), rt.load(decode.model)]);
   const rand = prng(opts.seed ?? Math.floor(Math.random() * 2 ** 31)).next;
-  const rows = prompts.map((_, b) => new Row(tokenizer, opts, b));
+  const out: Generated[] = [];
+  // Every pass runs even after an abort (each then stops after its first token): callers get one
+  // result per prompt.
+  for (let first = 0; first < prompts.length; first += MAX_BATCH) {
+    out.push(...(await generatePass(rt, cfg, tokenizer, prompts.slice(first, first + MAX_BATCH), opts, rand, first)));
+  }
+  return out;
+}
+
+/** One pass: prefill, then decode until every row is done. Rows are numbered from `first`. */
+async function generatePass(
+  rt: Runtime,
+  cfg: Readonly<GPTConfig>,
+  tokenizer: Tokenizer,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions,
+  rand: () => number,
+  first: number,
+): Promise<Generated[]> {
+  const B = batchBucket(prompts.length);
+  // n samples of one prompt (every server and eval request) prefill it once for all rows.
+  const shared = prompts.length > 1 && prompts.every((p) => p.length === prompts[0]!.length && p.every((t, i) => t === prompts[0]![i]));
+  const { prefill, broadcast, decode, sessions } = await graphsFor(rt, cfg, B, shared);
+  const rows = prompts.map((_, b) => new Row(tokenizer, opts, first + b));
+  // Padding rows (B − prompts.length of them) repeat the first prompt and never sample.
+  const inputs = shared ? [prompts[0]!] : Array.from({ length: B }, (_, b) => prompts[b] ?? prompts[0]!);
 
   // Prefill: prompts padded to the block (padding positions are masked during decoding).
-  const padded = prompts.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
+  const padded = inputs.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
   let res = await rt.run(
-    prefillS,
-    { idx: hostTensor('int64', [B, cfg.blockSize], padded), last: hostTensor('int64', [B], prompts.map((p) => p.length - 1)) },
+    sessions.prefill,
+    { idx: hostTensor('int64', [inputs.length, cfg.blockSize], padded), last: hostTensor('int64', [inputs.length], inputs.map((p) => p.length - 1)) },
     { state: prefill.state, update: prefill.update, fetch: ['logits'] },
   );
-  const pos = prompts.map((p) => p.length); // where each row's next token goes
+  if (broadcast) await rt.run(sessions.broadcast!, {}, { state: broadcast.state, update: broadcast.update, fetch: [] });
+  const pos = Array.from({ length: B }, (_, b) => (prompts[b] ?? prompts[0]!).length); // where each row's next token goes
   for (;;) {
     const logits = res.logits!.data as Float32Array;
-    const next: number[] = [];
+    const next = new Array<number>(B).fill(tokenizer.special.eot);
     rows.forEach((row, b) => {
-      const l = logits.subarray(b * cfg.vocabSize, (b + 1) * cfg.vocabSize);
+      // After a shared prefill the one row of logits serves every row.
+      const r = logits.length === cfg.vocabSize ? 0 : b;
+      const l = logits.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
       if (!row.done) row.push(pickToken(l, opts, rand), l, pos[b]! + 1 >= cfg.blockSize);
-      next.push(row.tokens.at(-1) ?? tokenizer.special.eot);
+      next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
     });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
     res = await rt.run(
-      decodeS,
+      sessions.decode,
       { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos) },
       { state: decode.state, update: decode.update, fetch: ['logits'] },
     );
@@ -102,6 +185,7 @@ class Row {
   tokens: number[] = [];
   done = false;
   finishReason: 'stop' | 'length' = 'length';
+  stoppedBy: Generated['stoppedBy'];
   private decoder = new TextDecoder();
   private text = '';
   private emitted = 0;
@@ -114,13 +198,17 @@ class Row {
   }
 
   push(token: number, logits: Float32Array, contextFull: boolean) {
-    if (token === this.tok.special.eot || this.opts.stopTokens?.includes(token)) return this.finish('stop');
+    if (token === this.tok.special.eot || this.opts.stopTokens?.includes(token)) {
+      this.stoppedBy = { token };
+      return this.finish('stop');
+    }
     this.tokens.push(token);
     if (this.lp) this.recordLogprobs(token, logits);
     this.text += this.decoder.decode(this.tok.decodeBytes([token]), { stream: true });
-    const cut = this.findStop();
-    if (cut >= 0) {
-      this.text = this.text.slice(0, cut);
+    const stop = this.findStop();
+    if (stop) {
+      this.text = this.text.slice(0, stop.at);
+      this.stoppedBy = { string: stop.string };
       return this.finish('stop');
     }
     this.emit(this.text.length - this.stopPrefixLength());
@@ -144,10 +232,10 @@ class Row {
     this.lp!.textOffset.push(this.text.length);
   }
 
-  /** Index where a stop string starts in the text, or −1. */
-  private findStop(): number {
+  /** The earliest stop string in the text and where it starts. */
+  private findStop(): { at: number; string: string } | undefined {
     // A match ending before the emitted text would have been found at an earlier token.
-    return stopIndex(this.text, this.stops, Math.max(0, this.emitted - Math.max(0, ...this.stops.map((s) => s.length))));
+    return earliestStop(this.text, this.stops, Math.max(0, this.emitted - Math.max(0, ...this.stops.map((s) => s.length))));
   }
 
   /** Length of the longest text suffix that could still grow into a stop string (held back). */
@@ -179,7 +267,7 @@ class Row {
   }
 
   result(): Generated {
-    const r: Generated = { tokens: this.tokens, text: this.text, finishReason: this.finishReason };
+    const r: Generated = { tokens: this.tokens, text: this.text, finishReason: this.finishReason, ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}) };
     if (this.lp) {
       // Drop the records of tokens cut off by a stop string.
       const keep = this.lp.textOffset.filter((o) => o < this.text.length || o === 0).length;

@@ -24,12 +24,17 @@ const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') 
 const dir = mkdtempSync(join(tmpdir(), 'tony-cli-'));
 const problems = join(dir, 'problems.jsonl');
 writeFileSync(problems, jsonl(PROBLEMS));
-// A fake model server that answers each prompt with that problem's canonical solution.
+// A fake model server that lists one model and answers each prompt with that problem's canonical
+// solution.
+const models: string[] = [];
 const server = createServer((req, res) => {
   let data = '';
   req.on('data', (d) => (data += d));
   req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    if (req.method === 'GET') return void res.end(JSON.stringify({ object: 'list', data: [{ id: 'fake-1', object: 'model' }] }));
     const b = JSON.parse(data);
+    models.push(b.model);
     const p = PROBLEMS.find((x) => x.prompt === b.prompt);
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ choices: Array.from({ length: b.n }, (_, index) => ({ index, text: `${p?.canonical_solution ?? ''}\n\ndef extra():\n    pass`, finish_reason: 'stop' })) }));
@@ -61,6 +66,7 @@ describe('tony eval', () => {
     const written = readFileSync(samples, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(written).toHaveLength(6);
     expect(written[0].completion).toBe(PROBLEMS[0]!.canonical_solution + '\n'); // cut at "\ndef"
+    expect(new Set(models)).toEqual(new Set(['fake-1'])); // the one model GET /v1/models lists
   });
 
   it('--model DIR that is not a Tony checkpoint says so', async () => {

@@ -136,6 +136,59 @@ describe('OpenAIProvider', () => {
   });
 });
 
+describe('the model and its context (issue 21, item 10)', () => {
+  const card = (id: string, extra: object = {}) => ({ id, object: 'model', owned_by: 'x', ...extra });
+
+  it('without a model name asks GET /models once, uses its one model and caps max_tokens at its context', async () => {
+    bodies.length = 0;
+    handler = (b, req) => (req.method === 'GET' ? { object: 'list', data: [card('code', { context_length: 256 })] } : choices(Array(b.n as number).fill('x')));
+    const p = new OpenAIProvider({ baseUrl: base });
+    await p.generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 512 });
+    await p.generate('b', { n: 1, temperature: 0, topP: 1, maxTokens: 100 });
+    expect(bodies.map((b) => b._path)).toEqual(['/v1/models', '/v1/completions', '/v1/completions']);
+    expect(bodies.slice(1).map((b) => [b.model, b.max_tokens])).toEqual([['code', 255], ['code', 100]]); // 256 − 1 prompt token
+  });
+
+  it("reads vLLM's max_model_len too, and refuses to guess among several models", async () => {
+    bodies.length = 0;
+    handler = (b, req) => (req.method === 'GET' ? { data: [card('v', { max_model_len: 64 })] } : choices(Array(b.n as number).fill('x')));
+    await new OpenAIProvider({ baseUrl: base }).generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 512 });
+    expect(bodies.at(-1)!.max_tokens).toBe(63);
+    handler = () => ({ data: [card('a'), card('b')] });
+    await expect(new OpenAIProvider({ baseUrl: base }).generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 5 })).rejects.toMatchObject({ message: expect.stringMatching(/lists 2 models \(a, b\)/), hint: expect.stringMatching(/--model-name/) });
+  });
+
+  it('on context_length_exceeded retries with max_tokens = context − prompt tokens; a prompt that fills the context fails its samples', async () => {
+    const tooLong = (ctx: number, prompt: number, max: number) => ({
+      error: {
+        message: `This model's maximum context length is ${ctx} tokens, however you requested ${prompt + max} tokens (${prompt} in your prompt; ${max} for the completion). Please reduce your prompt; or completion length.`,
+        type: 'invalid_request_error',
+        param: prompt >= ctx ? 'prompt' : 'max_tokens',
+        code: 'context_length_exceeded',
+      },
+    });
+    // A server that counts one token per character, with a context of 100.
+    handler = (b, _req, res) => {
+      const prompt = (b.prompt as string).length;
+      if (prompt + (b.max_tokens as number) > 100) {
+        res.statusCode = 400;
+        return tooLong(100, prompt, b.max_tokens as number);
+      }
+      return choices(Array(b.n as number).fill('ok'), 'length');
+    };
+    bodies.length = 0;
+    const p = new OpenAIProvider({ baseUrl: base, modelName: 'm' });
+    expect(await p.generate('y'.repeat(30), { n: 2, temperature: 0, topP: 1, maxTokens: 512 })).toEqual([
+      { text: 'ok', finishReason: 'length' },
+      { text: 'ok', finishReason: 'length' },
+    ]);
+    expect(bodies.map((b) => b.max_tokens)).toEqual([512, 70]);
+    const failed = await p.generate('z'.repeat(100), { n: 2, temperature: 0, topP: 1, maxTokens: 16 });
+    expect(failed).toHaveLength(2);
+    expect(failed[0]).toEqual({ text: '', finishReason: 'error', error: "the prompt has 100 tokens; the model's context is 100, leaving no room to generate" });
+  });
+});
+
 describe('openProvider', () => {
   it('reads the key from the named environment variable', async () => {
     bodies.length = 0;

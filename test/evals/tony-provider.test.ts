@@ -23,7 +23,7 @@ beforeAll(async () => {
   // A random model is near-uniform; a larger embedding separates greedy choices (fewer ties).
   const wte = params['wte.weight']!.data as Float32Array;
   for (let i = 0; i < wte.length; i++) wte[i]! *= 20;
-  await saveCheckpoint(dir, { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' } }, state: {}, params });
+  await saveCheckpoint(dir, { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' }, fim: { rate: 0.5 } }, state: {}, params });
   provider = await openProvider(dir);
   model = await loadCompletionModel(dir, { threads: 1 });
 });
@@ -49,6 +49,24 @@ describe('a Tony model as a provider', () => {
     const direct = (await model.complete({ prompt: 'def f(x):\n', suffix: '\n    return y\n', n: 1, stop: [], ...greedy })).choices[0]!.text;
     const [g] = await provider.generate('def f(x):\n', { n: 1, ...greedy, suffix: '\n    return y\n' });
     expect(g!.text).toBe(direct);
+  });
+
+  it('a prompt longer than the context fails its own samples with the reason (issue 21, item 11)', async () => {
+    const out = await provider.generate('#'.repeat(600), { n: 2, ...greedy });
+    expect(out).toEqual(Array(2).fill({ text: '', finishReason: 'error', error: "the prompt has 600 tokens; this model's context is 512, leaving no room to generate" }));
+    // The next problem is sampled as usual.
+    expect((await provider.generate('def f(x):\n', { n: 1, ...greedy }))[0]!.error).toBeUndefined();
+  });
+
+  it('refuses to infill with a model whose config does not record FIM training', async () => {
+    const plain = mkdtempSync(join(tmpdir(), 'tony-gpt-nofim-'));
+    await saveCheckpoint(plain, { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' } }, state: {}, params: new GPT(cfg).ps.initialize(1) });
+    const p = await openProvider(plain);
+    try {
+      await expect(p.generate('def f(x):\n', { n: 1, ...greedy, suffix: 'return y' })).rejects.toThrow(/does not record fill-in-the-middle training/);
+    } finally {
+      await p.close?.();
+    }
   });
 
   it('drives `tony eval humaneval --model DIR` end to end', async () => {

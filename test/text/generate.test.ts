@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { prng } from '../../src/engine/nn.ts';
 import { stateKey } from '../../src/engine/optim.ts';
-import { generate, pickToken } from '../../src/text/generate.ts';
+import { MAX_BATCH, MAX_LIVE_GRAPHS, batchBucket, generate, pickToken } from '../../src/text/generate.ts';
 import { GPT, buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
 
@@ -69,6 +69,53 @@ describe('KV cache', () => {
     // EOT ends a row early; compare what was generated.
     got.forEach((g, i) => expect(g.tokens).toEqual(want[i]!.slice(0, g.tokens.length)));
     expect(got.some((g) => g.tokens.length > 0)).toBe(true);
+  });
+});
+
+describe('batches: power-of-two buckets, a shared prefill, passes, bounded sessions', () => {
+  it('three different prompts (padded to a batch of 4) each equal their own greedy recomputation', async () => {
+    const prompts = ['def f(x):', 'ab', 'class A:\n'].map((t) => tok.encode(t));
+    const want = await Promise.all(prompts.map((p) => greedyRecompute(p, 6)));
+    const got = await generate(rt, cfg, tok, prompts, { maxNewTokens: 6, temperature: 0, stopTokens: [] });
+    expect(got).toHaveLength(3);
+    got.forEach((g, i) => expect(g.tokens).toEqual(want[i]!.slice(0, g.tokens.length)));
+    expect(got.some((g) => g.tokens.length > 0)).toBe(true);
+  });
+
+  it('n copies of one prompt (one prefill for all rows), also past MAX_BATCH in two passes, equal greedy recomputation', async () => {
+    const p = tok.encode('import os');
+    const want = await greedyRecompute(p, 6);
+    for (const n of [3, MAX_BATCH + 1]) {
+      const streamed = new Set<number>();
+      const got = await generate(rt, cfg, tok, new Array(n).fill(p), { maxNewTokens: 6, temperature: 0, onText: (row) => streamed.add(row) });
+      expect(got).toHaveLength(n);
+      for (const g of got) expect(g.tokens).toEqual(want.slice(0, g.tokens.length));
+      if (got[0]!.text) expect([...streamed].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    }
+  });
+
+  it('buckets are the next power of two', () => {
+    expect([1, 2, 3, 4, 5, 8, 9, 16].map(batchBucket)).toEqual([1, 2, 4, 4, 8, 8, 16, 16]);
+  });
+
+  it('keeps at most 3 × MAX_LIVE_GRAPHS sessions loaded however the batch size varies', async () => {
+    const own = await T.Runtime.start({ threads: 1 });
+    try {
+      await own.setState(Object.fromEntries(Object.entries(new GPT(cfg).ps.initialize(3)).map(([k, v]) => [stateKey.param(k), v])));
+      const p = tok.encode('x');
+      let most = 0;
+      for (let n = 1; n <= MAX_BATCH; n++) {
+        // Alternate one prompt (shared prefill) and different prompts (one row each).
+        const prompts = Array.from({ length: n }, (_, i) => (n % 2 ? p : tok.encode(`x${i}`)));
+        await generate(own, cfg, tok, prompts, { maxNewTokens: 2, temperature: 0 });
+        most = Math.max(most, own.liveSessions);
+      }
+      // Before buckets and eviction: two new sessions for every n (32 here).
+      expect(most).toBeLessThanOrEqual(3 * MAX_LIVE_GRAPHS); // prefill, broadcast, decode per shape at most
+      expect(most).toBeGreaterThanOrEqual(2); // the count is real: generation loads sessions
+    } finally {
+      await own.close();
+    }
   });
 });
 

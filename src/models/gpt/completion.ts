@@ -3,6 +3,8 @@
  * CLI, the eval harness). Field meanings follow OpenAI's legacy Completions API (DESIGN.md,
  * Protocols): `suffix` asks for an infill (fill-in-the-middle) between prompt and suffix.
  */
+import { TonyError } from '../../errors.ts';
+
 export interface CompletionRequest {
   prompt: string;
   /** Infilling: the text after the insertion point. */
@@ -37,6 +39,8 @@ export interface CompletionChoice {
   index: number;
   text: string;
   finishReason: 'stop' | 'length';
+  /** What ended a 'stop' (like vLLM's stop_reason): 'eot', 'suffix' (an infill reached its suffix), or the stop string. */
+  stopReason?: string;
   logprobs?: TokenLogprobs;
 }
 
@@ -64,4 +68,19 @@ export interface CompletionModel {
    * generation (e.g. the client went away).
    */
   complete(req: CompletionRequest, onDelta?: (d: CompletionDelta) => void, signal?: AbortSignal): Promise<CompletionResult>;
+  /**
+   * Throw a TonyError saying why this model should not be asked to infill (e.g. trained without
+   * FIM); absent or returning means it may. `complete` itself never refuses a suffix.
+   */
+  checkCanInfill?(): void;
+}
+
+/**
+ * `complete()` refuses a prompt that leaves no room for one new token. Callers that must go on
+ * (an eval run over many problems) catch this one and record the reason.
+ */
+export class ContextOverflowError extends TonyError {
+  constructor(readonly promptTokens: number, readonly contextLength: number) {
+    super('usage', `the prompt has ${promptTokens} tokens; this model's context is ${contextLength}, leaving no room to generate`, 'shorten the prompt');
+  }
 }

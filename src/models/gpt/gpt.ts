@@ -200,6 +200,29 @@ export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number) {
   return { model: exportOnnx([idx, last, ...gpt.ps.inputs], outputs, { name: 'gpt_prefill' }), state: paramState(gpt), update };
 }
 
+/**
+ * Broadcast graph: the KV cache of one prompt prefilled at batch 1, (1, nh, T, hs) per layer in
+ * state → the same cache for `batch` rows (B, nh, T, hs). n samples of one prompt prefill it once,
+ * with the batch-1 prefill graph whatever n is, so no prefill (whose T × T attention is most of a
+ * session's memory at long contexts) is loaded per batch size.
+ */
+export function buildBroadcastGraph(cfg: Readonly<GPTConfig>, batch: number) {
+  const hs = cfg.dModel / cfg.nHead;
+  const ins: Tensor[] = [];
+  const outputs: Record<string, Tensor> = {};
+  const state: Record<string, string> = {};
+  const update: Record<string, string> = {};
+  for (let i = 0; i < cfg.nLayer; i++) {
+    for (const kv of ['k', 'v'] as const) {
+      const one = input(`cache.${i}.${kv}`, [1, cfg.nHead, cfg.blockSize, hs]);
+      ins.push(one);
+      outputs[`new.cache.${i}.${kv}`] = T.expand(one, [batch, cfg.nHead, cfg.blockSize, hs]);
+      state[`cache.${i}.${kv}`] = update[`new.cache.${i}.${kv}`] = cacheKey(i, kv);
+    }
+  }
+  return { model: exportOnnx(ins, outputs, { name: 'gpt_broadcast' }), state, update };
+}
+
 /** Decoding graph: one token per row over a KV cache of blockSize positions. */
 export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
   const gpt = new GPT(cfg);

@@ -203,6 +203,10 @@ export function parseCompletionRequest(body: unknown, limits: Limits): ParsedReq
   }
   const suffix = str(b, 'suffix');
   const maxTokens = num(b, 'max_tokens', { min: 0, max: limits.maxTokens, integer: true }) ?? DEFAULT_COMPLETION_MAX_TOKENS;
+  if (maxTokens === 0) {
+    // OpenAI takes 0 with echo to score a prompt without generating; Tony returns no prompt logprobs.
+    throw invalidRequest(`Invalid 'max_tokens': 0. A completion needs max_tokens of at least 1 (max_tokens 0, which scores only the prompt, is not supported here).`, 'max_tokens', 'invalid_value');
+  }
   const logprobs = num(b, 'logprobs', { min: 0, max: MAX_LOGPROBS, integer: true });
   const echo = bool(b, 'echo') ?? false;
   const promptTokens = limits.countTokens(prompt) + (suffix ? limits.countTokens(suffix) : 0);
