@@ -9,7 +9,7 @@
 import * as T from '../src/engine/index.ts';
 import { loadWeights } from '../src/engine/state.ts';
 import { median } from '../src/engine/trainer.ts';
-import { generate } from '../src/text/generate.ts';
+import { generate } from '../src/models/gpt/generate.ts';
 import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../src/text/tokenizer.ts';
 import { TonyTextModel } from '../src/models/gpt/model.ts';

@@ -7,7 +7,7 @@
  */
 import { openShards } from '../src/text/dataset.ts';
 import { fimPrompt } from '../src/text/fim.ts';
-import { type InfillSpan, heldOutTasks } from '../src/text/infill-eval.ts';
+import { type InfillSpan, heldOutTasks } from '../src/models/gpt/infill-eval.ts';
 import { loadCompletionModel } from '../src/models/gpt/model.ts';
 
 const [modelDir, dataDir, tasksArg = '100', maxArg = '48', format = 'psm'] = process.argv.slice(2);

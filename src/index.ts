@@ -27,7 +27,7 @@ export {
 } from './models/index.ts';
 export { trainWithRecipe, type Recipe } from './models/recipe.ts';
 export { GPT, GPT_PRESETS, gptConfig, type GPTConfig } from './models/gpt/gpt.ts';
-export { generate, type GenerateOptions } from './text/generate.ts';
+export { generate, type GenerateOptions } from './models/gpt/generate.ts';
 export { loadCompletionModel, TonyTextModel } from './models/gpt/model.ts';
 export type { CompletionModel, CompletionRequest, CompletionResult } from './models/gpt/completion.ts';
 export * as audio from './audio/index.ts';

@@ -227,7 +227,7 @@ export function register(program: Command): void {
         import('../models/index.ts'),
         import('../models/gpt/model.ts'),
         import('../text/dataset.ts'),
-        import('../text/infill-eval.ts'),
+        import('../models/gpt/infill-eval.ts'),
       ]);
       const shards = await openShards(o.data);
       const model = await loadTextModel(o.model, { infillFormat: o.format, ...runtimeOf(o) }, 'tony eval heldout-infill');

@@ -9,7 +9,7 @@ import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
 import type { TrainTask } from '../engine/trainer.ts';
 import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
-import { generate } from '../text/generate.ts';
+import { generate } from '../models/gpt/generate.ts';
 import { GPT_PRESETS, type GPTConfig } from '../models/gpt/gpt.ts';
 import { BYTE_CORPUS_EXTENSIONS, BYTE_CORPUS_MAX_BYTES, gptKind, lmKind } from '../models/gpt/kind.ts';
 import { type ModelKind, modelKinds } from '../models/index.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { serve } from '../../src/serve/index.ts';
-import { MAX_LIVE_GRAPHS } from '../../src/text/generate.ts';
+import { MAX_LIVE_GRAPHS } from '../../src/models/gpt/generate.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
 

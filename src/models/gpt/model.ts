@@ -9,7 +9,7 @@ import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { loadWeights } from '../../engine/state.ts';
 import { type Device, Runtime } from '../../engine/runtime.ts';
 import { type CompletionDelta, type CompletionModel, type CompletionRequest, type CompletionResult, ContextOverflowError } from './completion.ts';
-import { generate } from '../../text/generate.ts';
+import { generate } from './generate.ts';
 import { type GPTConfig, gptConfig } from './gpt.ts';
 import { type FimFormat, fimPrompt } from '../../text/fim.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { prng } from '../../src/engine/nn.ts';
 import { stateKey } from '../../src/engine/optim.ts';
-import { MAX_BATCH, MAX_LIVE_GRAPHS, batchBucket, generate, pickToken } from '../../src/text/generate.ts';
+import { MAX_BATCH, MAX_LIVE_GRAPHS, batchBucket, generate, pickToken } from '../../src/models/gpt/generate.ts';
 import { GPT, buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
 

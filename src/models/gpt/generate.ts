@@ -4,14 +4,14 @@
  * JS on the returned logits, from a seeded generator; stop tokens and stop strings end a sequence;
  * text is streamed without splitting UTF-8 characters or leaking a partial stop string.
  */
-import { TonyError } from '../errors.ts';
-import { hostTensor } from '../engine/dtype.ts';
-import { prng } from '../engine/nn.ts';
-import type { Runtime, Session } from '../engine/runtime.ts';
-import type { TokenLogprobs } from '../models/gpt/completion.ts';
-import { type GPTConfig, buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph } from '../models/gpt/gpt.ts';
-import type { Tokenizer } from './tokenizer.ts';
-import { earliestStop } from './stops.ts';
+import { TonyError } from '../../errors.ts';
+import { hostTensor } from '../../engine/dtype.ts';
+import { prng } from '../../engine/nn.ts';
+import type { Runtime, Session } from '../../engine/runtime.ts';
+import type { TokenLogprobs } from './completion.ts';
+import { type GPTConfig, buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
+import type { Tokenizer } from '../../text/tokenizer.ts';
+import { earliestStop } from '../../text/stops.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;

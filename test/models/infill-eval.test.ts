@@ -10,7 +10,7 @@ import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { trainBpe } from '../../src/text/bpe.ts';
 import { type Shards, buildShards, openShards } from '../../src/text/dataset.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { evaluateInfill, heldOutTasks } from '../../src/text/infill-eval.ts';
+import { evaluateInfill, heldOutTasks } from '../../src/models/gpt/infill-eval.ts';
 import { loadCompletionModel } from '../../src/models/gpt/model.ts';
 
 let dir: string;

@@ -10,15 +10,15 @@
  *  - exact match: greedy generation up to <EOT> equals the middle line.
  * Left-to-right validation loss comes from the training log (`val_loss`, same batches for every run).
  */
-import type { Shards } from './dataset.ts';
-import { exportOnnx } from '../engine/onnx.ts';
-import { hostTensor } from '../engine/dtype.ts';
-import { runOnWeights } from '../engine/state.ts';
-import { input } from '../engine/tensor.ts';
-import { Rng } from '../random.ts';
-import { GPT } from '../models/gpt/gpt.ts';
-import type { TonyTextModel } from '../models/gpt/model.ts';
-import { fimPrompt } from './fim.ts';
+import type { Shards } from '../../text/dataset.ts';
+import { exportOnnx } from '../../engine/onnx.ts';
+import { hostTensor } from '../../engine/dtype.ts';
+import { runOnWeights } from '../../engine/state.ts';
+import { input } from '../../engine/tensor.ts';
+import { Rng } from '../../random.ts';
+import { GPT } from './gpt.ts';
+import type { TonyTextModel } from './model.ts';
+import { fimPrompt } from '../../text/fim.ts';
 
 /** Longest generated middle (one line of code). */
 const MAX_MIDDLE_TOKENS = 48;
