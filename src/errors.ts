@@ -32,5 +32,4 @@ export class TonyError extends Error {
 
 export const shapeError = (msg: string, hint?: string) => new TonyError('shape', msg, hint);
 export const configError = (msg: string, hint?: string) => new TonyError('config', msg, hint);
-export const checkpointError = (msg: string, hint?: string) => new TonyError('checkpoint', msg, hint);
 export const dataError = (msg: string, hint?: string) => new TonyError('data', msg, hint);

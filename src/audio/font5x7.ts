@@ -38,7 +38,7 @@ const GLYPHS: Record<string, string> = {
 /** Shown for a character the font lacks (a hollow box), so missing glyphs are visible, not silent. */
 const MISSING = '#####|#...#|#...#|#...#|#...#|#...#|#####';
 
-export const GLYPH_W = 5;
+const GLYPH_W = 5;
 export const GLYPH_H = 7;
 
 /** Ink pixels of a character: rows[y][x]. */

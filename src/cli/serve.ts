@@ -12,7 +12,7 @@ import { SERVE_DEFAULTS, serve } from '../serve/index.ts';
 import { integer, runtimeOptions } from './flags.ts';
 
 /** The bundled default code model that `tony start` (npm start) serves (docs/results/fim.md). */
-export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));
+const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));
 
 interface ServeFlags {
   model: string;

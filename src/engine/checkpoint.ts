@@ -24,7 +24,7 @@ import type { DType, HostTensor } from './dtype.ts';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
 
 /** The manifest's `format` field: a JSON file without it is not a Tony checkpoint. */
-export const CHECKPOINT_MAGIC = 'tony-checkpoint';
+const CHECKPOINT_MAGIC = 'tony-checkpoint';
 /** Bump when the layout changes; readers refuse versions newer than theirs. */
 export const CHECKPOINT_VERSION = 1;
 export const MANIFEST_FILE = 'tony-checkpoint.json';

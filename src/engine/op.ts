@@ -61,8 +61,6 @@ export function getOp(name: string): OpDef {
   return def;
 }
 
-export const allOps = (): string[] => [...registry.keys()];
-
 /**
  * Register an op and return the function that applies it. The returned function checks shapes
  * immediately and names the caller's line when they do not fit.

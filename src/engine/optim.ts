@@ -42,7 +42,7 @@ export { stateKey };
  * The learning rate at (1-based) step t: linear warmup to lr, then cosine decay to minLrRatio·lr
  * over decaySteps, then constant. Traced, so it runs in the graph; `lrAt` is the same in JS.
  */
-export function scheduledLr(cfg: AdamWConfig, t: Tensor, lr: Tensor): Tensor {
+function scheduledLr(cfg: AdamWConfig, t: Tensor, lr: Tensor): Tensor {
   const warm = T.mul(lr, T.div(t, Math.max(1, cfg.warmupSteps)));
   const progress = T.minimum(T.maximum(T.div(T.sub(t, cfg.warmupSteps), Math.max(1, cfg.decaySteps - cfg.warmupSteps)), 0), 1);
   const cosine = T.mul(T.add(T.cos(T.mul(progress, Math.PI)), 1), 0.5); // 1 → 0

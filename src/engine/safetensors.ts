@@ -172,7 +172,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     if (!Array.isArray(shape) || !shape.every(isCount)) {
       throw fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, TRUNCATED);
     }
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) {
       throw fail(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`, TRUNCATED);
     }
     const [begin, end] = offsets as [number, number];

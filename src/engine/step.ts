@@ -137,7 +137,7 @@ export function buildGradStep(obj: Objective, opts: ExportOptions & { groups?: r
 }
 
 /** What one optimizer step reports: the (mean) loss, the logged scalars, and the update's numbers. */
-export interface StepOutputs {
+interface StepOutputs {
   loss: number;
   /** Named losses and metrics (means over the micro-batches). */
   logged: Record<string, number>;

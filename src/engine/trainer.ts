@@ -243,7 +243,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
  * dropped (and returned, for a notice). Anything else that does not parse is refused, naming the
  * file and line: a log that was edited or corrupted should be looked at, not silently rewritten.
  */
-export async function trimMetrics(path: string, step: number): Promise<string | undefined> {
+async function trimMetrics(path: string, step: number): Promise<string | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -72,7 +72,7 @@ export interface SandboxLimits {
   openFiles: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
+const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
   timeoutMs: 3000,
   memoryBytes: 512 * 2 ** 20,
   maxProcesses: 64,
@@ -97,7 +97,7 @@ const ETC_GROUP = `root:x:0:\nnogroup:x:${NOBODY}:\n`;
  * here, node 20 does not start under a 750 MiB address-space limit. A Node program's address-space
  * limit is its memory limit plus this; its JavaScript heap is capped separately (--max-old-space-size).
  */
-export const NODE_RESERVED_ADDRESS_SPACE = 1024 * 2 ** 20;
+const NODE_RESERVED_ADDRESS_SPACE = 1024 * 2 ** 20;
 /** Output fds (verdicts) are small; anything bigger is a protocol violation. */
 const MAX_FD_OUTPUT = 4 * 2 ** 20;
 /** Unsandboxed runs: how long after the timeout kill to wait for pipes held by escaped processes. */
@@ -112,7 +112,7 @@ const EXIT_SIGXCPU = 128 + 24;
 export type IsolationLevel = 'full' | 'namespaces';
 
 /** One isolation layer and whether it works here. */
-export interface Layer {
+interface Layer {
   name: string;
   ok: boolean;
   detail: string;

@@ -40,7 +40,7 @@ const OFFSET_ARCH = 4;
 const X32_SYSCALL_BIT = 0x40000000;
 
 /** Syscalls denied with EPERM, by name. */
-export const DENIED_SYSCALLS = [
+const DENIED_SYSCALLS = [
   'ptrace', 'process_vm_readv', 'process_vm_writev', 'kcmp', 'pidfd_getfd',
   'mount', 'umount2', 'pivot_root', 'chroot', 'unshare', 'setns', 'mount_setattr',
   'fsopen', 'fsmount', 'fsconfig', 'fspick', 'move_mount', 'open_tree',
@@ -100,11 +100,6 @@ const TABLES: Record<string, Table> = {
 /** Whether Tony has a syscall table for this CPU architecture (x86-64 and arm64). */
 export function seccompSupported(cpu: string = arch()): boolean {
   return cpu in TABLES;
-}
-
-/** The syscall number of `name` on `cpu`, or undefined (used by tests to call a denied syscall). */
-export function syscallNumber(name: string, cpu: string = arch()): number | undefined {
-  return TABLES[cpu]?.nr[name];
 }
 
 /**

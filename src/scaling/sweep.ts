@@ -158,7 +158,7 @@ export interface SizeJob {
 }
 
 /** A size's plan and outcome, as summary.json lists it. */
-export interface SizeSummary {
+interface SizeSummary {
   name: string;
   dModel: number;
   nLayer: number;

@@ -98,7 +98,7 @@ function buildTable(): { offset: Int32Array; edges: Int8Array; crossing: Int32Ar
         for (let i = 0; i < 4; i++) if (s[i]) connect(e[(i + 3) % 4]!, e[i]!);
       }
     }
-    for (const e of link.keys()) crossing[c] |= 1 << e;
+    for (const e of link.keys()) crossing[c]! |= 1 << e;
     // Walk the loops.
     const seen = new Set<number>();
     for (const start of link.keys()) {
@@ -131,7 +131,7 @@ function buildTable(): { offset: Int32Array; edges: Int8Array; crossing: Int32Ar
         n[2] += (p[0] - q[0]) * (p[1] + q[1]);
         const low = EDGE_CORNERS[loop[i]!]![0];
         const axis = Math.floor(loop[i]! / 4);
-        out[axis] += inside(low) ? 1 : -1; // outside lies toward +axis when the low corner is inside
+        out[axis]! += inside(low) ? 1 : -1; // outside lies toward +axis when the low corner is inside
       }
       const dot = n[0] * out[0] + n[1] * out[1] + n[2] * out[2];
       if (Math.abs(dot) < 1e-9) throw new Error(`marching cubes table: case ${c} has an unorientable loop`);

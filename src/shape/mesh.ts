@@ -138,17 +138,17 @@ export function vertexNormals(m: Mesh): Float32Array {
     // The unnormalised cross product has length 2·area: the weighting comes for free.
     const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
     for (const v of [a, b, c]) {
-      n[v] += nx;
-      n[v + 1] += ny;
-      n[v + 2] += nz;
+      n[v]! += nx;
+      n[v + 1]! += ny;
+      n[v + 2]! += nz;
     }
   }
   for (let i = 0; i < n.length; i += 3) {
     const len = Math.hypot(n[i]!, n[i + 1]!, n[i + 2]!);
     if (len > 0) {
-      n[i] /= len;
-      n[i + 1] /= len;
-      n[i + 2] /= len;
+      n[i]! /= len;
+      n[i + 1]! /= len;
+      n[i + 2]! /= len;
     }
   }
   return n;

@@ -93,7 +93,7 @@ export function emdApprox(a: Float32Array, b: Float32Array, opts: { epsilon?: nu
         else if (val > v2) v2 = val;
       }
       if (n === 1) v2 = v1; // a lone object: bid only ε
-      price[best] += v1 - v2 + eps;
+      price[best]! += v1 - v2 + eps;
       const prev = owner[best]!;
       if (prev >= 0) {
         assigned[prev] = -1;

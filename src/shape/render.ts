@@ -131,7 +131,7 @@ function resolve(t: Target, cam: Camera, opts: RenderOptions): Image {
           const i = (y * ss + sy) * W + (x * ss + sx);
           const hit = t.depth[i]! < Infinity;
           if (hit) cover++;
-          for (let k = 0; k < 3; k++) acc[k] += hit ? t.color[3 * i + k]! : bg[k]!;
+          for (let k = 0; k < 3; k++) acc[k]! += hit ? t.color[3 * i + k]! : bg[k]!;
         }
       }
       const o = y * width + x;

@@ -120,7 +120,7 @@ export interface CorpusDocument {
   bytes: number;
 }
 
-export type CorpusOptions = Pick<ShardBuildOptions, 'roots' | 'include' | 'exclude' | 'maxFileBytes' | 'maxBytes' | 'valFraction'>;
+export type DocumentSourceOptions = Pick<ShardBuildOptions, 'roots' | 'include' | 'exclude' | 'maxFileBytes' | 'maxBytes' | 'valFraction'>;
 
 /** Stable in [0, 1): the first 32 bits of SHA-1 of the string. */
 const unitHash = (s: string) => createHash('sha1').update(s).digest().readUInt32BE(0) / 2 ** 32;
@@ -132,7 +132,7 @@ const unitHash = (s: string) => createHash('sha1').update(s).digest().readUInt32
  *     const texts = async function* () { for await (const d of readDocuments(opts)) if (d.split === 'train') yield d.text; };
  *     const tok = await trainBpe(texts(), { vocabSize: 4096 });
  */
-export async function* readDocuments(opts: CorpusOptions, stats: ShardIndex['stats'] = emptyStats(), onFile?: (done: number, total: number) => void): AsyncGenerator<CorpusDocument> {
+export async function* readDocuments(opts: DocumentSourceOptions, stats: ShardIndex['stats'] = emptyStats(), onFile?: (done: number, total: number) => void): AsyncGenerator<CorpusDocument> {
   const maxFile = opts.maxFileBytes ?? 1 << 20;
   const maxBytes = opts.maxBytes ?? Infinity;
   const valFraction = opts.valFraction ?? 0.05;

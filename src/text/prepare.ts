@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { Progress } from '../progress.ts';
 import { TonyError } from '../errors.ts';
 import { trainBpe } from './bpe.ts';
-import { type CorpusOptions, type Shards, buildShards, openShards, readDocuments } from './dataset.ts';
+import { type DocumentSourceOptions, type Shards, buildShards, openShards, readDocuments } from './dataset.ts';
 import type { FimOptions } from './fim.ts';
 import { o200kBase } from './o200k.ts';
 import { ByteTokenizer, type Tokenizer } from './tokenizer.ts';
 
-export interface PrepareOptions extends CorpusOptions {
+export interface PrepareOptions extends DocumentSourceOptions {
   /** 'bpe' trains a byte-level BPE of `vocabSize` on the training split; 'o200k' is GPT-4o's. */
   tokenizer: 'bpe' | 'o200k' | 'bytes';
   vocabSize: number;

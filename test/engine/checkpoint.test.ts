@@ -344,7 +344,7 @@ describe('checkpoints', () => {
     it('a checksum mismatch (one flipped bit)', async () => {
       const d = await copy('flip');
       const opt = await readFile(join(d, 'optimizer.safetensors'));
-      opt[opt.length - 3] ^= 0x04;
+      opt[opt.length - 3]! ^= 0x04;
       await writeFile(join(d, 'optimizer.safetensors'), opt);
       await expectCheckpointRejection(() => loadCheckpoint(d), /optimizer\.safetensors' fails its checksum/);
     });

@@ -35,7 +35,7 @@ export interface TokenLogprobs {
   textOffset: number[];
 }
 
-export interface CompletionChoice {
+interface CompletionChoice {
   index: number;
   text: string;
   finishReason: 'stop' | 'length';

@@ -10,11 +10,11 @@ import { TonyError } from '../../errors.ts';
 import { hostTensor } from '../../engine/dtype.ts';
 import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy } from '../../engine/nn.ts';
 import * as T from '../../engine/ops/index.ts';
-import { exportOnnx, type OnnxModel } from '../../engine/onnx.ts';
+import { exportOnnx } from '../../engine/onnx.ts';
 import { weightState } from '../../engine/state.ts';
 import { type Tensor, constant, input } from '../../engine/tensor.ts';
 
-export const GPT_DEFAULTS = {
+const GPT_DEFAULTS = {
   /** Vocabulary size (byte-level: 256 bytes + end-of-text + 3 FIM specials). */
   vocabSize: 260,
   /** Context length T. */
@@ -132,7 +132,7 @@ export class GPT {
    * become the KV cache for decoding (T = blockSize; positions past a row's prompt are masked later).
    */
   prefill(idx: Tensor): { logits: Tensor; caches: KVCache[] } {
-    const [B, Tn] = idx.shape as [number, number];
+    const Tn = idx.shape[1]!;
     let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(positions(Tn), [1, Tn]))); // (B, T, C)
     const caches: KVCache[] = [];
     for (const block of this.blocks) {
@@ -177,7 +177,7 @@ const positions = (n: number) => constant(hostTensor('int64', [n], Array.from({ 
 const paramState = (gpt: GPT) => weightState(gpt.ps);
 
 /** Runtime state keys of the KV cache for layer i. */
-export const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;
+const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;
 
 /**
  * Prefill graph: idx (B, T = blockSize), padded past each row's prompt, and last (B) = the index of

@@ -127,7 +127,7 @@ export class TonyTextModel implements CompletionModel {
  * runs on into the suffix (the README's infill example did; docs/results/serving.md measures how
  * often each stop fires).
  */
-export const SUFFIX_HEAD_CHARS = 8;
+const SUFFIX_HEAD_CHARS = 8;
 /** Fewer non-blank characters than this (a lone `)`) would also match correct middles: no cut. */
 const SUFFIX_HEAD_MIN = 4;
 

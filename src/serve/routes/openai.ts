@@ -15,14 +15,14 @@ import { type ChatMessage, type ChatRole, chatPrompt, chatStops } from './chat.t
 /** An error as the API returns it: the server core's one error type (core/http.ts). */
 export { ApiError };
 
-export const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
+const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(400, message, 'invalid_request_error', param, code);
 
 /** The most stop strings and log-probability alternatives OpenAI accepts. */
-export const MAX_STOPS = 4;
-export const MAX_LOGPROBS = 5;
+const MAX_STOPS = 4;
+const MAX_LOGPROBS = 5;
 /** OpenAI's default max_tokens for legacy completions. */
-export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
+const DEFAULT_COMPLETION_MAX_TOKENS = 16;
 const MAX_TEMPERATURE = 2;
 
 /** What the server allows and what the model can hold. */
@@ -315,7 +315,7 @@ export interface Envelope {
   model: string;
 }
 
-export function usage(u: CompletionResult['usage']) {
+function usage(u: CompletionResult['usage']) {
   return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens };
 }
 
