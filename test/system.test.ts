@@ -1,10 +1,11 @@
 // The suite's guards: tests that need an absent system program are reported by name with the
 // install command (never silently passed), and a test that blocks its worker's event loop fails,
 // named, before it can time out vitest's RPC and fail a whole run (issue 21, items 1 and 2).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { program, pythonModule, requires } from './system.ts';
 import { root } from './tony.ts';
@@ -77,5 +78,15 @@ describe('system programs', () => {
     expect(out).toContain("espeak-ng ('espeak-ng' is not on PATH; install: apt-get install espeak-ng)\n    - test/setup/fixtures/guards.fixture.ts > synthesizes speech");
     expect(out).toMatch(/test 'blocks the event loop' blocked its worker's event loop for \d+\.\d s \(limit 0\.2 s/);
     expect(out).toMatch(/Tests +1 failed \| 1 passed \| 1 skipped \(3\)/);
+  });
+});
+
+describe('npm and the project .npmrc', () => {
+  it('reads it without a warning, and skips dependency install scripts (onnxruntime-node would download CUDA files)', async () => {
+    // Without the npm_* variables of an npm that may have started this run: only the files speak.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    const { stdout, stderr } = await promisify(execFile)('npm', ['config', 'get', 'ignore-scripts'], { cwd: root, env, encoding: 'utf8' });
+    expect(stdout.trim()).toBe('true');
+    expect(stderr).not.toMatch(/warn/i);
   });
 });

@@ -77,4 +77,6 @@ export function requires(ctx: TestContext, ...needs: SystemNeed[]): void {
 // The needs shared by several test files, with the Debian package that provides each.
 export const ESPEAK_NG = program('espeak-ng', 'apt-get install espeak-ng');
 export const PYTHON3_ONNX = pythonModule('onnx', 'apt-get install python3-onnx', 'python3-onnx');
+// The safetensors oracle runs on the python3 of PATH (a virtualenv's numpy works too).
+export const PYTHON3_NUMPY = pythonModule('numpy', 'apt-get install python3-numpy', 'python3-numpy', 'python3');
 export const BUBBLEWRAP = program('bwrap', 'apt-get install bubblewrap', 'bubblewrap');
