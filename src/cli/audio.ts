@@ -47,6 +47,7 @@ export function register(program: Command): void {
     .option('--sample-rate <hz>', 'output rate (default 16000 speech, 22050 music)', num('--sample-rate', true, 8000))
     .option('--clip-seconds <s>', 'music clip length', num('--clip-seconds', false, 1), 8)
     .action(async (o: { kind: 'speech' | 'music'; minutes: number; out: string; seed: number; sampleRate?: number; clipSeconds: number }) => {
+      await checkWritable(o.out);
       const bar = progressBar(`${o.kind} corpus`, 's');
       const common = { minutes: o.minutes, out: o.out, seed: o.seed, sampleRate: o.sampleRate, onProgress: bar.update };
       const t0 = performance.now();
@@ -66,6 +67,7 @@ export function register(program: Command): void {
       .option('--seed <n>', 'seed of the random initial phase', num('--seed', true, 0), 0)
       .requiredOption('--out <file>', 'output WAV'),
   ).action(async (input: string, o: { method: string; iters: number; momentum?: number; seed: number; out: string; nFft: number; hop?: number }) => {
+    await checkWritable(o.out, 'file'); // before the iterations
     const a = await readWav(input);
     const x = toMono(a);
     const so = stftOf(o);

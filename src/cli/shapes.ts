@@ -64,6 +64,7 @@ export function register(program: Command): void {
         const { seed, index } = parseItemId(o.item);
         return generateScene(seed, index).scene;
       })();
+      await checkWritable(o.out, 'file'); // before marching cubes
       const bar = progressBar('mesh', 'slices');
       const mesh = meshField(compileShape(scene), o.grid, { onProgress: (p) => bar.update(p) });
       bar.stop();
