@@ -21,6 +21,7 @@ const wav = join(dir, 'a.wav');
 writeFileSync(wav, encodeWav({ sampleRate: 16000, channels: [Float64Array.from({ length: 16000 }, (_, i) => 0.5 * Math.sin(i / 5))] }));
 let readOnly: string | undefined;
 let full: string | undefined;
+let fills: string | undefined; // room for a run's config and metrics, not for its checkpoint
 beforeAll(async () => {
   readOnly = await tmpfs(join(dir, 'ro'), { size: '1m' });
   if (readOnly) {
@@ -29,10 +30,12 @@ beforeAll(async () => {
     await remountReadOnly(readOnly);
   }
   full = await tmpfs(join(dir, 'full'), { size: '64k' });
+  fills = await tmpfs(join(dir, 'fills'), { size: '256k' });
 });
 afterAll(async () => {
   await unmount(readOnly);
   await unmount(full);
+  await unmount(fills);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,6 +54,14 @@ describe('an output location that cannot be written', () => {
     const r = await tony(['train', 'gpt', '--data', 'src', '--steps', '1', '--out', out]);
     refused(r, notDir(out));
     expect(r.stderr).not.toContain('tony: corpus');
+  });
+
+  it('train onto a disk that fills up during the run: the file that did not fit is named', async (ctx) => {
+    if (!fills) return ctx.skip(NO_MOUNT);
+    const out = join(fills, 'run');
+    const r = await tony(['train', 'gpt', '--data', 'src/shape', '--ext', '.ts', '--preset', 'tiny', '--steps', '2', '--eval-every', '2', '--max-bytes', '100000', '--out', out]);
+    // The tiny preset's weights alone are 486 kB: the first checkpoint cannot fit in 256 KiB.
+    refused(r, `cannot write '${join(out, 'ckpt-2', 'model.safetensors')}': no space left on the device (ENOSPC)`);
   });
 
   it('shapes generate, on a read-only file system: before any item', async (ctx) => {
