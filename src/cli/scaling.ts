@@ -80,7 +80,6 @@ export function register(program: Command): void {
         lr = Number(opts.lr);
         if (!(lr > 0 && Number.isFinite(lr))) throw new TonyError('usage', `--lr must be a positive number, got '${opts.lr}'`);
       }
-      await checkWritable(opts.out as string);
       const res = await runSweep(
         {
           sizes: parseSizes(opts.sizes as string),
