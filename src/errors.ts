@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'sandbox' // isolation missing or misconfigured
   | 'device' // execution provider unavailable
   | 'numeric' // NaN/Inf during training
+  | 'io' // a path that cannot be read or written: missing, read-only, full, a file where a directory should be
   | 'usage'; // bad CLI/API arguments
 
 export class TonyError extends Error {

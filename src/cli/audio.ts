@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { writeFileAtomic } from '../io.ts';
+import { checkWritable, writeFileAtomic } from '../io.ts';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
 import { makeMusicCorpus } from '../audio/music.ts';
@@ -36,6 +36,7 @@ export function register(program: Command): void {
     .option('--sample-rate <hz>', 'output rate (default 16000 speech, 22050 music)', integer('sample-rate', 8000))
     .option('--clip-seconds <s>', 'music clip length', number('clip-seconds', { min: 1 }), 8)
     .action(async (o: { kind: 'speech' | 'music'; minutes: number; out: string; seed: number; sampleRate?: number; clipSeconds: number }) => {
+      await checkWritable(o.out);
       const bar = progressBar(`${o.kind} corpus`, 's');
       const common = { minutes: o.minutes, out: o.out, seed: o.seed, sampleRate: o.sampleRate, onProgress: bar.update };
       const t0 = performance.now();
@@ -55,6 +56,7 @@ export function register(program: Command): void {
       .option('--seed <n>', 'seed of the random initial phase', integer('seed', 0), 0)
       .requiredOption('--out <file>', 'output WAV'),
   ).action(async (input: string, o: { method: string; iters: number; momentum?: number; seed: number; out: string; nFft: number; hop?: number }) => {
+    await checkWritable(o.out, 'file'); // before the iterations
     const a = await readWav(input);
     const x = toMono(a);
     const so = stftOf(o);
@@ -84,9 +86,18 @@ export function register(program: Command): void {
     const [a, b] = [await readWav(ref), await readWav(test)];
     // Compare at the reference's rate: resample the test clip if it differs.
     const bb = b.sampleRate === a.sampleRate ? b : resampleAudio(b, a.sampleRate);
-    const m = compareAudio(toMono(a), toMono(bb), stftOf(o));
+    const [x, y] = [toMono(a), toMono(bb)];
+    const m = compareAudio(x, y, stftOf(o));
+    // The metrics compare the common length; say so when that drops part of either file.
+    if (x.length !== y.length) {
+      const s = (n: number) => `${n} samples (${(n / a.sampleRate).toFixed(3)} s)`;
+      process.stderr.write(
+        `tony: warning: the files differ in length — ${ref}: ${s(x.length)}, ${test}: ${s(y.length)}${bb !== b ? ' after resampling' : ''}; ` +
+          `only the first ${s(m.samples)} are compared\n`,
+      );
+    }
     if (o.json) {
-      process.stdout.write(JSON.stringify({ ...m, sampleRate: a.sampleRate, resampled: bb !== b }) + '\n');
+      process.stdout.write(JSON.stringify({ ...m, sampleRate: a.sampleRate, resampled: bb !== b, refSamples: x.length, testSamples: y.length }) + '\n');
       return;
     }
     const note = bb !== b ? ` (test resampled ${b.sampleRate} → ${a.sampleRate} Hz)` : '';
@@ -107,6 +118,7 @@ export function register(program: Command): void {
     .option('--hop <n>', 'hop in samples', integer('hop', 1))
     .option('--range-db <db>', 'dynamic range shown', number('range-db', { min: 1 }), 80)
     .action(async (input: string, o: { out: string; mel?: number; nFft?: number; hop?: number; rangeDb: number }) => {
+      await checkWritable(o.out, 'file');
       const a = await readWav(input);
       const x = toMono(a);
       const title = `${o.mel ? 'Log-mel spectrogram' : 'Spectrogram'}, ${a.sampleRate} Hz, ${(x.length / a.sampleRate).toFixed(2)} s`;

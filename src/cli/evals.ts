@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
-import { loadMathProblems, loadProblems } from '../evals/data.ts';
+import { checkWritable } from '../io.ts';
+import { loadMathProblems, loadProblems, resultsPath } from '../evals/data.ts';
 import { LANGUAGES, type Language } from '../evals/execute.ts';
 import { CODE_SAMPLING, sampleCode, sampleMath, writeSamples } from '../evals/generate.ts';
 import { GSM8K_TEST_URL, evaluateGsm8k } from '../evals/gsm8k.ts';
@@ -79,11 +80,13 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
   const problemsSource = (opts.problems as string | undefined) ?? (benchmark ? INFILLING_BENCHMARKS[benchmark] : HUMANEVAL_URL);
   const language = opts.language as Language;
   let samples = opts.samples;
+  if (opts.model) samples ??= defaultSamplesPath(benchmark ? `infilling-${benchmark}` : 'humaneval');
+  // Samples and results are written side by side: find out now, not after sampling and running every program.
+  if (samples) await checkWritable(resultsPath(samples), 'file');
   let tooLong: number | undefined;
   if (opts.model) {
     const problems = await loadProblems(problemsSource, { infilling: !!benchmark });
     const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })!, ...runtimeOf(opts as { device?: Device; threads?: number }) });
-    samples ??= defaultSamplesPath(benchmark ? `infilling-${benchmark}` : 'humaneval');
     const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
       sampleCode(provider, problems.values(), {
         n: num('n', opts.n, { int: true, min: 1 })!,
@@ -95,7 +98,7 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
         onProgress,
       }),
     ).finally(() => provider.close?.());
-    await writeSamples(samples, generated);
+    await writeSamples(samples!, generated);
     process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
     tooLong = new Set(generated.filter((g) => g.error).map((g) => g.task_id)).size;
     if (tooLong) process.stderr.write(`note: ${tooLong} problems did not fit the model's context; their samples are empty and scored as failed (reason in the samples' "error")\n`);
@@ -170,10 +173,11 @@ export function register(program: Command): void {
     .option('--no-calculator', 'when sampling, let the model do its own arithmetic');
   addGenerationFlags(gsm).action(async (o: CommonFlags & { data: string; calculator: boolean; device?: Device; threads?: number }) => {
     let samples = o.samples;
+    if (o.model) samples ??= defaultSamplesPath('gsm8k');
+    if (samples) await checkWritable(resultsPath(samples), 'file');
     if (o.model) {
       const problems = await loadMathProblems(o.data);
       const provider = await openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!, ...runtimeOf(o) });
-      samples ??= defaultSamplesPath('gsm8k');
       const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
         sampleMath(provider, problems, {
           n: num('n', o.n, { int: true, min: 1 })!,
@@ -185,7 +189,7 @@ export function register(program: Command): void {
           onProgress,
         }),
       ).finally(() => provider.close?.());
-      await writeSamples(samples, generated);
+      await writeSamples(samples!, generated);
       process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
     }
     if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');

@@ -1,8 +1,11 @@
 /**
  * `tony sample` and `tony infill`: text from a trained model directory, streamed to stdout.
  */
+import { readdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
+import { checkWritable } from '../io.ts';
 import type { CompletionRequest } from '../models/gpt/completion.ts';
 import { exportModel, loadTextModel } from '../models/index.ts';
 import { collect, integer, number, runtimeOptions } from './flags.ts';
@@ -42,7 +45,10 @@ async function run(opts: Record<string, any>, prompt: string, suffix?: string) {
     // One sample streams as it is generated; several print whole, one after another.
     const stream = opts.n === 1;
     if (stream) process.stdout.write(suffix !== undefined ? '' : prompt);
-    const res = await model.complete(req, stream ? (d) => process.stdout.write(d.text) : undefined);
+    // Stop generating once the reader has gone (`| head`): nothing would read the rest.
+    const readerGone = new AbortController();
+    process.stdout.once('close', () => readerGone.abort());
+    const res = await model.complete(req, stream ? (d) => process.stdout.write(d.text) : undefined, readerGone.signal);
     if (stream) process.stdout.write('\n');
     else res.choices.forEach((c) => process.stdout.write(`\n--- sample ${c.index + 1} ---\n${suffix !== undefined ? c.text : prompt + c.text}\n`));
     if (suffix !== undefined) {
@@ -73,7 +79,17 @@ export function register(program: Command): void {
     .description("copy a run's latest weights (no optimizer state) into a model directory to ship or serve")
     .requiredOption('--run <dir>', 'run directory')
     .requiredOption('--out <dir>', 'model directory to write')
+    .option('--force', 'replace the model files in a directory that is not empty (never a training run)')
     .action(async (opts) => {
+      // Export writes config.json and the weights: never over a run's own files, and over anything
+      // else already there only when asked.
+      const there = (await readdir(opts.out).catch(() => [] as string[])).sort();
+      const what = resolve(opts.out) === resolve(opts.run) ? 'the --run directory itself' : there.some((f) => f === 'metrics.jsonl' || f.startsWith('ckpt-')) ? 'a training run' : undefined;
+      if (what) throw new TonyError('usage', `--out '${opts.out}' is ${what}: export would overwrite its config.json`, 'export to a new directory, e.g. --out models/mine');
+      if (there.length > 0 && !opts.force) {
+        throw new TonyError('usage', `--out '${opts.out}' is not empty (${there.slice(0, 3).join(', ')}${there.length > 3 ? ', …' : ''})`, 'export to a new directory, or pass --force to replace the model files there');
+      }
+      await checkWritable(opts.out);
       const step = await exportModel(opts.run, opts.out);
       process.stderr.write(`tony: exported step ${step} of ${opts.run} to ${opts.out}\n`);
     });

@@ -1,10 +1,12 @@
 /**
  * `tony` — the command line. Each area registers its commands from its own file; this file only
- * assembles them and is the one error boundary: a TonyError prints its message and hint and exits 2;
- * anything else is a bug and prints its stack.
+ * assembles them and is the one error boundary: a TonyError prints its message and hint and exits 2,
+ * and so does a file-system failure the user can fix (a missing, read-only or full output location),
+ * named by its path; anything else is a bug and prints its stack.
  */
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
+import { fileSystemError } from '../io.ts';
 import { register as scaling } from './scaling.ts';
 import { register as shapes } from './shapes.ts';
 import { register as audio } from './audio.ts';
@@ -30,12 +32,24 @@ const areas: Array<(p: Command) => void> = [
 ];
 for (const register of areas) register(program);
 
+// A reader that stops early (`tony sample … | head -2`) closes the pipe. Stop quietly, as Unix
+// tools do, instead of dying on the next write with an EPIPE stack: drop further output and let the
+// command wind down (sample and infill stop generating when stdout closes). Exiting on the spot
+// would end ONNX Runtime's worker mid-run, which aborts the whole process (SIGABRT, status 134).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  if (err instanceof TonyError) {
-    process.stderr.write(`tony: ${err.format()}\n`);
+  const known = err instanceof TonyError ? err : fileSystemError(err);
+  if (known) {
+    process.stderr.write(`tony: ${known.format()}\n`);
     process.exit(2);
   }
   throw err;

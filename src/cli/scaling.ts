@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
 import type { Device } from '../engine/runtime.ts';
+import { checkWritable } from '../io.ts';
 import { analyzeScaling, formatAnalysis, type ScalingAxis } from '../scaling/analyze.ts';
 import { writeScalingPlot } from '../scaling/plot.ts';
 import { BOOTSTRAP_DEFAULTS } from '../scaling/resample.ts';
@@ -35,6 +36,7 @@ export function register(program: Command): void {
       const seed = parseNumber('seed', opts.seed, { integer: true, min: 0 });
       const level = Number(opts.level);
       if (!(level > 0 && level < 1)) throw new TonyError('usage', `--level must be in (0, 1), got '${opts.level}'`, 'e.g. --level 0.95');
+      if (opts.plot) await checkWritable(opts.plot, 'file'); // before the bootstrap, not after it
       const rows = await readRuns(source);
       const analysis = analyzeScaling(rows, { x: opts.x as ScalingAxis, split: opts.split, resamples, level, seed });
       if (opts.json) {

@@ -5,7 +5,7 @@
 import { basename, extname, join, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
-import { writeFileAtomic } from '../io.ts';
+import { checkWritable, writeFileAtomic } from '../io.ts';
 import { generateDataset } from '../shape/dataset.ts';
 import { readShapeFile, writeMeshFile, type ShapeFile } from '../shape/files.ts';
 import { meshField } from '../shape/marching-cubes.ts';
@@ -33,6 +33,7 @@ export function register(program: Command): void {
     .option('--views <n>', 'renders per item', count('views'), 4)
     .option('--size <px>', 'render size', count('size'), 128)
     .action(async (o) => {
+      await checkWritable(o.out); // before the items, not after them
       const bar = progressBar('generate', 'items');
       const entries = await generateDataset(o.out, { count: o.count, seed: o.seed, start: o.start, points: o.points, grid: o.grid, views: o.views, size: o.size }, (p) => bar.update(p));
       bar.stop();
@@ -53,6 +54,7 @@ export function register(program: Command): void {
         const { seed, index } = parseItemId(o.item);
         return generateScene(seed, index).scene;
       })();
+      await checkWritable(o.out, 'file'); // before marching cubes
       const bar = progressBar('mesh', 'slices');
       const mesh = meshField(compileShape(scene), o.grid, { onProgress: (p) => bar.update(p) });
       bar.stop();

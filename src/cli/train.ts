@@ -2,9 +2,11 @@
  * `tony start`, `tony train gpt`: flags → typed config → library calls.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
+import { checkWritable } from '../io.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
 import type { TrainTask } from '../engine/trainer.ts';
@@ -49,11 +51,29 @@ function modelConfig(preset: string, sets: readonly string[]): Readonly<GPTConfi
   return gptKind.config({ ...p, vocabSize: BYTE_VOCAB, ...parseSets(sets) });
 }
 
+/**
+ * Before any long work: the run directory must be writable, and a run resumes only on the data it
+ * was trained on — otherwise its batches would silently come from other files. The data options are
+ * kept in config.json as `corpus`; a run saved before they were has nothing to compare and resumes.
+ */
+async function checkRunDir(f: TrainFlags, corpus: Record<string, unknown>): Promise<void> {
+  await checkWritable(f.out);
+  if (!f.resume || !(await latestCheckpoint(f.out))) return;
+  const prev = await readFile(join(f.out, 'config.json'), 'utf8').then((t) => JSON.parse(t).corpus as Record<string, unknown> | undefined, () => undefined);
+  if (!prev) return;
+  const changed = Object.keys({ ...prev, ...corpus }).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(corpus[k]));
+  if (changed.length === 0) return;
+  const was = changed.map((k) => `${k} ${JSON.stringify(prev[k])} there, ${JSON.stringify(corpus[k])} now`).join('; ');
+  throw new TonyError('config', `${f.out} was trained on other data (${was})`, 'pass the same data options to resume it, use a new --out, or --no-resume to start over');
+}
+
 async function runTraining(f: TrainFlags): Promise<void> {
   const cfg = modelConfig(f.preset, f.set);
   for (const d of f.data) {
     if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
   }
+  const data = { data: f.data.map((d) => resolve(d)), ext: f.ext, maxBytes: f.maxBytes };
+  await checkRunDir(f, data);
   const corpus = await loadByteCorpus(f.data, { extensions: f.ext, maxBytes: f.maxBytes, exclude: ['.min.'] });
   const rt = await Runtime.start({ device: f.device, threads: f.threads });
   process.stderr.write(
@@ -62,13 +82,15 @@ async function runTraining(f: TrainFlags): Promise<void> {
       `tony: device ${rt.description}\n`,
   );
   try {
-    const task = gptKind.task(cfg, corpus, { batch: f.batch, seed: f.seed, preset: f.preset });
+    const task = withCorpus(gptKind.task(cfg, corpus, { batch: f.batch, seed: f.seed, preset: f.preset }), data);
     await trainAndReport(rt, task, f, { evalBatches: 4, checkpointEvery: Math.max(f.evalEvery, 50), unit: 'nats/byte' });
     await printSamples(rt, cfg, new ByteTokenizer(), ['function ', 'import ', 'export class ', 'const '], 160, 0.8, f.seed);
   } finally {
     await rt.close();
   }
 }
+
+const withCorpus = (task: TrainTask, corpus: Record<string, unknown>): TrainTask => ({ ...task, config: { ...task.config, corpus } });
 
 /** Train with a progress bar, resuming from the run directory when asked, and report the outcome. */
 async function trainAndReport(rt: Runtime, task: TrainTask, f: TrainFlags, o: { evalBatches: number; checkpointEvery: number; unit: string }) {
@@ -106,6 +128,8 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
   for (const d of f.data) {
     if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
   }
+  const data = { data: f.data.map((d: string) => resolve(d)), include: f.include, exclude: f.exclude, maxBytes: f.maxBytes };
+  await checkRunDir(f, data);
   const fim: Partial<FimOptions> = { rate: f.fimRate, mode: f.fimMode, span: f.fimSpan };
   let bar = progressBar('prepare', 'it');
   let stage = '';
@@ -141,7 +165,7 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
       `tony: device ${rt.description}\n`,
   );
   try {
-    const task = lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset });
+    const task = withCorpus(lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset }), data);
     await trainAndReport(rt, task, f, { evalBatches: 8, checkpointEvery: Math.max(f.evalEvery, 100), unit: 'nats/token' });
     await printSamples(rt, cfg.model, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
   } finally {

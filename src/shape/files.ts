@@ -3,7 +3,7 @@
  * readSource) and write a mesh to any of them. PLY without faces is a point cloud.
  */
 import { extname } from 'node:path';
-import { dataError } from '../errors.ts';
+import { dataError, TonyError } from '../errors.ts';
 import { readSource, writeFileAtomic } from '../io.ts';
 import { readGlb, writeGlb } from './glb.ts';
 import type { Mesh, PointCloud } from './mesh.ts';
@@ -23,10 +23,25 @@ function extensionOf(path: string): string {
   return ext;
 }
 
-/** Read a .ply, .obj or .glb file (local path or http(s) URL). */
+/**
+ * Read a .ply, .obj or .glb file (local path or http(s) URL). Every error names the file; a file
+ * without vertices is refused (it would render as a blank picture and measure as nothing).
+ */
 export async function readShapeFile(path: string): Promise<ShapeFile> {
   const ext = extensionOf(path);
   const bytes = await readSource(path);
+  try {
+    const file = await parseShape(ext, bytes);
+    const n = (file.kind === 'mesh' ? file.mesh.positions : file.cloud.xyz).length / 3;
+    if (n === 0) throw dataError('the file holds no vertices', 'export the shape again, or check its header counts');
+    return file;
+  } catch (err) {
+    if (err instanceof TonyError) throw new TonyError(err.kind, `${path}: ${err.message}`, err.hint, { cause: err });
+    throw err;
+  }
+}
+
+async function parseShape(ext: string, bytes: Uint8Array): Promise<ShapeFile> {
   if (ext === '.glb') return { kind: 'mesh', mesh: await readGlb(bytes) };
   if (ext === '.obj') return { kind: 'mesh', mesh: readObj(new TextDecoder().decode(bytes)) };
   const ply = readPly(bytes);

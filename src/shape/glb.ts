@@ -87,7 +87,14 @@ export async function readGlb(bytes: Uint8Array): Promise<Mesh> {
       } else col.push(1, 1, 1);
     }
     const indices = prim.getIndices();
-    if (indices) for (let i = 0; i < indices.getCount(); i++) idx.push(base + indices.getScalar(i));
+    if (indices) {
+      for (let i = 0; i < indices.getCount(); i++) {
+        const v = indices.getScalar(i);
+        // glTF-Transform does not check that indices stay inside their primitive's vertices.
+        if (v >= n) throw dataError(`GLB triangle ${Math.floor(i / 3)} of a primitive uses vertex ${v}, but that primitive has ${n} vertices`, 'the file is corrupt: export it again');
+        idx.push(base + v);
+      }
+    }
     else for (let i = 0; i < n; i++) idx.push(base + i);
   };
   if (scene) for (const node of scene.listChildren()) visit(node);

@@ -56,7 +56,99 @@ function scalarType(t: string, line: string): string {
 }
 
 /**
- * Parse PLY bytes.
+ * The body of a PLY file, read one element instance at a time, so that an error says where it is
+ * (ASCII line or binary byte) and which element and instance it was reading. ASCII PLY puts each
+ * instance on its own line: a line with too few or too many values is caught on that line, which
+ * is where a wrong count in the header first shows (the vertex lines run into the faces, or the
+ * other way round).
+ */
+interface Body {
+  begin(el: Element, i: number): void;
+  /** Where the current instance is: 'line 12: face 3' or 'face 3 (byte 640)'. */
+  where(): string;
+  next(type: string): number;
+  end(): void;
+  /** Throws when data follows the last element. */
+  finish(elements: Element[]): void;
+}
+
+const counts = (elements: Element[]) => elements.map((e) => `'element ${e.name} ${e.count}'`).join(', ');
+// Each instance is one line, so a wrong count in the header shows first as a line of one element
+// read as another's (vertex lines running into the faces, or the other way round).
+const countsHint = (elements: Element[]) => `check the header's counts (${counts(elements)}) against the lines: is one of them wrong?`;
+const propNames = (el: Element) => el.props.map((p) => (p.countType ? `list ${p.name}` : p.name)).join(' ');
+
+function asciiBody(text: string, firstLine: number, elements: Element[]): Body {
+  const lines = text.split('\n');
+  let li = 0;
+  let tokens: string[] = [];
+  let at = 0;
+  let where = '';
+  let el: Element | undefined;
+  return {
+    begin(e, i) {
+      el = e;
+      while (li < lines.length && lines[li]!.trim() === '') li++;
+      if (li >= lines.length) {
+        throw dataError(`PLY body ends after ${i} of ${e.count} ${e.name} lines`, `the file is truncated, or 'element ${e.name} ${e.count}' in the header is too large`);
+      }
+      tokens = lines[li]!.trim().split(/\s+/);
+      at = 0;
+      where = `line ${firstLine + li}: ${e.name} ${i}`;
+      li++;
+    },
+    where: () => where,
+    next() {
+      if (at >= tokens.length) {
+        throw dataError(`PLY ${where} has too few values (${tokens.length}) for the header's properties (${propNames(el!)})`, countsHint(elements));
+      }
+      const tok = tokens[at++]!;
+      const v = Number(tok);
+      if (!Number.isFinite(v)) throw dataError(`PLY ${where}: '${tok}' is not a number`);
+      return v;
+    },
+    end() {
+      if (at < tokens.length) {
+        throw dataError(`PLY ${where} has ${tokens.length} values, but the header's properties (${propNames(el!)}) take ${at}`, countsHint(elements));
+      }
+    },
+    finish(elements) {
+      while (li < lines.length && lines[li]!.trim() === '') li++;
+      if (li < lines.length) {
+        throw dataError(`PLY line ${firstLine + li}: data after the last element`, `a count in the header is too small: ${counts(elements)}`);
+      }
+    },
+  };
+}
+
+function binaryBody(view: DataView, le: boolean, bodyStart: number, elements: Element[]): Body {
+  let at = 0;
+  let el: Element | undefined;
+  let index = 0;
+  let start = 0;
+  return {
+    begin(e, i) {
+      el = e;
+      index = i;
+      start = at;
+    },
+    where: () => `${el!.name} ${index} (byte ${bodyStart + start})`,
+    next(type) {
+      const s = SCALAR[type]!;
+      if (at + s.size > view.byteLength) {
+        throw dataError(`PLY body ends early, at byte ${bodyStart + at}, in ${el!.name} ${index} of ${el!.count}`, `the file is truncated, or a count in the header is wrong: ${counts(elements)}`);
+      }
+      const v = s.get(view, at, le);
+      at += s.size;
+      return v;
+    },
+    end() {},
+    finish() {}, // trailing bytes are tolerated: some writers pad binary files
+  };
+}
+
+/**
+ * Parse PLY bytes. Errors name the line (ASCII) or byte (binary), the element and the instance.
  *
  *   const { xyz, rgb, indices } = readPly(await readSource('cloud.ply'));
  */
@@ -84,49 +176,43 @@ export function readPly(bytes: Uint8Array): PlyData {
     throw dataError(`PLY format '${format}' is not supported`, 'use ascii, binary_little_endian or binary_big_endian');
   }
   for (const el of elements) {
-    if (!Number.isInteger(el.count) || el.count < 0) throw dataError(`PLY element '${el.name}' has a bad count`);
+    if (!Number.isInteger(el.count) || el.count < 0) throw dataError(`PLY header: element '${el.name}' has a bad count '${el.count}'`);
   }
 
-  // A reader yields the next value (as a number) of a given type, whatever the encoding.
-  let next: (type: string) => number;
-  if (format === 'ascii') {
-    const tokens = new TextDecoder().decode(bytes.subarray(bodyStart)).split(/\s+/).filter((s) => s.length > 0);
-    let at = 0;
-    next = () => {
-      if (at >= tokens.length) throw dataError('PLY body ends early', 'the file is truncated or its header counts are wrong');
-      return Number(tokens[at++]);
-    };
-  } else {
-    const view = new DataView(bytes.buffer, bytes.byteOffset + bodyStart, bytes.length - bodyStart);
-    const le = format === 'binary_little_endian';
-    let at = 0;
-    next = (type) => {
-      const s = SCALAR[type]!;
-      if (at + s.size > view.byteLength) throw dataError('PLY body ends early', 'the file is truncated or its header counts are wrong');
-      const v = s.get(view, at, le);
-      at += s.size;
-      return v;
-    };
-  }
+  const body =
+    format === 'ascii'
+      ? // The body's first line number, for messages: header lines + 1.
+        asciiBody(new TextDecoder().decode(bytes.subarray(bodyStart)), head.slice(0, bodyStart).split('\n').length, elements)
+      : binaryBody(new DataView(bytes.buffer, bytes.byteOffset + bodyStart, bytes.length - bodyStart), format === 'binary_little_endian', bodyStart, elements);
 
   const out: PlyData = { xyz: new Float32Array(0) };
+  // Face indices are checked against the header's vertex count, whichever element comes first.
+  const nVertices = elements.find((e) => e.name === 'vertex')?.count ?? 0;
   for (const el of elements) {
-    if (el.name === 'vertex') readVertices(el, next, out);
-    else if (el.name === 'face') out.indices = readFaces(el, next);
-    else for (let i = 0; i < el.count; i++) for (const p of el.props) readProp(p, next); // skip
+    if (el.name === 'vertex') readVertices(el, body, out);
+    else if (el.name === 'face') out.indices = readFaces(el, body, nVertices);
+    else {
+      for (let i = 0; i < el.count; i++) {
+        body.begin(el, i);
+        for (const p of el.props) readProp(p, body);
+        body.end();
+      }
+    }
   }
+  body.finish(elements);
   return out;
 }
 
-function readProp(p: Property, next: (t: string) => number): number | number[] {
-  if (!p.countType) return next(p.type);
-  const n = next(p.countType);
+function readProp(p: Property, body: Body): number | number[] {
+  if (!p.countType) return body.next(p.type);
+  const n = body.next(p.countType);
+  if (!Number.isInteger(n) || n < 0) throw dataError(`PLY ${body.where()}: list '${p.name}' has a bad length ${n}`, 'a count in the header may be wrong, so that other data is read as this list');
   const list: number[] = [];
-  for (let i = 0; i < n; i++) list.push(next(p.type));
+  for (let i = 0; i < n; i++) list.push(body.next(p.type));
   return list;
 }
 
-function readVertices(el: Element, next: (t: string) => number, out: PlyData): void {
+function readVertices(el: Element, body: Body, out: PlyData): void {
   const n = el.count;
   const col = (names: string[]) => names.map((name) => el.props.findIndex((p) => p.name === name));
   const [ix, iy, iz] = col(['x', 'y', 'z']);
@@ -143,10 +229,12 @@ function readVertices(el: Element, next: (t: string) => number, out: PlyData): v
   const colorScale = hasColor ? ic.map((i) => ({ uchar: 255, ushort: 65535 } as Record<string, number>)[el.props[i]!.type] ?? 1) : [];
   const row: number[] = new Array(el.props.length);
   for (let v = 0; v < n; v++) {
+    body.begin(el, v);
     for (let k = 0; k < el.props.length; k++) {
-      const val = readProp(el.props[k]!, next);
+      const val = readProp(el.props[k]!, body);
       row[k] = typeof val === 'number' ? val : NaN;
     }
+    body.end();
     xyz[3 * v] = row[ix!]!;
     xyz[3 * v + 1] = row[iy!]!;
     xyz[3 * v + 2] = row[iz!]!;
@@ -158,18 +246,28 @@ function readVertices(el: Element, next: (t: string) => number, out: PlyData): v
   if (normals) out.normals = normals;
 }
 
-function readFaces(el: Element, next: (t: string) => number): Uint32Array {
+function readFaces(el: Element, body: Body, nVertices: number): Uint32Array {
   const listIdx = el.props.findIndex((p) => p.countType && (p.name === 'vertex_indices' || p.name === 'vertex_index'));
   if (listIdx < 0) throw dataError('PLY face element has no vertex_indices list', `it has: ${el.props.map((p) => p.name).join(', ')}`);
   const tris: number[] = [];
   for (let f = 0; f < el.count; f++) {
+    body.begin(el, f);
+    let poly: number[] = [];
     for (let k = 0; k < el.props.length; k++) {
-      const val = readProp(el.props[k]!, next);
-      if (k !== listIdx) continue;
-      const poly = val as number[];
-      if (poly.length < 3) throw dataError(`PLY face ${f} has ${poly.length} vertices`, 'faces need at least 3');
-      for (let i = 1; i + 1 < poly.length; i++) tris.push(poly[0]!, poly[i]!, poly[i + 1]!);
+      const val = readProp(el.props[k]!, body);
+      if (k === listIdx) poly = val as number[];
     }
+    body.end(); // a line that does not fit says so before its values are judged
+    if (poly.length < 3) throw dataError(`PLY ${body.where()} has ${poly.length} vertices`, 'faces need at least 3');
+    for (const v of poly) {
+      if (!Number.isInteger(v) || v < 0 || v >= nVertices) {
+        throw dataError(
+          `PLY ${body.where()} uses vertex ${v}, but the file has ${nVertices} vertices${nVertices > 0 ? ` (indices 0 to ${nVertices - 1})` : ''}`,
+          nVertices === 0 ? "the file has no vertices: add them, or fix the header's vertex count" : "the face refers to a vertex that is not there: check the faces and the header's vertex count",
+        );
+      }
+    }
+    for (let i = 1; i + 1 < poly.length; i++) tris.push(poly[0]!, poly[i]!, poly[i + 1]!);
   }
   return Uint32Array.from(tris);
 }

@@ -9,11 +9,13 @@ import { Rng } from '../../src/audio/random.ts';
 import { makeSentence, makeSpeechCorpus } from '../../src/audio/speech.ts';
 import { magnitude, stft } from '../../src/audio/stft.ts';
 import { encodeWav, readWav } from '../../src/audio/wav.ts';
+import { ESPEAK_NG, requires } from '../system.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tony-corpus-'));
 
 describe('speech corpus (espeak-ng)', () => {
-  it('writes WAVs + manifest with transcripts, deterministic by seed', async () => {
+  it('writes WAVs + manifest with transcripts, deterministic by seed', async (ctx) => {
+    requires(ctx, ESPEAK_NG);
     const [a, b, c] = [tmp(), tmp(), tmp()];
     const ea = await makeSpeechCorpus({ minutes: 0.1, out: a, seed: 5 });
     const eb = await makeSpeechCorpus({ minutes: 0.1, out: b, seed: 5 });

@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { spectrogramPng } from '../../src/audio/plot.ts';
 import { Rng } from '../../src/audio/random.ts';
 import { encodeWav, readWav } from '../../src/audio/wav.ts';
+import { tony as run } from '../tony.ts';
 
 const sr = 16000;
 const tone = (hz: number, seconds: number, amp = 0.5) => Float64Array.from({ length: seconds * sr }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / sr));
@@ -29,9 +29,9 @@ describe('spectrogram picture', () => {
 });
 
 describe('tony audio (CLI)', () => {
-  const tony = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audio', ...args], { encoding: 'utf8' });
+  const tony = (...args: string[]) => run(['audio', ...args]);
 
-  it('metrics, invert and spectrogram end to end', () => {
+  it('metrics, invert and spectrogram end to end', async () => {
     const d = mkdtempSync(join(tmpdir(), 'tony-cli-'));
     const x = tone(440, 1);
     // Plus noise, so every bin is far above LSD's power floor and the LSD is exact.
@@ -40,18 +40,28 @@ describe('tony audio (CLI)', () => {
     writeFileSync(join(d, 'ref.wav'), encodeWav({ sampleRate: sr, channels: [x] }, { encoding: 'float64' }));
     writeFileSync(join(d, 'soft.wav'), encodeWav({ sampleRate: sr, channels: [x.map((v) => 0.9 * v)] }, { encoding: 'float64' }));
     // 0.9·x against x: SNR = 20 dB, SC = 20·log10 0.1 = −20 dB, LSD = 20·log10(1/0.9) dB in every bin.
-    const m = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audio', 'metrics', join(d, 'ref.wav'), join(d, 'soft.wav'), '--json'], { encoding: 'utf8' }));
+    const full = await tony('metrics', join(d, 'ref.wav'), join(d, 'soft.wav'), '--json');
+    const m = JSON.parse(full.stdout);
     expect(m.snr).toBeCloseTo(20, 9);
     expect(m.spectralConvergenceDb).toBeCloseTo(-20, 9);
     expect(m.logSpectralDistance).toBeCloseTo(20 * Math.log10(1 / 0.9), 6);
+    expect(full.stderr).not.toMatch(/warning/);
+    // A shorter test file is compared over the common length — and the user is told so.
+    writeFileSync(join(d, 'short.wav'), encodeWav({ sampleRate: sr, channels: [x.subarray(0, 12000).map((v) => 0.9 * v)] }, { encoding: 'float64' }));
+    const short = await tony('metrics', join(d, 'ref.wav'), join(d, 'short.wav'), '--json');
+    expect(short.status, short.stderr).toBe(0);
+    expect(short.stderr).toMatch(/warning: the files differ in length — .*ref\.wav: 16000 samples \(1\.000 s\), .*short\.wav: 12000 samples \(0\.750 s\); only the first 12000 samples/);
+    const ms = JSON.parse(short.stdout);
+    expect([ms.samples, ms.refSamples, ms.testSamples]).toEqual([12000, 16000, 12000]);
+    expect(ms.snr).toBeCloseTo(20, 9); // 0.9·x against x over any common stretch
 
-    const inv = tony('invert', join(d, 'ref.wav'), '--method', 'fast-griffin-lim', '--iters', '16', '--n-fft', '512', '--out', join(d, 'gl.wav'));
+    const inv = await tony('invert', join(d, 'ref.wav'), '--method', 'fast-griffin-lim', '--iters', '16', '--n-fft', '512', '--out', join(d, 'gl.wav'));
     expect(inv.status).toBe(0);
     expect(inv.stdout).toMatch(/spectral convergence -\d+\.\d+ dB.*× real time/);
     const sc = Number(/convergence (-\d+\.\d+) dB/.exec(inv.stdout)![1]);
     expect(sc).toBeLessThan(-15);
 
-    const sp = tony('spectrogram', join(d, 'gl.wav'), '--mel', '64', '--out', join(d, 's.png'));
+    const sp = await tony('spectrogram', join(d, 'gl.wav'), '--mel', '64', '--out', join(d, 's.png'));
     expect(sp.status).toBe(0);
     const png = PNG.sync.read(readFileSync(join(d, 's.png')));
     expect(png.width).toBeGreaterThan(100);
@@ -59,12 +69,12 @@ describe('tony audio (CLI)', () => {
   });
 
   it('errors print a message and a hint and exit 2', async () => {
-    const r = tony('invert', '/nonexistent.wav', '--out', '/tmp/x.wav');
+    const r = await tony('invert', '/nonexistent.wav', '--out', '/tmp/x.wav');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cannot read '\/nonexistent.wav'.*\n.*hint/);
     const d = mkdtempSync(join(tmpdir(), 'tony-cli-'));
     writeFileSync(join(d, 'a.wav'), encodeWav({ sampleRate: 8000, channels: [tone(100, 0.1)] }));
-    const r2 = tony('resample', join(d, 'a.wav'), '--rate', '12000', '--out', join(d, 'b.wav'));
+    const r2 = await tony('resample', join(d, 'a.wav'), '--rate', '12000', '--out', join(d, 'b.wav'));
     expect(r2.status).toBe(0);
     expect((await readWav(join(d, 'b.wav'))).sampleRate).toBe(12000);
   });

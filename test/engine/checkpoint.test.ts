@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
+import { PYTHON3_NUMPY, requires } from '../system.ts';
 import { hostTensor, type HostTensor } from '../../src/engine/dtype.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../src/engine/safetensors.ts';
 import {
@@ -156,7 +157,8 @@ describe('safetensors', () => {
     expect(fileDtypes).toMatchObject({ 'u8.bytes': 'U8', 'f16.halves': 'F16', 'bf16.vals': 'BF16', 'bool.mask': 'BOOL' });
   });
 
-  it('writes files the independent numpy reader parses to the same names, dtypes, shapes, sums and bits', async () => {
+  it('writes files the independent numpy reader parses to the same names, dtypes, shapes, sums and bits', async (ctx) => {
+    requires(ctx, PYTHON3_NUMPY);
     const tensors: Record<string, HostTensor> = {
       ...everyDtype(),
       'layer.0.weight': hostTensor('float32', [3, 4], Array.from({ length: 12 }, (_, i) => i / 8 - 0.5)),
@@ -282,7 +284,8 @@ describe('checkpoints', () => {
   const state = { step: 100, data: { shard: 3, offset: 12345 }, rng: [1, 2, 3, 4], losses: [2.5, 2.25] };
   const optimizer = () => ({ 'm.wte.weight': hostTensor('float32', [4, 8]), step: hostTensor('int64', [], [100]) });
 
-  it('round-trips config, state, params and optimizer state', async () => {
+  it('round-trips config, state, params and optimizer state', async (ctx) => {
+    requires(ctx, PYTHON3_NUMPY);
     const dir = join(tmp, 'rt');
     const manifest = await saveCheckpoint(dir, { config, state, params: params(), optimizer: optimizer() });
     expect(manifest.format).toBe('tony-checkpoint');

@@ -13,6 +13,7 @@ import { adamwConfig, buildApplyStep, buildTrainStep } from '../../src/engine/op
 import { BufferSet } from '../../src/engine/state.ts';
 import { buildGradStep, objective } from '../../src/engine/step.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
+import { PYTHON3_ONNX, requires } from '../system.ts';
 
 // Debian's python3-onnx 1.12 knows opsets up to 17: export at 17 for the check.
 const OPSET = 17;
@@ -45,7 +46,8 @@ function onnxCheck(model: T.OnnxModel, name: string): { ir: number; opset: numbe
 describe('ONNX export', () => {
   const cfg = gptConfig({ vocabSize: 50, blockSize: 16, nLayer: 2, nHead: 2, dModel: 16 });
 
-  it('a GPT forward graph passes the ONNX checker with strict shape inference', async () => {
+  it('a GPT forward graph passes the ONNX checker with strict shape inference', async (ctx) => {
+    requires(ctx, PYTHON3_ONNX);
     const gpt = new GPT(cfg);
     const idx = T.input('idx', [2, 16], 'int64');
     const model = T.exportOnnx([idx, ...gpt.ps.inputs], { logits: gpt.forward(idx) }, { opset: OPSET });
@@ -54,7 +56,8 @@ describe('ONNX export', () => {
     expect(r.outputs.logits).toEqual([2, 16, 50]);
   });
 
-  it('a whole GPT training step (forward + backward + AdamW) passes too', async () => {
+  it('a whole GPT training step (forward + backward + AdamW) passes too', async (ctx) => {
+    requires(ctx, PYTHON3_ONNX);
     const gpt = new GPT(cfg);
     const idx = T.input('idx', [2, 16], 'int64');
     const tg = T.input('targets', [2, 16], 'int64');

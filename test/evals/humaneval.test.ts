@@ -4,17 +4,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateHumanEval } from '../../src/evals/humaneval.ts';
 import { Sandbox } from '../../src/evals/sandbox.ts';
+import { BUBBLEWRAP, requires } from '../system.ts';
 import { PROBLEMS } from './toy-problems.ts';
 
 let sb: Sandbox;
 let dir: string;
 beforeAll(async () => {
-  sb = await Sandbox.open({ limits: { timeoutMs: 3000 } });
+  if (!BUBBLEWRAP.missing()) sb = await Sandbox.open({ limits: { timeoutMs: 3000 } });
   dir = mkdtempSync(join(tmpdir(), 'tony-he-'));
 });
+beforeEach((ctx) => requires(ctx, BUBBLEWRAP));
 
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 

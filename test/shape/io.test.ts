@@ -1,7 +1,7 @@
 // PLY against files written by an independent numpy writer (fixtures/make_fixtures.py): values
 // read back, byte-exact rewrites in both encodings, big-endian reading; OBJ and GLB round trips
 // (GLB read back through glTF-Transform and checked by the Khronos glTF validator).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { meshField } from '../../src/shape/marching-cubes.ts';
 import { readObj, writeObj } from '../../src/shape/obj.ts';
 import { formatFloat32, readPly, writePly } from '../../src/shape/ply.ts';
 import { compileShape } from '../../src/shape/sdf.ts';
+import type { TonyError } from '../../src/errors.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/fixtures.json', import.meta.url), 'utf8'));
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
@@ -27,6 +28,15 @@ afterAll(async () => {
 });
 
 describe('PLY', () => {
+  const errorOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (err) {
+      return err as TonyError;
+    }
+    throw new Error('no error');
+  };
+
   for (const [name, format] of [['cloud_binary.ply', 'binary_little_endian'], ['cloud_ascii.ply', 'ascii'], ['mesh_binary.ply', 'binary_little_endian'], ['mesh_ascii.ply', 'ascii']] as const) {
     it(`${name}: reads numpy's values and rewrites the file byte for byte`, () => {
       const bytes = fixture(name);
@@ -78,8 +88,50 @@ describe('PLY', () => {
 
   it('errors on truncated and foreign files', () => {
     const bytes = fixture('mesh_binary.ply');
-    expect(() => readPly(bytes.subarray(0, bytes.length - 5))).toThrow(/ends early/);
+    // numpy's fixture ends with 40 triangles of 13 bytes (a count byte, three int32): without its last
+    // 5 bytes, the last face (39) starts 13 bytes before the end and its second index, 8 bytes before
+    // the end, is the read that runs out.
+    expect(() => readPly(bytes.subarray(0, bytes.length - 5))).toThrow(
+      `PLY body ends early, at byte ${bytes.length - 8}, in face 39 of 40`,
+    );
+    expect(errorOf(() => readPly(bytes.subarray(0, bytes.length - 5))).hint).toContain("'element vertex 50', 'element face 40'");
     expect(() => readPly(new TextEncoder().encode('solid cube\n'))).toThrow(/not a PLY file/);
+  });
+
+  // A hand-written ASCII mesh: a triangle and the header around it, with one thing wrong at a time.
+  const asciiPly = (nv: number, nf: number, body: string[]) =>
+    new TextEncoder().encode(
+      ['ply', 'format ascii 1.0', `element vertex ${nv}`, 'property float x', 'property float y', 'property float z', `element face ${nf}`, 'property list uchar int vertex_indices', 'end_header', ...body, ''].join('\n'),
+    );
+  const triangle = ['0 0 0', '1 0 0', '0 1 0'];
+
+  it('reads the right ASCII file, and blames a wrong vertex count on the count, at its line', () => {
+    expect([...readPly(asciiPly(3, 1, [...triangle, '3 0 1 2'])).indices!]).toEqual([0, 1, 2]);
+    // The header promises 4 vertices: the face line (line 13, the 4th body line) is read as vertex 3.
+    const tooMany = errorOf(() => readPly(asciiPly(4, 1, [...triangle, '3 0 1 2'])));
+    expect(tooMany.message).toBe("PLY line 13: vertex 3 has 4 values, but the header's properties (x y z) take 3");
+    expect(tooMany.hint).toContain("'element vertex 4', 'element face 1'");
+    // It promises 2: the third vertex line (line 12) is read as face 0 — still not blamed on the faces' content.
+    const tooFew = errorOf(() => readPly(asciiPly(2, 1, [...triangle, '3 0 1 2'])));
+    expect(tooFew.message).toBe("PLY line 12: face 0 has 3 values, but the header's properties (list vertex_indices) take 1");
+    expect(tooFew.hint).toContain("'element vertex 2', 'element face 1'");
+    // Lines left after the last element.
+    expect(() => readPly(asciiPly(3, 1, [...triangle, '3 0 1 2', '3 2 1 0']))).toThrow(/PLY line 14: data after the last element/);
+    expect(() => readPly(asciiPly(3, 2, [...triangle, '3 0 1 2']))).toThrow(/PLY body ends after 1 of 2 face lines/);
+    expect(() => readPly(asciiPly(3, 1, ['0 0 0', '1 zero 0', '0 1 0', '3 0 1 2']))).toThrow(/PLY line 11: vertex 1: 'zero' is not a number/);
+  });
+
+  it('refuses faces that index missing vertices, and files without vertices, naming the file', async () => {
+    expect(() => readPly(asciiPly(3, 1, [...triangle, '3 0 1 5']))).toThrow('PLY line 13: face 0 uses vertex 5, but the file has 3 vertices (indices 0 to 2)');
+    expect(() => readPly(asciiPly(0, 1, ['3 0 1 2']))).toThrow('PLY line 10: face 0 uses vertex 0, but the file has 0 vertices');
+    writeFileSync(join(dir, 'bad-face.ply'), asciiPly(3, 1, [...triangle, '3 0 1 5']));
+    await expect(readShapeFile(join(dir, 'bad-face.ply'))).rejects.toThrow(`${join(dir, 'bad-face.ply')}: PLY line 13: face 0 uses vertex 5`);
+    writeFileSync(join(dir, 'empty.ply'), asciiPly(0, 0, []));
+    await expect(readShapeFile(join(dir, 'empty.ply'))).rejects.toThrow(`${join(dir, 'empty.ply')}: the file holds no vertices`);
+    writeFileSync(join(dir, 'empty.obj'), '# nothing\n');
+    await expect(readShapeFile(join(dir, 'empty.obj'))).rejects.toThrow(`${join(dir, 'empty.obj')}: the file holds no vertices`);
+    writeFileSync(join(dir, 'junk.glb'), 'not a glb');
+    await expect(readShapeFile(join(dir, 'junk.glb'))).rejects.toThrow(`${join(dir, 'junk.glb')}: cannot parse GLB`);
   });
 });
 
