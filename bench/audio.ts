@@ -8,8 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../src/audio/griffinlim.ts';
-import { magnitude, stft, type StftOptions } from '../src/audio/stft.ts';
 import { Rng } from '../src/audio/random.ts';
+import { magnitude, type StftOptions, stft } from '../src/audio/stft.ts';
 
 const RUNS = 5;
 const SR = 16000;
@@ -23,7 +23,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** The signals: seeded noise plus a few tones (both sides get the exact same samples). */
 function signal(seconds: number): Float64Array {
   const rng = new Rng(7);
-  return Float64Array.from({ length: seconds * SR }, (_, i) => 0.1 * rng.uniform(-1, 1) + 0.3 * Math.sin(i * 0.05) + 0.2 * Math.sin(i * 0.31 + Math.sin(i * 0.0007)));
+  return Float64Array.from(
+    { length: seconds * SR },
+    (_, i) => 0.1 * rng.uniform(-1, 1) + 0.3 * Math.sin(i * 0.05) + 0.2 * Math.sin(i * 0.31 + Math.sin(i * 0.0007)),
+  );
 }
 
 function timeIt(fn: () => void): number {
@@ -40,10 +43,11 @@ const Sg = stft(xg, OPTS);
 const mg = magnitude(Sg);
 let tonySc = 0;
 const tonyStftOnce = () => timeIt(() => stft(xs, OPTS));
-const tonyGlOnce = () => timeIt(() => {
-  const r = griffinLim(mg, Sg.frames, { ...OPTS, iters: GL_ITERS, momentum: FAST_GRIFFIN_LIM_MOMENTUM, seed: 0, length: xg.length });
-  tonySc = r.convergence.at(-1)!;
-});
+const tonyGlOnce = () =>
+  timeIt(() => {
+    const r = griffinLim(mg, Sg.frames, { ...OPTS, iters: GL_ITERS, momentum: FAST_GRIFFIN_LIM_MOMENTUM, seed: 0, length: xg.length });
+    tonySc = r.convergence.at(-1)!;
+  });
 
 // ---- numpy / scipy (one python3 process per run; its timings exclude start-up) ------------------
 const PY = String.raw`
@@ -89,7 +93,8 @@ gl_t, (_, gl_sc) = timed(lambda: gl(mag, len(xg), args['alpha']))
 print(json.dumps(dict(numpy=np.__version__, scipy=scipy.__version__, npStft=np_stft, spStft=sp_stft, gl=gl_t, glSc=float(gl_sc))))
 `;
 const hex = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex');
-const pyInput = JSON.stringify({ nFft: OPTS.nFft, hop: OPTS.hop, iters: GL_ITERS, alpha: FAST_GRIFFIN_LIM_MOMENTUM, xs: hex(xs), xg: hex(xg) }) + '\n';
+const pyInput =
+  JSON.stringify({ nFft: OPTS.nFft, hop: OPTS.hop, iters: GL_ITERS, alpha: FAST_GRIFFIN_LIM_MOMENTUM, xs: hex(xs), xg: hex(xg) }) + '\n';
 type PeerRun = { numpy: string; scipy: string; npStft: number; spStft: number; gl: number; glSc: number };
 let peerMissing: string | undefined;
 function peerOnce(): PeerRun | undefined {
@@ -110,10 +115,17 @@ for (let r = 0; r < RUNS; r++) {
   const p = peerOnce();
   if (p) peerRuns.push(p);
 }
-const tonyStft = median(tony.stft), tonyGl = median(tony.gl);
-const peer = peerRuns.length === RUNS
-  ? { ...peerRuns[0]!, npStft: median(peerRuns.map((p) => p.npStft)), spStft: median(peerRuns.map((p) => p.spStft)), gl: median(peerRuns.map((p) => p.gl)) }
-  : undefined;
+const tonyStft = median(tony.stft),
+  tonyGl = median(tony.gl);
+const peer =
+  peerRuns.length === RUNS
+    ? {
+        ...peerRuns[0]!,
+        npStft: median(peerRuns.map((p) => p.npStft)),
+        spStft: median(peerRuns.map((p) => p.spStft)),
+        gl: median(peerRuns.map((p) => p.gl)),
+      }
+    : undefined;
 if (!peer) process.stdout.write(`peer skipped: python3 with numpy + scipy not available (${peerMissing})\n`);
 /** Median over runs of peer time / Tony time (> 1: Tony faster). */
 const ratio = (key: 'npStft' | 'spStft' | 'gl', mine: number[]) => median(peerRuns.map((p, i) => p[key] / mine[i]!)).toFixed(2);

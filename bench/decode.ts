@@ -10,10 +10,10 @@ import * as T from '../src/engine/index.ts';
 import { loadWeights } from '../src/engine/state.ts';
 import { median } from '../src/engine/trainer.ts';
 import { generate } from '../src/models/gpt/generate.ts';
-import { GPT, GPT_PRESETS, buildRecomputeGraph, gptConfig } from '../src/models/gpt/gpt.ts';
-import { ByteTokenizer } from '../src/text/tokenizer.ts';
+import { buildRecomputeGraph, GPT, GPT_PRESETS, gptConfig } from '../src/models/gpt/gpt.ts';
 import { TonyTextModel } from '../src/models/gpt/model.ts';
 import { serve } from '../src/serve/index.ts';
+import { ByteTokenizer } from '../src/text/tokenizer.ts';
 
 const args = process.argv.slice(2);
 const value = (name: string, dflt: string) => {
@@ -29,7 +29,9 @@ const tok = new ByteTokenizer();
 const rt = await T.Runtime.start();
 const init = new GPT(cfg).ps.initialize(0);
 await loadWeights(rt, init);
-const prompt = tok.encode('export function main(args: string[]): number {\n  const parsed = args.map((a) => a.trim'.padEnd(PROMPT, ' ')).slice(0, PROMPT);
+const prompt = tok
+  .encode('export function main(args: string[]): number {\n  const parsed = args.map((a) => a.trim'.padEnd(PROMPT, ' '))
+  .slice(0, PROMPT);
 console.log(`model gpt/${PRESET} ${JSON.stringify(cfg)}, ${rt.description}; prompt ${PROMPT} tokens, ${NEW} new tokens, greedy`);
 
 // KV cache: prefill once, then one decoding step per token.
@@ -53,7 +55,11 @@ for (let i = 0; i < 2; i++) {
   const t0 = performance.now();
   while (seq.length < PROMPT + n) {
     const idx = [...seq, ...new Array<number>(cfg.blockSize - seq.length).fill(tok.special.eot)];
-    const r = await rt.run(rs, { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) }, { state: rg.state });
+    const r = await rt.run(
+      rs,
+      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
+      { state: rg.state },
+    );
     const l = r.logits!.data as Float32Array;
     seq.push(l.indexOf(Math.max(...l)));
   }
@@ -74,7 +80,7 @@ const req = { prompt: 'def main(argv):\n    ', maxTokens: 32, temperature: 0.8, 
 const SECONDS = Number(value('seconds', '10'));
 let direct = 0;
 const t0 = performance.now();
-while (performance.now() - t0 < SECONDS * 1000 / 2) {
+while (performance.now() - t0 < (SECONDS * 1000) / 2) {
   await model.complete({ ...req, seed: direct });
   direct++;
 }
@@ -100,7 +106,9 @@ await Promise.all(
 const servedRate = served / ((performance.now() - t1) / 1000);
 await server.close();
 await rt.close();
-console.log(`server, 16 concurrent clients: ${servedRate.toFixed(1)} completions/s (${served} ok, ${failed} refused); library direct: ${directRate.toFixed(1)} completions/s`);
+console.log(
+  `server, 16 concurrent clients: ${servedRate.toFixed(1)} completions/s (${served} ok, ${failed} refused); library direct: ${directRate.toFixed(1)} completions/s`,
+);
 console.log(
   `decode tokens/s: kv-cache=${kv.toFixed(0)} recompute=${full.toFixed(0)} ratio=${(kv / full).toFixed(1)}; ` +
     `server completions/s (16 clients)=${servedRate.toFixed(1)} vs direct=${directRate.toFixed(1)} ratio=${(servedRate / directRate).toFixed(2)}`,

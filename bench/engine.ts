@@ -51,7 +51,13 @@ async function tonyStep(rt: T.Runtime, spec: typeof BENCH, steps: number) {
   const res = await train(rt, benchTask(cfg, batch), { steps: steps + 2, optimizer: adamwConfig() });
   const times = res.history.map((h, i) => (i === 0 ? h.time_s : h.time_s - res.history[i - 1]!.time_s) * 1000).slice(2);
   const ms = median(times);
-  return { ms, tokensPerSec: (batch * cfg.blockSize * 1000) / ms, flops: flopsPerStep(cfg, batch), params: res.params, losses: res.history.map((h) => h.loss) };
+  return {
+    ms,
+    tokensPerSec: (batch * cfg.blockSize * 1000) / ms,
+    flops: flopsPerStep(cfg, batch),
+    params: res.params,
+    losses: res.history.map((h) => h.loss),
+  };
 }
 
 /**
@@ -63,7 +69,12 @@ async function matmulPeak(rt: T.Runtime): Promise<number> {
   const a = T.input('a', [n, n]);
   const b = T.input('b', [n, n]);
   const s = await rt.load(T.exportOnnx([a, b], { c: T.sum(T.matmul(a, b)) })); // the n² sum is noise next to n³
-  const data = (k: number) => T.hostTensor('float32', [n, n], Array.from({ length: n * n }, (_, i) => (((i + k) * 7919) % 1000) / 1000 - 0.5));
+  const data = (k: number) =>
+    T.hostTensor(
+      'float32',
+      [n, n],
+      Array.from({ length: n * n }, (_, i) => (((i + k) * 7919) % 1000) / 1000 - 0.5),
+    );
   await rt.setState({ 'bench:a': data(0), 'bench:b': data(1) });
   const times: number[] = [];
   for (let i = 0; i < 6; i++) {
@@ -105,7 +116,14 @@ let tfjsTokens = NaN;
 let tunedTokens = NaN;
 if (!flag('no-peer')) {
   const { tfjsTrainStep } = await import('./peers/tfjs-gpt.ts');
-  const cfg = { vocab: BENCH.vocabSize, dModel: BENCH.dModel, nHead: BENCH.nHead, nLayer: BENCH.nLayer, seq: BENCH.blockSize, batch: BENCH.batch };
+  const cfg = {
+    vocab: BENCH.vocabSize,
+    dModel: BENCH.dModel,
+    nHead: BENCH.nHead,
+    nLayer: BENCH.nLayer,
+    seq: BENCH.blockSize,
+    batch: BENCH.batch,
+  };
   for (const mode of ['tfjs', 'nn'] as const) {
     const r = await tfjsTrainStep(cfg, { backend: 'wasm', threads: THREADS, steps: 3, warmup: 1, matmulGrads: mode });
     const ms = median(r.msPerStep);
@@ -120,10 +138,24 @@ if (!flag('no-peer')) {
 }
 
 if (!flag('no-large')) {
-  const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--large-only', '--steps', String(STEPS), '--device', DEVICE, '--threads', String(THREADS)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const out = execFileSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--large-only',
+      '--steps',
+      String(STEPS),
+      '--device',
+      DEVICE,
+      '--threads',
+      String(THREADS),
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const large = JSON.parse(out.trim().split('\n').pop()!);
   const lg = large.flops / (large.ms / 1000) / 1e9;
   console.log(

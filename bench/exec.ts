@@ -8,9 +8,9 @@
  * Goal (issue 3): a full 164-problem, 1-sample run in under 10 s with full isolation.
  */
 import { spawn } from 'node:child_process';
-import { type Language, type Program, executeProgram } from '../src/evals/execute.ts';
-import { pool } from '../src/pool.ts';
+import { executeProgram, type Language, type Program } from '../src/evals/execute.ts';
 import { Sandbox } from '../src/evals/sandbox.ts';
+import { pool } from '../src/pool.ts';
 import { PROBLEMS } from '../test/evals/toy-problems.ts';
 
 const arg = (name: string, dflt: number) => {
@@ -68,22 +68,32 @@ process.stdout.write(`machine: ${process.arch}, 2 cores shared with other agents
 // 1. Latency of one execution, one at a time, the three variants interleaved program by program
 //    so that load from other processes hits them alike; medians.
 const latency: Record<string, Record<string, number>> = {};
-for (const [language, n] of [['python', Math.min(N_PY, 60)], ['js', N_JS]] as const) {
+for (const [language, n] of [
+  ['python', Math.min(N_PY, 60)],
+  ['js', N_JS],
+] as const) {
   const items = programs(language, n);
   await pool(items.slice(0, 4), 2, run.sandboxed); // warm the page cache
   const t: Record<string, number[]> = { bare: [], judge: [], sandboxed: [] };
   for (const p of items) for (const k of ['bare', 'judge', 'sandboxed'] as const) t[k]!.push(await timed(() => run[k](p)));
   latency[language] = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
 }
-process.stdout.write(`\nper-execution latency, median ms (1 at a time)\n${'language'.padEnd(10)} ${pad('bare', 8)} ${pad('judge', 8)} ${pad('sandboxed', 10)} ${pad('overhead', 9)}\n`);
+process.stdout.write(
+  `\nper-execution latency, median ms (1 at a time)\n${'language'.padEnd(10)} ${pad('bare', 8)} ${pad('judge', 8)} ${pad('sandboxed', 10)} ${pad('overhead', 9)}\n`,
+);
 for (const [lang, m] of Object.entries(latency)) {
-  process.stdout.write(`${lang.padEnd(10)} ${pad(m.bare!.toFixed(1), 8)} ${pad(m.judge!.toFixed(1), 8)} ${pad(m.sandboxed!.toFixed(1), 10)} ${pad((m.sandboxed! - m.bare!).toFixed(1), 9)}\n`);
+  process.stdout.write(
+    `${lang.padEnd(10)} ${pad(m.bare!.toFixed(1), 8)} ${pad(m.judge!.toFixed(1), 8)} ${pad(m.sandboxed!.toFixed(1), 10)} ${pad((m.sandboxed! - m.bare!).toFixed(1), 9)}\n`,
+  );
 }
 
 // 2. Throughput of a full run, 1 and 2 workers, bare and sandboxed alternating, 2 repetitions.
 const REPS = 2;
 const through: Array<{ language: string; workers: number; variant: string; s: number; n: number }> = [];
-for (const [language, n] of [['python', N_PY], ['js', N_JS]] as const) {
+for (const [language, n] of [
+  ['python', N_PY],
+  ['js', N_JS],
+] as const) {
   const items = programs(language, n);
   for (const workers of [1, 2]) {
     const t: Record<string, number[]> = { bare: [], sandboxed: [] };
@@ -95,14 +105,20 @@ for (const [language, n] of [['python', N_PY], ['js', N_JS]] as const) {
         t[k]!.push((performance.now() - t0) / 1000);
       }
     }
-    for (const [variant, v] of Object.entries(t)) through.push({ language, workers, variant, n, s: v.reduce((a, b) => a + b, 0) / v.length });
+    for (const [variant, v] of Object.entries(t))
+      through.push({ language, workers, variant, n, s: v.reduce((a, b) => a + b, 0) / v.length });
   }
 }
-process.stdout.write(`\nfull runs, mean of ${REPS}\n${'language'.padEnd(10)} ${pad('workers', 7)} ${'variant'.padEnd(10)} ${pad('programs', 8)} ${pad('total s', 8)} ${pad('exec/s', 7)}\n`);
+process.stdout.write(
+  `\nfull runs, mean of ${REPS}\n${'language'.padEnd(10)} ${pad('workers', 7)} ${'variant'.padEnd(10)} ${pad('programs', 8)} ${pad('total s', 8)} ${pad('exec/s', 7)}\n`,
+);
 for (const r of through) {
-  process.stdout.write(`${r.language.padEnd(10)} ${pad(r.workers, 7)} ${r.variant.padEnd(10)} ${pad(r.n, 8)} ${pad(r.s.toFixed(2), 8)} ${pad((r.n / r.s).toFixed(1), 7)}\n`);
+  process.stdout.write(
+    `${r.language.padEnd(10)} ${pad(r.workers, 7)} ${r.variant.padEnd(10)} ${pad(r.n, 8)} ${pad(r.s.toFixed(2), 8)} ${pad((r.n / r.s).toFixed(1), 7)}\n`,
+  );
 }
-const get = (language: string, workers: number, variant: string) => through.find((r) => r.language === language && r.workers === workers && r.variant === variant)!.s;
+const get = (language: string, workers: number, variant: string) =>
+  through.find((r) => r.language === language && r.workers === workers && r.variant === variant)!.s;
 const summary = {
   python_164_sandboxed_2w_s: +((get('python', 2, 'sandboxed') * 164) / N_PY).toFixed(2),
   python_overhead_ms: +(latency.python!.sandboxed! - latency.python!.bare!).toFixed(1),

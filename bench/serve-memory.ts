@@ -6,8 +6,8 @@
  *   node --import tsx bench/serve-memory.ts [models/code] [rounds=2] [max_tokens=4]
  */
 import { readFileSync } from 'node:fs';
-import { serve } from '../src/serve/index.ts';
 import { loadCompletionModel } from '../src/models/gpt/model.ts';
+import { serve } from '../src/serve/index.ts';
 
 const [dir = 'models/code', roundsArg = '2', maxTokensArg = '4'] = process.argv.slice(2);
 const status = () => {

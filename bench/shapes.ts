@@ -13,14 +13,14 @@
  * faster) are on the last line. Skipped with a message where python3 or numpy is absent.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { caseTable, marchingCubes, sampleGrid, type Grid } from '../src/shape/marching-cubes.ts';
-import { meshArea, type Mesh } from '../src/shape/mesh.ts';
+import { caseTable, type Grid, marchingCubes, sampleGrid } from '../src/shape/marching-cubes.ts';
+import { type Mesh, meshArea } from '../src/shape/mesh.ts';
 import { sampleSurface } from '../src/shape/pointcloud.ts';
-import { renderField, renderMesh, renderPoints, type Camera, type Image } from '../src/shape/render.ts';
+import { type Camera, type Image, renderField, renderMesh, renderPoints } from '../src/shape/render.ts';
 import { compileShape, type ShapeNode } from '../src/shape/sdf.ts';
 
 const quick = process.argv.includes('--quick');
@@ -103,22 +103,36 @@ const SPLAT_RADIUS = 0.004;
 writeFileSync(
   join(work, 'meta.json'),
   JSON.stringify({
-    repeats: REPEATS, mcSizes: MC_SIZES, lo: LO, hi: HI, table: caseTable(), sampleN: SAMPLE_N,
-    sphere: SPHERE, torus: TORUS, camera, splatRadius: SPLAT_RADIUS,
+    repeats: REPEATS,
+    mcSizes: MC_SIZES,
+    lo: LO,
+    hi: HI,
+    table: caseTable(),
+    sampleN: SAMPLE_N,
+    sphere: SPHERE,
+    torus: TORUS,
+    camera,
+    splatRadius: SPLAT_RADIUS,
   }),
 );
 const py = spawnSync('python3', [join(here, 'shapes.py'), work], { encoding: 'utf8', maxBuffer: 1 << 24 });
 let numpy: Record<string, { ms: number; check: string }> | undefined;
 let skipped = '';
 if (py.error || py.status !== 0) {
-  skipped = py.error ? `python3 not runnable (${py.error.message})` : py.stderr.includes('No module named') ? 'numpy is not installed' : `python3 failed: ${py.stderr.slice(-500)}`;
+  skipped = py.error
+    ? `python3 not runnable (${py.error.message})`
+    : py.stderr.includes('No module named')
+      ? 'numpy is not installed'
+      : `python3 failed: ${py.stderr.slice(-500)}`;
 } else numpy = JSON.parse(readFileSync(join(work, 'numpy.json'), 'utf8'));
 rmSync(work, { recursive: true, force: true });
 
 // ---- report ---------------------------------------------------------------------------------
 const rows = Object.keys(tony);
 const pad = (s: string, n: number) => s.padEnd(n);
-console.log(`shapes benchmark — median of ${REPEATS} runs (64³: ${3 * REPEATS}, 256³: up to 3) after a warm-up, ${SIZE}² renders; node ${process.version}`);
+console.log(
+  `shapes benchmark — median of ${REPEATS} runs (64³: ${3 * REPEATS}, 256³: up to 3) after a warm-up, ${SIZE}² renders; node ${process.version}`,
+);
 console.log(pad('task', 8), pad('tony ms', 10), pad('numpy ms', 10), pad('tony check', 52), 'numpy check');
 for (const k of rows) {
   const n = numpy?.[k];

@@ -14,7 +14,7 @@
  * present after `npm install`. Each figure is the median of RUNS runs; the machine may be shared.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tiktoken } from 'js-tiktoken/lite';
@@ -52,13 +52,19 @@ try {
     const out = join(tmp, 'naive.json');
     naiveSmall.push(
       await secs(() => {
-        const r = spawnSync('python3', ['test/text/fixtures/bpe_fixture.py', '--text', smallFile, '--merges', String(SMALL_MERGES), '--out', out], { stdio: 'inherit' });
+        const r = spawnSync(
+          'python3',
+          ['test/text/fixtures/bpe_fixture.py', '--text', smallFile, '--merges', String(SMALL_MERGES), '--out', out],
+          { stdio: 'inherit' },
+        );
         if (r.status !== 0) throw new Error('python3 naive trainer failed (needs the regex module)');
       }),
     );
     same &&= JSON.stringify(JSON.parse(readFileSync(out, 'utf8')).merges) === JSON.stringify(merges);
   }
-  console.log(`train ${SMALL_BYTES / 1000} kB, ${SMALL_MERGES} merges: Tony ${median(tonySmall).toFixed(3)} s, naive python ${median(naiveSmall).toFixed(2)} s, same merges: ${same}`);
+  console.log(
+    `train ${SMALL_BYTES / 1000} kB, ${SMALL_MERGES} merges: Tony ${median(tonySmall).toFixed(3)} s, naive python ${median(naiveSmall).toFixed(2)} s, same merges: ${same}`,
+  );
 
   // 1b. Tony on the whole ~10 MB
   const big: number[] = [];
@@ -70,7 +76,9 @@ try {
   const encBpe: number[] = [];
   let nBpe = 0;
   for (let i = 0; i < RUNS; i++) encBpe.push(await secs(() => (nBpe = tok.encode(text).length)));
-  console.log(`encode ${mb.toFixed(1)} MB with Tony BPE-${BIG_VOCAB}: ${(mb / median(encBpe)).toFixed(2)} MB/s (${nBpe} tokens, ${(text.length / nBpe).toFixed(2)} chars/token)`);
+  console.log(
+    `encode ${mb.toFixed(1)} MB with Tony BPE-${BIG_VOCAB}: ${(mb / median(encBpe)).toFixed(2)} MB/s (${nBpe} tokens, ${(text.length / nBpe).toFixed(2)} chars/token)`,
+  );
   const slice = text.slice(0, ENCODE_BYTES);
   const smb = Buffer.byteLength(slice) / 1e6;
   const ref = new Tiktoken(o200kRanks);
@@ -85,7 +93,9 @@ try {
     encR.push(await secs(() => (b = ref.encode(slice, [], []))));
     sameIds &&= a.length === b.length && a.every((x, k) => x === b[k]);
   }
-  console.log(`encode ${smb.toFixed(1)} MB o200k_base: Tony ${(smb / median(encT)).toFixed(2)} MB/s, js-tiktoken ${(smb / median(encR)).toFixed(2)} MB/s, same ids: ${sameIds}`);
+  console.log(
+    `encode ${smb.toFixed(1)} MB o200k_base: Tony ${(smb / median(encT)).toFixed(2)} MB/s, js-tiktoken ${(smb / median(encR)).toFixed(2)} MB/s, same ids: ${sameIds}`,
+  );
 
   // 3. shards: 40 files of the text, packed and read back
   const root = join(tmp, 'corpus');
@@ -93,7 +103,8 @@ try {
   const step = Math.ceil(text.length / 40);
   for (let i = 0; i < 40; i++) writeFileSync(join(root, `part${i}.js`), text.slice(i * step, (i + 1) * step));
   const build: number[] = [];
-  for (let i = 0; i < RUNS; i++) build.push(await secs(() => buildShards({ roots: [root], tokenizer: tok, out: join(tmp, 'shards'), maxFileBytes: 1 << 22 })));
+  for (let i = 0; i < RUNS; i++)
+    build.push(await secs(() => buildShards({ roots: [root], tokenizer: tok, out: join(tmp, 'shards'), maxFileBytes: 1 << 22 })));
   const sh = await openShards(join(tmp, 'shards'));
   const B = 16;
   const T = 256;

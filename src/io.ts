@@ -13,7 +13,10 @@ const FS_FAILURES: Record<string, { says: string; hint: string }> = {
   ENOSPC: { says: 'no space left on the device', hint: 'free some space, or choose a location on another disk' },
   EDQUOT: { says: 'disk quota exceeded', hint: 'free some space, or choose a location on another disk' },
   EISDIR: { says: 'it is a directory', hint: 'give a file path, not a directory' },
-  ENOTDIR: { says: 'a part of the path is a file, not a directory', hint: 'a file stands where the path needs a directory: check the path' },
+  ENOTDIR: {
+    says: 'a part of the path is a file, not a directory',
+    hint: 'a file stands where the path needs a directory: check the path',
+  },
   // Only from mkdir (see below): a file has the name the directory needs.
   EEXIST: { says: 'a part of the path is a file, not a directory', hint: 'a file stands where the path needs a directory: check the path' },
   ENAMETOOLONG: { says: 'the name is too long', hint: 'choose a shorter path' },
@@ -21,8 +24,18 @@ const FS_FAILURES: Record<string, { says: string; hint: string }> = {
 
 // Node's syscall names, as a user would say them.
 const ACTIONS: Record<string, string> = {
-  open: 'open', mkdir: 'create the directory', write: 'write', rename: 'write', scandir: 'read the directory',
-  stat: 'find', lstat: 'find', unlink: 'remove', rmdir: 'remove', copyfile: 'copy to', read: 'read', access: 'find',
+  open: 'open',
+  mkdir: 'create the directory',
+  write: 'write',
+  rename: 'write',
+  scandir: 'read the directory',
+  stat: 'find',
+  lstat: 'find',
+  unlink: 'remove',
+  rmdir: 'remove',
+  copyfile: 'copy to',
+  read: 'read',
+  access: 'find',
 };
 
 /**

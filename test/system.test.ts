@@ -49,13 +49,19 @@ describe('system programs', () => {
 
   it('fails instead of skipping where CI is set: CI installs everything', () => {
     const need = program('tony-fake-tool-2', 'apt-get install tony-fake-tool-2');
-    const ctx = { skip: (note: string) => { throw new Error(`skipped: ${note}`); } } as never;
+    const ctx = {
+      skip: (note: string) => {
+        throw new Error(`skipped: ${note}`);
+      },
+    } as never;
     const saved = process.env.CI;
     try {
       process.env.CI = 'true';
       expect(() => requires(ctx, need)).toThrow(/missing system program: tony-fake-tool-2 .*CI must install every system program/);
       delete process.env.CI;
-      expect(() => requires(ctx, need)).toThrow("skipped: missing system program: tony-fake-tool-2 ('tony-fake-tool-2' is not on PATH; install: apt-get install tony-fake-tool-2)");
+      expect(() => requires(ctx, need)).toThrow(
+        "skipped: missing system program: tony-fake-tool-2 ('tony-fake-tool-2' is not on PATH; install: apt-get install tony-fake-tool-2)",
+      );
     } finally {
       if (saved === undefined) delete process.env.CI;
       else process.env.CI = saved;
@@ -75,7 +81,9 @@ describe('system programs', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, out).toBe(1);
     expect(out).toContain('NOT RUN — 1 test(s) skipped because a system program is missing');
-    expect(out).toContain("espeak-ng ('espeak-ng' is not on PATH; install: apt-get install espeak-ng)\n    - test/setup/fixtures/guards.fixture.ts > synthesizes speech");
+    expect(out).toContain(
+      "espeak-ng ('espeak-ng' is not on PATH; install: apt-get install espeak-ng)\n    - test/setup/fixtures/guards.fixture.ts > synthesizes speech",
+    );
     expect(out).toMatch(/test 'blocks the event loop' blocked its worker's event loop for \d+\.\d s \(limit 0\.2 s/);
     expect(out).toMatch(/Tests +1 failed \| 1 passed \| 1 skipped \(3\)/);
   });

@@ -25,11 +25,12 @@
  *     { backend: 'wasm', threads: 2, steps: 3, warmup: 1 });
  *   // r.backend === 'wasm simd=true threads=1 (requested 2)', r.msPerStep.length === 3
  */
-import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { TonyError, configError } from '../../src/errors.ts';
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { configError, TonyError } from '../../src/errors.ts';
 
 export interface GptBenchConfig {
   vocab: number; // V: vocabulary size
@@ -190,19 +191,26 @@ const SEED_STRIDE = 1_000_003;
 const streamSeed = (seed: number, stream: number): number => seed * SEED_STRIDE + stream + 1;
 
 interface Block {
-  ln1g: tf.Variable; ln1b: tf.Variable; // [C]
-  wqkv: tf.Variable; bqkv: tf.Variable; // [C, 3C], [3C]
-  wproj: tf.Variable; bproj: tf.Variable; // [C, C], [C]
-  ln2g: tf.Variable; ln2b: tf.Variable; // [C]
-  wfc: tf.Variable; bfc: tf.Variable; // [C, 4C], [4C]
-  wout: tf.Variable; bout: tf.Variable; // [4C, C], [C]
+  ln1g: tf.Variable;
+  ln1b: tf.Variable; // [C]
+  wqkv: tf.Variable;
+  bqkv: tf.Variable; // [C, 3C], [3C]
+  wproj: tf.Variable;
+  bproj: tf.Variable; // [C, C], [C]
+  ln2g: tf.Variable;
+  ln2b: tf.Variable; // [C]
+  wfc: tf.Variable;
+  bfc: tf.Variable; // [C, 4C], [4C]
+  wout: tf.Variable;
+  bout: tf.Variable; // [4C, C], [C]
 }
 
 interface Params {
   wte: tf.Variable; // [V, C], also the output projection (tied)
   wpe: tf.Variable; // [T, C]
   blocks: Block[];
-  lnfg: tf.Variable; lnfb: tf.Variable; // [C]
+  lnfg: tf.Variable;
+  lnfb: tf.Variable; // [C]
   /** Every variable by its (globally unique) tfjs name, the key tf.variableGrads uses. */
   all: Record<string, tf.Variable>;
 }
@@ -227,12 +235,18 @@ function initParams(cfg: GptBenchConfig, seed: number): Params {
   const blocks: Block[] = [];
   for (let l = 0; l < cfg.nLayer; l++) {
     blocks.push({
-      ln1g: ones(C), ln1b: zeros(C),
-      wqkv: normal([C, 3 * C]), bqkv: zeros(3 * C),
-      wproj: normal([C, C]), bproj: zeros(C),
-      ln2g: ones(C), ln2b: zeros(C),
-      wfc: normal([C, 4 * C]), bfc: zeros(4 * C),
-      wout: normal([4 * C, C]), bout: zeros(C),
+      ln1g: ones(C),
+      ln1b: zeros(C),
+      wqkv: normal([C, 3 * C]),
+      bqkv: zeros(3 * C),
+      wproj: normal([C, C]),
+      bproj: zeros(C),
+      ln2g: ones(C),
+      ln2b: zeros(C),
+      wfc: normal([C, 4 * C]),
+      bfc: zeros(4 * C),
+      wout: normal([4 * C, C]),
+      bout: zeros(C),
     });
   }
   return { wte, wpe, blocks, lnfg: ones(C), lnfb: zeros(C), all };
@@ -254,12 +268,16 @@ function makeBatch(cfg: GptBenchConfig, seed: number, data: 'random' | 'pattern'
     const tokens: tf.Tensor2D =
       data === 'random'
         ? tf.randomUniform([B, T + 1], 0, V, 'int32', streamSeed(seed, 0))
-        : tf.add(tf.range(0, B, 1, 'int32').reshape([B, 1]), tf.range(0, T + 1, 1, 'int32').reshape([1, T + 1]))
-            .mod(tf.scalar(V, 'int32')) as tf.Tensor2D; // an int32 divisor keeps ids int32
+        : (tf
+            .add(tf.range(0, B, 1, 'int32').reshape([B, 1]), tf.range(0, T + 1, 1, 'int32').reshape([1, T + 1]))
+            .mod(tf.scalar(V, 'int32')) as tf.Tensor2D); // an int32 divisor keeps ids int32
     const x = tokens.slice([0, 0], [B, T]); // (B, T)
     const y = tokens.slice([0, 1], [B, T]).reshape([B * T]); // (B·T)
     // mask[i, j] = 0 where j ≤ i, MASK_NEG above the diagonal: (T, T), broadcast over (B, nh).
-    const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0).sub(1).mul(-MASK_NEG);
+    const mask = tf.linalg
+      .bandPart(tf.ones([T, T]), -1, 0)
+      .sub(1)
+      .mul(-MASK_NEG);
     return { x: x as tf.Tensor2D, y: y as tf.Tensor1D, mask: mask as tf.Tensor2D };
   });
 }
@@ -270,7 +288,11 @@ function makeBatch(cfg: GptBenchConfig, seed: number, data: 'random' | 'pattern'
 /** LayerNorm over the last axis with gain g and bias b. */
 function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g).add(b);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(LN_EPS)))
+    .mul(g)
+    .add(b);
 }
 
 /**
@@ -354,7 +376,10 @@ function attention(cfg: GptBenchConfig, mm: Matmuls, blk: Block, x: tf.Tensor2D,
   const qkv = mm.linear(x, blk.wqkv, blk.bqkv); // (B·T, 3C)
   const heads = (t: tf.Tensor) => t.reshape([B, T, nh, hs]).transpose([0, 2, 1, 3]); // (B, nh, T, hs)
   const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-  const scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(mask); // (B, nh, T, T)
+  const scores = tf
+    .matMul(q, k, false, true)
+    .mul(1 / Math.sqrt(hs))
+    .add(mask); // (B, nh, T, T)
   const att = tf.softmax(scores); // over the last axis (keys)
   const y = tf.matMul(att, v); // (B, nh, T, hs)
   const merged = y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D; // (B·T, C)

@@ -27,7 +27,11 @@ export class RealFFT {
 
   constructor(n: number) {
     if (!isPowerOfTwo(n)) {
-      throw new TonyError('config', `FFT size ${n} is not a power of two ≥ 2`, 'use n_fft = 256, 512, 1024, 2048 …; a shorter window is zero-padded to n_fft');
+      throw new TonyError(
+        'config',
+        `FFT size ${n} is not a power of two ≥ 2`,
+        'use n_fft = 256, 512, 1024, 2048 …; a shorter window is zero-padded to n_fft',
+      );
     }
     this.n = n;
     this.bins = n / 2 + 1;
@@ -52,15 +56,23 @@ export class RealFFT {
    * The imaginary parts of the DC and Nyquist bins are ignored, as irfft ignores them.
    */
   inverse2(
-    reA: Float64Array, imA: Float64Array, offA: number,
-    reB: Float64Array, imB: Float64Array, offB: number,
-    a: Float64Array, b: Float64Array,
+    reA: Float64Array,
+    imA: Float64Array,
+    offA: number,
+    reB: Float64Array,
+    imB: Float64Array,
+    offB: number,
+    a: Float64Array,
+    b: Float64Array,
   ): void {
     const { n, spec, out } = this;
     const half = n / 2;
     // Bin k of A + iB is (ReA − ImB) + i(ImA + ReB); bin n − k is conj(A_k) + i·conj(B_k).
     for (let k = 0; k <= half; k++) {
-      let ar = reA[offA + k]!, ai = imA[offA + k]!, br = reB[offB + k]!, bi = imB[offB + k]!;
+      let ar = reA[offA + k]!,
+        ai = imA[offA + k]!,
+        br = reB[offB + k]!,
+        bi = imB[offB + k]!;
       if (k === 0 || k === half) ai = bi = 0;
       spec[2 * k] = ar - bi;
       spec[2 * k + 1] = ai + br;

@@ -16,7 +16,7 @@
 import { TonyError } from '../errors.ts';
 import { spectralConvergence } from './metrics.ts';
 import { Rng } from './random.ts';
-import { istft, stft, type Spectrogram, type StftOptions } from './stft.ts';
+import { istft, type Spectrogram, type StftOptions, stft } from './stft.ts';
 
 /** Perraudin et al. 2013's recommended momentum. */
 export const FAST_GRIFFIN_LIM_MOMENTUM = 0.99;
@@ -51,10 +51,15 @@ export function griffinLim(mag: Float64Array, frames: number, options: GriffinLi
   const iters = options.iters ?? 32;
   const alpha = options.momentum ?? 0;
   if (!Number.isInteger(iters) || iters < 0) throw new TonyError('config', `Griffin-Lim iters = ${iters} must be a non-negative integer`);
-  if (!(alpha >= 0 && alpha < 1.5)) throw new TonyError('config', `Griffin-Lim momentum = ${alpha} is out of range`, 'use 0 (plain) or 0.99 (fast, Perraudin et al. 2013)');
+  if (!(alpha >= 0 && alpha < 1.5))
+    throw new TonyError('config', `Griffin-Lim momentum = ${alpha} is out of range`, 'use 0 (plain) or 0.99 (fast, Perraudin et al. 2013)');
   const bins = Math.floor(options.nFft / 2) + 1;
   if (mag.length !== frames * bins) {
-    throw new TonyError('shape', `magnitude has ${mag.length} values, expected frames × bins = ${frames} × ${bins}`, 'pass the nFft the spectrogram was made with');
+    throw new TonyError(
+      'shape',
+      `magnitude has ${mag.length} values, expected frames × bins = ${frames} × ${bins}`,
+      'pass the nFft the spectrogram was made with',
+    );
   }
   const n = mag.length;
   // c: the current iterate; tPrev: the previous consistent spectrogram (t_{n−1}).
@@ -78,7 +83,11 @@ export function griffinLim(mag: Float64Array, frames: number, options: GriffinLi
     const x = istft(c, istftOptions);
     const t = stft(x, options);
     if (t.frames !== frames) {
-      throw new TonyError('shape', `re-analysis gave ${t.frames} frames, expected ${frames}`, 'leave `length` unset or pass the original signal length');
+      throw new TonyError(
+        'shape',
+        `re-analysis gave ${t.frames} frames, expected ${frames}`,
+        'leave `length` unset or pass the original signal length',
+      );
     }
     const tMag = new Float64Array(n);
     for (let i = 0; i < n; i++) {

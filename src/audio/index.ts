@@ -1,13 +1,14 @@
 /** Tony's audio foundations: WAV, resampling, STFT/mel, Griffin-Lim, metrics, corpora, plots. */
-export * from './wav.ts';
-export * from './resample.ts';
+
 export * from './fft.ts';
-export * from './stft.ts';
-export * from './mel.ts';
 export * from './griffinlim.ts';
-export * from './metrics.ts';
 export * from './manifest.ts';
-export * from './speech.ts';
+export * from './mel.ts';
+export * from './metrics.ts';
 export * from './music.ts';
 export * from './plot.ts';
 export { Rng } from './random.ts';
+export * from './resample.ts';
+export * from './speech.ts';
+export * from './stft.ts';
+export * from './wav.ts';

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { dataError } from '../errors.ts';
 import { readText, writeFileAtomic } from '../io.ts';
-import { readWav, type Audio } from './wav.ts';
+import { type Audio, readWav } from './wav.ts';
 
 export interface ManifestEntry {
   /** Unique within the manifest. */
@@ -46,7 +46,8 @@ export async function writeManifest(path: string, entries: ManifestEntry[]): Pro
  *   const entries = await readDataset('LJSpeech-1.1');
  */
 export async function readDataset(source: string): Promise<ManifestEntry[]> {
-  if (!existsSync(source)) throw dataError(`dataset '${source}' does not exist`, 'pass a directory, manifest.jsonl, metadata.csv or *.trans.txt');
+  if (!existsSync(source))
+    throw dataError(`dataset '${source}' does not exist`, 'pass a directory, manifest.jsonl, metadata.csv or *.trans.txt');
   if (statSync(source).isDirectory()) {
     if (existsSync(join(source, MANIFEST_NAME))) return readJsonl(join(source, MANIFEST_NAME));
     if (existsSync(join(source, 'metadata.csv'))) return readLjspeech(join(source, 'metadata.csv'));
@@ -58,7 +59,10 @@ export async function readDataset(source: string): Promise<ManifestEntry[]> {
   if (source.endsWith('.jsonl')) return readJsonl(source);
   if (basename(source) === 'metadata.csv') return readLjspeech(source);
   if (source.endsWith('.trans.txt')) return readLibrispeech(source);
-  throw dataError(`cannot tell the dataset format of '${source}'`, 'pass a directory, manifest.jsonl, metadata.csv (LJSpeech) or *.trans.txt (LibriSpeech)');
+  throw dataError(
+    `cannot tell the dataset format of '${source}'`,
+    'pass a directory, manifest.jsonl, metadata.csv (LJSpeech) or *.trans.txt (LibriSpeech)',
+  );
 }
 
 async function readJsonl(path: string): Promise<ManifestEntry[]> {
@@ -86,7 +90,11 @@ async function readLjspeech(path: string): Promise<ManifestEntry[]> {
   for (const [i, line] of (await readText(path)).split('\n').entries()) {
     if (line.trim() === '') continue;
     const cols = line.split('|');
-    if (cols.length < 2) throw dataError(`${path}:${i + 1}: expected 'id|transcription[|normalized]', got '${line.slice(0, 80)}'`, 'LJSpeech metadata.csv is pipe-separated');
+    if (cols.length < 2)
+      throw dataError(
+        `${path}:${i + 1}: expected 'id|transcription[|normalized]', got '${line.slice(0, 80)}'`,
+        'LJSpeech metadata.csv is pipe-separated',
+      );
     const id = cols[0]!;
     entries.push({ id, audio: join(dir, 'wavs', `${id}.wav`), text: (cols[2] ?? cols[1])!.trim() });
   }
@@ -132,7 +140,10 @@ function walk(dir: string): string[] {
 /** Load an entry's audio (and, for WAV directories, its transcript file). */
 export async function loadEntry(entry: ManifestEntry): Promise<{ audio: Audio; text?: string }> {
   if (extname(entry.audio).toLowerCase() === '.flac') {
-    throw dataError(`'${entry.audio}' is FLAC, which Tony does not decode`, 'convert once: `for f in **/*.flac; do ffmpeg -i "$f" "${f%.flac}.wav"; done`');
+    throw dataError(
+      `'${entry.audio}' is FLAC, which Tony does not decode`,
+      'convert once: `for f in **/*.flac; do ffmpeg -i "$f" "${f%.flac}.wav"; done`',
+    );
   }
   const audio = await readWav(entry.audio);
   const text = typeof entry.textFile === 'string' ? (await readText(entry.textFile)).trim() : entry.text;

@@ -12,7 +12,7 @@
  * Filterbanks are (nMels, bins) row-major; a mel spectrogram is (frames, nMels).
  */
 import { TonyError } from '../errors.ts';
-import { magnitude, stft, type StftOptions } from './stft.ts';
+import { magnitude, type StftOptions, stft } from './stft.ts';
 
 export type MelScale = 'slaney' | 'htk';
 export type MelNorm = 'slaney' | 'none';
@@ -75,16 +75,23 @@ export function melFilterbank(o: MelOptions): MelFilterbank {
   const scale = o.scale ?? 'slaney';
   const norm = o.norm ?? 'slaney';
   if (!(fmin >= 0 && fmax > fmin && fmax <= o.sampleRate / 2 + 1e-9)) {
-    throw new TonyError('config', `mel range fmin = ${fmin}, fmax = ${fmax} is invalid at sample rate ${o.sampleRate}`, 'need 0 ≤ fmin < fmax ≤ sampleRate/2');
+    throw new TonyError(
+      'config',
+      `mel range fmin = ${fmin}, fmax = ${fmax} is invalid at sample rate ${o.sampleRate}`,
+      'need 0 ≤ fmin < fmax ≤ sampleRate/2',
+    );
   }
   if (!Number.isInteger(nMels) || nMels < 1) throw new TonyError('config', `nMels = ${nMels} must be a positive integer`);
   const bins = Math.floor(o.nFft / 2) + 1;
   const fftFreqs = Float64Array.from({ length: bins }, (_, k) => (k * o.sampleRate) / o.nFft);
-  const mlo = hzToMel(fmin, scale), mhi = hzToMel(fmax, scale);
+  const mlo = hzToMel(fmin, scale),
+    mhi = hzToMel(fmax, scale);
   const edges = Float64Array.from({ length: nMels + 2 }, (_, i) => melToHz(mlo + ((mhi - mlo) * i) / (nMels + 1), scale));
   const weights = new Float64Array(nMels * bins);
   for (let i = 0; i < nMels; i++) {
-    const lo = edges[i]!, mid = edges[i + 1]!, hi = edges[i + 2]!;
+    const lo = edges[i]!,
+      mid = edges[i + 1]!,
+      hi = edges[i + 2]!;
     const enorm = norm === 'slaney' ? 2 / (hi - lo) : 1;
     for (let k = 0; k < bins; k++) {
       const f = fftFreqs[k]!;
@@ -102,13 +109,18 @@ export function melFilterbank(o: MelOptions): MelFilterbank {
  */
 export function applyFilterbank(spec: Float64Array, frames: number, fb: MelFilterbank): Float64Array {
   if (spec.length !== frames * fb.bins) {
-    throw new TonyError('shape', `spectrogram has ${spec.length} values, expected frames × bins = ${frames} × ${fb.bins}`, 'the filterbank must be built for the same nFft');
+    throw new TonyError(
+      'shape',
+      `spectrogram has ${spec.length} values, expected frames × bins = ${frames} × ${fb.bins}`,
+      'the filterbank must be built for the same nFft',
+    );
   }
   const out = new Float64Array(frames * fb.nMels);
   for (let t = 0; t < frames; t++) {
     for (let m = 0; m < fb.nMels; m++) {
       let s = 0;
-      const row = m * fb.bins, col = t * fb.bins;
+      const row = m * fb.bins,
+        col = t * fb.bins;
       for (let k = 0; k < fb.bins; k++) s += fb.weights[row + k]! * spec[col + k]!;
       out[t * fb.nMels + m] = s;
     }

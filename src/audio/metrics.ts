@@ -11,14 +11,18 @@
  *   ×real-time = 1/RTF).
  */
 import { TonyError } from '../errors.ts';
-import { magnitude, stft, type StftOptions } from './stft.ts';
+import { magnitude, type StftOptions, stft } from './stft.ts';
 
 /** Power floor for the log in LSD, so silent bins give a finite distance (−100 dB). */
 const LSD_FLOOR = 1e-10;
 
 function sameLength(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   if (a.length !== b.length) {
-    throw new TonyError('shape', `${what}: reference has ${a.length} values, estimate has ${b.length}`, 'trim both to the same length first (see alignLengths)');
+    throw new TonyError(
+      'shape',
+      `${what}: reference has ${a.length} values, estimate has ${b.length}`,
+      'trim both to the same length first (see alignLengths)',
+    );
   }
 }
 
@@ -31,13 +35,15 @@ export function alignLengths(a: Float64Array, b: Float64Array): [Float64Array, F
 /** SC between two magnitude spectrograms of equal shape, as a plain ratio. */
 export function spectralConvergence(refMag: ArrayLike<number>, estMag: ArrayLike<number>): number {
   sameLength(refMag, estMag, 'spectral convergence');
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < refMag.length; i++) {
     const d = refMag[i]! - estMag[i]!;
     num += d * d;
     den += refMag[i]! * refMag[i]!;
   }
-  if (den === 0) throw new TonyError('data', 'spectral convergence of a silent reference is undefined', 'the reference spectrogram is all zeros');
+  if (den === 0)
+    throw new TonyError('data', 'spectral convergence of a silent reference is undefined', 'the reference spectrogram is all zeros');
   return Math.sqrt(num / den);
 }
 
@@ -50,12 +56,14 @@ export function toDb(ratio: number): number {
 export function logSpectralDistance(refMag: ArrayLike<number>, estMag: ArrayLike<number>, bins: number): number {
   sameLength(refMag, estMag, 'log-spectral distance');
   const frames = refMag.length / bins;
-  if (!Number.isInteger(frames) || frames === 0) throw new TonyError('shape', `${refMag.length} values are not whole frames of ${bins} bins`);
+  if (!Number.isInteger(frames) || frames === 0)
+    throw new TonyError('shape', `${refMag.length} values are not whole frames of ${bins} bins`);
   let total = 0;
   for (let t = 0; t < frames; t++) {
     let s = 0;
     for (let k = 0; k < bins; k++) {
-      const a = refMag[t * bins + k]!, b = estMag[t * bins + k]!;
+      const a = refMag[t * bins + k]!,
+        b = estMag[t * bins + k]!;
       const d = 10 * Math.log10(Math.max(a * a, LSD_FLOOR)) - 10 * Math.log10(Math.max(b * b, LSD_FLOOR));
       s += d * d;
     }
@@ -67,7 +75,8 @@ export function logSpectralDistance(refMag: ArrayLike<number>, estMag: ArrayLike
 /** SNR in dB of an estimate against a reference waveform. */
 export function snr(ref: ArrayLike<number>, est: ArrayLike<number>): number {
   sameLength(ref, est, 'SNR');
-  let sig = 0, noise = 0;
+  let sig = 0,
+    noise = 0;
   for (let i = 0; i < ref.length; i++) {
     sig += ref[i]! * ref[i]!;
     const d = ref[i]! - est[i]!;
@@ -101,8 +110,10 @@ export const METRIC_STFT: StftOptions = { nFft: 1024, hop: 256 };
  */
 export function compareAudio(ref: Float64Array, est: Float64Array, stftOptions: StftOptions = METRIC_STFT): AudioMetrics {
   const [a, b] = alignLengths(ref, est);
-  const A = stft(a, stftOptions), B = stft(b, stftOptions);
-  const ma = magnitude(A), mb = magnitude(B);
+  const A = stft(a, stftOptions),
+    B = stft(b, stftOptions);
+  const ma = magnitude(A),
+    mb = magnitude(B);
   return {
     spectralConvergenceDb: toDb(spectralConvergence(ma, mb)),
     logSpectralDistance: logSpectralDistance(ma, mb, A.bins),

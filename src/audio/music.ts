@@ -10,9 +10,9 @@
  */
 import { join } from 'node:path';
 import { TonyError } from '../errors.ts';
-import { MANIFEST_NAME, writeManifest, type ManifestEntry } from './manifest.ts';
+import { MANIFEST_NAME, type ManifestEntry, writeManifest } from './manifest.ts';
 import { Rng } from './random.ts';
-import { round3, type CorpusOptions } from './speech.ts';
+import { type CorpusOptions, round3 } from './speech.ts';
 import { writeWav } from './wav.ts';
 
 export type Timbre = 'sine' | 'triangle' | 'square' | 'saw' | 'organ' | 'pluck' | 'bell';
@@ -48,7 +48,12 @@ const MAX_HARMONICS = 24;
 const PEAK = 0.89; // normalize each clip to about −1 dBFS
 const TAIL_SECONDS = 0.6; // room for the last notes' release
 
-export interface Note { midi: number; start: number; duration: number; part: 'melody' | 'chords' | 'bass' }
+export interface Note {
+  midi: number;
+  start: number;
+  duration: number;
+  part: 'melody' | 'chords' | 'bass';
+}
 
 export interface ClipSpec {
   key: string;
@@ -105,13 +110,20 @@ export function composeClip(rng: Rng, seconds: number): ClipSpec {
         degree += rng.pick([-2, -1, -1, 1, 1, 2, 0, 3, -3]);
       }
       degree = Math.max(-3, Math.min(9, degree));
-      if (rng.next() > 0.1) notes.push({ midi: degreeMidi(degree, MELODY_OCTAVE), start: t0 + pos * beat, duration: dur * beat, part: 'melody' });
+      if (rng.next() > 0.1)
+        notes.push({ midi: degreeMidi(degree, MELODY_OCTAVE), start: t0 + pos * beat, duration: dur * beat, part: 'melody' });
       pos += dur;
     }
   }
   const key = `${NOTE_NAMES[root]} ${mode}`;
   return {
-    key, mode, tempo, progression: prog.name, chordStyle, timbres, notes,
+    key,
+    mode,
+    tempo,
+    progression: prog.name,
+    chordStyle,
+    timbres,
+    notes,
     seconds: bars * BEATS_PER_BAR * beat + TAIL_SECONDS,
     caption: `${key}, ${tempo} bpm, ${prog.name}: ${timbres.melody} melody over ${chordStyle} ${timbres.chords} chords and ${timbres.bass} bass`,
   };
@@ -122,12 +134,23 @@ function harmonics(t: Timbre, count: number): Float64Array {
   const a = new Float64Array(count);
   for (let k = 1; k <= count; k++) {
     switch (t) {
-      case 'sine': a[k - 1] = k === 1 ? 1 : 0; break;
-      case 'saw': a[k - 1] = 1 / k; break;
-      case 'square': a[k - 1] = k % 2 ? 1 / k : 0; break;
-      case 'triangle': a[k - 1] = k % 2 ? ((k - 1) / 2 % 2 ? -1 : 1) / (k * k) : 0; break;
-      case 'organ': a[k - 1] = ({ 1: 1, 2: 0.5, 3: 0.35, 4: 0.25, 6: 0.15, 8: 0.1 } as Record<number, number>)[k] ?? 0; break;
-      default: a[k - 1] = 0;
+      case 'sine':
+        a[k - 1] = k === 1 ? 1 : 0;
+        break;
+      case 'saw':
+        a[k - 1] = 1 / k;
+        break;
+      case 'square':
+        a[k - 1] = k % 2 ? 1 / k : 0;
+        break;
+      case 'triangle':
+        a[k - 1] = k % 2 ? (((k - 1) / 2) % 2 ? -1 : 1) / (k * k) : 0;
+        break;
+      case 'organ':
+        a[k - 1] = ({ 1: 1, 2: 0.5, 3: 0.35, 4: 0.25, 6: 0.15, 8: 0.1 } as Record<number, number>)[k] ?? 0;
+        break;
+      default:
+        a[k - 1] = 0;
     }
   }
   return a;
@@ -135,7 +158,10 @@ function harmonics(t: Timbre, count: number): Float64Array {
 
 /** Attack–decay–sustain–release gain at time t of a note held for `hold` seconds. */
 function adsr(t: number, hold: number): number {
-  const A = 0.01, D = 0.12, S = 0.7, R = 0.08;
+  const A = 0.01,
+    D = 0.12,
+    S = 0.7,
+    R = 0.08;
   if (t < A) return t / A;
   const sustained = t < A + D ? 1 - ((1 - S) * (t - A)) / D : S;
   if (t < hold) return sustained;
@@ -157,7 +183,9 @@ function renderNote(mix: Float64Array, sr: number, note: Note, timbre: Timbre, g
     const theta = w * i;
     // sin(kθ) for k = 1 … count by the Chebyshev recurrence sin((k+1)θ) = 2cosθ·sin(kθ) − sin((k−1)θ).
     const c2 = 2 * Math.cos(theta);
-    let prev = 0, cur = Math.sin(theta), s = 0;
+    let prev = 0,
+      cur = Math.sin(theta),
+      s = 0;
     for (let k = 0; k < count; k++) {
       s += amp[k]! * cur;
       const next = c2 * cur - prev;
@@ -176,7 +204,8 @@ function pluck(mix: Float64Array, start: number, n: number, sr: number, f: numbe
   const burst = Math.ceil(delay) + 1;
   for (let i = 0; i < Math.min(burst, n); i++) y[i] = rng.uniform(-1, 1);
   const at = (t: number) => {
-    const i = Math.floor(t), fr = t - i;
+    const i = Math.floor(t),
+      fr = t - i;
     return i < 0 ? 0 : (1 - fr) * y[i]! + fr * (y[i + 1] ?? 0);
   };
   for (let i = burst; i < n; i++) y[i] = decay * 0.5 * (at(i - delay) + at(i - delay - 1));
@@ -185,7 +214,9 @@ function pluck(mix: Float64Array, start: number, n: number, sr: number, f: numbe
 
 /** Chowning-style FM bell: inharmonic modulator ratio, index and amplitude decaying together. */
 function bell(mix: Float64Array, start: number, n: number, sr: number, f: number, gain: number): void {
-  const ratio = 1.4, index0 = 2.5, tau = 0.6;
+  const ratio = 1.4,
+    index0 = 2.5,
+    tau = 0.6;
   for (let i = 0; i < n; i++) {
     const t = i / sr;
     const env = Math.exp(-t / tau) * Math.min(1, t / 0.003);
@@ -233,10 +264,19 @@ export async function makeMusicCorpus(o: MusicCorpusOptions): Promise<ManifestEn
     total += seconds;
     const { caption, notes, seconds: _s, ...meta } = spec;
     entries.push({
-      id, audio: join('wavs', `${id}.wav`), text: caption, seconds: round3(seconds), sampleRate, ...meta,
+      id,
+      audio: join('wavs', `${id}.wav`),
+      text: caption,
+      seconds: round3(seconds),
+      sampleRate,
+      ...meta,
       notes: notes.map((n) => ({ ...n, start: round3(n.start), duration: round3(n.duration) })),
     });
-    o.onProgress?.({ done: Math.min(Math.round(total), Math.ceil(target)), total: Math.ceil(target), info: { clips: String(entries.length) } });
+    o.onProgress?.({
+      done: Math.min(Math.round(total), Math.ceil(target)),
+      total: Math.ceil(target),
+      info: { clips: String(entries.length) },
+    });
   }
   await writeManifest(join(o.out, MANIFEST_NAME), entries);
   return entries;

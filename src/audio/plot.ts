@@ -11,7 +11,15 @@ import { magnitude, stft } from './stft.ts';
 
 /** Perceptually uniform dark→bright ramp (anchor points of matplotlib's "magma", approximate). */
 const MAGMA: Array<[number, number, number]> = [
-  [0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122], [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191],
+  [0, 0, 4],
+  [28, 16, 68],
+  [79, 18, 123],
+  [129, 37, 129],
+  [181, 54, 122],
+  [229, 80, 100],
+  [251, 135, 97],
+  [254, 194, 135],
+  [252, 253, 191],
 ];
 const MARGIN = { left: 64, right: 86, top: 30, bottom: 44 };
 const MAX_WIDTH = 1400; // plot-area pixels; longer clips are pooled, shorter ones stretched to MIN_WIDTH
@@ -38,8 +46,10 @@ export interface SpectrogramPlotOptions {
 
 function colour(v: number): Rgb {
   const x = Math.max(0, Math.min(1, v)) * (MAGMA.length - 1);
-  const i = Math.min(MAGMA.length - 2, Math.floor(x)), f = x - i;
-  const a = MAGMA[i]!, b = MAGMA[i + 1]!;
+  const i = Math.min(MAGMA.length - 2, Math.floor(x)),
+    f = x - i;
+  const a = MAGMA[i]!,
+    b = MAGMA[i + 1]!;
   return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
 }
 
@@ -57,14 +67,20 @@ function fmt(v: number, step: number): string {
 
 class Canvas {
   readonly png: PNG;
-  constructor(readonly w: number, readonly h: number) {
+  constructor(
+    readonly w: number,
+    readonly h: number,
+  ) {
     this.png = new PNG({ width: w, height: h });
     for (let i = 0; i < w * h; i++) this.png.data.set([...BG, 255], 4 * i);
   }
   set(x: number, y: number, c: Rgb): void {
     if (x < 0 || y < 0 || x >= this.w || y >= this.h) return;
     const i = 4 * (Math.round(y) * this.w + Math.round(x));
-    this.png.data[i] = c[0]; this.png.data[i + 1] = c[1]; this.png.data[i + 2] = c[2]; this.png.data[i + 3] = 255;
+    this.png.data[i] = c[0];
+    this.png.data[i + 1] = c[1];
+    this.png.data[i + 2] = c[2];
+    this.png.data[i + 3] = 255;
   }
   line(x0: number, y0: number, x1: number, y1: number, c: Rgb = INK): void {
     const n = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), 1);
@@ -75,15 +91,19 @@ class Canvas {
     const w = textWidth(s, scale);
     const start = align === 'left' ? 0 : align === 'center' ? -w / 2 : -w;
     [...s].forEach((ch, k) => {
-      glyph(ch).forEach((row, gy) => row.forEach((on, gx) => {
-        if (!on) return;
-        for (let sy = 0; sy < scale; sy++) for (let sx = 0; sx < scale; sx++) {
-          const along = start + (k * 6 + gx) * scale + sx, across = gy * scale + sy;
-          // Vertical text reads bottom to top, centred on (x, y).
-          if (vertical) this.set(x + across, y - along, INK);
-          else this.set(x + along, y + across, INK);
-        }
-      }));
+      glyph(ch).forEach((row, gy) =>
+        row.forEach((on, gx) => {
+          if (!on) return;
+          for (let sy = 0; sy < scale; sy++)
+            for (let sx = 0; sx < scale; sx++) {
+              const along = start + (k * 6 + gx) * scale + sx,
+                across = gy * scale + sy;
+              // Vertical text reads bottom to top, centred on (x, y).
+              if (vertical) this.set(x + across, y - along, INK);
+              else this.set(x + along, y + across, INK);
+            }
+        }),
+      );
     });
   }
 }
@@ -114,22 +134,28 @@ export function spectrogramPng(x: Float64Array, o: SpectrogramPlotOptions): Uint
   let max = -Infinity;
   for (const v of db) max = Math.max(max, v);
   const frames = S.frames;
-  const W = Math.min(Math.max(frames, MIN_WIDTH), MAX_WIDTH), H = Math.min(Math.max(rows, MIN_HEIGHT), MAX_HEIGHT);
+  const W = Math.min(Math.max(frames, MIN_WIDTH), MAX_WIDTH),
+    H = Math.min(Math.max(rows, MIN_HEIGHT), MAX_HEIGHT);
   const canvas = new Canvas(W + MARGIN.left + MARGIN.right, H + MARGIN.top + MARGIN.bottom);
-  const x0 = MARGIN.left, y0 = MARGIN.top; // top-left of the plot area
+  const x0 = MARGIN.left,
+    y0 = MARGIN.top; // top-left of the plot area
   // Each pixel shows the max (in dB) of the data cells it covers, so short events stay visible.
   for (let px = 0; px < W; px++) {
-    const t0 = Math.floor((px * frames) / W), t1 = Math.max(t0 + 1, Math.floor(((px + 1) * frames) / W));
+    const t0 = Math.floor((px * frames) / W),
+      t1 = Math.max(t0 + 1, Math.floor(((px + 1) * frames) / W));
     for (let py = 0; py < H; py++) {
-      const r0 = Math.floor((py * rows) / H), r1 = Math.max(r0 + 1, Math.floor(((py + 1) * rows) / H));
+      const r0 = Math.floor((py * rows) / H),
+        r1 = Math.max(r0 + 1, Math.floor(((py + 1) * rows) / H));
       let v = -Infinity;
       for (let t = t0; t < t1; t++) for (let r = r0; r < r1; r++) v = Math.max(v, db[t * rows + r]!);
       canvas.set(x0 + px, y0 + H - 1 - py, colour(1 - (max - v) / range));
     }
   }
   // Frame around the plot.
-  canvas.line(x0 - 1, y0 - 1, x0 + W, y0 - 1); canvas.line(x0 - 1, y0 + H, x0 + W, y0 + H);
-  canvas.line(x0 - 1, y0 - 1, x0 - 1, y0 + H); canvas.line(x0 + W, y0 - 1, x0 + W, y0 + H);
+  canvas.line(x0 - 1, y0 - 1, x0 + W, y0 - 1);
+  canvas.line(x0 - 1, y0 + H, x0 + W, y0 + H);
+  canvas.line(x0 - 1, y0 - 1, x0 - 1, y0 + H);
+  canvas.line(x0 + W, y0 - 1, x0 + W, y0 + H);
   // Time axis: frame t is centred on sample t·hop.
   const seconds = ((frames - 1) * hop) / sr;
   const tStep = niceStep(Math.max(seconds, 1e-3), 8);
@@ -160,7 +186,8 @@ export function spectrogramPng(x: Float64Array, o: SpectrogramPlotOptions): Uint
     canvas.text(kHz ? 'Frequency (kHz)' : 'Frequency (Hz)', 12, y0 + H / 2, 'center', 2, true);
   }
   // Colour bar with dB labels.
-  const cbX = x0 + W + 14, cbW = 14;
+  const cbX = x0 + W + 14,
+    cbW = 14;
   for (let py = 0; py < H; py++) {
     const c = colour(1 - py / (H - 1));
     for (let i = 0; i < cbW; i++) canvas.set(cbX + i, y0 + py, c);

@@ -27,7 +27,8 @@ let table: Float64Array | undefined;
 
 /** Zeroth-order modified Bessel function of the first kind (power series; converges fast here). */
 function besselI0(x: number): number {
-  let sum = 1, term = 1;
+  let sum = 1,
+    term = 1;
   const q = (x * x) / 4;
   for (let k = 1; k < 200; k++) {
     term *= q / (k * k);
@@ -59,7 +60,8 @@ function kernelTable(): Float64Array {
  *   const y = resample(x, 22050, 16000);
  */
 export function resample(x: ArrayLike<number>, fromRate: number, toRate: number): Float64Array {
-  if (!(fromRate > 0 && toRate > 0)) throw new TonyError('config', `cannot resample from ${fromRate} Hz to ${toRate} Hz`, 'rates must be positive');
+  if (!(fromRate > 0 && toRate > 0))
+    throw new TonyError('config', `cannot resample from ${fromRate} Hz to ${toRate} Hz`, 'rates must be positive');
   if (fromRate === toRate) return Float64Array.from(x);
   const tab = kernelTable();
   const ratio = toRate / fromRate;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TonyError } from '../errors.ts';
-import { MANIFEST_NAME, writeManifest, type ManifestEntry } from './manifest.ts';
+import { MANIFEST_NAME, type ManifestEntry, writeManifest } from './manifest.ts';
 import { Rng } from './random.ts';
 import { resample } from './resample.ts';
 import { decodeWav, toMono, writeWav } from './wav.ts';
@@ -31,12 +31,76 @@ const PITCH_RANGE: [number, number] = [25, 75];
 
 // A small grammar: enough variety in phonemes and prosody for vocoder training, and every
 // sentence is grammatical so the transcripts read naturally.
-const ADJECTIVES = ['quiet', 'bright', 'small', 'heavy', 'green', 'ancient', 'curious', 'gentle', 'rapid', 'frozen', 'golden', 'hollow', 'narrow', 'patient', 'silver', 'tired', 'wooden', 'yellow'];
-const NOUNS = ['river', 'teacher', 'lamp', 'garden', 'engine', 'violin', 'mountain', 'sailor', 'window', 'market', 'pilot', 'letter', 'forest', 'kitchen', 'bridge', 'doctor', 'island', 'clock', 'painter', 'harbour'];
+const ADJECTIVES = [
+  'quiet',
+  'bright',
+  'small',
+  'heavy',
+  'green',
+  'ancient',
+  'curious',
+  'gentle',
+  'rapid',
+  'frozen',
+  'golden',
+  'hollow',
+  'narrow',
+  'patient',
+  'silver',
+  'tired',
+  'wooden',
+  'yellow',
+];
+const NOUNS = [
+  'river',
+  'teacher',
+  'lamp',
+  'garden',
+  'engine',
+  'violin',
+  'mountain',
+  'sailor',
+  'window',
+  'market',
+  'pilot',
+  'letter',
+  'forest',
+  'kitchen',
+  'bridge',
+  'doctor',
+  'island',
+  'clock',
+  'painter',
+  'harbour',
+];
 /** [past, base] forms. */
-const VERBS: Array<[string, string]> = [['carried', 'carry'], ['painted', 'paint'], ['followed', 'follow'], ['repaired', 'repair'], ['watched', 'watch'], ['measured', 'measure'], ['crossed', 'cross'], ['opened', 'open'], ['noticed', 'notice'], ['described', 'describe'], ['visited', 'visit'], ['borrowed', 'borrow'], ['finished', 'finish'], ['gathered', 'gather']];
+const VERBS: Array<[string, string]> = [
+  ['carried', 'carry'],
+  ['painted', 'paint'],
+  ['followed', 'follow'],
+  ['repaired', 'repair'],
+  ['watched', 'watch'],
+  ['measured', 'measure'],
+  ['crossed', 'cross'],
+  ['opened', 'open'],
+  ['noticed', 'notice'],
+  ['described', 'describe'],
+  ['visited', 'visit'],
+  ['borrowed', 'borrow'],
+  ['finished', 'finish'],
+  ['gathered', 'gather'],
+];
 const ADVERBS = ['slowly', 'carefully', 'quickly', 'quietly', 'suddenly', 'happily', 'almost', 'nearly'];
-const PLACES = ['near the station', 'after the storm', 'before dinner', 'in the old town', 'across the valley', 'under the bridge', 'on Tuesday morning', 'at the end of the street'];
+const PLACES = [
+  'near the station',
+  'after the storm',
+  'before dinner',
+  'in the old town',
+  'across the valley',
+  'under the bridge',
+  'on Tuesday morning',
+  'at the end of the street',
+];
 const QUESTIONS = ['Did', 'Why did', 'When did', 'How often did'];
 const NUMBERS = ['two', 'three', 'seven', 'eleven', 'twenty', 'forty-one', 'a hundred', 'six thousand'];
 
@@ -45,13 +109,16 @@ export function makeSentence(rng: Rng): string {
   const np = () => `the ${rng.next() < 0.6 ? rng.pick(ADJECTIVES) + ' ' : ''}${rng.pick(NOUNS)}`;
   const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
   switch (rng.int(0, 3)) {
-    case 0: return `${cap(np())} ${rng.pick(ADVERBS)} ${rng.pick(VERBS)[0]} ${np()} ${rng.pick(PLACES)}.`;
+    case 0:
+      return `${cap(np())} ${rng.pick(ADVERBS)} ${rng.pick(VERBS)[0]} ${np()} ${rng.pick(PLACES)}.`;
     case 1: {
       const q = rng.pick(QUESTIONS);
       return `${q} ${np()} ${rng.pick(VERBS)[1]} ${np()}?`;
     }
-    case 2: return `${cap(rng.pick(NUMBERS))} ${rng.pick(ADJECTIVES)} ${rng.pick(NOUNS)}s ${rng.pick(VERBS)[0]} ${np()}, and ${np()} ${rng.pick(VERBS)[0]} them ${rng.pick(PLACES)}.`;
-    default: return `${cap(rng.pick(PLACES))}, ${np()} ${rng.pick(VERBS)[0]} ${np()}.`;
+    case 2:
+      return `${cap(rng.pick(NUMBERS))} ${rng.pick(ADJECTIVES)} ${rng.pick(NOUNS)}s ${rng.pick(VERBS)[0]} ${np()}, and ${np()} ${rng.pick(VERBS)[0]} them ${rng.pick(PLACES)}.`;
+    default:
+      return `${cap(rng.pick(PLACES))}, ${np()} ${rng.pick(VERBS)[0]} ${np()}.`;
   }
 }
 
@@ -68,7 +135,13 @@ export interface CorpusOptions {
 }
 
 /** Settings for one utterance, all drawn from the seed. */
-interface Utterance { text: string; voice: string; variant: string; rate: number; pitch: number }
+interface Utterance {
+  text: string;
+  voice: string;
+  variant: string;
+  rate: number;
+  pitch: number;
+}
 
 function drawUtterance(rng: Rng): Utterance {
   const sentences = rng.int(1, 2);
@@ -89,8 +162,11 @@ export async function espeakVersion(): Promise<string> {
     return stdout.trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new TonyError('usage', 'espeak-ng is not installed (the speech corpus is synthesized with it)',
-        'install it: `sudo apt-get install espeak-ng` (Debian/Ubuntu), `brew install espeak-ng` (macOS), `dnf install espeak-ng` (Fedora)');
+      throw new TonyError(
+        'usage',
+        'espeak-ng is not installed (the speech corpus is synthesized with it)',
+        'install it: `sudo apt-get install espeak-ng` (Debian/Ubuntu), `brew install espeak-ng` (macOS), `dnf install espeak-ng` (Fedora)',
+      );
     }
     throw err;
   }
@@ -122,8 +198,22 @@ export async function makeSpeechCorpus(o: CorpusOptions): Promise<ManifestEntry[
       await writeWav(path, { sampleRate, channels: [x] });
       const seconds = x.length / sampleRate;
       total += seconds;
-      entries.push({ id, audio: join('wavs', `${id}.wav`), text: u.text, seconds: round3(seconds), sampleRate, voice: u.voice, variant: u.variant, rate: u.rate, pitch: u.pitch });
-      o.onProgress?.({ done: Math.min(Math.round(total), Math.ceil(target)), total: Math.ceil(target), info: { clips: String(entries.length) } });
+      entries.push({
+        id,
+        audio: join('wavs', `${id}.wav`),
+        text: u.text,
+        seconds: round3(seconds),
+        sampleRate,
+        voice: u.voice,
+        variant: u.variant,
+        rate: u.rate,
+        pitch: u.pitch,
+      });
+      o.onProgress?.({
+        done: Math.min(Math.round(total), Math.ceil(target)),
+        total: Math.ceil(target),
+        info: { clips: String(entries.length) },
+      });
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });

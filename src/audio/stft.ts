@@ -45,7 +45,14 @@ export interface StftOptions {
   padMode?: PadMode;
 }
 
-interface Resolved { nFft: number; hop: number; winLength: number; window: WindowName; center: boolean; padMode: PadMode }
+interface Resolved {
+  nFft: number;
+  hop: number;
+  winLength: number;
+  window: WindowName;
+  center: boolean;
+  padMode: PadMode;
+}
 
 function resolve(o: StftOptions): Resolved {
   const nFft = o.nFft;
@@ -71,15 +78,27 @@ function resolve(o: StftOptions): Resolved {
 export function makeWindow(name: WindowName, length: number, periodic = true): Float64Array {
   const w = new Float64Array(length);
   const m = periodic ? length : length - 1;
-  if (length === 1) { w[0] = 1; return w; }
+  if (length === 1) {
+    w[0] = 1;
+    return w;
+  }
   for (let n = 0; n < length; n++) {
     const p = (2 * Math.PI * n) / m;
     switch (name) {
-      case 'hann': w[n] = 0.5 - 0.5 * Math.cos(p); break;
-      case 'hamming': w[n] = 0.54 - 0.46 * Math.cos(p); break;
-      case 'blackman': w[n] = 0.42 - 0.5 * Math.cos(p) + 0.08 * Math.cos(2 * p); break;
-      case 'rect': w[n] = 1; break;
-      default: throw new TonyError('config', `unknown window '${name as string}'`, 'use hann, hamming, blackman or rect');
+      case 'hann':
+        w[n] = 0.5 - 0.5 * Math.cos(p);
+        break;
+      case 'hamming':
+        w[n] = 0.54 - 0.46 * Math.cos(p);
+        break;
+      case 'blackman':
+        w[n] = 0.42 - 0.5 * Math.cos(p) + 0.08 * Math.cos(2 * p);
+        break;
+      case 'rect':
+        w[n] = 1;
+        break;
+      default:
+        throw new TonyError('config', `unknown window '${name as string}'`, 'use hann, hamming, blackman or rect');
     }
   }
   return w;
@@ -166,13 +185,18 @@ export function istft(S: Spectrogram, options: IstftOptions): Float64Array {
   const r = resolve(options);
   const fft = new RealFFT(r.nFft);
   if (S.bins !== fft.bins) {
-    throw new TonyError('shape', `spectrogram has ${S.bins} bins, nFft = ${r.nFft} needs ${fft.bins}`, 'pass the nFft the spectrogram was made with');
+    throw new TonyError(
+      'shape',
+      `spectrogram has ${S.bins} bins, nFft = ${r.nFft} needs ${fft.bins}`,
+      'pass the nFft the spectrogram was made with',
+    );
   }
   const w = paddedWindow(r);
   const full = r.nFft + r.hop * (S.frames - 1);
   const y = new Float64Array(Math.max(full, 0));
   const wss = new Float64Array(y.length);
-  const a = new Float64Array(r.nFft), b = new Float64Array(r.nFft);
+  const a = new Float64Array(r.nFft),
+    b = new Float64Array(r.nFft);
   for (let t = 0; t < S.frames; t += 2) {
     const t2 = Math.min(t + 1, S.frames - 1); // an odd last frame pairs with itself
     fft.inverse2(S.re, S.im, t * S.bins, S.re, S.im, t2 * S.bins, a, b);
@@ -212,7 +236,10 @@ export function phase(S: Spectrogram): Float64Array {
 /** Build a spectrogram from magnitude and phase (both (frames, bins)). */
 export function fromPolar(mag: Float64Array, ph: Float64Array, frames: number, bins: number): Spectrogram {
   if (mag.length !== frames * bins || ph.length !== frames * bins) {
-    throw new TonyError('shape', `magnitude (${mag.length}) and phase (${ph.length}) must both have frames × bins = ${frames * bins} values`);
+    throw new TonyError(
+      'shape',
+      `magnitude (${mag.length}) and phase (${ph.length}) must both have frames × bins = ${frames * bins} values`,
+    );
   }
   const S: Spectrogram = { frames, bins, re: new Float64Array(mag.length), im: new Float64Array(mag.length) };
   for (let i = 0; i < mag.length; i++) {

@@ -12,7 +12,7 @@
  * padded to even length as RIFF requires. Malformed headers, truncated data and unsupported
  * encodings are `data` errors naming the file's values.
  */
-import { TonyError, dataError } from '../errors.ts';
+import { dataError, TonyError } from '../errors.ts';
 import { readSource, writeFileAtomic } from '../io.ts';
 
 /** One clip: `channels[c][i]` is sample i of channel c, in [-1, 1). */
@@ -70,7 +70,10 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV data'): { audio: Audio;
   const tag = (at: number) => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
   if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') {
     const what = bytes.length < 12 ? `only ${bytes.length} bytes` : `starts with '${tag(0)}'…'${tag(8)}'`;
-    throw dataError(`${name} is not a RIFF/WAVE file (${what})`, 'pass a .wav file; RF64, AIFF, FLAC and MP3 are not read — convert with `ffmpeg -i in -c:a pcm_s16le out.wav`');
+    throw dataError(
+      `${name} is not a RIFF/WAVE file (${what})`,
+      'pass a .wav file; RF64, AIFF, FLAC and MP3 are not read — convert with `ffmpeg -i in -c:a pcm_s16le out.wav`',
+    );
   }
   let fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number; sub?: number } | undefined;
   let data: { start: number; size: number } | undefined;
@@ -81,7 +84,10 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV data'): { audio: Audio;
     const body = pos + 8;
     if (id === 'fmt ') {
       if (size < FMT_CHUNK_MIN || body + size > bytes.length) {
-        throw dataError(`${name}: 'fmt ' chunk has size ${size} (need ≥ ${FMT_CHUNK_MIN} within the file's ${bytes.length} bytes)`, 'the header is malformed or the file is truncated');
+        throw dataError(
+          `${name}: 'fmt ' chunk has size ${size} (need ≥ ${FMT_CHUNK_MIN} within the file's ${bytes.length} bytes)`,
+          'the header is malformed or the file is truncated',
+        );
       }
       fmt = {
         tag: view.getUint16(body, true),
@@ -92,11 +98,17 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV data'): { audio: Audio;
       };
       if (fmt.tag === FORMAT_EXTENSIBLE) {
         if (size < EXTENSIBLE_FMT_SIZE) {
-          throw dataError(`${name}: WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk has size ${size}, need ${EXTENSIBLE_FMT_SIZE}`, 'the header is malformed');
+          throw dataError(
+            `${name}: WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk has size ${size}, need ${EXTENSIBLE_FMT_SIZE}`,
+            'the header is malformed',
+          );
         }
         const guid = bytes.subarray(body + 24, body + 40);
         if (!SUBFORMAT_GUID_TAIL.every((b, i) => guid[i + 2] === b)) {
-          throw dataError(`${name}: WAVE_FORMAT_EXTENSIBLE sub-format GUID is not a KSDATAFORMAT_SUBTYPE_* GUID`, 'only PCM and IEEE-float sub-formats are read');
+          throw dataError(
+            `${name}: WAVE_FORMAT_EXTENSIBLE sub-format GUID is not a KSDATAFORMAT_SUBTYPE_* GUID`,
+            'only PCM and IEEE-float sub-formats are read',
+          );
         }
         fmt.sub = view.getUint16(body + 24, true);
       }
@@ -123,7 +135,10 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV data'): { audio: Audio;
   }
   const frames = Math.floor(data.size / fmt.blockAlign);
   if (frames * fmt.blockAlign !== data.size) {
-    throw dataError(`${name}: 'data' size ${data.size} is not a whole number of ${fmt.blockAlign}-byte frames`, 'the file is truncated or the header is wrong');
+    throw dataError(
+      `${name}: 'data' size ${data.size} is not a whole number of ${fmt.blockAlign}-byte frames`,
+      'the file is truncated or the header is wrong',
+    );
   }
   const channels = Array.from({ length: fmt.channels }, () => new Float64Array(frames));
   const read = sampleReader(encoding, view);
@@ -137,18 +152,28 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV data'): { audio: Audio;
 function encodingOf(format: number, bits: number, name: string): WavEncoding {
   if (format === FORMAT_PCM && (bits === 8 || bits === 16 || bits === 24 || bits === 32)) return `pcm${bits}`;
   if (format === FORMAT_IEEE_FLOAT && (bits === 32 || bits === 64)) return `float${bits}`;
-  const what = format === FORMAT_PCM ? `${bits}-bit PCM` : format === FORMAT_IEEE_FLOAT ? `${bits}-bit float` : `format tag 0x${format.toString(16)}`;
-  throw dataError(`${name} uses an unsupported encoding: ${what}`, 'supported: PCM 8/16/24/32-bit and float 32/64-bit; convert with `ffmpeg -i in -c:a pcm_s16le out.wav`');
+  const what =
+    format === FORMAT_PCM ? `${bits}-bit PCM` : format === FORMAT_IEEE_FLOAT ? `${bits}-bit float` : `format tag 0x${format.toString(16)}`;
+  throw dataError(
+    `${name} uses an unsupported encoding: ${what}`,
+    'supported: PCM 8/16/24/32-bit and float 32/64-bit; convert with `ffmpeg -i in -c:a pcm_s16le out.wav`',
+  );
 }
 
 function sampleReader(encoding: WavEncoding, v: DataView): (at: number) => number {
   switch (encoding) {
-    case 'pcm8': return (at) => (v.getUint8(at) - 128) / 128;
-    case 'pcm16': return (at) => v.getInt16(at, true) / 32768;
-    case 'pcm24': return (at) => ((v.getUint8(at + 2) << 24) >> 8 | v.getUint8(at + 1) << 8 | v.getUint8(at)) / 8388608;
-    case 'pcm32': return (at) => v.getInt32(at, true) / 2147483648;
-    case 'float32': return (at) => v.getFloat32(at, true);
-    case 'float64': return (at) => v.getFloat64(at, true);
+    case 'pcm8':
+      return (at) => (v.getUint8(at) - 128) / 128;
+    case 'pcm16':
+      return (at) => v.getInt16(at, true) / 32768;
+    case 'pcm24':
+      return (at) => (((v.getUint8(at + 2) << 24) >> 8) | (v.getUint8(at + 1) << 8) | v.getUint8(at)) / 8388608;
+    case 'pcm32':
+      return (at) => v.getInt32(at, true) / 2147483648;
+    case 'float32':
+      return (at) => v.getFloat32(at, true);
+    case 'float64':
+      return (at) => v.getFloat64(at, true);
   }
 }
 
@@ -160,17 +185,23 @@ function quantize(x: number, bits: number): number {
 
 function sampleWriter(encoding: WavEncoding, v: DataView): (at: number, x: number) => void {
   switch (encoding) {
-    case 'pcm8': return (at, x) => v.setUint8(at, quantize(x, 8) + 128);
-    case 'pcm16': return (at, x) => v.setInt16(at, quantize(x, 16), true);
-    case 'pcm24': return (at, x) => {
-      const q = quantize(x, 24);
-      v.setUint8(at, q & 0xff);
-      v.setUint8(at + 1, (q >> 8) & 0xff);
-      v.setUint8(at + 2, (q >> 16) & 0xff);
-    };
-    case 'pcm32': return (at, x) => v.setInt32(at, quantize(x, 32), true);
-    case 'float32': return (at, x) => v.setFloat32(at, x, true);
-    case 'float64': return (at, x) => v.setFloat64(at, x, true);
+    case 'pcm8':
+      return (at, x) => v.setUint8(at, quantize(x, 8) + 128);
+    case 'pcm16':
+      return (at, x) => v.setInt16(at, quantize(x, 16), true);
+    case 'pcm24':
+      return (at, x) => {
+        const q = quantize(x, 24);
+        v.setUint8(at, q & 0xff);
+        v.setUint8(at + 1, (q >> 8) & 0xff);
+        v.setUint8(at + 2, (q >> 16) & 0xff);
+      };
+    case 'pcm32':
+      return (at, x) => v.setInt32(at, quantize(x, 32), true);
+    case 'float32':
+      return (at, x) => v.setFloat32(at, x, true);
+    case 'float64':
+      return (at, x) => v.setFloat64(at, x, true);
   }
 }
 
@@ -194,7 +225,12 @@ export function encodeWav(audio: Audio, options: EncodeOptions = {}): Uint8Array
   if (nch < 1) throw new TonyError('usage', 'cannot write a WAV file with no channels');
   const frames = audioLength(audio);
   for (const [c, ch] of audio.channels.entries()) {
-    if (ch.length !== frames) throw new TonyError('shape', `channel ${c} has ${ch.length} samples, channel 0 has ${frames}`, 'all channels must have the same length');
+    if (ch.length !== frames)
+      throw new TonyError(
+        'shape',
+        `channel ${c} has ${ch.length} samples, channel 0 has ${frames}`,
+        'all channels must have the same length',
+      );
   }
   if (!Number.isInteger(audio.sampleRate) || audio.sampleRate < 1) {
     throw new TonyError('usage', `sample rate ${audio.sampleRate} is not a positive integer`, 'WAV stores the rate as an integer');
@@ -207,10 +243,15 @@ export function encodeWav(audio: Audio, options: EncodeOptions = {}): Uint8Array
   const total = 12 + 8 + fmtSize + 8 + dataSize + (dataSize & 1);
   const bytes = new Uint8Array(total);
   const v = new DataView(bytes.buffer);
-  const put = (at: number, s: string) => { for (let i = 0; i < 4; i++) bytes[at + i] = s.charCodeAt(i); };
+  const put = (at: number, s: string) => {
+    for (let i = 0; i < 4; i++) bytes[at + i] = s.charCodeAt(i);
+  };
   const formatTag = isFloat ? FORMAT_IEEE_FLOAT : FORMAT_PCM;
-  put(0, 'RIFF'); v.setUint32(4, total - 8, true); put(8, 'WAVE');
-  put(12, 'fmt '); v.setUint32(16, fmtSize, true);
+  put(0, 'RIFF');
+  v.setUint32(4, total - 8, true);
+  put(8, 'WAVE');
+  put(12, 'fmt ');
+  v.setUint32(16, fmtSize, true);
   v.setUint16(20, extensible ? FORMAT_EXTENSIBLE : formatTag, true);
   v.setUint16(22, nch, true);
   v.setUint32(24, audio.sampleRate, true);
@@ -225,7 +266,8 @@ export function encodeWav(audio: Audio, options: EncodeOptions = {}): Uint8Array
     bytes.set(SUBFORMAT_GUID_TAIL, 46);
   }
   const dataAt = 12 + 8 + fmtSize;
-  put(dataAt, 'data'); v.setUint32(dataAt + 4, dataSize, true);
+  put(dataAt, 'data');
+  v.setUint32(dataAt + 4, dataSize, true);
   const write = sampleWriter(encoding, v);
   let at = dataAt + 8;
   for (let i = 0; i < frames; i++) {

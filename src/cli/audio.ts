@@ -3,16 +3,16 @@
  * the library in src/audio; nothing here computes.
  */
 import { basename } from 'node:path';
-import { Command, Option } from 'commander';
-import { checkWritable, writeFileAtomic } from '../io.ts';
+import { type Command, Option } from 'commander';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
 import { makeMusicCorpus } from '../audio/music.ts';
 import { spectrogramPng } from '../audio/plot.ts';
 import { resampleAudio } from '../audio/resample.ts';
 import { makeSpeechCorpus } from '../audio/speech.ts';
-import { magnitude, stft, type StftOptions } from '../audio/stft.ts';
-import { readWav, toMono, writeWav, type WavEncoding } from '../audio/wav.ts';
+import { magnitude, type StftOptions, stft } from '../audio/stft.ts';
+import { readWav, toMono, type WavEncoding, writeWav } from '../audio/wav.ts';
+import { checkWritable, writeFileAtomic } from '../io.ts';
 import { integer, number } from './flags.ts';
 import { progressBar } from './progress.ts';
 
@@ -35,47 +35,68 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (same seed → same files)', integer('seed', 0), 0)
     .option('--sample-rate <hz>', 'output rate (default 16000 speech, 22050 music)', integer('sample-rate', 8000))
     .option('--clip-seconds <s>', 'music clip length', number('clip-seconds', { min: 1 }), 8)
-    .action(async (o: { kind: 'speech' | 'music'; minutes: number; out: string; seed: number; sampleRate?: number; clipSeconds: number }) => {
-      await checkWritable(o.out);
-      const bar = progressBar(`${o.kind} corpus`, 's');
-      const common = { minutes: o.minutes, out: o.out, seed: o.seed, sampleRate: o.sampleRate, onProgress: bar.update };
-      const t0 = performance.now();
-      const entries = o.kind === 'speech' ? await makeSpeechCorpus(common) : await makeMusicCorpus({ ...common, clipSeconds: o.clipSeconds });
-      bar.stop();
-      const seconds = entries.reduce((s, e) => s + (e.seconds ?? 0), 0);
-      process.stdout.write(`wrote ${entries.length} clips, ${(seconds / 60).toFixed(2)} min of ${o.kind} to ${o.out}/ (manifest.jsonl) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    });
+    .action(
+      async (o: { kind: 'speech' | 'music'; minutes: number; out: string; seed: number; sampleRate?: number; clipSeconds: number }) => {
+        await checkWritable(o.out);
+        const bar = progressBar(`${o.kind} corpus`, 's');
+        const common = { minutes: o.minutes, out: o.out, seed: o.seed, sampleRate: o.sampleRate, onProgress: bar.update };
+        const t0 = performance.now();
+        const entries =
+          o.kind === 'speech' ? await makeSpeechCorpus(common) : await makeMusicCorpus({ ...common, clipSeconds: o.clipSeconds });
+        bar.stop();
+        const seconds = entries.reduce((s, e) => s + (e.seconds ?? 0), 0);
+        process.stdout.write(
+          `wrote ${entries.length} clips, ${(seconds / 60).toFixed(2)} min of ${o.kind} to ${o.out}/ (manifest.jsonl) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+        );
+      },
+    );
 
   stftFlags(
     audio
       .command('invert <in>')
       .description("reconstruct audio from the magnitude of in.wav's STFT (phase discarded) and report its quality")
-      .addOption(new Option('--method <m>', 'griffin-lim (plain) or fast-griffin-lim (momentum 0.99)').choices(['griffin-lim', 'fast-griffin-lim']).default('griffin-lim'))
+      .addOption(
+        new Option('--method <m>', 'griffin-lim (plain) or fast-griffin-lim (momentum 0.99)')
+          .choices(['griffin-lim', 'fast-griffin-lim'])
+          .default('griffin-lim'),
+      )
       .option('--iters <n>', 'iterations', integer('iters', 0), 32)
       .option('--momentum <a>', 'override the momentum (0 = plain)', number('momentum', { min: 0 }))
       .option('--seed <n>', 'seed of the random initial phase', integer('seed', 0), 0)
       .requiredOption('--out <file>', 'output WAV'),
-  ).action(async (input: string, o: { method: string; iters: number; momentum?: number; seed: number; out: string; nFft: number; hop?: number }) => {
-    await checkWritable(o.out, 'file'); // before the iterations
-    const a = await readWav(input);
-    const x = toMono(a);
-    const so = stftOf(o);
-    const S = stft(x, so);
-    const mag = magnitude(S);
-    const bar = progressBar('griffin-lim', 'it');
-    const momentum = o.momentum ?? (o.method === 'fast-griffin-lim' ? FAST_GRIFFIN_LIM_MOMENTUM : 0);
-    const t0 = performance.now();
-    const { signal } = griffinLim(mag, S.frames, { ...so, iters: o.iters, momentum, seed: o.seed, length: x.length, onProgress: bar.update });
-    const secs = (performance.now() - t0) / 1000;
-    bar.stop();
-    await writeWav(o.out, { sampleRate: a.sampleRate, channels: [signal] });
-    const sc = toDb(spectralConvergence(mag, magnitude(stft(signal, so))));
-    const rtf = realTimeFactor(secs, x.length / a.sampleRate);
-    process.stdout.write(
-      `${o.method} (momentum ${momentum}), ${o.iters} iterations: spectral convergence ${sc.toFixed(2)} dB, ` +
-        `${secs.toFixed(2)} s for ${(x.length / a.sampleRate).toFixed(2)} s of audio (RTF ${rtf.toFixed(3)}, ${(1 / rtf).toFixed(1)}× real time) → ${o.out}\n`,
-    );
-  });
+  ).action(
+    async (
+      input: string,
+      o: { method: string; iters: number; momentum?: number; seed: number; out: string; nFft: number; hop?: number },
+    ) => {
+      await checkWritable(o.out, 'file'); // before the iterations
+      const a = await readWav(input);
+      const x = toMono(a);
+      const so = stftOf(o);
+      const S = stft(x, so);
+      const mag = magnitude(S);
+      const bar = progressBar('griffin-lim', 'it');
+      const momentum = o.momentum ?? (o.method === 'fast-griffin-lim' ? FAST_GRIFFIN_LIM_MOMENTUM : 0);
+      const t0 = performance.now();
+      const { signal } = griffinLim(mag, S.frames, {
+        ...so,
+        iters: o.iters,
+        momentum,
+        seed: o.seed,
+        length: x.length,
+        onProgress: bar.update,
+      });
+      const secs = (performance.now() - t0) / 1000;
+      bar.stop();
+      await writeWav(o.out, { sampleRate: a.sampleRate, channels: [signal] });
+      const sc = toDb(spectralConvergence(mag, magnitude(stft(signal, so))));
+      const rtf = realTimeFactor(secs, x.length / a.sampleRate);
+      process.stdout.write(
+        `${o.method} (momentum ${momentum}), ${o.iters} iterations: spectral convergence ${sc.toFixed(2)} dB, ` +
+          `${secs.toFixed(2)} s for ${(x.length / a.sampleRate).toFixed(2)} s of audio (RTF ${rtf.toFixed(3)}, ${(1 / rtf).toFixed(1)}× real time) → ${o.out}\n`,
+      );
+    },
+  );
 
   stftFlags(
     audio
@@ -97,7 +118,9 @@ export function register(program: Command): void {
       );
     }
     if (o.json) {
-      process.stdout.write(JSON.stringify({ ...m, sampleRate: a.sampleRate, resampled: bb !== b, refSamples: x.length, testSamples: y.length }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ ...m, sampleRate: a.sampleRate, resampled: bb !== b, refSamples: x.length, testSamples: y.length }) + '\n',
+      );
       return;
     }
     const note = bb !== b ? ` (test resampled ${b.sampleRate} → ${a.sampleRate} Hz)` : '';
@@ -122,7 +145,10 @@ export function register(program: Command): void {
       const a = await readWav(input);
       const x = toMono(a);
       const title = `${o.mel ? 'Log-mel spectrogram' : 'Spectrogram'}, ${a.sampleRate} Hz, ${(x.length / a.sampleRate).toFixed(2)} s`;
-      await writeFileAtomic(o.out, spectrogramPng(x, { sampleRate: a.sampleRate, nFft: o.nFft, hop: o.hop, nMels: o.mel, rangeDb: o.rangeDb, title }));
+      await writeFileAtomic(
+        o.out,
+        spectrogramPng(x, { sampleRate: a.sampleRate, nFft: o.nFft, hop: o.hop, nMels: o.mel, rangeDb: o.rangeDb, title }),
+      );
       process.stdout.write(`${basename(input)} → ${o.out}\n`);
     });
 
@@ -131,7 +157,9 @@ export function register(program: Command): void {
     .description('band-limited resampling (Kaiser-windowed sinc, ≥ 120 dB stop band)')
     .requiredOption('--rate <hz>', 'target sample rate', integer('rate', 1))
     .requiredOption('--out <file>', 'output WAV')
-    .addOption(new Option('--encoding <e>', 'output encoding').choices(['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32', 'float64']).default('pcm16'))
+    .addOption(
+      new Option('--encoding <e>', 'output encoding').choices(['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32', 'float64']).default('pcm16'),
+    )
     .action(async (input: string, o: { rate: number; out: string; encoding: WavEncoding }) => {
       const a = await readWav(input);
       await writeWav(o.out, resampleAudio(a, o.rate), { encoding: o.encoding });

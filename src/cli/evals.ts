@@ -2,17 +2,17 @@
  * `tony eval humaneval|infilling|gsm8k|sandbox` — flags → options → src/evals. Each scoring command
  * prints a progress bar, a summary table, and as its last line one JSON object of the metrics.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
-import { checkWritable } from '../io.ts';
 import { loadMathProblems, loadProblems, resultsPath } from '../evals/data.ts';
 import { LANGUAGES, type Language } from '../evals/execute.ts';
 import { CODE_SAMPLING, sampleCode, sampleMath, writeSamples } from '../evals/generate.ts';
-import { GSM8K_TEST_URL, evaluateGsm8k } from '../evals/gsm8k.ts';
-import { DEFAULT_KS, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark, evaluateHumanEval } from '../evals/humaneval.ts';
+import { evaluateGsm8k, GSM8K_TEST_URL } from '../evals/gsm8k.ts';
+import { DEFAULT_KS, evaluateHumanEval, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark } from '../evals/humaneval.ts';
 import { type Api, openProvider } from '../evals/providers.ts';
 import { describeLevel, enforcement, formatReport, probeIsolation } from '../evals/sandbox.ts';
-import type { Device } from '../engine/runtime.ts';
+import { checkWritable } from '../io.ts';
 import { count, integer, parseNumber, runtimeOptions } from './flags.ts';
 import { type Progress, progressBar } from './progress.ts';
 
@@ -39,7 +39,10 @@ const runtimeOf = (o: { device?: Device; threads?: number }) => ({ device: o.dev
 function addGenerationFlags(cmd: Command): Command {
   for (const o of runtimeOptions()) cmd.addOption(o);
   return cmd
-    .option('--model <url|dir>', 'sample first from an OpenAI-compatible base URL or a Tony model (checkpoint or run directory), then score')
+    .option(
+      '--model <url|dir>',
+      'sample first from an OpenAI-compatible base URL or a Tony model (checkpoint or run directory), then score',
+    )
     .option('--model-name <name>', 'the `model` field sent to the server (default: the one model its /v1/models lists)')
     .addOption(new Option('--api <api>', 'which OpenAI API to call').choices(['completions', 'chat']).default('completions'))
     .option('--api-key-env <VAR>', 'environment variable holding the API key', 'OPENAI_API_KEY')
@@ -86,7 +89,13 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
   let tooLong: number | undefined;
   if (opts.model) {
     const problems = await loadProblems(problemsSource, { infilling: !!benchmark });
-    const provider = await openProvider(opts.model, { modelName: opts.modelName, api: opts.api, apiKeyEnv: opts.apiKeyEnv, concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })!, ...runtimeOf(opts as { device?: Device; threads?: number }) });
+    const provider = await openProvider(opts.model, {
+      modelName: opts.modelName,
+      api: opts.api,
+      apiKeyEnv: opts.apiKeyEnv,
+      concurrency: num('concurrency', opts.concurrency, { int: true, min: 1 })!,
+      ...runtimeOf(opts as { device?: Device; threads?: number }),
+    });
     const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
       sampleCode(provider, problems.values(), {
         n: num('n', opts.n, { int: true, min: 1 })!,
@@ -101,7 +110,10 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
     await writeSamples(samples!, generated);
     process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
     tooLong = new Set(generated.filter((g) => g.error).map((g) => g.task_id)).size;
-    if (tooLong) process.stderr.write(`note: ${tooLong} problems did not fit the model's context; their samples are empty and scored as failed (reason in the samples' "error")\n`);
+    if (tooLong)
+      process.stderr.write(
+        `note: ${tooLong} problems did not fit the model's context; their samples are empty and scored as failed (reason in the samples' "error")\n`,
+      );
   }
   if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
   const ks = String(opts.k)
@@ -142,7 +154,9 @@ async function runCode(kind: 'humaneval' | 'infilling', opts: CommonFlags & Reco
 
 /** Registers `tony eval …`. */
 export function register(program: Command): void {
-  const evalCmd = program.command('eval').description('evaluate code and math samples (HumanEval, HumanEval-infilling, GSM8K) in a sandbox');
+  const evalCmd = program
+    .command('eval')
+    .description('evaluate code and math samples (HumanEval, HumanEval-infilling, GSM8K) in a sandbox');
 
   const he = evalCmd
     .command('humaneval')
@@ -157,11 +171,18 @@ export function register(program: Command): void {
   const inf = evalCmd
     .command('infilling')
     .description('HumanEval-infilling (FIM) functional correctness, pass@k')
-    .addOption(new Option('--benchmark <name>', 'which infilling benchmark').choices(Object.keys(INFILLING_BENCHMARKS)).makeOptionMandatory())
+    .addOption(
+      new Option('--benchmark <name>', 'which infilling benchmark').choices(Object.keys(INFILLING_BENCHMARKS)).makeOptionMandatory(),
+    )
     .option('--samples <file>', 'samples {task_id, completion}; with --model, where to write them')
     .option('--problems <path|url>', 'problems file (default: the benchmark upstream)')
     .option('--k <list>', 'k values for pass@k', DEFAULT_KS.join(','))
-    .addOption(new Option('--language <lang>').choices([...LANGUAGES]).default('python').hideHelp());
+    .addOption(
+      new Option('--language <lang>')
+        .choices([...LANGUAGES])
+        .default('python')
+        .hideHelp(),
+    );
   addSandboxFlags(inf);
   addGenerationFlags(inf).action((o) => runCode('infilling', o));
 
@@ -177,7 +198,13 @@ export function register(program: Command): void {
     if (samples) await checkWritable(resultsPath(samples), 'file');
     if (o.model) {
       const problems = await loadMathProblems(o.data);
-      const provider = await openProvider(o.model, { modelName: o.modelName, api: o.api, apiKeyEnv: o.apiKeyEnv, concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!, ...runtimeOf(o) });
+      const provider = await openProvider(o.model, {
+        modelName: o.modelName,
+        api: o.api,
+        apiKeyEnv: o.apiKeyEnv,
+        concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
+        ...runtimeOf(o),
+      });
       const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
         sampleMath(provider, problems, {
           n: num('n', o.n, { int: true, min: 1 })!,
@@ -194,7 +221,9 @@ export function register(program: Command): void {
     }
     if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
     const r = await evaluateGsm8k({ data: o.data, samples });
-    process.stdout.write(`${table([['problems', r.problems], ['samples', r.samples], ...Object.entries(r.metrics), ['results', r.resultsFile ?? '-']])}\n`);
+    process.stdout.write(
+      `${table([['problems', r.problems], ['samples', r.samples], ...Object.entries(r.metrics), ['results', r.resultsFile ?? '-']])}\n`,
+    );
     process.stdout.write(`${JSON.stringify(r.metrics)}\n`);
   });
 
@@ -205,10 +234,14 @@ export function register(program: Command): void {
       const r = await probeIsolation();
       process.stdout.write(`${formatReport(r)}\n`);
       if (r.level) {
-        const limits = enforcement(r.level).map(([limit, layer]) => `  ${limit.padEnd(16)} ${layer}`).join('\n');
+        const limits = enforcement(r.level)
+          .map(([limit, layer]) => `  ${limit.padEnd(16)} ${layer}`)
+          .join('\n');
         process.stdout.write(`which layer enforces each limit:\n${limits}\nsandbox: ready — isolation level ${describeLevel(r.level)}\n`);
       } else {
-        process.stdout.write('sandbox: CANNOT ISOLATE — tony eval refuses to run programs here (install the MISSING layers, or pass --unsafe-no-sandbox for code you trust)\n');
+        process.stdout.write(
+          'sandbox: CANNOT ISOLATE — tony eval refuses to run programs here (install the MISSING layers, or pass --unsafe-no-sandbox for code you trust)\n',
+        );
         process.exitCode = 1;
       }
       process.stdout.write(`${JSON.stringify({ ok: r.ok })}\n`);
@@ -222,9 +255,19 @@ export function register(program: Command): void {
     .option('--n <n>', 'tasks', count('n'), 200)
     .option('--seed <n>', 'task seed', integer('seed', 0), 0)
     .option('--format <fmt>', 'infilling prompt layout: psm or spm', 'psm')
-    .option('--span <kind>', "middle: a whole 'line', or a 2–12 character 'span' inside a line", 'line')
+    .option('--span <kind>', "middle: a whole 'line', or a 2–12 character 'span' inside a line", 'line');
   for (const opt of runtimeOptions()) heldout.addOption(opt);
-  heldout.action(async (o: { model: string; data: string; n: number; seed: number; format: 'psm' | 'spm'; span: 'line' | 'span'; device: Device; threads?: number }) => {
+  heldout.action(
+    async (o: {
+      model: string;
+      data: string;
+      n: number;
+      seed: number;
+      format: 'psm' | 'spm';
+      span: 'line' | 'span';
+      device: Device;
+      threads?: number;
+    }) => {
       if (o.span !== 'line' && o.span !== 'span') throw new TonyError('usage', `--span must be line or span, got '${o.span}'`);
       if (o.format !== 'psm' && o.format !== 'spm') throw new TonyError('usage', `--format must be psm or spm, got '${o.format}'`);
       const [{ loadTextModel }, { TonyTextModel }, { openShards }, { evaluateInfill, heldOutTasks }] = await Promise.all([
@@ -242,12 +285,26 @@ export function register(program: Command): void {
       }
       try {
         const tasks = heldOutTasks(shards, o.n, o.seed, 400, o.span);
-        const r = await withBar('infill', 'tasks', (onProgress) => evaluateInfill(model, tasks, (done) => onProgress({ done, total: tasks.length })));
-        process.stdout.write(`${table([['model', o.model], ['format', o.format], ['span', o.span], ['tasks', r.tasks], ['infill loss (nats/token)', r.infillLoss], ['exact match', r.exactMatch]])}\n`);
-        process.stdout.write(`${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks, format: o.format, span: o.span })}\n`);
+        const r = await withBar('infill', 'tasks', (onProgress) =>
+          evaluateInfill(model, tasks, (done) => onProgress({ done, total: tasks.length })),
+        );
+        process.stdout.write(
+          `${table([
+            ['model', o.model],
+            ['format', o.format],
+            ['span', o.span],
+            ['tasks', r.tasks],
+            ['infill loss (nats/token)', r.infillLoss],
+            ['exact match', r.exactMatch],
+          ])}\n`,
+        );
+        process.stdout.write(
+          `${JSON.stringify({ infill_loss: r.infillLoss, exact_match: r.exactMatch, tasks: r.tasks, format: o.format, span: o.span })}\n`,
+        );
       } finally {
         shards.close();
         await model.close();
       }
-    });
+    },
+  );
 }

@@ -35,7 +35,10 @@ export function parseNumber(flag: string, v: string, rule: NumberRule = {}): num
 }
 
 /** A commander argument parser for a numeric flag. */
-export const number = (flag: string, rule: NumberRule = {}) => (v: string) => parseNumber(flag, v, rule);
+export const number =
+  (flag: string, rule: NumberRule = {}) =>
+  (v: string) =>
+    parseNumber(flag, v, rule);
 /** Any integer ≥ min (default: any integer). */
 export const integer = (flag: string, min = -Infinity, max = Infinity) => number(flag, { integer: true, min, max });
 /** An integer ≥ 1: counts, sizes, steps. */

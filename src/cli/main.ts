@@ -7,13 +7,13 @@
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
 import { fileSystemError } from '../io.ts';
-import { register as scaling } from './scaling.ts';
-import { register as shapes } from './shapes.ts';
 import { register as audio } from './audio.ts';
-import { register as generate } from './generate.ts';
-import { register as serve } from './serve.ts';
-import { register as train } from './train.ts';
 import { register as evals } from './evals.ts';
+import { register as generate } from './generate.ts';
+import { register as scaling } from './scaling.ts';
+import { register as serve } from './serve.ts';
+import { register as shapes } from './shapes.ts';
+import { register as train } from './train.ts';
 
 const program = new Command('tony')
   .description('Define, train, sample, evaluate and serve generative models — TypeScript → ONNX → ONNX Runtime.')
@@ -21,15 +21,7 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [
-  train,
-  generate,
-  serve,
-  audio,
-  shapes,
-  evals,
-  scaling,
-];
+const areas: Array<(p: Command) => void> = [train, generate, serve, audio, shapes, evals, scaling];
 for (const register of areas) register(program);
 
 // A reader that stops early (`tony sample … | head -2`) closes the pipe. Stop quietly, as Unix

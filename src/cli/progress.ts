@@ -14,7 +14,11 @@ export function progressBar(label: string, unit = 'it') {
   const tty = process.stderr.isTTY;
   const started = Date.now();
   const fmtInfo = (info?: Record<string, string>) =>
-    info ? Object.entries(info).map(([k, v]) => `${k} ${v}`).join(' | ') : '';
+    info
+      ? Object.entries(info)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' | ')
+      : '';
   return {
     update(p: Progress) {
       if (tty) {

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { TonyError } from '../errors.ts';
 import type { Device } from '../engine/runtime.ts';
+import { TonyError } from '../errors.ts';
 import { checkWritable } from '../io.ts';
 import { analyzeScaling, formatAnalysis, type ScalingAxis } from '../scaling/analyze.ts';
 import { writeScalingPlot } from '../scaling/plot.ts';
@@ -21,7 +21,9 @@ export function register(program: Command): void {
   const scale = program.command('scale').description('scaling laws: fit power laws with an irreducible term to families of runs');
   scale
     .command('fit')
-    .description('fit L(N) or L(C) to runs (JSONL rows {run, params, nonembedding_params, tokens, compute?, loss, split}, or a directory of Tony training logs)')
+    .description(
+      'fit L(N) or L(C) to runs (JSONL rows {run, params, nonembedding_params, tokens, compute?, loss, split}, or a directory of Tony training logs)',
+    )
     .argument('<runs>', 'runs JSONL file, a run directory (config.json + metrics.jsonl), or a directory of run directories')
     .option('--x <axis>', "fit against 'params' (final loss per run) or 'compute' (frontier of the learning curves)", 'params')
     .option('--split <name>', "which losses to fit (default: 'val' when present, else 'train')")
@@ -30,31 +32,39 @@ export function register(program: Command): void {
     .option('--level <p>', 'confidence level of the intervals', String(BOOTSTRAP_DEFAULTS.level))
     .option('--seed <n>', 'seed of the bootstrap', String(BOOTSTRAP_DEFAULTS.seed))
     .option('--json', 'print the analysis as JSON instead of text')
-    .action(async (source: string, opts: { x: string; split?: string; plot?: string; bootstrap: string; level: string; seed: string; json?: boolean }) => {
-      if (opts.x !== 'params' && opts.x !== 'compute') throw new TonyError('usage', `--x must be 'params' or 'compute', got '${opts.x}'`);
-      const resamples = parseNumber('bootstrap', opts.bootstrap, { integer: true, min: 10 });
-      const seed = parseNumber('seed', opts.seed, { integer: true, min: 0 });
-      const level = Number(opts.level);
-      if (!(level > 0 && level < 1)) throw new TonyError('usage', `--level must be in (0, 1), got '${opts.level}'`, 'e.g. --level 0.95');
-      if (opts.plot) await checkWritable(opts.plot, 'file'); // before the bootstrap, not after it
-      const rows = await readRuns(source);
-      const analysis = analyzeScaling(rows, { x: opts.x as ScalingAxis, split: opts.split, resamples, level, seed });
-      if (opts.json) {
-        const { curves: _curves, ...rest } = analysis;
-        process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
-      } else {
-        process.stdout.write(`${formatAnalysis(analysis, level)}\n`);
-      }
-      if (opts.plot) {
-        await writeScalingPlot(analysis, opts.plot);
-        process.stderr.write(`plot written to ${opts.plot}\n`);
-      }
-    });
+    .action(
+      async (
+        source: string,
+        opts: { x: string; split?: string; plot?: string; bootstrap: string; level: string; seed: string; json?: boolean },
+      ) => {
+        if (opts.x !== 'params' && opts.x !== 'compute') throw new TonyError('usage', `--x must be 'params' or 'compute', got '${opts.x}'`);
+        const resamples = parseNumber('bootstrap', opts.bootstrap, { integer: true, min: 10 });
+        const seed = parseNumber('seed', opts.seed, { integer: true, min: 0 });
+        const level = Number(opts.level);
+        if (!(level > 0 && level < 1)) throw new TonyError('usage', `--level must be in (0, 1), got '${opts.level}'`, 'e.g. --level 0.95');
+        if (opts.plot) await checkWritable(opts.plot, 'file'); // before the bootstrap, not after it
+        const rows = await readRuns(source);
+        const analysis = analyzeScaling(rows, { x: opts.x as ScalingAxis, split: opts.split, resamples, level, seed });
+        if (opts.json) {
+          const { curves: _curves, ...rest } = analysis;
+          process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+        } else {
+          process.stdout.write(`${formatAnalysis(analysis, level)}\n`);
+        }
+        if (opts.plot) {
+          await writeScalingPlot(analysis, opts.plot);
+          process.stderr.write(`plot written to ${opts.plot}\n`);
+        }
+      },
+    );
 
   scale
     .command('sweep')
     .description('train a family of GPTs of several sizes on the same data and token budget (resumable), then fit L(N) and L(C)')
-    .requiredOption('--sizes <list>', 'model sizes <dModel>x<nLayer>, comma-separated, e.g. 32x1,48x2,64x2,96x3,128x4,160x4 (heads ≈ dModel/32)')
+    .requiredOption(
+      '--sizes <list>',
+      'model sizes <dModel>x<nLayer>, comma-separated, e.g. 32x1,48x2,64x2,96x3,128x4,160x4 (heads ≈ dModel/32)',
+    )
     .option('--data <dir>', 'directory of text files (repeatable)', collect, [])
     .option('--include <glob>', 'files to include, relative to each --data root (repeatable)', collect, [])
     .option('--exclude <glob>', 'files to leave out (repeatable)', collect, [])
@@ -63,18 +73,24 @@ export function register(program: Command): void {
     .option('--block <n>', 'context length', String(SWEEP_DEFAULTS.block))
     .option('--batch <n>', 'sequences per step', String(SWEEP_DEFAULTS.batch))
     .option('--vocab <n>', 'BPE vocabulary size', String(SWEEP_DEFAULTS.vocab))
-    .option('--lr <x>', 'one peak learning rate for all sizes (default: Kaplan et al.\'s LR(N) = 0.003239 − 0.0001395·ln N)')
+    .option('--lr <x>', "one peak learning rate for all sizes (default: Kaplan et al.'s LR(N) = 0.003239 − 0.0001395·ln N)")
     .option('--parallel <k>', 'sizes trained at once, each in its own process', String(SWEEP_DEFAULTS.parallel))
     .option('--threads <n>', 'ONNX Runtime threads per size (default: cores / parallel)')
     .addOption(new Option('--device <device>', 'execution provider of every size').choices(['cpu', 'webgpu', 'cuda']).default('cpu'))
-    .option('--eval-points <n>', 'validation evaluations per size (learning-curve points for the frontier)', String(SWEEP_DEFAULTS.evalPoints))
+    .option(
+      '--eval-points <n>',
+      'validation evaluations per size (learning-curve points for the frontier)',
+      String(SWEEP_DEFAULTS.evalPoints),
+    )
     .option('--max-bytes <n>', 'corpus size cap in bytes', String(SWEEP_DEFAULTS.maxBytes))
     .option('--seed <n>', 'seed of initialisation, batch order and bootstrap', String(SWEEP_DEFAULTS.seed))
     .option('--bootstrap <n>', 'bootstrap resamples for the intervals', String(SWEEP_DEFAULTS.bootstrap))
     .action(async (opts: Record<string, string | string[] | undefined>) => {
       const data = opts.data as string[];
-      if (!data.length) throw new TonyError('usage', 'scale sweep needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');
-      for (const d of data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
+      if (!data.length)
+        throw new TonyError('usage', 'scale sweep needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');
+      for (const d of data)
+        if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
       const include = opts.include as string[];
       const exclude = opts.exclude as string[];
       let lr: number | undefined;
@@ -106,7 +122,9 @@ export function register(program: Command): void {
       );
       const out: string[] = ['', 'size      N (non-emb.)   steps   lr        val loss   status'];
       for (const s of res.sizes) {
-        out.push(`${s.name.padEnd(9)} ${s.nonembedding_params.toExponential(3).padStart(12)}   ${String(s.steps).padStart(5)}   ${s.lr.toExponential(2)}  ${s.val_loss?.toFixed(4).padStart(8) ?? '       –'}   ${s.status}`);
+        out.push(
+          `${s.name.padEnd(9)} ${s.nonembedding_params.toExponential(3).padStart(12)}   ${String(s.steps).padStart(5)}   ${s.lr.toExponential(2)}  ${s.val_loss?.toFixed(4).padStart(8) ?? '       –'}   ${s.status}`,
+        );
       }
       if (res.params) out.push('', formatAnalysis(res.params, BOOTSTRAP_DEFAULTS.level));
       if (res.compute) out.push('', formatAnalysis(res.compute, BOOTSTRAP_DEFAULTS.level));
@@ -139,18 +157,25 @@ function sweepReporter(): (e: SweepEvent) => void {
     prepBar = undefined;
     if (e.kind === 'plan') {
       for (const s of e.sizes) {
-        say(`${s.name.padEnd(8)} ${s.nHead} heads, ${s.nonembedding_params.toLocaleString()} non-embedding params, ${s.steps} steps, lr ${s.lr.toPrecision(3)}, C = ${s.compute.toExponential(2)} FLOPs`);
+        say(
+          `${s.name.padEnd(8)} ${s.nHead} heads, ${s.nonembedding_params.toLocaleString()} non-embedding params, ${s.steps} steps, lr ${s.lr.toPrecision(3)}, C = ${s.compute.toExponential(2)} FLOPs`,
+        );
       }
     } else if (e.kind === 'skip') say(`${e.size.padEnd(8)} finished earlier, skipped`);
-    else if (e.kind === 'start') say(`${e.size.padEnd(8)} ${e.resumeFrom ? `resuming at step ${e.resumeFrom}` : 'starting'} (${e.steps} steps)`);
+    else if (e.kind === 'start')
+      say(`${e.size.padEnd(8)} ${e.resumeFrom ? `resuming at step ${e.resumeFrom}` : 'starting'} (${e.steps} steps)`);
     else if (e.kind === 'progress') {
       const now = Date.now();
       if (now - (lastLine.get(e.size) ?? 0) < PROGRESS_EVERY_S * 1000 && e.progress.done !== e.progress.total) return;
       lastLine.set(e.size, now);
-      const info = Object.entries(e.progress.info ?? {}).map(([k, v]) => `${k} ${v}`).join(' | ');
+      const info = Object.entries(e.progress.info ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' | ');
       say(`${e.size.padEnd(8)} step ${e.progress.done}/${e.progress.total} | ${info}`);
     } else if (e.kind === 'done') {
-      say(`${e.size.padEnd(8)} done in ${e.seconds.toFixed(0)} s${e.valLoss !== undefined ? `, val loss ${e.valLoss.toFixed(4)}` : ''}, ${Math.round(e.tokensPerSecond).toLocaleString()} tokens/s`);
+      say(
+        `${e.size.padEnd(8)} done in ${e.seconds.toFixed(0)} s${e.valLoss !== undefined ? `, val loss ${e.valLoss.toFixed(4)}` : ''}, ${Math.round(e.tokensPerSecond).toLocaleString()} tokens/s`,
+      );
     }
   };
 }

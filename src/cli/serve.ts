@@ -4,8 +4,9 @@
  * at /, until Ctrl+C or SIGTERM, then shut down gracefully (running requests finish; a second
  * Ctrl+C exits at once).
  */
-import type { Command } from 'commander';
+
 import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { loadTextModel } from '../models/index.ts';
 import { SERVE_DEFAULTS, serve } from '../serve/index.ts';
@@ -45,7 +46,13 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on', SERVE_DEFAULTS.host)
     .action((o: { port: number; host: string; device: Device; threads?: number }) =>
-      serveUntilStopped({ ...o, model: DEFAULT_MODEL, maxQueue: SERVE_DEFAULTS.maxQueue, concurrency: 1, maxTokens: SERVE_DEFAULTS.maxTokens }),
+      serveUntilStopped({
+        ...o,
+        model: DEFAULT_MODEL,
+        maxQueue: SERVE_DEFAULTS.maxQueue,
+        concurrency: 1,
+        maxTokens: SERVE_DEFAULTS.maxTokens,
+      }),
     );
   for (const cmd of [serveCmd, start]) for (const o of runtimeOptions()) cmd.addOption(o);
 }
@@ -64,7 +71,8 @@ async function serveUntilStopped(o: ServeFlags): Promise<void> {
   });
   process.stdout.write(`serving ${model.id} on ${model.provider} (context ${model.contextLength} tokens)\n`);
   process.stdout.write(`  playground  ${server.url}/\n  OpenAI API  ${server.url}/v1${apiKey ? ' (API key required)' : ''}\n`);
-  if (!apiKey && !isLoopback(o.host)) process.stderr.write(`warning: listening on ${o.host} without an API key: anyone who can reach it can use it\n`);
+  if (!apiKey && !isLoopback(o.host))
+    process.stderr.write(`warning: listening on ${o.host} without an API key: anyone who can reach it can use it\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

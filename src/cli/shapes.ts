@@ -2,14 +2,14 @@
  * `tony shapes ...` — procedural 3D data, meshing, rendering and metrics. Thin: flags → typed
  * options → src/shape.
  */
-import { basename, extname, join, dirname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { generateDataset } from '../shape/dataset.ts';
-import { readShapeFile, writeMeshFile, type ShapeFile } from '../shape/files.ts';
+import { readShapeFile, type ShapeFile, writeMeshFile } from '../shape/files.ts';
 import { meshField } from '../shape/marching-cubes.ts';
-import { bounds, edgeReport, faceCount, meshArea, meshVolume, vertexCount, type PointCloud } from '../shape/mesh.ts';
+import { bounds, edgeReport, faceCount, meshArea, meshVolume, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { chamferDistance, emdApprox, fScore } from '../shape/metrics.ts';
 import { farthestPointSample, sampleSurface } from '../shape/pointcloud.ts';
 import { encodePng, orbitCameras, renderMesh, renderPoints } from '../shape/render.ts';
@@ -35,7 +35,11 @@ export function register(program: Command): void {
     .action(async (o) => {
       await checkWritable(o.out); // before the items, not after them
       const bar = progressBar('generate', 'items');
-      const entries = await generateDataset(o.out, { count: o.count, seed: o.seed, start: o.start, points: o.points, grid: o.grid, views: o.views, size: o.size }, (p) => bar.update(p));
+      const entries = await generateDataset(
+        o.out,
+        { count: o.count, seed: o.seed, start: o.start, points: o.points, grid: o.grid, views: o.views, size: o.size },
+        (p) => bar.update(p),
+      );
       bar.stop();
       process.stdout.write(`wrote ${entries.length} items to ${o.out} (manifest.jsonl, points/, renders/)\n`);
     });
@@ -49,11 +53,14 @@ export function register(program: Command): void {
     .option('--ascii', 'write ASCII PLY instead of binary')
     .requiredOption('--out <file>', 'x.glb, x.ply or x.obj')
     .action(async (o) => {
-      if (!o.caption === !o.item) throw new TonyError('usage', 'give exactly one of --caption or --item', 'e.g. --caption "a red torus" or --item 0-17');
-      const scene = o.caption ? buildScene(parseCaption(o.caption)) : (() => {
-        const { seed, index } = parseItemId(o.item);
-        return generateScene(seed, index).scene;
-      })();
+      if (!o.caption === !o.item)
+        throw new TonyError('usage', 'give exactly one of --caption or --item', 'e.g. --caption "a red torus" or --item 0-17');
+      const scene = o.caption
+        ? buildScene(parseCaption(o.caption))
+        : (() => {
+            const { seed, index } = parseItemId(o.item);
+            return generateScene(seed, index).scene;
+          })();
       await checkWritable(o.out, 'file'); // before marching cubes
       const bar = progressBar('mesh', 'slices');
       const mesh = meshField(compileShape(scene), o.grid, { onProgress: (p) => bar.update(p) });
@@ -88,7 +95,9 @@ export function register(program: Command): void {
       for (let v = 0; v < cams.length; v++) {
         const opts = { supersample: o.supersample };
         const img =
-          file.kind === 'mesh' ? renderMesh(file.mesh, cams[v]!, opts) : renderPoints(file.cloud, cams[v]!, { ...opts, ...(o.pointRadius ? { radius: o.pointRadius } : {}) });
+          file.kind === 'mesh'
+            ? renderMesh(file.mesh, cams[v]!, opts)
+            : renderPoints(file.cloud, cams[v]!, { ...opts, ...(o.pointRadius ? { radius: o.pointRadius } : {}) });
         const path = cams.length === 1 ? o.out : `${stem}_${v}.png`;
         await writeFileAtomic(path, encodePng(img, { transparent: !!o.transparent }));
         process.stdout.write(`${path}\n`);
@@ -103,9 +112,16 @@ export function register(program: Command): void {
     .action(async (a: string, b: string | undefined, o) => {
       const fa = await readShapeFile(a);
       if (!b) {
-        if (fa.kind !== 'mesh') throw new TonyError('usage', `${a} is a point cloud; area and volume need a mesh`, 'give two files to compare clouds');
+        if (fa.kind !== 'mesh')
+          throw new TonyError('usage', `${a} is a point cloud; area and volume need a mesh`, 'give two files to compare clouds');
         const r = edgeReport(fa.mesh);
-        process.stdout.write(JSON.stringify({ vertices: vertexCount(fa.mesh), faces: faceCount(fa.mesh), area: meshArea(fa.mesh), volume: meshVolume(fa.mesh), ...r }, null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify(
+            { vertices: vertexCount(fa.mesh), faces: faceCount(fa.mesh), area: meshArea(fa.mesh), volume: meshVolume(fa.mesh), ...r },
+            null,
+            2,
+          ) + '\n',
+        );
         return;
       }
       const fb = await readShapeFile(b);
@@ -114,6 +130,9 @@ export function register(program: Command): void {
       const cb = cloudOf(fb);
       const n = Math.min(o.points, ca.xyz.length / 3, cb.xyz.length / 3);
       const emd = emdApprox(farthestPointSample(ca, n).xyz, farthestPointSample(cb, n).xyz).emd;
-      process.stdout.write(JSON.stringify({ ...chamferDistance(ca.xyz, cb.xyz), ...fScore(ca.xyz, cb.xyz, o.tau), tau: o.tau, emd, emdPoints: n }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ ...chamferDistance(ca.xyz, cb.xyz), ...fScore(ca.xyz, cb.xyz, o.tau), tau: o.tau, emd, emdPoints: n }, null, 2) +
+          '\n',
+      );
     });
 }

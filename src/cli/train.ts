@@ -5,20 +5,20 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { TonyError } from '../errors.ts';
-import { checkWritable } from '../io.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
 import type { TrainTask } from '../engine/trainer.ts';
-import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
+import { TonyError } from '../errors.ts';
+import { checkWritable } from '../io.ts';
 import { generate } from '../models/gpt/generate.ts';
 import { GPT_PRESETS, type GPTConfig } from '../models/gpt/gpt.ts';
 import { BYTE_CORPUS_EXTENSIONS, BYTE_CORPUS_MAX_BYTES, gptKind, lmKind } from '../models/gpt/kind.ts';
 import { type ModelKind, modelKinds } from '../models/index.ts';
 import { trainWithRecipe } from '../models/recipe.ts';
-import { ByteTokenizer, type Tokenizer } from '../text/tokenizer.ts';
+import { BYTE_VOCAB, loadByteCorpus } from '../text/corpus.ts';
 import type { FimOptions } from '../text/fim.ts';
 import { prepareShards } from '../text/prepare.ts';
+import { ByteTokenizer, type Tokenizer } from '../text/tokenizer.ts';
 import { collect, count, fraction, integer, parseSets, positive, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
@@ -59,12 +59,19 @@ function modelConfig(preset: string, sets: readonly string[]): Readonly<GPTConfi
 async function checkRunDir(f: TrainFlags, corpus: Record<string, unknown>): Promise<void> {
   await checkWritable(f.out);
   if (!f.resume || !(await latestCheckpoint(f.out))) return;
-  const prev = await readFile(join(f.out, 'config.json'), 'utf8').then((t) => JSON.parse(t).corpus as Record<string, unknown> | undefined, () => undefined);
+  const prev = await readFile(join(f.out, 'config.json'), 'utf8').then(
+    (t) => JSON.parse(t).corpus as Record<string, unknown> | undefined,
+    () => undefined,
+  );
   if (!prev) return;
   const changed = Object.keys({ ...prev, ...corpus }).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(corpus[k]));
   if (changed.length === 0) return;
   const was = changed.map((k) => `${k} ${JSON.stringify(prev[k])} there, ${JSON.stringify(corpus[k])} now`).join('; ');
-  throw new TonyError('config', `${f.out} was trained on other data (${was})`, 'pass the same data options to resume it, use a new --out, or --no-resume to start over');
+  throw new TonyError(
+    'config',
+    `${f.out} was trained on other data (${was})`,
+    'pass the same data options to resume it, use a new --out, or --no-resume to start over',
+  );
 }
 
 async function runTraining(f: TrainFlags): Promise<void> {
@@ -93,7 +100,12 @@ async function runTraining(f: TrainFlags): Promise<void> {
 const withCorpus = (task: TrainTask, corpus: Record<string, unknown>): TrainTask => ({ ...task, config: { ...task.config, corpus } });
 
 /** Train with a progress bar, resuming from the run directory when asked, and report the outcome. */
-async function trainAndReport(rt: Runtime, task: TrainTask, f: TrainFlags, o: { evalBatches: number; checkpointEvery: number; unit: string }) {
+async function trainAndReport(
+  rt: Runtime,
+  task: TrainTask,
+  f: TrainFlags,
+  o: { evalBatches: number; checkpointEvery: number; unit: string },
+) {
   const ckpt = f.resume ? await latestCheckpoint(f.out) : undefined;
   if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
   const bar = progressBar('train', 'steps');
@@ -165,7 +177,10 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
       `tony: device ${rt.description}\n`,
   );
   try {
-    const task = withCorpus(lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset }), data);
+    const task = withCorpus(
+      lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset }),
+      data,
+    );
     await trainAndReport(rt, task, f, { evalBatches: 8, checkpointEvery: Math.max(f.evalEvery, 100), unit: 'nats/token' });
     await printSamples(rt, cfg.model, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
   } finally {
@@ -174,15 +189,29 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
   }
 }
 
-async function printSamples(rt: Runtime, cfg: Readonly<GPTConfig>, tok: Tokenizer, prompts: string[], tokens: number, temperature: number, seed: number) {
+async function printSamples(
+  rt: Runtime,
+  cfg: Readonly<GPTConfig>,
+  tok: Tokenizer,
+  prompts: string[],
+  tokens: number,
+  temperature: number,
+  seed: number,
+) {
   const s = tok.special;
-  const outs = await generate(rt, cfg, tok, prompts.map((p) => tok.encode(p)), {
-    maxNewTokens: tokens,
-    temperature,
-    topK: 40,
-    seed,
-    stopTokens: [s.fimPrefix, s.fimMiddle, s.fimSuffix],
-  });
+  const outs = await generate(
+    rt,
+    cfg,
+    tok,
+    prompts.map((p) => tok.encode(p)),
+    {
+      maxNewTokens: tokens,
+      temperature,
+      topK: 40,
+      seed,
+      stopTokens: [s.fimPrefix, s.fimMiddle, s.fimSuffix],
+    },
+  );
   prompts.forEach((p, i) => {
     process.stdout.write(`\n--- sample ${i + 1} (prompt ${JSON.stringify(p)}) ---\n${p}${outs[i]!.text}\n`);
   });
@@ -197,7 +226,10 @@ const trainOptions = (cmd: Command, defaults: { steps: number; out: string }) =>
     .option('--set <key=value>', 'override a model config key (repeatable), e.g. --set nLayer=6', collect, []);
 
 /** What every `tony train <kind>` takes: the recipe (src/models/recipe.ts), the run, the runtime. */
-function recipeOptions(cmd: Command, defaults: { steps: number; out: string; batch: number; lr: number; warmup: number; evalEvery: number }): Command {
+function recipeOptions(
+  cmd: Command,
+  defaults: { steps: number; out: string; batch: number; lr: number; warmup: number; evalEvery: number },
+): Command {
   cmd
     .option('--steps <n>', 'training steps', count('steps'), defaults.steps)
     .option('--batch <n>', 'examples (sequences) per step', count('batch'), defaults.batch)
@@ -231,17 +263,27 @@ export function register(program: Command): void {
     .option('--vocab <n>', 'BPE vocabulary size', count('vocab'), 4096)
     .option('--fim-rate <x>', 'fraction of training contexts transformed to fill-in-the-middle (0 = none)', fraction('fim-rate'), 0.5)
     .addOption(new Option('--fim-mode <mode>', 'FIM formats').choices(['joint', 'psm', 'spm']).default('joint'))
-    .addOption(new Option('--fim-level <level>', 'apply FIM to packed contexts or to documents').choices(['context', 'document']).default('context'))
+    .addOption(
+      new Option('--fim-level <level>', 'apply FIM to packed contexts or to documents').choices(['context', 'document']).default('context'),
+    )
     .addOption(new Option('--fim-span <span>', 'how the middle is cut').choices(['char', 'line', 'token']).default('char'))
     .action(async (opts) => {
-      if (!opts.data.length) throw new TonyError('usage', 'train lm needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');
+      if (!opts.data.length)
+        throw new TonyError('usage', 'train lm needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');
       return runLm(opts);
     });
 
   // Every other row (plugin kinds): its config from --set, its data from --data, the same recipe.
   for (const kind of kinds) {
     if (kind === gptKind || kind === lmKind) continue;
-    recipeOptions(trainCmd.command(kind.name).description(`train ${kind.summary}`), { steps: 1000, out: `runs/${kind.name}`, batch: 16, lr: 2e-3, warmup: 30, evalEvery: 50 })
+    recipeOptions(trainCmd.command(kind.name).description(`train ${kind.summary}`), {
+      steps: 1000,
+      out: `runs/${kind.name}`,
+      batch: 16,
+      lr: 2e-3,
+      warmup: 30,
+      evalEvery: 50,
+    })
       .option('--data <path>', 'training data (repeatable; what it is depends on the kind)', collect, [])
       .option('--eval-batches <n>', 'validation batches per evaluation', count('eval-batches'), 4)
       .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
@@ -251,7 +293,12 @@ export function register(program: Command): void {
 
 /** `tony train <name>` for any registry row that reads its own data. */
 async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number }): Promise<void> {
-  if (!kind.data) throw new TonyError('usage', `model kind '${kind.name}' has no data reader; train it from the library`, 'call its row\'s task() with your data');
+  if (!kind.data)
+    throw new TonyError(
+      'usage',
+      `model kind '${kind.name}' has no data reader; train it from the library`,
+      "call its row's task() with your data",
+    );
   if (!f.data.length) throw new TonyError('usage', `train ${kind.name} needs --data <path>`);
   for (const d of f.data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`);
   const cfg = kind.config(parseSets(f.set));
@@ -259,7 +306,11 @@ async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number })
   const rt = await Runtime.start({ device: f.device, threads: f.threads });
   process.stderr.write(`tony: model ${kind.name} ${JSON.stringify(cfg)}\ntony: device ${rt.description}\n`);
   try {
-    await trainAndReport(rt, kind.task(cfg, data, { batch: f.batch, seed: f.seed }), f, { evalBatches: f.evalBatches, checkpointEvery: f.evalEvery, unit: '(loss)' });
+    await trainAndReport(rt, kind.task(cfg, data, { batch: f.batch, seed: f.seed }), f, {
+      evalBatches: f.evalBatches,
+      checkpointEvery: f.evalEvery,
+      unit: '(loss)',
+    });
   } finally {
     await rt.close();
   }

@@ -4,8 +4,8 @@
  * accumulate gradients that reach a node along several paths.
  */
 import { TonyError } from '../errors.ts';
-import { add, full } from './ops/index.ts';
 import { getOp } from './op.ts';
+import { add, full } from './ops/index.ts';
 import { type Tensor, topoSort } from './tensor.ts';
 
 /**

@@ -70,10 +70,10 @@ export interface CheckpointExpectation {
  *
  *   await saveCheckpoint('runs/a/ckpt-100', { config, state: { step: 100, rng }, params, optimizer });
  */
-export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<Manifest> {
+export async function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: { float16?: boolean } = {}): Promise<Manifest> {
   // Encode everything first, so bad input fails before the directory is touched.
   const files: Record<string, Uint8Array> = {
-    [MODEL_FILE]: encodeSafetensors(ckpt.params),
+    [MODEL_FILE]: encodeSafetensors(ckpt.params, undefined, { float16: opts.float16 }),
     [CONFIG_FILE]: jsonBytes(ckpt.config, 'config'),
     [STATE_FILE]: jsonBytes(ckpt.state, 'state'),
   };
@@ -103,7 +103,10 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<Man
  *
  *   const ck = await loadCheckpoint<GptConfig, TrainState>(dir, { params: model.paramSpec() });
  */
-export async function loadCheckpoint<C = unknown, S = unknown>(dir: string, expect: CheckpointExpectation = {}): Promise<LoadedCheckpoint<C, S>> {
+export async function loadCheckpoint<C = unknown, S = unknown>(
+  dir: string,
+  expect: CheckpointExpectation = {},
+): Promise<LoadedCheckpoint<C, S>> {
   const manifest = await readManifest(dir);
   const contents: Record<string, Uint8Array> = {};
   for (const [name, want] of Object.entries(manifest.files)) {
@@ -112,15 +115,24 @@ export async function loadCheckpoint<C = unknown, S = unknown>(dir: string, expe
     try {
       bytes = await readFile(path);
     } catch (err) {
-      throw fail(`checkpoint '${dir}': '${name}' is listed in the manifest but cannot be read (${errCode(err)})`, 'the checkpoint is incomplete; resume from an earlier one');
+      throw fail(
+        `checkpoint '${dir}': '${name}' is listed in the manifest but cannot be read (${errCode(err)})`,
+        'the checkpoint is incomplete; resume from an earlier one',
+      );
     }
     if (bytes.length !== want.bytes) {
       const how = bytes.length < want.bytes ? 'truncated' : 'longer than written';
-      throw fail(`checkpoint file '${path}' is ${how}: ${bytes.length} bytes, the manifest says ${want.bytes}`, 'the file was cut short or overwritten; resume from an earlier checkpoint');
+      throw fail(
+        `checkpoint file '${path}' is ${how}: ${bytes.length} bytes, the manifest says ${want.bytes}`,
+        'the file was cut short or overwritten; resume from an earlier checkpoint',
+      );
     }
     const got = sha256(bytes);
     if (got !== want.sha256) {
-      throw fail(`checkpoint file '${path}' fails its checksum: sha256 ${got.slice(0, 16)}…, the manifest says ${want.sha256.slice(0, 16)}…`, 'the file is corrupted; resume from an earlier checkpoint');
+      throw fail(
+        `checkpoint file '${path}' fails its checksum: sha256 ${got.slice(0, 16)}…, the manifest says ${want.sha256.slice(0, 16)}…`,
+        'the file is corrupted; resume from an earlier checkpoint',
+      );
     }
     contents[name] = bytes;
   }
@@ -181,8 +193,14 @@ export async function latestCheckpoint(runDir: string): Promise<CheckpointEntry 
  * Save `ckpt` as `<runDir>/ckpt-<step>/`, then keep only the newest `keep` complete checkpoints
  * (default: keep all).
  */
-export async function saveRunCheckpoint(runDir: string, step: number, ckpt: Checkpoint, opts: { keep?: number } = {}): Promise<CheckpointEntry> {
-  if (!Number.isSafeInteger(step) || step < 0) throw new TonyError('usage', `checkpoint step must be a non-negative integer, got ${step}`, 'pass the training step');
+export async function saveRunCheckpoint(
+  runDir: string,
+  step: number,
+  ckpt: Checkpoint,
+  opts: { keep?: number } = {},
+): Promise<CheckpointEntry> {
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new TonyError('usage', `checkpoint step must be a non-negative integer, got ${step}`, 'pass the training step');
   const dir = checkpointDir(runDir, step);
   await saveCheckpoint(dir, ckpt);
   if (opts.keep !== undefined) await pruneCheckpoints(runDir, opts.keep, step);
@@ -197,7 +215,8 @@ export async function saveRunCheckpoint(runDir: string, step: number, ckpt: Chec
  * a half-deleted directory that looks like a checkpoint. Returns the steps deleted.
  */
 export async function pruneCheckpoints(runDir: string, keep: number, protect?: number): Promise<number[]> {
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new TonyError('usage', `keep must be an integer ≥ 1, got ${keep}`, 'keep at least the newest checkpoint');
+  if (!Number.isSafeInteger(keep) || keep < 1)
+    throw new TonyError('usage', `keep must be an integer ≥ 1, got ${keep}`, 'keep at least the newest checkpoint');
   const all = await listCheckpoints(runDir);
   const complete = all.filter((c) => c.complete);
   const newest = complete.at(-1)?.step ?? -1;
@@ -226,11 +245,15 @@ async function readManifest(dir: string): Promise<Manifest> {
   } catch (err) {
     const code = errCode(err);
     if (code !== 'ENOENT') throw fail(`cannot read '${path}' (${code})`, 'check the file permissions');
-    if (!(await isDir(dir))) throw fail(`checkpoint '${dir}' does not exist or is not a directory`, 'check the path; a checkpoint is a directory');
+    if (!(await isDir(dir)))
+      throw fail(`checkpoint '${dir}' does not exist or is not a directory`, 'check the path; a checkpoint is a directory');
     const files = await readdir(dir);
     // state.json or a temporary file of writeFileAtomic: a Tony save began here and did not finish.
     if (files.includes(STATE_FILE) || files.some((f) => f.includes('.tony-tmp-'))) {
-      throw fail(`checkpoint '${dir}' is incomplete: it has no ${MANIFEST_FILE} (the save was interrupted)`, 'resume from an earlier checkpoint (latestCheckpoint skips incomplete ones)');
+      throw fail(
+        `checkpoint '${dir}' is incomplete: it has no ${MANIFEST_FILE} (the save was interrupted)`,
+        'resume from an earlier checkpoint (latestCheckpoint skips incomplete ones)',
+      );
     }
     throw fail(
       `'${dir}' is not a Tony checkpoint: no ${MANIFEST_FILE}${files.some((f) => f.endsWith('.safetensors')) ? ' (it holds safetensors files from elsewhere)' : ''}`,
@@ -245,25 +268,45 @@ async function readManifest(dir: string): Promise<Manifest> {
   }
   if (!isPlainObject(m) || m.format !== CHECKPOINT_MAGIC) {
     const got = isPlainObject(m) ? JSON.stringify(m.format) : typeof m;
-    throw fail(`'${path}' is not a Tony checkpoint manifest: format is ${got}, expected "${CHECKPOINT_MAGIC}"`, 'point Tony at a directory written by saveCheckpoint');
+    throw fail(
+      `'${path}' is not a Tony checkpoint manifest: format is ${got}, expected "${CHECKPOINT_MAGIC}"`,
+      'point Tony at a directory written by saveCheckpoint',
+    );
   }
   if (!Number.isSafeInteger(m.version) || (m.version as number) < 1) {
     throw fail(`'${path}': invalid version ${JSON.stringify(m.version)}`, 'the manifest is corrupted; resume from an earlier checkpoint');
   }
   if ((m.version as number) > CHECKPOINT_VERSION) {
-    throw fail(`'${path}' is checkpoint format version ${m.version}, newer than this Tony reads (≤ ${CHECKPOINT_VERSION})`, 'upgrade Tony to load it');
+    throw fail(
+      `'${path}' is checkpoint format version ${m.version}, newer than this Tony reads (≤ ${CHECKPOINT_VERSION})`,
+      'upgrade Tony to load it',
+    );
   }
   const files = m.files;
-  if (!isPlainObject(files)) throw fail(`'${path}': 'files' must be an object`, 'the manifest is corrupted; resume from an earlier checkpoint');
+  if (!isPlainObject(files))
+    throw fail(`'${path}': 'files' must be an object`, 'the manifest is corrupted; resume from an earlier checkpoint');
   for (const [name, info] of Object.entries(files)) {
     // Only known names: a manifest must not make the loader read paths outside the directory.
-    if (!KNOWN_FILES.includes(name)) throw fail(`'${path}' lists an unknown file '${name}'`, `a version-${CHECKPOINT_VERSION} checkpoint holds only ${KNOWN_FILES.join(', ')}`);
-    if (!isPlainObject(info) || !Number.isSafeInteger(info.bytes) || typeof info.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(info.sha256)) {
-      throw fail(`'${path}': entry for '${name}' needs a byte count and a hex sha256, got ${JSON.stringify(info)}`, 'the manifest is corrupted; resume from an earlier checkpoint');
+    if (!KNOWN_FILES.includes(name))
+      throw fail(
+        `'${path}' lists an unknown file '${name}'`,
+        `a version-${CHECKPOINT_VERSION} checkpoint holds only ${KNOWN_FILES.join(', ')}`,
+      );
+    if (
+      !isPlainObject(info) ||
+      !Number.isSafeInteger(info.bytes) ||
+      typeof info.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(info.sha256)
+    ) {
+      throw fail(
+        `'${path}': entry for '${name}' needs a byte count and a hex sha256, got ${JSON.stringify(info)}`,
+        'the manifest is corrupted; resume from an earlier checkpoint',
+      );
     }
   }
   const missing = REQUIRED_FILES.filter((f) => !(f in files));
-  if (missing.length) throw fail(`'${path}' does not list ${missing.join(', ')}`, 'the manifest is corrupted; resume from an earlier checkpoint');
+  if (missing.length)
+    throw fail(`'${path}' does not list ${missing.join(', ')}`, 'the manifest is corrupted; resume from an earlier checkpoint');
   return m as unknown as Manifest;
 }
 
@@ -293,7 +336,11 @@ function checkParams(dir: string, got: Record<string, HostTensor>, want: Record<
 function jsonBytes(value: unknown, what: string): Uint8Array {
   const walk = (v: unknown, path: string): void => {
     const bad = (why: string) => {
-      throw new TonyError('usage', `checkpoint ${what} at ${path}: ${why}`, 'config and state must be plain JSON (tensors go in params or optimizer)');
+      throw new TonyError(
+        'usage',
+        `checkpoint ${what} at ${path}: ${why}`,
+        'config and state must be plain JSON (tensors go in params or optimizer)',
+      );
     };
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
     if (typeof v === 'number') return Number.isFinite(v) ? undefined : bad(`${v} is not representable in JSON`);

@@ -5,8 +5,8 @@
  */
 import { TonyError } from '../errors.ts';
 import { type HostTensor, hostTensor, toNumbers } from './dtype.ts';
-import { type RefArray, getOp } from './op.ts';
-import { type Tensor, fmt, topoSort } from './tensor.ts';
+import { getOp, type RefArray } from './op.ts';
+import { fmt, type Tensor, topoSort } from './tensor.ts';
 
 /**
  * Evaluate `outputs` given values for the graph's inputs (by input name). Results are float64
@@ -26,7 +26,11 @@ export function interpret(outputs: readonly Tensor[], feeds: Readonly<Record<str
     } else if (t.op === 'const') {
       data = toNumbers(t.value!);
     } else {
-      data = getOp(t.op).ref(t.inputs.map((i) => values.get(i.id)!), t.attrs, { shape: t.shape, dtype: t.dtype });
+      data = getOp(t.op).ref(
+        t.inputs.map((i) => values.get(i.id)!),
+        t.attrs,
+        { shape: t.shape, dtype: t.dtype },
+      );
     }
     values.set(t.id, { shape: t.shape, dtype: t.dtype, data });
   }

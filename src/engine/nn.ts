@@ -5,10 +5,10 @@
  * model anew on a fresh ParamSet, so the same parameter names line up across graphs.
  */
 import { TonyError } from '../errors.ts';
+import { prng } from '../random.ts';
 import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import * as T from './ops/index.ts';
-import { type Tensor, constant, input } from './tensor.ts';
-import { prng } from '../random.ts';
+import { constant, input, type Tensor } from './tensor.ts';
 
 export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'uniform'; bound: number };
 
@@ -81,7 +81,13 @@ export { prng } from '../random.ts';
 export class Linear {
   readonly w: Tensor;
   readonly b: Tensor | undefined;
-  constructor(ps: ParamSet, name: string, readonly nIn: number, readonly nOut: number, opts: { bias?: boolean; std?: number } = {}) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    readonly nIn: number,
+    readonly nOut: number,
+    opts: { bias?: boolean; std?: number } = {},
+  ) {
     this.w = ps.param(`${name}.weight`, [nIn, nOut], { kind: 'normal', std: opts.std ?? 0.02 });
     this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [nOut], { kind: 'zeros' });
   }
@@ -96,7 +102,13 @@ export class Linear {
 
 export class Embedding {
   readonly weight: Tensor;
-  constructor(ps: ParamSet, name: string, readonly n: number, readonly dim: number, std = 0.02) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    readonly n: number,
+    readonly dim: number,
+    std = 0.02,
+  ) {
     this.weight = ps.param(`${name}.weight`, [n, dim], { kind: 'normal', std });
   }
 
@@ -109,7 +121,12 @@ export class Embedding {
 export class LayerNorm {
   readonly w: Tensor;
   readonly b: Tensor;
-  constructor(ps: ParamSet, name: string, dim: number, readonly eps = 1e-5) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    dim: number,
+    readonly eps = 1e-5,
+  ) {
     this.w = ps.param(`${name}.weight`, [dim], { kind: 'ones' }, false);
     this.b = ps.param(`${name}.bias`, [dim], { kind: 'zeros' }, false);
   }
@@ -139,7 +156,14 @@ export class MLP {
 export class Conv1d {
   readonly w: Tensor;
   readonly b: Tensor | undefined;
-  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.Conv1dOptions & { bias?: boolean } = {}) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    cin: number,
+    cout: number,
+    readonly kernel: number,
+    readonly opts: T.Conv1dOptions & { bias?: boolean } = {},
+  ) {
     const bound = 1 / Math.sqrt((cin / (opts.groups ?? 1)) * kernel);
     this.w = ps.param(`${name}.weight`, [cout, cin / (opts.groups ?? 1), kernel], { kind: 'uniform', bound });
     this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
@@ -154,7 +178,14 @@ export class Conv1d {
 export class ConvTranspose1d {
   readonly w: Tensor;
   readonly b: Tensor | undefined;
-  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.ConvTranspose1dOptions & { bias?: boolean } = {}) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    cin: number,
+    cout: number,
+    readonly kernel: number,
+    readonly opts: T.ConvTranspose1dOptions & { bias?: boolean } = {},
+  ) {
     // PyTorch computes fan-in from weight.size(1)·K = (Cout/groups)·K for transposed convs.
     const bound = 1 / Math.sqrt((cout / (opts.groups ?? 1)) * kernel);
     this.w = ps.param(`${name}.weight`, [cin, cout / (opts.groups ?? 1), kernel], { kind: 'uniform', bound });
@@ -170,7 +201,14 @@ export class ConvTranspose1d {
 export class Conv2d {
   readonly w: Tensor;
   readonly b: Tensor | undefined;
-  constructor(ps: ParamSet, name: string, cin: number, cout: number, readonly kernel: number, readonly opts: T.Conv2dOptions & { bias?: boolean } = {}) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    cin: number,
+    cout: number,
+    readonly kernel: number,
+    readonly opts: T.Conv2dOptions & { bias?: boolean } = {},
+  ) {
     const bound = 1 / Math.sqrt((cin / (opts.groups ?? 1)) * kernel * kernel);
     this.w = ps.param(`${name}.weight`, [cout, cin / (opts.groups ?? 1), kernel, kernel], { kind: 'uniform', bound });
     this.b = opts.bias === false ? undefined : ps.param(`${name}.bias`, [cout], { kind: 'uniform', bound }, false);
@@ -188,7 +226,10 @@ export class Conv2d {
  * every step and a fresh session replays them; p = 0 is the identity (and adds no nodes).
  */
 export class Dropout {
-  constructor(readonly p: number, readonly seed: number) {
+  constructor(
+    readonly p: number,
+    readonly seed: number,
+  ) {
     if (!(p >= 0 && p < 1)) throw new TonyError('config', `dropout p must be in [0, 1), got ${p}`);
   }
 
@@ -224,7 +265,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tenso
  */
 export function keyPaddingMask(valid: Tensor): Tensor {
   if (valid.rank !== 2 || valid.dtype !== 'bool') {
-    throw new TonyError('shape', `key-padding mask must be (B, Tk) bool, got [${valid.shape}] ${valid.dtype}`, 'compare token ids with the pad id to get one');
+    throw new TonyError(
+      'shape',
+      `key-padding mask must be (B, Tk) bool, got [${valid.shape}] ${valid.dtype}`,
+      'compare token ids with the pad id to get one',
+    );
   }
   const [B, Tk] = valid.shape as [number, number];
   return T.reshape(T.where(valid, 0, MASK), [B, 1, 1, Tk]);
@@ -233,7 +278,11 @@ export function keyPaddingMask(valid: Tensor): Tensor {
 /** Check a (B, Tk) key mask against the keys' batch and length. */
 function checkKeyMask(valid: Tensor, B: number, Tk: number, what: string): void {
   if (valid.shape[0] !== B || valid.shape[1] !== Tk) {
-    throw new TonyError('shape', `${what}: key-padding mask is [${valid.shape}], the keys are (B ${B}, T ${Tk})`, `pass a (${B}, ${Tk}) bool mask`);
+    throw new TonyError(
+      'shape',
+      `${what}: key-padding mask is [${valid.shape}], the keys are (B ${B}, T ${Tk})`,
+      `pass a (${B}, ${Tk}) bool mask`,
+    );
   }
 }
 
@@ -247,7 +296,13 @@ export class SelfAttention {
   readonly proj: Linear;
   readonly hs: number;
   readonly causal: boolean;
-  constructor(ps: ParamSet, name: string, readonly dim: number, readonly nHead: number, opts: { projStd?: number; causal?: boolean } = {}) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    readonly dim: number,
+    readonly nHead: number,
+    opts: { projStd?: number; causal?: boolean } = {},
+  ) {
     if (dim % nHead !== 0) throw new TonyError('config', `attention: dModel ${dim} is not divisible by nHead ${nHead}`);
     this.hs = dim / nHead;
     this.causal = opts.causal ?? true;
@@ -324,7 +379,13 @@ export class CrossAttention {
   readonly kv: Linear;
   readonly proj: Linear;
   readonly hs: number;
-  constructor(ps: ParamSet, name: string, readonly dim: number, ctxDim: number, readonly nHead: number) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    readonly dim: number,
+    ctxDim: number,
+    readonly nHead: number,
+  ) {
     if (dim % nHead !== 0) throw new TonyError('config', `attention: dModel ${dim} is not divisible by nHead ${nHead}`);
     this.hs = dim / nHead;
     this.q = new Linear(ps, `${name}.q`, dim, dim);
@@ -359,7 +420,13 @@ export class CrossAttention {
 
 /** [0, 1, ..., n-1] as an int64 constant. */
 export function arange(n: number, dtype: DType = 'int64'): Tensor {
-  return constant(hostTensor(dtype, [n], Array.from({ length: n }, (_, i) => i)));
+  return constant(
+    hostTensor(
+      dtype,
+      [n],
+      Array.from({ length: n }, (_, i) => i),
+    ),
+  );
 }
 
 /** (T, T) additive causal mask: 0 on and below the diagonal, MASK above. */

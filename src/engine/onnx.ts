@@ -6,8 +6,8 @@
 import onnxProto from 'onnx-proto';
 import { TonyError } from '../errors.ts';
 import { type DType, type HostTensor, toNumbers } from './dtype.ts';
-import { type LowerCtx, type OnnxAttr, getOp } from './op.ts';
-import { type Tensor, fmt, topoSort } from './tensor.ts';
+import { getOp, type LowerCtx, type OnnxAttr } from './op.ts';
+import { fmt, type Tensor, topoSort } from './tensor.ts';
 
 const { onnx } = onnxProto;
 
@@ -177,11 +177,15 @@ function encodeTensor(name: string, t: HostTensor, as: DType): onnxProto.onnx.IT
   } else {
     const v = toNumbers(t);
     const view =
-      as === 'float32' ? Float32Array.from(v)
-      : as === 'float64' ? Float64Array.from(v)
-      : as === 'int64' ? BigInt64Array.from(v, (x) => BigInt(Math.trunc(x)))
-      : as === 'int32' ? Int32Array.from(v)
-      : Uint8Array.from(v, (x) => (x ? 1 : 0));
+      as === 'float32'
+        ? Float32Array.from(v)
+        : as === 'float64'
+          ? Float64Array.from(v)
+          : as === 'int64'
+            ? BigInt64Array.from(v, (x) => BigInt(Math.trunc(x)))
+            : as === 'int32'
+              ? Int32Array.from(v)
+              : Uint8Array.from(v, (x) => (x ? 1 : 0));
     raw = new Uint8Array(view.buffer);
   }
   if (raw.length === 0 && n > 0) throw new Error('encodeTensor: empty data');

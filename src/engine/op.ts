@@ -5,7 +5,7 @@
  */
 import { TonyError } from '../errors.ts';
 import type { DType } from './dtype.ts';
-import { type Attrs, Tensor, normAxis, shapeErrorAt } from './tensor.ts';
+import { type Attrs, normAxis, shapeErrorAt, Tensor } from './tensor.ts';
 
 /** A concrete array in the reference interpreter: always float64 storage, whatever the dtype. */
 export interface RefArray {
@@ -15,12 +15,7 @@ export interface RefArray {
 }
 
 /** An ONNX attribute value, typed explicitly (ONNX distinguishes 1 from 1.0). */
-export type OnnxAttr =
-  | { int: number }
-  | { float: number }
-  | { ints: readonly number[] }
-  | { floats: readonly number[] }
-  | { str: string };
+export type OnnxAttr = { int: number } | { float: number } | { ints: readonly number[] } | { floats: readonly number[] } | { str: string };
 
 /** What a lowering sees: it emits ONNX nodes and returns the name of the op's output. */
 export interface LowerCtx {
@@ -112,11 +107,7 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
 }
 
 /** Apply `f` elementwise over broadcast inputs. */
-export function broadcastMap(
-  inputs: readonly RefArray[],
-  outShape: readonly number[],
-  f: (...xs: number[]) => number,
-): Float64Array {
+export function broadcastMap(inputs: readonly RefArray[], outShape: readonly number[], f: (...xs: number[]) => number): Float64Array {
   const n = outShape.reduce((a, b) => a * b, 1);
   const out = new Float64Array(n);
   const st = inputs.map((x) => broadcastStrides(x.shape, outShape));
@@ -159,9 +150,7 @@ export function reducedShape(shape: readonly number[], axes: readonly number[], 
 function lowerReduce(ctx: LowerCtx, onnx: string, x: string, { axes, keepdims }: ReduceAttrs): string {
   const axesAsInput = onnx === 'ReduceSum' ? ctx.opset >= 13 : ctx.opset >= 18;
   const kd = { keepdims: { int: keepdims ? 1 : 0 } };
-  return axesAsInput
-    ? ctx.emit(onnx, [x, ctx.int64s(axes)], kd)
-    : ctx.emit(onnx, [x], { ...kd, axes: { ints: axes } });
+  return axesAsInput ? ctx.emit(onnx, [x, ctx.int64s(axes)], kd) : ctx.emit(onnx, [x], { ...kd, axes: { ints: axes } });
 }
 
 /** Reference reduction: fold `f` over `axes`, starting from `init`. */

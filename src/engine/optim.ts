@@ -5,14 +5,14 @@
  * base learning rate are inputs, so one graph serves the whole run.
  */
 import { resolveConfig } from '../config.ts';
+import { TonyError } from '../errors.ts';
 import { grad } from './autodiff.ts';
-import { exportOnnx, type ExportOptions, type OnnxModel } from './onnx.ts';
-import * as T from './ops/index.ts';
 import type { ParamSet, ParamSpec } from './nn.ts';
+import { type ExportOptions, exportOnnx, type OnnxModel } from './onnx.ts';
+import * as T from './ops/index.ts';
 import type { BufferSet } from './state.ts';
 import { stateKey } from './state.ts';
-import { type Tensor, input } from './tensor.ts';
-import { TonyError } from '../errors.ts';
+import { input, type Tensor } from './tensor.ts';
 
 export const ADAMW_DEFAULTS = {
   /** Peak learning rate (after warmup). */
@@ -83,18 +83,27 @@ export interface TrainableParam {
 }
 
 /** Split `ps` into trainable parameters (with their settings) and frozen ones; unknown names are errors. */
-export function resolveGroups(ps: ParamSet, cfg: Pick<AdamWConfig, 'weightDecay'>, groups: readonly ParamGroup[] = []): { trainable: TrainableParam[]; frozen: ParamSpec[] } {
+export function resolveGroups(
+  ps: ParamSet,
+  cfg: Pick<AdamWConfig, 'weightDecay'>,
+  groups: readonly ParamGroup[] = [],
+): { trainable: TrainableParam[]; frozen: ParamSpec[] } {
   const names = new Set(ps.specs.map((s) => s.name));
   groups.forEach((g, i) => {
     const hint = `parameters are: ${[...names].slice(0, 12).join(', ')}${names.size > 12 ? ', …' : ''}`;
     if (g.params instanceof RegExp) {
-      if (![...names].some((n) => (g.params as RegExp).test(n))) throw new TonyError('config', `parameter group ${i}: ${g.params} matches no parameter`, hint);
+      if (![...names].some((n) => (g.params as RegExp).test(n)))
+        throw new TonyError('config', `parameter group ${i}: ${g.params} matches no parameter`, hint);
     } else {
       const unknown = g.params.filter((n) => !names.has(n));
       if (unknown.length) throw new TonyError('config', `parameter group ${i} names unknown parameters: ${unknown.join(', ')}`, hint);
     }
-    for (const [key, v] of [['lrScale', g.lrScale], ['weightDecay', g.weightDecay]] as const) {
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new TonyError('config', `parameter group ${i}: ${key} must be a finite number ≥ 0, got ${v}`);
+    for (const [key, v] of [
+      ['lrScale', g.lrScale],
+      ['weightDecay', g.weightDecay],
+    ] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+        throw new TonyError('config', `parameter group ${i}: ${key} must be a finite number ≥ 0, got ${v}`);
     }
   });
   const trainable: TrainableParam[] = [];
@@ -104,7 +113,8 @@ export function resolveGroups(ps: ParamSet, cfg: Pick<AdamWConfig, 'weightDecay'
     if (g?.frozen) frozen.push(spec);
     else trainable.push({ spec, lrScale: g?.lrScale ?? 1, weightDecay: g?.weightDecay ?? (spec.decay ? cfg.weightDecay : 0) });
   }
-  if (trainable.length === 0) throw new TonyError('config', 'every parameter is frozen: there is nothing to train', 'unfreeze at least one parameter group');
+  if (trainable.length === 0)
+    throw new TonyError('config', 'every parameter is frozen: there is nothing to train', 'unfreeze at least one parameter group');
   return { trainable, frozen };
 }
 
@@ -225,19 +235,32 @@ export function buildTrainStep(
   const outs: Record<string, Tensor> = { loss };
   const maps: StateMaps = { state: {}, update: {} };
   appendAdamW(trainable, params, grads, cfg, ins, outs, maps);
-  appendWeightsAndOutputs(frozen.map((s) => byName.get(s.name)!), extras, ins, outs, maps);
+  appendWeightsAndOutputs(
+    frozen.map((s) => byName.get(s.name)!),
+    extras,
+    ins,
+    outs,
+    maps,
+  );
   const model = exportOnnx(ins, outs, { name: 'train_step', ...opts });
   return { model, ...maps, paramNames: trainable.map((tp) => tp.spec.name) };
 }
 
 /** Frozen parameters and buffers as state inputs; extra outputs; buffer updates as state outputs. */
-export function appendWeightsAndOutputs(frozen: readonly Tensor[], extras: StepExtras, ins: Tensor[], outs: Record<string, Tensor>, maps: StateMaps): void {
+export function appendWeightsAndOutputs(
+  frozen: readonly Tensor[],
+  extras: StepExtras,
+  ins: Tensor[],
+  outs: Record<string, Tensor>,
+  maps: StateMaps,
+): void {
   for (const t of [...frozen, ...(extras.buffers?.inputs ?? [])]) {
     ins.push(t);
     maps.state[t.name!] = stateKey.param(t.name!);
   }
   for (const [name, t] of Object.entries(extras.outputs ?? {})) {
-    if (name in outs) throw new TonyError('usage', `step output '${name}' is already an output of the training step`, 'rename the loss or metric');
+    if (name in outs)
+      throw new TonyError('usage', `step output '${name}' is already an output of the training step`, 'rename the loss or metric');
     outs[name] = t;
   }
   for (const [name, value] of extras.buffers?.updates ?? []) {
@@ -252,7 +275,11 @@ export function appendWeightsAndOutputs(frozen: readonly Tensor[], extras: StepE
  * `gradScale` multiplies the gradients first (1/k to average k accumulated micro-batches).
  * Outputs as buildTrainStep's, without the loss.
  */
-export function buildApplyStep(ps: ParamSet, cfg: AdamWConfig, opts: ExportOptions & { groups?: readonly ParamGroup[]; gradScale?: number } = {}): TrainStepGraph {
+export function buildApplyStep(
+  ps: ParamSet,
+  cfg: AdamWConfig,
+  opts: ExportOptions & { groups?: readonly ParamGroup[]; gradScale?: number } = {},
+): TrainStepGraph {
   const { trainable } = resolveGroups(ps, cfg, opts.groups);
   const byName = new Map(ps.inputs.map((t) => [t.name!, t]));
   const params = trainable.map((tp) => byName.get(tp.spec.name)!);

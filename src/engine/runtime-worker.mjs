@@ -39,7 +39,9 @@ function toHost(t) {
 
 /** Same dtype and shape: a pre-allocated output buffer can be reused. */
 const sameLayout = (/** @type {any} */ a, /** @type {any} */ b) =>
-  a.type === b.type && a.dims.length === b.dims.length && a.dims.every((/** @type {number} */ d, /** @type {number} */ i) => d === b.dims[i]);
+  a.type === b.type &&
+  a.dims.length === b.dims.length &&
+  a.dims.every((/** @type {number} */ d, /** @type {number} */ i) => d === b.dims[i]);
 
 const handlers = {
   /** @param {{key: string, bytes: Uint8Array}} m */
@@ -93,7 +95,7 @@ const handlers = {
       let buf = spare.get(storeKey);
       if (!buf || !sameLayout(buf, { type: dtype, dims: shape })) {
         const n = shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
-        buf = new ort.Tensor(dtype, new (ARRAY[dtype])(n), shape);
+        buf = new ort.Tensor(dtype, new ARRAY[dtype](n), shape);
         spare.set(storeKey, buf);
       }
       fetches[name] = buf;

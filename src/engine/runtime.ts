@@ -108,7 +108,9 @@ export class Runtime {
 
   private translate(message: string): Error {
     if (this.device === 'webgpu' && /adapter|webgpu|vulkan|dawn/i.test(message)) {
-      const vulkan = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'].some((d) => existsSync(`${d}/libvulkan.so.1`));
+      const vulkan = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'].some((d) =>
+        existsSync(`${d}/libvulkan.so.1`),
+      );
       const missing = vulkan
         ? 'Vulkan is installed but found no GPU driver (is an NVIDIA/AMD/Intel driver with Vulkan support present?)'
         : 'libvulkan.so.1 is not installed (Debian: apt-get install libvulkan1), and a GPU driver with Vulkan support is needed too';

@@ -13,7 +13,7 @@
  * violation is a TonyError('checkpoint') naming the file, the tensor and the numbers that disagree.
  */
 import { TonyError } from '../errors.ts';
-import { sizeOf, type DType, type HostTensor, type TypedArray } from './dtype.ts';
+import { type DType, type HostTensor, sizeOf, type TypedArray } from './dtype.ts';
 
 /** Bytes of the little-endian u64 header length that opens every file. */
 const LENGTH_PREFIX_BYTES = 8;
@@ -48,8 +48,6 @@ const FILE_DTYPES: Record<string, { bytes: number; dtype: DType }> = {
   BOOL: { bytes: 1, dtype: 'bool' },
 };
 
-const ELEMENT_BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, bool: 1 };
-
 // Typed arrays use the host's byte order; safetensors is little-endian. Every platform Node supports
 // is little-endian, so data is copied as bytes; on a big-endian host we refuse rather than corrupt.
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -68,24 +66,45 @@ export interface Safetensors {
  *
  *   const bytes = encodeSafetensors({ w: hostTensor('float32', [2, 2], [1, 2, 3, 4]) }, { step: '10' });
  */
-export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, HostTensor>,
+  metadata?: Record<string, string>,
+  opts: { float16?: boolean } = {},
+): Uint8Array {
   assertLittleEndianHost();
   const names = Object.keys(tensors);
   for (const name of names) checkTensorForWrite(name, tensors[name]!);
-  names.sort((a, b) => ELEMENT_BYTES[tensors[b]!.dtype] - ELEMENT_BYTES[tensors[a]!.dtype] || (a < b ? -1 : a > b ? 1 : 0));
+  // float16 storage (opts.float16): float32 tensors are rounded to the nearest half (ties to even);
+  // loading widens them back exactly (decodeSafetensors), so only the rounding is lost.
+  const data = new Map<string, { file: string; array: ArrayBufferView }>();
+  for (const n of names) {
+    const t = tensors[n]!;
+    data.set(
+      n,
+      opts.float16 && t.dtype === 'float32'
+        ? { file: 'F16', array: toHalf(n, t.data as Float32Array) }
+        : { file: DTYPE_TO_FILE[t.dtype], array: t.data },
+    );
+  }
+  const bytes = (n: string) => (data.get(n)!.array as Float32Array).BYTES_PER_ELEMENT;
+  names.sort((a, b) => bytes(b) - bytes(a) || (a < b ? -1 : a > b ? 1 : 0));
 
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw usage(`safetensors metadata '${k}' must be a string, got ${typeof v}`, 'stringify the value (the format allows only strings)');
+      if (typeof v !== 'string')
+        throw usage(
+          `safetensors metadata '${k}' must be a string, got ${typeof v}`,
+          'stringify the value (the format allows only strings)',
+        );
     }
     header[METADATA_KEY] = { ...metadata };
   }
   let offset = 0;
   for (const name of names) {
-    const t = tensors[name]!;
-    const end = offset + t.data.byteLength;
-    header[name] = { dtype: DTYPE_TO_FILE[t.dtype], shape: [...t.shape], data_offsets: [offset, end] };
+    const { file, array } = data.get(name)!;
+    const end = offset + array.byteLength;
+    header[name] = { dtype: file, shape: [...tensors[name]!.shape], data_offsets: [offset, end] };
     offset = end;
   }
 
@@ -97,7 +116,7 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata?
   out.fill(0x20, LENGTH_PREFIX_BYTES + json.length, LENGTH_PREFIX_BYTES + headerLength); // space padding
   let at = LENGTH_PREFIX_BYTES + headerLength;
   for (const name of names) {
-    const d = tensors[name]!.data;
+    const d = data.get(name)!.array;
     out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at); // bytes, not elements: NaN payloads survive
     at += d.byteLength;
   }
@@ -225,17 +244,28 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
 function readElements(fileDtype: string, raw: Uint8Array): TypedArray {
   const buf = raw.buffer as ArrayBuffer;
   switch (fileDtype) {
-    case 'F64': return new Float64Array(buf);
-    case 'F32': return new Float32Array(buf);
-    case 'I64': return new BigInt64Array(buf);
-    case 'I32': return new Int32Array(buf);
-    case 'BOOL': return raw;
-    case 'U32': return BigInt64Array.from(new Uint32Array(buf), (v) => BigInt(v));
-    case 'I16': return Int32Array.from(new Int16Array(buf));
-    case 'U16': return Int32Array.from(new Uint16Array(buf));
-    case 'I8': return Int32Array.from(new Int8Array(buf));
-    case 'U8': return Int32Array.from(raw);
-    case 'F16': return Float32Array.from(new Uint16Array(buf), halfToFloat);
+    case 'F64':
+      return new Float64Array(buf);
+    case 'F32':
+      return new Float32Array(buf);
+    case 'I64':
+      return new BigInt64Array(buf);
+    case 'I32':
+      return new Int32Array(buf);
+    case 'BOOL':
+      return raw;
+    case 'U32':
+      return BigInt64Array.from(new Uint32Array(buf), (v) => BigInt(v));
+    case 'I16':
+      return Int32Array.from(new Int16Array(buf));
+    case 'U16':
+      return Int32Array.from(new Uint16Array(buf));
+    case 'I8':
+      return Int32Array.from(new Int8Array(buf));
+    case 'U8':
+      return Int32Array.from(raw);
+    case 'F16':
+      return Float32Array.from(new Uint16Array(buf), halfToFloat);
     case 'BF16': {
       // bfloat16 is the top half of a float32: shifting the bits back is exact.
       const bits = Uint32Array.from(new Uint16Array(buf), (h) => h << 16);
@@ -243,6 +273,45 @@ function readElements(fileDtype: string, raw: Uint8Array): TypedArray {
     }
   }
   throw new Error(`unreachable: dtype ${fileDtype} was validated`);
+}
+
+/**
+ * A float32 tensor as IEEE 754 binary16 bits (round to nearest, ties to even; subnormals kept). A
+ * finite value beyond the half range (|x| ≥ 65520) is refused rather than stored as infinity.
+ */
+function toHalf(name: string, src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = bits[i]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    const mant = x & 0x7fffff;
+    let h: number;
+    if (exp === 0xff)
+      h = sign | 0x7c00 | (mant ? 0x200 : 0); // inf, NaN
+    else if (exp > 142) {
+      throw usage(`tensor '${name}' holds ${src[i]}, beyond float16's range (±65504)`, 'export it as float32');
+    } else if (exp >= 113) {
+      // Normal half: rebias the exponent, round the 13 dropped mantissa bits to nearest even.
+      h = ((exp - 112) << 10) | (mant >>> 13);
+      const rest = mant & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // a carry into the exponent is still right
+      if (h >= 0x7c00) throw usage(`tensor '${name}' holds ${src[i]}, beyond float16's range (±65504)`, 'export it as float32');
+      h |= sign;
+    } else if (exp >= 102) {
+      // Subnormal half: value = m · 2^-24 with the implicit bit made explicit.
+      const m = mant | 0x800000;
+      const shift = 126 - exp; // 14..24
+      h = m >>> shift;
+      const rest = m & ((1 << shift) - 1);
+      const half = 1 << (shift - 1);
+      if (rest > half || (rest === half && h & 1)) h++;
+      h |= sign;
+    } else h = sign; // below half the smallest subnormal: ±0
+    out[i] = h;
+  }
+  return out;
 }
 
 /** IEEE 754 binary16 → number (exact: every half is a float32). */
@@ -258,16 +327,23 @@ function halfToFloat(h: number): number {
 /** Refuse a tensor whose array does not match its dtype and shape: the header would lie about it. */
 function checkTensorForWrite(name: string, t: HostTensor): void {
   if (name === METADATA_KEY) throw usage(`a tensor cannot be named '${METADATA_KEY}' (reserved by the format)`, 'rename the tensor');
-  if (!t || !(t.dtype in DTYPE_TO_FILE)) throw usage(`tensor '${name}': unknown dtype ${JSON.stringify(t?.dtype)}`, `use one of ${Object.keys(DTYPE_TO_FILE).join(', ')}`);
+  if (!t || !(t.dtype in DTYPE_TO_FILE))
+    throw usage(`tensor '${name}': unknown dtype ${JSON.stringify(t?.dtype)}`, `use one of ${Object.keys(DTYPE_TO_FILE).join(', ')}`);
   if (!Array.isArray(t.shape) || !t.shape.every(isCount)) {
     throw usage(`tensor '${name}': shape must be non-negative integers, got ${JSON.stringify(t.shape)}`, 'fix the tensor shape');
   }
   const arrayType = { float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array }[t.dtype];
   if (!(t.data instanceof arrayType)) {
-    throw usage(`tensor '${name}': dtype ${t.dtype} needs a ${arrayType.name}, got ${t.data?.constructor?.name}`, 'build tensors with hostTensor() or allocate()');
+    throw usage(
+      `tensor '${name}': dtype ${t.dtype} needs a ${arrayType.name}, got ${t.data?.constructor?.name}`,
+      'build tensors with hostTensor() or allocate()',
+    );
   }
   if (t.data.length !== sizeOf(t.shape)) {
-    throw usage(`tensor '${name}': shape [${t.shape.join(', ')}] has ${sizeOf(t.shape)} elements but its data has ${t.data.length}`, 'fix the shape or the data');
+    throw usage(
+      `tensor '${name}': shape [${t.shape.join(', ')}] has ${sizeOf(t.shape)} elements but its data has ${t.data.length}`,
+      'fix the shape or the data',
+    );
   }
   if (t.dtype === 'bool' && (t.data as Uint8Array).some((v) => v > 1)) {
     throw usage(`tensor '${name}': bool data must be 0 or 1`, 'store other byte values as int32');

@@ -21,7 +21,7 @@ import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import { type Init, ParamSet } from './nn.ts';
 import type { OnnxModel } from './onnx.ts';
 import type { RunOptions, Runtime, Session } from './runtime.ts';
-import { type Tensor, input } from './tensor.ts';
+import { input, type Tensor } from './tensor.ts';
 
 /** Runtime state keys. */
 export const stateKey = {
@@ -50,7 +50,8 @@ export class BufferSet {
   buffer(name: string, shape: readonly number[], init: Init, dtype: DType = 'float32'): Tensor {
     const existing = this.tensors.get(name);
     if (existing) {
-      if (existing.shape.join() !== shape.join()) throw new TonyError('shape', `buffer '${name}' declared twice with shapes [${existing.shape}] and [${shape}]`);
+      if (existing.shape.join() !== shape.join())
+        throw new TonyError('shape', `buffer '${name}' declared twice with shapes [${existing.shape}] and [${shape}]`);
       return existing;
     }
     const t = input(name, shape, dtype);
@@ -66,9 +67,13 @@ export class BufferSet {
       throw new TonyError('usage', `BufferSet.update: ${buffer} is not a buffer of this set`, 'pass the tensor that buffer() returned');
     }
     if (value.shape.join() !== buffer.shape.join() || value.dtype !== buffer.dtype) {
-      throw new TonyError('shape', `buffer '${name}' is [${buffer.shape}] ${buffer.dtype} but its update is [${value.shape}] ${value.dtype}`);
+      throw new TonyError(
+        'shape',
+        `buffer '${name}' is [${buffer.shape}] ${buffer.dtype} but its update is [${value.shape}] ${value.dtype}`,
+      );
     }
-    if (this.next.has(name)) throw new TonyError('usage', `buffer '${name}' is updated twice in one step`, 'compose the updates into one value');
+    if (this.next.has(name))
+      throw new TonyError('usage', `buffer '${name}' is updated twice in one step`, 'compose the updates into one value');
     this.next.set(name, value);
   }
 

@@ -14,14 +14,23 @@
  */
 import { TonyError } from '../errors.ts';
 import { grad } from './autodiff.ts';
-import type { ParamSet } from './nn.ts';
-import { exportOnnx, type ExportOptions, type OnnxModel } from './onnx.ts';
-import * as T from './ops/index.ts';
 import { type HostTensor, hostTensor } from './dtype.ts';
-import { ADAMW_DEFAULTS, type AdamWConfig, type ParamGroup, type StateMaps, appendWeightsAndOutputs, buildApplyStep, buildTrainStep, resolveGroups } from './optim.ts';
+import type { ParamSet } from './nn.ts';
+import { type ExportOptions, exportOnnx, type OnnxModel } from './onnx.ts';
+import * as T from './ops/index.ts';
+import {
+  ADAMW_DEFAULTS,
+  type AdamWConfig,
+  appendWeightsAndOutputs,
+  buildApplyStep,
+  buildTrainStep,
+  type ParamGroup,
+  resolveGroups,
+  type StateMaps,
+} from './optim.ts';
 import type { Runtime } from './runtime.ts';
 import { type BufferSet, stateKey } from './state.ts';
-import { Tensor, input } from './tensor.ts';
+import { input, Tensor } from './tensor.ts';
 
 /** A named loss: its value and its weight in the total (default 1). */
 export type NamedLoss = Tensor | { value: Tensor; weight: number };
@@ -66,8 +75,10 @@ export function objective(t: Traced): Objective {
   };
   const logged: Record<string, Tensor> = {};
   const name = (n: string, key: string) => {
-    if (!NAME.test(n)) throw new TonyError('usage', `'${n}' is not a valid loss or metric name`, 'use letters, digits and _ (starting with a letter)');
-    if (RESERVED.has(key) || key.startsWith('val_') || key in logged) throw new TonyError('usage', `the name '${key}' is taken`, `reserved: ${[...RESERVED].join(', ')}, val_*`);
+    if (!NAME.test(n))
+      throw new TonyError('usage', `'${n}' is not a valid loss or metric name`, 'use letters, digits and _ (starting with a letter)');
+    if (RESERVED.has(key) || key.startsWith('val_') || key in logged)
+      throw new TonyError('usage', `the name '${key}' is taken`, `reserved: ${[...RESERVED].join(', ')}, val_*`);
     return key;
   };
   let loss = t.loss && scalar('the loss', t.loss);
@@ -85,7 +96,12 @@ export function objective(t: Traced): Objective {
   }
   for (const [n, m] of Object.entries(t.metrics ?? {})) logged[name(n, n)] = scalar(`metric '${n}'`, m);
   const clash = (t.buffers?.specs ?? []).filter((b) => t.ps.specs.some((s) => s.name === b.name)).map((b) => b.name);
-  if (clash.length) throw new TonyError('usage', `names used by both a parameter and a buffer: ${clash.join(', ')}`, 'weights share one namespace (model.safetensors): rename one');
+  if (clash.length)
+    throw new TonyError(
+      'usage',
+      `names used by both a parameter and a buffer: ${clash.join(', ')}`,
+      'weights share one namespace (model.safetensors): rename one',
+    );
   return { ps: t.ps, data: t.data, loss: loss!, logged, ...(t.buffers ? { buffers: t.buffers } : {}) };
 }
 
@@ -101,7 +117,10 @@ export interface GradStepGraph extends StateMaps {
  * runtime state `grad:<name>` (drop those entries to fetch them instead, e.g. to all-reduce them);
  * with `accumulate`, the graph reads `grad:<name>` too and outputs the sum (micro-batches).
  */
-export function buildGradStep(obj: Objective, opts: ExportOptions & { groups?: readonly ParamGroup[]; accumulate?: boolean } = {}): GradStepGraph {
+export function buildGradStep(
+  obj: Objective,
+  opts: ExportOptions & { groups?: readonly ParamGroup[]; accumulate?: boolean } = {},
+): GradStepGraph {
   const { groups, accumulate, ...exportOpts } = opts;
   const { trainable, frozen } = resolveGroups(obj.ps, ADAMW_DEFAULTS, groups); // weight decay plays no part here
   const byName = new Map(obj.ps.inputs.map((t) => [t.name!, t]));
@@ -167,7 +186,8 @@ export async function compileStep(
   opts: { groups?: readonly ParamGroup[]; accumulate?: number; split?: boolean } = {},
 ): Promise<CompiledStep> {
   const k = opts.accumulate ?? 1;
-  if (!Number.isInteger(k) || k < 1) throw new TonyError('config', `accumulate must be a positive integer, got ${k}`, 'pass the number of micro-batches per step');
+  if (!Number.isInteger(k) || k < 1)
+    throw new TonyError('config', `accumulate must be a positive integer, got ${k}`, 'pass the number of micro-batches per step');
   const groups = opts.groups;
   const logged = Object.keys(obj.logged);
   const scalar = (r: Record<string, HostTensor>, name: string) => (r[name]!.data as Float32Array)[0]!;
@@ -187,8 +207,15 @@ export async function compileStep(
     return {
       paramNames: g.paramNames,
       async run(step, lr, batch) {
-        const r = await rt.run(session, { ...batch(0), step: hostTensor('float32', [], [step]), lr }, { state: g.state, update: g.update, fetch: [...fetchLosses, ...fetchUpdate] });
-        return report(fetchLosses.map((n) => scalar(r, n)), r);
+        const r = await rt.run(
+          session,
+          { ...batch(0), step: hostTensor('float32', [], [step]), lr },
+          { state: g.state, update: g.update, fetch: [...fetchLosses, ...fetchUpdate] },
+        );
+        return report(
+          fetchLosses.map((n) => scalar(r, n)),
+          r,
+        );
       },
     };
   }
@@ -207,8 +234,15 @@ export async function compileStep(
         const r = await rt.run(sessions[j === 0 ? 0 : 1]!, batch(j), { state: g.state, update: g.update, fetch: fetchLosses });
         fetchLosses.forEach((n, i) => (sums[i]! += scalar(r, n)));
       }
-      const r = await rt.run(applySession, { step: hostTensor('float32', [], [step]), lr }, { state: applyState, update: apply.update, fetch: fetchUpdate });
-      return report(sums.map((s) => s / k), r);
+      const r = await rt.run(
+        applySession,
+        { step: hostTensor('float32', [], [step]), lr },
+        { state: applyState, update: apply.update, fetch: fetchUpdate },
+      );
+      return report(
+        sums.map((s) => s / k),
+        r,
+      );
     },
   };
 }

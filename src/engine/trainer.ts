@@ -8,13 +8,13 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
-import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import { latestCheckpoint, loadCheckpoint, saveRunCheckpoint } from './checkpoint.ts';
+import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import { exportOnnx } from './onnx.ts';
 import { type AdamWConfig, type ParamGroup, resolveGroups } from './optim.ts';
 import type { Runtime } from './runtime.ts';
 import { loadWeights, runOnWeights, stateKey } from './state.ts';
-import { type Traced, compileStep, objective } from './step.ts';
+import { compileStep, objective, type Traced } from './step.ts';
 
 /** What the trainer needs from a model + data pairing. */
 export interface TrainTask {
@@ -106,7 +106,11 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
 
   const evalObj = objective(task.trace('eval'));
   const evalWeights = { ps: evalObj.ps, ...(evalObj.buffers ? { buffers: evalObj.buffers } : {}) };
-  const evalGraph = exportOnnx([...evalObj.data, ...evalObj.ps.inputs, ...(evalObj.buffers?.inputs ?? [])], { loss: evalObj.loss, ...evalObj.logged }, { name: 'eval' });
+  const evalGraph = exportOnnx(
+    [...evalObj.data, ...evalObj.ps.inputs, ...(evalObj.buffers?.inputs ?? [])],
+    { loss: evalObj.loss, ...evalObj.logged },
+    { name: 'eval' },
+  );
   const evalSession = await rt.load(evalGraph);
   const nParams = ps.count();
   const bufferNames = buffers?.specs.map((s) => s.name) ?? [];
@@ -125,7 +129,12 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     for (const { spec } of trainable) {
       const m = ck.optimizer?.[`m.${spec.name}`];
       const v = ck.optimizer?.[`v.${spec.name}`];
-      if (!m || !v) throw new TonyError('checkpoint', `${ckptDir}: optimizer state for '${spec.name}' is missing`, 'resume needs a checkpoint saved by the trainer');
+      if (!m || !v)
+        throw new TonyError(
+          'checkpoint',
+          `${ckptDir}: optimizer state for '${spec.name}' is missing`,
+          'resume needs a checkpoint saved by the trainer',
+        );
       entries[stateKey.m(spec.name)] = m;
       entries[stateKey.v(spec.name)] = v;
     }
@@ -149,7 +158,8 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     const runConfig = { ...task.config, params: nParams, nonembedding_params: task.config.nonembedding_params ?? nParams };
     await writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
     const dropped = await trimMetrics(metricsPath!, step);
-    if (dropped) notices.push(`${metricsPath}: dropped a torn last line (${JSON.stringify(dropped.slice(0, 60))}), as a crash mid-write leaves it`);
+    if (dropped)
+      notices.push(`${metricsPath}: dropped a torn last line (${JSON.stringify(dropped.slice(0, 60))}), as a crash mid-write leaves it`);
   }
   const log = async (row: Record<string, number>) => {
     if (metricsPath) await appendFile(metricsPath, JSON.stringify(row) + '\n');

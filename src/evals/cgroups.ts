@@ -7,7 +7,7 @@
  * start under ~512 MiB), and RLIMIT_NPROC counts every process of the uid across all sandboxes (and
  * root ignores it). A cgroup caps exactly the processes of one run, however they fork or `setsid`.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
@@ -81,7 +81,7 @@ function findCgroups(root: boolean): CgroupLayout | { missing: string } {
   // root, in the nearest ancestor the user owns otherwise.
   const own = (self.get('') ?? '/').split('/').filter(Boolean);
   const ancestors = root ? [''] : own.slice(0, -1).map((_, i) => own.slice(0, own.length - 1 - i).join('/'));
-  let why = root ? 'cgroup v2 without memory/pids controllers' : 'no ancestor of this process\'s cgroup is writable with memory and pids';
+  let why = root ? 'cgroup v2 without memory/pids controllers' : "no ancestor of this process's cgroup is writable with memory and pids";
   for (const a of ancestors) {
     const dir = join(unified, a);
     let have: string[];
@@ -98,7 +98,10 @@ function findCgroups(root: boolean): CgroupLayout | { missing: string } {
       why = `cgroup v2: ${dir} not writable`;
       continue;
     }
-    if (tryWrite(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu') || tryWrite(join(parent, 'cgroup.subtree_control'), '+memory +pids')) {
+    if (
+      tryWrite(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu') ||
+      tryWrite(join(parent, 'cgroup.subtree_control'), '+memory +pids')
+    ) {
       return { version: 2, parents: { unified: parent } };
     }
     why = 'cgroup v2 hierarchy not writable or controllers not delegated';
@@ -123,7 +126,11 @@ export class RunCgroup {
   readonly procsFiles: string[];
   private readonly dirs: string[];
 
-  constructor(private readonly layout: CgroupLayout, name: string, limits: CgroupLimits) {
+  constructor(
+    private readonly layout: CgroupLayout,
+    name: string,
+    limits: CgroupLimits,
+  ) {
     this.dirs = Object.values(layout.parents).map((p) => join(p, name));
     for (const d of this.dirs) mkdirSync(d, { recursive: true });
     if (layout.version === 1) {
@@ -182,7 +189,10 @@ export class RunCgroup {
   /** Whether the kernel's OOM killer killed a process of the group (the memory cap stopped it). */
   oomKilled(): boolean {
     try {
-      const file = this.layout.version === 1 ? join(this.layout.parents.memory!, this.name(), 'memory.oom_control') : join(this.dirs[0]!, 'memory.events');
+      const file =
+        this.layout.version === 1
+          ? join(this.layout.parents.memory!, this.name(), 'memory.oom_control')
+          : join(this.dirs[0]!, 'memory.events');
       return Number(/oom_kill (\d+)/.exec(readFileSync(file, 'utf8'))?.[1] ?? 0) > 0;
     } catch {
       return false;

@@ -43,10 +43,16 @@ export function parseJsonl(text: string, source: string): Array<{ line: number; 
     try {
       value = JSON.parse(raw);
     } catch (e) {
-      throw dataError(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`, 'each line must be one JSON object (JSON Lines, not a JSON array)');
+      throw dataError(
+        `${source}:${i + 1}: not valid JSON (${(e as Error).message})`,
+        'each line must be one JSON object (JSON Lines, not a JSON array)',
+      );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw dataError(`${source}:${i + 1}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`, 'each line must be one JSON object');
+      throw dataError(
+        `${source}:${i + 1}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+        'each line must be one JSON object',
+      );
     }
     out.push({ line: i + 1, value: value as Record<string, unknown> });
   }
@@ -78,7 +84,14 @@ async function load(source: string): Promise<Array<{ line: number; value: Record
 
 /** Load HumanEval problems (or infilling problems with `infilling: true`, which requires `suffix`). */
 export async function loadProblems(source: string, opts: { infilling?: boolean } = {}): Promise<Map<string, Problem>> {
-  const keys = ['task_id', 'prompt', 'entry_point', 'canonical_solution', 'test', ...(opts.infilling ? (['suffix'] as const) : [])] as const;
+  const keys = [
+    'task_id',
+    'prompt',
+    'entry_point',
+    'canonical_solution',
+    'test',
+    ...(opts.infilling ? (['suffix'] as const) : []),
+  ] as const;
   const rows = requireStrings(await load(source), source, keys, opts.infilling ? 'infilling problem' : 'problem');
   const out = new Map<string, Problem>();
   rows.forEach((r, i) => {

@@ -4,9 +4,9 @@
  * here or from elsewhere.
  */
 import { writeFileAtomic } from '../io.ts';
+import { pool } from '../pool.ts';
 import { calculatorHook } from './calculator.ts';
 import type { MathProblem, Problem, Sample } from './data.ts';
-import { pool } from '../pool.ts';
 import { CODEX_STOP } from './humaneval.ts';
 import type { Api, Provider } from './providers.ts';
 
@@ -40,7 +40,11 @@ export function codeFromChat(answer: string): string {
  * failed, and carry the reason in `error` (kept in the samples and results files). Truncating the
  * prompt instead would score the model on a problem it was not shown whole.
  */
-export async function sampleCode(provider: Provider, problems: Iterable<Problem>, opts: SamplingOptions & { api?: Api }): Promise<Sample[]> {
+export async function sampleCode(
+  provider: Provider,
+  problems: Iterable<Problem>,
+  opts: SamplingOptions & { api?: Api },
+): Promise<Sample[]> {
   const list = [...problems];
   const perProblem = await pool(
     list,
@@ -56,7 +60,11 @@ export async function sampleCode(provider: Provider, problems: Iterable<Problem>
         maxTokens: opts.maxTokens,
         ...(infill ? { suffix: p.suffix } : { stop: CODEX_STOP }),
       });
-      return gens.map((g) => ({ task_id: p.task_id, completion: opts.api === 'chat' ? codeFromChat(g.text) : g.text, ...(g.error ? { error: g.error } : {}) }));
+      return gens.map((g) => ({
+        task_id: p.task_id,
+        completion: opts.api === 'chat' ? codeFromChat(g.text) : g.text,
+        ...(g.error ? { error: g.error } : {}),
+      }));
     },
     (done, total) => opts.onProgress?.({ done, total }),
   );

@@ -8,7 +8,7 @@
  */
 import { dataError } from '../errors.ts';
 import { readText, writeFileAtomic } from '../io.ts';
-import { type MathProblem, loadMathProblems, parseJsonl, resultsPath } from './data.ts';
+import { loadMathProblems, type MathProblem, parseJsonl, resultsPath } from './data.ts';
 
 export const GSM8K_TEST_URL = 'https://github.com/openai/grade-school-math/raw/master/grade_school_math/data/test.jsonl';
 
@@ -57,7 +57,10 @@ export interface Gsm8kReport {
  * Score GSM8K samples. Samples are `{task_id, completion}` where task_id is `gsm8k/<i>` (the 0-based
  * line of the problem in the data file) — or carry the problem's `question` verbatim instead.
  */
-export async function evaluateGsm8k(opts: { data?: string; samples: string | Array<{ task_id?: string; question?: string; completion: string }> }): Promise<Gsm8kReport> {
+export async function evaluateGsm8k(opts: {
+  data?: string;
+  samples: string | Array<{ task_id?: string; question?: string; completion: string }>;
+}): Promise<Gsm8kReport> {
   const dataSource = opts.data ?? GSM8K_TEST_URL;
   const problems: MathProblem[] = await loadMathProblems(dataSource);
   const byQuestion = new Map(problems.map((p, i) => [p.question, i]));
@@ -77,13 +80,19 @@ export async function evaluateGsm8k(opts: { data?: string; samples: string | Arr
     list.push(s.completion);
     perProblem.set(idx, list);
     const answer = extractAnswer(s.completion);
-    return { task_id: `gsm8k/${idx}`, completion: s.completion, answer: answer ?? null, correct: isCorrect(s.completion, problems[idx]!.answer) };
+    return {
+      task_id: `gsm8k/${idx}`,
+      completion: s.completion,
+      answer: answer ?? null,
+      correct: isCorrect(s.completion, problems[idx]!.answer),
+    };
   });
   if (results.length === 0) throw dataError('no samples to evaluate');
   const tasks = [...perProblem.entries()];
   const first = tasks.filter(([idx, list]) => isCorrect(list[0]!, problems[idx]!.answer)).length / tasks.length;
   const minN = Math.min(...tasks.map(([, l]) => l.length));
-  const maj = tasks.filter(([idx, list]) => majorityVote(list.slice(0, minN)) === extractAnswer(problems[idx]!.answer)).length / tasks.length;
+  const maj =
+    tasks.filter(([idx, list]) => majorityVote(list.slice(0, minN)) === extractAnswer(problems[idx]!.answer)).length / tasks.length;
   const report: Gsm8kReport = {
     metrics: { 'test@1': first, 'mean accuracy': results.filter((r) => r.correct).length / results.length, [`maj@${minN}`]: maj },
     problems: tasks.length,

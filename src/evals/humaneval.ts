@@ -7,11 +7,11 @@
  * under test (execute.ts explains why). Results are written like the reference's:
  * `<samples>_results.jsonl` (each sample plus `result` and `passed`) and a summary beside it.
  */
-import { TonyError, dataError } from '../errors.ts';
+import { dataError, TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
-import { type Problem, type Sample, loadProblems, loadSamples, resultsPath } from './data.ts';
-import { type Execution, type Language, executeProgram } from './execute.ts';
 import { pool } from '../pool.ts';
+import { loadProblems, loadSamples, type Problem, resultsPath, type Sample } from './data.ts';
+import { type Execution, executeProgram, type Language } from './execute.ts';
 import { meanPassAtK } from './passk.ts';
 import { Sandbox, type SandboxLimits } from './sandbox.ts';
 

@@ -6,9 +6,9 @@
  *   const [a, b] = await p.generate('def add(a, b):\n', { n: 2, temperature: 0.8, topP: 0.95, maxTokens: 128 });
  */
 import { statSync } from 'node:fs';
+import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
 import { type CompletionModel, type CompletionResult, ContextOverflowError } from '../models/gpt/completion.ts';
-import type { Device } from '../engine/runtime.ts';
 import { cutAtStop } from '../text/stops.ts';
 
 export interface GenerateOptions {
@@ -76,7 +76,11 @@ const CONTEXT_FIELDS = ['context_length', 'max_model_len'] as const;
 
 /** A refusal that no retry changes (4xx other than 408/409/429), with the server's error body. */
 class Refused extends Error {
-  constructor(readonly url: string, readonly status: number, readonly body: string) {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`${url} refused the request: HTTP ${status}: ${body.slice(0, 300)}`);
   }
 
@@ -164,11 +168,19 @@ export class OpenAIProvider implements Provider {
         if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
         list = ((await res.json()) as { data?: Array<Record<string, unknown>> }).data ?? [];
       } catch (e) {
-        throw new TonyError('usage', `no --model-name given, and the model list at ${url} could not be read: ${(e as Error).message}`, hint);
+        throw new TonyError(
+          'usage',
+          `no --model-name given, and the model list at ${url} could not be read: ${(e as Error).message}`,
+          hint,
+        );
       }
       const ids = list.map((m) => String(m.id));
       if (ids.length !== 1) {
-        throw new TonyError('usage', `no --model-name given, and ${url} lists ${ids.length} models${ids.length ? ` (${ids.slice(0, 10).join(', ')})` : ''}`, hint);
+        throw new TonyError(
+          'usage',
+          `no --model-name given, and ${url} lists ${ids.length} models${ids.length ? ` (${ids.slice(0, 10).join(', ')})` : ''}`,
+          hint,
+        );
       }
       const card = list[0]!;
       const ctx = CONTEXT_FIELDS.map((f) => card[f]).find((v): v is number => Number.isInteger(v) && (v as number) > 0);
@@ -180,12 +192,17 @@ export class OpenAIProvider implements Provider {
 
   async generate(prompt: string, g: GenerateOptions): Promise<Generation[]> {
     if (g.suffix !== undefined && this.opts.api === 'chat') {
-      throw new TonyError('usage', 'infilling needs the completions API (it sends `suffix`); the chat API has no suffix', 'use --api completions');
+      throw new TonyError(
+        'usage',
+        'infilling needs the completions API (it sends `suffix`); the chat API has no suffix',
+        'use --api completions',
+      );
     }
     if (g.hook) {
       // One sample at a time: each may be interrupted at a different point.
       const out: Generation[] = [];
-      const once = async (text: string, maxTokens: number, stop: string[]) => (await this.request(text, { ...g, n: 1, maxTokens }, stop))[0]!;
+      const once = async (text: string, maxTokens: number, stop: string[]) =>
+        (await this.request(text, { ...g, n: 1, maxTokens }, stop))[0]!;
       for (let i = 0; i < g.n; i++) out.push(await sampleWithHook(once, prompt, g, g.hook));
       return out;
     }
@@ -230,7 +247,8 @@ export class OpenAIProvider implements Provider {
     try {
       json = (await this.limiter.run(() => this.post(url, body(maxTokens)))) as typeof json;
     } catch (e) {
-      const fit = e instanceof Refused && e.error?.code === 'context_length_exceeded' ? parseContextError(e.error.message ?? '') : undefined;
+      const fit =
+        e instanceof Refused && e.error?.code === 'context_length_exceeded' ? parseContextError(e.error.message ?? '') : undefined;
       if (!fit) throw e instanceof Refused ? this.refusal(e) : e;
       const room = fit.contextLength - fit.promptTokens;
       if (room < 1) {
@@ -238,10 +256,16 @@ export class OpenAIProvider implements Provider {
         return Array.from({ length: g.n }, () => ({ text: '', finishReason: 'error', error }));
       }
       maxTokens = Math.min(maxTokens, room);
-      json = (await this.limiter.run(() => this.post(url, body(maxTokens)).catch((e2) => Promise.reject(e2 instanceof Refused ? this.refusal(e2) : e2)))) as typeof json;
+      json = (await this.limiter.run(() =>
+        this.post(url, body(maxTokens)).catch((e2) => Promise.reject(e2 instanceof Refused ? this.refusal(e2) : e2)),
+      )) as typeof json;
     }
     if (!Array.isArray(json.choices) || json.choices.length !== g.n) {
-      throw new TonyError('data', `${url} answered without ${g.n} choices: ${JSON.stringify(json).slice(0, 300)}`, 'check that the server speaks the OpenAI API');
+      throw new TonyError(
+        'data',
+        `${url} answered without ${g.n} choices: ${JSON.stringify(json).slice(0, 300)}`,
+        'check that the server speaks the OpenAI API',
+      );
     }
     return [...json.choices]
       .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
@@ -254,7 +278,11 @@ export class OpenAIProvider implements Provider {
   }
 
   private refusal(e: Refused): TonyError {
-    return new TonyError('usage', e.message, e.status === 401 ? 'set the API key (see --api-key-env)' : 'check --model, --model-name and --api');
+    return new TonyError(
+      'usage',
+      e.message,
+      e.status === 401 ? 'set the API key (see --api-key-env)' : 'check --model, --model-name and --api',
+    );
   }
 
   private authHeader(): Record<string, string> {
@@ -288,7 +316,11 @@ export class OpenAIProvider implements Provider {
       const cap = Math.min(RETRY_MAX_DELAY_MS, o.retryBaseMs * 2 ** attempt);
       await new Promise((r) => setTimeout(r, retryAfterMs ?? Math.random() * cap));
     }
-    throw new TonyError('device', `${url} failed after ${o.maxRetries + 1} attempts: ${lastError}`, 'check that the server is up, or raise --retries');
+    throw new TonyError(
+      'device',
+      `${url} failed after ${o.maxRetries + 1} attempts: ${lastError}`,
+      'check that the server is up, or raise --retries',
+    );
   }
 }
 
@@ -316,7 +348,13 @@ async function sampleWithHook(
   let text = '';
   let budget = g.maxTokens;
   for (let round = 0; round < MAX_HOOK_ROUNDS && budget > 0; round++) {
-    const { text: piece, stopReason, finishReason, tokens, error } = await once(prompt + text, budget, [hook.stopAt, ...(g.stop ?? [])].slice(0, API_MAX_STOP));
+    const {
+      text: piece,
+      stopReason,
+      finishReason,
+      tokens,
+      error,
+    } = await once(prompt + text, budget, [hook.stopAt, ...(g.stop ?? [])].slice(0, API_MAX_STOP));
     if (error) return { text, finishReason: 'error', error };
     budget -= Math.max(1, tokens ?? Math.ceil(piece.length / 4));
     text += piece;
@@ -351,7 +389,12 @@ export class CompletionModelProvider implements Provider {
   async generate(prompt: string, g: GenerateOptions): Promise<Generation[]> {
     // Infilling with a model that never learned FIM would score noise: refuse the whole run.
     if (g.suffix !== undefined) this.model.checkCanInfill?.();
-    const request = async (text: string, n: number, maxTokens: number, stop: readonly string[]): Promise<CompletionResult | { error: string }> => {
+    const request = async (
+      text: string,
+      n: number,
+      maxTokens: number,
+      stop: readonly string[],
+    ): Promise<CompletionResult | { error: string }> => {
       try {
         return await this.model.complete({
           prompt: text,
@@ -400,7 +443,15 @@ export class CompletionModelProvider implements Provider {
  */
 export async function openProvider(
   model: string,
-  opts: { modelName?: string; api?: Api; apiKeyEnv?: string; concurrency?: number; maxRetries?: number; device?: Device; threads?: number } = {},
+  opts: {
+    modelName?: string;
+    api?: Api;
+    apiKeyEnv?: string;
+    concurrency?: number;
+    maxRetries?: number;
+    device?: Device;
+    threads?: number;
+  } = {},
 ): Promise<Provider> {
   if (/^https?:\/\//.test(model)) {
     return new OpenAIProvider({
@@ -423,5 +474,9 @@ export async function openProvider(
     const { loadTextModel } = await import('../models/index.ts');
     return new CompletionModelProvider(await loadTextModel(model, { device: opts.device, threads: opts.threads }, 'tony eval --model'));
   }
-  throw new TonyError('usage', `--model '${model}' is neither an http(s) URL nor a directory`, 'pass an OpenAI-compatible base URL, e.g. --model http://127.0.0.1:8000/v1');
+  throw new TonyError(
+    'usage',
+    `--model '${model}' is neither an http(s) URL nor a directory`,
+    'pass an OpenAI-compatible base URL, e.g. --model http://127.0.0.1:8000/v1',
+  );
 }

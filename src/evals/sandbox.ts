@@ -47,7 +47,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../config.ts';
 import { TonyError } from '../errors.ts';
-import { type CgroupLayout, RunCgroup, probeCgroups, sweepStaleGroups } from './cgroups.ts';
+import { type CgroupLayout, probeCgroups, RunCgroup, sweepStaleGroups } from './cgroups.ts';
 import { seccompFilter, seccompSupported } from './seccomp.ts';
 
 /** Caps for one program. Defaults follow the Codex harness (3 s) and leave room for Node's start-up. */
@@ -191,11 +191,22 @@ const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 export function enforcement(level: IsolationLevel, lim: Readonly<SandboxLimits> = DEFAULT_LIMITS): Array<[string, string]> {
   const full = level === 'full';
   return [
-    ['wall time', `${lim.timeoutMs / 1000} s, harness timer → ${full ? 'cgroup kill of every process' : 'SIGKILL to bwrap; the pid namespace dies with its init'}`],
-    ['memory', full
-      ? `cgroup memory cap ${mib(lim.memoryBytes)} (resident, whole tree) + address-space rlimit per process`
-      : `address-space rlimit ${mib(lim.memoryBytes)} per process (Node: + ${mib(NODE_RESERVED_ADDRESS_SPACE)} reserve, heap capped by V8); coarser than a cgroup: counts reserved memory, and each process of a tree gets its own`],
-    ['processes', full ? `cgroup pids cap ${lim.maxProcesses} + RLIMIT_NPROC in the sandbox's user namespace` : `RLIMIT_NPROC ${lim.maxProcesses}, counted in the sandbox's own user namespace`],
+    [
+      'wall time',
+      `${lim.timeoutMs / 1000} s, harness timer → ${full ? 'cgroup kill of every process' : 'SIGKILL to bwrap; the pid namespace dies with its init'}`,
+    ],
+    [
+      'memory',
+      full
+        ? `cgroup memory cap ${mib(lim.memoryBytes)} (resident, whole tree) + address-space rlimit per process`
+        : `address-space rlimit ${mib(lim.memoryBytes)} per process (Node: + ${mib(NODE_RESERVED_ADDRESS_SPACE)} reserve, heap capped by V8); coarser than a cgroup: counts reserved memory, and each process of a tree gets its own`,
+    ],
+    [
+      'processes',
+      full
+        ? `cgroup pids cap ${lim.maxProcesses} + RLIMIT_NPROC in the sandbox's user namespace`
+        : `RLIMIT_NPROC ${lim.maxProcesses}, counted in the sandbox's own user namespace`,
+    ],
     ['CPU share', full ? `cgroup CPU quota, ${lim.cpus} core(s)` : 'not capped (no cgroup): a run may use every core until its deadline'],
     ['CPU time', `RLIMIT_CPU ${lim.cpuSeconds} s per process`],
     ['file size', `RLIMIT_FSIZE ${mib(lim.fileBytes)}; /tmp is a private ${mib(lim.tmpBytes)} tmpfs`],
@@ -239,11 +250,23 @@ export function probeIsolation(): Promise<IsolationReport> {
     const cg = probeCgroups();
     layers.push(
       'missing' in cg
-        ? { name: 'cgroups', ok: false, optional: true, detail: `${cg.missing}; limits fall back to rlimits (level namespaces)`, fix: 'run as root for exact per-run memory and process caps' }
+        ? {
+            name: 'cgroups',
+            ok: false,
+            optional: true,
+            detail: `${cg.missing}; limits fall back to rlimits (level namespaces)`,
+            fix: 'run as root for exact per-run memory and process caps',
+          }
         : { name: 'cgroups', ok: true, detail: `v${cg.version} ${Object.values(cg.parents).join(', ')}` },
     );
     const python = which('python3') === '/usr/bin/python3';
-    layers.push({ name: 'python3', ok: python, optional: true, detail: python ? '/usr/bin/python3 (Python problems)' : '/usr/bin/python3 not found: Python problems cannot run', fix: 'apt-get install python3' });
+    layers.push({
+      name: 'python3',
+      ok: python,
+      optional: true,
+      detail: python ? '/usr/bin/python3 (Python problems)' : '/usr/bin/python3 not found: Python problems cannot run',
+      fix: 'apt-get install python3',
+    });
     const required = () => layers.every((l) => l.ok || l.optional);
     const cgroups = 'missing' in cg ? undefined : cg;
     const level: IsolationLevel = cgroups ? 'full' : 'namespaces';
@@ -271,7 +294,12 @@ export function probeIsolation(): Promise<IsolationReport> {
 
 /** A human-readable table of the layers, for errors and `tony eval sandbox`. */
 export function formatReport(r: IsolationReport): string {
-  return r.layers.map((l) => `  ${l.ok ? 'ok     ' : l.optional ? 'absent ' : 'MISSING'} ${l.name.padEnd(10)} ${l.detail}${l.ok || !l.fix ? '' : `  → ${l.fix}`}`).join('\n');
+  return r.layers
+    .map(
+      (l) =>
+        `  ${l.ok ? 'ok     ' : l.optional ? 'absent ' : 'MISSING'} ${l.name.padEnd(10)} ${l.detail}${l.ok || !l.fix ? '' : `  → ${l.fix}`}`,
+    )
+    .join('\n');
 }
 
 /** Run counter for cgroup names, shared by every Sandbox in the process so names never collide. */
@@ -416,7 +444,8 @@ export class Sandbox {
   private stopCause(r: RunResult, oomKilled: boolean, node: boolean): StopCause | undefined {
     const lim = this.limits;
     if (oomKilled || (r.timedOut && r.memoryLimitHit)) return { limit: 'memory', by: `cgroup, ${mib(lim.memoryBytes)}` };
-    if (node && V8_HEAP_LIMIT.test(r.stderr)) return { limit: 'memory', by: `V8 heap limit (--max-old-space-size), ${mib(lim.memoryBytes)}` };
+    if (node && V8_HEAP_LIMIT.test(r.stderr))
+      return { limit: 'memory', by: `V8 heap limit (--max-old-space-size), ${mib(lim.memoryBytes)}` };
     if (OUT_OF_MEMORY.test(r.stderr)) {
       return { limit: 'memory', by: `address-space rlimit, ${mib(lim.memoryBytes)}${node ? ' (+ Node reserve)' : ''}` };
     }
@@ -455,21 +484,35 @@ export class Sandbox {
       argv = [
         ...(cg ? ['/bin/sh', '-c', `${cg.procsFiles.map((f) => `echo $$ > '${f}'`).join(' && ')} && exec "$@"`, 'sh'] : []),
         ...(process.getuid?.() === 0
-          ? [this.tools.setpriv!, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--no-new-privs',
-             '--bounding-set=-all', '--inh-caps=-all', '--']
+          ? [
+              this.tools.setpriv!,
+              `--reuid=${NOBODY}`,
+              `--regid=${NOBODY}`,
+              '--clear-groups',
+              '--no-new-privs',
+              '--bounding-set=-all',
+              '--inh-caps=-all',
+              '--',
+            ]
           : []),
         ...this.bwrapArgs(free, free + 1, free + 2),
         // Inside the namespaces, so that RLIMIT_NPROC counts this sandbox's processes only. The
         // hard CPU limit is one second above the soft one so SIGXCPU (reportable) comes first.
-        this.tools.prlimit!, `--as=${addressSpace}`, `--cpu=${lim.cpuSeconds}:${lim.cpuSeconds + 1}`, `--fsize=${lim.fileBytes}`,
-        `--nofile=${lim.openFiles}`, `--nproc=${lim.maxProcesses}`, '--core=0', '--',
+        this.tools.prlimit!,
+        `--as=${addressSpace}`,
+        `--cpu=${lim.cpuSeconds}:${lim.cpuSeconds + 1}`,
+        `--fsize=${lim.fileBytes}`,
+        `--nofile=${lim.openFiles}`,
+        `--nproc=${lim.maxProcesses}`,
+        '--core=0',
+        '--',
         ...(node ? [spec.argv[0]!, `--max-old-space-size=${Math.floor(lim.memoryBytes / 2 ** 20)}`, ...spec.argv.slice(1)] : spec.argv),
       ];
     }
 
     const maxFd = Math.max(2, ...usedFds, ...Object.keys(inputs).map(Number));
     const stdio: Array<'pipe' | 'ignore' | Readable | Writable> = Array.from({ length: maxFd + 1 }, (_, fd) =>
-      fd === 0 ? 'ignore' : inherit[fd] ?? (fd <= 2 || fd in inputs || outputs.includes(fd) || pipes.includes(fd) ? 'pipe' : 'ignore'),
+      fd === 0 ? 'ignore' : (inherit[fd] ?? (fd <= 2 || fd in inputs || outputs.includes(fd) || pipes.includes(fd) ? 'pipe' : 'ignore')),
     );
     const started = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), {
@@ -548,12 +591,31 @@ export class Sandbox {
   private bwrapArgs(seccompFd: number, passwdFd: number, groupFd: number): string[] {
     const a = [
       this.tools.bwrap!,
-      '--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session',
+      '--unshare-all',
+      '--unshare-user',
+      '--disable-userns',
+      '--die-with-parent',
+      '--new-session',
       // Unprivileged, the user's uid is mapped to this; as root, setpriv already made it nobody.
-      '--uid', String(NOBODY), '--gid', String(NOBODY),
-      '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/tmp', '--setenv', 'LANG', 'C.UTF-8',
-      '--hostname', 'sandbox',
-      '--ro-bind', '/usr', '/usr',
+      '--uid',
+      String(NOBODY),
+      '--gid',
+      String(NOBODY),
+      '--clearenv',
+      '--setenv',
+      'PATH',
+      '/usr/bin:/bin',
+      '--setenv',
+      'HOME',
+      '/tmp',
+      '--setenv',
+      'LANG',
+      'C.UTF-8',
+      '--hostname',
+      'sandbox',
+      '--ro-bind',
+      '/usr',
+      '/usr',
     ];
     // Merged-/usr systems have /bin → usr/bin etc.; older ones have real directories.
     for (const d of ['bin', 'lib', 'lib64', 'sbin']) {
@@ -574,11 +636,19 @@ export class Sandbox {
       a.push('--ro-bind', nodeRoot, nodeRoot);
     }
     a.push(
-      '--ro-bind', RUNNERS_HOST, RUNNERS_MOUNT,
-      '--dev', '/dev',
-      '--size', String(this.limits.tmpBytes), '--tmpfs', '/tmp',
-      '--chdir', '/tmp',
-      '--seccomp', String(seccompFd),
+      '--ro-bind',
+      RUNNERS_HOST,
+      RUNNERS_MOUNT,
+      '--dev',
+      '/dev',
+      '--size',
+      String(this.limits.tmpBytes),
+      '--tmpfs',
+      '/tmp',
+      '--chdir',
+      '/tmp',
+      '--seccomp',
+      String(seccompFd),
     );
     return a;
   }

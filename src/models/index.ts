@@ -15,10 +15,10 @@
 import { readFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TonyError } from '../errors.ts';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.ts';
 import type { Device } from '../engine/runtime.ts';
 import type { TrainTask } from '../engine/trainer.ts';
+import { TonyError } from '../errors.ts';
 import type { CompletionModel } from './gpt/completion.ts';
 import { gptKind, lmKind } from './gpt/kind.ts';
 
@@ -102,9 +102,19 @@ function extraKinds(): Promise<ModelKind[]> {
           try {
             mod = (await import(pathToFileURL(resolve(path)).href)) as { kinds?: unknown };
           } catch (err) {
-            throw new TonyError('config', `${MODEL_KINDS_ENV}: cannot import '${path}': ${(err as Error).message}`, 'name a module that exports `kinds: ModelKind[]`', { cause: err });
+            throw new TonyError(
+              'config',
+              `${MODEL_KINDS_ENV}: cannot import '${path}': ${(err as Error).message}`,
+              'name a module that exports `kinds: ModelKind[]`',
+              { cause: err },
+            );
           }
-          if (!Array.isArray(mod.kinds)) throw new TonyError('config', `${MODEL_KINDS_ENV}: '${path}' does not export \`kinds\` (an array of registry rows)`, 'export const kinds = [myKind]');
+          if (!Array.isArray(mod.kinds))
+            throw new TonyError(
+              'config',
+              `${MODEL_KINDS_ENV}: '${path}' does not export \`kinds\` (an array of registry rows)`,
+              'export const kinds = [myKind]',
+            );
           return mod.kinds as ModelKind[];
         }),
     ).then((lists) => lists.flat());
@@ -118,7 +128,8 @@ export async function modelKinds(): Promise<readonly ModelKind[]> {
   const rows = [...BUILTIN, ...(await extraKinds())];
   const seen = new Set<string>();
   for (const r of rows) {
-    if (seen.has(r.name)) throw new TonyError('config', `two model kinds are named '${r.name}'`, `rename one of the rows in ${MODEL_KINDS_ENV}`);
+    if (seen.has(r.name))
+      throw new TonyError('config', `two model kinds are named '${r.name}'`, `rename one of the rows in ${MODEL_KINDS_ENV}`);
     seen.add(r.name);
   }
   return rows;
@@ -142,12 +153,21 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
   try {
     kind = (JSON.parse(await readFile(join(ckDir, 'config.json'), 'utf8')) as { kind?: unknown }).kind;
   } catch (err) {
-    throw new TonyError('checkpoint', `${dir} holds no Tony checkpoint: cannot read ${join(ckDir, 'config.json')} (${(err as Error).message})`, 'pass a run directory (tony train --out) or a model directory (tony export --out)', { cause: err });
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds no Tony checkpoint: cannot read ${join(ckDir, 'config.json')} (${(err as Error).message})`,
+      'pass a run directory (tony train --out) or a model directory (tony export --out)',
+      { cause: err },
+    );
   }
   const rows = await modelKinds();
   const row = rows.find((r) => r.kind === kind);
   if (!row) {
-    throw new TonyError('checkpoint', `${ckDir}: no model kind '${String(kind)}' is registered`, `known kinds: ${[...new Set(rows.map((r) => r.kind))].join(', ')}; a plugin kind needs its module in ${MODEL_KINDS_ENV}`);
+    throw new TonyError(
+      'checkpoint',
+      `${ckDir}: no model kind '${String(kind)}' is registered`,
+      `known kinds: ${[...new Set(rows.map((r) => r.kind))].join(', ')}; a plugin kind needs its module in ${MODEL_KINDS_ENV}`,
+    );
   }
   return row.load(dir, opts);
 }
@@ -160,7 +180,11 @@ export function canComplete(m: LoadedModel): m is LoadedModel & CompletionModel 
 /** `m` as a text-completion model, or a usage error saying what it is instead. */
 export function asCompletionModel(m: LoadedModel, what = 'this command'): LoadedModel & CompletionModel {
   if (canComplete(m)) return m;
-  throw new TonyError('usage', `${m.id} is a '${m.kind}' model (${m.capabilities.join(', ') || 'no capabilities'}); ${what} needs one that completes text`, 'pass a text model, e.g. one trained by tony train lm');
+  throw new TonyError(
+    'usage',
+    `${m.id} is a '${m.kind}' model (${m.capabilities.join(', ') || 'no capabilities'}); ${what} needs one that completes text`,
+    'pass a text model, e.g. one trained by tony train lm',
+  );
 }
 
 /** Load a directory that must hold a text-completion model. */
@@ -178,14 +202,18 @@ export async function loadTextModel(dir: string, opts: LoadOptions = {}, what?: 
  * Copy a run's latest weights into a standalone model directory (no optimizer state): what gets
  * shipped, served and committed. Any registered kind; returns the step it came from.
  */
-export async function exportModel(runDir: string, outDir: string): Promise<number> {
+export async function exportModel(runDir: string, outDir: string, opts: { float16?: boolean } = {}): Promise<number> {
   const entry = await latestCheckpoint(runDir);
   const ck = await loadCheckpoint<Record<string, unknown>, { step?: number }>(entry?.dir ?? runDir);
   const rows = await modelKinds();
   if (!rows.some((r) => r.kind === ck.config.kind)) {
-    throw new TonyError('checkpoint', `${ck.dir}: no model kind '${String(ck.config.kind)}' is registered`, `a plugin kind needs its module in ${MODEL_KINDS_ENV}`);
+    throw new TonyError(
+      'checkpoint',
+      `${ck.dir}: no model kind '${String(ck.config.kind)}' is registered`,
+      `a plugin kind needs its module in ${MODEL_KINDS_ENV}`,
+    );
   }
   const step = Number(ck.state.step ?? 0);
-  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: runDir }, params: ck.params });
+  await saveCheckpoint(outDir, { config: ck.config, state: { step, exported_from: runDir }, params: ck.params }, opts);
   return step;
 }

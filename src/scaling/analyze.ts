@@ -8,9 +8,9 @@
  * leave-one-out errors, so the report shows whether the irreducible term earns its parameter.
  */
 import { TonyError } from '../errors.ts';
-import { bootstrapOptimalSize, computeFrontier, fitOptimalSize, type CurvePoint, type OptimalSize } from './frontier.ts';
+import { bootstrapOptimalSize, type CurvePoint, computeFrontier, fitOptimalSize, type OptimalSize } from './frontier.ts';
 import { fitPowerLaw, formatPowerLaw, PARAMS_OF, type PowerLawFit, type PowerLawForm } from './powerlaw.ts';
-import { bootstrapPowerLaw, leaveOneOut, type BootstrapOptions, type Interval, type LeaveOneOut } from './resample.ts';
+import { type BootstrapOptions, bootstrapPowerLaw, type Interval, type LeaveOneOut, leaveOneOut } from './resample.ts';
 import { chooseSplit, curvePoints, finalPoints, type RunRow } from './runs.ts';
 
 export type ScalingAxis = 'params' | 'compute';
@@ -102,7 +102,8 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
     lines.push('', `${form === 'irreducible' ? 'with irreducible term' : 'pure power law'}: ${formatPowerLaw(f, v)}`);
     const row = (name: string, value: number, iv: Interval, digits: (x: number) => string) =>
       `  ${name.padEnd(6)} ${digits(value).padStart(10)}   ${pct} CI [${digits(iv.lo)}, ${digits(iv.hi)}]`;
-    if (form === 'irreducible') lines.push(row('L∞', f.lInf, r.intervals.lInf, (x) => x.toFixed(4)) + (f.lInfAtBound ? '   (at its bound: min loss)' : ''));
+    if (form === 'irreducible')
+      lines.push(row('L∞', f.lInf, r.intervals.lInf, (x) => x.toFixed(4)) + (f.lInfAtBound ? '   (at its bound: min loss)' : ''));
     lines.push(row(`${v}0`, f.x0, r.intervals.x0, (x) => x.toExponential(3)));
     lines.push(row('α', f.alpha, r.intervals.alpha, (x) => x.toFixed(4)));
     lines.push(`  R² (log space) ${f.r2.toFixed(4)}`);
@@ -116,7 +117,9 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
     const iv = o.intervals;
     lines.push('', `N_opt(C) = A · C^β on the ${new Set(a.points.map((p) => p.params)).size} sizes that make the frontier`);
     lines.push(`  β      ${o.beta.toFixed(4).padStart(10)}   ${pct} CI [${iv.beta.lo.toFixed(4)}, ${iv.beta.hi.toFixed(4)}]`);
-    lines.push(`  A      ${o.coefficient.toExponential(3).padStart(10)}   ${pct} CI [${iv.coefficient.lo.toExponential(3)}, ${iv.coefficient.hi.toExponential(3)}]`);
+    lines.push(
+      `  A      ${o.coefficient.toExponential(3).padStart(10)}   ${pct} CI [${iv.coefficient.lo.toExponential(3)}, ${iv.coefficient.hi.toExponential(3)}]`,
+    );
     lines.push(`  R² (log N on log C) ${o.r2.toFixed(4)}`);
   } else if (a.optimalSizeNote) {
     lines.push('', `N_opt(C): not fitted: ${a.optimalSizeNote}`);

@@ -13,7 +13,7 @@
  */
 import { TonyError } from '../errors.ts';
 import { ols } from './powerlaw.ts';
-import { bootstrap, type BootstrapOptions, type Interval } from './resample.ts';
+import { type BootstrapOptions, bootstrap, type Interval } from './resample.ts';
 
 /** One point of one learning curve. */
 export interface CurvePoint {
@@ -32,7 +32,11 @@ export interface CurvePoint {
 export function computeFrontier<P extends CurvePoint>(points: readonly P[]): P[] {
   for (const p of points) {
     if (!Number.isFinite(p.compute) || !Number.isFinite(p.loss) || p.loss <= 0) {
-      throw new TonyError('data', `frontier: run '${p.run}' has a point with compute=${p.compute}, loss=${p.loss}`, 'losses must be finite and > 0, compute finite');
+      throw new TonyError(
+        'data',
+        `frontier: run '${p.run}' has a point with compute=${p.compute}, loss=${p.loss}`,
+        'losses must be finite and > 0, compute finite',
+      );
     }
   }
   const sorted = points
@@ -89,7 +93,10 @@ export function fitOptimalSize(frontier: readonly CurvePoint[]): OptimalSize {
 }
 
 /** Bootstrap intervals for β and the coefficient A, resampling the frontier points. */
-export function bootstrapOptimalSize(frontier: readonly CurvePoint[], options: BootstrapOptions = {}): Record<'beta' | 'coefficient', Interval> {
+export function bootstrapOptimalSize(
+  frontier: readonly CurvePoint[],
+  options: BootstrapOptions = {},
+): Record<'beta' | 'coefficient', Interval> {
   return bootstrap(
     frontier.length,
     (idx) => {

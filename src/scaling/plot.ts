@@ -76,7 +76,13 @@ export function scalingPlotSpec(a: ScalingAnalysis): TopLevelSpec {
         field: 'law',
         type: 'nominal',
         title: 'fit',
-        scale: { domain: lawLabels, range: [[1, 0], [6, 4]] }, // irreducible solid, pure dashed
+        scale: {
+          domain: lawLabels,
+          range: [
+            [1, 0],
+            [6, 4],
+          ],
+        }, // irreducible solid, pure dashed
         legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 },
       },
       stroke: { value: '#d62728' },
@@ -84,7 +90,9 @@ export function scalingPlotSpec(a: ScalingAnalysis): TopLevelSpec {
   } as unknown as TopLevelSpec);
   layers.push({
     data: { values: pointRows },
-    mark: byParams ? { type: 'point', filled: true, size: 60, color: 'black' } : { type: 'line', point: { filled: true, size: 25, color: 'black' }, color: 'black', strokeWidth: 1 },
+    mark: byParams
+      ? { type: 'point', filled: true, size: 60, color: 'black' }
+      : { type: 'line', point: { filled: true, size: 25, color: 'black' }, color: 'black', strokeWidth: 1 },
     encoding: {
       x: { field: 'x', type: 'quantitative', scale: xScale },
       y: { field: 'loss', type: 'quantitative', scale: yScale },

@@ -54,7 +54,7 @@ export const PARAMS_OF: Record<PowerLawForm, number> = { irreducible: 3, pure: 2
 
 /** L(x) for fitted or given parameters. */
 export function powerLaw(p: PowerLawParams, x: number): number {
-  return p.lInf + Math.pow(p.x0 / x, p.alpha);
+  return p.lInf + (p.x0 / x) ** p.alpha;
 }
 
 /**
@@ -71,10 +71,18 @@ export function checkFitInput(xs: ArrayLike<number>, losses: ArrayLike<number>, 
     const x = xs[i]!;
     const l = losses[i]!;
     if (!Number.isFinite(x) || !Number.isFinite(l)) {
-      throw new TonyError('data', `power-law fit: point ${i} is (${what}=${x}, loss=${l}), not finite`, 'drop NaN/Infinity rows (a diverged run?) before fitting');
+      throw new TonyError(
+        'data',
+        `power-law fit: point ${i} is (${what}=${x}, loss=${l}), not finite`,
+        'drop NaN/Infinity rows (a diverged run?) before fitting',
+      );
     }
     if (x <= 0) {
-      throw new TonyError('data', `power-law fit: point ${i} has ${what}=${x}; a power law needs ${what} > 0`, `check the '${what}' column`);
+      throw new TonyError(
+        'data',
+        `power-law fit: point ${i} has ${what}=${x}; a power law needs ${what} > 0`,
+        `check the '${what}' column`,
+      );
     }
     if (l <= 0) {
       throw new TonyError('data', `power-law fit: point ${i} has loss=${l}; the fit is in log space and needs loss > 0`);
@@ -85,12 +93,18 @@ export function checkFitInput(xs: ArrayLike<number>, losses: ArrayLike<number>, 
     throw new TonyError(
       'data',
       `power-law fit (${form}) has ${distinct} distinct ${what} value(s) but ${k} parameters to fit`,
-      form === 'irreducible' ? 'give at least 3 sizes (6 or more for a trustworthy fit), or fit the pure power law' : 'give at least 2 sizes',
+      form === 'irreducible'
+        ? 'give at least 3 sizes (6 or more for a trustworthy fit), or fit the pure power law'
+        : 'give at least 2 sizes',
     );
   }
   const l0 = losses[0]!;
   if (Array.from(losses).every((l) => l === l0)) {
-    throw new TonyError('data', `power-law fit: all ${losses.length} losses equal ${l0}; there is no trend to fit`, 'check that the runs differ in size and actually trained');
+    throw new TonyError(
+      'data',
+      `power-law fit: all ${losses.length} losses equal ${l0}; there is no trend to fit`,
+      'check that the runs differ in size and actually trained',
+    );
   }
 }
 
@@ -160,15 +174,19 @@ function solveLM(t: number[], y: number[], start: { lInf: number; k: number; alp
     const lInf = start.lInf;
     const r = levenbergMarquardt(
       { x: t, y },
-      ([k, alpha]) => (ti: number) => Math.log(lInf + Math.exp(k! - alpha! * ti)),
+      ([k, alpha]) =>
+        (ti: number) =>
+          Math.log(lInf + Math.exp(k! - alpha! * ti)),
       {
         initialValues: [start.k, start.alpha],
         minValues: [-K_BOUND, 0],
         maxValues: [K_BOUND, ALPHA_MAX],
-        jacobianFunction: ([k, alpha]) => (ti: number) => {
-          const p = Math.exp(k! - alpha! * ti);
-          return [p / (lInf + p), (-ti * p) / (lInf + p)];
-        },
+        jacobianFunction:
+          ([k, alpha]) =>
+          (ti: number) => {
+            const p = Math.exp(k! - alpha! * ti);
+            return [p / (lInf + p), (-ti * p) / (lInf + p)];
+          },
         maxIterations: LM_ITERATIONS,
         errorTolerance: 0,
       },
@@ -178,17 +196,21 @@ function solveLM(t: number[], y: number[], start: { lInf: number; k: number; alp
   }
   const r = levenbergMarquardt(
     { x: t, y },
-    ([lInf, k, alpha]) => (ti: number) => Math.log(lInf! + Math.exp(k! - alpha! * ti)),
+    ([lInf, k, alpha]) =>
+      (ti: number) =>
+        Math.log(lInf! + Math.exp(k! - alpha! * ti)),
     {
       initialValues: [start.lInf, start.k, start.alpha],
       minValues: [0, -K_BOUND, 0],
       maxValues: [lInfMax, K_BOUND, ALPHA_MAX],
       // ∂/∂(L∞, k, α) of log(L∞ + P), P = exp(k − α t).
-      jacobianFunction: ([lInf, k, alpha]) => (ti: number) => {
-        const p = Math.exp(k! - alpha! * ti);
-        const s = lInf! + p;
-        return [1 / s, p / s, (-ti * p) / s];
-      },
+      jacobianFunction:
+        ([lInf, k, alpha]) =>
+        (ti: number) => {
+          const p = Math.exp(k! - alpha! * ti);
+          const s = lInf! + p;
+          return [1 / s, p / s, (-ti * p) / s];
+        },
       maxIterations: LM_ITERATIONS,
       errorTolerance: 0,
     },

@@ -4,8 +4,8 @@
  * point indices to named numbers (the power laws here, the N_opt(C) line in frontier.ts).
  */
 import { TonyError } from '../errors.ts';
-import { fitPowerLaw, powerLaw, type PowerLawFit, type PowerLawForm } from './powerlaw.ts';
 import { mulberry32 } from '../random.ts';
+import { fitPowerLaw, type PowerLawFit, type PowerLawForm, powerLaw } from './powerlaw.ts';
 
 /** A two-sided percentile interval. */
 export interface Interval {
@@ -58,7 +58,11 @@ export function bootstrap<K extends string>(
       if (!(err instanceof TonyError) || err.kind !== 'data') throw err;
       redrawn++;
       if (redrawn > MAX_REDRAWS_PER_RESAMPLE * (draws.length + 1)) {
-        throw new TonyError('data', `bootstrap: ${redrawn} resamples of ${n} points could not be fitted`, `last error: ${err.message}; add more distinct points`);
+        throw new TonyError(
+          'data',
+          `bootstrap: ${redrawn} resamples of ${n} points could not be fitted`,
+          `last error: ${err.message}; add more distinct points`,
+        );
       }
     }
   }

@@ -42,13 +42,20 @@ export async function readRuns(source: string): Promise<RunRow[]> {
   if (!st?.isDirectory()) return parseRunsJsonl(await readText(source), source);
   if (await isFile(join(source, 'metrics.jsonl'))) return readMetricsRun(source);
   const rows: RunRow[] = [];
-  const entries = (await readdir(source, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const entries = (await readdir(source, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   for (const name of entries) {
     const dir = join(source, name);
     if (await isFile(join(dir, 'metrics.jsonl'))) rows.push(...(await readMetricsRun(dir)));
   }
   if (rows.length === 0) {
-    throw new TonyError('data', `'${source}' holds no run directories with a metrics.jsonl`, 'pass a runs JSONL file, a run directory, or the directory that holds the run directories');
+    throw new TonyError(
+      'data',
+      `'${source}' holds no run directories with a metrics.jsonl`,
+      'pass a runs JSONL file, a run directory, or the directory that holds the run directories',
+    );
   }
   return rows;
 }
@@ -59,7 +66,8 @@ export function parseRunsJsonl(text: string, where = 'runs'): RunRow[] {
   for (const [i, obj] of jsonLines(text, where)) {
     const at = `${where}:${i + 1}`;
     const run = obj.run;
-    if (typeof run !== 'string' && typeof run !== 'number') throw new TonyError('data', `${at}: 'run' must be a string, got ${JSON.stringify(run)}`);
+    if (typeof run !== 'string' && typeof run !== 'number')
+      throw new TonyError('data', `${at}: 'run' must be a string, got ${JSON.stringify(run)}`);
     const split = obj.split ?? 'train';
     if (typeof split !== 'string') throw new TonyError('data', `${at}: 'split' must be a string, got ${JSON.stringify(split)}`);
     const row = {
@@ -70,10 +78,16 @@ export function parseRunsJsonl(text: string, where = 'runs'): RunRow[] {
       loss: num(obj, 'loss', at),
       split,
     };
-    const compute = obj.compute === undefined || obj.compute === null ? computeOf(row.nonembedding_params, row.tokens) : num(obj, 'compute', at);
+    const compute =
+      obj.compute === undefined || obj.compute === null ? computeOf(row.nonembedding_params, row.tokens) : num(obj, 'compute', at);
     rows.push({ ...row, compute });
   }
-  if (rows.length === 0) throw new TonyError('data', `${where} has no rows`, 'one JSON object a line: {run, params, nonembedding_params, tokens, compute?, loss, split}');
+  if (rows.length === 0)
+    throw new TonyError(
+      'data',
+      `${where} has no rows`,
+      'one JSON object a line: {run, params, nonembedding_params, tokens, compute?, loss, split}',
+    );
   return rows;
 }
 
@@ -98,10 +112,21 @@ export async function readMetricsRun(dir: string): Promise<RunRow[]> {
   const rows: RunRow[] = [];
   for (const [i, obj] of jsonLines(await readText(metricsPath), metricsPath, { tolerateTornLastLine: true })) {
     const at = `${metricsPath}:${i + 1}`;
-    for (const [key, split] of [['loss', 'train'], ['val_loss', 'val']] as const) {
+    for (const [key, split] of [
+      ['loss', 'train'],
+      ['val_loss', 'val'],
+    ] as const) {
       if (obj[key] === undefined) continue;
       const tokens = num(obj, 'tokens', at);
-      rows.push({ run, params, nonembedding_params: nonembedding, tokens, compute: computeOf(nonembedding, tokens), loss: num(obj, key, at), split });
+      rows.push({
+        run,
+        params,
+        nonembedding_params: nonembedding,
+        tokens,
+        compute: computeOf(nonembedding, tokens),
+        loss: num(obj, key, at),
+        split,
+      });
     }
   }
   if (rows.length === 0) throw new TonyError('data', `${metricsPath} has no loss or val_loss lines`, 'has the run logged any steps yet?');
@@ -117,13 +142,18 @@ export function computeOf(nonembeddingParams: number, tokens: number): number {
 export function chooseSplit(rows: readonly RunRow[], requested?: string): string {
   const splits = [...new Set(rows.map((r) => r.split))];
   if (requested !== undefined) {
-    if (!splits.includes(requested)) throw new TonyError('usage', `no rows with split '${requested}'`, `the data have: ${splits.join(', ')}`);
+    if (!splits.includes(requested))
+      throw new TonyError('usage', `no rows with split '${requested}'`, `the data have: ${splits.join(', ')}`);
     return requested;
   }
   if (splits.includes('val')) return 'val';
   if (splits.includes('train')) return 'train';
   if (splits.length === 1) return splits[0]!;
-  throw new TonyError('usage', `the data have several splits (${splits.join(', ')}) and none is 'val' or 'train'`, 'choose one with --split');
+  throw new TonyError(
+    'usage',
+    `the data have several splits (${splits.join(', ')}) and none is 'val' or 'train'`,
+    'choose one with --split',
+  );
 }
 
 /** The points of every learning curve in `split`, for the compute frontier. */
@@ -143,12 +173,21 @@ export function finalPoints(rows: readonly RunRow[], split: string): Array<Curve
   }
   for (const r of last.values()) {
     const sizes = new Set(rows.filter((q) => q.run === r.run).map((q) => q.nonembedding_params));
-    if (sizes.size > 1) throw new TonyError('data', `run '${r.run}' has rows with different nonembedding_params (${[...sizes].join(', ')})`, 'give each model its own run name');
+    if (sizes.size > 1)
+      throw new TonyError(
+        'data',
+        `run '${r.run}' has rows with different nonembedding_params (${[...sizes].join(', ')})`,
+        'give each model its own run name',
+      );
   }
   return [...last.values()].map((r) => ({ run: r.run, params: r.nonembedding_params, compute: r.compute, loss: r.loss, tokens: r.tokens }));
 }
 
-function* jsonLines(text: string, where: string, opts: { tolerateTornLastLine?: boolean } = {}): Generator<[number, Record<string, unknown>]> {
+function* jsonLines(
+  text: string,
+  where: string,
+  opts: { tolerateTornLastLine?: boolean } = {},
+): Generator<[number, Record<string, unknown>]> {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -161,7 +200,8 @@ function* jsonLines(text: string, where: string, opts: { tolerateTornLastLine?: 
       if (opts.tolerateTornLastLine && i === lines.length - 1) return;
       throw new TonyError('data', `${where}:${i + 1}: not valid JSON (${(err as Error).message})`, 'one JSON object a line');
     }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TonyError('data', `${where}:${i + 1}: expected a JSON object, got ${line.slice(0, 60)}`);
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw new TonyError('data', `${where}:${i + 1}: expected a JSON object, got ${line.slice(0, 60)}`);
     yield [i, obj as Record<string, unknown>];
   }
 }
@@ -169,7 +209,11 @@ function* jsonLines(text: string, where: string, opts: { tolerateTornLastLine?: 
 function num(obj: Record<string, unknown>, key: string, at: string): number {
   const v = obj[key];
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new TonyError('data', `${at}: '${key}' must be a finite number, got ${JSON.stringify(v)}`, v === undefined ? `add '${key}'` : undefined);
+    throw new TonyError(
+      'data',
+      `${at}: '${key}' must be a finite number, got ${JSON.stringify(v)}`,
+      v === undefined ? `add '${key}'` : undefined,
+    );
   }
   return v;
 }

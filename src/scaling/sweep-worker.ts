@@ -14,7 +14,12 @@ process.once('message', async (job: SizeJob) => {
     await send({ type: 'done', ...res });
   } catch (err) {
     const e = err instanceof TonyError ? err : undefined;
-    await send({ type: 'error', kind: e?.kind ?? 'device', message: e ? e.message : String((err as Error)?.stack ?? err), ...(e?.hint ? { hint: e.hint } : {}) });
+    await send({
+      type: 'error',
+      kind: e?.kind ?? 'device',
+      message: e ? e.message : String((err as Error)?.stack ?? err),
+      ...(e?.hint ? { hint: e.hint } : {}),
+    });
     code = 1;
   }
   process.disconnect();

@@ -25,21 +25,21 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { TonyError, type ErrorKind } from '../errors.ts';
-import { writeFileAtomic } from '../io.ts';
-import type { Progress } from '../progress.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
+import { type ErrorKind, TonyError } from '../errors.ts';
+import { writeFileAtomic } from '../io.ts';
 import { GPT, type GPTConfig } from '../models/gpt/gpt.ts';
 import { lmKind } from '../models/gpt/kind.ts';
 import { trainWithRecipe } from '../models/recipe.ts';
 import { pool } from '../pool.ts';
+import type { Progress } from '../progress.ts';
 import { openShards } from '../text/dataset.ts';
 import { prepareShards } from '../text/prepare.ts';
 import { analyzeScaling, type ScalingAnalysis } from './analyze.ts';
 import { writeScalingPlot } from './plot.ts';
 import { BOOTSTRAP_DEFAULTS } from './resample.ts';
-import { computeOf, readMetricsRun, type RunRow } from './runs.ts';
+import { computeOf, type RunRow, readMetricsRun } from './runs.ts';
 
 /** One model size of the family: width × depth; heads follow from the width. */
 export interface SweepSize {
@@ -111,7 +111,10 @@ const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/*.min.*'];
  * that is ≤ dModel/32 (at least 1). Sizes come back sorted by non-embedding parameters (≈ 12·L·d²).
  */
 export function parseSizes(spec: string): SweepSize[] {
-  const parts = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const hint = 'write sizes as <dModel>x<nLayer>, comma-separated, e.g. --sizes 32x1,48x2,64x2,96x3';
   if (parts.length === 0) throw new TonyError('usage', `--sizes is empty ('${spec}')`, hint);
   const sizes: SweepSize[] = [];
@@ -196,7 +199,19 @@ export interface SweepResult {
 
 /** The options a sweep directory is bound to: changing any of them would change every run. */
 function sweepKey(o: SweepOptions) {
-  return { data: o.data, include: o.include ?? null, exclude: o.exclude ?? null, maxBytes: o.maxBytes, vocab: o.vocab, tokens: o.tokens, block: o.block, batch: o.batch, lr: o.lr ?? 'kaplan', evalPoints: o.evalPoints, seed: o.seed };
+  return {
+    data: o.data,
+    include: o.include ?? null,
+    exclude: o.exclude ?? null,
+    maxBytes: o.maxBytes,
+    vocab: o.vocab,
+    tokens: o.tokens,
+    block: o.block,
+    batch: o.batch,
+    lr: o.lr ?? 'kaplan',
+    evalPoints: o.evalPoints,
+    seed: o.seed,
+  };
 }
 
 /** Train every size that is not finished, then fit and plot. Throws on the first size that fails. */
@@ -209,8 +224,14 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
     const prev = JSON.parse(await readFile(keyPath, 'utf8')) as Record<string, unknown>;
     const changed = Object.keys(key).filter((k) => JSON.stringify(prev[k] ?? null) !== JSON.stringify(key[k as keyof typeof key] ?? null));
     if (changed.length) {
-      const was = changed.map((k) => `${k} ${JSON.stringify(prev[k] ?? null)} there, ${JSON.stringify(key[k as keyof typeof key] ?? null)} now`);
-      throw new TonyError('config', `${opts.out} holds a sweep made with other options: ${was.join('; ')}`, 'rerun with the same options, or use a new --out');
+      const was = changed.map(
+        (k) => `${k} ${JSON.stringify(prev[k] ?? null)} there, ${JSON.stringify(key[k as keyof typeof key] ?? null)} now`,
+      );
+      throw new TonyError(
+        'config',
+        `${opts.out} holds a sweep made with other options: ${was.join('; ')}`,
+        'rerun with the same options, or use a new --out',
+      );
     }
   } else {
     await writeFileAtomic(keyPath, JSON.stringify(key, null, 2) + '\n');
@@ -219,14 +240,26 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
   // One tokenizer and one set of shards for the whole family. Plain next-token loss: no FIM.
   const dataDir = join(opts.out, 'data');
   const shards = await prepareShards(
-    { roots: opts.data, include: opts.include, exclude: opts.exclude ?? DEFAULT_EXCLUDE, maxBytes: opts.maxBytes, tokenizer: 'bpe', vocabSize: opts.vocab, out: dataDir },
+    {
+      roots: opts.data,
+      include: opts.include,
+      exclude: opts.exclude ?? DEFAULT_EXCLUDE,
+      maxBytes: opts.maxBytes,
+      tokenizer: 'bpe',
+      vocabSize: opts.vocab,
+      out: dataDir,
+    },
     (stage, progress) => onEvent?.({ kind: 'prepare', stage, progress }),
   );
   const vocabSize = shards.tokenizer.vocabSize;
   const valTokens = shards.tokenCount('val');
   shards.close();
   if (valTokens < opts.block + 1) {
-    throw new TonyError('data', `the validation split has ${valTokens} tokens, fewer than one context of ${opts.block + 1}`, 'use a larger corpus or a smaller --block');
+    throw new TonyError(
+      'data',
+      `the validation split has ${valTokens} tokens, fewer than one context of ${opts.block + 1}`,
+      'use a larger corpus or a smaller --block',
+    );
   }
 
   const steps = Math.floor(opts.tokens / (opts.batch * opts.block));
@@ -235,13 +268,38 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
   const jobs: SizeJob[] = [];
   const summaries: SizeSummary[] = [];
   for (const size of opts.sizes) {
-    const model = { ...lmKind.config({ vocabSize, blockSize: opts.block, nLayer: size.nLayer, nHead: size.nHead, dModel: size.dModel }).model };
+    const model = {
+      ...lmKind.config({ vocabSize, blockSize: opts.block, nLayer: size.nLayer, nHead: size.nHead, dModel: size.dModel }).model,
+    };
     const gpt = new GPT(model);
     const nonembedding = gpt.nonEmbeddingParams;
     const lr = opts.lr ?? sweepLr(nonembedding);
     const tokens = steps * opts.batch * opts.block;
-    jobs.push({ size, dir: join(opts.out, size.name), dataDir, model, steps, batch: opts.batch, lr, warmup: Math.max(1, Math.round(WARMUP_FRACTION * steps)), evalEvery, evalBatches: opts.evalBatches, seed: opts.seed, threads, ...(opts.device ? { device: opts.device } : {}) });
-    summaries.push({ ...size, params: gpt.ps.count(), nonembedding_params: nonembedding, steps, tokens, lr, compute: computeOf(nonembedding, tokens), status: 'trained' });
+    jobs.push({
+      size,
+      dir: join(opts.out, size.name),
+      dataDir,
+      model,
+      steps,
+      batch: opts.batch,
+      lr,
+      warmup: Math.max(1, Math.round(WARMUP_FRACTION * steps)),
+      evalEvery,
+      evalBatches: opts.evalBatches,
+      seed: opts.seed,
+      threads,
+      ...(opts.device ? { device: opts.device } : {}),
+    });
+    summaries.push({
+      ...size,
+      params: gpt.ps.count(),
+      nonembedding_params: nonembedding,
+      steps,
+      tokens,
+      lr,
+      compute: computeOf(nonembedding, tokens),
+      status: 'trained',
+    });
   }
   onEvent?.({ kind: 'plan', sizes: summaries });
 
@@ -250,7 +308,11 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
   for (const [i, job] of jobs.entries()) {
     const from = (await latestCheckpoint(job.dir))?.step ?? 0;
     if (from > job.steps) {
-      throw new TonyError('checkpoint', `${job.dir} has a checkpoint at step ${from}, past this sweep's ${job.steps} steps`, 'use a new --out for a smaller budget');
+      throw new TonyError(
+        'checkpoint',
+        `${job.dir} has a checkpoint at step ${from}, past this sweep's ${job.steps} steps`,
+        'use a new --out for a smaller budget',
+      );
     }
     if (from === job.steps) {
       summaries[i]!.status = 'skipped';
@@ -267,7 +329,13 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
     const t0 = performance.now();
     try {
       const res = await trainInChild(job, (progress) => onEvent?.({ kind: 'progress', size: job.size.name, progress }));
-      onEvent?.({ kind: 'done', size: job.size.name, valLoss: res.valLoss, tokensPerSecond: res.tokensPerSecond, seconds: (performance.now() - t0) / 1000 });
+      onEvent?.({
+        kind: 'done',
+        size: job.size.name,
+        valLoss: res.valLoss,
+        tokensPerSecond: res.tokensPerSecond,
+        seconds: (performance.now() - t0) / 1000,
+      });
     } catch (err) {
       for (const c of children) c.kill('SIGTERM'); // the others resume next time
       throw err;
@@ -317,16 +385,34 @@ async function analyzeSweep(opts: SweepOptions, jobs: SizeJob[], summaries: Size
 function checkOptions(o: SweepOptions): void {
   if (o.sizes.length === 0) throw new TonyError('usage', 'a sweep needs at least one size', 'e.g. --sizes 32x1,64x2');
   if (o.data.length === 0) throw new TonyError('usage', 'a sweep needs --data <dir>', 'pass a directory of text files');
-  for (const [name, v] of [['tokens', o.tokens], ['block', o.block], ['batch', o.batch], ['vocab', o.vocab], ['parallel', o.parallel], ['eval points', o.evalPoints], ['eval batches', o.evalBatches]] as const) {
+  for (const [name, v] of [
+    ['tokens', o.tokens],
+    ['block', o.block],
+    ['batch', o.batch],
+    ['vocab', o.vocab],
+    ['parallel', o.parallel],
+    ['eval points', o.evalPoints],
+    ['eval batches', o.evalBatches],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new TonyError('usage', `sweep: ${name} must be a positive integer, got ${v}`);
   }
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)) throw new TonyError('usage', `sweep: threads must be a positive integer, got ${o.threads}`);
+  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1))
+    throw new TonyError('usage', `sweep: threads must be a positive integer, got ${o.threads}`);
   if (o.lr !== undefined && !(o.lr > 0)) throw new TonyError('usage', `sweep: lr must be positive, got ${o.lr}`);
   const steps = Math.floor(o.tokens / (o.batch * o.block));
   if (steps < MIN_STEPS) {
-    throw new TonyError('usage', `--tokens ${o.tokens} is only ${steps} steps of ${o.batch}×${o.block} tokens; a sweep needs ≥ ${MIN_STEPS}`, `raise --tokens to at least ${MIN_STEPS * o.batch * o.block}`);
+    throw new TonyError(
+      'usage',
+      `--tokens ${o.tokens} is only ${steps} steps of ${o.batch}×${o.block} tokens; a sweep needs ≥ ${MIN_STEPS}`,
+      `raise --tokens to at least ${MIN_STEPS * o.batch * o.block}`,
+    );
   }
-  if (o.evalPoints > steps) throw new TonyError('usage', `sweep: ${o.evalPoints} evaluations do not fit in ${steps} steps`, 'lower the eval points or raise --tokens');
+  if (o.evalPoints > steps)
+    throw new TonyError(
+      'usage',
+      `sweep: ${o.evalPoints} evaluations do not fit in ${steps} steps`,
+      'lower the eval points or raise --tokens',
+    );
 }
 
 /** The training processes running now (killed when another size fails). */
@@ -342,7 +428,10 @@ export type WorkerMessage =
 function trainInChild(job: SizeJob, onProgress: (p: Progress) => void): Promise<{ valLoss?: number; tokensPerSecond: number }> {
   // The child is TypeScript: load it through tsx's loader, found from here rather than the cwd.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = fork(fileURLToPath(new URL('./sweep-worker.ts', import.meta.url)), [], { execArgv: ['--import', tsx], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./sweep-worker.ts', import.meta.url)), [], {
+    execArgv: ['--import', tsx],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   children.add(child);
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
@@ -361,7 +450,11 @@ function trainInChild(job: SizeJob, onProgress: (p: Progress) => void): Promise<
       if (result && code === 0) return resolve(result);
       reject(
         error ??
-          new TonyError('device', `size ${job.size.name}: its training process ended (${signal ?? `exit code ${code}`})${stderr ? `:\n${stderr.trim()}` : ''}`, 'rerun the sweep: finished sizes are skipped and this one resumes'),
+          new TonyError(
+            'device',
+            `size ${job.size.name}: its training process ended (${signal ?? `exit code ${code}`})${stderr ? `:\n${stderr.trim()}` : ''}`,
+            'rerun the sweep: finished sizes are skipped and this one resumes',
+          ),
       );
     });
     child.send(job);
@@ -374,18 +467,22 @@ export async function trainSize(job: SizeJob, onProgress?: (p: Progress) => void
   const rt = await Runtime.start({ device: job.device, threads: job.threads });
   try {
     const task = lmKind.task({ model: job.model }, shards, { batch: job.batch, seed: job.seed });
-    const res = await trainWithRecipe(rt, { ...task, config: { ...task.config, sweep: { size: job.size.name, lr: job.lr, steps: job.steps } } }, {
-      steps: job.steps,
-      lr: job.lr,
-      warmup: job.warmup,
-      seed: job.seed,
-      evalEvery: job.evalEvery,
-      evalBatches: job.evalBatches,
-      checkpointEvery: job.evalEvery,
-      out: job.dir,
-      resume: true,
-      onProgress,
-    });
+    const res = await trainWithRecipe(
+      rt,
+      { ...task, config: { ...task.config, sweep: { size: job.size.name, lr: job.lr, steps: job.steps } } },
+      {
+        steps: job.steps,
+        lr: job.lr,
+        warmup: job.warmup,
+        seed: job.seed,
+        evalEvery: job.evalEvery,
+        evalBatches: job.evalBatches,
+        checkpointEvery: job.evalEvery,
+        out: job.dir,
+        resume: true,
+        onProgress,
+      },
+    );
     return { valLoss: res.evals.at(-1)?.val_loss, tokensPerSecond: res.tokensPerSecond };
   } finally {
     shards.close();

@@ -10,11 +10,11 @@
  */
 import { resolveConfig } from '../config.ts';
 import { TonyError } from '../errors.ts';
-import { createServer, SERVER_DEFAULTS, type RouteModule } from './core/server.ts';
+import { createServer, type RouteModule, SERVER_DEFAULTS } from './core/server.ts';
 import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from './routes/completions.ts';
 
-export { createServer, type RouteModule, type Route, type WebSocketRoute, type RequestContext, Server } from './core/server.ts';
 export { HttpError } from './core/http.ts';
+export { createServer, type RequestContext, type Route, type RouteModule, Server, type WebSocketRoute } from './core/server.ts';
 export { completionRoutes, type ServedModel } from './routes/completions.ts';
 
 export const SERVE_DEFAULTS = { ...SERVER_DEFAULTS, ...COMPLETIONS_DEFAULTS };

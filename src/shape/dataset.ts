@@ -10,14 +10,14 @@
  * (seed, index), so a dataset can be grown or regenerated in parts.
  */
 import { join } from 'node:path';
-import type { Progress } from '../progress.ts';
 import { resolveConfig } from '../config.ts';
 import { writeFileAtomic } from '../io.ts';
+import type { Progress } from '../progress.ts';
 import { meshField } from './marching-cubes.ts';
 import type { Mesh, PointCloud } from './mesh.ts';
 import { writePly } from './ply.ts';
 import { sampleSurface } from './pointcloud.ts';
-import { encodePng, orbitCameras, renderMesh, type Camera } from './render.ts';
+import { type Camera, encodePng, orbitCameras, renderMesh } from './render.ts';
 import { generateScene, type SceneItem } from './scenes.ts';
 import { compileShape } from './sdf.ts';
 

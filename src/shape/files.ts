@@ -8,7 +8,7 @@ import { readSource, writeFileAtomic } from '../io.ts';
 import { readGlb, writeGlb } from './glb.ts';
 import type { Mesh, PointCloud } from './mesh.ts';
 import { readObj, writeObj } from './obj.ts';
-import { readPly, writePly, type PlyFormat } from './ply.ts';
+import { type PlyFormat, readPly, writePly } from './ply.ts';
 
 export const SHAPE_EXTENSIONS = ['.ply', '.obj', '.glb'] as const;
 
@@ -59,6 +59,7 @@ async function parseShape(ext: string, bytes: Uint8Array): Promise<ShapeFile> {
 /** Write a mesh as .ply (binary unless `plyFormat` says ascii), .obj or .glb, chosen by extension. */
 export async function writeMeshFile(path: string, mesh: Mesh, opts: { plyFormat?: PlyFormat } = {}): Promise<void> {
   const ext = extensionOf(path);
-  const bytes = ext === '.glb' ? await writeGlb(mesh) : ext === '.obj' ? writeObj(mesh) : writePly(mesh, opts.plyFormat ?? 'binary_little_endian');
+  const bytes =
+    ext === '.glb' ? await writeGlb(mesh) : ext === '.obj' ? writeObj(mesh) : writePly(mesh, opts.plyFormat ?? 'binary_little_endian');
   await writeFileAtomic(path, bytes);
 }

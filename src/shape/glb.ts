@@ -6,9 +6,9 @@
  * writer converts sRGB → linear and the reader converts back, so a mesh reads back with the
  * colours it was written with (to float32 rounding).
  */
-import { Document, NodeIO, type Primitive as GltfPrimitive } from '@gltf-transform/core';
+import { Document, type Primitive as GltfPrimitive, NodeIO } from '@gltf-transform/core';
 import { dataError } from '../errors.ts';
-import { validateMesh, type Mesh } from './mesh.ts';
+import { type Mesh, validateMesh } from './mesh.ts';
 
 const srgbToLinear = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
 const linearToSrgb = (c: number) => (c <= 0.0031308 ? c * 12.92 : 1.055 * c ** (1 / 2.4) - 0.055);
@@ -76,7 +76,11 @@ export async function readGlb(bytes: Uint8Array): Promise<Mesh> {
       position.getElement(i, el);
       const [x, y, z] = [el[0]!, el[1]!, el[2]!];
       // Column-major 4×4 world matrix.
-      pos.push(m[0]! * x + m[4]! * y + m[8]! * z + m[12]!, m[1]! * x + m[5]! * y + m[9]! * z + m[13]!, m[2]! * x + m[6]! * y + m[10]! * z + m[14]!);
+      pos.push(
+        m[0]! * x + m[4]! * y + m[8]! * z + m[12]!,
+        m[1]! * x + m[5]! * y + m[9]! * z + m[13]!,
+        m[2]! * x + m[6]! * y + m[10]! * z + m[14]!,
+      );
     }
     const color = prim.getAttribute('COLOR_0');
     if (color) anyColor = true;
@@ -91,11 +95,14 @@ export async function readGlb(bytes: Uint8Array): Promise<Mesh> {
       for (let i = 0; i < indices.getCount(); i++) {
         const v = indices.getScalar(i);
         // glTF-Transform does not check that indices stay inside their primitive's vertices.
-        if (v >= n) throw dataError(`GLB triangle ${Math.floor(i / 3)} of a primitive uses vertex ${v}, but that primitive has ${n} vertices`, 'the file is corrupt: export it again');
+        if (v >= n)
+          throw dataError(
+            `GLB triangle ${Math.floor(i / 3)} of a primitive uses vertex ${v}, but that primitive has ${n} vertices`,
+            'the file is corrupt: export it again',
+          );
         idx.push(base + v);
       }
-    }
-    else for (let i = 0; i < n; i++) idx.push(base + i);
+    } else for (let i = 0; i < n; i++) idx.push(base + i);
   };
   if (scene) for (const node of scene.listChildren()) visit(node);
   if (pos.length === 0) throw dataError('the GLB holds no triangle mesh', 'export a mesh with TRIANGLES primitives');

@@ -70,7 +70,9 @@ export class KdTree {
     if (hi - lo <= LEAF) {
       for (let i = lo; i < hi; i++) {
         const q = 3 * o[i]!;
-        const dx = p[q]! - x, dy = p[q + 1]! - y, dz = p[q + 2]! - z;
+        const dx = p[q]! - x,
+          dy = p[q + 1]! - y,
+          dz = p[q + 2]! - z;
         const d2 = dx * dx + dy * dy + dz * dz;
         if (d2 < this.bestD2) {
           this.bestD2 = d2;
@@ -81,7 +83,9 @@ export class KdTree {
     }
     const mid = (lo + hi) >>> 1;
     const q = 3 * o[mid]!;
-    const dx = p[q]! - x, dy = p[q + 1]! - y, dz = p[q + 2]! - z;
+    const dx = p[q]! - x,
+      dy = p[q + 1]! - y,
+      dz = p[q + 2]! - z;
     const d2 = dx * dx + dy * dy + dz * dz;
     if (d2 < this.bestD2) {
       this.bestD2 = d2;

@@ -18,8 +18,8 @@
  */
 import { shapeError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
-import type { Field, Vec3 } from './sdf.ts';
 import type { Mesh } from './mesh.ts';
+import type { Field, Vec3 } from './sdf.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Cube topology. Corner c has coordinates (c & 1, c >> 1 & 1, c >> 2 & 1). Edge e = 4·axis + k
@@ -52,9 +52,7 @@ for (let axis = 0; axis < 3; axis++) {
 }
 
 /** Faces (indices into FACES) that an edge lies on. */
-const EDGE_FACES: number[][] = EDGE_CORNERS.map(([a, b]) =>
-  FACES.flatMap((f, i) => (f.includes(a) && f.includes(b) ? [i] : [])),
-);
+const EDGE_FACES: number[][] = EDGE_CORNERS.map(([a, b]) => FACES.flatMap((f, i) => (f.includes(a) && f.includes(b) ? [i] : [])));
 
 /**
  * Where to start a loop's triangle fan so that no fan diagonal joins two edges of one cube face:
@@ -204,7 +202,10 @@ export function sampleGrid(
 class Grow<T extends Float32Array | Uint32Array> {
   data: T;
   length = 0;
-  constructor(private readonly make: (n: number) => T, cap: number) {
+  constructor(
+    private readonly make: (n: number) => T,
+    cap: number,
+  ) {
     this.data = make(cap);
   }
   reserve(n: number): void {
@@ -296,7 +297,9 @@ export function marchingCubes(grid: Grid, opts: MarchingCubesOptions = {}): Mesh
           const b1 = (kk >> 1) & 1;
           let cache: Int32Array;
           let slot: number;
-          let di = 0, dj = 0, dk = 0;
+          let di = 0,
+            dj = 0,
+            dk = 0;
           if (axis === 0) {
             // others: y (b0), z (b1)
             cache = b1 ? xTop : xBot;

@@ -27,7 +27,8 @@ export const pointCount = (c: PointCloud) => c.xyz.length / 3;
 /** Check array lengths and index ranges; throws a shape error naming the first problem. */
 export function validateMesh(m: Mesh): void {
   if (m.positions.length % 3 !== 0) throw shapeError(`mesh positions length ${m.positions.length} is not a multiple of 3`);
-  if (m.indices.length % 3 !== 0) throw shapeError(`mesh indices length ${m.indices.length} is not a multiple of 3`, 'faces must be triangles');
+  if (m.indices.length % 3 !== 0)
+    throw shapeError(`mesh indices length ${m.indices.length} is not a multiple of 3`, 'faces must be triangles');
   if (m.colors && m.colors.length !== m.positions.length) {
     throw shapeError(`mesh colors length ${m.colors.length} != positions length ${m.positions.length}`);
   }
@@ -46,9 +47,15 @@ export function meshArea(m: Mesh): number {
     const a = 3 * f[t]!;
     const b = 3 * f[t + 1]!;
     const c = 3 * f[t + 2]!;
-    const ux = p[b]! - p[a]!, uy = p[b + 1]! - p[a + 1]!, uz = p[b + 2]! - p[a + 2]!;
-    const vx = p[c]! - p[a]!, vy = p[c + 1]! - p[a + 1]!, vz = p[c + 2]! - p[a + 2]!;
-    const cx = uy * vz - uz * vy, cy = uz * vx - ux * vz, cz = ux * vy - uy * vx;
+    const ux = p[b]! - p[a]!,
+      uy = p[b + 1]! - p[a + 1]!,
+      uz = p[b + 2]! - p[a + 2]!;
+    const vx = p[c]! - p[a]!,
+      vy = p[c + 1]! - p[a + 1]!,
+      vz = p[c + 2]! - p[a + 2]!;
+    const cx = uy * vz - uz * vy,
+      cy = uz * vx - ux * vz,
+      cz = ux * vy - uy * vx;
     area += 0.5 * Math.sqrt(cx * cx + cy * cy + cz * cz);
   }
   return area;
@@ -64,15 +71,23 @@ export function meshVolume(m: Mesh): number {
   const p = m.positions;
   const f = m.indices;
   if (p.length === 0) return 0;
-  const ox = p[0]!, oy = p[1]!, oz = p[2]!;
+  const ox = p[0]!,
+    oy = p[1]!,
+    oz = p[2]!;
   let six = 0;
   for (let t = 0; t < f.length; t += 3) {
     const a = 3 * f[t]!;
     const b = 3 * f[t + 1]!;
     const c = 3 * f[t + 2]!;
-    const ax = p[a]! - ox, ay = p[a + 1]! - oy, az = p[a + 2]! - oz;
-    const bx = p[b]! - ox, by = p[b + 1]! - oy, bz = p[b + 2]! - oz;
-    const cx = p[c]! - ox, cy = p[c + 1]! - oy, cz = p[c + 2]! - oz;
+    const ax = p[a]! - ox,
+      ay = p[a + 1]! - oy,
+      az = p[a + 2]! - oz;
+    const bx = p[b]! - ox,
+      by = p[b + 1]! - oy,
+      bz = p[b + 2]! - oz;
+    const cx = p[c]! - ox,
+      cy = p[c + 1]! - oy,
+      cz = p[c + 2]! - oz;
     six += ax * (by * cz - bz * cy) + ay * (bz * cx - bx * cz) + az * (bx * cy - by * cx);
   }
   return six / 6;
@@ -133,10 +148,16 @@ export function vertexNormals(m: Mesh): Float32Array {
     const a = 3 * f[t]!;
     const b = 3 * f[t + 1]!;
     const c = 3 * f[t + 2]!;
-    const ux = p[b]! - p[a]!, uy = p[b + 1]! - p[a + 1]!, uz = p[b + 2]! - p[a + 2]!;
-    const vx = p[c]! - p[a]!, vy = p[c + 1]! - p[a + 1]!, vz = p[c + 2]! - p[a + 2]!;
+    const ux = p[b]! - p[a]!,
+      uy = p[b + 1]! - p[a + 1]!,
+      uz = p[b + 2]! - p[a + 2]!;
+    const vx = p[c]! - p[a]!,
+      vy = p[c + 1]! - p[a + 1]!,
+      vz = p[c + 2]! - p[a + 2]!;
     // The unnormalised cross product has length 2·area: the weighting comes for free.
-    const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
+    const nx = uy * vz - uz * vy,
+      ny = uz * vx - ux * vz,
+      nz = ux * vy - uy * vx;
     for (const v of [a, b, c]) {
       n[v]! += nx;
       n[v + 1]! += ny;
@@ -156,7 +177,11 @@ export function vertexNormals(m: Mesh): Float32Array {
 
 /** Axis-aligned bounds of flat xyz data, as [min, max]. Empty data gives [0,0,0] twice. */
 export function bounds(xyz: Float32Array): [Vec3, Vec3] {
-  if (xyz.length === 0) return [[0, 0, 0], [0, 0, 0]];
+  if (xyz.length === 0)
+    return [
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
   const lo: Vec3 = [Infinity, Infinity, Infinity];
   const hi: Vec3 = [-Infinity, -Infinity, -Infinity];
   for (let i = 0; i < xyz.length; i += 3) {

@@ -5,6 +5,7 @@
  */
 import { shapeError } from '../errors.ts';
 import { KdTree, nearestDistances2 } from './kdtree.ts';
+
 export { meshArea, meshVolume } from './mesh.ts';
 
 /** Both directions of the Chamfer distance. */
@@ -22,7 +23,8 @@ export interface ChamferResult {
  * vector t shorter than half their point spacing gives 2|t|².
  */
 export function chamferDistance(a: Float32Array, b: Float32Array): ChamferResult {
-  if (a.length === 0 || b.length === 0) throw shapeError('Chamfer distance needs two non-empty clouds', `got ${a.length / 3} and ${b.length / 3} points`);
+  if (a.length === 0 || b.length === 0)
+    throw shapeError('Chamfer distance needs two non-empty clouds', `got ${a.length / 3} and ${b.length / 3} points`);
   const mean = (x: Float64Array) => x.reduce((s, v) => s + v, 0) / x.length;
   const aToB = mean(nearestDistances2(a, b));
   const bToA = mean(nearestDistances2(b, a));
@@ -61,16 +63,23 @@ export function fScore(pred: Float32Array, ref: Float32Array, tau: number): FSco
  */
 export function emdApprox(a: Float32Array, b: Float32Array, opts: { epsilon?: number } = {}): { emd: number; assignment: Int32Array } {
   const n = a.length / 3;
-  if (b.length !== a.length) throw shapeError(`EMD needs clouds of equal size, got ${n} and ${b.length / 3} points`, 'subsample the larger one (farthestPointSample) first');
+  if (b.length !== a.length)
+    throw shapeError(
+      `EMD needs clouds of equal size, got ${n} and ${b.length / 3} points`,
+      'subsample the larger one (farthestPointSample) first',
+    );
   if (n === 0) return { emd: 0, assignment: new Int32Array(0) };
   // Scale of the costs: the bounding diagonal of both clouds together.
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const arr of [a, b]) for (const v of arr) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
   const diag = Math.max((hi - lo) * Math.sqrt(3), 1e-12);
   const target = opts.epsilon ?? 1e-3 * diag;
   if (!(target > 0)) throw shapeError(`EMD epsilon must be > 0, got ${target}`);
   const cost = (i: number, j: number) => {
-    const dx = a[3 * i]! - b[3 * j]!, dy = a[3 * i + 1]! - b[3 * j + 1]!, dz = a[3 * i + 2]! - b[3 * j + 2]!;
+    const dx = a[3 * i]! - b[3 * j]!,
+      dy = a[3 * i + 1]! - b[3 * j + 1]!,
+      dz = a[3 * i + 2]! - b[3 * j + 2]!;
     return Math.sqrt(dx * dx + dy * dy + dz * dz);
   };
 
@@ -86,7 +95,9 @@ export function emdApprox(a: Float32Array, b: Float32Array, opts: { epsilon?: nu
     while (queue.length > 0) {
       const i = queue.pop()!;
       // Best and second-best value −cost − price over objects.
-      let best = -1, v1 = -Infinity, v2 = -Infinity;
+      let best = -1,
+        v1 = -Infinity,
+        v2 = -Infinity;
       for (let j = 0; j < n; j++) {
         const val = -cost(i, j) - price[j]!;
         if (val > v1) [v2, v1, best] = [v1, val, j];

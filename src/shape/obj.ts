@@ -5,7 +5,7 @@
  * ignored), accepts `f a/b/c` forms and negative (relative) indices, and fan-triangulates polygons.
  */
 import { dataError } from '../errors.ts';
-import { validateMesh, type Mesh } from './mesh.ts';
+import { type Mesh, validateMesh } from './mesh.ts';
 import { formatFloat32 } from './ply.ts';
 
 /** Write a mesh as OBJ text (1-based indices; colours as three floats after each position). */
@@ -41,12 +41,16 @@ export function readObj(text: string): Mesh {
       else colored = false;
     } else if (line.startsWith('f ')) {
       const nv = pos.length / 3;
-      const idx = line.split(/\s+/).slice(1).map((tok) => {
-        const i = parseInt(tok.split('/')[0]!, 10);
-        const v = i < 0 ? nv + i : i - 1; // negative indices count back from the latest vertex
-        if (!Number.isInteger(v) || v < 0 || v >= nv) throw dataError(`OBJ line ${lineNo}: face index '${tok}' is out of range (${nv} vertices so far)`);
-        return v;
-      });
+      const idx = line
+        .split(/\s+/)
+        .slice(1)
+        .map((tok) => {
+          const i = parseInt(tok.split('/')[0]!, 10);
+          const v = i < 0 ? nv + i : i - 1; // negative indices count back from the latest vertex
+          if (!Number.isInteger(v) || v < 0 || v >= nv)
+            throw dataError(`OBJ line ${lineNo}: face index '${tok}' is out of range (${nv} vertices so far)`);
+          return v;
+        });
       if (idx.length < 3) throw dataError(`OBJ line ${lineNo}: a face needs 3 or more vertices`);
       for (let i = 1; i + 1 < idx.length; i++) tris.push(idx[0]!, idx[i]!, idx[i + 1]!);
     }

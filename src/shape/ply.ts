@@ -9,7 +9,7 @@
  * float32, so read → write is byte-exact for files in this layout.
  */
 import { dataError } from '../errors.ts';
-import { validateMesh, type Mesh, type PointCloud } from './mesh.ts';
+import { type Mesh, type PointCloud, validateMesh } from './mesh.ts';
 
 export type PlyFormat = 'ascii' | 'binary_little_endian';
 
@@ -34,7 +34,14 @@ const SCALAR: Record<string, { size: number; get: (v: DataView, o: number, le: b
 };
 // The sized aliases that newer writers (e.g. plyfile, Open3D) emit.
 const ALIASES: Record<string, string> = {
-  int8: 'char', uint8: 'uchar', int16: 'short', uint16: 'ushort', int32: 'int', uint32: 'uint', float32: 'float', float64: 'double',
+  int8: 'char',
+  uint8: 'uchar',
+  int16: 'short',
+  uint16: 'ushort',
+  int32: 'int',
+  uint32: 'uint',
+  float32: 'float',
+  float64: 'double',
 };
 
 interface Property {
@@ -51,7 +58,8 @@ interface Element {
 
 function scalarType(t: string, line: string): string {
   const name = ALIASES[t] ?? t;
-  if (!(name in SCALAR)) throw dataError(`PLY header: unknown property type '${t}' in '${line}'`, `known types: ${Object.keys(SCALAR).join(', ')}`);
+  if (!(name in SCALAR))
+    throw dataError(`PLY header: unknown property type '${t}' in '${line}'`, `known types: ${Object.keys(SCALAR).join(', ')}`);
   return name;
 }
 
@@ -90,7 +98,10 @@ function asciiBody(text: string, firstLine: number, elements: Element[]): Body {
       el = e;
       while (li < lines.length && lines[li]!.trim() === '') li++;
       if (li >= lines.length) {
-        throw dataError(`PLY body ends after ${i} of ${e.count} ${e.name} lines`, `the file is truncated, or 'element ${e.name} ${e.count}' in the header is too large`);
+        throw dataError(
+          `PLY body ends after ${i} of ${e.count} ${e.name} lines`,
+          `the file is truncated, or 'element ${e.name} ${e.count}' in the header is too large`,
+        );
       }
       tokens = lines[li]!.trim().split(/\s+/);
       at = 0;
@@ -100,7 +111,10 @@ function asciiBody(text: string, firstLine: number, elements: Element[]): Body {
     where: () => where,
     next() {
       if (at >= tokens.length) {
-        throw dataError(`PLY ${where} has too few values (${tokens.length}) for the header's properties (${propNames(el!)})`, countsHint(elements));
+        throw dataError(
+          `PLY ${where} has too few values (${tokens.length}) for the header's properties (${propNames(el!)})`,
+          countsHint(elements),
+        );
       }
       const tok = tokens[at++]!;
       const v = Number(tok);
@@ -109,13 +123,19 @@ function asciiBody(text: string, firstLine: number, elements: Element[]): Body {
     },
     end() {
       if (at < tokens.length) {
-        throw dataError(`PLY ${where} has ${tokens.length} values, but the header's properties (${propNames(el!)}) take ${at}`, countsHint(elements));
+        throw dataError(
+          `PLY ${where} has ${tokens.length} values, but the header's properties (${propNames(el!)}) take ${at}`,
+          countsHint(elements),
+        );
       }
     },
     finish(elements) {
       while (li < lines.length && lines[li]!.trim() === '') li++;
       if (li < lines.length) {
-        throw dataError(`PLY line ${firstLine + li}: data after the last element`, `a count in the header is too small: ${counts(elements)}`);
+        throw dataError(
+          `PLY line ${firstLine + li}: data after the last element`,
+          `a count in the header is too small: ${counts(elements)}`,
+        );
       }
     },
   };
@@ -136,7 +156,10 @@ function binaryBody(view: DataView, le: boolean, bodyStart: number, elements: El
     next(type) {
       const s = SCALAR[type]!;
       if (at + s.size > view.byteLength) {
-        throw dataError(`PLY body ends early, at byte ${bodyStart + at}, in ${el!.name} ${index} of ${el!.count}`, `the file is truncated, or a count in the header is wrong: ${counts(elements)}`);
+        throw dataError(
+          `PLY body ends early, at byte ${bodyStart + at}, in ${el!.name} ${index} of ${el!.count}`,
+          `the file is truncated, or a count in the header is wrong: ${counts(elements)}`,
+        );
       }
       const v = s.get(view, at, le);
       at += s.size;
@@ -156,7 +179,8 @@ export function readPly(bytes: Uint8Array): PlyData {
   // The header is ASCII and ends with "end_header\n" (or \r\n).
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, Math.min(bytes.length, 1 << 16)));
   const endMatch = /end_header\r?\n/.exec(head);
-  if (!head.startsWith('ply') || !endMatch) throw dataError('not a PLY file (no "ply" magic or no end_header)', 'check the file, or convert it to PLY');
+  if (!head.startsWith('ply') || !endMatch)
+    throw dataError('not a PLY file (no "ply" magic or no end_header)', 'check the file, or convert it to PLY');
   const bodyStart = endMatch.index + endMatch[0].length;
   let format = '';
   const elements: Element[] = [];
@@ -183,7 +207,12 @@ export function readPly(bytes: Uint8Array): PlyData {
     format === 'ascii'
       ? // The body's first line number, for messages: header lines + 1.
         asciiBody(new TextDecoder().decode(bytes.subarray(bodyStart)), head.slice(0, bodyStart).split('\n').length, elements)
-      : binaryBody(new DataView(bytes.buffer, bytes.byteOffset + bodyStart, bytes.length - bodyStart), format === 'binary_little_endian', bodyStart, elements);
+      : binaryBody(
+          new DataView(bytes.buffer, bytes.byteOffset + bodyStart, bytes.length - bodyStart),
+          format === 'binary_little_endian',
+          bodyStart,
+          elements,
+        );
 
   const out: PlyData = { xyz: new Float32Array(0) };
   // Face indices are checked against the header's vertex count, whichever element comes first.
@@ -206,7 +235,11 @@ export function readPly(bytes: Uint8Array): PlyData {
 function readProp(p: Property, body: Body): number | number[] {
   if (!p.countType) return body.next(p.type);
   const n = body.next(p.countType);
-  if (!Number.isInteger(n) || n < 0) throw dataError(`PLY ${body.where()}: list '${p.name}' has a bad length ${n}`, 'a count in the header may be wrong, so that other data is read as this list');
+  if (!Number.isInteger(n) || n < 0)
+    throw dataError(
+      `PLY ${body.where()}: list '${p.name}' has a bad length ${n}`,
+      'a count in the header may be wrong, so that other data is read as this list',
+    );
   const list: number[] = [];
   for (let i = 0; i < n; i++) list.push(body.next(p.type));
   return list;
@@ -216,7 +249,8 @@ function readVertices(el: Element, body: Body, out: PlyData): void {
   const n = el.count;
   const col = (names: string[]) => names.map((name) => el.props.findIndex((p) => p.name === name));
   const [ix, iy, iz] = col(['x', 'y', 'z']);
-  if (ix! < 0 || iy! < 0 || iz! < 0) throw dataError('PLY vertex element lacks x, y or z', `it has: ${el.props.map((p) => p.name).join(', ')}`);
+  if (ix! < 0 || iy! < 0 || iz! < 0)
+    throw dataError('PLY vertex element lacks x, y or z', `it has: ${el.props.map((p) => p.name).join(', ')}`);
   let ic = col(['red', 'green', 'blue']);
   if (ic.some((i) => i < 0)) ic = col(['r', 'g', 'b']);
   const hasColor = ic.every((i) => i >= 0);
@@ -226,7 +260,7 @@ function readVertices(el: Element, body: Body, out: PlyData): void {
   const rgb = hasColor ? new Float32Array(3 * n) : undefined;
   const normals = hasNormals ? new Float32Array(3 * n) : undefined;
   // Integer colour channels are 0..max of their type; float channels are already in [0, 1].
-  const colorScale = hasColor ? ic.map((i) => ({ uchar: 255, ushort: 65535 } as Record<string, number>)[el.props[i]!.type] ?? 1) : [];
+  const colorScale = hasColor ? ic.map((i) => (({ uchar: 255, ushort: 65535 }) as Record<string, number>)[el.props[i]!.type] ?? 1) : [];
   const row: number[] = new Array(el.props.length);
   for (let v = 0; v < n; v++) {
     body.begin(el, v);
@@ -263,7 +297,9 @@ function readFaces(el: Element, body: Body, nVertices: number): Uint32Array {
       if (!Number.isInteger(v) || v < 0 || v >= nVertices) {
         throw dataError(
           `PLY ${body.where()} uses vertex ${v}, but the file has ${nVertices} vertices${nVertices > 0 ? ` (indices 0 to ${nVertices - 1})` : ''}`,
-          nVertices === 0 ? "the file has no vertices: add them, or fix the header's vertex count" : "the face refers to a vertex that is not there: check the faces and the header's vertex count",
+          nVertices === 0
+            ? "the file has no vertices: add them, or fix the header's vertex count"
+            : "the face refers to a vertex that is not there: check the faces and the header's vertex count",
         );
       }
     }

@@ -26,14 +26,23 @@ export function sampleSurface(mesh: Mesh, n: number, opts: { seed?: number } = {
   const cum = new Float64Array(nf);
   let total = 0;
   for (let t = 0; t < nf; t++) {
-    const a = 3 * f[3 * t]!, b = 3 * f[3 * t + 1]!, c = 3 * f[3 * t + 2]!;
-    const ux = p[b]! - p[a]!, uy = p[b + 1]! - p[a + 1]!, uz = p[b + 2]! - p[a + 2]!;
-    const vx = p[c]! - p[a]!, vy = p[c + 1]! - p[a + 1]!, vz = p[c + 2]! - p[a + 2]!;
-    const cx = uy * vz - uz * vy, cy = uz * vx - ux * vz, cz = ux * vy - uy * vx;
+    const a = 3 * f[3 * t]!,
+      b = 3 * f[3 * t + 1]!,
+      c = 3 * f[3 * t + 2]!;
+    const ux = p[b]! - p[a]!,
+      uy = p[b + 1]! - p[a + 1]!,
+      uz = p[b + 2]! - p[a + 2]!;
+    const vx = p[c]! - p[a]!,
+      vy = p[c + 1]! - p[a + 1]!,
+      vz = p[c + 2]! - p[a + 2]!;
+    const cx = uy * vz - uz * vy,
+      cy = uz * vx - ux * vz,
+      cz = ux * vy - uy * vx;
     total += 0.5 * Math.sqrt(cx * cx + cy * cy + cz * cz);
     cum[t] = total;
   }
-  if (n > 0 && !(total > 0)) throw shapeError(`cannot sample a mesh with zero surface area (${nf} faces)`, 'mesh the shape first, or check its faces');
+  if (n > 0 && !(total > 0))
+    throw shapeError(`cannot sample a mesh with zero surface area (${nf} faces)`, 'mesh the shape first, or check its faces');
 
   const rng = makeRng(opts.seed ?? 0);
   const xyz = new Float32Array(3 * n);
@@ -49,17 +58,27 @@ export function sampleSurface(mesh: Mesh, n: number, opts: { seed?: number } = {
       if (cum[mid]! > u) hi = mid;
       else lo = mid + 1;
     }
-    const ia = f[3 * lo]!, ib = f[3 * lo + 1]!, ic = f[3 * lo + 2]!;
+    const ia = f[3 * lo]!,
+      ib = f[3 * lo + 1]!,
+      ic = f[3 * lo + 2]!;
     const s = Math.sqrt(rng());
     const r2 = rng();
-    const wa = 1 - s, wb = s * (1 - r2), wc = s * r2;
+    const wa = 1 - s,
+      wb = s * (1 - r2),
+      wc = s * r2;
     for (let k = 0; k < 3; k++) {
       xyz[3 * i + k] = wa * p[3 * ia + k]! + wb * p[3 * ib + k]! + wc * p[3 * ic + k]!;
       if (rgb) rgb[3 * i + k] = wa * mesh.colors![3 * ia + k]! + wb * mesh.colors![3 * ib + k]! + wc * mesh.colors![3 * ic + k]!;
     }
-    const ux = p[3 * ib]! - p[3 * ia]!, uy = p[3 * ib + 1]! - p[3 * ia + 1]!, uz = p[3 * ib + 2]! - p[3 * ia + 2]!;
-    const vx = p[3 * ic]! - p[3 * ia]!, vy = p[3 * ic + 1]! - p[3 * ia + 1]!, vz = p[3 * ic + 2]! - p[3 * ia + 2]!;
-    const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
+    const ux = p[3 * ib]! - p[3 * ia]!,
+      uy = p[3 * ib + 1]! - p[3 * ia + 1]!,
+      uz = p[3 * ib + 2]! - p[3 * ia + 2]!;
+    const vx = p[3 * ic]! - p[3 * ia]!,
+      vy = p[3 * ic + 1]! - p[3 * ia + 1]!,
+      vz = p[3 * ic + 2]! - p[3 * ia + 2]!;
+    const nx = uy * vz - uz * vy,
+      ny = uz * vx - ux * vz,
+      nz = ux * vy - uy * vx;
     const len = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
     normals[3 * i] = nx / len;
     normals[3 * i + 1] = ny / len;
@@ -82,11 +101,15 @@ export function farthestPointIndices(xyz: Float32Array, k: number, start = 0): U
   let cur = start;
   for (let s = 0; s < k; s++) {
     out[s] = cur;
-    const cx = xyz[3 * cur]!, cy = xyz[3 * cur + 1]!, cz = xyz[3 * cur + 2]!;
+    const cx = xyz[3 * cur]!,
+      cy = xyz[3 * cur + 1]!,
+      cz = xyz[3 * cur + 2]!;
     let far = 0;
     let farD = -1;
     for (let i = 0; i < n; i++) {
-      const dx = xyz[3 * i]! - cx, dy = xyz[3 * i + 1]! - cy, dz = xyz[3 * i + 2]! - cz;
+      const dx = xyz[3 * i]! - cx,
+        dy = xyz[3 * i + 1]! - cy,
+        dz = xyz[3 * i + 2]! - cz;
       const d = Math.min(d2[i]!, dx * dx + dy * dy + dz * dz);
       d2[i] = d;
       if (d > farD) [far, farD] = [i, d]; // first index wins ties, as numpy's argmax does
@@ -133,7 +156,8 @@ export function normalizeToUnitCube(cloud: PointCloud): { cloud: PointCloud; cen
 
 /** Colours for arbitrary positions (e.g. mesh vertices) from the nearest coloured point. */
 export function colorsFromPoints(positions: Float32Array, cloud: PointCloud): Float32Array {
-  if (!cloud.rgb) throw shapeError('the point cloud has no colours to transfer', 'sample it from a coloured mesh or read a PLY with red/green/blue');
+  if (!cloud.rgb)
+    throw shapeError('the point cloud has no colours to transfer', 'sample it from a coloured mesh or read a PLY with red/green/blue');
   const tree = new KdTree(cloud.xyz);
   const out = new Float32Array(positions.length);
   for (let i = 0; i < positions.length; i += 3) {

@@ -10,7 +10,7 @@
  */
 import { PNG } from 'pngjs';
 import { shapeError } from '../errors.ts';
-import { bounds, vertexNormals, type Mesh, type PointCloud } from './mesh.ts';
+import { bounds, type Mesh, type PointCloud, vertexNormals } from './mesh.ts';
 import type { Field, Vec3 } from './sdf.ts';
 
 /** A pinhole camera looking from `eye` at `target`; `fovY` is the vertical field of view in degrees. */
@@ -71,17 +71,26 @@ function frameOf(cam: Camera, scale: number): Frame {
     throw shapeError(`image size must be positive integers, got ${cam.width}×${cam.height}`);
   }
   const view: Vec3 = [cam.target[0] - cam.eye[0], cam.target[1] - cam.eye[1], cam.target[2] - cam.eye[2]];
-  if (Math.hypot(...view) === 0) throw shapeError(`camera eye and target coincide at ${JSON.stringify(cam.eye)}`, 'move the eye away from the target');
+  if (Math.hypot(...view) === 0)
+    throw shapeError(`camera eye and target coincide at ${JSON.stringify(cam.eye)}`, 'move the eye away from the target');
   const f = normalize(view);
   const r = normalize(cross(f, cam.up));
-  if (!Number.isFinite(r[0]) || Math.hypot(...cross(f, cam.up)) < 1e-9) throw shapeError('camera up vector is parallel to the view direction', 'pick another `up`');
+  if (!Number.isFinite(r[0]) || Math.hypot(...cross(f, cam.up)) < 1e-9)
+    throw shapeError('camera up vector is parallel to the view direction', 'pick another `up`');
   const u = cross(r, f);
   const tanY = Math.tan((cam.fovY * Math.PI) / 360);
   const width = cam.width * scale;
   const height = cam.height * scale;
   const toWorld = (d: Vec3): Vec3 => normalize([0, 1, 2].map((k) => d[0] * r[k]! + d[1] * u[k]! + d[2] * -f[k]!) as Vec3);
   return {
-    eye: cam.eye, f, r, u, tanY, tanX: (tanY * width) / height, width, height,
+    eye: cam.eye,
+    f,
+    r,
+    u,
+    tanY,
+    tanX: (tanY * width) / height,
+    width,
+    height,
     lights: [KEY, FILL].map((l) => ({ dir: toWorld(l.dir), weight: l.weight })),
   };
 }
@@ -90,7 +99,18 @@ function frameOf(cam: Camera, scale: number): Frame {
  * Shade a surface point with unit normal n seen along view direction v: colour × (ambient + Σ
  * lights), two-sided (back faces are flipped toward the viewer so open surfaces are still lit).
  */
-function shade(fr: Frame, nx: number, ny: number, nz: number, vx: number, vy: number, vz: number, color: ArrayLike<number>, out: Float32Array, o: number): void {
+function shade(
+  fr: Frame,
+  nx: number,
+  ny: number,
+  nz: number,
+  vx: number,
+  vy: number,
+  vz: number,
+  color: ArrayLike<number>,
+  out: Float32Array,
+  o: number,
+): void {
   const s = nx * vx + ny * vy + nz * vz > 0 ? -1 : 1;
   let light = AMBIENT;
   for (const l of fr.lights) light += l.weight * Math.max(0, s * (nx * l.dir[0] + ny * l.dir[1] + nz * l.dir[2]));
@@ -144,7 +164,9 @@ function resolve(t: Target, cam: Camera, opts: RenderOptions): Image {
 
 /** Project a world point: pixel coordinates (continuous, pixel centres at +0.5) and view depth. */
 function project(fr: Frame, x: number, y: number, z: number, out: Float64Array, o: number): void {
-  const dx = x - fr.eye[0], dy = y - fr.eye[1], dz = z - fr.eye[2];
+  const dx = x - fr.eye[0],
+    dy = y - fr.eye[1],
+    dz = z - fr.eye[2];
   const zc = dx * fr.f[0] + dy * fr.f[1] + dz * fr.f[2];
   const xc = (dx * fr.r[0] + dy * fr.r[1] + dz * fr.r[2]) / (zc * fr.tanX);
   const yc = (dx * fr.u[0] + dy * fr.u[1] + dz * fr.u[2]) / (zc * fr.tanY);
@@ -190,19 +212,31 @@ export function renderMesh(mesh: Mesh, cam: Camera, opts: RenderOptions = {}): I
   const def = opts.defaultColor ?? DEFAULT_COLOR;
   const col = [0, 0, 0];
   const ray = new Float64Array(3);
-  const W = fr.width, H = fr.height;
+  const W = fr.width,
+    H = fr.height;
   for (let tri = 0; tri < f.length; tri += 3) {
-    const a = 3 * f[tri]!, b = 3 * f[tri + 1]!, c = 3 * f[tri + 2]!;
-    const za = scr[a + 2]!, zb = scr[b + 2]!, zc = scr[c + 2]!;
+    const a = 3 * f[tri]!,
+      b = 3 * f[tri + 1]!,
+      c = 3 * f[tri + 2]!;
+    const za = scr[a + 2]!,
+      zb = scr[b + 2]!,
+      zc = scr[c + 2]!;
     if (za < NEAR || zb < NEAR || zc < NEAR) continue;
-    const ax = scr[a]!, ay = scr[a + 1]!, bx = scr[b]!, by = scr[b + 1]!, cx = scr[c]!, cy = scr[c + 1]!;
+    const ax = scr[a]!,
+      ay = scr[a + 1]!,
+      bx = scr[b]!,
+      by = scr[b + 1]!,
+      cx = scr[c]!,
+      cy = scr[c + 1]!;
     const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
     if (area === 0) continue;
     const x0 = Math.max(0, Math.ceil(Math.min(ax, bx, cx) - 0.5));
     const x1 = Math.min(W - 1, Math.floor(Math.max(ax, bx, cx) - 0.5));
     const y0 = Math.max(0, Math.ceil(Math.min(ay, by, cy) - 0.5));
     const y1 = Math.min(H - 1, Math.floor(Math.max(ay, by, cy) - 0.5));
-    const iza = 1 / za, izb = 1 / zb, izc = 1 / zc;
+    const iza = 1 / za,
+      izb = 1 / zb,
+      izc = 1 / zc;
     for (let y = y0; y <= y1; y++) {
       const py = y + 0.5;
       for (let x = x0; x <= x1; x++) {
@@ -218,7 +252,9 @@ export function renderMesh(mesh: Mesh, cam: Camera, opts: RenderOptions = {}): I
         const o = y * W + x;
         if (z >= t.depth[o]!) continue;
         t.depth[o] = z;
-        const q0 = (w0 * iza) / iz, q1 = (w1 * izb) / iz, q2 = (w2 * izc) / iz;
+        const q0 = (w0 * iza) / iz,
+          q1 = (w1 * izb) / iz,
+          q2 = (w2 * izc) / iz;
         let nx = q0 * normals[a]! + q1 * normals[b]! + q2 * normals[c]!;
         let ny = q0 * normals[a + 1]! + q1 * normals[b + 1]! + q2 * normals[c + 1]!;
         let nz = q0 * normals[a + 2]! + q1 * normals[b + 2]! + q2 * normals[c + 2]!;
@@ -226,7 +262,8 @@ export function renderMesh(mesh: Mesh, cam: Camera, opts: RenderOptions = {}): I
         nx *= inv;
         ny *= inv;
         nz *= inv;
-        for (let k = 0; k < 3; k++) col[k] = mesh.colors ? q0 * mesh.colors[a + k]! + q1 * mesh.colors[b + k]! + q2 * mesh.colors[c + k]! : def[k]!;
+        for (let k = 0; k < 3; k++)
+          col[k] = mesh.colors ? q0 * mesh.colors[a + k]! + q1 * mesh.colors[b + k]! + q2 * mesh.colors[c + k]! : def[k]!;
         rayDir(fr, px, py, ray);
         shade(fr, nx, ny, nz, ray[0]!, ray[1]!, ray[2]!, col, t.color, 3 * o);
       }
@@ -258,12 +295,16 @@ export function renderField(field: Field, cam: Camera, opts: RenderOptions & { l
   for (let y = 0; y < fr.height; y++) {
     for (let x = 0; x < fr.width; x++) {
       rayDir(fr, x + 0.5, y + 0.5, d);
-      const dx = d[0]!, dy = d[1]!, dz = d[2]!;
+      const dx = d[0]!,
+        dy = d[1]!,
+        dz = d[2]!;
       // Slab test against the bounds: march only inside [tNear, tFar].
-      let tNear = 0, tFar = Infinity;
+      let tNear = 0,
+        tFar = Infinity;
       for (let k = 0; k < 3; k++) {
         const inv = 1 / d[k]!;
-        let t0 = (lo[k]! - fr.eye[k]!) * inv, t1 = (hi[k]! - fr.eye[k]!) * inv;
+        let t0 = (lo[k]! - fr.eye[k]!) * inv,
+          t1 = (hi[k]! - fr.eye[k]!) * inv;
         if (t0 > t1) [t0, t1] = [t1, t0];
         tNear = Math.max(tNear, t0);
         tFar = Math.min(tFar, t1);
@@ -271,7 +312,9 @@ export function renderField(field: Field, cam: Camera, opts: RenderOptions & { l
       if (tNear > tFar) continue;
       let s = tNear;
       for (let step = 0; step < TRACE_STEPS && s <= tFar; step++) {
-        const px = ex + s * dx, py = ey + s * dy, pz = ez + s * dz;
+        const px = ex + s * dx,
+          py = ey + s * dy,
+          pz = ez + s * dz;
         const dist = sdf(px, py, pz);
         if (dist < HIT_EPS) {
           const o = y * fr.width + x;
@@ -312,20 +355,25 @@ export function renderPoints(cloud: PointCloud, cam: Camera, opts: RenderOptions
   const def = opts.defaultColor ?? DEFAULT_COLOR;
   const scr = new Float64Array(3);
   const ray = new Float64Array(3);
-  const W = fr.width, H = fr.height;
+  const W = fr.width,
+    H = fr.height;
   const focal = H / (2 * fr.tanY); // pixels per unit of (camera-plane offset / depth)
   for (let i = 0; i < xyz.length; i += 3) {
     project(fr, xyz[i]!, xyz[i + 1]!, xyz[i + 2]!, scr, 0);
     const zc = scr[2]!;
     if (zc < NEAR + radius) continue;
     const rpx = (radius * focal) / zc;
-    const cx = scr[0]!, cy = scr[1]!;
+    const cx = scr[0]!,
+      cy = scr[1]!;
     const color = cloud.rgb ? cloud.rgb.subarray(i, i + 3) : def;
-    const x0 = Math.max(0, Math.ceil(cx - rpx - 0.5)), x1 = Math.min(W - 1, Math.floor(cx + rpx - 0.5));
-    const y0 = Math.max(0, Math.ceil(cy - rpx - 0.5)), y1 = Math.min(H - 1, Math.floor(cy + rpx - 0.5));
+    const x0 = Math.max(0, Math.ceil(cx - rpx - 0.5)),
+      x1 = Math.min(W - 1, Math.floor(cx + rpx - 0.5));
+    const y0 = Math.max(0, Math.ceil(cy - rpx - 0.5)),
+      y1 = Math.min(H - 1, Math.floor(cy + rpx - 0.5));
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
-        const ux = (x + 0.5 - cx) / rpx, uy = (y + 0.5 - cy) / rpx;
+        const ux = (x + 0.5 - cx) / rpx,
+          uy = (y + 0.5 - cy) / rpx;
         const q = ux * ux + uy * uy;
         if (q > 1) continue;
         const uz = Math.sqrt(1 - q); // toward the camera
@@ -369,7 +417,11 @@ export function orbitCameras(
   for (let v = 0; v < n; v++) {
     const az = ((opts.azimuth0 ?? 30) * Math.PI) / 180 + (2 * Math.PI * v) / n;
     cams.push({
-      eye: [target[0] + dist * Math.cos(elev) * Math.sin(az), target[1] + dist * Math.sin(elev), target[2] + dist * Math.cos(elev) * Math.cos(az)],
+      eye: [
+        target[0] + dist * Math.cos(elev) * Math.sin(az),
+        target[1] + dist * Math.sin(elev),
+        target[2] + dist * Math.cos(elev) * Math.cos(az),
+      ],
       target,
       up: [0, 1, 0],
       fovY,

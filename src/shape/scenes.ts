@@ -13,7 +13,7 @@
  */
 import { dataError } from '../errors.ts';
 import { childSeed, makeRng, pick, type Uniform01 } from './random.ts';
-import { shapeBounds, type Primitive, type ShapeNode, type Vec3 } from './sdf.ts';
+import { type Primitive, type ShapeNode, shapeBounds, type Vec3 } from './sdf.ts';
 
 export const COLORS: Readonly<Record<string, Vec3>> = {
   red: [0.85, 0.12, 0.1],
@@ -138,11 +138,15 @@ export function buildScene(attrs: SceneAttrs): ShapeNode {
     if (i > 0) {
       // objects[i-1] <rel> objects[i]: place object i relative to the previous one.
       const rel = attrs.relations[i - 1]!;
-      const cx = (prevLo[0] + prevHi[0]) / 2, cz = (prevLo[2] + prevHi[2]) / 2;
-      if (rel === 'on top of') d = [cx, prevLo[1] - hi[1], cz]; // previous rests on this one
-      else if (rel === 'under') d = [cx, prevHi[1] - lo[1], cz]; // this one rests on the previous
+      const cx = (prevLo[0] + prevHi[0]) / 2,
+        cz = (prevLo[2] + prevHi[2]) / 2;
+      if (rel === 'on top of')
+        d = [cx, prevLo[1] - hi[1], cz]; // previous rests on this one
+      else if (rel === 'under')
+        d = [cx, prevHi[1] - lo[1], cz]; // this one rests on the previous
       else if (rel === 'next to') d = [prevHi[0] - lo[0], prevLo[1] - lo[1], cz];
-      else if (rel === 'in front of') d = [cx, prevLo[1] - lo[1], prevLo[2] - hi[2]]; // previous is nearer +z
+      else if (rel === 'in front of')
+        d = [cx, prevLo[1] - lo[1], prevLo[2] - hi[2]]; // previous is nearer +z
       else d = [cx, prevLo[1] - lo[1], prevHi[2] - lo[2]]; // behind: previous is farther
     }
     parts.push(translate(obj, d));
@@ -182,7 +186,11 @@ export function captionOf(attrs: SceneAttrs, variant = 0): string {
  * Size defaults to medium. Throws a usage-friendly data error naming the vocabulary otherwise.
  */
 export function parseCaption(caption: string): SceneAttrs {
-  let s = caption.trim().toLowerCase().replace(/[.!]+$/, '').replace(/\s+/g, ' ');
+  let s = caption
+    .trim()
+    .toLowerCase()
+    .replace(/[.!]+$/, '')
+    .replace(/\s+/g, ' ');
   for (const p of PREFIXES) if (p && s.startsWith(p)) s = s.slice(p.length);
   const hint =
     `write e.g. "a small red cube on top of a large blue sphere"; colours: ${Object.keys(COLORS).join(', ')}; ` +
@@ -216,7 +224,8 @@ function parseObject(phrase: string, caption: string, hint: string): ObjectAttrs
   if (!(color in COLORS) || !(shape in SHAPES)) {
     throw dataError(`cannot read '${phrase.trim()}' in caption '${caption}' as [size] colour shape`, hint);
   }
-  if (hole && !(shape in HOLE_AXIS)) throw dataError(`a ${shape} cannot have a hole (caption '${caption}')`, `holes go through: ${Object.keys(HOLE_AXIS).join(', ')}`);
+  if (hole && !(shape in HOLE_AXIS))
+    throw dataError(`a ${shape} cannot have a hole (caption '${caption}')`, `holes go through: ${Object.keys(HOLE_AXIS).join(', ')}`);
   return { shape, color, size, hole };
 }
 

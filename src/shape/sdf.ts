@@ -306,6 +306,9 @@ function validatePrimitive(p: Primitive): void {
     throw shapeError(`roundbox radius ${p.radius} exceeds its smallest half-extent ${Math.min(...p.half)}`);
   }
   if (p.kind === 'torus' && p.minor >= p.major) {
-    throw shapeError(`torus minor radius ${p.minor} must be below its major radius ${p.major}`, 'a torus with minor ≥ major self-intersects');
+    throw shapeError(
+      `torus minor radius ${p.minor} must be below its major radius ${p.major}`,
+      'a torus with minor ≥ major self-intersects',
+    );
   }
 }

@@ -24,8 +24,9 @@
  * overlap ("aaa" → "Z a"). Training stops at the target vocabulary or when the best pair occurs fewer
  * than `minFrequency` times.
  */
-import type { Progress } from '../progress.ts';
+
 import { configError, dataError } from '../errors.ts';
+import type { Progress } from '../progress.ts';
 import type { SpecialTokens, Tokenizer } from './tokenizer.ts';
 
 /** GPT-2's pre-tokenizer: contractions, optional-space + letters / numbers / other, whitespace runs. */
@@ -133,7 +134,10 @@ function compilePattern(pattern: string): RegExp {
   try {
     return new RegExp(pattern, 'gu');
   } catch (err) {
-    throw configError(`BPE pre-tokenizer pattern /${pattern}/ does not compile: ${(err as Error).message}`, 'pass a valid JavaScript regular expression (it runs with the u flag)');
+    throw configError(
+      `BPE pre-tokenizer pattern /${pattern}/ does not compile: ${(err as Error).message}`,
+      'pass a valid JavaScript regular expression (it runs with the u flag)',
+    );
   }
 }
 
@@ -172,9 +176,13 @@ export class BpeTokenizer implements Tokenizer {
     merges.forEach(([a, b], r) => {
       const id = BYTES + r;
       if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0 || a >= id || b >= id) {
-        throw dataError(`BPE merge ${r} is [${a}, ${b}]: a merge may only join ids made before it (< ${id})`, 'the tokenizer JSON is corrupt; retrain or restore it');
+        throw dataError(
+          `BPE merge ${r} is [${a}, ${b}]: a merge may only join ids made before it (< ${id})`,
+          'the tokenizer JSON is corrupt; retrain or restore it',
+        );
       }
-      if (this.ranks.has(pairKey(a, b))) throw dataError(`BPE merge ${r} [${a}, ${b}] repeats an earlier merge`, 'the tokenizer JSON is corrupt; retrain or restore it');
+      if (this.ranks.has(pairKey(a, b)))
+        throw dataError(`BPE merge ${r} [${a}, ${b}] repeats an earlier merge`, 'the tokenizer JSON is corrupt; retrain or restore it');
       this.ranks.set(pairKey(a, b), r);
       const ab = new Uint8Array(this.tokenBytes[a]!.length + this.tokenBytes[b]!.length);
       ab.set(this.tokenBytes[a]!);
@@ -182,9 +190,14 @@ export class BpeTokenizer implements Tokenizer {
       this.tokenBytes.push(ab);
     });
     for (const [k, name] of Object.entries(SPECIAL_NAMES)) {
-      if (!this.specials.includes(name)) throw configError(`BPE specials ${JSON.stringify(this.specials)} lack ${name} (${k})`, `include all of ${DEFAULT_SPECIALS.join(' ')}`);
+      if (!this.specials.includes(name))
+        throw configError(
+          `BPE specials ${JSON.stringify(this.specials)} lack ${name} (${k})`,
+          `include all of ${DEFAULT_SPECIALS.join(' ')}`,
+        );
     }
-    if (new Set(this.specials).size !== this.specials.length) throw configError(`BPE specials ${JSON.stringify(this.specials)} repeat a name`);
+    if (new Set(this.specials).size !== this.specials.length)
+      throw configError(`BPE specials ${JSON.stringify(this.specials)} repeat a name`);
     this.specials.forEach((name, i) => {
       this.specialIds.set(name, BYTES + merges.length + i);
       this.tokenBytes.push(utf8.encode(name));
@@ -245,21 +258,37 @@ export class BpeTokenizer implements Tokenizer {
   /** The bytes one id stands for. */
   bytesOf(id: number): Uint8Array {
     const b = this.tokenBytes[id];
-    if (b === undefined) throw dataError(`token id ${id} is outside ${this.name}'s vocabulary 0..${this.vocabSize - 1}`, 'the ids come from a different tokenizer?');
+    if (b === undefined)
+      throw dataError(
+        `token id ${id} is outside ${this.name}'s vocabulary 0..${this.vocabSize - 1}`,
+        'the ids come from a different tokenizer?',
+      );
     return b;
   }
 
   toJSON(): BpeJSON {
-    return { kind: JSON_KIND, version: JSON_VERSION, pattern: this.pattern, merges: this.merges.map(([a, b]) => [a, b]), specials: [...this.specials] };
+    return {
+      kind: JSON_KIND,
+      version: JSON_VERSION,
+      pattern: this.pattern,
+      merges: this.merges.map(([a, b]) => [a, b]),
+      specials: [...this.specials],
+    };
   }
 
   static fromJSON(json: Record<string, unknown>): BpeTokenizer {
     if (json.kind !== JSON_KIND) throw dataError(`tokenizer JSON has kind ${JSON.stringify(json.kind)}, not '${JSON_KIND}'`);
-    if (json.version !== JSON_VERSION) throw dataError(`BPE tokenizer JSON version ${JSON.stringify(json.version)} is not supported (this Tony reads version ${JSON_VERSION})`, 'retrain the tokenizer with this Tony');
+    if (json.version !== JSON_VERSION)
+      throw dataError(
+        `BPE tokenizer JSON version ${JSON.stringify(json.version)} is not supported (this Tony reads version ${JSON_VERSION})`,
+        'retrain the tokenizer with this Tony',
+      );
     const { merges, specials, pattern } = json;
     const isPair = (m: unknown) => Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'number');
-    if (!Array.isArray(merges) || !merges.every(isPair)) throw dataError('BPE tokenizer JSON: `merges` must be an array of [left, right] id pairs');
-    if (!Array.isArray(specials) || !specials.every((s) => typeof s === 'string')) throw dataError('BPE tokenizer JSON: `specials` must be an array of strings');
+    if (!Array.isArray(merges) || !merges.every(isPair))
+      throw dataError('BPE tokenizer JSON: `merges` must be an array of [left, right] id pairs');
+    if (!Array.isArray(specials) || !specials.every((s) => typeof s === 'string'))
+      throw dataError('BPE tokenizer JSON: `specials` must be an array of strings');
     if (typeof pattern !== 'string') throw dataError('BPE tokenizer JSON: `pattern` must be a string');
     return new BpeTokenizer(merges as Array<[number, number]>, { pattern, specials: specials as string[] });
   }
@@ -339,7 +368,12 @@ function countPieces(re: RegExp) {
     add(doc: string | Uint8Array) {
       if (typeof doc === 'string') add(doc);
       // An invalid byte is a one-byte piece: it can never take part in a merge, so it is not counted.
-      else scanUtf8(doc, (s, e) => add(utf8Decoder.decode(doc.subarray(s, e))), () => {});
+      else
+        scanUtf8(
+          doc,
+          (s, e) => add(utf8Decoder.decode(doc.subarray(s, e))),
+          () => {},
+        );
     },
   };
 }
@@ -359,7 +393,9 @@ export async function trainBpe(
   const minFrequency = opts.minFrequency ?? 2;
   const nMerges = opts.vocabSize - BYTES - specials.length;
   if (!Number.isInteger(opts.vocabSize) || nMerges < 0 || opts.vocabSize > ID_LIMIT) {
-    throw configError(`BPE vocabSize ${opts.vocabSize} must be an integer from ${BYTES + specials.length} (bytes + specials) to ${ID_LIMIT}`);
+    throw configError(
+      `BPE vocabSize ${opts.vocabSize} must be an integer from ${BYTES + specials.length} (bytes + specials) to ${ID_LIMIT}`,
+    );
   }
   new BpeTokenizer([], { pattern, specials }); // bad specials or pattern fail now, not after training
   const counter = countPieces(compilePattern(pattern));

@@ -8,11 +8,11 @@
  * engine's proving model and `npm start` train on.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { dataError } from '../errors.ts';
 import { type HostTensor, hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
+import { dataError } from '../errors.ts';
 
 /** Byte-level vocabulary (ByteTokenizer): 256 byte values, end-of-text, and the three FIM specials. */
 export const EOT = 256;

@@ -31,12 +31,12 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import type { Progress } from '../progress.ts';
 import { type HostTensor, hostTensor } from '../engine/dtype.ts';
 import { prng } from '../engine/nn.ts';
 import { configError, dataError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
-import { type FimOptions, checkFimOptions, fimContext, fimDocument } from './fim.ts';
+import type { Progress } from '../progress.ts';
+import { checkFimOptions, type FimOptions, fimContext, fimDocument } from './fim.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { loadTokenizer } from './tokenizers.ts';
 
@@ -132,7 +132,11 @@ const unitHash = (s: string) => createHash('sha1').update(s).digest().readUInt32
  *     const texts = async function* () { for await (const d of readDocuments(opts)) if (d.split === 'train') yield d.text; };
  *     const tok = await trainBpe(texts(), { vocabSize: 4096 });
  */
-export async function* readDocuments(opts: DocumentSourceOptions, stats: ShardIndex['stats'] = emptyStats(), onFile?: (done: number, total: number) => void): AsyncGenerator<CorpusDocument> {
+export async function* readDocuments(
+  opts: DocumentSourceOptions,
+  stats: ShardIndex['stats'] = emptyStats(),
+  onFile?: (done: number, total: number) => void,
+): AsyncGenerator<CorpusDocument> {
   const maxFile = opts.maxFileBytes ?? 1 << 20;
   const maxBytes = opts.maxBytes ?? Infinity;
   const valFraction = opts.valFraction ?? 0.05;
@@ -142,7 +146,14 @@ export async function* readDocuments(opts: DocumentSourceOptions, stats: ShardIn
   for (const root of opts.roots) {
     const st = await stat(root).catch(() => undefined);
     if (!st?.isDirectory()) throw dataError(`corpus root '${root}' is not a directory`, 'check the --data path');
-    const paths = await glob([...(opts.include ?? ['**/*'])], { cwd: root, ignore: [...(opts.exclude ?? [])], onlyFiles: true, dot: false, followSymbolicLinks: false, expandDirectories: false });
+    const paths = await glob([...(opts.include ?? ['**/*'])], {
+      cwd: root,
+      ignore: [...(opts.exclude ?? [])],
+      onlyFiles: true,
+      dot: false,
+      followSymbolicLinks: false,
+      expandDirectories: false,
+    });
     paths.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     lists.push({ root, paths });
   }
@@ -279,7 +290,8 @@ export async function buildShards(opts: ShardBuildOptions, onProgress?: (p: Prog
   // instead, so both splits always exist (as in corpus.ts).
   let pending: CorpusDocument | undefined;
   const writeTrain = async (d: CorpusDocument) => {
-    const ids = fim && fim.rate > 0 ? fimDocument(tok, d.text, prng((fim.seed * 0x9e3779b1) ^ (unitHash(d.path) * 2 ** 32)), fim) : plain(d.text);
+    const ids =
+      fim && fim.rate > 0 ? fimDocument(tok, d.text, prng((fim.seed * 0x9e3779b1) ^ (unitHash(d.path) * 2 ** 32)), fim) : plain(d.text);
     await writers.train.add(d.path, ids);
   };
   let lastReport = 0;
@@ -297,7 +309,8 @@ export async function buildShards(opts: ShardBuildOptions, onProgress?: (p: Prog
     }
   }
   if (pending) {
-    if (writers.val.index.documents.length === 0 && writers.train.index.documents.length > 0) await writers.val.add(pending.path, plain(pending.text));
+    if (writers.val.index.documents.length === 0 && writers.train.index.documents.length > 0)
+      await writers.val.add(pending.path, plain(pending.text));
     else await writeTrain(pending);
   }
   await writers.train.close();
@@ -373,9 +386,11 @@ function checkHeader(path: string, fd: number, bytesPerToken: number, vocabSize:
   const h = Buffer.alloc(HEADER_BYTES);
   const got = readSync(fd, h, 0, HEADER_BYTES, 0);
   const rebuild = 'rebuild the shards with buildShards (tony data shards)';
-  if (got < HEADER_BYTES || h.toString('latin1', 0, 8) !== MAGIC) throw dataError(`'${path}' is not a Tony token shard (no ${MAGIC} header)`, rebuild);
+  if (got < HEADER_BYTES || h.toString('latin1', 0, 8) !== MAGIC)
+    throw dataError(`'${path}' is not a Tony token shard (no ${MAGIC} header)`, rebuild);
   const version = h.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) throw dataError(`shard '${path}' has format version ${version}; this Tony reads version ${FORMAT_VERSION}`, rebuild);
+  if (version !== FORMAT_VERSION)
+    throw dataError(`shard '${path}' has format version ${version}; this Tony reads version ${FORMAT_VERSION}`, rebuild);
   const bpt = h.readUInt32LE(12);
   if (bpt !== bytesPerToken) throw dataError(`shard '${path}' stores ${bpt}-byte tokens but index.json says ${bytesPerToken}`, rebuild);
   const vocab = h.readUInt32LE(16);
@@ -383,7 +398,8 @@ function checkHeader(path: string, fd: number, bytesPerToken: number, vocabSize:
   const count = Number(h.readBigUInt64LE(24));
   if (count !== tokens) throw dataError(`shard '${path}' holds ${count} tokens by its header, index.json says ${tokens}`, rebuild);
   const size = fstatSync(fd).size;
-  if (size !== HEADER_BYTES + count * bpt) throw dataError(`shard '${path}' is ${size} bytes, expected ${HEADER_BYTES + count * bpt} for ${count} tokens (truncated?)`, rebuild);
+  if (size !== HEADER_BYTES + count * bpt)
+    throw dataError(`shard '${path}' is ${size} bytes, expected ${HEADER_BYTES + count * bpt} for ${count} tokens (truncated?)`, rebuild);
 }
 
 /** Open a shard directory written by `buildShards`. Call `close()` when done. */
@@ -395,11 +411,21 @@ export async function openShards(dir: string): Promise<Shards> {
     index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ShardIndex;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw dataError(code === 'ENOENT' ? `'${dir}' has no index.json: not a shard directory, or its build did not finish` : `'${join(dir, 'index.json')}' does not parse: ${(err as Error).message}`, rebuild);
+    throw dataError(
+      code === 'ENOENT'
+        ? `'${dir}' has no index.json: not a shard directory, or its build did not finish`
+        : `'${join(dir, 'index.json')}' does not parse: ${(err as Error).message}`,
+      rebuild,
+    );
   }
-  if (index.format !== INDEX_FORMAT || index.version !== FORMAT_VERSION) throw dataError(`'${join(dir, 'index.json')}' is ${index.format} version ${index.version}, not ${INDEX_FORMAT} version ${FORMAT_VERSION}`, rebuild);
+  if (index.format !== INDEX_FORMAT || index.version !== FORMAT_VERSION)
+    throw dataError(
+      `'${join(dir, 'index.json')}' is ${index.format} version ${index.version}, not ${INDEX_FORMAT} version ${FORMAT_VERSION}`,
+      rebuild,
+    );
   const tokenizer = loadTokenizer(JSON.parse(await readFile(join(dir, index.tokenizer), 'utf8')));
-  if (tokenizer.vocabSize !== index.vocabSize) throw dataError(`tokenizer.json has vocabulary ${tokenizer.vocabSize}, index.json ${index.vocabSize}`, rebuild);
+  if (tokenizer.vocabSize !== index.vocabSize)
+    throw dataError(`tokenizer.json has vocabulary ${tokenizer.vocabSize}, index.json ${index.vocabSize}`, rebuild);
   const bytesPerToken = index.dtype === 'uint16' ? 2 : 4;
   const files: Record<Split, OpenShard[]> = { train: [], val: [] };
   const fds: number[] = [];
@@ -428,7 +454,8 @@ export async function openShards(dir: string): Promise<Shards> {
   const tokenCount = (split: Split) => index.splits[split].tokens;
   const read = (split: Split, start: number, length: number): Uint32Array => {
     const total = tokenCount(split);
-    if (!(start >= 0 && length >= 0 && start + length <= total)) throw dataError(`read of ${length} tokens at ${start} is outside the ${split} split (${total} tokens)`);
+    if (!(start >= 0 && length >= 0 && start + length <= total))
+      throw dataError(`read of ${length} tokens at ${start} is outside the ${split} split (${total} tokens)`);
     const out = new Uint32Array(length);
     const bytes = new Uint8Array(Math.min(length, READ_CHUNK_TOKENS) * bytesPerToken);
     let at = 0;
@@ -458,7 +485,11 @@ export async function openShards(dir: string): Promise<Shards> {
     read,
     batch(split, i, B, T, opts = {}) {
       const n = tokenCount(split);
-      if (n < T + 2) throw dataError(`the ${split} split has ${n} tokens, fewer than one window of ${T + 1}`, 'use a shorter context or a larger corpus');
+      if (n < T + 2)
+        throw dataError(
+          `the ${split} split has ${n} tokens, fewer than one window of ${T + 1}`,
+          'use a shorter context or a larger corpus',
+        );
       const seed = opts.seed ?? 0;
       const fim = opts.fim && (opts.fim.rate ?? 0) > 0 ? checkFimOptions(opts.fim) : undefined;
       // The offsets windowBatch (corpus.ts) draws from the same stream held in memory.

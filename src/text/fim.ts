@@ -28,8 +28,8 @@
  * seed.
  */
 import { configError } from '../errors.ts';
-import type { Tokenizer } from './tokenizer.ts';
 import type { Rng } from '../random.ts';
+import type { Tokenizer } from './tokenizer.ts';
 
 export type FimFormat = 'psm' | 'spm';
 export type FimMode = FimFormat | 'joint';
@@ -46,7 +46,6 @@ export interface FimOptions {
 /** The paper's defaults: FIM-50 %, joint PSM/SPM, character-level spans. */
 export const FIM_DEFAULTS: Readonly<FimOptions> = Object.freeze({ rate: 0.5, mode: 'joint', span: 'char' });
 
-
 export interface FimParts<T> {
   prefix: T;
   middle: T;
@@ -55,7 +54,8 @@ export interface FimParts<T> {
 
 export function checkFimOptions(o: Partial<FimOptions> = {}): FimOptions {
   const opts = { ...FIM_DEFAULTS, ...o };
-  if (!(opts.rate >= 0 && opts.rate <= 1)) throw configError(`FIM rate ${opts.rate} is outside [0, 1]`, 'the paper uses 0.5; 0 turns FIM off');
+  if (!(opts.rate >= 0 && opts.rate <= 1))
+    throw configError(`FIM rate ${opts.rate} is outside [0, 1]`, 'the paper uses 0.5; 0 turns FIM off');
   if (!['psm', 'spm', 'joint'].includes(opts.mode)) throw configError(`FIM mode '${opts.mode}' is not one of psm, spm, joint`);
   if (!['char', 'line', 'token'].includes(opts.span)) throw configError(`FIM span '${opts.span}' is not one of char, line, token`);
   return opts;
@@ -63,7 +63,10 @@ export function checkFimOptions(o: Partial<FimOptions> = {}): FimOptions {
 
 /** Two positions drawn uniformly (with replacement) from `candidates`, in order. */
 function twoCuts(candidates: readonly number[] | number, rng: Rng): [number, number] {
-  const pick = typeof candidates === 'number' ? () => Math.floor(rng.next() * (candidates + 1)) : () => candidates[Math.floor(rng.next() * candidates.length)]!;
+  const pick =
+    typeof candidates === 'number'
+      ? () => Math.floor(rng.next() * (candidates + 1))
+      : () => candidates[Math.floor(rng.next() * candidates.length)]!;
   const a = pick();
   const b = pick();
   return a <= b ? [a, b] : [b, a];
@@ -120,7 +123,13 @@ function chooseFormat(rng: Rng, opts: FimOptions): FimFormat | undefined {
 }
 
 /** FIM-transform one piece of text that may or may not be transformed; `ids` is its plain encoding when known. */
-function transformFragment(tok: Tokenizer, text: string | undefined, ids: readonly number[] | undefined, rng: Rng, opts: FimOptions): number[] | undefined {
+function transformFragment(
+  tok: Tokenizer,
+  text: string | undefined,
+  ids: readonly number[] | undefined,
+  rng: Rng,
+  opts: FimOptions,
+): number[] | undefined {
   const format = chooseFormat(rng, opts);
   if (!format) return undefined;
   if (opts.span === 'token') return fimArrange(tok, splitTokens(ids ?? tok.encode(text!), rng), format);
@@ -171,7 +180,13 @@ export function fimContext(tok: Tokenizer, context: ArrayLike<number>, rng: Rng,
  *
  * `leadingEot` prepends <EOT> (a clean document start, as the model saw after the previous document).
  */
-export function fimPrompt(tok: Tokenizer, prefix: string, suffix: string, format: FimFormat = 'psm', opts: { leadingEot?: boolean } = {}): number[] {
+export function fimPrompt(
+  tok: Tokenizer,
+  prefix: string,
+  suffix: string,
+  format: FimFormat = 'psm',
+  opts: { leadingEot?: boolean } = {},
+): number[] {
   const { fimPrefix: PRE, fimSuffix: SUF, fimMiddle: MID, eot } = tok.special;
   const head = opts.leadingEot ? [eot] : [];
   const p = tok.encode(prefix);

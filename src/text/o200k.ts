@@ -45,7 +45,12 @@ export function o200kBase(): O200kTokenizer {
 export class O200kTokenizer implements Tokenizer {
   readonly name = 'o200k_base';
   readonly vocabSize = VOCAB;
-  readonly special: SpecialTokens = { eot: O200K_EOT, fimPrefix: O200K_FIM_PREFIX, fimMiddle: O200K_FIM_MIDDLE, fimSuffix: O200K_FIM_SUFFIX };
+  readonly special: SpecialTokens = {
+    eot: O200K_EOT,
+    fimPrefix: O200K_FIM_PREFIX,
+    fimMiddle: O200K_FIM_MIDDLE,
+    fimSuffix: O200K_FIM_SUFFIX,
+  };
   private readonly enc = new Tiktoken(o200kRanks);
   private readonly table: Uint8Array[] = [];
   private readonly names = new Map<number, Uint8Array>();
@@ -84,7 +89,11 @@ export class O200kTokenizer implements Tokenizer {
   decodeBytes(ids: readonly number[]): Uint8Array {
     const parts = ids.map((id) => {
       const b = this.table[id] ?? this.names.get(id);
-      if (b === undefined) throw dataError(`token id ${id} is not an o200k_base token`, `o200k ids are 0..199997, ${O200K_EOT}, ${O200K_ENDOFPROMPT} and Tony's FIM ids ${O200K_FIM_PREFIX}..${O200K_FIM_SUFFIX}`);
+      if (b === undefined)
+        throw dataError(
+          `token id ${id} is not an o200k_base token`,
+          `o200k ids are 0..199997, ${O200K_EOT}, ${O200K_ENDOFPROMPT} and Tony's FIM ids ${O200K_FIM_PREFIX}..${O200K_FIM_SUFFIX}`,
+        );
       return b;
     });
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Progress } from '../progress.ts';
 import { TonyError } from '../errors.ts';
+import type { Progress } from '../progress.ts';
 import { trainBpe } from './bpe.ts';
-import { type DocumentSourceOptions, type Shards, buildShards, openShards, readDocuments } from './dataset.ts';
+import { buildShards, type DocumentSourceOptions, openShards, readDocuments, type Shards } from './dataset.ts';
 import type { FimOptions } from './fim.ts';
 import { o200kBase } from './o200k.ts';
 import { ByteTokenizer, type Tokenizer } from './tokenizer.ts';
@@ -30,7 +30,11 @@ export async function prepareShards(opts: PrepareOptions, onProgress?: (stage: s
   if (existsSync(join(out, 'index.json')) && existsSync(stamp)) {
     const prev = JSON.parse(await readFile(stamp, 'utf8'));
     if (JSON.stringify(prev) === JSON.stringify(key)) return openShards(out);
-    throw new TonyError('data', `${out} was prepared with other data options`, 'use a new --out directory (or delete its data/ to rebuild)');
+    throw new TonyError(
+      'data',
+      `${out} was prepared with other data options`,
+      'use a new --out directory (or delete its data/ to rebuild)',
+    );
   }
   let tokenizer: Tokenizer;
   if (opts.tokenizer === 'bytes') tokenizer = new ByteTokenizer();

@@ -13,12 +13,16 @@ import { ByteTokenizer, type Tokenizer } from './tokenizer.ts';
  *     const tok = loadTokenizer(JSON.parse(await readText('model/tokenizer.json')));
  */
 export function loadTokenizer(json: unknown): Tokenizer {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw dataError(`tokenizer JSON must be an object, got ${Array.isArray(json) ? 'an array' : typeof json}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw dataError(`tokenizer JSON must be an object, got ${Array.isArray(json) ? 'an array' : typeof json}`);
   const obj = json as Record<string, unknown>;
   if (isO200kJSON(obj)) return o200kBase();
   if (obj.kind === 'bytes') return new ByteTokenizer();
   if (obj.kind === 'tony-bpe') return BpeTokenizer.fromJSON(obj);
-  throw dataError(`tokenizer JSON has unknown kind ${JSON.stringify(obj.kind)}`, "expected 'tony-bpe' (a trained BPE), 'o200k_base' or 'bytes'");
+  throw dataError(
+    `tokenizer JSON has unknown kind ${JSON.stringify(obj.kind)}`,
+    "expected 'tony-bpe' (a trained BPE), 'o200k_base' or 'bytes'",
+  );
 }
 
 /**

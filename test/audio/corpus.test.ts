@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TonyError } from '../../src/errors.ts';
 import { loadEntry, readDataset } from '../../src/audio/manifest.ts';
-import { composeClip, makeMusicCorpus, renderClip, TIMBRES, type ClipSpec, type Timbre } from '../../src/audio/music.ts';
+import { type ClipSpec, composeClip, makeMusicCorpus, renderClip, TIMBRES, type Timbre } from '../../src/audio/music.ts';
 import { Rng } from '../../src/audio/random.ts';
 import { makeSentence, makeSpeechCorpus } from '../../src/audio/speech.ts';
 import { magnitude, stft } from '../../src/audio/stft.ts';
 import { encodeWav, readWav } from '../../src/audio/wav.ts';
+import { TonyError } from '../../src/errors.ts';
 import { ESPEAK_NG, requires } from '../system.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tony-corpus-'));
@@ -49,7 +49,9 @@ describe('speech corpus (espeak-ng)', () => {
     process.env.PATH = '/nonexistent';
     try {
       await expect(makeSpeechCorpus({ minutes: 0.01, out: tmp() })).rejects.toThrow(TonyError);
-      await expect(makeSpeechCorpus({ minutes: 0.01, out: tmp() })).rejects.toMatchObject({ hint: expect.stringMatching(/apt-get install espeak-ng/) });
+      await expect(makeSpeechCorpus({ minutes: 0.01, out: tmp() })).rejects.toMatchObject({
+        hint: expect.stringMatching(/apt-get install espeak-ng/),
+      });
     } finally {
       process.env.PATH = path;
     }
@@ -67,14 +69,23 @@ describe('procedural music', () => {
   const sr = 16000;
   /** A one-note clip, to check each timbre against the note's frequency. */
   const single = (midi: number, timbre: Timbre): ClipSpec => ({
-    key: 'A major', mode: 'major', tempo: 120, progression: 'I', chordStyle: 'block', caption: '',
-    timbres: { melody: timbre, chords: 'sine', bass: 'sine' }, seconds: 1.5,
+    key: 'A major',
+    mode: 'major',
+    tempo: 120,
+    progression: 'I',
+    chordStyle: 'block',
+    caption: '',
+    timbres: { melody: timbre, chords: 'sine', bass: 'sine' },
+    seconds: 1.5,
     notes: [{ midi, start: 0, duration: 1, part: 'melody' }],
   });
 
   it('every timbre sounds at the note frequency (MIDI 69 = 440 Hz, 57 = 220 Hz)', () => {
     for (const timbre of TIMBRES) {
-      for (const [midi, hz] of [[69, 440], [57, 220]] as const) {
+      for (const [midi, hz] of [
+        [69, 440],
+        [57, 220],
+      ] as const) {
         const x = renderClip(single(midi, timbre), sr, new Rng(1));
         const S = stft(x.subarray(800, 800 + 8192), { nFft: 8192, hop: 8192, center: false });
         const m = magnitude(S);
@@ -95,7 +106,8 @@ describe('procedural music', () => {
       const x = renderClip(single(93, timbre), sr, new Rng(1)); // A6 = 1760 Hz
       const S = stft(x, { nFft: 2048, hop: 512 });
       const m = magnitude(S);
-      let hi = 0, all = 0;
+      let hi = 0,
+        all = 0;
       for (let t = 0; t < S.frames; t++) {
         for (let k = 0; k < S.bins; k++) {
           const p = m[t * S.bins + k]! ** 2;
@@ -161,7 +173,10 @@ describe('dataset readers', () => {
     writeFileSync(join(d, '19', '198', '19-198.trans.txt'), '19-198-0000 NORTHANGER ABBEY\n19-198-0001 THIS LITTLE WORK\n');
     writeFileSync(join(d, '19', '198', '19-198-0000.wav'), wav([0.25]));
     const es = await readDataset(d);
-    expect(es.map((e) => [e.id, e.text])).toEqual([['19-198-0000', 'NORTHANGER ABBEY'], ['19-198-0001', 'THIS LITTLE WORK']]);
+    expect(es.map((e) => [e.id, e.text])).toEqual([
+      ['19-198-0000', 'NORTHANGER ABBEY'],
+      ['19-198-0001', 'THIS LITTLE WORK'],
+    ]);
     expect((await loadEntry(es[0]!)).audio.channels[0]![0]).toBe(0.25);
     await expect(loadEntry(es[1]!)).rejects.toMatchObject({ kind: 'data', hint: expect.stringMatching(/ffmpeg/) });
   });

@@ -10,7 +10,8 @@ export const fx: any = JSON.parse(readFileSync(join(FIXTURE_DIR, 'audio.json'), 
 /** max |a − b| / max(1, max |b|). */
 export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} ≠ ${b.length}`);
-  let err = 0, scale = 1;
+  let err = 0,
+    scale = 1;
   for (let i = 0; i < a.length; i++) {
     err = Math.max(err, Math.abs(a[i]! - b[i]!));
     scale = Math.max(scale, Math.abs(b[i]!));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../../src/audio/griffinlim.ts';
 import { spectralConvergence } from '../../src/audio/metrics.ts';
-import { magnitude, stft, type StftOptions } from '../../src/audio/stft.ts';
+import { magnitude, type StftOptions, stft } from '../../src/audio/stft.ts';
 import { fx, maxRelErr } from './fixtures.ts';
 
 describe('Griffin-Lim', () => {
@@ -24,7 +24,10 @@ describe('Griffin-Lim', () => {
     const sr = 8000;
     const x = Float64Array.from({ length: sr }, (_, i) => {
       const t = i / sr;
-      return Math.sin(2 * Math.PI * 300 * t + 3 * Math.sin(2 * Math.PI * 5 * t)) * 0.5 + 0.3 * Math.sin(2 * Math.PI * 1130 * t) * Math.exp(-2 * t);
+      return (
+        Math.sin(2 * Math.PI * 300 * t + 3 * Math.sin(2 * Math.PI * 5 * t)) * 0.5 +
+        0.3 * Math.sin(2 * Math.PI * 1130 * t) * Math.exp(-2 * t)
+      );
     });
     const o: StftOptions = { nFft: 512, hop: 128 };
     const T = stft(x, o);

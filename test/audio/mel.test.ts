@@ -25,14 +25,23 @@ describe('mel scales', () => {
 describe('mel filterbanks', () => {
   for (const c of fx.mel) {
     it(`${c.scale} scale, norm ${c.norm}, sr ${c.sampleRate}, n_fft ${c.nFft}, ${c.nMels} mels`, () => {
-      const fb = melFilterbank({ sampleRate: c.sampleRate, nFft: c.nFft, nMels: c.nMels, fmin: c.fmin, fmax: c.fmax, scale: c.scale, norm: c.norm });
+      const fb = melFilterbank({
+        sampleRate: c.sampleRate,
+        nFft: c.nFft,
+        nMels: c.nMels,
+        fmin: c.fmin,
+        fmax: c.fmax,
+        scale: c.scale,
+        norm: c.norm,
+      });
       expect(fb.weights.length).toBe(c.weights.length);
       expect(maxRelErr(fb.weights, c.weights)).toBeLessThan(1e-9);
     });
   }
 
   it('slaney-normalized triangles have unit area in Hz (away from the band edges)', () => {
-    const sr = 16000, nFft = 8192; // fine bins so the Riemann sum approximates the integral
+    const sr = 16000,
+      nFft = 8192; // fine bins so the Riemann sum approximates the integral
     const fb = melFilterbank({ sampleRate: sr, nFft, nMels: 20 });
     const df = sr / nFft;
     for (let m = 1; m < 19; m++) {
@@ -49,7 +58,14 @@ describe('log-mel', () => {
     const lm = logMelSpectrogram(fx.signal, { sampleRate: c.sampleRate, nFft: c.nFft, hop: c.hop, nMels: c.nMels });
     expect(lm.frames).toBe(c.frames);
     expect(maxRelErr(lm.db, c.db)).toBeLessThan(1e-8);
-    const lr = logMelSpectrogram(fx.signal, { sampleRate: c.sampleRate, nFft: c.nFft, hop: c.hop, nMels: c.nMels, ref: c.ref, topDb: null });
+    const lr = logMelSpectrogram(fx.signal, {
+      sampleRate: c.sampleRate,
+      nFft: c.nFft,
+      hop: c.hop,
+      nMels: c.nMels,
+      ref: c.ref,
+      topDb: null,
+    });
     expect(maxRelErr(lr.db, c.dbRef)).toBeLessThan(1e-8);
   });
 

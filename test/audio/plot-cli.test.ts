@@ -9,17 +9,24 @@ import { encodeWav, readWav } from '../../src/audio/wav.ts';
 import { tony as run } from '../tony.ts';
 
 const sr = 16000;
-const tone = (hz: number, seconds: number, amp = 0.5) => Float64Array.from({ length: seconds * sr }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / sr));
+const tone = (hz: number, seconds: number, amp = 0.5) =>
+  Float64Array.from({ length: seconds * sr }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / sr));
 
 describe('spectrogram picture', () => {
   it('a 2 kHz tone draws a bright line at 2 kHz of the frequency axis', () => {
     const png = PNG.sync.read(Buffer.from(spectrogramPng(tone(2000, 1), { sampleRate: sr, title: 'Spectrogram' })));
     // Layout: plot area 512 px tall (bins 513 → 512 rows) starting 30 px from the top, 64 from the left.
-    const H = 512, y0 = 30, x0 = 64;
+    const H = 512,
+      y0 = 30,
+      x0 = 64;
     expect(png.height).toBe(H + 30 + 44);
-    const bright = (x: number, y: number) => { const i = 4 * (y * png.width + x); return png.data[i]! + png.data[i + 1]! + png.data[i + 2]!; };
+    const bright = (x: number, y: number) => {
+      const i = 4 * (y * png.width + x);
+      return png.data[i]! + png.data[i + 1]! + png.data[i + 2]!;
+    };
     const col = x0 + 30;
-    let best = 0, bestY = 0;
+    let best = 0,
+      bestY = 0;
     for (let y = y0; y < y0 + H; y++) if (bright(col, y) > best) [best, bestY] = [bright(col, y), y];
     const want = y0 + H - 1 - Math.floor(((2000 / 8000) * 512 * H) / 513);
     expect(Math.abs(bestY - want)).toBeLessThanOrEqual(2);
@@ -47,15 +54,31 @@ describe('tony audio (CLI)', () => {
     expect(m.logSpectralDistance).toBeCloseTo(20 * Math.log10(1 / 0.9), 6);
     expect(full.stderr).not.toMatch(/warning/);
     // A shorter test file is compared over the common length — and the user is told so.
-    writeFileSync(join(d, 'short.wav'), encodeWav({ sampleRate: sr, channels: [x.subarray(0, 12000).map((v) => 0.9 * v)] }, { encoding: 'float64' }));
+    writeFileSync(
+      join(d, 'short.wav'),
+      encodeWav({ sampleRate: sr, channels: [x.subarray(0, 12000).map((v) => 0.9 * v)] }, { encoding: 'float64' }),
+    );
     const short = await tony('metrics', join(d, 'ref.wav'), join(d, 'short.wav'), '--json');
     expect(short.status, short.stderr).toBe(0);
-    expect(short.stderr).toMatch(/warning: the files differ in length — .*ref\.wav: 16000 samples \(1\.000 s\), .*short\.wav: 12000 samples \(0\.750 s\); only the first 12000 samples/);
+    expect(short.stderr).toMatch(
+      /warning: the files differ in length — .*ref\.wav: 16000 samples \(1\.000 s\), .*short\.wav: 12000 samples \(0\.750 s\); only the first 12000 samples/,
+    );
     const ms = JSON.parse(short.stdout);
     expect([ms.samples, ms.refSamples, ms.testSamples]).toEqual([12000, 16000, 12000]);
     expect(ms.snr).toBeCloseTo(20, 9); // 0.9·x against x over any common stretch
 
-    const inv = await tony('invert', join(d, 'ref.wav'), '--method', 'fast-griffin-lim', '--iters', '16', '--n-fft', '512', '--out', join(d, 'gl.wav'));
+    const inv = await tony(
+      'invert',
+      join(d, 'ref.wav'),
+      '--method',
+      'fast-griffin-lim',
+      '--iters',
+      '16',
+      '--n-fft',
+      '512',
+      '--out',
+      join(d, 'gl.wav'),
+    );
     expect(inv.status).toBe(0);
     expect(inv.stdout).toMatch(/spectral convergence -\d+\.\d+ dB.*× real time/);
     const sc = Number(/convergence (-\d+\.\d+) dB/.exec(inv.stdout)![1]);

@@ -24,7 +24,11 @@ describe('resampling', () => {
   // Against the analytic sine at the new rate: a max error < 1e-5 also bounds spectral images (from
   // upsampling) and aliases below −100 dB.
   it('a sine resampled is the same sine at the new rate (down, up, and by an odd ratio)', () => {
-    for (const [from, to, f] of [[22050, 16000, 440], [16000, 24000, 3000], [8000, 44100, 1234.5]] as const) {
+    for (const [from, to, f] of [
+      [22050, 16000, 440],
+      [16000, 24000, 3000],
+      [8000, 44100, 1234.5],
+    ] as const) {
       const n = Math.round(from / 2);
       const y = resample(tone(f, from, n), from, to);
       expect(y.length).toBe(Math.ceil((n * to) / from));

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { fromPolar, istft, magnitude, makeWindow, padSignal, phase, stft, frameCount, type StftOptions } from '../../src/audio/stft.ts';
+import { frameCount, fromPolar, istft, magnitude, makeWindow, padSignal, phase, type StftOptions, stft } from '../../src/audio/stft.ts';
 import { fx, maxRelErr } from './fixtures.ts';
 
 describe('STFT against scipy / numpy fixtures', () => {
   for (const c of fx.stft) {
     it(c.name, () => {
-      const opts: StftOptions = { nFft: c.nFft, hop: c.hop, window: c.window, center: c.center, padMode: c.padMode, winLength: c.winLength };
+      const opts: StftOptions = {
+        nFft: c.nFft,
+        hop: c.hop,
+        window: c.window,
+        center: c.center,
+        padMode: c.padMode,
+        winLength: c.winLength,
+      };
       const S = stft(fx.signal, opts);
       expect(S.frames).toBe(c.frames);
       expect(S.frames).toBe(frameCount(fx.signal.length, opts));
@@ -16,16 +23,26 @@ describe('STFT against scipy / numpy fixtures', () => {
 
   it('iSTFT of an inconsistent spectrogram matches scipy.signal.istft', () => {
     const c = fx.istft;
-    const y = istft({ frames: c.frames, bins: c.bins, re: Float64Array.from(c.re), im: Float64Array.from(c.im) }, {
-      nFft: c.nFft, hop: c.hop, window: c.window, center: true, length: c.length,
-    });
+    const y = istft(
+      { frames: c.frames, bins: c.bins, re: Float64Array.from(c.re), im: Float64Array.from(c.im) },
+      {
+        nFft: c.nFft,
+        hop: c.hop,
+        window: c.window,
+        center: true,
+        length: c.length,
+      },
+    );
     expect(maxRelErr(y, c.y)).toBeLessThan(1e-9);
   });
 });
 
 describe('STFT analytic', () => {
   it("a sine's peak is at its bin with magnitude A·Σw/2", () => {
-    const nFft = 1024, sr = 16000, k = 37, A = 0.8;
+    const nFft = 1024,
+      sr = 16000,
+      k = 37,
+      A = 0.8;
     const f = (k * sr) / nFft; // exactly on bin k
     const x = Float64Array.from({ length: 8000 }, (_, i) => A * Math.cos((2 * Math.PI * f * i) / sr + 0.3));
     const S = stft(x, { nFft, hop: 256 });

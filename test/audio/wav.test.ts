@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type Audio, decodeWav, encodeWav, readWav, toMono, type WavEncoding, writeWav } from '../../src/audio/wav.ts';
 import { TonyError } from '../../src/errors.ts';
-import { decodeWav, encodeWav, readWav, toMono, writeWav, type Audio, type WavEncoding } from '../../src/audio/wav.ts';
 import { FIXTURE_DIR, fx } from './fixtures.ts';
 
 const wavPath = (f: string) => join(FIXTURE_DIR, 'wav', f);
@@ -61,7 +60,12 @@ describe('WAV round trips', () => {
   }
 
   for (const enc of encodings) {
-    for (const [nch, rate, extensible] of [[1, 16000, false], [2, 44100, false], [6, 96000, true], [1, 7, true]] as const) {
+    for (const [nch, rate, extensible] of [
+      [1, 16000, false],
+      [2, 44100, false],
+      [6, 96000, true],
+      [1, 7, true],
+    ] as const) {
       it(`${enc}, ${nch} ch, ${rate} Hz${extensible ? ', EXTENSIBLE' : ''}: exact`, () => {
         const a = gridAudio(enc, nch, rate);
         const bytes = encodeWav(a, { encoding: enc, extensible });

@@ -2,9 +2,10 @@
  * The TensorFlow.js benchmark peer trains the GPT it claims to: checked against analytic results on
  * a tiny model on the cpu backend (and once on wasm, to prove the .wasm files load without network).
  */
-import { describe, expect, it } from 'vitest';
+
 import * as tf from '@tensorflow/tfjs';
-import { embed, tfjsTrainStep, type GptBenchConfig } from '../../bench/peers/tfjs-gpt.ts';
+import { describe, expect, it } from 'vitest';
+import { embed, type GptBenchConfig, tfjsTrainStep } from '../../bench/peers/tfjs-gpt.ts';
 
 const tiny: GptBenchConfig = { vocab: 32, dModel: 16, nHead: 2, nLayer: 1, seq: 8, batch: 2 };
 
@@ -77,8 +78,6 @@ describe('tfjs GPT peer', () => {
   });
 
   it('rejects a head count that does not divide the width', async () => {
-    await expect(
-      tfjsTrainStep({ ...tiny, nHead: 3 }, { backend: 'cpu', steps: 1, warmup: 0 }),
-    ).rejects.toThrow(/not divisible by nHead 3/);
+    await expect(tfjsTrainStep({ ...tiny, nHead: 3 }, { backend: 'cpu', steps: 1, warmup: 0 })).rejects.toThrow(/not divisible by nHead 3/);
   });
 });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../../src/audio/wav.ts';
 import { PROBLEMS } from '../evals/toy-problems.ts';
 import { NO_MOUNT, remountReadOnly, tmpfs, unmount } from '../mounts.ts';
-import { root, tony, type TonyRun } from '../tony.ts';
+import { root, type TonyRun, tony } from '../tony.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tony-cli-errors-'));
 const file = join(dir, 'a-file'); // a path under it is ENOTDIR
@@ -25,8 +25,16 @@ let fills: string | undefined; // room for a run's config and metrics, not for i
 beforeAll(async () => {
   readOnly = await tmpfs(join(dir, 'ro'), { size: '1m' });
   if (readOnly) {
-    writeFileSync(join(readOnly, 'problems.jsonl'), PROBLEMS.slice(0, 1).map((p) => JSON.stringify(p)).join('\n') + '\n');
-    writeFileSync(join(readOnly, 's.jsonl'), JSON.stringify({ task_id: PROBLEMS[0]!.task_id, completion: PROBLEMS[0]!.canonical_solution }) + '\n');
+    writeFileSync(
+      join(readOnly, 'problems.jsonl'),
+      PROBLEMS.slice(0, 1)
+        .map((p) => JSON.stringify(p))
+        .join('\n') + '\n',
+    );
+    writeFileSync(
+      join(readOnly, 's.jsonl'),
+      JSON.stringify({ task_id: PROBLEMS[0]!.task_id, completion: PROBLEMS[0]!.canonical_solution }) + '\n',
+    );
     await remountReadOnly(readOnly);
   }
   full = await tmpfs(join(dir, 'full'), { size: '64k' });
@@ -59,7 +67,24 @@ describe('an output location that cannot be written', () => {
   it('train onto a disk that fills up during the run: the file that did not fit is named', async (ctx) => {
     if (!fills) return ctx.skip(NO_MOUNT);
     const out = join(fills, 'run');
-    const r = await tony(['train', 'gpt', '--data', 'src/shape', '--ext', '.ts', '--preset', 'tiny', '--steps', '2', '--eval-every', '2', '--max-bytes', '100000', '--out', out]);
+    const r = await tony([
+      'train',
+      'gpt',
+      '--data',
+      'src/shape',
+      '--ext',
+      '.ts',
+      '--preset',
+      'tiny',
+      '--steps',
+      '2',
+      '--eval-every',
+      '2',
+      '--max-bytes',
+      '100000',
+      '--out',
+      out,
+    ]);
     // The tiny preset's weights alone are 486 kB: the first checkpoint cannot fit in 256 KiB.
     refused(r, `cannot write '${join(out, 'ckpt-2', 'model.safetensors')}': no space left on the device (ENOSPC)`);
   });
@@ -67,7 +92,10 @@ describe('an output location that cannot be written', () => {
   it('shapes generate, on a read-only file system: before any item', async (ctx) => {
     if (!readOnly) return ctx.skip(NO_MOUNT);
     const out = join(readOnly, 'shapes');
-    refused(await tony(['shapes', 'generate', '--count', '2', '--out', out]), `cannot write '${out}': the file system is read-only (EROFS)`);
+    refused(
+      await tony(['shapes', 'generate', '--count', '2', '--out', out]),
+      `cannot write '${out}': the file system is read-only (EROFS)`,
+    );
   });
 
   it('audio spectrogram, and audio resample onto a full disk', async (ctx) => {
@@ -76,7 +104,10 @@ describe('an output location that cannot be written', () => {
     if (!full) return ctx.skip(NO_MOUNT);
     // 1 s at 48 kHz, 16-bit: 96 kB into 64 KiB.
     const out = join(full, 'up.wav');
-    refused(await tony(['audio', 'resample', wav, '--rate', '48000', '--out', out]), `cannot write '${out}': no space left on the device (ENOSPC)`);
+    refused(
+      await tony(['audio', 'resample', wav, '--rate', '48000', '--out', out]),
+      `cannot write '${out}': no space left on the device (ENOSPC)`,
+    );
     expect(readdirSync(full)).toEqual([]); // no temporary file left behind
   });
 
@@ -88,7 +119,16 @@ describe('an output location that cannot be written', () => {
   it('eval results beside read-only samples: before any program runs', async (ctx) => {
     if (!readOnly) return ctx.skip(NO_MOUNT);
     const results = join(readOnly, 's.jsonl_results.jsonl');
-    const r = await tony(['eval', 'humaneval', '--samples', join(readOnly, 's.jsonl'), '--problems', join(readOnly, 'problems.jsonl'), '--k', '1']);
+    const r = await tony([
+      'eval',
+      'humaneval',
+      '--samples',
+      join(readOnly, 's.jsonl'),
+      '--problems',
+      join(readOnly, 'problems.jsonl'),
+      '--k',
+      '1',
+    ]);
     refused(r, `cannot write '${results}': the file system is read-only (EROFS)`);
     expect(r.stdout).not.toContain('pass@1');
   });
@@ -99,23 +139,36 @@ describe('tony export', () => {
     const out = join(dir, 'exported');
     expect((await tony(['export', '--run', 'models/code', '--out', out])).status).toBe(0);
     expect(existsSync(join(out, 'config.json'))).toBe(true);
-    refused(await tony(['export', '--run', 'models/code', '--out', out]), `--out '${out}' is not empty (config.json, model.safetensors, state.json, …)`);
+    refused(
+      await tony(['export', '--run', 'models/code', '--out', out]),
+      `--out '${out}' is not empty (config.json, model.safetensors, state.json, …)`,
+    );
     expect((await tony(['export', '--run', 'models/code', '--out', out, '--force'])).status).toBe(0);
-    refused(await tony(['export', '--run', out, '--out', out, '--force']), `--out '${out}' is the --run directory itself: export would overwrite its config.json`);
+    refused(
+      await tony(['export', '--run', out, '--out', out, '--force']),
+      `--out '${out}' is the --run directory itself: export would overwrite its config.json`,
+    );
     const run = join(dir, 'a-run');
     mkdirSync(join(run, 'ckpt-100'), { recursive: true });
     writeFileSync(join(run, 'metrics.jsonl'), '');
-    refused(await tony(['export', '--run', 'models/code', '--out', run, '--force']), `--out '${run}' is a training run: export would overwrite its config.json`);
+    refused(
+      await tony(['export', '--run', 'models/code', '--out', run, '--force']),
+      `--out '${run}' is a training run: export would overwrite its config.json`,
+    );
     refused(await tony(['export', '--run', 'models/code', '--out', join(file, 'm')]), notDir(join(file, 'm')));
   });
 });
 
 describe('a reader that stops early', () => {
   it('tony sample | head -2: exits 0, quietly', async () => {
-    const child = spawn(process.execPath, ['bin/tony.js', 'sample', '--model', 'models/code', '--prompt', 'import os\nimport sys\nimport re\n', '--max-tokens', '200'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['bin/tony.js', 'sample', '--model', 'models/code', '--prompt', 'import os\nimport sys\nimport re\n', '--max-tokens', '200'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     // Read two lines, then close the pipe as `head -2` does.

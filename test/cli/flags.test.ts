@@ -27,7 +27,12 @@ describe('CLI flag parsers', () => {
   });
 
   it('parses --set values as JSON when they are JSON', () => {
-    expect(parseSets(['nLayer=6', 'name=abc', 'fim={"rate":0.5}', 'dropout=0.1'])).toEqual({ nLayer: 6, name: 'abc', fim: { rate: 0.5 }, dropout: 0.1 });
+    expect(parseSets(['nLayer=6', 'name=abc', 'fim={"rate":0.5}', 'dropout=0.1'])).toEqual({
+      nLayer: 6,
+      name: 'abc',
+      fim: { rate: 0.5 },
+      dropout: 0.1,
+    });
     expect(() => parseSets(['nLayer'])).toThrow("--set expects key=value, got 'nLayer'");
   });
 });

@@ -11,20 +11,46 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const expected = JSON.parse(readFileSync(join(root, 'test/cli/fixtures/losses.json'), 'utf8')) as Record<'gpt' | 'lm', { loss: number[]; val_loss: number[] }>;
+const expected = JSON.parse(readFileSync(join(root, 'test/cli/fixtures/losses.json'), 'utf8')) as Record<
+  'gpt' | 'lm',
+  { loss: number[]; val_loss: number[] }
+>;
 const dir = mkdtempSync(join(tmpdir(), 'tony-losses-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const src = join(dir, 'pysrc');
 mkdirSync(src);
-for (let i = 0; i < 30; i++) writeFileSync(join(src, `m${i}.py`), `def f${i}(x):\n    y = x * ${i}\n    return y + ${i}\n\n\nclass C${i}:\n    pass\n`);
+for (let i = 0; i < 30; i++)
+  writeFileSync(join(src, `m${i}.py`), `def f${i}(x):\n    y = x * ${i}\n    return y + ${i}\n\n\nclass C${i}:\n    pass\n`);
 
 function losses(kind: 'gpt' | 'lm', args: string[]) {
   const out = join(dir, kind);
-  const common = ['--preset', 'tiny', '--set', 'blockSize=16', '--steps', '6', '--batch', '4', '--eval-every', '3', '--threads', '1', '--out', out];
-  const r = spawnSync(process.execPath, ['bin/tony.js', 'train', kind, ...args, ...common], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const common = [
+    '--preset',
+    'tiny',
+    '--set',
+    'blockSize=16',
+    '--steps',
+    '6',
+    '--batch',
+    '4',
+    '--eval-every',
+    '3',
+    '--threads',
+    '1',
+    '--out',
+    out,
+  ];
+  const r = spawnSync(process.execPath, ['bin/tony.js', 'train', kind, ...args, ...common], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(r.status, r.stderr).toBe(0);
-  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
   return { loss: rows.filter((x) => 'loss' in x).map((x) => x.loss), val_loss: rows.filter((x) => 'val_loss' in x).map((x) => x.val_loss) };
 }
 

@@ -37,10 +37,19 @@ it('tony start serves the bundled model with the playground, and stops on SIGTER
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> };
     expect(models.data.map((m) => m.id)).toEqual(['code']);
     // The bundled model's own tokenizer counts what usage must report.
-    const tok = loadTokenizer((JSON.parse(readFileSync(join(root, 'models/code/config.json'), 'utf8')) as { tokenizer: Record<string, unknown> }).tokenizer);
-    type Completion = { choices: Array<{ text: string; finish_reason: string }>; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } };
+    const tok = loadTokenizer(
+      (JSON.parse(readFileSync(join(root, 'models/code/config.json'), 'utf8')) as { tokenizer: Record<string, unknown> }).tokenizer,
+    );
+    type Completion = {
+      choices: Array<{ text: string; finish_reason: string }>;
+      usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    };
     const complete = async (body: object) => {
-      const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(r.status).toBe(200);
       return (await r.json()) as Completion;
     };
@@ -48,7 +57,11 @@ it('tony start serves the bundled model with the playground, and stops on SIGTER
     const greedy = await complete({ model: 'code', prompt, max_tokens: 16, temperature: 0 });
     // Mid-definition, the model writes on: all 16 tokens, none of them the end of text.
     expect(greedy.choices[0]!.finish_reason).toBe('length');
-    expect(greedy.usage).toEqual({ prompt_tokens: tok.encode(prompt).length, completion_tokens: 16, total_tokens: tok.encode(prompt).length + 16 });
+    expect(greedy.usage).toEqual({
+      prompt_tokens: tok.encode(prompt).length,
+      completion_tokens: 16,
+      total_tokens: tok.encode(prompt).length + 16,
+    });
     // Greedy text re-encodes to at most the tokens generated (BPE may merge across token boundaries).
     expect(tok.encode(greedy.choices[0]!.text).length).toBeLessThanOrEqual(16);
     expect(greedy.choices[0]!.text.length).toBeGreaterThan(0);

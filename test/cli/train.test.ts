@@ -17,12 +17,32 @@ const tony = (...args: string[]) => run(args);
 describe('tony CLI', () => {
   it('train gpt trains on node_modules sources, logs metrics, checkpoints, prints samples — and resumes', async () => {
     const out = join(dir, 'start');
-    const args = ['train', 'gpt', '--data', 'node_modules', '--ext', '.js', '--steps', '4', '--eval-every', '2', '--max-bytes', '300000', '--preset', 'tiny', '--out', out];
+    const args = [
+      'train',
+      'gpt',
+      '--data',
+      'node_modules',
+      '--ext',
+      '.js',
+      '--steps',
+      '4',
+      '--eval-every',
+      '2',
+      '--max-bytes',
+      '300000',
+      '--preset',
+      'tiny',
+      '--out',
+      out,
+    ];
     const r = await tony(...args);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('device cpu (onnxruntime-node');
     expect(r.stdout).toMatch(/--- sample 1 \(prompt "function "\) ---\nfunction /);
-    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.filter((x) => 'loss' in x).map((x) => x.step)).toEqual([1, 2, 3, 4]);
     expect(rows.filter((x) => 'val_loss' in x).map((x) => x.step)).toEqual([2, 4]);
     expect(existsSync(join(out, 'ckpt-4', 'tony-checkpoint.json'))).toBe(true);
@@ -42,14 +62,51 @@ describe('tony CLI', () => {
   it('train lm builds a BPE and shards, trains with FIM, and the run infills, exports and serves as a model', async () => {
     const src = join(dir, 'pysrc');
     mkdirSync(src);
-    for (let i = 0; i < 30; i++) writeFileSync(join(src, `m${i}.py`), `def f${i}(x):\n    y = x * ${i}\n    return y + ${i}\n\n\nclass C${i}:\n    pass\n`);
+    for (let i = 0; i < 30; i++)
+      writeFileSync(join(src, `m${i}.py`), `def f${i}(x):\n    y = x * ${i}\n    return y + ${i}\n\n\nclass C${i}:\n    pass\n`);
     const out = join(dir, 'lm');
-    const r = await tony('train', 'lm', '--data', src, '--include', '**/*.py', '--vocab', '300', '--preset', 'tiny', '--set', 'blockSize=16', '--steps', '4', '--eval-every', '2', '--out', out);
+    const r = await tony(
+      'train',
+      'lm',
+      '--data',
+      src,
+      '--include',
+      '**/*.py',
+      '--vocab',
+      '300',
+      '--preset',
+      'tiny',
+      '--set',
+      'blockSize=16',
+      '--steps',
+      '4',
+      '--eval-every',
+      '2',
+      '--out',
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/tony: data 30 files, [\d,]+ train \/ [\d,]+ val tokens \(bpe-300, vocabulary 300\)/);
     expect(r.stderr).toContain('FIM 0.5 joint context-level char spans');
     expect(existsSync(join(out, 'data', 'index.json'))).toBe(true);
-    const infill = (model: string) => tony('infill', '--model', model, '--prefix', 'def f(x):\n', '--suffix', '\n', '--max-tokens', '4', '--temperature', '0', '--format', 'spm', '--threads', '1');
+    const infill = (model: string) =>
+      tony(
+        'infill',
+        '--model',
+        model,
+        '--prefix',
+        'def f(x):\n',
+        '--suffix',
+        '\n',
+        '--max-tokens',
+        '4',
+        '--temperature',
+        '0',
+        '--format',
+        'spm',
+        '--threads',
+        '1',
+      );
     const fill = await infill(out);
     expect(fill.status, fill.stderr).toBe(0);
     const exported = await tony('export', '--run', out, '--out', join(dir, 'exported'));
@@ -57,7 +114,9 @@ describe('tony CLI', () => {
     expect(exported.stderr).toContain(`exported step 4 of ${out}`);
     expect(existsSync(join(dir, 'exported', 'optimizer.safetensors'))).toBe(false);
     // Export copies the run's last weights byte for byte.
-    expect(readFileSync(join(dir, 'exported', 'model.safetensors')).equals(readFileSync(join(out, 'ckpt-4', 'model.safetensors')))).toBe(true);
+    expect(readFileSync(join(dir, 'exported', 'model.safetensors')).equals(readFileSync(join(out, 'ckpt-4', 'model.safetensors')))).toBe(
+      true,
+    );
     // The exported model infills exactly what the run did, and what the library's greedy infill of
     // the same weights returns: the CLI prints the model's middle and nothing else.
     const fillExported = await infill(join(dir, 'exported'));

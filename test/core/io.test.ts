@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 const failure = async (p: Promise<unknown>) => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TonyError);
   return err as TonyError;
 };
@@ -38,7 +41,9 @@ describe('file-system errors', () => {
     expect(err.kind).toBe('io');
     expect(err.message).toBe(`cannot write '${out}': a part of the path is a file, not a directory (ENOTDIR)`);
     expect(err.hint).toMatch(/a file stands where the path needs a directory/);
-    expect((await failure(checkWritable(join(file, 'run')))).message).toBe(`cannot write '${join(file, 'run')}': a part of the path is a file, not a directory (ENOTDIR)`);
+    expect((await failure(checkWritable(join(file, 'run')))).message).toBe(
+      `cannot write '${join(file, 'run')}': a part of the path is a file, not a directory (ENOTDIR)`,
+    );
   });
 
   it('a directory where a file should be (EISDIR), before anything is written', async () => {
@@ -55,7 +60,9 @@ describe('file-system errors', () => {
     // Node's recursive mkdir calls this ENOENT; the cause is the read-only file system.
     const deep = join(readOnly, 'runs', 'a', 'b');
     expect((await failure(checkWritable(deep))).message).toBe(`cannot write '${deep}': the file system is read-only (EROFS)`);
-    expect((await failure(writeFileAtomic(join(deep, 'x.json'), '{}'))).message).toBe(`cannot write '${join(deep, 'x.json')}': the file system is read-only (EROFS)`);
+    expect((await failure(writeFileAtomic(join(deep, 'x.json'), '{}'))).message).toBe(
+      `cannot write '${join(deep, 'x.json')}': the file system is read-only (EROFS)`,
+    );
   });
 
   it('a full disk (ENOSPC): the target is named, no temporary file is left, the old content stays', async (ctx) => {
@@ -74,7 +81,9 @@ describe('file-system errors', () => {
     } catch {
       /* full now */
     }
-    expect((await failure(checkWritable(join(full, 'run')))).message).toBe(`cannot write '${join(full, 'run')}': no space left on the device (ENOSPC)`);
+    expect((await failure(checkWritable(join(full, 'run')))).message).toBe(
+      `cannot write '${join(full, 'run')}': no space left on the device (ENOSPC)`,
+    );
     rmSync(join(full, 'filler'));
     await checkWritable(join(full, 'run'));
     expect(readdirSync(join(full, 'run'))).toEqual([]); // the probe is gone again
@@ -84,7 +93,11 @@ describe('file-system errors', () => {
     expect(fileSystemError(new Error('plain'))).toBeUndefined();
     expect(fileSystemError(Object.assign(new Error('EBADF'), { code: 'EBADF' }))).toBeUndefined();
     expect(fileSystemError(new TonyError('data', 'x'))).toBeUndefined();
-    const e = Object.assign(new Error("ENOENT: no such file or directory, scandir 'runs/x'"), { code: 'ENOENT', syscall: 'scandir', path: 'runs/x' });
+    const e = Object.assign(new Error("ENOENT: no such file or directory, scandir 'runs/x'"), {
+      code: 'ENOENT',
+      syscall: 'scandir',
+      path: 'runs/x',
+    });
     expect(fileSystemError(e)!.message).toBe("cannot read the directory 'runs/x': no such file or directory (ENOENT)");
   });
 });

@@ -10,21 +10,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TonyError } from '../../src/errors.ts';
-import { PYTHON3_NUMPY, requires } from '../system.ts';
-import { hostTensor, type HostTensor } from '../../src/engine/dtype.ts';
-import { decodeSafetensors, encodeSafetensors } from '../../src/engine/safetensors.ts';
 import {
   CHECKPOINT_VERSION,
-  MANIFEST_FILE,
   checkpointDir,
   latestCheckpoint,
   listCheckpoints,
   loadCheckpoint,
+  MANIFEST_FILE,
   pruneCheckpoints,
   saveCheckpoint,
   saveRunCheckpoint,
 } from '../../src/engine/checkpoint.ts';
+import { type HostTensor, hostTensor } from '../../src/engine/dtype.ts';
+import { decodeSafetensors, encodeSafetensors } from '../../src/engine/safetensors.ts';
+import { TonyError } from '../../src/errors.ts';
+import { PYTHON3_NUMPY, requires } from '../system.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -47,7 +47,11 @@ const f64FromBits = (bits: bigint[]) => new Float64Array(new BigUint64Array(bits
 function everyDtype(): Record<string, HostTensor> {
   return {
     // -0, ±inf, smallest subnormal, max, a quiet NaN with payload, a signalling NaN, a negative NaN
-    f32: { dtype: 'float32', shape: [2, 4], data: f32FromBits([0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x7f7fffff, 0x7fc00123, 0x7f800001, 0xffc00000]) },
+    f32: {
+      dtype: 'float32',
+      shape: [2, 4],
+      data: f32FromBits([0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x7f7fffff, 0x7fc00123, 0x7f800001, 0xffc00000]),
+    },
     f64: {
       dtype: 'float64',
       shape: [5],
@@ -147,7 +151,9 @@ describe('safetensors', () => {
     expect(tensors['u8.bytes']).toEqual({ dtype: 'int32', shape: [3], data: new Int32Array([0, 128, 255]) });
     const special = tensors['f32.special']!;
     expect(special.dtype).toBe('float32');
-    expect(Array.from(new Uint32Array(special.data.buffer as ArrayBuffer))).toEqual([0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x7f7fffff, 0x7fc00123]);
+    expect(Array.from(new Uint32Array(special.data.buffer as ArrayBuffer))).toEqual([
+      0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x7f7fffff, 0x7fc00123,
+    ]);
     expect(tensors['i64.extremes']).toEqual({ dtype: 'int64', shape: [3], data: new BigInt64Array([-(2n ** 63n), 2n ** 63n - 1n, -1n]) });
     expect(tensors['f16.halves']).toEqual({ dtype: 'float32', shape: [4], data: new Float32Array([1, -2.5, 65504, 2 ** -24]) });
     expect(tensors['i32.grid']).toEqual({ dtype: 'int32', shape: [2, 2, 1], data: new Int32Array([-(2 ** 31), 2 ** 31 - 1, 0, 7]) });
@@ -161,7 +167,11 @@ describe('safetensors', () => {
     requires(ctx, PYTHON3_NUMPY);
     const tensors: Record<string, HostTensor> = {
       ...everyDtype(),
-      'layer.0.weight': hostTensor('float32', [3, 4], Array.from({ length: 12 }, (_, i) => i / 8 - 0.5)),
+      'layer.0.weight': hostTensor(
+        'float32',
+        [3, 4],
+        Array.from({ length: 12 }, (_, i) => i / 8 - 0.5),
+      ),
       'ids/π': hostTensor('int64', [2, 3], [1, -2, 3, -4, 5, -6]),
     };
     const path = join(tmp, 'tony-written.safetensors');
@@ -201,7 +211,10 @@ describe('safetensors', () => {
     it('truncated anywhere', () => {
       expectCheckpointError(() => decodeSafetensors(good.subarray(0, 0), 'f.st'), /'f\.st'.*only 0 bytes/);
       expectCheckpointError(() => decodeSafetensors(good.subarray(0, 5), 'f.st'), /only 5 bytes/);
-      expectCheckpointError(() => decodeSafetensors(good.subarray(0, 8 + 10), 'f.st'), /header length \d+ runs past the end of the file \(18 bytes\)/);
+      expectCheckpointError(
+        () => decodeSafetensors(good.subarray(0, 8 + 10), 'f.st'),
+        /header length \d+ runs past the end of the file \(18 bytes\)/,
+      );
       expectCheckpointError(() => decodeSafetensors(good.subarray(0, 8 + headerLength), 'f.st'), /holds only 0 data bytes/);
       expectCheckpointError(() => decodeSafetensors(good.subarray(0, good.length - 1), 'f.st'), /ends at byte 40 .* only 39 data bytes/);
     });
@@ -230,22 +243,46 @@ describe('safetensors', () => {
       const at = text.indexOf('"data_offsets":[0,16]') + '"data_offsets":[0,'.length;
       const offset = good.slice();
       offset[8 + at] = '9'.charCodeAt(0);
-      expectCheckpointError(() => decodeSafetensors(offset, 'f.st'), /tensor 'b': shape \[2\] of I64 needs 16 bytes but data_offsets \[0, 96\] span 96/);
+      expectCheckpointError(
+        () => decodeSafetensors(offset, 'f.st'),
+        /tensor 'b': shape \[2\] of I64 needs 16 bytes but data_offsets \[0, 96\] span 96/,
+      );
     });
 
     it('a header that is not an object, or a bad metadata map', () => {
       expectCheckpointError(() => decodeSafetensors(handmade([1, 2], new Uint8Array(0)), 'f.st'), /must be a JSON object/);
-      expectCheckpointError(() => decodeSafetensors(handmade({ __metadata__: { a: 1 } }, new Uint8Array(0)), 'f.st'), /'__metadata__' entry 'a' must be a string/);
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ __metadata__: { a: 1 } }, new Uint8Array(0)), 'f.st'),
+        /'__metadata__' entry 'a' must be a string/,
+      );
     });
 
     it('unknown dtypes, bad shapes and unknown fields', () => {
       const data = new Uint8Array(4);
-      expectCheckpointError(() => decodeSafetensors(handmade({ x: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, data), 'f.st'), /tensor 'x': unknown or unsupported dtype "F8_E4M3"/);
-      expectCheckpointError(() => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, data), 'f.st'), /shape must be an array of non-negative integers/);
-      expectCheckpointError(() => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, data), 'f.st'), /shape \[2\] of F32 needs 8 bytes but data_offsets \[0, 4\] span 4/);
-      expectCheckpointError(() => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, data), 'f.st'), /0 ≤ begin ≤ end/);
-      expectCheckpointError(() => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4], extra: 1 } }, data), 'f.st'), /unknown field 'extra'/);
-      expectCheckpointError(() => decodeSafetensors(handmade({ x: { dtype: 'BOOL', shape: [4], data_offsets: [0, 4] } }, new Uint8Array([0, 1, 2, 1])), 'f.st'), /BOOL element 2 is 2/);
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ x: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, data), 'f.st'),
+        /tensor 'x': unknown or unsupported dtype "F8_E4M3"/,
+      );
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, data), 'f.st'),
+        /shape must be an array of non-negative integers/,
+      );
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, data), 'f.st'),
+        /shape \[2\] of F32 needs 8 bytes but data_offsets \[0, 4\] span 4/,
+      );
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, data), 'f.st'),
+        /0 ≤ begin ≤ end/,
+      );
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4], extra: 1 } }, data), 'f.st'),
+        /unknown field 'extra'/,
+      );
+      expectCheckpointError(
+        () => decodeSafetensors(handmade({ x: { dtype: 'BOOL', shape: [4], data_offsets: [0, 4] } }, new Uint8Array([0, 1, 2, 1])), 'f.st'),
+        /BOOL element 2 is 2/,
+      );
     });
 
     it('overlapping and non-contiguous offsets', () => {
@@ -253,7 +290,10 @@ describe('safetensors', () => {
       const overlap = { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'I32', shape: [2], data_offsets: [0, 8] } };
       expectCheckpointError(() => decodeSafetensors(handmade(overlap, data), 'f.st'), /overlaps the tensor before it/);
       const gap = { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } };
-      expectCheckpointError(() => decodeSafetensors(handmade(gap, data), 'f.st'), /tensor 'a': data_offsets \[4, 8\] leaves a gap after byte 0/);
+      expectCheckpointError(
+        () => decodeSafetensors(handmade(gap, data), 'f.st'),
+        /tensor 'a': data_offsets \[4, 8\] leaves a gap after byte 0/,
+      );
     });
 
     it('accepts an unpadded header and unaligned offsets written by hand', () => {
@@ -267,7 +307,9 @@ describe('safetensors', () => {
   });
 
   it('refuses to write tensors whose data does not match their header', () => {
-    expect(() => encodeSafetensors({ w: { dtype: 'float32', shape: [3], data: new Float32Array(2) } })).toThrow(/shape \[3\] has 3 elements but its data has 2/);
+    expect(() => encodeSafetensors({ w: { dtype: 'float32', shape: [3], data: new Float32Array(2) } })).toThrow(
+      /shape \[3\] has 3 elements but its data has 2/,
+    );
     expect(() => encodeSafetensors({ w: { dtype: 'int64', shape: [1], data: new Int32Array(1) } })).toThrow(/needs a BigInt64Array/);
     expect(() => encodeSafetensors({ __metadata__: hostTensor('float32', [1]) })).toThrow(/reserved/);
   });
@@ -276,7 +318,11 @@ describe('safetensors', () => {
 describe('checkpoints', () => {
   const config = { nLayer: 2, dModel: 8, name: 'tiny' };
   const params = () => ({
-    'wte.weight': hostTensor('float32', [4, 8], Array.from({ length: 32 }, (_, i) => Math.sin(i))),
+    'wte.weight': hostTensor(
+      'float32',
+      [4, 8],
+      Array.from({ length: 32 }, (_, i) => Math.sin(i)),
+    ),
     'ln.bias': hostTensor('float32', [8]),
     'pos.ids': hostTensor('int64', [4], [0, 1, 2, 3]),
   });
@@ -299,7 +345,9 @@ describe('checkpoints', () => {
     const summary = JSON.parse(execFileSync('python3', [ORACLE_SCRIPT, 'read', join(dir, 'model.safetensors')], { encoding: 'utf8' }));
     expect(Object.keys(summary.tensors).sort()).toEqual(['ln.bias', 'pos.ids', 'wte.weight']);
     // the manifest's checksums are the files' real sha256
-    const sha = createHash('sha256').update(await readFile(join(dir, 'state.json'))).digest('hex');
+    const sha = createHash('sha256')
+      .update(await readFile(join(dir, 'state.json')))
+      .digest('hex');
     expect(manifest.files['state.json']!.sha256).toBe(sha);
   });
 
@@ -316,7 +364,9 @@ describe('checkpoints', () => {
   it('refuses config or state that JSON would silently change', async () => {
     const dir = join(tmp, 'badjson');
     await expect(saveCheckpoint(dir, { config, state: { loss: NaN }, params: params() })).rejects.toThrow(/state at state\.loss: NaN/);
-    await expect(saveCheckpoint(dir, { config, state: { rng: new Uint32Array(4) }, params: params() })).rejects.toThrow(/Uint32Array object/);
+    await expect(saveCheckpoint(dir, { config, state: { rng: new Uint32Array(4) }, params: params() })).rejects.toThrow(
+      /Uint32Array object/,
+    );
     await expect(saveCheckpoint(dir, { config: { seed: 1n }, state, params: params() })).rejects.toThrow(/a bigint/);
     await expect(readdir(dir)).rejects.toThrow(); // nothing was written
   });
@@ -340,7 +390,10 @@ describe('checkpoints', () => {
       const model = await readFile(join(d, 'model.safetensors'));
       for (const keep of [0, 7, 40, model.length - 1]) {
         await writeFile(join(d, 'model.safetensors'), model.subarray(0, keep));
-        await expectCheckpointRejection(() => loadCheckpoint(d), new RegExp(`model\\.safetensors' is truncated: ${keep} bytes, the manifest says ${model.length}`));
+        await expectCheckpointRejection(
+          () => loadCheckpoint(d),
+          new RegExp(`model\\.safetensors' is truncated: ${keep} bytes, the manifest says ${model.length}`),
+        );
       }
     });
 
@@ -363,9 +416,15 @@ describe('checkpoints', () => {
       await mkdir(foreign, { recursive: true });
       await writeFile(join(foreign, 'model.safetensors'), await readFile(join(FIXTURES, 'oracle.safetensors')));
       await writeFile(join(foreign, 'config.json'), '{"model_type": "gpt2"}');
-      await expectCheckpointRejection(() => loadCheckpoint(foreign), /is not a Tony checkpoint: no tony-checkpoint\.json \(it holds safetensors files from elsewhere\)/);
+      await expectCheckpointRejection(
+        () => loadCheckpoint(foreign),
+        /is not a Tony checkpoint: no tony-checkpoint\.json \(it holds safetensors files from elsewhere\)/,
+      );
       await writeFile(join(foreign, MANIFEST_FILE), '{"format": "pytorch", "version": 1}');
-      await expectCheckpointRejection(() => loadCheckpoint(foreign), /not a Tony checkpoint manifest: format is "pytorch", expected "tony-checkpoint"/);
+      await expectCheckpointRejection(
+        () => loadCheckpoint(foreign),
+        /not a Tony checkpoint manifest: format is "pytorch", expected "tony-checkpoint"/,
+      );
       await writeFile(join(foreign, MANIFEST_FILE), '{"format": "tony-chec');
       await expectCheckpointRejection(() => loadCheckpoint(foreign), /tony-checkpoint\.json' is not valid JSON/);
       await expectCheckpointRejection(() => loadCheckpoint(join(tmp, 'nowhere')), /does not exist or is not a directory/);
@@ -467,7 +526,10 @@ describe('crash safety', () => {
     const spec = { a: { shape: [1 << 20], dtype: 'float32' as const }, b: { shape: [1 << 20], dtype: 'float32' as const } };
     /** Run the child, kill it `delayMs` after its `afterSaves`-th save, and load what it left. */
     async function crashAndLoad(pauseMs: number, afterSaves: number, delayMs: number) {
-      const proc = spawn(process.execPath, ['--import', 'tsx', child, String(pauseMs)], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, ['--import', 'tsx', child, String(pauseMs)], {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let lastSaved = 0;
       const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
         proc.stdout.on('data', (chunk: Buffer) => {
@@ -481,7 +543,8 @@ describe('crash safety', () => {
         const ck = await loadCheckpoint<unknown, { step: number }>(dir, { params: spec });
         const step = ck.state.step;
         expect(step).toBeGreaterThanOrEqual(lastSaved);
-        for (const t of [ck.params.a!, ck.params.b!, ck.optimizer!.m!]) expect((t.data as Float32Array).every((v) => v === step)).toBe(true);
+        for (const t of [ck.params.a!, ck.params.b!, ck.optimizer!.m!])
+          expect((t.data as Float32Array).every((v) => v === step)).toBe(true);
         return 'valid';
       } catch (e) {
         expect(e).toBeInstanceOf(TonyError);

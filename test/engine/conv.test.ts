@@ -30,7 +30,12 @@ function build(c: Case, x: T.Tensor, w: T.Tensor, b: T.Tensor | null): T.Tensor 
   if (c.op === 'conv2d') {
     return T.conv2d(x, w, b, { stride: o.stride as number[], padding: o.padding, dilation: o.dilation as number[], groups: o.groups });
   }
-  const opts1d = { stride: o.stride as number, padding: [o.padding[0]!, o.padding[1]!] as [number, number], dilation: o.dilation as number, groups: o.groups };
+  const opts1d = {
+    stride: o.stride as number,
+    padding: [o.padding[0]!, o.padding[1]!] as [number, number],
+    dilation: o.dilation as number,
+    groups: o.groups,
+  };
   return c.op === 'conv1d' ? T.conv1d(x, w, b, opts1d) : T.convTranspose1d(x, w, b, { ...opts1d, outputPadding: o.outputPadding });
 }
 
@@ -62,7 +67,10 @@ describe('convolutions vs numpy direct sums (fixtures/conv_fixture.py)', () => {
       expect(y.shape).toEqual(c.y.shape); // ONNX's / PyTorch's output-size formula
       const ins = b ? [x, w, b] : [x, w];
       const host = (dtype: T.DType) => {
-        const f: Record<string, T.HostTensor> = { x: T.hostTensor(dtype, c.x.shape, c.x.data), w: T.hostTensor(dtype, c.w.shape, c.w.data) };
+        const f: Record<string, T.HostTensor> = {
+          x: T.hostTensor(dtype, c.x.shape, c.x.data),
+          w: T.hostTensor(dtype, c.w.shape, c.w.data),
+        };
         if (c.b) f.b = T.hostTensor(dtype, c.b.shape, c.b.data);
         return f;
       };
@@ -96,14 +104,20 @@ describe('convolution shape errors', () => {
 
   it('names the channel mismatch', () => {
     shapeError(() => T.conv1d(x, T.input('w', [3, 3, 3])), /conv: w expects 3·groups = 3 input channels \(groups 1\), x has 4/);
-    shapeError(() => T.conv1d(x, T.input('w', [3, 4, 3]), null, { groups: 2 }), /w expects 4·groups = 8 input channels \(groups 2\), x has 4/);
+    shapeError(
+      () => T.conv1d(x, T.input('w', [3, 4, 3]), null, { groups: 2 }),
+      /w expects 4·groups = 8 input channels \(groups 2\), x has 4/,
+    );
   });
   it('rejects groups that do not divide the channels', () => {
     shapeError(() => T.conv1d(x, T.input('w', [4, 1, 3]), null, { groups: 3 }), /input channels 4 are not divisible by groups 3/);
     shapeError(() => T.conv1d(x, T.input('w', [3, 2, 3]), null, { groups: 2 }), /output channels 3 are not divisible by groups 2/);
   });
   it('rejects a kernel longer than the padded input', () => {
-    shapeError(() => T.conv1d(x, T.input('w', [3, 4, 6]), null, { dilation: 2 }), /input size 10 \(\+ padding 0\/0\) is shorter than the kernel's reach 11/);
+    shapeError(
+      () => T.conv1d(x, T.input('w', [3, 4, 6]), null, { dilation: 2 }),
+      /input size 10 \(\+ padding 0\/0\) is shorter than the kernel's reach 11/,
+    );
   });
   it('rejects a wrong bias, rank or option', () => {
     shapeError(() => T.conv1d(x, T.input('w', [3, 4, 3]), T.input('b', [4])), /bias must be \[3\]/);
@@ -114,9 +128,15 @@ describe('convolution shape errors', () => {
   });
   it('checks transposed-convolution layouts and output padding', () => {
     shapeError(() => T.convTranspose1d(x, T.input('w', [3, 2, 3])), /w has 3 input channels on axis 0, x has 4/);
-    shapeError(() => T.convTranspose1d(x, T.input('w', [4, 2, 3]), null, { stride: 2, outputPadding: 2 }), /outputPadding 2 on spatial axis 2 must be smaller than the stride 2/);
+    shapeError(
+      () => T.convTranspose1d(x, T.input('w', [4, 2, 3]), null, { stride: 2, outputPadding: 2 }),
+      /outputPadding 2 on spatial axis 2 must be smaller than the stride 2/,
+    );
     // ONNX Runtime rejects outputPadding ≥ stride even where PyTorch allows it (dilation larger)
-    shapeError(() => T.convTranspose1d(x, T.input('w', [4, 2, 3]), null, { dilation: 3, outputPadding: 1 }), /must be smaller than the stride 1/);
+    shapeError(
+      () => T.convTranspose1d(x, T.input('w', [4, 2, 3]), null, { dilation: 3, outputPadding: 1 }),
+      /must be smaller than the stride 1/,
+    );
     shapeError(() => T.convTranspose1d(x, T.input('w', [4, 2, 3]), T.input('b', [3]), { groups: 2 }), /bias must be \[4\]/);
   });
 });

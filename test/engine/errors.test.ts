@@ -55,7 +55,9 @@ describe('trace-time checks', () => {
     const neg = T.reshape(T.constant(T.hostTensor('int64', [4], [0, 1, -1, 2])), [2, 2]);
     expect(() => T.gather(table, neg)).toThrow(/constant index -1 at \[1, 0\] is outside \[0, 5\)/);
     const x = T.input('x', [2, 4]);
-    expect(() => T.takeAlong(x, T.constant(T.hostTensor('int64', [2, 1], [3, 4])), 1)).toThrow(/takeAlong: constant index 4 at \[1, 0\] is outside \[0, 4\)/);
+    expect(() => T.takeAlong(x, T.constant(T.hostTensor('int64', [2, 1], [3, 4])), 1)).toThrow(
+      /takeAlong: constant index 4 at \[1, 0\] is outside \[0, 4\)/,
+    );
     const upd = T.input('u', [2, 3]);
     expect(() => T.scatterAdd(table, T.constant(T.hostTensor('int64', [2], [5, 0])), upd)).toThrow(/scatterAdd: constant index 5 at \[0\]/);
     // in range, and indices only known at run time, trace fine
@@ -64,9 +66,15 @@ describe('trace-time checks', () => {
   });
 
   it('reflect padding longer than the axis allows, and a bad STFT, are refused with the sizes', () => {
-    expect(() => T.padReflect(T.input('a', [2, 4]), 1, 4, 0)).toThrow(/reflect padding 4\/0 needs at most 3 on each side \(axis 1 has 4 elements\)/);
-    expect(() => T.stftMagnitude(T.input('s', [1, 10]), { nFft: 16, center: false })).toThrow(/stft: a signal of 10 samples is shorter than nFft = 16/);
-    expect(() => T.stftMagnitude(T.input('s', [1, 100]), { nFft: 16, winLength: 20 })).toThrow(/winLength 20 must be an integer in \[1, nFft = 16\]/);
+    expect(() => T.padReflect(T.input('a', [2, 4]), 1, 4, 0)).toThrow(
+      /reflect padding 4\/0 needs at most 3 on each side \(axis 1 has 4 elements\)/,
+    );
+    expect(() => T.stftMagnitude(T.input('s', [1, 10]), { nFft: 16, center: false })).toThrow(
+      /stft: a signal of 10 samples is shorter than nFft = 16/,
+    );
+    expect(() => T.stftMagnitude(T.input('s', [1, 100]), { nFft: 16, winLength: 20 })).toThrow(
+      /winLength 20 must be an integer in \[1, nFft = 16\]/,
+    );
     expect(() => T.stftMagnitude(T.input('s', [100]), { nFft: 16 })).toThrow(/stft: x must be \(B, L\), got \[100\]/);
   });
 
@@ -103,7 +111,11 @@ describe('runtime', () => {
       let y = a;
       for (let i = 0; i < 8; i++) y = T.tanh(T.matmul(y, a)); // 17 GFLOP: well over 100 ms on one thread
       const s = await rt.load(T.exportOnnx([a], { y }));
-      const data = T.hostTensor('float32', [n, n], Array.from({ length: n * n }, (_, i) => Math.sin(i) * 0.01));
+      const data = T.hostTensor(
+        'float32',
+        [n, n],
+        Array.from({ length: n * n }, (_, i) => Math.sin(i) * 0.01),
+      );
       const stamps: number[] = [];
       const timer = setInterval(() => stamps.push(performance.now()), 5);
       const t0 = performance.now();
@@ -132,7 +144,11 @@ describe('runtime', () => {
     const load = rt.load(T.exportOnnx([x], { y: T.exp(x) }));
     try {
       if (process.env.TONY_EXPECT_WEBGPU === '1') await expect(load).resolves.toBeTruthy();
-      else await expect(load).rejects.toMatchObject({ kind: 'device', message: expect.stringMatching(/WebGPU provider found no GPU adapter/) });
+      else
+        await expect(load).rejects.toMatchObject({
+          kind: 'device',
+          message: expect.stringMatching(/WebGPU provider found no GPU adapter/),
+        });
     } finally {
       await rt.close();
     }

@@ -38,7 +38,9 @@ function onnxCheck(model: T.OnnxModel, name: string): { ir: number; opset: numbe
     try {
       return JSON.parse(execFileSync('/usr/bin/python3', ['-c', CHECK, path], { encoding: 'utf8' }));
     } catch (err) {
-      throw new Error(`onnx.checker rejected ${name}: ${(err as { stderr?: string }).stderr ?? err}\n(needs Debian's python3-onnx: apt-get install python3-onnx)`);
+      throw new Error(
+        `onnx.checker rejected ${name}: ${(err as { stderr?: string }).stderr ?? err}\n(needs Debian's python3-onnx: apt-get install python3-onnx)`,
+      );
     }
   }) as never;
 }
@@ -75,7 +77,10 @@ describe('ONNX export', () => {
     const ema = buffers.buffer('ema.ln_f.weight', [16], { kind: 'ones' });
     buffers.update(ema, T.add(T.mul(ema, 0.99), T.mul(gpt.lnF.w, 0.01)));
     const obj = objective({ ps: gpt.ps, data: [idx, tg], losses: { lm: gpt.loss(idx, tg) }, metrics: { ema_mean: T.mean(ema) }, buffers });
-    const groups = [{ params: /^wpe\./, frozen: true }, { params: /^h\.0\./, lrScale: 0.5, weightDecay: 0 }];
+    const groups = [
+      { params: /^wpe\./, frozen: true },
+      { params: /^h\.0\./, lrScale: 0.5, weightDecay: 0 },
+    ];
     const fused = buildTrainStep(obj.ps, obj.loss, obj.data, adamwConfig(), { opset: OPSET }, { groups, buffers, outputs: obj.logged });
     const f = await onnxCheck(fused.model, 'open_fused');
     expect(f.outputs['new.buffer.ema.ln_f.weight']).toEqual([16]);
@@ -85,8 +90,9 @@ describe('ONNX export', () => {
     expect(g.outputs['grad.wte.weight']).toEqual([50, 16]);
     const a = await onnxCheck(buildApplyStep(obj.ps, adamwConfig(), { groups, gradScale: 0.5, opset: OPSET }).model, 'open_apply');
     const trainable = gpt.ps.specs.filter((s) => !s.name.startsWith('wpe.'));
-    expect(Object.keys(a.outputs).sort()).toEqual(['grad_norm', 'grad_sq', 'lr_t', ...trainable.flatMap((s) => ['param', 'm', 'v'].map((k) => `new.${k}.${s.name}`))].sort());
+    expect(Object.keys(a.outputs).sort()).toEqual(
+      ['grad_norm', 'grad_sq', 'lr_t', ...trainable.flatMap((s) => ['param', 'm', 'v'].map((k) => `new.${k}.${s.name}`))].sort(),
+    );
     expect(a.outputs.grad_sq).toEqual([trainable.length]);
   });
 });
-

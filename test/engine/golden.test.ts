@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Runtime } from '../../src/engine/runtime.ts';
-import { type GoldenRun, cpuIsa, goldenGpt, goldenLm, writeGoldenCorpus } from './fixtures/golden-runs.ts';
+import { cpuIsa, type GoldenRun, goldenGpt, goldenLm, writeGoldenCorpus } from './fixtures/golden-runs.ts';
 
 const fixture = JSON.parse(await readFile(new URL('./fixtures/golden_losses.json', import.meta.url), 'utf8')) as {
   isa: string;

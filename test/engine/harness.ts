@@ -53,7 +53,11 @@ export function makeInput(spec: InputSpec, seed: number): T.HostTensor {
   else if (kind === 'bool') vals = Array.from({ length: n }, () => +(r.next() < 0.5));
   else if (kind === 'positive') vals = Array.from({ length: n }, () => 0.5 + 1.5 * r.next());
   // distinct values a good distance apart: keeps max/min/relu away from their kinks for FD
-  else if (kind === 'distinct') vals = shuffle(Array.from({ length: n }, (_, i) => (i - n / 2) * 0.37 + 0.11), r.next);
+  else if (kind === 'distinct')
+    vals = shuffle(
+      Array.from({ length: n }, (_, i) => (i - n / 2) * 0.37 + 0.11),
+      r.next,
+    );
   else vals = Array.from({ length: n }, () => r.normal());
   return T.hostTensor(dtype, spec.shape, vals);
 }
@@ -66,8 +70,7 @@ function shuffle(a: number[], next: () => number): number[] {
   return a;
 }
 
-const asDtype = (h: T.HostTensor, dtype: T.DType): T.HostTensor =>
-  h.dtype === dtype ? h : T.hostTensor(dtype, h.shape, T.toNumbers(h));
+const asDtype = (h: T.HostTensor, dtype: T.DType): T.HostTensor => (h.dtype === dtype ? h : T.hostTensor(dtype, h.shape, T.toNumbers(h)));
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what: string) {
   expect(actual.length, `${what}: length`).toBe(expected.length);
@@ -109,7 +112,13 @@ export async function checkOp(
   for (const opset of opsets) {
     const fwd = await rt.load(T.exportOnnx(ins, { y: out }, { opset }));
     const got = (await rt.run(fwd, feeds32)).y!;
-    expectClose(T.toNumbers(got), T.toNumbers(refOnRounded), c.fwdTol ?? 2e-5, 2e-5, `${c.name} forward, opset ${opset} (ORT float32 vs reference)`);
+    expectClose(
+      T.toNumbers(got),
+      T.toNumbers(refOnRounded),
+      c.fwdTol ?? 2e-5,
+      2e-5,
+      `${c.name} forward, opset ${opset} (ORT float32 vs reference)`,
+    );
   }
   if (c.grad === false) return;
 
@@ -119,15 +128,23 @@ export async function checkOp(
   const weights = T.constant(asDtype(wHost, 'float32'));
   const loss = T.sumAll(T.mul(out, weights));
   const floatIdx = c.inputs.map((_, i) => i).filter((i) => hosts[i]!.dtype === 'float64');
-  const grads = T.grad(loss, floatIdx.map((i) => ins[i]!));
+  const grads = T.grad(
+    loss,
+    floatIdx.map((i) => ins[i]!),
+  );
   const refGrads = T.interpret(grads, feeds64);
   // The weights are float32-rounded constants; evaluate the loss in float64 with the same values.
   const lossAt = (feeds: Record<string, T.HostTensor>) => T.interpret([loss], feeds)[0]!.data[0] as number;
   if (opts.finiteDifferences === false) {
     // check 2 ran on the first provider
   } else if (c.expectGrad) {
-    const want = c.expectGrad(floatIdx.map((i) => T.toNumbers(hosts[i]!)), T.toNumbers(asDtype(wHost, 'float32')));
-    floatIdx.forEach((i, k) => expectClose(T.toNumbers(refGrads[k]!), want[k]!, 1e-12, 1e-12, `${c.name} d/dx${i} (VJP vs expected gradient)`));
+    const want = c.expectGrad(
+      floatIdx.map((i) => T.toNumbers(hosts[i]!)),
+      T.toNumbers(asDtype(wHost, 'float32')),
+    );
+    floatIdx.forEach((i, k) =>
+      expectClose(T.toNumbers(refGrads[k]!), want[k]!, 1e-12, 1e-12, `${c.name} d/dx${i} (VJP vs expected gradient)`),
+    );
   } else {
     const h = 1e-6;
     floatIdx.forEach((i, k) => {
@@ -152,6 +169,12 @@ export async function checkOp(
   const bwd = await rt.load(T.exportOnnx(ins, outs, { float64: true }));
   const res = await rt.run(bwd, feeds64);
   grads.forEach((_, k) => {
-    expectClose(T.toNumbers(res[`g${k}`]!), T.toNumbers(refGrads[k]!), c.gradTol ?? 1e-9, c.gradTol ?? 1e-9, `${c.name} d/dx${floatIdx[k]} (ORT float64 vs reference)`);
+    expectClose(
+      T.toNumbers(res[`g${k}`]!),
+      T.toNumbers(refGrads[k]!),
+      c.gradTol ?? 1e-9,
+      c.gradTol ?? 1e-9,
+      `${c.name} d/dx${floatIdx[k]} (ORT float64 vs reference)`,
+    );
   });
 }

@@ -6,12 +6,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Runtime } from '../../src/engine/runtime.ts';
 import { adamwConfig } from '../../src/engine/optim.ts';
+import { Runtime } from '../../src/engine/runtime.ts';
 import { train } from '../../src/engine/trainer.ts';
-import { BYTE_VOCAB, loadByteCorpus } from '../../src/text/corpus.ts';
 import { gptConfig } from '../../src/models/gpt/gpt.ts';
 import { gptTask } from '../../src/models/gpt/lm.ts';
+import { BYTE_VOCAB, loadByteCorpus } from '../../src/text/corpus.ts';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -44,5 +44,7 @@ it('GPT validation loss falls from ln V to below the unigram entropy on real tex
   const h1 = unigramEntropy(corpus.val);
   expect(Math.abs(first - Math.log(BYTE_VOCAB))).toBeLessThan(0.15);
   expect(final).toBeLessThan(h1 - 0.2);
-  console.log(`ln V ${Math.log(BYTE_VOCAB).toFixed(3)}, first loss ${first.toFixed(3)}, unigram entropy ${h1.toFixed(3)}, final val ${final.toFixed(3)} nats/byte`);
+  console.log(
+    `ln V ${Math.log(BYTE_VOCAB).toFixed(3)}, first loss ${first.toFixed(3)}, unigram entropy ${h1.toFixed(3)}, final val ${final.toFixed(3)} nats/byte`,
+  );
 });

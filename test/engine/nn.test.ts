@@ -7,20 +7,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import {
+  attention,
   CausalSelfAttention,
   Conv1d,
   ConvTranspose1d,
   CrossAttention,
+  crossEntropy,
   Dropout,
+  keyPaddingMask,
   MASK,
   ParamSet,
   SelfAttention,
-  attention,
-  crossEntropy,
-  keyPaddingMask,
   timestepEmbedding,
 } from '../../src/engine/nn.ts';
-import { type OpCase, checkOp, makeInput } from './harness.ts';
+import { checkOp, makeInput, type OpCase } from './harness.ts';
 
 let rt: T.Runtime;
 beforeAll(async () => {
@@ -66,13 +66,17 @@ function naiveAttention(q: Mat, k: Mat, v: Mat, nHead: number, causal: boolean |
 async function runBlock(ps: ParamSet, ins: T.Tensor[], y: T.Tensor, feeds: Record<string, T.HostTensor>) {
   const init = ps.initialize(11);
   // Non-zero biases so their wiring is tested too.
-  for (const s of ps.specs) if (s.name.endsWith('.bias')) init[s.name] = makeInput({ shape: [...s.shape], dtype: 'float32' }, s.name.length);
+  for (const s of ps.specs)
+    if (s.name.endsWith('.bias')) init[s.name] = makeInput({ shape: [...s.shape], dtype: 'float32' }, s.name.length);
   const s = await rt.load(T.exportOnnx([...ins, ...ps.inputs], { y }));
   return { y: (await rt.run(s, { ...feeds, ...init })).y!, init };
 }
 
 describe('attention blocks', () => {
-  const B = 2, Tn = 5, C = 8, nh = 2;
+  const B = 2,
+    Tn = 5,
+    C = 8,
+    nh = 2;
 
   it('causal self-attention equals a plain-loop implementation', async () => {
     const ps = new ParamSet();
@@ -84,7 +88,13 @@ describe('attention blocks', () => {
     for (let b = 0; b < B; b++) {
       const xb = all.slice(b * Tn, (b + 1) * Tn);
       const qkv = linear(xb, init['a.qkv.weight']!, init['a.qkv.bias']!, 3 * C);
-      const att = naiveAttention(qkv.map((r) => r.slice(0, C)), qkv.map((r) => r.slice(C, 2 * C)), qkv.map((r) => r.slice(2 * C)), nh, true);
+      const att = naiveAttention(
+        qkv.map((r) => r.slice(0, C)),
+        qkv.map((r) => r.slice(C, 2 * C)),
+        qkv.map((r) => r.slice(2 * C)),
+        nh,
+        true,
+      );
       const want = linear(att, init['a.proj.weight']!, init['a.proj.bias']!, C);
       const got = rows(y, C).slice(b * Tn, (b + 1) * Tn);
       want.flat().forEach((v, i) => expect(got.flat()[i]).toBeCloseTo(v, 5));
@@ -93,7 +103,8 @@ describe('attention blocks', () => {
 
   it('cross-attention (queries from x, keys/values from a context) equals a plain-loop implementation', async () => {
     const ps = new ParamSet();
-    const S = 3, Cc = 6;
+    const S = 3,
+      Cc = 6;
     const attn = new CrossAttention(ps, 'x', C, Cc, nh);
     const x = T.input('x', [B, Tn, C]);
     const ctx = T.input('ctx', [B, S, Cc]);
@@ -103,7 +114,13 @@ describe('attention blocks', () => {
     for (let b = 0; b < B; b++) {
       const q = linear(rows(xh, C).slice(b * Tn, (b + 1) * Tn), init['x.q.weight']!, init['x.q.bias']!, C);
       const kv = linear(rows(ch, Cc).slice(b * S, (b + 1) * S), init['x.kv.weight']!, init['x.kv.bias']!, 2 * C);
-      const att = naiveAttention(q, kv.map((r) => r.slice(0, C)), kv.map((r) => r.slice(C)), nh, false);
+      const att = naiveAttention(
+        q,
+        kv.map((r) => r.slice(0, C)),
+        kv.map((r) => r.slice(C)),
+        nh,
+        false,
+      );
       const want = linear(att, init['x.proj.weight']!, init['x.proj.bias']!, C);
       const got = rows(y, C).slice(b * Tn, (b + 1) * Tn);
       want.flat().forEach((v, i) => expect(got.flat()[i]).toBeCloseTo(v, 5));
@@ -112,10 +129,17 @@ describe('attention blocks', () => {
 });
 
 describe('attention with masks', () => {
-  const B = 2, Tn = 5, C = 8, nh = 2;
+  const B = 2,
+    Tn = 5,
+    C = 8,
+    nh = 2;
   // row 0 has 3 real tokens, row 1 all 5
   const lengths = [3, 5];
-  const validHost = T.hostTensor('bool', [B, Tn], Array.from({ length: B * Tn }, (_, i) => +(i % Tn < lengths[Math.floor(i / Tn)]!)));
+  const validHost = T.hostTensor(
+    'bool',
+    [B, Tn],
+    Array.from({ length: B * Tn }, (_, i) => +(i % Tn < lengths[Math.floor(i / Tn)]!)),
+  );
 
   for (const causal of [false, true]) {
     it(`${causal ? 'causal' : 'bidirectional'} self-attention with a key-padding mask equals a plain-loop implementation`, async () => {
@@ -129,7 +153,13 @@ describe('attention with masks', () => {
       for (let b = 0; b < B; b++) {
         const qkv = linear(all.slice(b * Tn, (b + 1) * Tn), init['a.qkv.weight']!, init['a.qkv.bias']!, 3 * C);
         const sees = (i: number, j: number) => j < lengths[b]! && (!causal || j <= i);
-        const att = naiveAttention(qkv.map((r) => r.slice(0, C)), qkv.map((r) => r.slice(C, 2 * C)), qkv.map((r) => r.slice(2 * C)), nh, sees);
+        const att = naiveAttention(
+          qkv.map((r) => r.slice(0, C)),
+          qkv.map((r) => r.slice(C, 2 * C)),
+          qkv.map((r) => r.slice(2 * C)),
+          nh,
+          sees,
+        );
         const want = linear(att, init['a.proj.weight']!, init['a.proj.bias']!, C);
         const got = rows(y, C).slice(b * Tn, (b + 1) * Tn);
         want.flat().forEach((v, i) => expect(got.flat()[i]).toBeCloseTo(v, 5));
@@ -139,7 +169,8 @@ describe('attention with masks', () => {
 
   it('cross-attention with a context mask, and its KV cache reused step by step, equal a plain-loop implementation', async () => {
     const ps = new ParamSet();
-    const S = 4, Cc = 6;
+    const S = 4,
+      Cc = 6;
     const ctxLengths = [2, 4];
     const attn = new CrossAttention(ps, 'x', C, Cc, nh);
     const x = T.input('x', [B, Tn, C]);
@@ -147,7 +178,11 @@ describe('attention with masks', () => {
     const valid = T.input('valid', [B, S], 'bool');
     const xh = makeInput({ shape: [B, Tn, C], dtype: 'float32' }, 4);
     const ch = makeInput({ shape: [B, S, Cc], dtype: 'float32' }, 5);
-    const vh = T.hostTensor('bool', [B, S], Array.from({ length: B * S }, (_, i) => +(i % S < ctxLengths[Math.floor(i / S)]!)));
+    const vh = T.hostTensor(
+      'bool',
+      [B, S],
+      Array.from({ length: B * S }, (_, i) => +(i % S < ctxLengths[Math.floor(i / S)]!)),
+    );
     // full sequence, and one decoding step (B, 1, C) at a time over the cached context keys/values
     const kv = attn.contextKV(ctx);
     const x1 = T.input('x1', [B, 1, C]);
@@ -155,16 +190,30 @@ describe('attention with masks', () => {
     const step = await rt.load(T.exportOnnx([x1, ctx, valid, ...ps.inputs], { y: attn.forwardKV(x1, kv, valid) }));
     const stepRows: Mat = [];
     for (let t = 0; t < Tn; t++) {
-      const xt = T.hostTensor('float32', [B, 1, C], rows(xh, C).filter((_, i) => i % Tn === t).flat());
+      const xt = T.hostTensor(
+        'float32',
+        [B, 1, C],
+        rows(xh, C)
+          .filter((_, i) => i % Tn === t)
+          .flat(),
+      );
       const yt = rows((await rt.run(step, { x1: xt, ctx: ch, valid: vh, ...init })).y!, C);
       yt.forEach((r, b) => (stepRows[b * Tn + t] = r));
     }
     for (let b = 0; b < B; b++) {
       const q = linear(rows(xh, C).slice(b * Tn, (b + 1) * Tn), init['x.q.weight']!, init['x.q.bias']!, C);
       const kvr = linear(rows(ch, Cc).slice(b * S, (b + 1) * S), init['x.kv.weight']!, init['x.kv.bias']!, 2 * C);
-      const att = naiveAttention(q, kvr.map((r) => r.slice(0, C)), kvr.map((r) => r.slice(C)), nh, (_i, j) => j < ctxLengths[b]!);
+      const att = naiveAttention(
+        q,
+        kvr.map((r) => r.slice(0, C)),
+        kvr.map((r) => r.slice(C)),
+        nh,
+        (_i, j) => j < ctxLengths[b]!,
+      );
       const want = linear(att, init['x.proj.weight']!, init['x.proj.bias']!, C).flat();
-      const got = rows(y, C).slice(b * Tn, (b + 1) * Tn).flat();
+      const got = rows(y, C)
+        .slice(b * Tn, (b + 1) * Tn)
+        .flat();
       const cached = stepRows.slice(b * Tn, (b + 1) * Tn).flat();
       want.forEach((v, i) => {
         expect(got[i]).toBeCloseTo(v, 5);
@@ -193,9 +242,16 @@ describe('attention with masks', () => {
 
   it('masks of the wrong shape are refused with the shapes', () => {
     const attn = new SelfAttention(new ParamSet(), 'a', C, nh, { causal: false });
-    expect(() => attn.forward(T.input('x', [B, Tn, C]), T.input('m', [B, Tn + 1], 'bool'))).toThrow(/key-padding mask is \[2,6\], the keys are \(B 2, T 5\)/);
+    expect(() => attn.forward(T.input('x', [B, Tn, C]), T.input('m', [B, Tn + 1], 'bool'))).toThrow(
+      /key-padding mask is \[2,6\], the keys are \(B 2, T 5\)/,
+    );
     expect(() => keyPaddingMask(T.input('m', [B, Tn]))).toThrow(/must be \(B, Tk\) bool, got \[2,5\] float32/);
-    expect(() => new SelfAttention(new ParamSet(), 'a', C, nh, { causal: false }).forwardCached(T.input('x', [B, 1, C]), T.input('p', [B], 'int64'), { k: T.input('k', [B, nh, 4, 4]), v: T.input('v', [B, nh, 4, 4]) })).toThrow(/bidirectional/);
+    expect(() =>
+      new SelfAttention(new ParamSet(), 'a', C, nh, { causal: false }).forwardCached(T.input('x', [B, 1, C]), T.input('p', [B], 'int64'), {
+        k: T.input('k', [B, nh, 4, 4]),
+        v: T.input('v', [B, nh, 4, 4]),
+      }),
+    ).toThrow(/bidirectional/);
   });
 });
 
@@ -207,7 +263,8 @@ describe('losses and embeddings', () => {
   };
 
   it('masked and weighted cross-entropy equal Σ wᵢ·nllᵢ / Σ wᵢ written out by hand', async () => {
-    const N = 6, V = 5;
+    const N = 6,
+      V = 5;
     const logits = T.input('logits', [N, V]);
     const targets = T.input('targets', [N], 'int64');
     const mask = T.input('mask', [N], 'bool');
@@ -226,7 +283,14 @@ describe('losses and embeddings', () => {
       allMasked: crossEntropy(logits, targets, { mask: none }),
     };
     const s = await rt.load(T.exportOnnx([logits, targets, mask, weights, cw, none], outs));
-    const got = await rt.run(s, { logits: lh, targets: th, mask: mh, weights: wh, cw: cwh, none: T.hostTensor('bool', [N], new Array(N).fill(0)) });
+    const got = await rt.run(s, {
+      logits: lh,
+      targets: th,
+      mask: mh,
+      weights: wh,
+      cw: cwh,
+      none: T.hostTensor('bool', [N], new Array(N).fill(0)),
+    });
     const L = rows(lh, V);
     const t = Array.from(T.toNumbers(th));
     const l = L.map((r, i) => nll(r, t[i]!));
@@ -234,7 +298,10 @@ describe('losses and embeddings', () => {
     const m = Array.from(T.toNumbers(mh));
     expect(T.toNumbers(got.plain!)[0]).toBeCloseTo(wmean(new Array(N).fill(1)), 5);
     expect(T.toNumbers(got.masked!)[0]).toBeCloseTo(wmean(m), 5);
-    expect(T.toNumbers(got.weighted!)[0]).toBeCloseTo(wmean(m.map((mi, i) => mi * (wh.data[i] as number) * (cwh.data[t[i]!] as number))), 5);
+    expect(T.toNumbers(got.weighted!)[0]).toBeCloseTo(
+      wmean(m.map((mi, i) => mi * (wh.data[i] as number) * (cwh.data[t[i]!] as number))),
+      5,
+    );
     expect(T.toNumbers(got.allMasked!)[0]).toBe(0); // all masked: 0, not NaN
   });
 
@@ -268,7 +335,13 @@ describe('losses and embeddings', () => {
     },
     {
       name: 'masked, weighted, class-weighted cross-entropy',
-      inputs: [{ shape: [5, 4] }, { shape: [5], kind: 'ids:4' }, { shape: [5], kind: 'bool' }, { shape: [5], kind: 'positive' }, { shape: [4], kind: 'positive' }],
+      inputs: [
+        { shape: [5, 4] },
+        { shape: [5], kind: 'ids:4' },
+        { shape: [5], kind: 'bool' },
+        { shape: [5], kind: 'positive' },
+        { shape: [4], kind: 'positive' },
+      ],
       build: (l, t, m, w, cw) => crossEntropy(l!, t!, { mask: m!, weights: w!, classWeights: cw! }),
     },
     { name: 'timestepEmbedding (d/dt)', inputs: [{ shape: [3] }], build: (t) => timestepEmbedding(T.mul(t!, 3), 6) },

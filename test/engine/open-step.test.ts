@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { ParamSet } from '../../src/engine/nn.ts';
-import { type AdamWConfig, type ParamGroup, adamwConfig, buildApplyStep, lrAt } from '../../src/engine/optim.ts';
+import { type AdamWConfig, adamwConfig, buildApplyStep, lrAt, type ParamGroup } from '../../src/engine/optim.ts';
 import { BufferSet, loadWeights, runOnWeights, stateKey } from '../../src/engine/state.ts';
 import { buildGradStep, objective } from '../../src/engine/step.ts';
 import { type TrainTask, train } from '../../src/engine/trainer.ts';
@@ -33,11 +33,12 @@ function batchOf(index: number): { X: Float64Array; Y: Float64Array } {
   const r = prng(1000 + index);
   const X = Float64Array.from({ length: B * I }, () => r.normal());
   const Y = new Float64Array(B * O);
-  for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) {
-    let y = 0.1 * r.normal();
-    for (let i = 0; i < I; i++) y += X[b * I + i]! * ((i + 1) * (o - 1) * 0.5);
-    Y[b * O + o] = y;
-  }
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < O; o++) {
+      let y = 0.1 * r.normal();
+      for (let i = 0; i < I; i++) y += X[b * I + i]! * ((i + 1) * (o - 1) * 0.5);
+      Y[b * O + o] = y;
+    }
   return { X: Float64Array.from(Float32Array.from(X)), Y: Float64Array.from(Float32Array.from(Y)) }; // what float32 feeds hold
 }
 
@@ -74,7 +75,15 @@ function lsqTask(): TrainTask {
   };
 }
 
-interface RefState { W: Float64Array; b: Float64Array; mW: Float64Array; vW: Float64Array; mb: Float64Array; vb: Float64Array; mu: Float64Array }
+interface RefState {
+  W: Float64Array;
+  b: Float64Array;
+  mW: Float64Array;
+  vW: Float64Array;
+  mb: Float64Array;
+  vb: Float64Array;
+  mu: Float64Array;
+}
 
 /** Loss parts and gradients of one batch, in float64. */
 function lossAndGrad(W: Float64Array, b: Float64Array, index: number) {
@@ -83,14 +92,15 @@ function lossAndGrad(W: Float64Array, b: Float64Array, index: number) {
   const gb = new Float64Array(O);
   let mse = 0;
   let mae = 0;
-  for (let n = 0; n < B; n++) for (let o = 0; o < O; o++) {
-    let r = b[o]! - Y[n * O + o]!;
-    for (let i = 0; i < I; i++) r += X[n * I + i]! * W[i * O + o]!;
-    mse += (r * r) / (B * O);
-    mae += Math.abs(r) / (B * O);
-    for (let i = 0; i < I; i++) gW[i * O + o]! += (2 * r * X[n * I + i]!) / (B * O);
-    gb[o]! += (2 * r) / (B * O);
-  }
+  for (let n = 0; n < B; n++)
+    for (let o = 0; o < O; o++) {
+      let r = b[o]! - Y[n * O + o]!;
+      for (let i = 0; i < I; i++) r += X[n * I + i]! * W[i * O + o]!;
+      mse += (r * r) / (B * O);
+      mae += Math.abs(r) / (B * O);
+      for (let i = 0; i < I; i++) gW[i * O + o]! += (2 * r * X[n * I + i]!) / (B * O);
+      gb[o]! += (2 * r) / (B * O);
+    }
   let penalty = 0;
   for (let j = 0; j < I * O; j++) {
     penalty += W[j]! ** 2;
@@ -102,8 +112,13 @@ function lossAndGrad(W: Float64Array, b: Float64Array, index: number) {
 /** `steps` AdamW steps of the oracle, k micro-batches each; per-parameter lr scale / decay / freezing. */
 function reference(cfg: AdamWConfig, steps: number, k = 1, p: { W?: { lrScale: number; wd: number }; bFrozen?: boolean } = {}) {
   const s: RefState = {
-    W: Float64Array.from(W0), b: Float64Array.from(b0), mW: new Float64Array(I * O), vW: new Float64Array(I * O),
-    mb: new Float64Array(O), vb: new Float64Array(O), mu: new Float64Array(I),
+    W: Float64Array.from(W0),
+    b: Float64Array.from(b0),
+    mW: new Float64Array(I * O),
+    vW: new Float64Array(I * O),
+    mb: new Float64Array(O),
+    vb: new Float64Array(O),
+    mu: new Float64Array(I),
   };
   const losses: number[] = [];
   for (let t = 1; t <= steps; t++) {
@@ -166,9 +181,21 @@ describe('open training step', () => {
   it('named losses, a metric and a forward-updated buffer follow the float64 oracle; all are logged', async () => {
     const out = join(dir, 'named');
     let bar: Record<string, string> = {};
-    const res = await train(rt, lsqTask(), { steps: 6, optimizer: OPT, initParams: INIT, outDir: out, evalEvery: 6, evalBatches: 2, onProgress: (p) => (bar = p.info) });
+    const res = await train(rt, lsqTask(), {
+      steps: 6,
+      optimizer: OPT,
+      initParams: INIT,
+      outDir: out,
+      evalEvery: 6,
+      evalBatches: 2,
+      onProgress: (p) => (bar = p.info),
+    });
     const ref = reference(OPT, 6);
-    close(res.history.map((h) => h.loss), ref.losses, 1e-5);
+    close(
+      res.history.map((h) => h.loss),
+      ref.losses,
+      1e-5,
+    );
     const w = await weights();
     close(w.W, ref.W, 2e-5);
     close(w.b, ref.b, 2e-5);
@@ -189,14 +216,31 @@ describe('open training step', () => {
     close((await weights()).mu, w.mu, 0);
     expect(Object.keys(bar)).toEqual(['loss', 'loss_mse', 'loss_penalty', 'mae', 'mu_sum', 'val', 'tok/s']);
     expect(bar.loss_mse).toBe(res.history[5]!.loss_mse!.toFixed(3));
-    const rows = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(Object.keys(rows[0])).toEqual(['step', 'tokens', 'loss', 'lr', 'grad_norm', 'time_s', 'loss_mse', 'loss_penalty', 'mae', 'mu_sum']);
+    const rows = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(Object.keys(rows[0])).toEqual([
+      'step',
+      'tokens',
+      'loss',
+      'lr',
+      'grad_norm',
+      'time_s',
+      'loss_mse',
+      'loss_penalty',
+      'mae',
+      'mu_sum',
+    ]);
     expect(Object.keys(rows.at(-1))).toEqual(['step', 'tokens', 'val_loss', 'val_loss_mse', 'val_loss_penalty', 'val_mae', 'val_mu_sum']);
   });
 
   it('parameter groups scale the learning rate and set the decay; a frozen parameter gets no update and no moments', async () => {
     await rt.dropState(); // moments of earlier runs in this runtime
-    const groups: ParamGroup[] = [{ params: ['W'], lrScale: 0.5, weightDecay: 0.3 }, { params: /^b$/, frozen: true }];
+    const groups: ParamGroup[] = [
+      { params: ['W'], lrScale: 0.5, weightDecay: 0.3 },
+      { params: /^b$/, frozen: true },
+    ];
     await train(rt, lsqTask(), { steps: 4, optimizer: OPT, initParams: INIT, groups });
     const ref = reference(OPT, 4, 1, { W: { lrScale: 0.5, wd: 0.3 }, bFrozen: true });
     const w = await weights();
@@ -207,15 +251,23 @@ describe('open training step', () => {
   });
 
   it('refuses groups that name no parameter, and freezing everything', async () => {
-    await expect(train(rt, lsqTask(), { steps: 1, optimizer: OPT, groups: [{ params: ['w'], lrScale: 2 }] })).rejects.toThrow(/unknown parameters: w/);
-    await expect(train(rt, lsqTask(), { steps: 1, optimizer: OPT, groups: [{ params: /^enc\./, frozen: true }] })).rejects.toThrow(/matches no parameter/);
+    await expect(train(rt, lsqTask(), { steps: 1, optimizer: OPT, groups: [{ params: ['w'], lrScale: 2 }] })).rejects.toThrow(
+      /unknown parameters: w/,
+    );
+    await expect(train(rt, lsqTask(), { steps: 1, optimizer: OPT, groups: [{ params: /^enc\./, frozen: true }] })).rejects.toThrow(
+      /matches no parameter/,
+    );
     await expect(train(rt, lsqTask(), { steps: 1, optimizer: OPT, groups: [{ params: /./, frozen: true }] })).rejects.toThrow(TonyError);
   });
 
   it('gradient accumulation over 3 micro-batches equals the oracle averaging their gradients', async () => {
     const res = await train(rt, lsqTask(), { steps: 4, optimizer: OPT, initParams: INIT, accumulate: 3 });
     const ref = reference(OPT, 4, 3);
-    close(res.history.map((h) => h.loss), ref.losses, 1e-5);
+    close(
+      res.history.map((h) => h.loss),
+      ref.losses,
+      1e-5,
+    );
     expect(res.history[0]!.tokens).toBe(3 * B);
     const w = await weights();
     close(w.W, ref.W, 2e-5);
@@ -231,12 +283,18 @@ describe('open training step', () => {
     const wf = await weights();
     const split = await train(rt, lsqTask(), { steps: 6, optimizer: OPT, initParams: INIT, split: true });
     const ws = await weights();
-    close(split.history.map((h) => h.loss), fused.history.map((h) => h.loss), 1e-6);
+    close(
+      split.history.map((h) => h.loss),
+      fused.history.map((h) => h.loss),
+      1e-6,
+    );
     close(ws.W, wf.W, 1e-6);
     close(ws.b, wf.b, 1e-6);
     close(ws.mu, wf.mu, 0);
     const bitEqual = Array.from(ws.W).every((v, i) => v === wf.W[i]);
-    console.log(`split vs fused after 6 steps: ${bitEqual ? 'bit-identical' : `max |ΔW| ${Math.max(...Array.from(ws.W, (v, i) => Math.abs(v - wf.W[i]!)))}`}`);
+    console.log(
+      `split vs fused after 6 steps: ${bitEqual ? 'bit-identical' : `max |ΔW| ${Math.max(...Array.from(ws.W, (v, i) => Math.abs(v - wf.W[i]!)))}`}`,
+    );
   });
 
   it('the halves as data-parallel training uses them: two workers’ gradients, summed, then applied once', async () => {
@@ -245,15 +303,36 @@ describe('open training step', () => {
     const g = buildGradStep(obj);
     const apply = buildApplyStep(obj.ps, OPT, { gradScale: 0.5 });
     await loadWeights(rt, { ...INIT, mu: T.hostTensor('float32', [I]) });
-    await rt.setState({ 'm:W': T.hostTensor('float32', [I, O]), 'v:W': T.hostTensor('float32', [I, O]), 'm:b': T.hostTensor('float32', [O]), 'v:b': T.hostTensor('float32', [O]) });
+    await rt.setState({
+      'm:W': T.hostTensor('float32', [I, O]),
+      'v:W': T.hostTensor('float32', [I, O]),
+      'm:b': T.hostTensor('float32', [O]),
+      'v:b': T.hostTensor('float32', [O]),
+    });
     const task = lsqTask();
     const halves: Array<Record<string, T.HostTensor>> = [];
     for (const i of [0, 1]) {
-      halves.push(await runOnWeights(rt, g.model, { ps: obj.ps, buffers: obj.buffers! }, task.batch('train', i), { fetch: ['grad.W', 'grad.b'] }));
+      halves.push(
+        await runOnWeights(rt, g.model, { ps: obj.ps, buffers: obj.buffers! }, task.batch('train', i), { fetch: ['grad.W', 'grad.b'] }),
+      );
     }
-    const sum = (n: string) => T.hostTensor('float32', halves[0]![n]!.shape, Array.from(halves[0]![n]!.data as Float32Array, (v, i) => v + (halves[1]![n]!.data as Float32Array)[i]!));
+    const sum = (n: string) =>
+      T.hostTensor(
+        'float32',
+        halves[0]![n]!.shape,
+        Array.from(halves[0]![n]!.data as Float32Array, (v, i) => v + (halves[1]![n]!.data as Float32Array)[i]!),
+      );
     const session = await rt.load(apply.model);
-    await rt.run(session, { 'grad.W': sum('grad.W'), 'grad.b': sum('grad.b'), step: T.hostTensor('float32', [], [1]), lr: T.hostTensor('float32', [], [OPT.lr]) }, { state: apply.state, update: apply.update, fetch: [] });
+    await rt.run(
+      session,
+      {
+        'grad.W': sum('grad.W'),
+        'grad.b': sum('grad.b'),
+        step: T.hostTensor('float32', [], [1]),
+        lr: T.hostTensor('float32', [], [OPT.lr]),
+      },
+      { state: apply.state, update: apply.update, fetch: [] },
+    );
     // The oracle: one step on the mean gradient of batches 0 and 1 — accumulation with k = 2.
     const ref = reference(OPT, 1, 2);
     close((await weights()).W, ref.W, 2e-6);
@@ -282,12 +361,18 @@ describe('objective', () => {
   const ps = new ParamSet();
   const w = ps.param('w', [3], { kind: 'zeros' });
   it('refuses a trace with both or neither of loss and losses, non-scalar losses and taken names', () => {
-    expect(() => objective({ ps, data: [], loss: T.sumAll(w), losses: { a: T.sumAll(w) } })).toThrow(/exactly one of 'loss' and 'losses' \(got both\)/);
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), losses: { a: T.sumAll(w) } })).toThrow(
+      /exactly one of 'loss' and 'losses' \(got both\)/,
+    );
     expect(() => objective({ ps, data: [] })).toThrow(/got neither/);
     expect(() => objective({ ps, data: [], losses: { a: w } })).toThrow(/loss 'a' must be a scalar, got shape \[3\]/);
-    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { grad_norm: T.sumAll(w) } })).toThrow(/the name 'grad_norm' is taken/);
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { grad_norm: T.sumAll(w) } })).toThrow(
+      /the name 'grad_norm' is taken/,
+    );
     expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { val_acc: T.sumAll(w) } })).toThrow(/'val_acc' is taken/);
-    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { 'a-b': T.sumAll(w) } })).toThrow(/not a valid loss or metric name/);
+    expect(() => objective({ ps, data: [], loss: T.sumAll(w), metrics: { 'a-b': T.sumAll(w) } })).toThrow(
+      /not a valid loss or metric name/,
+    );
   });
 
   it('a NaN during accumulation stops the run naming the step and the parameter', async () => {
@@ -303,7 +388,9 @@ describe('objective', () => {
       tokensPerStep: 1,
       config: {},
     };
-    await expect(train(rt, task, { steps: 2, optimizer: OPT, accumulate: 2 })).rejects.toThrow(/^step 1: gradient norm is (NaN|Infinity); non-finite gradients in v$/);
+    await expect(train(rt, task, { steps: 2, optimizer: OPT, accumulate: 2 })).rejects.toThrow(
+      /^step 1: gradient norm is (NaN|Infinity); non-finite gradients in v$/,
+    );
   });
 });
 
@@ -319,7 +406,10 @@ describe('metrics.jsonl on resume', () => {
     const { out, result } = await run('torn', (p) => appendFile(p, '{"step":3,"tokens":24,"lo'));
     const res = await result;
     expect(res.notices.join()).toMatch(/metrics\.jsonl: dropped a torn last line/);
-    const rows = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((r: { step: number }) => r.step)).toEqual([1, 2, 3]);
   });
 

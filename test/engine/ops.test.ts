@@ -6,12 +6,12 @@
  * op adds a row. Below the table: values against closed forms and hand-computed numpy results,
  * the in-graph STFT against src/audio, and a check that the engine's modules form no import cycle.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { magnitude, makeWindow, stft } from '../../src/audio/stft.ts';
 import * as T from '../../src/engine/index.ts';
-import { type OpCase, checkOp, makeInput } from './harness.ts';
+import { checkOp, makeInput, type OpCase } from './harness.ts';
 
 const s = (...shape: number[]) => ({ shape });
 const pos = (...shape: number[]) => ({ shape, kind: 'positive' });
@@ -106,13 +106,25 @@ export const OPS: OpCase[] = [
   { name: 'oneHot', inputs: [ids(4, 2, 3)], build: (i) => T.oneHot(i!, 4), grad: false },
   { name: 'oneHot in a gradient graph (float64 lowering)', inputs: [ids(4, 5), s(5, 4)], build: (i, x) => T.mul(T.oneHot(i!, 4), x!) },
   { name: 'concat', inputs: [s(2, 3), s(2, 2)], build: (a, b) => T.concat([a!, b!], 1) },
-  { name: 'split', inputs: [s(2, 5)], build: (a) => { const [p, q] = T.split(a!, [2, 3], 1); return T.concat([q!, T.mul(p!, 2)], 1); } },
+  {
+    name: 'split',
+    inputs: [s(2, 5)],
+    build: (a) => {
+      const [p, q] = T.split(a!, [2, 3], 1);
+      return T.concat([q!, T.mul(p!, 2)], 1);
+    },
+  },
   { name: 'expand', inputs: [s(3, 1)], build: (a) => T.expand(a!, [2, 3, 4]) },
   { name: 'gather (embedding)', inputs: [s(5, 3), ids(5, 2, 4)], build: (w, i) => T.gather(w!, i!) },
   { name: 'scatterAdd (duplicates)', inputs: [s(4, 2), ids(4, 6), s(6, 2)], build: (b, i, u) => T.scatterAdd(b!, i!, u!) },
   { name: 'takeAlong', inputs: [s(3, 5), ids(5, 3, 2)], build: (x, i) => T.takeAlong(x!, i!, 1) },
   { name: 'scatterAlongAdd', inputs: [s(3, 5), ids(5, 3, 4), s(3, 4)], build: (b, i, u) => T.scatterAlongAdd(b!, i!, u!, 1) },
-  { name: 'writeAt (KV-cache write)', inputs: [s(2, 2, 5, 3), ids(5, 2), s(2, 2, 1, 3)], build: (c, p, v) => T.writeAt(c!, p!, v!), grad: false },
+  {
+    name: 'writeAt (KV-cache write)',
+    inputs: [s(2, 2, 5, 3), ids(5, 2), s(2, 2, 1, 3)],
+    build: (c, p, v) => T.writeAt(c!, p!, v!),
+    grad: false,
+  },
   // linear algebra
   { name: 'matmul 2-D', inputs: [s(3, 4), s(4, 2)], build: (a, b) => T.matmul(a!, b!) },
   { name: 'matmul batched', inputs: [s(2, 3, 4), s(2, 4, 5)], build: (a, b) => T.matmul(a!, b!) },
@@ -120,30 +132,82 @@ export const OPS: OpCase[] = [
   { name: 'matmul broadcast batch', inputs: [s(2, 1, 3, 4), s(3, 4, 2)], build: (a, b) => T.matmul(a!, b!) },
   // signal: frames by convolution with DFT kernels (see also 'in-graph STFT' below)
   { name: 'stftMagnitude reflect', inputs: [s(2, 40)], build: (x) => T.stftMagnitude(x!, { nFft: 16, hop: 4 }) },
-  { name: 'stftMagnitude constant pad, winLength 12', inputs: [s(1, 30)], build: (x) => T.stftMagnitude(x!, { nFft: 16, hop: 5, winLength: 12, padMode: 'constant' }) },
-  { name: 'spectralConvergence', inputs: [s(2, 32), s(2, 32)], build: (x, y) => T.spectralConvergence(T.stftMagnitude(x!, { nFft: 8 }), T.stftMagnitude(y!, { nFft: 8 })) },
-  { name: 'logMagnitudeL1', inputs: [s(2, 32), s(2, 32)], build: (x, y) => T.logMagnitudeL1(T.stftMagnitude(x!, { nFft: 8 }), T.stftMagnitude(y!, { nFft: 8 })) },
+  {
+    name: 'stftMagnitude constant pad, winLength 12',
+    inputs: [s(1, 30)],
+    build: (x) => T.stftMagnitude(x!, { nFft: 16, hop: 5, winLength: 12, padMode: 'constant' }),
+  },
+  {
+    name: 'spectralConvergence',
+    inputs: [s(2, 32), s(2, 32)],
+    build: (x, y) => T.spectralConvergence(T.stftMagnitude(x!, { nFft: 8 }), T.stftMagnitude(y!, { nFft: 8 })),
+  },
+  {
+    name: 'logMagnitudeL1',
+    inputs: [s(2, 32), s(2, 32)],
+    build: (x, y) => T.logMagnitudeL1(T.stftMagnitude(x!, { nFft: 8 }), T.stftMagnitude(y!, { nFft: 8 })),
+  },
   {
     name: 'multiResolutionStftLoss',
     inputs: [s(2, 36), s(2, 36)],
-    build: (x, y) => T.multiResolutionStftLoss(x!, y!, [{ nFft: 16, hop: 4, winLength: 12 }, { nFft: 8, hop: 2, winLength: 8 }]),
+    build: (x, y) =>
+      T.multiResolutionStftLoss(x!, y!, [
+        { nFft: 16, hop: 4, winLength: 12 },
+        { nFft: 8, hop: 2, winLength: 8 },
+      ]),
   },
   // convolutions (gradients are themselves convolutions; float64 checking mode lowers them to im2col + MatMul)
   { name: 'conv1d', inputs: [s(2, 3, 7), s(4, 3, 3)], build: (x, w) => T.conv1d(x!, w!) },
   { name: 'conv1d bias', inputs: [s(2, 3, 7), s(4, 3, 3), s(4)], build: (x, w, b) => T.conv1d(x!, w!, b!) },
-  { name: 'conv1d stride 2 padding 1', inputs: [s(2, 3, 8), s(4, 3, 3), s(4)], build: (x, w, b) => T.conv1d(x!, w!, b!, { stride: 2, padding: 1 }) },
+  {
+    name: 'conv1d stride 2 padding 1',
+    inputs: [s(2, 3, 8), s(4, 3, 3), s(4)],
+    build: (x, w, b) => T.conv1d(x!, w!, b!, { stride: 2, padding: 1 }),
+  },
   { name: 'conv1d stride 3 remainder', inputs: [s(1, 2, 8), s(3, 2, 4)], build: (x, w) => T.conv1d(x!, w!, null, { stride: 3 }) },
-  { name: 'conv1d padding [2, 1] dilation 2', inputs: [s(2, 2, 9), s(3, 2, 3)], build: (x, w) => T.conv1d(x!, w!, null, { padding: [2, 1], dilation: 2 }) },
+  {
+    name: 'conv1d padding [2, 1] dilation 2',
+    inputs: [s(2, 2, 9), s(3, 2, 3)],
+    build: (x, w) => T.conv1d(x!, w!, null, { padding: [2, 1], dilation: 2 }),
+  },
   { name: 'conv1d groups 2', inputs: [s(2, 4, 6), s(6, 2, 3), s(6)], build: (x, w, b) => T.conv1d(x!, w!, b!, { groups: 2, padding: 1 }) },
-  { name: 'conv1d groups 2 stride 2 dilation 2', inputs: [s(1, 4, 11), s(4, 2, 2)], build: (x, w) => T.conv1d(x!, w!, null, { groups: 2, stride: 2, dilation: 2, padding: 1 }) },
+  {
+    name: 'conv1d groups 2 stride 2 dilation 2',
+    inputs: [s(1, 4, 11), s(4, 2, 2)],
+    build: (x, w) => T.conv1d(x!, w!, null, { groups: 2, stride: 2, dilation: 2, padding: 1 }),
+  },
   { name: 'convTranspose1d', inputs: [s(2, 3, 5), s(3, 2, 3)], build: (x, w) => T.convTranspose1d(x!, w!) },
-  { name: 'convTranspose1d stride 2 bias', inputs: [s(2, 3, 5), s(3, 2, 4), s(2)], build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { stride: 2, padding: 1 }) },
-  { name: 'convTranspose1d stride 2 outputPadding 1', inputs: [s(2, 3, 4), s(3, 2, 3)], build: (x, w) => T.convTranspose1d(x!, w!, null, { stride: 2, padding: 1, outputPadding: 1 }) },
-  { name: 'convTranspose1d groups 2 dilation 2', inputs: [s(1, 4, 5), s(4, 3, 3), s(6)], build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { groups: 2, stride: 3, dilation: 2, padding: [1, 2], outputPadding: 1 }) },
+  {
+    name: 'convTranspose1d stride 2 bias',
+    inputs: [s(2, 3, 5), s(3, 2, 4), s(2)],
+    build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { stride: 2, padding: 1 }),
+  },
+  {
+    name: 'convTranspose1d stride 2 outputPadding 1',
+    inputs: [s(2, 3, 4), s(3, 2, 3)],
+    build: (x, w) => T.convTranspose1d(x!, w!, null, { stride: 2, padding: 1, outputPadding: 1 }),
+  },
+  {
+    name: 'convTranspose1d groups 2 dilation 2',
+    inputs: [s(1, 4, 5), s(4, 3, 3), s(6)],
+    build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { groups: 2, stride: 3, dilation: 2, padding: [1, 2], outputPadding: 1 }),
+  },
   { name: 'conv2d', inputs: [s(2, 2, 5, 4), s(3, 2, 3, 2)], build: (x, w) => T.conv2d(x!, w!) },
-  { name: 'conv2d stride 2 padding 1 bias', inputs: [s(2, 2, 6, 5), s(3, 2, 3, 3), s(3)], build: (x, w, b) => T.conv2d(x!, w!, b!, { stride: 2, padding: 1 }) },
-  { name: 'conv2d groups 2 per-axis options', inputs: [s(1, 4, 7, 6), s(4, 2, 3, 2), s(4)], build: (x, w, b) => T.conv2d(x!, w!, b!, { groups: 2, stride: [2, 1], padding: [1, 0], dilation: [1, 2] }) },
-  { name: 'convTranspose2d stride 2', inputs: [s(1, 2, 3, 4), s(2, 3, 3, 2), s(3)], build: (x, w, b) => T.convTranspose2d(x!, w!, b!, { stride: 2, padding: 1, outputPadding: [1, 0] }) },
+  {
+    name: 'conv2d stride 2 padding 1 bias',
+    inputs: [s(2, 2, 6, 5), s(3, 2, 3, 3), s(3)],
+    build: (x, w, b) => T.conv2d(x!, w!, b!, { stride: 2, padding: 1 }),
+  },
+  {
+    name: 'conv2d groups 2 per-axis options',
+    inputs: [s(1, 4, 7, 6), s(4, 2, 3, 2), s(4)],
+    build: (x, w, b) => T.conv2d(x!, w!, b!, { groups: 2, stride: [2, 1], padding: [1, 0], dilation: [1, 2] }),
+  },
+  {
+    name: 'convTranspose2d stride 2',
+    inputs: [s(1, 2, 3, 4), s(2, 3, 3, 2), s(3)],
+    build: (x, w, b) => T.convTranspose2d(x!, w!, b!, { stride: 2, padding: 1, outputPadding: [1, 0] }),
+  },
 ];
 
 describe('argmax / argmin tie rule (hand-computed, numpy semantics)', () => {
@@ -155,7 +219,11 @@ describe('argmax / argmin tie rule (hand-computed, numpy semantics)', () => {
     const outs = { amax: T.argmax(x, 1), amin: T.argmin(x, 1), amax0: T.argmax(x, 0, true) };
     const got = await rt.run(await rt.load(T.exportOnnx([x], outs)), { x: xv });
     const ref = T.interpret([outs.amax, outs.amin, outs.amax0], { x: xv });
-    for (const [name, k] of [['amax', 0], ['amin', 1], ['amax0', 2]] as const) {
+    for (const [name, k] of [
+      ['amax', 0],
+      ['amin', 1],
+      ['amax0', 2],
+    ] as const) {
       const want = { amax: [1, 0, 1], amin: [0, 1, 0], amax0: [2, 0, 2, 0] }[name];
       expect(Array.from(T.toNumbers(got[name]!)), name).toEqual(want);
       expect(Array.from(T.toNumbers(ref[k]!)), `${name} reference`).toEqual(want);
@@ -167,7 +235,9 @@ describe('argmax / argmin tie rule (hand-computed, numpy semantics)', () => {
 
 /** Run `outs` on ONNX Runtime in float32 and in the float64 checking mode. */
 async function runBoth(rt: T.Runtime, ins: T.Tensor[], outs: Record<string, T.Tensor>, feeds: Record<string, T.HostTensor>) {
-  const f32 = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.dtype === 'float64' ? T.hostTensor('float32', v.shape, T.toNumbers(v)) : v]));
+  const f32 = Object.fromEntries(
+    Object.entries(feeds).map(([k, v]) => [k, v.dtype === 'float64' ? T.hostTensor('float32', v.shape, T.toNumbers(v)) : v]),
+  );
   const a = await rt.run(await rt.load(T.exportOnnx(ins, outs)), f32);
   const b = await rt.run(await rt.load(T.exportOnnx(ins, outs, { float64: true })), feeds);
   return { f32: a, f64: b };
@@ -231,7 +301,11 @@ describe('numerics against closed forms and hand-computed values', () => {
     const { f32, f64 } = await runBoth(rt, [x, v, ids], outs, feeds);
     const ref = T.interpret(Object.values(outs), feeds);
     Object.entries(want).forEach(([k, w], i) => {
-      for (const [mode, got] of [['float32', T.toNumbers(f32[k]!)], ['float64', T.toNumbers(f64[k]!)], ['reference', T.toNumbers(ref[i]!)]] as const) {
+      for (const [mode, got] of [
+        ['float32', T.toNumbers(f32[k]!)],
+        ['float64', T.toNumbers(f64[k]!)],
+        ['reference', T.toNumbers(ref[i]!)],
+      ] as const) {
         Array.from(got).forEach((g, j) => expect(g, `${k} ${mode} [${j}]`).toBeCloseTo(w[j]!, 5));
       }
     });
@@ -249,7 +323,8 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
   const signal = (rows: number, n: number, seed: number) => {
     const r = T.hostTensor('float64', [rows, n], makeInput({ shape: [rows, n] }, seed).data as Float64Array);
     const d = r.data as Float64Array;
-    for (let b = 0; b < rows; b++) for (let i = 0; i < n; i++) d[b * n + i] = 0.1 * d[b * n + i]! + Math.sin(0.05 * (b + 1) * i) + 0.5 * Math.cos(0.31 * i);
+    for (let b = 0; b < rows; b++)
+      for (let i = 0; i < n; i++) d[b * n + i] = 0.1 * d[b * n + i]! + Math.sin(0.05 * (b + 1) * i) + 0.5 * Math.cos(0.31 * i);
     return r;
   };
   /** src/audio's |STFT| of each row, concatenated: (B, frames, bins). */
@@ -267,12 +342,42 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
     return worst;
   };
 
-  const settings: Array<{ name: string; L: number; engine: T.StftMagnitudeOptions; audio: Parameters<typeof stft>[1]; interpret: boolean }> = [
-    { name: 'nFft 64, hop 16, reflect', L: 300, engine: { nFft: 64, hop: 16 }, audio: { nFft: 64, hop: 16, padMode: 'reflect' }, interpret: true },
-    { name: 'nFft 32, winLength 20, hamming, constant', L: 150, engine: { nFft: 32, hop: 7, winLength: 20, window: makeWindow('hamming', 20), padMode: 'constant' }, audio: { nFft: 32, hop: 7, winLength: 20, window: 'hamming' }, interpret: true },
-    { name: 'nFft 16, not centred, rect', L: 61, engine: { nFft: 16, hop: 3, center: false, window: 'rect' }, audio: { nFft: 16, hop: 3, center: false, window: 'rect' }, interpret: true },
+  const settings: Array<{
+    name: string;
+    L: number;
+    engine: T.StftMagnitudeOptions;
+    audio: Parameters<typeof stft>[1];
+    interpret: boolean;
+  }> = [
+    {
+      name: 'nFft 64, hop 16, reflect',
+      L: 300,
+      engine: { nFft: 64, hop: 16 },
+      audio: { nFft: 64, hop: 16, padMode: 'reflect' },
+      interpret: true,
+    },
+    {
+      name: 'nFft 32, winLength 20, hamming, constant',
+      L: 150,
+      engine: { nFft: 32, hop: 7, winLength: 20, window: makeWindow('hamming', 20), padMode: 'constant' },
+      audio: { nFft: 32, hop: 7, winLength: 20, window: 'hamming' },
+      interpret: true,
+    },
+    {
+      name: 'nFft 16, not centred, rect',
+      L: 61,
+      engine: { nFft: 16, hop: 3, center: false, window: 'rect' },
+      audio: { nFft: 16, hop: 3, center: false, window: 'rect' },
+      interpret: true,
+    },
     // Jukebox's largest resolution (window 1200 in an FFT of 2048), ONNX Runtime only (the plain-loop reference is slow here)
-    { name: 'nFft 2048, hop 240, winLength 1200, reflect', L: 3000, engine: { nFft: 2048, hop: 240, winLength: 1200 }, audio: { nFft: 2048, hop: 240, winLength: 1200, padMode: 'reflect' }, interpret: false },
+    {
+      name: 'nFft 2048, hop 240, winLength 1200, reflect',
+      L: 3000,
+      engine: { nFft: 2048, hop: 240, winLength: 1200 },
+      audio: { nFft: 2048, hop: 240, winLength: 1200, padMode: 'reflect' },
+      interpret: false,
+    },
   ];
   for (const c of settings) {
     it(`${c.name}: float64 within 1e-6 of src/audio, float32 within 1e-4 relative`, async () => {
@@ -294,7 +399,10 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
     const yh = signal(2, L, 4);
     const x = T.input('x', [2, L]);
     const yIn = T.input('y', [2, L]);
-    const res = [{ nFft: 64, hop: 16, winLength: 48 }, { nFft: 32, hop: 8, winLength: 32 }];
+    const res = [
+      { nFft: 64, hop: 16, winLength: 48 },
+      { nFft: 32, hop: 8, winLength: 32 },
+    ];
     const mx = T.stftMagnitude(x, res[0]!);
     const my = T.stftMagnitude(yIn, res[0]!);
     const outs = { mr: T.multiResolutionStftLoss(x, yIn, res), sc: T.spectralConvergence(mx, my), lm: T.logMagnitudeL1(mx, my, 1e-7) };
@@ -305,14 +413,19 @@ describe('in-graph STFT against src/audio (librosa conventions)', () => {
     };
     const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, e) => s + e * e, 0));
     const diff = (p: Float64Array, q: Float64Array) => p.map((v, i) => v - q[i]!);
-    const mag = (h: T.HostTensor, r: T.StftMagnitudeOptions) => audioMagnitude(h, { ...r, padMode: 'reflect' } as Parameters<typeof stft>[1]);
+    const mag = (h: T.HostTensor, r: T.StftMagnitudeOptions) =>
+      audioMagnitude(h, { ...r, padMode: 'reflect' } as Parameters<typeof stft>[1]);
     const wantMr = res.reduce((s, r) => s + perRow(mag(xh, r), mag(yh, r), (p, q) => norm(diff(p, q))), 0);
     const ax = mag(xh, res[0]!);
     const ay = mag(yh, res[0]!);
     const wantSc = perRow(ax, ay, (p, q) => norm(diff(p, q)) / norm(p));
     const wantLm = ax.reduce((s, v, i) => s + Math.abs(Math.log(v + 1e-7) - Math.log(ay[i]! + 1e-7)), 0) / ax.length;
     const { f32, f64 } = await runBoth(rt, [x, yIn], outs, { x: xh, y: yh });
-    for (const [k, w] of [['mr', wantMr], ['sc', wantSc], ['lm', wantLm]] as const) {
+    for (const [k, w] of [
+      ['mr', wantMr],
+      ['sc', wantSc],
+      ['lm', wantLm],
+    ] as const) {
       expect(Math.abs((T.toNumbers(f64[k]!)[0]! - w) / w), `${k} float64`).toBeLessThan(1e-9);
       expect(Math.abs((T.toNumbers(f32[k]!)[0]! - w) / w), `${k} float32`).toBeLessThan(1e-4);
     }
@@ -368,7 +481,9 @@ for (const { device, skip } of PROVIDERS) {
 describe('engine modules', () => {
   it('import each other without a cycle (type-only imports are erased and do not count)', () => {
     const root = resolve(import.meta.dirname, '../../src/engine');
-    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(root, f));
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(root, f));
     const edges = new Map<string, string[]>();
     for (const f of files) {
       const src = readFileSync(f, 'utf8');
@@ -376,7 +491,10 @@ describe('engine modules', () => {
       for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?\bfrom\s+'(\.[^']+)'/gms)) {
         if (!m[1]) deps.push(resolve(dirname(f), m[2]!));
       }
-      edges.set(f, deps.filter((d) => d.startsWith(root)));
+      edges.set(
+        f,
+        deps.filter((d) => d.startsWith(root)),
+      );
     }
     expect(edges.get(join(root, 'ops/reduce.ts'))).toContain(join(root, 'ops/elementwise.ts')); // the parser sees imports
     const state = new Map<string, 'open' | 'done'>();

@@ -39,7 +39,10 @@ function expectNormal(v: readonly number[], mu: number, sd: number, what: string
   const n = v.length;
   expect(Math.abs(meanOf(v) - mu), `${what}: mean`).toBeLessThan((Z * sd) / Math.sqrt(n));
   expect(Math.abs(varOf(v) - sd ** 2), `${what}: variance`).toBeLessThan(Z * sd ** 2 * Math.sqrt(2 / n));
-  for (const [k, p] of [[1, 0.682689], [2, 0.9545]] as const) {
+  for (const [k, p] of [
+    [1, 0.682689],
+    [2, 0.9545],
+  ] as const) {
     const frac = v.filter((x) => Math.abs(x - mu) < k * sd).length / n;
     expect(Math.abs(frac - p), `${what}: mass within ${k}σ`).toBeLessThan(Z * Math.sqrt((p * (1 - p)) / n));
   }
@@ -107,10 +110,7 @@ describe('randomUniform / randomNormal on ONNX Runtime', () => {
     const a = T.randomNormal([16], { seed: 9 });
     const b = T.randomNormal([16], { seed: 9 });
     const c = T.randomNormal([16], { seed: 10 });
-    const [[same], [diff]] = [
-      await draws(rt, T.sub(a, b)),
-      await draws(rt, T.sub(a, c)),
-    ];
+    const [[same], [diff]] = [await draws(rt, T.sub(a, b)), await draws(rt, T.sub(a, c))];
     expect(same!.every((v) => v === 0)).toBe(true);
     expect(diff!.some((v) => v !== 0)).toBe(true);
   });
@@ -119,7 +119,11 @@ describe('randomUniform / randomNormal on ONNX Runtime', () => {
 describe('random reference implementation', () => {
   it('is a seeded PRNG with the right distributions', () => {
     const [u, u2, u3] = T.interpret(
-      [T.randomUniform([N], { low: 1, high: 4, seed: 3 }), T.randomUniform([N], { low: 1, high: 4, seed: 3 }), T.randomUniform([N], { low: 1, high: 4, seed: 4 })],
+      [
+        T.randomUniform([N], { low: 1, high: 4, seed: 3 }),
+        T.randomUniform([N], { low: 1, high: 4, seed: 3 }),
+        T.randomUniform([N], { low: 1, high: 4, seed: 4 }),
+      ],
       {},
     );
     expectUniform(values(u!), 1, 4, 'reference uniform');

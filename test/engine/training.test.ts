@@ -109,7 +109,6 @@ describe('GPT training step', () => {
       m.forEach((v, j) => expect(Math.abs(v / (1 - opt.beta1) - gref[j]!)).toBeLessThan(1e-5 + 1e-4 * Math.abs(gref[j]!)));
     });
   });
-
 });
 
 describe('trainer', () => {
@@ -146,7 +145,10 @@ describe('trainer', () => {
     } finally {
       await rt2.close();
     }
-    const log = (await readFile(join(dir, 'b', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const log = (await readFile(join(dir, 'b', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.map((r: { step: number }) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 

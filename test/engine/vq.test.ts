@@ -12,11 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestCheckpoint, loadCheckpoint } from '../../src/engine/checkpoint.ts';
 import * as T from '../../src/engine/index.ts';
-import { ParamSet, arange } from '../../src/engine/nn.ts';
+import { arange, ParamSet } from '../../src/engine/nn.ts';
 import { adamwConfig } from '../../src/engine/optim.ts';
 import { BufferSet, loadWeights, runOnWeights, stateKey } from '../../src/engine/state.ts';
-import { latestCheckpoint, loadCheckpoint } from '../../src/engine/checkpoint.ts';
 import { buildGradStep, objective } from '../../src/engine/step.ts';
 import { type TrainTask, train } from '../../src/engine/trainer.ts';
 import { prng } from '../../src/random.ts';
@@ -40,7 +40,10 @@ function quantize(buffers: BufferSet, z: T.Tensor) {
   const usage = buffers.buffer('vq.usage', [K], { kind: 'ones' });
   const sums = buffers.buffer('vq.sums', [K, D], { kind: 'zeros' });
   // ‖z − e‖² = ‖z‖² − 2 z·e + ‖e‖²   (B, K)
-  const dist = T.add(T.sub(T.sum(T.mul(z, z), 1, true), T.mul(T.matmul(z, T.transpose(codebook, [1, 0])), 2)), T.reshape(T.sum(T.mul(codebook, codebook), 1), [1, K]));
+  const dist = T.add(
+    T.sub(T.sum(T.mul(z, z), 1, true), T.mul(T.matmul(z, T.transpose(codebook, [1, 0])), 2)),
+    T.reshape(T.sum(T.mul(codebook, codebook), 1), [1, K]),
+  );
   const ids = T.argmin(dist, 1); // (B,)
   const q = T.gather(codebook, ids); // (B, D)
   const zq = T.add(z, T.stopGradient(T.sub(q, z))); // forward: q; backward: identity to z
@@ -72,7 +75,13 @@ function vqTask(): TrainTask {
       const z = T.matmul(x, wEnc);
       const vq = quantize(buffers, z);
       const r = T.sub(T.matmul(vq.zq, wDec), x);
-      return { ps, data: [x], losses: { recon: T.mean(T.mul(r, r)), commit: { value: vq.commit, weight: BETA } }, metrics: { perplexity: vq.perplexity }, buffers };
+      return {
+        ps,
+        data: [x],
+        losses: { recon: T.mean(T.mul(r, r)), commit: { value: vq.commit, weight: BETA } },
+        metrics: { perplexity: vq.perplexity },
+        buffers,
+      };
     },
     batch: (_split, index) => ({ x: T.hostTensor('float32', [B, X], batchX(index)) }),
     tokensPerStep: B,
@@ -80,7 +89,12 @@ function vqTask(): TrainTask {
   };
 }
 
-const CENTERS = [[2, 0, 0, 1], [0, 2, 1, 0], [-2, 0, 0, -1], [0, -2, -1, 0]];
+const CENTERS = [
+  [2, 0, 0, 1],
+  [0, 2, 1, 0],
+  [-2, 0, 0, -1],
+  [0, -2, -1, 0],
+];
 /** Points around four centres, deterministic in the batch index (values rounded to float32). */
 function batchX(index: number): Float64Array {
   const r = prng(77 + index);
@@ -123,20 +137,22 @@ function expected(v: ReturnType<typeof init>, x: Float64Array) {
   const q = (b: number, d: number) => v.codebook[ids[b]! * D + d]!;
   // Forward value of z_q is q; ∂L/∂x̂ = 2(x̂ − x)/(B·X).
   const dR = new Float64Array(B * X);
-  for (let b = 0; b < B; b++) for (let i = 0; i < X; i++) {
-    let xh = 0;
-    for (let d = 0; d < D; d++) xh += q(b, d) * v.decW[d * X + i]!;
-    dR[b * X + i] = (2 * (xh - x[b * X + i]!)) / (B * X);
-  }
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < X; i++) {
+      let xh = 0;
+      for (let d = 0; d < D; d++) xh += q(b, d) * v.decW[d * X + i]!;
+      dR[b * X + i] = (2 * (xh - x[b * X + i]!)) / (B * X);
+    }
   const gDec = new Float64Array(D * X); // z_qᵀ·dR
   const gz = new Float64Array(B * D); // dR·W_decᵀ (straight through) + β·2(z − q)/(B·D)
-  for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) {
-    for (let i = 0; i < X; i++) {
-      gDec[d * X + i]! += q(b, d) * dR[b * X + i]!;
-      gz[b * D + d]! += dR[b * X + i]! * v.decW[d * X + i]!;
+  for (let b = 0; b < B; b++)
+    for (let d = 0; d < D; d++) {
+      for (let i = 0; i < X; i++) {
+        gDec[d * X + i]! += q(b, d) * dR[b * X + i]!;
+        gz[b * D + d]! += dR[b * X + i]! * v.decW[d * X + i]!;
+      }
+      gz[b * D + d]! += (BETA * 2 * (z[b * D + d]! - q(b, d))) / (B * D);
     }
-    gz[b * D + d]! += (BETA * 2 * (z[b * D + d]! - q(b, d))) / (B * D);
-  }
   const gEnc = new Float64Array(X * D); // xᵀ·gz
   for (let b = 0; b < B; b++) for (let i = 0; i < X; i++) for (let d = 0; d < D; d++) gEnc[i * D + d]! += x[b * X + i]! * gz[b * D + d]!;
   // EMA update.
@@ -186,7 +202,9 @@ describe('straight-through VQ layer', () => {
     const f64 = (t: T.HostTensor) => T.hostTensor('float64', t.shape, T.toNumbers(t));
     const feeds = Object.fromEntries(Object.entries({ ...asInit(v), x: T.hostTensor('float32', [B, X], x) }).map(([k, t]) => [k, f64(t)]));
     const session = await rt.load(g.model);
-    const out = await rt.run(session, feeds, { fetch: ['grad.enc.w', 'grad.dec.w', 'new.buffer.vq.usage', 'new.buffer.vq.sums', 'new.buffer.vq.codebook'] });
+    const out = await rt.run(session, feeds, {
+      fetch: ['grad.enc.w', 'grad.dec.w', 'new.buffer.vq.usage', 'new.buffer.vq.sums', 'new.buffer.vq.codebook'],
+    });
     expect(maxRel(T.toNumbers(out['grad.enc.w']!), want.gEnc)).toBeLessThan(1e-12);
     expect(maxRel(T.toNumbers(out['grad.dec.w']!), want.gDec)).toBeLessThan(1e-12);
     expect(maxRel(T.toNumbers(out['new.buffer.vq.usage']!), want.usage)).toBeLessThan(1e-12);
@@ -202,8 +220,18 @@ describe('straight-through VQ layer', () => {
     const res = await train(rt, vqTask(), { steps: 1, optimizer: opt, initParams: asInit(v) });
     // After one AdamW step, m = (1 − β1)·g (float32: agree to float32 rounding of the forward pass).
     const st = await rt.getState([stateKey.m('enc.w'), stateKey.m('dec.w'), stateKey.param('vq.codebook'), stateKey.param('vq.usage')]);
-    expect(maxRel(Array.from(T.toNumbers(st['m:enc.w']!), (m) => m / (1 - opt.beta1)), want.gEnc)).toBeLessThan(1e-5);
-    expect(maxRel(Array.from(T.toNumbers(st['m:dec.w']!), (m) => m / (1 - opt.beta1)), want.gDec)).toBeLessThan(1e-5);
+    expect(
+      maxRel(
+        Array.from(T.toNumbers(st['m:enc.w']!), (m) => m / (1 - opt.beta1)),
+        want.gEnc,
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      maxRel(
+        Array.from(T.toNumbers(st['m:dec.w']!), (m) => m / (1 - opt.beta1)),
+        want.gDec,
+      ),
+    ).toBeLessThan(1e-5);
     expect(maxRel(T.toNumbers(st['param:vq.codebook']!), want.codebook)).toBeLessThan(1e-6);
     expect(maxRel(T.toNumbers(st['param:vq.usage']!), want.usage)).toBeLessThan(1e-6);
     // Logged: each loss, and the code perplexity exp(H(usage in the batch)).
@@ -252,7 +280,10 @@ describe('straight-through VQ layer', () => {
       const x = T.input('x', [B, X]);
       const z = T.matmul(x, ps.param('enc.w', [X, D], { kind: 'zeros' }));
       const codebook = buffers.buffer('vq.codebook', [K, D], { kind: 'zeros' });
-      const dist = T.add(T.sub(T.sum(T.mul(z, z), 1, true), T.mul(T.matmul(z, T.transpose(codebook, [1, 0])), 2)), T.reshape(T.sum(T.mul(codebook, codebook), 1), [1, K]));
+      const dist = T.add(
+        T.sub(T.sum(T.mul(z, z), 1, true), T.mul(T.matmul(z, T.transpose(codebook, [1, 0])), 2)),
+        T.reshape(T.sum(T.mul(codebook, codebook), 1), [1, K]),
+      );
       const model = T.exportOnnx([x, ...ps.inputs, ...buffers.inputs], { ids: T.argmin(dist, 1) }, { name: 'vq_encode' });
       const xs = batchX(99);
       const out = await runOnWeights(rt3, model, { ps, buffers }, { x: T.hostTensor('float32', [B, X], xs) });
@@ -260,7 +291,9 @@ describe('straight-through VQ layer', () => {
       const enc = T.toNumbers(ck.params['enc.w']!);
       const cb = T.toNumbers(ck.params['vq.codebook']!);
       const want = Array.from({ length: B }, (_, b) => {
-        const zb = Array.from({ length: D }, (_, d) => Array.from({ length: X }, (_, i) => xs[b * X + i]! * enc[i * D + d]!).reduce((a, c) => a + c, 0));
+        const zb = Array.from({ length: D }, (_, d) =>
+          Array.from({ length: X }, (_, i) => xs[b * X + i]! * enc[i * D + d]!).reduce((a, c) => a + c, 0),
+        );
         const d2 = Array.from({ length: K }, (_, k) => zb.reduce((a, zd, d) => a + (zd - cb[k * D + d]!) ** 2, 0));
         return d2.indexOf(Math.min(...d2));
       });

@@ -11,7 +11,9 @@ import { PROBLEMS } from './toy-problems.ts';
 
 const run = async (args: string[]) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', ...args], { encoding: 'utf8' });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', ...args], {
+      encoding: 'utf8',
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -37,7 +39,15 @@ const server = createServer((req, res) => {
     models.push(b.model);
     const p = PROBLEMS.find((x) => x.prompt === b.prompt);
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ choices: Array.from({ length: b.n }, (_, index) => ({ index, text: `${p?.canonical_solution ?? ''}\n\ndef extra():\n    pass`, finish_reason: 'stop' })) }));
+    res.end(
+      JSON.stringify({
+        choices: Array.from({ length: b.n }, (_, index) => ({
+          index,
+          text: `${p?.canonical_solution ?? ''}\n\ndef extra():\n    pass`,
+          finish_reason: 'stop',
+        })),
+      }),
+    );
   });
 });
 let url = '';
@@ -50,7 +60,13 @@ afterAll(() => server.close());
 describe('tony eval', () => {
   it('humaneval --samples scores and prints the metrics last', async () => {
     const samples = join(dir, 'samples.jsonl');
-    writeFileSync(samples, jsonl([{ task_id: 'Toy/0', completion: '    return a + b\n' }, { task_id: 'Toy/0', completion: '    return 0\n' }]));
+    writeFileSync(
+      samples,
+      jsonl([
+        { task_id: 'Toy/0', completion: '    return a + b\n' },
+        { task_id: 'Toy/0', completion: '    return 0\n' },
+      ]),
+    );
     const r = await run(['humaneval', '--samples', samples, '--problems', problems, '--k', '1,2,5']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/problems attempted\s+1 of 3/);
@@ -63,7 +79,10 @@ describe('tony eval', () => {
     const r = await run(['humaneval', '--model', url, '--n', '2', '--problems', problems, '--samples', samples, '--k', '1']);
     expect(r.code).toBe(0);
     expect(lastJson(r.stdout)).toEqual({ 'pass@1': 1 });
-    const written = readFileSync(samples, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const written = readFileSync(samples, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(written).toHaveLength(6);
     expect(written[0].completion).toBe(PROBLEMS[0]!.canonical_solution + '\n'); // cut at "\ndef"
     expect(new Set(models)).toEqual(new Set(['fake-1'])); // the one model GET /v1/models lists
@@ -79,7 +98,13 @@ describe('tony eval', () => {
     const data = join(dir, 'gsm.jsonl');
     writeFileSync(data, jsonl([{ question: 'q', answer: 'r\n#### 4' }]));
     const samples = join(dir, 'gs.jsonl');
-    writeFileSync(samples, jsonl([{ task_id: 'gsm8k/0', completion: '#### 4' }, { task_id: 'gsm8k/0', completion: '#### 5' }]));
+    writeFileSync(
+      samples,
+      jsonl([
+        { task_id: 'gsm8k/0', completion: '#### 4' },
+        { task_id: 'gsm8k/0', completion: '#### 5' },
+      ]),
+    );
     const r = await run(['gsm8k', '--samples', samples, '--data', data]);
     expect(r.code).toBe(0);
     expect(lastJson(r.stdout)).toEqual({ 'test@1': 1, 'mean accuracy': 0.5, 'maj@2': 1 });

@@ -12,7 +12,13 @@ const write = (name: string, text: string | Uint8Array) => {
   writeFileSync(p, text);
   return p;
 };
-const problem = { task_id: 'T/0', prompt: 'def f():\n', entry_point: 'f', canonical_solution: '    return 1\n', test: 'def check(c):\n    assert c() == 1\n' };
+const problem = {
+  task_id: 'T/0',
+  prompt: 'def f():\n',
+  entry_point: 'f',
+  canonical_solution: '    return 1\n',
+  test: 'def check(c):\n    assert c() == 1\n',
+};
 
 describe('loaders', () => {
   it('read .jsonl and .jsonl.gz (by content, not name), skipping blank lines', async () => {
@@ -31,8 +37,12 @@ describe('loaders', () => {
     await expect(loadProblems(missing)).rejects.toThrow(/missing\.jsonl:2: problem field 'test' is missing/);
     const dup = write('dup.jsonl', `${JSON.stringify(problem)}\n${JSON.stringify(problem)}`);
     await expect(loadProblems(dup)).rejects.toThrow(/'T\/0' appears twice/);
-    await expect(loadProblems(write('nosuffix.jsonl', JSON.stringify(problem)), { infilling: true })).rejects.toThrow(/field 'suffix' is missing/);
-    await expect(loadSamples(write('s.jsonl', '{"task_id": "T/0", "completion": 5}'))).rejects.toThrow(/s\.jsonl:1: sample field 'completion' is a number/);
+    await expect(loadProblems(write('nosuffix.jsonl', JSON.stringify(problem)), { infilling: true })).rejects.toThrow(
+      /field 'suffix' is missing/,
+    );
+    await expect(loadSamples(write('s.jsonl', '{"task_id": "T/0", "completion": 5}'))).rejects.toThrow(
+      /s\.jsonl:1: sample field 'completion' is a number/,
+    );
     await expect(loadMathProblems(write('m.jsonl', '{"question": "q"}'))).rejects.toThrow(/m\.jsonl:1: GSM8K field 'answer' is missing/);
     await expect(loadProblems(join(dir, 'nope.jsonl'))).rejects.toThrow(/cannot read .*nope\.jsonl.*ENOENT/);
   });

@@ -65,7 +65,12 @@ describe('evaluateGsm8k', () => {
     const data = join(dir, 'test.jsonl');
     writeFileSync(
       data,
-      [{ question: 'q0', answer: REFERENCE }, { question: 'q1', answer: 'x\n#### 1,000' }].map((r) => JSON.stringify(r)).join('\n'),
+      [
+        { question: 'q0', answer: REFERENCE },
+        { question: 'q1', answer: 'x\n#### 1,000' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
     );
     const samples = join(dir, 'samples.jsonl');
     const rows = [
@@ -81,7 +86,10 @@ describe('evaluateGsm8k', () => {
     expect(r.metrics['test@1']).toBe(0.5);
     expect(r.metrics['mean accuracy']).toBeCloseTo(4 / 6, 15);
     expect(r.metrics['maj@3']).toBe(1);
-    const lines = readFileSync(`${samples}_results.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(`${samples}_results.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.correct)).toEqual([false, true, true, true, false, true]);
   });
 

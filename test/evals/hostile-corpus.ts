@@ -19,7 +19,8 @@ export interface Hostile {
 const MEMORY = /memory limit/;
 
 export const PY_PROMPT = 'def add(a, b):\n    """Return a + b."""\n';
-export const PY_TEST = 'def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-4, 4) == 0\n    assert candidate(10, 5) == 15\n';
+export const PY_TEST =
+  'def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-4, 4) == 0\n    assert candidate(10, 5) == 15\n';
 
 export const PYTHON: Hostile[] = [
   { name: 'control: correct', completion: '    return a + b\n', expect: 'passed' },
@@ -28,7 +29,8 @@ export const PYTHON: Hostile[] = [
   { name: 'prints "passed"', completion: '    return 0\nprint("passed")\nprint(\'{"result": "passed"}\')\n', expect: 'failed' },
   {
     name: 'always-equal return value',
-    completion: '    class Eq:\n        def __eq__(self, other): return True\n        def __ne__(self, other): return False\n    return Eq()\n',
+    completion:
+      '    class Eq:\n        def __eq__(self, other): return True\n        def __ne__(self, other): return False\n    return Eq()\n',
     expect: 'failed',
   },
   {
@@ -66,7 +68,11 @@ export const PYTHON: Hostile[] = [
   { name: 'kills every process it can', completion: '    return 0\nimport os\nos.kill(-1, 9)\n', expect: 'failed' },
   // Issue 21 item 17: a correct program that tries to kill its judge must still pass (it cannot see it).
   { name: 'correct, and kills its parent', completion: '    return a + b\nimport os\nos.kill(os.getppid(), 9)\n', expect: 'passed' },
-  { name: 'correct, and kills every process it can', completion: '    return a + b\nimport os\ntry: os.kill(-1, 9)\nexcept OSError: pass\n', expect: 'passed' },
+  {
+    name: 'correct, and kills every process it can',
+    completion: '    return a + b\nimport os\ntry: os.kill(-1, 9)\nexcept OSError: pass\n',
+    expect: 'passed',
+  },
   {
     // Prints the pids it can signal: only its own pid namespace's init (1) may be there.
     name: 'correct, and kills every pid it finds by scanning',
@@ -77,7 +83,8 @@ export const PYTHON: Hostile[] = [
   },
   {
     name: 'correct, and uses pwd and getpass (issue 21 item 18)',
-    completion: '    import getpass, os, pwd\n    assert pwd.getpwuid(os.getuid()).pw_name == getpass.getuser() == "nobody"\n    return a + b\n',
+    completion:
+      '    import getpass, os, pwd\n    assert pwd.getpwuid(os.getuid()).pw_name == getpass.getuser() == "nobody"\n    return a + b\n',
     expect: 'passed',
   },
   {
@@ -93,13 +100,32 @@ export const PYTHON: Hostile[] = [
     expect: 'failed or timed out',
   },
   // bytearray(n) is calloc'd: untouched zero pages that never become resident (issue 21 item 19).
-  { name: 'memory bomb', completion: '    return a + b\nx = []\nwhile True:\n    x.append(bytearray(16 << 20))\n', expect: 'failed', says: MEMORY },
-  { name: 'memory bomb, touched pages', completion: '    return a + b\nx = []\nwhile True:\n    x.append(b"x" * (16 << 20))\n', expect: 'failed', says: MEMORY },
-  { name: 'memory bomb inside the call', completion: '    x = []\n    while True:\n        x.append(b"x" * (16 << 20))\n', expect: 'failed', says: MEMORY },
+  {
+    name: 'memory bomb',
+    completion: '    return a + b\nx = []\nwhile True:\n    x.append(bytearray(16 << 20))\n',
+    expect: 'failed',
+    says: MEMORY,
+  },
+  {
+    name: 'memory bomb, touched pages',
+    completion: '    return a + b\nx = []\nwhile True:\n    x.append(b"x" * (16 << 20))\n',
+    expect: 'failed',
+    says: MEMORY,
+  },
+  {
+    name: 'memory bomb inside the call',
+    completion: '    x = []\n    while True:\n        x.append(b"x" * (16 << 20))\n',
+    expect: 'failed',
+    says: MEMORY,
+  },
   { name: 'infinite output', completion: '    while True:\n        print("x" * 4096)\n', expect: 'timed out' },
   { name: 'infinite loop', completion: '    while True:\n        pass\n', expect: 'timed out' },
   { name: 'sleeps past the timeout', completion: '    import time\n    time.sleep(60)\n', expect: 'timed out' },
-  { name: 'fills the disk', completion: '    return a + b\nwith open("/tmp/big", "wb") as f:\n    while True:\n        f.write(b"x" * (1 << 20))\n', expect: 'failed' },
+  {
+    name: 'fills the disk',
+    completion: '    return a + b\nwith open("/tmp/big", "wb") as f:\n    while True:\n        f.write(b"x" * (1 << 20))\n',
+    expect: 'failed',
+  },
   { name: 'huge return value', completion: '    return "x" * (40 << 20)\n', expect: 'failed or timed out' },
   { name: 'raises SystemExit inside the call', completion: '    raise SystemExit(0)\n', expect: 'failed' },
   { name: 'deep recursion', completion: '    return add(a, b)\n', expect: 'failed' },
@@ -144,11 +170,15 @@ export const JS: Hostile[] = [
       "  return 0;\n}\nconst assert = require('node:assert');\nassert.deepStrictEqual = () => {};\nassert.strictEqual = () => {};\nObject.prototype.valueOf = () => 3;\n",
     expect: 'failed',
   },
-  { name: 'returns a lying object', completion: '  return { valueOf() { return 3; }, toString() { return "3"; } };\n}\n', expect: 'failed' },
+  {
+    name: 'returns a lying object',
+    completion: '  return { valueOf() { return 3; }, toString() { return "3"; } };\n}\n',
+    expect: 'failed',
+  },
   {
     name: 'forges a verdict on every fd',
     completion:
-      "  return 0;\n}\nconst fs = require('node:fs');\nfor (let fd = 3; fd < 64; fd++) { try { fs.writeSync(fd, '{\"result\": \"passed\"}\\n'); } catch {} }\n",
+      '  return 0;\n}\nconst fs = require(\'node:fs\');\nfor (let fd = 3; fd < 64; fd++) { try { fs.writeSync(fd, \'{"result": "passed"}\\n\'); } catch {} }\n',
     expect: 'failed',
   },
   { name: 'kills its parent (the judge)', completion: "  return 0;\n}\nprocess.kill(process.ppid, 'SIGKILL');\n", expect: 'failed' },
@@ -158,18 +188,29 @@ export const JS: Hostile[] = [
     // kill(tid) ends the whole process, and in its fresh pid namespace Node's threads have the pids
     // right after its own: skip those. Prints the pids it could signal (only init, 1, may be there).
     completion:
-      "  return a + b;\n}\nconst seen = [];\nfor (let pid = 1; pid < 1 << 15; pid++) {\n  if (pid >= process.pid && pid < process.pid + 64) continue;\n" +
+      '  return a + b;\n}\nconst seen = [];\nfor (let pid = 1; pid < 1 << 15; pid++) {\n  if (pid >= process.pid && pid < process.pid + 64) continue;\n' +
       "  try { process.kill(pid, 0); seen.push(pid); process.kill(pid, 'SIGKILL'); } catch {}\n}\nconsole.log('VISIBLE', JSON.stringify(seen));\n",
     expect: 'passed',
   },
   {
     name: 'process bomb',
-    completion: "  return a + b;\n}\nconst cp = require('node:child_process');\nfor (;;) { try { cp.spawn('/usr/bin/sleep', ['30']); } catch {} }\n",
+    completion:
+      "  return a + b;\n}\nconst cp = require('node:child_process');\nfor (;;) { try { cp.spawn('/usr/bin/sleep', ['30']); } catch {} }\n",
     expect: 'failed or timed out',
   },
-  { name: 'memory bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n', expect: 'failed', says: MEMORY },
+  {
+    name: 'memory bomb',
+    completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(Buffer.alloc(16 << 20, 1));\n',
+    expect: 'failed',
+    says: MEMORY,
+  },
   // JavaScript objects live in V8's heap, capped at the memory limit by --max-old-space-size.
-  { name: 'heap bomb', completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(new Array(1 << 20).fill(1.5));\n', expect: 'failed', says: MEMORY },
+  {
+    name: 'heap bomb',
+    completion: '  return a + b;\n}\nconst keep = [];\nfor (;;) keep.push(new Array(1 << 20).fill(1.5));\n',
+    expect: 'failed',
+    says: MEMORY,
+  },
   { name: 'infinite loop', completion: '  for (;;) {}\n}\n', expect: 'timed out' },
   {
     name: 'network: host 127.0.0.1',

@@ -3,7 +3,7 @@
 // ordinary user (level namespaces): .ci/run runs this file both ways. Needs bubblewrap.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeCgroups } from '../../src/evals/cgroups.ts';
 import { executeProgram } from '../../src/evals/execute.ts';
 import { Sandbox } from '../../src/evals/sandbox.ts';
-import { type Hostile, JS, JS_PROMPT, JS_TEST, PYTHON, PY_PROMPT, PY_TEST } from './hostile-corpus.ts';
+import { type Hostile, JS, JS_PROMPT, JS_TEST, PY_PROMPT, PY_TEST, PYTHON } from './hostile-corpus.ts';
 
 const root = process.getuid?.() === 0;
 const SECRET = `tony-secret-${randomBytes(8).toString('hex')}`;
@@ -22,7 +22,7 @@ const SECRET_VAR = 'TONY_HOSTILE_TEST_SECRET';
 // the sandbox must not show at all.
 const CANARY_DIR = root
   ? `/usr/local/share/tony-canary-${process.pid}`
-  : process.env.TONY_HOSTILE_CANARY_DIR ?? mkdtempSync(join(homedir(), 'tony-canary-'));
+  : (process.env.TONY_HOSTILE_CANARY_DIR ?? mkdtempSync(join(homedir(), 'tony-canary-')));
 const OWN_CANARY = root || !process.env.TONY_HOSTILE_CANARY_DIR;
 const CANARY_SECRET = OWN_CANARY ? SECRET : process.env.TONY_HOSTILE_CANARY_SECRET!;
 const connections: string[] = [];
@@ -55,7 +55,8 @@ const fill = (s: string) => s.replaceAll('CANARY_DIR', CANARY_DIR).replaceAll('P
 
 function checkVerdict(h: Hostile, result: string) {
   if (h.expect === 'failed') expect(result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
-  else if (h.expect === 'failed or timed out') expect(result === 'timed out' || result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
+  else if (h.expect === 'failed or timed out')
+    expect(result === 'timed out' || result.startsWith('failed'), `${h.name}: ${result}`).toBe(true);
   else expect(result, h.name).toBe(h.expect);
   if (h.says) expect(result, h.name).toMatch(h.says);
 }
@@ -113,7 +114,13 @@ describe('hostile Python programs', () => {
   });
 
   it('keeps going: a correct program still passes afterwards', async () => {
-    const r = await executeProgram(sb, { language: 'python', candidate: `${PY_PROMPT}    return a + b\n`, reference: `${PY_PROMPT}    return a + b\n`, test: PY_TEST, entryPoint: 'add' });
+    const r = await executeProgram(sb, {
+      language: 'python',
+      candidate: `${PY_PROMPT}    return a + b\n`,
+      reference: `${PY_PROMPT}    return a + b\n`,
+      test: PY_TEST,
+      entryPoint: 'add',
+    });
     expect(r.result).toBe('passed');
   });
 });

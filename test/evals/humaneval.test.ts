@@ -39,9 +39,15 @@ describe('evaluateHumanEval', () => {
     writeFileSync(problems, jsonl(PROBLEMS));
     const S = (task: number, completion: string) => ({ task_id: `Toy/${task}`, completion });
     const samples = [
-      S(0, '    return a + b\n'), S(0, '    return b + a\n'), S(0, '    return sum([a, b])\n'), // 3 of 3
-      S(1, PROBLEMS[1]!.canonical_solution), S(1, '    return 0.0\n'), S(1, '    return xs[0]\n'), // 1 of 3
-      S(2, '    return [sum(numbers), 1]\n'), S(2, '    return (0, 1)\n'), S(2, '    return sum(numbers)\n'), // 0 of 3
+      S(0, '    return a + b\n'),
+      S(0, '    return b + a\n'),
+      S(0, '    return sum([a, b])\n'), // 3 of 3
+      S(1, PROBLEMS[1]!.canonical_solution),
+      S(1, '    return 0.0\n'),
+      S(1, '    return xs[0]\n'), // 1 of 3
+      S(2, '    return [sum(numbers), 1]\n'),
+      S(2, '    return (0, 1)\n'),
+      S(2, '    return sum(numbers)\n'), // 0 of 3
     ];
     const file = join(dir, 'samples.jsonl');
     writeFileSync(file, jsonl(samples));
@@ -51,8 +57,13 @@ describe('evaluateHumanEval', () => {
     expect(r.metrics['pass@2']).toBeCloseTo((1 + 2 / 3 + 0) / 3, 12);
     expect(r.metrics['pass@3']).toBeCloseTo(2 / 3, 12);
     expect(r.metrics['pass@10']).toBeUndefined(); // fewer than 10 samples per problem
-    const lines = readFileSync(`${file}_results.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.task_id, l.completion, l.passed])).toEqual(samples.map((s, i) => [s.task_id, s.completion, [0, 1, 2, 3].includes(i)]));
+    const lines = readFileSync(`${file}_results.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.task_id, l.completion, l.passed])).toEqual(
+      samples.map((s, i) => [s.task_id, s.completion, [0, 1, 2, 3].includes(i)]),
+    );
     expect(lines[6].result).toMatch(/^failed: /);
     const summary = JSON.parse(readFileSync(`${file}_summary.json`, 'utf8'));
     expect(summary).toMatchObject({ problems: 3, attempted: 3, samples: 9, passed: 4 });
@@ -63,7 +74,16 @@ describe('evaluateHumanEval', () => {
     const problems = join(dir, 'infill.jsonl');
     writeFileSync(
       problems,
-      jsonl([{ task_id: 'test/0', prompt: 'def return1():\n', suffix: '1', canonical_solution: '    return ', test: 'def check(candidate):\n    assert candidate() == 1', entry_point: 'return1' }]),
+      jsonl([
+        {
+          task_id: 'test/0',
+          prompt: 'def return1():\n',
+          suffix: '1',
+          canonical_solution: '    return ',
+          test: 'def check(candidate):\n    assert candidate() == 1',
+          entry_point: 'return1',
+        },
+      ]),
     );
     const r = await evaluateHumanEval({
       problems,
@@ -82,8 +102,20 @@ describe('evaluateHumanEval', () => {
 
   it('runs JavaScript and TypeScript problems', async () => {
     const js = join(dir, 'js.jsonl');
-    const test = "const assert = require('node:assert');\nfunction check(candidate) {\n  assert.deepStrictEqual(candidate([3, 1, 2]), [1, 2, 3]);\n  assert.deepStrictEqual(candidate([]), []);\n}\n";
-    writeFileSync(js, jsonl([{ task_id: 'JS/0', prompt: 'function sorted(xs) {\n', canonical_solution: '  return [...xs].sort((a, b) => a - b);\n}\n', test, entry_point: 'sorted' }]));
+    const test =
+      "const assert = require('node:assert');\nfunction check(candidate) {\n  assert.deepStrictEqual(candidate([3, 1, 2]), [1, 2, 3]);\n  assert.deepStrictEqual(candidate([]), []);\n}\n";
+    writeFileSync(
+      js,
+      jsonl([
+        {
+          task_id: 'JS/0',
+          prompt: 'function sorted(xs) {\n',
+          canonical_solution: '  return [...xs].sort((a, b) => a - b);\n}\n',
+          test,
+          entry_point: 'sorted',
+        },
+      ]),
+    );
     const r = await evaluateHumanEval({
       problems: js,
       language: 'js',
@@ -97,15 +129,38 @@ describe('evaluateHumanEval', () => {
     expect(r.results.map((x) => x.passed)).toEqual([true, false]);
 
     const ts = join(dir, 'ts.jsonl');
-    writeFileSync(ts, jsonl([{ task_id: 'TS/0', prompt: 'function sorted(xs: number[]): number[] {\n', canonical_solution: '  return [...xs].sort((a, b) => a - b);\n}\n', test, entry_point: 'sorted' }]));
-    const t = await evaluateHumanEval({ problems: ts, language: 'ts', samples: [{ task_id: 'TS/0', completion: '  const ys: number[] = [...xs];\n  return ys.sort((a, b) => a - b);\n}\n' }], ks: [1], sandbox: sb });
+    writeFileSync(
+      ts,
+      jsonl([
+        {
+          task_id: 'TS/0',
+          prompt: 'function sorted(xs: number[]): number[] {\n',
+          canonical_solution: '  return [...xs].sort((a, b) => a - b);\n}\n',
+          test,
+          entry_point: 'sorted',
+        },
+      ]),
+    );
+    const t = await evaluateHumanEval({
+      problems: ts,
+      language: 'ts',
+      samples: [{ task_id: 'TS/0', completion: '  const ys: number[] = [...xs];\n  return ys.sort((a, b) => a - b);\n}\n' }],
+      ks: [1],
+      sandbox: sb,
+    });
     expect(t.results[0]!.result).toBe('passed');
   });
 
   it('runs problems without canonical solutions whose test calls the entry point by name (MultiPL-E style)', async () => {
     const problems = join(dir, 'multipl-e.jsonl');
-    const test = "const assert = require('node:assert');\nfunction test() {\n  let candidate = sorted;\n  assert.deepStrictEqual(candidate([2, 1]), [1, 2]);\n}\ntest();\n";
-    writeFileSync(problems, jsonl([{ task_id: 'M/0', prompt: '// sort ascending\nfunction sorted(xs) {\n', canonical_solution: '', test, entry_point: 'sorted' }]));
+    const test =
+      "const assert = require('node:assert');\nfunction test() {\n  let candidate = sorted;\n  assert.deepStrictEqual(candidate([2, 1]), [1, 2]);\n}\ntest();\n";
+    writeFileSync(
+      problems,
+      jsonl([
+        { task_id: 'M/0', prompt: '// sort ascending\nfunction sorted(xs) {\n', canonical_solution: '', test, entry_point: 'sorted' },
+      ]),
+    );
     const r = await evaluateHumanEval({
       problems,
       language: 'js',
@@ -124,7 +179,15 @@ describe('evaluateHumanEval', () => {
     writeFileSync(problems, jsonl([PROBLEMS[0]!]));
     const unsafe = await Sandbox.open({ unsafeNoSandbox: true });
     expect(unsafe.unsafe).toBe(true);
-    const r = await evaluateHumanEval({ problems, samples: [{ task_id: 'Toy/0', completion: '    return a + b\n' }, { task_id: 'Toy/0', completion: '    return a\n' }], ks: [1], sandbox: unsafe });
+    const r = await evaluateHumanEval({
+      problems,
+      samples: [
+        { task_id: 'Toy/0', completion: '    return a + b\n' },
+        { task_id: 'Toy/0', completion: '    return a\n' },
+      ],
+      ks: [1],
+      sandbox: unsafe,
+    });
     expect(r.results.map((x) => x.passed)).toEqual([true, false]);
   });
 
@@ -134,7 +197,10 @@ describe('evaluateHumanEval', () => {
     const test =
       'def check(candidate):\n    assert candidate("ff", base=16) == 255\n    try:\n        candidate("zz")\n        assert False, "no error"\n' +
       '    except ValueError as e:\n        assert "invalid literal" in str(e)\n';
-    writeFileSync(problems, jsonl([{ task_id: 'E/0', prompt, canonical_solution: '    return int(s, base)\n', test, entry_point: 'parse' }]));
+    writeFileSync(
+      problems,
+      jsonl([{ task_id: 'E/0', prompt, canonical_solution: '    return int(s, base)\n', test, entry_point: 'parse' }]),
+    );
     const r = await evaluateHumanEval({
       problems,
       samples: [
@@ -150,6 +216,8 @@ describe('evaluateHumanEval', () => {
   it('rejects samples for unknown tasks, naming them', async () => {
     const problems = join(dir, 'p2.jsonl');
     writeFileSync(problems, jsonl(PROBLEMS));
-    await expect(evaluateHumanEval({ problems, samples: [{ task_id: 'Nope/1', completion: '' }], sandbox: sb })).rejects.toThrow(/sample 1 has task_id 'Nope\/1'/);
+    await expect(evaluateHumanEval({ problems, samples: [{ task_id: 'Nope/1', completion: '' }], sandbox: sb })).rejects.toThrow(
+      /sample 1 has task_id 'Nope\/1'/,
+    );
   });
 });

@@ -28,7 +28,14 @@ describe('passAtK', () => {
   });
 
   it('stays exact at the paper scale (n = 200) and beyond', () => {
-    for (const [n, c, k] of [[200, 1, 1], [200, 1, 100], [200, 57, 10], [200, 199, 100], [1000, 3, 500], [1000, 0, 1]] as const) {
+    for (const [n, c, k] of [
+      [200, 1, 1],
+      [200, 1, 100],
+      [200, 57, 10],
+      [200, 199, 100],
+      [1000, 3, 500],
+      [1000, 0, 1],
+    ] as const) {
       expect(Math.abs(passAtK(n, c, k) - exact(n, c, k))).toBeLessThan(1e-12);
     }
   });
@@ -51,7 +58,13 @@ describe('passAtK', () => {
 
 describe('meanPassAtK', () => {
   it('averages over problems and reports only k ≤ every n', () => {
-    const m = meanPassAtK([{ n: 10, c: 1 }, { n: 5, c: 5 }], [1, 5, 10]);
+    const m = meanPassAtK(
+      [
+        { n: 10, c: 1 },
+        { n: 5, c: 5 },
+      ],
+      [1, 5, 10],
+    );
     expect(Object.keys(m)).toEqual(['pass@1', 'pass@5']);
     expect(m['pass@1']).toBeCloseTo((0.1 + 1) / 2, 15);
     expect(m['pass@5']).toBeCloseTo((exact(10, 1, 5) + 1) / 2, 12);

@@ -2,7 +2,7 @@
 // stop, n), chat, the API key, retries with backoff, the concurrency cap, client-side stops, the
 // calculator hook over HTTP, and the error for a Tony model directory.
 import { mkdtempSync } from 'node:fs';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,11 +39,28 @@ describe('OpenAIProvider', () => {
     bodies.length = 0;
     handler = (b) => choices(Array.from({ length: b.n as number }, (_, i) => `    return ${i}\n\ndef helper():\n    pass`));
     const p = new OpenAIProvider({ baseUrl: `${base}/completions`, modelName: 'm', apiKey: 'sk-test' });
-    const out = await p.generate('def f():\n', { n: 3, temperature: 0.8, topP: 0.95, maxTokens: 64, stop: ['\nclass', '\nif', '\n#', '\nprint', '\ndef'], suffix: 'SUF' });
+    const out = await p.generate('def f():\n', {
+      n: 3,
+      temperature: 0.8,
+      topP: 0.95,
+      maxTokens: 64,
+      stop: ['\nclass', '\nif', '\n#', '\nprint', '\ndef'],
+      suffix: 'SUF',
+    });
     expect(out.map((g) => g.text)).toEqual(['    return 0\n', '    return 1\n', '    return 2\n']);
     expect(out[0]!.finishReason).toBe('stop');
     const b = bodies[0]!;
-    expect(b).toMatchObject({ _path: '/v1/completions', _auth: 'Bearer sk-test', model: 'm', prompt: 'def f():\n', suffix: 'SUF', n: 3, temperature: 0.8, top_p: 0.95, max_tokens: 64 });
+    expect(b).toMatchObject({
+      _path: '/v1/completions',
+      _auth: 'Bearer sk-test',
+      model: 'm',
+      prompt: 'def f():\n',
+      suffix: 'SUF',
+      n: 3,
+      temperature: 0.8,
+      top_p: 0.95,
+      max_tokens: 64,
+    });
     expect(b.stop).toEqual(['\nclass', '\nif', '\n#', '\nprint']);
   });
 
@@ -53,7 +70,13 @@ describe('OpenAIProvider', () => {
     handler = (b) => {
       const k = call++;
       // Out-of-order indices, as servers may return them.
-      return { choices: Array.from({ length: b.n as number }, (_, i) => ({ index: (b.n as number) - 1 - i, text: `${k}:${(b.n as number) - 1 - i}`, finish_reason: 'length' })) };
+      return {
+        choices: Array.from({ length: b.n as number }, (_, i) => ({
+          index: (b.n as number) - 1 - i,
+          text: `${k}:${(b.n as number) - 1 - i}`,
+          finish_reason: 'length',
+        })),
+      };
     };
     const p = new OpenAIProvider({ baseUrl: base, modelName: 'm', maxNPerRequest: 2 });
     const out = await p.generate('x', { n: 5, temperature: 1, topP: 1, maxTokens: 1 });
@@ -67,7 +90,9 @@ describe('OpenAIProvider', () => {
     const p = new OpenAIProvider({ baseUrl: base, modelName: 'c', api: 'chat' });
     expect((await p.generate('hello', { n: 1, temperature: 0, topP: 1, maxTokens: 5 }))[0]!.text).toBe('hi');
     expect(bodies[0]).toMatchObject({ _path: '/v1/chat/completions', messages: [{ role: 'user', content: 'hello' }] });
-    await expect(p.generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 5, suffix: 's' })).rejects.toThrow(/infilling needs the completions API/);
+    await expect(p.generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 5, suffix: 's' })).rejects.toThrow(
+      /infilling needs the completions API/,
+    );
   });
 
   it('retries 429 and 5xx with backoff, and gives up with a clear error', async () => {
@@ -92,7 +117,9 @@ describe('OpenAIProvider', () => {
       res.end('down');
     };
     const q = new OpenAIProvider({ baseUrl: base, modelName: 'm', retryBaseMs: 1, maxRetries: 2 });
-    await expect(q.generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 1 })).rejects.toThrow(/failed after 3 attempts: HTTP 500: down/);
+    await expect(q.generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 1 })).rejects.toThrow(
+      /failed after 3 attempts: HTTP 500: down/,
+    );
     expect(calls).toBe(3);
 
     calls = 0;
@@ -130,7 +157,13 @@ describe('OpenAIProvider', () => {
       return choices([' WRONG']);
     };
     const p = new OpenAIProvider({ baseUrl: base, modelName: 'm' });
-    const [g] = await p.generate('Q\nAnswer:', { n: 1, temperature: 0, topP: 1, maxTokens: 100, hook: { stopAt: '=', force: calculatorHook } });
+    const [g] = await p.generate('Q\nAnswer:', {
+      n: 1,
+      temperature: 0,
+      topP: 1,
+      maxTokens: 100,
+      hook: { stopAt: '=', force: calculatorHook },
+    });
     expect(g!.text).toBe(' She sold <<48/2=24>> 24 clips, then <<24+48=72>> 72.\n#### 72');
     expect(bodies.every((b) => (b.stop as string[])[0] === '=')).toBe(true);
   });
@@ -141,12 +174,16 @@ describe('the model and its context (issue 21, item 10)', () => {
 
   it('without a model name asks GET /models once, uses its one model and caps max_tokens at its context', async () => {
     bodies.length = 0;
-    handler = (b, req) => (req.method === 'GET' ? { object: 'list', data: [card('code', { context_length: 256 })] } : choices(Array(b.n as number).fill('x')));
+    handler = (b, req) =>
+      req.method === 'GET' ? { object: 'list', data: [card('code', { context_length: 256 })] } : choices(Array(b.n as number).fill('x'));
     const p = new OpenAIProvider({ baseUrl: base });
     await p.generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 512 });
     await p.generate('b', { n: 1, temperature: 0, topP: 1, maxTokens: 100 });
     expect(bodies.map((b) => b._path)).toEqual(['/v1/models', '/v1/completions', '/v1/completions']);
-    expect(bodies.slice(1).map((b) => [b.model, b.max_tokens])).toEqual([['code', 255], ['code', 100]]); // 256 − 1 prompt token
+    expect(bodies.slice(1).map((b) => [b.model, b.max_tokens])).toEqual([
+      ['code', 255],
+      ['code', 100],
+    ]); // 256 − 1 prompt token
   });
 
   it("reads vLLM's max_model_len too, and refuses to guess among several models", async () => {
@@ -155,7 +192,9 @@ describe('the model and its context (issue 21, item 10)', () => {
     await new OpenAIProvider({ baseUrl: base }).generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 512 });
     expect(bodies.at(-1)!.max_tokens).toBe(63);
     handler = () => ({ data: [card('a'), card('b')] });
-    await expect(new OpenAIProvider({ baseUrl: base }).generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 5 })).rejects.toMatchObject({ message: expect.stringMatching(/lists 2 models \(a, b\)/), hint: expect.stringMatching(/--model-name/) });
+    await expect(
+      new OpenAIProvider({ baseUrl: base }).generate('a', { n: 1, temperature: 0, topP: 1, maxTokens: 5 }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/lists 2 models \(a, b\)/), hint: expect.stringMatching(/--model-name/) });
   });
 
   it('on context_length_exceeded retries with max_tokens = context − prompt tokens; a prompt that fills the context fails its samples', async () => {
@@ -185,7 +224,11 @@ describe('the model and its context (issue 21, item 10)', () => {
     expect(bodies.map((b) => b.max_tokens)).toEqual([512, 70]);
     const failed = await p.generate('z'.repeat(100), { n: 2, temperature: 0, topP: 1, maxTokens: 16 });
     expect(failed).toHaveLength(2);
-    expect(failed[0]).toEqual({ text: '', finishReason: 'error', error: "the prompt has 100 tokens; the model's context is 100, leaving no room to generate" });
+    expect(failed[0]).toEqual({
+      text: '',
+      finishReason: 'error',
+      error: "the prompt has 100 tokens; the model's context is 100, leaving no room to generate",
+    });
   });
 });
 
@@ -194,7 +237,12 @@ describe('openProvider', () => {
     bodies.length = 0;
     handler = () => choices(['x']);
     process.env.TONY_TEST_KEY = 'sk-env';
-    await (await openProvider(base, { modelName: 'm', apiKeyEnv: 'TONY_TEST_KEY' })).generate('x', { n: 1, temperature: 0, topP: 1, maxTokens: 1 });
+    await (await openProvider(base, { modelName: 'm', apiKeyEnv: 'TONY_TEST_KEY' })).generate('x', {
+      n: 1,
+      temperature: 0,
+      topP: 1,
+      maxTokens: 1,
+    });
     delete process.env.TONY_TEST_KEY;
     expect(bodies[0]!._auth).toBe('Bearer sk-env');
   });

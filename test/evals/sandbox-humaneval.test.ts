@@ -26,9 +26,17 @@ describe('HumanEval in the sandbox', () => {
       ...ids.filter((_, i) => i % 4 === 0).map((id) => ({ task_id: id, completion: '    pass\n' })),
     ];
     const r = await evaluateHumanEval({ problems: HUMANEVAL, samples, ks: [1], workers: 2, sandbox: sb });
-    const failedCanonical = r.results.slice(0, 164).filter((x) => !x.passed).map((x) => `${x.task_id}: ${x.result}`);
+    const failedCanonical = r.results
+      .slice(0, 164)
+      .filter((x) => !x.passed)
+      .map((x) => `${x.task_id}: ${x.result}`);
     expect(failedCanonical).toEqual([]);
-    expect(r.results.slice(164).filter((x) => x.passed).map((x) => x.task_id)).toEqual([]);
+    expect(
+      r.results
+        .slice(164)
+        .filter((x) => x.passed)
+        .map((x) => x.task_id),
+    ).toEqual([]);
     // pass@1 per problem: 1 for problems with only the canonical sample, 1/2 where a stub was added.
     expect(r.metrics['pass@1']).toBeCloseTo((123 + 41 * 0.5) / 164, 12);
   });

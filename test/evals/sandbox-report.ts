@@ -13,17 +13,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { homedir, loadavg, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProblems } from '../../src/evals/data.ts';
 import { executeProgram } from '../../src/evals/execute.ts';
-import { pool } from '../../src/pool.ts';
 import { evaluateHumanEval } from '../../src/evals/humaneval.ts';
 import { Sandbox } from '../../src/evals/sandbox.ts';
-import { JS, JS_PROMPT, JS_TEST, PYTHON, PY_PROMPT, PY_TEST } from './hostile-corpus.ts';
+import { pool } from '../../src/pool.ts';
+import { JS, JS_PROMPT, JS_TEST, PY_PROMPT, PY_TEST, PYTHON } from './hostile-corpus.ts';
 
 const HUMANEVAL = fileURLToPath(new URL('fixtures/HumanEval.jsonl.gz', import.meta.url));
 const root = process.getuid?.() === 0;
@@ -50,10 +50,17 @@ for (const [language, corpus, prompt, test, reference] of [
   ['python', PYTHON, PY_PROMPT, PY_TEST, `${PY_PROMPT}    return a + b\n`],
   ['js', JS, JS_PROMPT, JS_TEST, `${JS_PROMPT}  return a + b;\n}\n`],
 ] as const) {
-  const runs = await pool(corpus, 2, (h) => executeProgram(sb, { language, candidate: prompt + fill(h.completion), reference, test, entryPoint: 'add' }));
+  const runs = await pool(corpus, 2, (h) =>
+    executeProgram(sb, { language, candidate: prompt + fill(h.completion), reference, test, entryPoint: 'add' }),
+  );
   runs.forEach((r, i) => {
     const h = corpus[i]!;
-    const ok = h.expect === 'failed or timed out' ? r.result === 'timed out' || r.result.startsWith('failed') : h.expect === 'failed' ? r.result.startsWith('failed') : r.result === h.expect;
+    const ok =
+      h.expect === 'failed or timed out'
+        ? r.result === 'timed out' || r.result.startsWith('failed')
+        : h.expect === 'failed'
+          ? r.result.startsWith('failed')
+          : r.result === h.expect;
     if (!ok || (h.says && !h.says.test(r.result))) wrong++;
     output += r.stdout + r.stderr;
     process.stdout.write(`  ${language.padEnd(6)} ${h.name.padEnd(52)} ${r.result.replaceAll('\n', ' ').slice(0, 110)}\n`);
@@ -65,8 +72,18 @@ const byId = await loadProblems(HUMANEVAL);
 const taskIds = [...byId.keys()];
 const timed = async (completion: (id: string) => string) => {
   const t0 = performance.now();
-  const r = await evaluateHumanEval({ problems: HUMANEVAL, samples: taskIds.map((id) => ({ task_id: id, completion: completion(id) })), ks: [1], workers: 2, sandbox: sb });
-  return { seconds: (performance.now() - t0) / 1000, passed: r.results.filter((x) => x.passed).length, failedIds: r.results.filter((x) => !x.passed).map((x) => `${x.task_id}: ${x.result.slice(0, 80)}`) };
+  const r = await evaluateHumanEval({
+    problems: HUMANEVAL,
+    samples: taskIds.map((id) => ({ task_id: id, completion: completion(id) })),
+    ks: [1],
+    workers: 2,
+    sandbox: sb,
+  });
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    passed: r.results.filter((x) => x.passed).length,
+    failedIds: r.results.filter((x) => !x.passed).map((x) => `${x.task_id}: ${x.result.slice(0, 80)}`),
+  };
 };
 const good = await timed((id) => byId.get(id)!.canonical_solution);
 const stubs = await timed(() => '    pass\n');

@@ -5,7 +5,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { Sandbox, probeIsolation } from '../../src/evals/sandbox.ts';
+import { probeIsolation, Sandbox } from '../../src/evals/sandbox.ts';
 
 const root = process.getuid?.() === 0;
 // Root gets per-run cgroups here; a user gets them only where one is delegated (.ci/run tries both).
@@ -16,7 +16,13 @@ describe('probeIsolation', () => {
   it('finds every layer working here and picks the level for this user, ending with a real run', async () => {
     const r = await probeIsolation();
     expect(r.layers.map((l) => [l.name, l.ok])).toEqual([
-      ['bwrap', true], ['prlimit', true], ...(root ? [['setpriv', true]] : []), ['seccomp', true], ['cgroups', full], ['python3', true], ['full chain', true],
+      ['bwrap', true],
+      ['prlimit', true],
+      ...(root ? [['setpriv', true]] : []),
+      ['seccomp', true],
+      ['cgroups', full],
+      ['python3', true],
+      ['full chain', true],
     ]);
     expect(r.ok).toBe(true);
     if (root) expect(r.level).toBe('full');
@@ -35,14 +41,20 @@ describe('probeIsolation', () => {
 
 describe('tony eval sandbox', () => {
   const tony = (wrap: string[]) =>
-    promisify(execFile)(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), '--import', 'tsx', 'src/cli/main.ts', 'eval', 'sandbox'], { encoding: 'utf8' })
+    promisify(execFile)(
+      wrap[0] ?? process.execPath,
+      [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), '--import', 'tsx', 'src/cli/main.ts', 'eval', 'sandbox'],
+      { encoding: 'utf8' },
+    )
       .then(({ stdout }) => ({ code: 0, stdout }))
       .catch((e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }));
 
   it('says which level it will use and which layer enforces each limit, and exits 0', async () => {
     const r = await tony([]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(full ? /sandbox: ready — isolation level full \(per-run cgroups/ : /sandbox: ready — isolation level namespaces \(no cgroup/);
+    expect(r.stdout).toMatch(
+      full ? /sandbox: ready — isolation level full \(per-run cgroups/ : /sandbox: ready — isolation level namespaces \(no cgroup/,
+    );
     expect(r.stdout).toMatch(full ? /memory +cgroup memory cap 512 MiB/ : /memory +address-space rlimit 512 MiB per process/);
   });
 
@@ -114,7 +126,10 @@ describe('a sandboxed program', () => {
 
   it('cannot make more processes than the process cap', async () => {
     const sb = await Sandbox.open({ limits: { maxProcesses: 8 } });
-    const r = await py(sb, 'import os\nn = 0\ntry:\n    for _ in range(50):\n        if os.fork() == 0:\n            import time; time.sleep(5)\n        n += 1\nexcept OSError as e:\n    print("forks", n, e.errno, flush=True)\nos._exit(0)');
+    const r = await py(
+      sb,
+      'import os\nn = 0\ntry:\n    for _ in range(50):\n        if os.fork() == 0:\n            import time; time.sleep(5)\n        n += 1\nexcept OSError as e:\n    print("forks", n, e.errno, flush=True)\nos._exit(0)',
+    );
     const m = /forks (\d+) 11/.exec(r.stdout); // EAGAIN
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeLessThan(8);
@@ -122,8 +137,11 @@ describe('a sandboxed program', () => {
 
   it('cannot write files past the size cap nor fill /tmp past its size', async () => {
     const sb = await Sandbox.open({ limits: { fileBytes: 2 ** 20, tmpBytes: 4 * 2 ** 20 } });
-    const r = await py(sb, 'import os\ntry:\n    open("/tmp/a", "wb").write(b"x" * (2 * 2**20))\nexcept OSError as e:\n    print("fsize", e.errno)\n' +
-      'n = 0\ntry:\n    for i in range(10):\n        open(f"/tmp/b{i}", "wb").write(b"x" * (2**20 - 1)); n += 1\nexcept OSError as e:\n    print("tmpfs", n, e.errno)');
+    const r = await py(
+      sb,
+      'import os\ntry:\n    open("/tmp/a", "wb").write(b"x" * (2 * 2**20))\nexcept OSError as e:\n    print("fsize", e.errno)\n' +
+        'n = 0\ntry:\n    for i in range(10):\n        open(f"/tmp/b{i}", "wb").write(b"x" * (2**20 - 1)); n += 1\nexcept OSError as e:\n    print("tmpfs", n, e.errno)',
+    );
     expect(r.stdout).toMatch(/fsize 27/); // EFBIG
     expect(r.stdout).toMatch(/tmpfs [34] 28/); // ENOSPC after ~4 MiB
   });
@@ -151,7 +169,10 @@ describe('a sandboxed program', () => {
   it('is killed with its whole tree at the timeout, setsid grandchildren included', async () => {
     const sb = await Sandbox.open({ limits: { timeoutMs: 500 } });
     const t0 = performance.now();
-    const r = await py(sb, 'import os, time\nif os.fork() == 0:\n    os.setsid()\n    os.execv("/usr/bin/sleep", ["sleep", "27.18281"])\ntime.sleep(30)');
+    const r = await py(
+      sb,
+      'import os, time\nif os.fork() == 0:\n    os.setsid()\n    os.execv("/usr/bin/sleep", ["sleep", "27.18281"])\ntime.sleep(30)',
+    );
     expect(r.timedOut).toBe(true);
     expect(r.stoppedBy).toEqual({ limit: 'wall time', by: 'deadline, 0.5 s' });
     expect(performance.now() - t0).toBeLessThan(3000);

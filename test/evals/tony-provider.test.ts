@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
-import { type Provider, openProvider } from '../../src/evals/providers.ts';
+import { openProvider, type Provider } from '../../src/evals/providers.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
+import { loadCompletionModel, type TonyTextModel } from '../../src/models/gpt/model.ts';
 import { PROBLEMS } from './toy-problems.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 512, nLayer: 1, nHead: 2, dModel: 16 });
@@ -46,24 +46,37 @@ describe('a Tony model as a provider', () => {
   });
 
   it('passes the suffix for infilling', async () => {
-    const direct = (await model.complete({ prompt: 'def f(x):\n', suffix: '\n    return y\n', n: 1, stop: [], ...greedy })).choices[0]!.text;
+    const direct = (await model.complete({ prompt: 'def f(x):\n', suffix: '\n    return y\n', n: 1, stop: [], ...greedy })).choices[0]!
+      .text;
     const [g] = await provider.generate('def f(x):\n', { n: 1, ...greedy, suffix: '\n    return y\n' });
     expect(g!.text).toBe(direct);
   });
 
   it('a prompt longer than the context fails its own samples with the reason (issue 21, item 11)', async () => {
     const out = await provider.generate('#'.repeat(600), { n: 2, ...greedy });
-    expect(out).toEqual(Array(2).fill({ text: '', finishReason: 'error', error: "the prompt has 600 tokens; this model's context is 512, leaving no room to generate" }));
+    expect(out).toEqual(
+      Array(2).fill({
+        text: '',
+        finishReason: 'error',
+        error: "the prompt has 600 tokens; this model's context is 512, leaving no room to generate",
+      }),
+    );
     // The next problem is sampled as usual.
     expect((await provider.generate('def f(x):\n', { n: 1, ...greedy }))[0]!.error).toBeUndefined();
   });
 
   it('refuses to infill with a model whose config does not record FIM training', async () => {
     const plain = mkdtempSync(join(tmpdir(), 'tony-gpt-nofim-'));
-    await saveCheckpoint(plain, { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' } }, state: {}, params: new GPT(cfg).ps.initialize(1) });
+    await saveCheckpoint(plain, {
+      config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' } },
+      state: {},
+      params: new GPT(cfg).ps.initialize(1),
+    });
     const p = await openProvider(plain);
     try {
-      await expect(p.generate('def f(x):\n', { n: 1, ...greedy, suffix: 'return y' })).rejects.toThrow(/does not record fill-in-the-middle training/);
+      await expect(p.generate('def f(x):\n', { n: 1, ...greedy, suffix: 'return y' })).rejects.toThrow(
+        /does not record fill-in-the-middle training/,
+      );
     } finally {
       await p.close?.();
     }
@@ -75,7 +88,25 @@ describe('a Tony model as a provider', () => {
     const samples = join(dir, 'samples.jsonl');
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'eval', 'humaneval', '--model', dir, '--problems', problems, '--samples', samples, '--n', '2', '--max-tokens', '8', '--k', '1,2'],
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'eval',
+        'humaneval',
+        '--model',
+        dir,
+        '--problems',
+        problems,
+        '--samples',
+        samples,
+        '--n',
+        '2',
+        '--max-tokens',
+        '8',
+        '--k',
+        '1,2',
+      ],
       { encoding: 'utf8' },
     );
     // Eight random bytes never complete these functions.

@@ -14,9 +14,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { openProvider } from '../../src/evals/providers.ts';
-import { serve } from '../../src/serve/index.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
+import { loadCompletionModel, type TonyTextModel } from '../../src/models/gpt/model.ts';
+import { serve } from '../../src/serve/index.ts';
 import { PROBLEMS } from './toy-problems.ts';
 
 const CONTEXT = 128;
@@ -31,7 +31,11 @@ beforeAll(async () => {
   for (let i = 0; i < wte.length; i++) wte[i]! *= 20;
   const wpe = params['wpe.weight']!.data as Float32Array;
   for (let i = 0; i < wpe.length; i++) wpe[i]! *= 1000;
-  await saveCheckpoint(join(dir, 'toy'), { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' }, fim: { rate: 0.5 } }, state: {}, params });
+  await saveCheckpoint(join(dir, 'toy'), {
+    config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' }, fim: { rate: 0.5 } },
+    state: {},
+    params,
+  });
   model = await loadCompletionModel(join(dir, 'toy'), { threads: 1 });
   server = await serve(model, { port: 0 });
 });
@@ -55,7 +59,13 @@ describe("an eval provider on Tony's server", () => {
   it('a prompt longer than the context fails its samples with the reason', async () => {
     const provider = await openProvider(`${server.url}/v1`);
     const out = await provider.generate('#'.repeat(200), { n: 2, ...greedy, maxTokens: 16 });
-    expect(out).toEqual(Array(2).fill({ text: '', finishReason: 'error', error: "the prompt has 200 tokens; the model's context is 128, leaving no room to generate" }));
+    expect(out).toEqual(
+      Array(2).fill({
+        text: '',
+        finishReason: 'error',
+        error: "the prompt has 200 tokens; the model's context is 128, leaving no room to generate",
+      }),
+    );
   });
 
   it('`tony eval humaneval --model URL` samples every problem, counts the one too long, and scores', async () => {
@@ -65,12 +75,31 @@ describe("an eval provider on Tony's server", () => {
     const samples = join(dir, 'samples.jsonl');
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'eval', 'humaneval', '--model', `${server.url}/v1`, '--problems', problems, '--samples', samples, '--n', '1', '--k', '1'],
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'eval',
+        'humaneval',
+        '--model',
+        `${server.url}/v1`,
+        '--problems',
+        problems,
+        '--samples',
+        samples,
+        '--n',
+        '1',
+        '--k',
+        '1',
+      ],
       { encoding: 'utf8' },
     );
     expect(stdout).toMatch(/prompt longer than the context\s+1 problems \(failed\)/);
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ 'pass@1': 0 });
-    const rows = readFileSync(samples, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { task_id: string; completion: string; error?: string });
+    const rows = readFileSync(samples, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { task_id: string; completion: string; error?: string });
     expect(rows.map((r) => r.task_id).sort()).toEqual(['Toy/0', 'Toy/long']);
     expect(rows.find((r) => r.task_id === 'Toy/long')).toMatchObject({ completion: '', error: expect.stringMatching(/context is 128/) });
     expect(rows.find((r) => r.task_id === 'Toy/0')!.completion.length).toBeGreaterThan(0);

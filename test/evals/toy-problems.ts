@@ -23,7 +23,8 @@ export const PROBLEMS: Problem[] = [
   },
   {
     task_id: 'Toy/2',
-    prompt: 'from typing import List, Tuple\n\n\ndef sum_product(numbers: List[int]) -> Tuple[int, int]:\n    """(sum, product) of a list."""\n',
+    prompt:
+      'from typing import List, Tuple\n\n\ndef sum_product(numbers: List[int]) -> Tuple[int, int]:\n    """(sum, product) of a list."""\n',
     canonical_solution: '    s, p = 0, 1\n    for n in numbers:\n        s += n\n        p *= n\n    return s, p\n',
     test: 'def check(candidate):\n    assert candidate([]) == (0, 1)\n    assert candidate([3, 5, 7]) == (3 + 5 + 7, 3 * 5 * 7)\n    assert candidate([10**30, 2]) == (10**30 + 2, 2 * 10**30)\n',
     entry_point: 'sum_product',

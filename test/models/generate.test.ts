@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { prng } from '../../src/engine/nn.ts';
 import { stateKey } from '../../src/engine/optim.ts';
-import { MAX_BATCH, MAX_LIVE_GRAPHS, batchBucket, generate, pickToken } from '../../src/models/gpt/generate.ts';
-import { GPT, buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, gptConfig } from '../../src/models/gpt/gpt.ts';
+import { batchBucket, generate, MAX_BATCH, MAX_LIVE_GRAPHS, pickToken } from '../../src/models/gpt/generate.ts';
+import { buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 24, nLayer: 2, nHead: 2, dModel: 16 });
@@ -32,7 +32,11 @@ async function greedyRecompute(prompt: number[], n: number): Promise<number[]> {
   const seq = [...prompt];
   for (let i = 0; i < n; i++) {
     const idx = [...seq, ...new Array(cfg.blockSize - seq.length).fill(0)];
-    const r = await rt.run(s, { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) }, { state: g.state });
+    const r = await rt.run(
+      s,
+      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
+      { state: g.state },
+    );
     const l = r.logits!.data as Float32Array;
     seq.push(l.indexOf(Math.max(...l)));
   }
@@ -52,11 +56,19 @@ describe('KV cache', () => {
     const dec = buildDecodeGraph(cfg, 1);
     const [ps, ds] = [await rt.load(pre.model), await rt.load(dec.model)];
     // Prefill the first 3 tokens, then decode the rest one at a time.
-    const first = await rt.run(ps, { idx: T.hostTensor('int64', [1, cfg.blockSize], padded), last: T.hostTensor('int64', [1], [2]) }, { state: pre.state, update: pre.update });
+    const first = await rt.run(
+      ps,
+      { idx: T.hostTensor('int64', [1, cfg.blockSize], padded), last: T.hostTensor('int64', [1], [2]) },
+      { state: pre.state, update: pre.update },
+    );
     const V = cfg.vocabSize;
     Array.from(first.logits!.data as Float32Array).forEach((v, j) => expect(v).toBeCloseTo(want[2 * V + j]!, 4));
     for (let t = 3; t < tokens.length; t++) {
-      const r = await rt.run(ds, { idx: T.hostTensor('int64', [1, 1], [tokens[t]!]), pos: T.hostTensor('int64', [1], [t]) }, { state: dec.state, update: dec.update, fetch: ['logits'] });
+      const r = await rt.run(
+        ds,
+        { idx: T.hostTensor('int64', [1, 1], [tokens[t]!]), pos: T.hostTensor('int64', [1], [t]) },
+        { state: dec.state, update: dec.update, fetch: ['logits'] },
+      );
       Array.from(r.logits!.data as Float32Array).forEach((v, j) => expect(v).toBeCloseTo(want[t * V + j]!, 4));
     }
   });
@@ -87,7 +99,11 @@ describe('batches: power-of-two buckets, a shared prefill, passes, bounded sessi
     const want = await greedyRecompute(p, 6);
     for (const n of [3, MAX_BATCH + 1]) {
       const streamed = new Set<number>();
-      const got = await generate(rt, cfg, tok, new Array(n).fill(p), { maxNewTokens: 6, temperature: 0, onText: (row) => streamed.add(row) });
+      const got = await generate(rt, cfg, tok, new Array(n).fill(p), {
+        maxNewTokens: 6,
+        temperature: 0,
+        onText: (row) => streamed.add(row),
+      });
       expect(got).toHaveLength(n);
       for (const g of got) expect(g.tokens).toEqual(want.slice(0, g.tokens.length));
       if (got[0]!.text) expect([...streamed].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
@@ -134,7 +150,9 @@ describe('sampling', () => {
     expect(full.text.length).toBeGreaterThan(4);
     const stop = full.text.slice(3, 5); // a string the greedy text is known to contain
     const streamed: string[] = [];
-    const cut = (await generate(rt, cfg, tok, [prompt], { maxNewTokens: 16, temperature: 0, stopStrings: [stop], onText: (_, t) => streamed.push(t) }))[0]!;
+    const cut = (
+      await generate(rt, cfg, tok, [prompt], { maxNewTokens: 16, temperature: 0, stopStrings: [stop], onText: (_, t) => streamed.push(t) })
+    )[0]!;
     expect(cut.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
     expect(cut.finishReason).toBe('stop');
     expect(streamed.join('')).toBe(cut.text);

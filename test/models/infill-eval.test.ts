@@ -2,16 +2,16 @@
  * Held-out infilling tasks and their evaluation: tasks cut real lines out of validation documents,
  * and a tiny random model scores about ln V per token (a near-uniform predictor; analytic bound).
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
-import { trainBpe } from '../../src/text/bpe.ts';
-import { type Shards, buildShards, openShards } from '../../src/text/dataset.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { evaluateInfill, heldOutTasks } from '../../src/models/gpt/infill-eval.ts';
 import { loadCompletionModel } from '../../src/models/gpt/model.ts';
+import { trainBpe } from '../../src/text/bpe.ts';
+import { buildShards, openShards, type Shards } from '../../src/text/dataset.ts';
 
 let dir: string;
 let shards: Shards;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { TonyError } from '../../src/errors.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { type TonyTextModel, loadCompletionModel, suffixHead } from '../../src/models/gpt/model.ts';
+import { loadCompletionModel, suffixHead, type TonyTextModel } from '../../src/models/gpt/model.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 128, nLayer: 1, nHead: 2, dModel: 16 });
 const root = mkdtempSync(join(tmpdir(), 'tony-infill-stop-'));
@@ -28,7 +28,11 @@ async function save(name: string, fim: { rate: number } | undefined): Promise<st
   const wpe = params['wpe.weight']!.data as Float32Array;
   for (let i = 0; i < wpe.length; i++) wpe[i]! *= 1000; // the position drowns the token
   const dir = join(root, name);
-  await saveCheckpoint(dir, { config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' }, ...(fim ? { fim } : {}) }, state: {}, params });
+  await saveCheckpoint(dir, {
+    config: { kind: 'gpt', model: cfg, tokenizer: { kind: 'bytes' }, ...(fim ? { fim } : {}) },
+    state: {},
+    params,
+  });
   return dir;
 }
 
@@ -87,7 +91,11 @@ describe('infill stops', () => {
 
   it('`tony infill` refuses a model whose config does not record FIM training', async () => {
     const dir = await save('unknown', undefined);
-    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'infill', '--model', dir, '--prefix', 'a', '--suffix', 'b'], { encoding: 'utf8' });
+    const run = promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'infill', '--model', dir, '--prefix', 'a', '--suffix', 'b'],
+      { encoding: 'utf8' },
+    );
     const err = (await run.catch((e) => e)) as { code: number; stderr: string };
     expect(err.code).not.toBe(0);
     expect(err.stderr).toMatch(/does not record fill-in-the-middle training/);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MODEL_KINDS_ENV, asCompletionModel, loadModel, modelKind, modelKinds } from '../../src/models/index.ts';
+import { asCompletionModel, loadModel, MODEL_KINDS_ENV, modelKind, modelKinds } from '../../src/models/index.ts';
 import { Rng } from '../../src/random.ts';
 import type { LoadedAutoencoder } from './conv-ae/kind.ts';
 
@@ -49,10 +49,16 @@ const withEnv = async <T>(value: string | undefined, fn: () => Promise<T>): Prom
 describe('model registry', () => {
   it('lists gpt and lm first, both loading kind "gpt" checkpoints; plugin rows only when named', async () => {
     const builtin = await withEnv(undefined, modelKinds);
-    expect(builtin.map((k) => [k.name, k.kind])).toEqual([['gpt', 'gpt'], ['lm', 'gpt']]);
+    expect(builtin.map((k) => [k.name, k.kind])).toEqual([
+      ['gpt', 'gpt'],
+      ['lm', 'gpt'],
+    ]);
     const all = await withEnv(fixture, modelKinds);
     expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'conv-ae']);
-    await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({ message: "unknown model kind 'conv-ae'", hint: 'known: gpt, lm' });
+    await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
+      message: "unknown model kind 'conv-ae'",
+      hint: 'known: gpt, lm',
+    });
     await expect(withEnv(join(dir, 'nope.ts'), modelKinds)).rejects.toThrow(/TONY_MODEL_KINDS: cannot import/);
   });
 
@@ -64,12 +70,37 @@ describe('model registry', () => {
     const out = join(dir, 'ae');
     const r = spawnSync(
       process.execPath,
-      ['bin/tony.js', 'train', 'conv-ae', '--data', dataPath, '--steps', '300', '--batch', '8', '--lr', '0.01', '--warmup', '10', '--eval-every', '100', '--eval-batches', '2', '--threads', '1', '--out', out],
+      [
+        'bin/tony.js',
+        'train',
+        'conv-ae',
+        '--data',
+        dataPath,
+        '--steps',
+        '300',
+        '--batch',
+        '8',
+        '--lr',
+        '0.01',
+        '--warmup',
+        '10',
+        '--eval-every',
+        '100',
+        '--eval-batches',
+        '2',
+        '--threads',
+        '1',
+        '--out',
+        out,
+      ],
       { cwd: root, encoding: 'utf8', timeout: 180_000, env: { ...process.env, [MODEL_KINDS_ENV]: fixture } },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('tony: model conv-ae {"length":32,"channels":8,"latent":2}');
-    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; val_loss?: number });
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; val_loss?: number });
     const vals = rows.filter((x) => x.val_loss !== undefined);
     expect(vals.map((x) => x.step)).toEqual([100, 200, 300]);
     const logged = vals.at(-1)!.val_loss!;
@@ -95,7 +126,13 @@ describe('model registry', () => {
 
       // The CLI's other commands go through the registry too: export copies any kind; sample
       // refuses a model that cannot complete text, saying what it is.
-      const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/tony.js', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, [MODEL_KINDS_ENV]: fixture } });
+      const cli = (...args: string[]) =>
+        spawnSync(process.execPath, ['bin/tony.js', ...args], {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, [MODEL_KINDS_ENV]: fixture },
+        });
       const exported = cli('export', '--run', out, '--out', join(dir, 'ae-model'));
       expect(exported.status, exported.stderr).toBe(0);
       const again = (await withEnv(fixture, () => loadModel(join(dir, 'ae-model'), { threads: 1 }))) as LoadedAutoencoder;

@@ -88,14 +88,18 @@ describe('tony scale fit', () => {
 
   it('rejects bad flags with usage errors', async () => {
     await expect(tony('scale', 'fit', runsPath, '--x', 'tokens')).rejects.toThrow(/--x must be 'params' or 'compute'/);
-    await expect(tony('scale', 'fit', runsPath, '--plot', join(dir, 'x.pdf'), '--bootstrap', '10')).rejects.toThrow(/unknown image format '\.pdf'/);
+    await expect(tony('scale', 'fit', runsPath, '--plot', join(dir, 'x.pdf'), '--bootstrap', '10')).rejects.toThrow(
+      /unknown image format '\.pdf'/,
+    );
   });
 });
 
 describe('analyzeScaling on degenerate sweeps', () => {
   it('needs at least 4 runs for L(N)', () => {
     const rows = parseRunsJsonl(
-      [1e4, 1e5, 1e6].map((n, i) => JSON.stringify({ run: `r${i}`, params: n, nonembedding_params: n, tokens: 1e6, loss: 3 - i * 0.2, split: 'val' })).join('\n'),
+      [1e4, 1e5, 1e6]
+        .map((n, i) => JSON.stringify({ run: `r${i}`, params: n, nonembedding_params: n, tokens: 1e6, loss: 3 - i * 0.2, split: 'val' }))
+        .join('\n'),
     );
     let caught: unknown;
     try {

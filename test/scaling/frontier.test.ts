@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { bootstrapOptimalSize, computeFrontier, fitOptimalSize, type CurvePoint } from '../../src/scaling/frontier.ts';
+import { bootstrapOptimalSize, type CurvePoint, computeFrontier, fitOptimalSize } from '../../src/scaling/frontier.ts';
 
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures/scipy_fits.json', import.meta.url), 'utf8')) as {
   frontier: { points: CurvePoint[]; frontier: number[]; beta: number; coefficient: number };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { fitPowerLaw, powerLaw, type PowerLawForm } from '../../src/scaling/powerlaw.ts';
+import { fitPowerLaw, type PowerLawForm, powerLaw } from '../../src/scaling/powerlaw.ts';
 import { bootstrapPowerLaw, leaveOneOut, mulberry32 } from '../../src/scaling/resample.ts';
 
 interface RefFit {
@@ -65,7 +65,10 @@ describe('recovery of known parameters', () => {
   it('is exact on noiseless data', () => {
     const truth = { lInf: 2.5, x0: 3e3, alpha: 0.35 };
     const xs = geomspace(1e4, 1e8, 7);
-    const fit = fitPowerLaw(xs, xs.map((x) => powerLaw(truth, x)));
+    const fit = fitPowerLaw(
+      xs,
+      xs.map((x) => powerLaw(truth, x)),
+    );
     expect(fit.lInf).toBeCloseTo(truth.lInf, 6);
     expect(fit.alpha).toBeCloseTo(truth.alpha, 6);
     expect(fit.x0 / truth.x0).toBeCloseTo(1, 4);
@@ -97,7 +100,11 @@ describe('recovery of known parameters', () => {
 
   it('recovers a pure power law exactly by its log-log line', () => {
     const xs = [1e3, 1e4, 1e5, 1e6];
-    const fit = fitPowerLaw(xs, xs.map((x) => (1e7 / x) ** 0.1), 'pure');
+    const fit = fitPowerLaw(
+      xs,
+      xs.map((x) => (1e7 / x) ** 0.1),
+      'pure',
+    );
     expect(fit.alpha).toBeCloseTo(0.1, 12);
     expect(Math.log(fit.x0)).toBeCloseTo(Math.log(1e7), 9);
     expect(fit.lInf).toBe(0);
@@ -154,6 +161,9 @@ describe('degenerate input', () => {
     expectDataError(() => fitPowerLaw([1e2, 1e3, 1e4], [2, 1]), /3 x values but 2 losses/);
   });
   it('says leave-one-out needs one point more than the fit', () => {
-    expectDataError(() => leaveOneOut([1e2, 1e3, 1e4], [3, 2.5, 2.3], 'irreducible'), /leave-one-out: without point 0 \(x=100\), .*2 distinct x value\(s\) but 3 parameters/);
+    expectDataError(
+      () => leaveOneOut([1e2, 1e3, 1e4], [3, 2.5, 2.3], 'irreducible'),
+      /leave-one-out: without point 0 \(x=100\), .*2 distinct x value\(s\) but 3 parameters/,
+    );
   });
 });

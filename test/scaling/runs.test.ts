@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,10 @@ const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') 
 /** A run directory as Tony's trainer writes it. */
 async function writeRunDir(path: string, nonembedding: number, lines: string[]): Promise<void> {
   await mkdir(path, { recursive: true });
-  await writeFile(join(path, 'config.json'), JSON.stringify({ model: { nLayer: 2, dModel: 64 }, params: nonembedding + 32768, nonembedding_params: nonembedding }));
+  await writeFile(
+    join(path, 'config.json'),
+    JSON.stringify({ model: { nLayer: 2, dModel: 64 }, params: nonembedding + 32768, nonembedding_params: nonembedding }),
+  );
   await writeFile(join(path, 'metrics.jsonl'), lines.join('\n'));
 }
 
@@ -29,14 +32,26 @@ describe('runs JSONL', () => {
         { run: 'a', params: 1200, nonembedding_params: 1000, tokens: 500, compute: 7, loss: 3.3, split: 'train' },
       ]),
     );
-    expect(rows[0]).toEqual({ run: 'a', params: 1200, nonembedding_params: 1000, tokens: 500, compute: 6 * 1000 * 500, loss: 3.2, split: 'val' });
+    expect(rows[0]).toEqual({
+      run: 'a',
+      params: 1200,
+      nonembedding_params: 1000,
+      tokens: 500,
+      compute: 6 * 1000 * 500,
+      loss: 3.2,
+      split: 'val',
+    });
     expect(rows[1]!.compute).toBe(7);
   });
 
   it('names the line and the key of a bad row', () => {
     const good = { run: 'a', params: 1, nonembedding_params: 1, tokens: 1, loss: 1, split: 'val' };
-    expect(() => parseRunsJsonl(jsonl([good, { ...good, loss: 'x' }]), 'r.jsonl')).toThrow(/r\.jsonl:2: 'loss' must be a finite number, got "x"/);
-    expect(() => parseRunsJsonl(jsonl([good, { ...good, tokens: undefined }]), 'r.jsonl')).toThrow(/r\.jsonl:2: 'tokens' must be a finite number/);
+    expect(() => parseRunsJsonl(jsonl([good, { ...good, loss: 'x' }]), 'r.jsonl')).toThrow(
+      /r\.jsonl:2: 'loss' must be a finite number, got "x"/,
+    );
+    expect(() => parseRunsJsonl(jsonl([good, { ...good, tokens: undefined }]), 'r.jsonl')).toThrow(
+      /r\.jsonl:2: 'tokens' must be a finite number/,
+    );
     expect(() => parseRunsJsonl('{"run": "a"\n', 'r.jsonl')).toThrow(/r\.jsonl:1: not valid JSON/);
     expect(() => parseRunsJsonl('\n\n', 'r.jsonl')).toThrow(/has no rows/);
   });
@@ -57,12 +72,33 @@ describe("Tony's training metrics logs", () => {
 
   it('reads one run directory into train and val rows', async () => {
     const run = join(dir, 'single', 'gpt-d64');
-    await writeRunDir(run, 50_000, [train(100, 204800, 2.31), val(100, 204800, 2.4), JSON.stringify({ step: 150, event: 'checkpoint' }), train(200, 409600, 2.1)]);
+    await writeRunDir(run, 50_000, [
+      train(100, 204800, 2.31),
+      val(100, 204800, 2.4),
+      JSON.stringify({ step: 150, event: 'checkpoint' }),
+      train(200, 409600, 2.1),
+    ]);
     const rows = await readRuns(run);
     expect(rows).toEqual([
-      { run: 'gpt-d64', params: 82768, nonembedding_params: 50_000, tokens: 204800, compute: 6 * 50_000 * 204800, loss: 2.31, split: 'train' },
+      {
+        run: 'gpt-d64',
+        params: 82768,
+        nonembedding_params: 50_000,
+        tokens: 204800,
+        compute: 6 * 50_000 * 204800,
+        loss: 2.31,
+        split: 'train',
+      },
       { run: 'gpt-d64', params: 82768, nonembedding_params: 50_000, tokens: 204800, compute: 6 * 50_000 * 204800, loss: 2.4, split: 'val' },
-      { run: 'gpt-d64', params: 82768, nonembedding_params: 50_000, tokens: 409600, compute: 6 * 50_000 * 409600, loss: 2.1, split: 'train' },
+      {
+        run: 'gpt-d64',
+        params: 82768,
+        nonembedding_params: 50_000,
+        tokens: 409600,
+        compute: 6 * 50_000 * 409600,
+        loss: 2.1,
+        split: 'train',
+      },
     ]);
   });
 

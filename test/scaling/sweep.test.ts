@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/scaling.ts';
 import { TonyError } from '../../src/errors.ts';
-import { parseSizes, runSweep, SWEEP_DEFAULTS, sweepLr, type SweepOptions } from '../../src/scaling/sweep.ts';
+import { parseSizes, runSweep, SWEEP_DEFAULTS, type SweepOptions, sweepLr } from '../../src/scaling/sweep.ts';
 
 /**
  * A small corpus of Python-like files from a seeded generator: repetitive enough that a few dozen
@@ -68,7 +68,11 @@ const options = (out: string): SweepOptions => ({
 /** GPT-2 block: qkv (3C² + 3C) + proj (C² + C) + MLP (8C² + 5C) + two LayerNorms (4C); plus ln_f (2C). */
 const nonEmbedding = (d: number, layers: number) => layers * (12 * d * d + 13 * d) + 2 * d;
 
-const readLines = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+const readLines = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
 
 describe('tony scale sweep', () => {
   it('trains every size, skips finished ones, resumes an interrupted one, and fits', async () => {
@@ -78,9 +82,24 @@ describe('tony scale sweep', () => {
     const firstSeconds = (performance.now() - t0) / 1000;
 
     // Run directories: one per size, each a complete run of STEPS steps with its evaluations.
-    expect((await readdir(out)).sort()).toEqual(['16x1', '24x1', '32x1', '48x1', 'data', 'scaling-compute.svg', 'scaling.svg', 'summary.json', 'sweep.json']);
+    expect((await readdir(out)).sort()).toEqual([
+      '16x1',
+      '24x1',
+      '32x1',
+      '48x1',
+      'data',
+      'scaling-compute.svg',
+      'scaling.svg',
+      'summary.json',
+      'sweep.json',
+    ]);
     const metrics: Record<string, string> = {};
-    for (const [d, layers] of [[16, 1], [24, 1], [32, 1], [48, 1]] as const) {
+    for (const [d, layers] of [
+      [16, 1],
+      [24, 1],
+      [32, 1],
+      [48, 1],
+    ] as const) {
       const run = join(out, `${d}x${layers}`);
       const config = JSON.parse(await readFile(join(run, 'config.json'), 'utf8'));
       expect(config.model).toMatchObject({ dModel: d, nLayer: layers, nHead: 1, blockSize: BLOCK });
@@ -138,7 +157,11 @@ describe('tony scale sweep', () => {
     expect(events).toEqual([`32x1@${from}`]);
     expect(third.sizes.map((s) => s.status)).toEqual(['skipped', 'skipped', 'resumed', 'skipped']);
     // Same rows, same numbers (batches are drawn by step number); only the wall-clock column differs.
-    const timeless = (text: string) => text.trim().split('\n').map((l) => ({ ...JSON.parse(l), time_s: undefined }));
+    const timeless = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => ({ ...JSON.parse(l), time_s: undefined }));
     expect(timeless(await readFile(join(run, 'metrics.jsonl'), 'utf8'))).toEqual(timeless(metrics[run]!));
     expect(third.sizes[2]!.val_loss).toBe(first.sizes[2]!.val_loss);
   }, 120_000);
@@ -176,7 +199,9 @@ describe('--sizes', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       const out = join(dir, 'cli');
-      await expect(program.parseAsync(['node', 'tony', 'scale', 'sweep', '--sizes', '64x2,64', '--data', corpus, '--tokens', '8192', '--out', out])).rejects.toThrow(/'64' is not <dModel>x<nLayer>/);
+      await expect(
+        program.parseAsync(['node', 'tony', 'scale', 'sweep', '--sizes', '64x2,64', '--data', corpus, '--tokens', '8192', '--out', out]),
+      ).rejects.toThrow(/'64' is not <dModel>x<nLayer>/);
       expect(existsSync(out)).toBe(false);
     } finally {
       stderr.mockRestore();

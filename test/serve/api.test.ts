@@ -6,7 +6,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type ServeHandle } from '../../src/serve/index.ts';
+import { type ServeHandle, serve } from '../../src/serve/index.ts';
 import { CHAT_STOP, chatPrompt } from '../../src/serve/routes/chat.ts';
 import { MirrorModel } from './mirror-model.ts';
 
@@ -58,13 +58,26 @@ describe('completions', () => {
   });
 
   it('passes suffix through: an infill request', async () => {
-    const r = await client.completions.create({ model: 'mirror-1', prompt: 'def f(x):\n', suffix: '  return y', max_tokens: 32, temperature: 0 });
+    const r = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'def f(x):\n',
+      suffix: '  return y',
+      max_tokens: 32,
+      temperature: 0,
+    });
     expect(model.requests.at(-1)).toMatchObject({ prompt: 'def f(x):\n', suffix: '  return y' });
     expect(r.choices[0]!.text).toBe('y nruter  ');
   });
 
   it('streams chunks in OpenAI format that concatenate to the text, then usage', async () => {
-    const stream = await client.completions.create({ model: 'mirror-1', prompt: 'streaming!', max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'streaming!',
+      max_tokens: 6,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     const withText = chunks.filter((c) => c.choices.length > 0);
@@ -79,12 +92,21 @@ describe('completions', () => {
   });
 
   it('ends the raw event stream with data: [DONE]', async () => {
-    const res = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'mirror-1', prompt: 'ab', stream: true, temperature: 0 }) });
+    const res = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'mirror-1', prompt: 'ab', stream: true, temperature: 0 }),
+    });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = (await res.text()).split('\n\n').filter(Boolean);
     expect(events.every((e) => e.startsWith('data: '))).toBe(true);
     expect(events.at(-1)).toBe('data: [DONE]');
-    expect(events.slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0].text).join('')).toBe('ba');
+    expect(
+      events
+        .slice(0, -1)
+        .map((e) => JSON.parse(e.slice(6)).choices[0].text)
+        .join(''),
+    ).toBe('ba');
   });
 
   it('returns logprobs as parallel arrays with at most `logprobs` alternatives', async () => {
@@ -98,8 +120,15 @@ describe('completions', () => {
     expect(model.requests.at(-1)!.logprobs).toBe(3);
   });
 
-  it('streams logprobs on each choice\'s finishing chunk', async () => {
-    const stream = await client.completions.create({ model: 'mirror-1', prompt: 'pq', max_tokens: 5, temperature: 0, logprobs: 1, stream: true });
+  it("streams logprobs on each choice's finishing chunk", async () => {
+    const stream = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'pq',
+      max_tokens: 5,
+      temperature: 0,
+      logprobs: 1,
+      stream: true,
+    });
     const lps = [];
     for await (const c of stream) if (c.choices[0]?.logprobs) lps.push(c.choices[0].logprobs);
     expect(lps.flatMap((l) => l.tokens)).toEqual(['q', 'p']);
@@ -108,7 +137,14 @@ describe('completions', () => {
   it('echoes the prompt before the completion, streamed or not', async () => {
     const r = await client.completions.create({ model: 'mirror-1', prompt: 'echo', max_tokens: 2, temperature: 0, echo: true });
     expect(r.choices[0]!.text).toBe('echooh');
-    const stream = await client.completions.create({ model: 'mirror-1', prompt: 'echo', max_tokens: 2, temperature: 0, echo: true, stream: true });
+    const stream = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'echo',
+      max_tokens: 2,
+      temperature: 0,
+      echo: true,
+      stream: true,
+    });
     let text = '';
     for await (const c of stream) text += c.choices[0]?.text ?? '';
     expect(text).toBe('echooh');
@@ -116,10 +152,23 @@ describe('completions', () => {
 
   it('cuts at a stop string and reports finish_reason stop, streamed or not', async () => {
     // reverse('one, two; three') = 'eerht ;owt ,eno'
-    const r = await client.completions.create({ model: 'mirror-1', prompt: 'one, two; three', max_tokens: 20, temperature: 0, stop: [';', 'zz'] });
+    const r = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'one, two; three',
+      max_tokens: 20,
+      temperature: 0,
+      stop: [';', 'zz'],
+    });
     expect(r.choices[0]).toMatchObject({ text: 'eerht ', finish_reason: 'stop' });
     expect(model.requests.at(-1)!.stop).toEqual([';', 'zz']);
-    const stream = await client.completions.create({ model: 'mirror-1', prompt: 'one, two; three', max_tokens: 20, temperature: 0, stop: 'owt', stream: true });
+    const stream = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'one, two; three',
+      max_tokens: 20,
+      temperature: 0,
+      stop: 'owt',
+      stream: true,
+    });
     let text = '';
     for await (const c of stream) text += c.choices[0]?.text ?? '';
     expect(text).toBe('eerht ;');
@@ -127,9 +176,20 @@ describe('completions', () => {
 
   it('returns n choices, indexed, streamed or not', async () => {
     const r = await client.completions.create({ model: 'mirror-1', prompt: 'four', max_tokens: 4, temperature: 0, n: 3 });
-    expect(r.choices.map((c) => [c.index, c.text])).toEqual([[0, 'ruof'], [1, 'ruof'], [2, 'ruof']]);
+    expect(r.choices.map((c) => [c.index, c.text])).toEqual([
+      [0, 'ruof'],
+      [1, 'ruof'],
+      [2, 'ruof'],
+    ]);
     expect(r.usage!.completion_tokens).toBe(12);
-    const stream = await client.completions.create({ model: 'mirror-1', prompt: 'four', max_tokens: 4, temperature: 0, n: 2, stream: true });
+    const stream = await client.completions.create({
+      model: 'mirror-1',
+      prompt: 'four',
+      max_tokens: 4,
+      temperature: 0,
+      n: 2,
+      stream: true,
+    });
     const texts = ['', ''];
     for await (const c of stream) for (const ch of c.choices) texts[ch.index] += ch.text;
     expect(texts).toEqual(['ruof', 'ruof']);
@@ -137,7 +197,16 @@ describe('completions', () => {
 
   it('same seed → same text; another seed → other text', async () => {
     const ask = async (seed: number) =>
-      (await client.completions.create({ model: 'mirror-1', prompt: 'the quick brown fox jumps over the lazy dog', max_tokens: 40, temperature: 1, seed, n: 2 })).choices.map((c) => c.text);
+      (
+        await client.completions.create({
+          model: 'mirror-1',
+          prompt: 'the quick brown fox jumps over the lazy dog',
+          max_tokens: 40,
+          temperature: 1,
+          seed,
+          n: 2,
+        })
+      ).choices.map((c) => c.text);
     const a = await ask(7);
     expect(await ask(7)).toEqual(a);
     expect(await ask(8)).not.toEqual(a);
@@ -159,12 +228,27 @@ describe('chat completions', () => {
     expect(model.requests.at(-1)).toMatchObject({ prompt: 'System: sys\n\nUser: hi\n\nAssistant:', maxTokens: 10, stop: [CHAT_STOP] });
     expect(r.object).toBe('chat.completion');
     expect(r.id).toMatch(/^chatcmpl-/);
-    expect(r.choices[0]).toMatchObject({ index: 0, message: { role: 'assistant', content: reverse(prompt).slice(0, 10) }, finish_reason: 'length' });
-    expect(r.usage).toEqual({ prompt_tokens: Array.from(prompt).length, completion_tokens: 10, total_tokens: Array.from(prompt).length + 10 });
+    expect(r.choices[0]).toMatchObject({
+      index: 0,
+      message: { role: 'assistant', content: reverse(prompt).slice(0, 10) },
+      finish_reason: 'length',
+    });
+    expect(r.usage).toEqual({
+      prompt_tokens: Array.from(prompt).length,
+      completion_tokens: 10,
+      total_tokens: Array.from(prompt).length + 10,
+    });
   });
 
   it('streams deltas (role first) and a final usage chunk with stream_options.include_usage', async () => {
-    const stream = await client.chat.completions.create({ model: 'mirror-1', messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'mirror-1',
+      messages,
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '' });
@@ -200,16 +284,39 @@ describe('chat completions', () => {
   });
 
   it('returns chat logprobs per token with bytes and top alternatives', async () => {
-    const r = await client.chat.completions.create({ model: 'mirror-1', messages, max_tokens: 2, temperature: 0, logprobs: true, top_logprobs: 2 });
+    const r = await client.chat.completions.create({
+      model: 'mirror-1',
+      messages,
+      max_tokens: 2,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
     const content = r.choices[0]!.logprobs!.content!;
     expect(content.map((t) => t.token)).toEqual([':', 't']);
-    expect(content[0]).toEqual({ token: ':', logprob: Math.log(0.5), bytes: [58], top_logprobs: [{ token: ':', logprob: Math.log(0.5), bytes: [58] }, { token: ';', logprob: Math.log(0.25), bytes: [59] }] });
+    expect(content[0]).toEqual({
+      token: ':',
+      logprob: Math.log(0.5),
+      bytes: [58],
+      top_logprobs: [
+        { token: ':', logprob: Math.log(0.5), bytes: [58] },
+        { token: ';', logprob: Math.log(0.25), bytes: [59] },
+      ],
+    });
   });
 
   it('accepts text content parts and max_completion_tokens', async () => {
     const r = await client.chat.completions.create({
       model: 'mirror-1',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        },
+      ],
       max_completion_tokens: 3,
       temperature: 0,
     });

@@ -5,8 +5,8 @@
  */
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { TonyError } from '../../src/errors.ts';
 import { register } from '../../src/cli/serve.ts';
+import { TonyError } from '../../src/errors.ts';
 
 function program(): Command {
   const p = new Command('tony').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
@@ -16,8 +16,12 @@ function program(): Command {
 
 describe('tony serve', () => {
   it('refuses a bad --port or --max-queue with a usage error naming the flag', async () => {
-    await expect(program().parseAsync(['serve', '--model', 'm', '--port', 'eighty'], { from: 'user' })).rejects.toThrow(/--port must be an integer ≥ 0, got 'eighty'/);
-    await expect(program().parseAsync(['serve', '--model', 'm', '--max-queue', '-1'], { from: 'user' })).rejects.toThrow(/--max-queue must be an integer ≥ 0, got '-1'/);
+    await expect(program().parseAsync(['serve', '--model', 'm', '--port', 'eighty'], { from: 'user' })).rejects.toThrow(
+      /--port must be an integer ≥ 0, got 'eighty'/,
+    );
+    await expect(program().parseAsync(['serve', '--model', 'm', '--max-queue', '-1'], { from: 'user' })).rejects.toThrow(
+      /--max-queue must be an integer ≥ 0, got '-1'/,
+    );
   });
 
   it('a model directory that cannot be loaded is a TonyError', async () => {

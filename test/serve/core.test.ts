@@ -4,10 +4,10 @@
  * route mounted beside the OpenAI routes — sharing auth, the error shape, and a graceful close.
  */
 import OpenAI from 'openai';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { TonyError } from '../../src/errors.ts';
-import { HttpError, type RouteModule, type Server, completionRoutes, createServer } from '../../src/serve/index.ts';
+import { completionRoutes, createServer, HttpError, type RouteModule, type Server } from '../../src/serve/index.ts';
 import { MirrorModel } from './mirror-model.ts';
 
 const KEY = 'sekret';
@@ -22,12 +22,17 @@ const tools: RouteModule = {
       path: '/v1/tools/sum',
       async handle(ctx) {
         const body = (await ctx.json()) as { xs?: unknown };
-        if (!Array.isArray(body.xs) || !body.xs.every((x) => typeof x === 'number')) throw new HttpError(400, "'xs' must be an array of numbers", 'invalid_request_error', 'xs');
+        if (!Array.isArray(body.xs) || !body.xs.every((x) => typeof x === 'number'))
+          throw new HttpError(400, "'xs' must be an array of numbers", 'invalid_request_error', 'xs');
         const xs = body.xs as number[];
         ctx.send(200, await ctx.withSlot(async () => ({ sum: xs.reduce((a, b) => a + b, 0) })));
       },
     },
-    { method: 'GET', path: '/v1/tools/refuse', handle: async () => Promise.reject(new TonyError('data', 'no such clip', 'record one first')) },
+    {
+      method: 'GET',
+      path: '/v1/tools/refuse',
+      handle: async () => Promise.reject(new TonyError('data', 'no such clip', 'record one first')),
+    },
     { method: 'GET', path: '/v1/tools/crash', handle: async () => Promise.reject(new Error('kaboom')) },
   ],
   websockets: [
@@ -54,7 +59,11 @@ afterAll(() => server.close());
 
 const get = (path: string, key: string | null = KEY) => fetch(`${url}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
 const post = (path: string, body: unknown) =>
-  fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 /** Open a WebSocket; resolves to it, or rejects with the HTTP status of a refused upgrade. */
 function openSocket(path: string, key: string | null = KEY): Promise<WebSocket> {
@@ -70,7 +79,9 @@ describe('server core with two route modules', () => {
   it('serves both modules: the OpenAI routes and the second module side by side', async () => {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
     expect((await client.models.list()).data.map((m) => m.id)).toEqual(['mirror']);
-    expect((await client.completions.create({ model: 'mirror', prompt: 'abc', max_tokens: 3, temperature: 0 })).choices[0]!.text).toBe('cba');
+    expect((await client.completions.create({ model: 'mirror', prompt: 'abc', max_tokens: 3, temperature: 0 })).choices[0]!.text).toBe(
+      'cba',
+    );
     expect(await (await get('/v1/tools/echo/h%C3%A9llo')).json()).toEqual({ echo: 'héllo' });
     expect(await (await post('/v1/tools/sum', { xs: [1, 2, 3.5] })).json()).toEqual({ sum: 6.5 });
   });
@@ -99,7 +110,11 @@ describe('server core with two route modules', () => {
   });
 
   it('refuses a route mounted twice', () => {
-    expect(() => createServer({ port: 0 }).mount(tools).mount({ routes: [tools.routes![0]!] })).toThrow(/GET \/health is mounted twice/);
+    expect(() =>
+      createServer({ port: 0 })
+        .mount(tools)
+        .mount({ routes: [tools.routes![0]!] }),
+    ).toThrow(/GET \/health is mounted twice/);
   });
 
   it('upgrades WebSockets on a mounted path with the same auth, and refuses others', async () => {

@@ -8,8 +8,8 @@ import { connect } from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { serve, type ServeHandle } from '../../src/serve/index.ts';
 import type { CompletionDelta, CompletionRequest, CompletionResult } from '../../src/models/gpt/completion.ts';
+import { type ServeHandle, serve } from '../../src/serve/index.ts';
 import { MirrorModel } from './mirror-model.ts';
 
 /** Milliseconds per token for the tests that need requests to overlap. */
@@ -59,7 +59,15 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   model = new FailingModel({ id: 'mirror', contextLength: 512 });
-  server = await serve(model, { port: 0, concurrency: 1, maxQueue: 2, maxBodyBytes: 10_000, maxTokens: 300, maxN: 4, log: (l) => logLines.push(l) });
+  server = await serve(model, {
+    port: 0,
+    concurrency: 1,
+    maxQueue: 2,
+    maxBodyBytes: 10_000,
+    maxTokens: 300,
+    maxN: 4,
+    log: (l) => logLines.push(l),
+  });
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 afterAll(() => server.close());
@@ -114,7 +122,11 @@ describe('bad requests are 400s naming the field', () => {
     ['messages not an array', { model: 'mirror', messages: 'hi' }, 'messages'],
     ['an unknown role', { model: 'mirror', messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role'],
     ['content of the wrong type', { model: 'mirror', messages: [...msgs, { role: 'user', content: 5 }] }, 'messages[1].content'],
-    ['an image part', { model: 'mirror', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }, 'messages[0].content[0]'],
+    [
+      'an image part',
+      { model: 'mirror', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] },
+      'messages[0].content[0]',
+    ],
     ['top_logprobs without logprobs', { model: 'mirror', messages: msgs, top_logprobs: 2 }, 'top_logprobs'],
     ['max_tokens = 0', { model: 'mirror', messages: msgs, max_tokens: 0 }, 'max_tokens'],
     ['tools', { model: 'mirror', messages: msgs, tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
@@ -261,7 +273,10 @@ describe('client aborts', () => {
     const aborted = model.aborted;
     const tokens0 = model.tokens;
     const ac = new AbortController();
-    const stream = await client.completions.create({ model: 'mirror', prompt: 'q'.repeat(200), max_tokens: 200, temperature: 0, stream: true }, { signal: ac.signal });
+    const stream = await client.completions.create(
+      { model: 'mirror', prompt: 'q'.repeat(200), max_tokens: 200, temperature: 0, stream: true },
+      { signal: ac.signal },
+    );
     let chunks = 0;
     // The client's stream ends quietly when its own signal aborts it.
     for await (const _ of stream) if (++chunks === 3) ac.abort();

@@ -20,7 +20,13 @@
  * - Streaming: the deltas of a choice concatenate to its returned text; the last carries finishReason.
  * - Abort: the signal rejects the pending delay with its reason; `aborted` counts those.
  */
-import type { CompletionDelta, CompletionModel, CompletionRequest, CompletionResult, TokenLogprobs } from '../../src/models/gpt/completion.ts';
+import type {
+  CompletionDelta,
+  CompletionModel,
+  CompletionRequest,
+  CompletionResult,
+  TokenLogprobs,
+} from '../../src/models/gpt/completion.ts';
 import { mulberry32 } from '../../src/random.ts';
 
 export interface MirrorOptions {
@@ -72,7 +78,11 @@ export class MirrorModel implements CompletionModel {
     }
   }
 
-  private async generate(req: CompletionRequest, onDelta: ((d: CompletionDelta) => void) | undefined, signal: AbortSignal | undefined): Promise<CompletionResult> {
+  private async generate(
+    req: CompletionRequest,
+    onDelta: ((d: CompletionDelta) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<CompletionResult> {
     const source = Array.from(req.suffix ?? req.prompt).reverse();
     const baseSeed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
     const choices = Array.from({ length: req.n }, (_, index) => ({

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
-import { serve } from '../../src/serve/index.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
+import { loadCompletionModel, type TonyTextModel } from '../../src/models/gpt/model.ts';
+import { serve } from '../../src/serve/index.ts';
 
 let dir: string;
 let model: TonyTextModel;

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
-import { serve } from '../../src/serve/index.ts';
 import { MAX_LIVE_GRAPHS } from '../../src/models/gpt/generate.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { type TonyTextModel, loadCompletionModel } from '../../src/models/gpt/model.ts';
+import { loadCompletionModel, type TonyTextModel } from '../../src/models/gpt/model.ts';
+import { serve } from '../../src/serve/index.ts';
 
 let dir: string;
 let model: TonyTextModel;
@@ -21,7 +21,11 @@ let server: Awaited<ReturnType<typeof serve>>;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tony-varied-n-'));
   const cfg = gptConfig({ vocabSize: 260, blockSize: 64, nLayer: 2, nHead: 2, dModel: 32 });
-  await saveCheckpoint(dir, { config: { kind: 'gpt', model: { ...cfg }, tokenizer: { kind: 'bytes' } }, state: { step: 0 }, params: new GPT(cfg).ps.initialize(5) });
+  await saveCheckpoint(dir, {
+    config: { kind: 'gpt', model: { ...cfg }, tokenizer: { kind: 'bytes' } },
+    state: { step: 0 },
+    params: new GPT(cfg).ps.initialize(5),
+  });
   // Two threads: every ONNX Runtime session then starts one pool thread of its own.
   model = await loadCompletionModel(dir, { threads: 2 });
   server = await serve(model, { port: 0 });

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { NodeIO } from '@gltf-transform/core';
 import { validateBytes } from 'gltf-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TonyError } from '../../src/errors.ts';
 import { readShapeFile, writeMeshFile } from '../../src/shape/files.ts';
 import { readGlb, writeGlb } from '../../src/shape/glb.ts';
 import { meshField } from '../../src/shape/marching-cubes.ts';
 import { readObj, writeObj } from '../../src/shape/obj.ts';
 import { formatFloat32, readPly, writePly } from '../../src/shape/ply.ts';
 import { compileShape } from '../../src/shape/sdf.ts';
-import type { TonyError } from '../../src/errors.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/fixtures.json', import.meta.url), 'utf8'));
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
@@ -37,7 +37,12 @@ describe('PLY', () => {
     throw new Error('no error');
   };
 
-  for (const [name, format] of [['cloud_binary.ply', 'binary_little_endian'], ['cloud_ascii.ply', 'ascii'], ['mesh_binary.ply', 'binary_little_endian'], ['mesh_ascii.ply', 'ascii']] as const) {
+  for (const [name, format] of [
+    ['cloud_binary.ply', 'binary_little_endian'],
+    ['cloud_ascii.ply', 'ascii'],
+    ['mesh_binary.ply', 'binary_little_endian'],
+    ['mesh_ascii.ply', 'ascii'],
+  ] as const) {
     it(`${name}: reads numpy's values and rewrites the file byte for byte`, () => {
       const bytes = fixture(name);
       const ply = readPly(bytes);
@@ -63,9 +68,29 @@ describe('PLY', () => {
       expect(back.xyz).toEqual(cloud.xyz);
       expect(back.normals).toEqual(cloud.normals);
     }
-    const text = ['ply', 'format ascii 1.0', 'comment extra', 'element vertex 4', 'property double x', 'property double y', 'property double z', 'property float quality',
-      'element face 1', 'property uchar flags', 'property list uchar uint vertex_index', 'element camera 1', 'property float f', 'end_header',
-      '0 0 0 1', '1 0 0 1', '1 1 0 1', '0 1 0 1', '7 4 0 1 2 3', '35.5', ''].join('\n');
+    const text = [
+      'ply',
+      'format ascii 1.0',
+      'comment extra',
+      'element vertex 4',
+      'property double x',
+      'property double y',
+      'property double z',
+      'property float quality',
+      'element face 1',
+      'property uchar flags',
+      'property list uchar uint vertex_index',
+      'element camera 1',
+      'property float f',
+      'end_header',
+      '0 0 0 1',
+      '1 0 0 1',
+      '1 1 0 1',
+      '0 1 0 1',
+      '7 4 0 1 2 3',
+      '35.5',
+      '',
+    ].join('\n');
     const ply = readPly(new TextEncoder().encode(text));
     expect([...ply.indices!]).toEqual([0, 1, 2, 0, 2, 3]);
   });
@@ -101,7 +126,19 @@ describe('PLY', () => {
   // A hand-written ASCII mesh: a triangle and the header around it, with one thing wrong at a time.
   const asciiPly = (nv: number, nf: number, body: string[]) =>
     new TextEncoder().encode(
-      ['ply', 'format ascii 1.0', `element vertex ${nv}`, 'property float x', 'property float y', 'property float z', `element face ${nf}`, 'property list uchar int vertex_indices', 'end_header', ...body, ''].join('\n'),
+      [
+        'ply',
+        'format ascii 1.0',
+        `element vertex ${nv}`,
+        'property float x',
+        'property float y',
+        'property float z',
+        `element face ${nf}`,
+        'property list uchar int vertex_indices',
+        'end_header',
+        ...body,
+        '',
+      ].join('\n'),
     );
   const triangle = ['0 0 0', '1 0 0', '0 1 0'];
 
@@ -118,14 +155,20 @@ describe('PLY', () => {
     // Lines left after the last element.
     expect(() => readPly(asciiPly(3, 1, [...triangle, '3 0 1 2', '3 2 1 0']))).toThrow(/PLY line 14: data after the last element/);
     expect(() => readPly(asciiPly(3, 2, [...triangle, '3 0 1 2']))).toThrow(/PLY body ends after 1 of 2 face lines/);
-    expect(() => readPly(asciiPly(3, 1, ['0 0 0', '1 zero 0', '0 1 0', '3 0 1 2']))).toThrow(/PLY line 11: vertex 1: 'zero' is not a number/);
+    expect(() => readPly(asciiPly(3, 1, ['0 0 0', '1 zero 0', '0 1 0', '3 0 1 2']))).toThrow(
+      /PLY line 11: vertex 1: 'zero' is not a number/,
+    );
   });
 
   it('refuses faces that index missing vertices, and files without vertices, naming the file', async () => {
-    expect(() => readPly(asciiPly(3, 1, [...triangle, '3 0 1 5']))).toThrow('PLY line 13: face 0 uses vertex 5, but the file has 3 vertices (indices 0 to 2)');
+    expect(() => readPly(asciiPly(3, 1, [...triangle, '3 0 1 5']))).toThrow(
+      'PLY line 13: face 0 uses vertex 5, but the file has 3 vertices (indices 0 to 2)',
+    );
     expect(() => readPly(asciiPly(0, 1, ['3 0 1 2']))).toThrow('PLY line 10: face 0 uses vertex 0, but the file has 0 vertices');
     writeFileSync(join(dir, 'bad-face.ply'), asciiPly(3, 1, [...triangle, '3 0 1 5']));
-    await expect(readShapeFile(join(dir, 'bad-face.ply'))).rejects.toThrow(`${join(dir, 'bad-face.ply')}: PLY line 13: face 0 uses vertex 5`);
+    await expect(readShapeFile(join(dir, 'bad-face.ply'))).rejects.toThrow(
+      `${join(dir, 'bad-face.ply')}: PLY line 13: face 0 uses vertex 5`,
+    );
     writeFileSync(join(dir, 'empty.ply'), asciiPly(0, 0, []));
     await expect(readShapeFile(join(dir, 'empty.ply'))).rejects.toThrow(`${join(dir, 'empty.ply')}: the file holds no vertices`);
     writeFileSync(join(dir, 'empty.obj'), '# nothing\n');
@@ -141,7 +184,12 @@ describe('OBJ and GLB', () => {
       op: 'union',
       parts: [
         { op: 'primitive', primitive: { kind: 'sphere', radius: 0.2 }, at: [-0.2, 0, 0], color: [0.85, 0.12, 0.1] },
-        { op: 'primitive', primitive: { kind: 'cone', radius: 0.15, halfHeight: 0.2, axis: 'y' }, at: [0.2, 0, 0], color: [0.12, 0.3, 0.85] },
+        {
+          op: 'primitive',
+          primitive: { kind: 'cone', radius: 0.15, halfHeight: 0.2, axis: 'y' },
+          at: [0.2, 0, 0],
+          color: [0.12, 0.3, 0.85],
+        },
       ],
     }),
     24,
@@ -170,7 +218,9 @@ describe('OBJ and GLB', () => {
     expect(prim.getAttribute('POSITION')!.getCount()).toBe(mesh.positions.length / 3);
     expect(prim.getAttribute('COLOR_0')!.getType()).toBe('VEC3');
     expect(prim.getIndices()!.getCount()).toBe(mesh.indices.length);
-    const json = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true))));
+    const json = JSON.parse(
+      new TextDecoder().decode(bytes.subarray(20, 20 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true))),
+    );
     expect(json.asset.version).toBe('2.0');
     expect(json.accessors[0].min).toHaveLength(3);
     // The reference validator finds no errors and no warnings.

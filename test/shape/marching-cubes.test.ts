@@ -2,7 +2,7 @@
 // watertightness (every edge in exactly two faces, wound oppositely) on closed surfaces including
 // random fields that exercise every ambiguous case, exact planes, and vertex colours.
 import { describe, expect, it } from 'vitest';
-import { caseTable, marchingCubes, meshField, sampleGrid, type Grid } from '../../src/shape/marching-cubes.ts';
+import { caseTable, type Grid, marchingCubes, meshField, sampleGrid } from '../../src/shape/marching-cubes.ts';
 import { edgeReport, isWatertight, meshArea, meshVolume } from '../../src/shape/mesh.ts';
 import { makeRng } from '../../src/shape/random.ts';
 import { compileShape } from '../../src/shape/sdf.ts';
@@ -22,7 +22,12 @@ describe('marching cubes at 128³ recovers analytic area and volume', () => {
 
   it('torus R = 0.3, r = 0.12 lying on its side: area 4π²Rr, volume 2π²Rr² within 1 %, watertight', () => {
     const [R, r] = [0.3, 0.12];
-    const f = compileShape({ op: 'primitive', primitive: { kind: 'torus', major: R, minor: r, axis: 'z' }, at: [0.01, 0.02, -0.015], color: [0, 1, 0] });
+    const f = compileShape({
+      op: 'primitive',
+      primitive: { kind: 'torus', major: R, minor: r, axis: 'z' },
+      at: [0.01, 0.02, -0.015],
+      color: [0, 1, 0],
+    });
     const mesh = marchingCubes(sampleGrid(f, LO, HI, 128));
     expect(Math.abs(meshArea(mesh) / (4 * Math.PI ** 2 * R * r) - 1)).toBeLessThan(0.01);
     expect(Math.abs(meshVolume(mesh) / (2 * Math.PI ** 2 * R * r * r) - 1)).toBeLessThan(0.01);
@@ -37,14 +42,21 @@ describe('marching cubes topology', () => {
       const rng = makeRng(seed);
       const n = 14;
       // Random signs inside, positive on the border so the surface is closed; some exact zeros.
-      const grid = sampleGrid({ sdf: (x, y, z) => (Math.max(Math.abs(x), Math.abs(y), Math.abs(z)) > 0.45 ? 1 : rng() < 0.1 ? 0 : rng() - 0.5) }, LO, HI, n);
+      const grid = sampleGrid(
+        { sdf: (x, y, z) => (Math.max(Math.abs(x), Math.abs(y), Math.abs(z)) > 0.45 ? 1 : rng() < 0.1 ? 0 : rng() - 0.5) },
+        LO,
+        HI,
+        n,
+      );
       const v = grid.values;
       const [nx, ny] = grid.dims;
-      for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
-        let c = 0;
-        for (let b = 0; b < 8; b++) if (v[i + (b & 1) + nx * (j + ((b >> 1) & 1) + ny * (k + (b >> 2)))]! < 0) c |= 1 << b;
-        seen.add(c);
-      }
+      for (let k = 0; k < n; k++)
+        for (let j = 0; j < n; j++)
+          for (let i = 0; i < n; i++) {
+            let c = 0;
+            for (let b = 0; b < 8; b++) if (v[i + (b & 1) + nx * (j + ((b >> 1) & 1) + ny * (k + (b >> 2)))]! < 0) c |= 1 << b;
+            seen.add(c);
+          }
       expect(edgeReport(marchingCubes(grid))).toMatchObject({ boundary: 0, nonManifold: 0, misoriented: 0 });
     }
     expect(seen.size).toBeGreaterThan(250); // nearly all 256 corner cases occurred
@@ -90,7 +102,9 @@ describe('marching cubes topology', () => {
   });
 
   it('rejects malformed grids', () => {
-    expect(() => marchingCubes({ values: new Float32Array(7), dims: [2, 2, 2], origin: [0, 0, 0], spacing: [1, 1, 1] })).toThrow(/grid values length/);
+    expect(() => marchingCubes({ values: new Float32Array(7), dims: [2, 2, 2], origin: [0, 0, 0], spacing: [1, 1, 1] })).toThrow(
+      /grid values length/,
+    );
     expect(() => sampleGrid({ sdf: () => 0 }, LO, HI, 0)).toThrow(/positive integer/);
   });
 });

@@ -27,7 +27,8 @@ describe('k-d tree', () => {
     for (let q = 0; q < 300; q++) {
       const [x, y, z] = [rng() - 0.5, rng() - 0.5, rng() - 0.5].map((v) => v * 1.4);
       let best = Infinity;
-      for (let i = 0; i < 3000; i++) best = Math.min(best, (pts[3 * i]! - x!) ** 2 + (pts[3 * i + 1]! - y!) ** 2 + (pts[3 * i + 2]! - z!) ** 2);
+      for (let i = 0; i < 3000; i++)
+        best = Math.min(best, (pts[3 * i]! - x!) ** 2 + (pts[3 * i + 1]! - y!) ** 2 + (pts[3 * i + 2]! - z!) ** 2);
       expect(tree.nearest(x!, y!, z!).d2).toBe(best);
     }
   });
@@ -61,7 +62,7 @@ describe('Chamfer distance and F-score', () => {
     const a = Float32Array.from(pts);
     for (const t of [0.005, 0.01, 0.02]) {
       const b = shifted(a, [t, 0, 0]);
-      const expected = 2 * (Math.fround(t) ** 2); // float32 rounding of the shift is far below the tolerance
+      const expected = 2 * Math.fround(t) ** 2; // float32 rounding of the shift is far below the tolerance
       expect(chamferDistance(a, b).chamfer).toBeCloseTo(expected, 8);
     }
     let prev = 0;
@@ -113,7 +114,14 @@ describe('mesh area and volume', () => {
   // Unit cube [0,1]³ offset far from the origin, 12 outward-wound triangles.
   const o = 100;
   const positions = Float32Array.from([0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1].map((v) => v + o));
-  const quads = [[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [2, 3, 7, 6], [1, 2, 6, 5], [0, 4, 7, 3]];
+  const quads = [
+    [0, 3, 2, 1],
+    [4, 5, 6, 7],
+    [0, 1, 5, 4],
+    [2, 3, 7, 6],
+    [1, 2, 6, 5],
+    [0, 4, 7, 3],
+  ];
   const cube: Mesh = { positions, indices: Uint32Array.from(quads.flatMap(([a, b, c, d]) => [a!, b!, c!, a!, c!, d!])) };
 
   it('a unit cube has area 6 and volume 1; reversed winding gives −1', () => {

@@ -5,7 +5,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { meshField } from '../../src/shape/marching-cubes.ts';
 import type { Mesh } from '../../src/shape/mesh.ts';
-import { colorsFromPoints, farthestPointIndices, farthestPointSample, normalizeToUnitCube, sampleSurface } from '../../src/shape/pointcloud.ts';
+import {
+  colorsFromPoints,
+  farthestPointIndices,
+  farthestPointSample,
+  normalizeToUnitCube,
+  sampleSurface,
+} from '../../src/shape/pointcloud.ts';
 import { compileShape } from '../../src/shape/sdf.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/fixtures.json', import.meta.url), 'utf8'));
@@ -51,7 +57,10 @@ describe('surface sampling is uniform by area', () => {
 
   it('on a sphere, the cap z > r/2 holds 1/4 of the points (Archimedes)', () => {
     const r = 0.4;
-    const mesh = meshField(compileShape({ op: 'primitive', primitive: { kind: 'sphere', radius: r }, at: [0, 0, 0], color: [1, 1, 1] }), 48);
+    const mesh = meshField(
+      compileShape({ op: 'primitive', primitive: { kind: 'sphere', radius: r }, at: [0, 0, 0], color: [1, 1, 1] }),
+      48,
+    );
     const n = 20000;
     const c = sampleSurface(mesh, n, { seed: 3 });
     let cap = 0;
@@ -59,7 +68,8 @@ describe('surface sampling is uniform by area', () => {
     expect(Math.abs(cap - n / 4)).toBeLessThan(5 * Math.sqrt(n * 0.25 * 0.75));
     // Outward normals: n · p > 0.
     for (let i = 0; i < n; i += 97) {
-      const d = c.normals![3 * i]! * c.xyz[3 * i]! + c.normals![3 * i + 1]! * c.xyz[3 * i + 1]! + c.normals![3 * i + 2]! * c.xyz[3 * i + 2]!;
+      const d =
+        c.normals![3 * i]! * c.xyz[3 * i]! + c.normals![3 * i + 1]! * c.xyz[3 * i + 1]! + c.normals![3 * i + 2]! * c.xyz[3 * i + 2]!;
       expect(d).toBeGreaterThan(0);
     }
   });
@@ -80,7 +90,8 @@ describe('farthest-point sampling', () => {
 
   it('covers: every point is within the final covering radius ≤ the chosen set’s minimum spacing', () => {
     const idx = farthestPointIndices(pts, 40);
-    const d = (i: number, j: number) => Math.hypot(pts[3 * i]! - pts[3 * j]!, pts[3 * i + 1]! - pts[3 * j + 1]!, pts[3 * i + 2]! - pts[3 * j + 2]!);
+    const d = (i: number, j: number) =>
+      Math.hypot(pts[3 * i]! - pts[3 * j]!, pts[3 * i + 1]! - pts[3 * j + 1]!, pts[3 * i + 2]! - pts[3 * j + 2]!);
     let cover = 0;
     for (let i = 0; i < pts.length / 3; i++) cover = Math.max(cover, Math.min(...[...idx].map((j) => d(i, j))));
     let spacing = Infinity;
@@ -108,16 +119,25 @@ describe('normalisation and colour transfer', () => {
 
   it('colours positions from the nearest point (brute-force check)', () => {
     const cloud = sampleSurface(
-      { positions: Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0]), indices: Uint32Array.from([0, 1, 2]), colors: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]) },
+      {
+        positions: Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0]),
+        indices: Uint32Array.from([0, 1, 2]),
+        colors: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]),
+      },
       500,
       { seed: 9 },
     );
     const queries = Float32Array.from([0.1, 0.1, 0.05, 0.7, 0.2, -0.1, 0.2, 0.6, 0]);
     const got = colorsFromPoints(queries, cloud);
     for (let q = 0; q < 3; q++) {
-      let best = 0, bestD = Infinity;
+      let best = 0,
+        bestD = Infinity;
       for (let i = 0; i < 500; i++) {
-        const d = Math.hypot(cloud.xyz[3 * i]! - queries[3 * q]!, cloud.xyz[3 * i + 1]! - queries[3 * q + 1]!, cloud.xyz[3 * i + 2]! - queries[3 * q + 2]!);
+        const d = Math.hypot(
+          cloud.xyz[3 * i]! - queries[3 * q]!,
+          cloud.xyz[3 * i + 1]! - queries[3 * q + 1]!,
+          cloud.xyz[3 * i + 2]! - queries[3 * q + 2]!,
+        );
         if (d < bestD) [best, bestD] = [i, d];
       }
       expect([...got.subarray(3 * q, 3 * q + 3)]).toEqual([...cloud.rgb!.subarray(3 * best, 3 * best + 3)]);

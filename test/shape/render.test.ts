@@ -4,7 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import { meshField } from '../../src/shape/marching-cubes.ts';
 import { sampleSurface } from '../../src/shape/pointcloud.ts';
-import { decodePng, encodePng, orbitCameras, renderField, renderMesh, renderPoints, type Camera, type Image } from '../../src/shape/render.ts';
+import {
+  type Camera,
+  decodePng,
+  encodePng,
+  type Image,
+  orbitCameras,
+  renderField,
+  renderMesh,
+  renderPoints,
+} from '../../src/shape/render.ts';
 import { compileShape, type ShapeNode } from '../../src/shape/sdf.ts';
 
 const R = 0.4;
@@ -18,14 +27,17 @@ const field = compileShape(sphere);
 
 /** Radius of the covered area, as if it were a disk; and the covered pixels' centroid. */
 function silhouette(img: Image): { radius: number; cx: number; cy: number } {
-  let n = 0, sx = 0, sy = 0;
-  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) {
-    if (img.alpha[y * img.width + x]! > 127) {
-      n++;
-      sx += x + 0.5;
-      sy += y + 0.5;
+  let n = 0,
+    sx = 0,
+    sy = 0;
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) {
+      if (img.alpha[y * img.width + x]! > 127) {
+        n++;
+        sx += x + 0.5;
+        sy += y + 0.5;
+      }
     }
-  }
   return { radius: Math.sqrt(n / Math.PI), cx: sx / n, cy: sy / n };
 }
 
@@ -56,18 +68,20 @@ describe('sphere silhouettes have the analytic radius', () => {
     const c = [0.3, 0.2, -0.1];
     const img = renderField(compileShape({ ...sphere, at: c } as ShapeNode), cam);
     const t = Math.tan((FOV * Math.PI) / 360);
-    let wrong = 0, covered = 0;
-    for (let y = 0; y < H; y++) for (let x = 0; x < H; x++) {
-      // Camera on +z looking at −z: right = +x, up = +y. Ray o + s·d hits iff the discriminant ≥ 0.
-      const d = [((2 * (x + 0.5)) / H - 1) * t, (1 - (2 * (y + 0.5)) / H) * t, -1];
-      const oc = [0 - c[0]!, 0 - c[1]!, D - c[2]!];
-      const a = d[0]! ** 2 + d[1]! ** 2 + d[2]! ** 2;
-      const b = 2 * (oc[0]! * d[0]! + oc[1]! * d[1]! + oc[2]! * d[2]!);
-      const cc = oc[0]! ** 2 + oc[1]! ** 2 + oc[2]! ** 2 - R * R;
-      const hit = b * b - 4 * a * cc >= 0;
-      if (hit) covered++;
-      if (hit !== img.alpha[y * H + x]! > 127) wrong++;
-    }
+    let wrong = 0,
+      covered = 0;
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < H; x++) {
+        // Camera on +z looking at −z: right = +x, up = +y. Ray o + s·d hits iff the discriminant ≥ 0.
+        const d = [((2 * (x + 0.5)) / H - 1) * t, (1 - (2 * (y + 0.5)) / H) * t, -1];
+        const oc = [0 - c[0]!, 0 - c[1]!, D - c[2]!];
+        const a = d[0]! ** 2 + d[1]! ** 2 + d[2]! ** 2;
+        const b = 2 * (oc[0]! * d[0]! + oc[1]! * d[1]! + oc[2]! * d[2]!);
+        const cc = oc[0]! ** 2 + oc[1]! ** 2 + oc[2]! ** 2 - R * R;
+        const hit = b * b - 4 * a * cc >= 0;
+        if (hit) covered++;
+        if (hit !== img.alpha[y * H + x]! > 127) wrong++;
+      }
     expect(covered).toBeGreaterThan(5000);
     expect(wrong).toBeLessThan(0.01 * covered); // only grazing rays at the rim may differ
   });

@@ -10,11 +10,11 @@ import { register } from '../../src/cli/shapes.ts';
 import { generateDataset } from '../../src/shape/dataset.ts';
 import { readShapeFile } from '../../src/shape/files.ts';
 import { isWatertight } from '../../src/shape/mesh.ts';
-import { decodePng } from '../../src/shape/render.ts';
 import { readPly } from '../../src/shape/ply.ts';
-import { buildScene, captionOf, generateScene, parseCaption, parseItemId } from '../../src/shape/scenes.ts';
-import { compileShape, shapeBounds, type ShapeNode } from '../../src/shape/sdf.ts';
 import { makeRng } from '../../src/shape/random.ts';
+import { decodePng } from '../../src/shape/render.ts';
+import { buildScene, captionOf, generateScene, parseCaption, parseItemId } from '../../src/shape/scenes.ts';
+import { compileShape, type ShapeNode, shapeBounds } from '../../src/shape/sdf.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -26,7 +26,12 @@ afterAll(async () => {
 
 /** Leaf primitives of a scene with their world transform applied, as separate exact fields. */
 function parts(node: ShapeNode, scale = 1, offset = [0, 0, 0]): Array<(x: number, y: number, z: number) => number> {
-  if (node.op === 'transform') return parts(node.child, scale * node.scale, [0, 1, 2].map((k) => offset[k]! + scale * node.offset[k]!));
+  if (node.op === 'transform')
+    return parts(
+      node.child,
+      scale * node.scale,
+      [0, 1, 2].map((k) => offset[k]! + scale * node.offset[k]!),
+    );
   if (node.op === 'union') return node.parts.flatMap((p) => parts(p, scale, offset));
   const f = compileShape(node);
   return [(x, y, z) => scale * f.sdf((x - offset[0]!) / scale, (y - offset[1]!) / scale, (z - offset[2]!) / scale)];
@@ -46,7 +51,10 @@ describe('procedural scenes', () => {
       expect(buildScene(parseCaption(item.caption))).toEqual(item.scene);
     }
     expect(parseCaption('A Large red cube on top of an orange sphere.')).toEqual({
-      objects: [{ shape: 'cube', color: 'red', size: 'large', hole: false }, { shape: 'sphere', color: 'orange', size: 'medium', hole: false }],
+      objects: [
+        { shape: 'cube', color: 'red', size: 'large', hole: false },
+        { shape: 'sphere', color: 'orange', size: 'medium', hole: false },
+      ],
       relations: ['on top of'],
     });
     expect(() => parseCaption('a red dodecahedron')).toThrow(/cannot read 'a red dodecahedron'/);
@@ -97,7 +105,10 @@ describe('dataset and CLI', () => {
   it('generate writes clouds, renders and a manifest', async () => {
     const out = join(dir, 'ds');
     const entries = await generateDataset(out, { count: 3, seed: 5, points: 512, grid: 40, views: 2, size: 32, supersample: 1 });
-    const lines = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.id)).toEqual(['5-0', '5-1', '5-2']);
     expect(lines[1].caption).toBe(generateScene(5, 1).caption);
     expect(entries[0]!.renders).toHaveLength(2);

@@ -1,8 +1,8 @@
 // Primitive SDFs against an independent oracle: dense parametric samples of each surface (so the
 // true distance lies within DELTA below the nearest-sample distance) and an analytic inside test.
 import { describe, expect, it } from 'vitest';
-import { compileShape, isExact, primitiveDistance, shapeBounds, type Primitive, type ShapeNode } from '../../src/shape/sdf.ts';
 import { makeRng } from '../../src/shape/random.ts';
+import { compileShape, isExact, type Primitive, primitiveDistance, type ShapeNode, shapeBounds } from '../../src/shape/sdf.ts';
 
 const DELTA = 0.006; // maximum gap between neighbouring surface samples
 type P3 = [number, number, number];
@@ -11,18 +11,24 @@ type P3 = [number, number, number];
 function grid2(la: number, lb: number, f: (s: number, t: number) => P3 | null, out: P3[]): void {
   const na = Math.max(1, Math.ceil(la / DELTA));
   const nb = Math.max(1, Math.ceil(lb / DELTA));
-  for (let i = 0; i <= na; i++) for (let j = 0; j <= nb; j++) {
-    const p = f(i / na, j / nb);
-    if (p) out.push(p);
-  }
+  for (let i = 0; i <= na; i++)
+    for (let j = 0; j <= nb; j++) {
+      const p = f(i / na, j / nb);
+      if (p) out.push(p);
+    }
 }
 
 /** Surface of revolution around y from a profile curve (ρ(s), y(s)) of length `len`. */
 function revolve(len: number, maxRho: number, prof: (s: number) => [number, number], out: P3[]): void {
-  grid2(len, 2 * Math.PI * maxRho, (s, t) => {
-    const [rho, y] = prof(s);
-    return [rho * Math.cos(2 * Math.PI * t), y, rho * Math.sin(2 * Math.PI * t)];
-  }, out);
+  grid2(
+    len,
+    2 * Math.PI * maxRho,
+    (s, t) => {
+      const [rho, y] = prof(s);
+      return [rho * Math.cos(2 * Math.PI * t), y, rho * Math.sin(2 * Math.PI * t)];
+    },
+    out,
+  );
 }
 
 function surfaceSamples(p: Primitive): P3[] {
@@ -41,7 +47,12 @@ function surfaceSamples(p: Primitive): P3[] {
       break;
     }
     case 'torus':
-      revolve(2 * Math.PI * p.minor, p.major + p.minor, (s) => [p.major + p.minor * Math.cos(2 * Math.PI * s), p.minor * Math.sin(2 * Math.PI * s)], out);
+      revolve(
+        2 * Math.PI * p.minor,
+        p.major + p.minor,
+        (s) => [p.major + p.minor * Math.cos(2 * Math.PI * s), p.minor * Math.sin(2 * Math.PI * s)],
+        out,
+      );
       break;
     case 'cylinder':
       revolve(2 * p.halfHeight, p.radius, (s) => [p.radius, -p.halfHeight + 2 * p.halfHeight * s], out);
@@ -56,16 +67,23 @@ function surfaceSamples(p: Primitive): P3[] {
     case 'capsule':
       revolve(2 * p.halfHeight, p.radius, (s) => [p.radius, -p.halfHeight + 2 * p.halfHeight * s], out);
       for (const sgn of [-1, 1]) {
-        revolve((Math.PI / 2) * p.radius, p.radius, (s) => [p.radius * Math.cos((Math.PI / 2) * s), sgn * (p.halfHeight + p.radius * Math.sin((Math.PI / 2) * s))], out);
+        revolve(
+          (Math.PI / 2) * p.radius,
+          p.radius,
+          (s) => [p.radius * Math.cos((Math.PI / 2) * s), sgn * (p.halfHeight + p.radius * Math.sin((Math.PI / 2) * s))],
+          out,
+        );
       }
       break;
     case 'octahedron': {
       const s = p.radius;
       const edge = s * Math.SQRT2;
-      for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) {
-        // Face with vertices s·e_x, s·e_y, s·e_z (signed): barycentric grid.
-        grid2(edge, edge, (u, v) => (u + v > 1 ? null : [sx * s * u, sy * s * v, sz * s * (1 - u - v)]), out);
-      }
+      for (const sx of [-1, 1])
+        for (const sy of [-1, 1])
+          for (const sz of [-1, 1]) {
+            // Face with vertices s·e_x, s·e_y, s·e_z (signed): barycentric grid.
+            grid2(edge, edge, (u, v) => (u + v > 1 ? null : [sx * s * u, sy * s * v, sz * s * (1 - u - v)]), out);
+          }
       break;
     }
     default:
@@ -77,14 +95,22 @@ function surfaceSamples(p: Primitive): P3[] {
 function insideAnalytic(p: Primitive, x: number, y: number, z: number): boolean {
   const rho = Math.hypot(x, z);
   switch (p.kind) {
-    case 'sphere': return Math.hypot(x, y, z) < p.radius;
-    case 'box': return Math.abs(x) < p.half[0] && Math.abs(y) < p.half[1] && Math.abs(z) < p.half[2];
-    case 'torus': return (rho - p.major) ** 2 + y * y < p.minor ** 2;
-    case 'cylinder': return rho < p.radius && Math.abs(y) < p.halfHeight;
-    case 'cone': return y > -p.halfHeight && rho < (p.radius * (p.halfHeight - y)) / (2 * p.halfHeight);
-    case 'capsule': return Math.hypot(x, y - Math.max(-p.halfHeight, Math.min(p.halfHeight, y)), z) < p.radius;
-    case 'octahedron': return Math.abs(x) + Math.abs(y) + Math.abs(z) < p.radius;
-    default: throw new Error(p.kind);
+    case 'sphere':
+      return Math.hypot(x, y, z) < p.radius;
+    case 'box':
+      return Math.abs(x) < p.half[0] && Math.abs(y) < p.half[1] && Math.abs(z) < p.half[2];
+    case 'torus':
+      return (rho - p.major) ** 2 + y * y < p.minor ** 2;
+    case 'cylinder':
+      return rho < p.radius && Math.abs(y) < p.halfHeight;
+    case 'cone':
+      return y > -p.halfHeight && rho < (p.radius * (p.halfHeight - y)) / (2 * p.halfHeight);
+    case 'capsule':
+      return Math.hypot(x, y - Math.max(-p.halfHeight, Math.min(p.halfHeight, y)), z) < p.radius;
+    case 'octahedron':
+      return Math.abs(x) + Math.abs(y) + Math.abs(z) < p.radius;
+    default:
+      throw new Error(p.kind);
   }
 }
 
@@ -122,14 +148,23 @@ describe('primitive SDFs are exact', () => {
     const rng = makeRng(3);
     for (let q = 0; q < 200; q++) {
       const [x, y, z] = [rng() - 0.5, rng() - 0.5, rng() - 0.5];
-      expect(primitiveDistance({ kind: 'roundbox', half, radius: r }, x!, y!, z!)).toBeCloseTo(primitiveDistance(inner, x!, y!, z!) - r, 12);
+      expect(primitiveDistance({ kind: 'roundbox', half, radius: r }, x!, y!, z!)).toBeCloseTo(
+        primitiveDistance(inner, x!, y!, z!) - r,
+        12,
+      );
     }
   });
 
   it('axis x and z are the y shape with coordinates permuted', () => {
     const base = { kind: 'cone', radius: 0.3, halfHeight: 0.35 } as const;
-    expect(primitiveDistance({ ...base, axis: 'x' }, 0.35, 0.1, 0.05)).toBeCloseTo(primitiveDistance({ ...base, axis: 'y' }, 0.1, 0.35, 0.05), 12);
-    expect(primitiveDistance({ ...base, axis: 'z' }, 0.1, 0.05, 0.35)).toBeCloseTo(primitiveDistance({ ...base, axis: 'y' }, 0.1, 0.35, 0.05), 12);
+    expect(primitiveDistance({ ...base, axis: 'x' }, 0.35, 0.1, 0.05)).toBeCloseTo(
+      primitiveDistance({ ...base, axis: 'y' }, 0.1, 0.35, 0.05),
+      12,
+    );
+    expect(primitiveDistance({ ...base, axis: 'z' }, 0.1, 0.05, 0.35)).toBeCloseTo(
+      primitiveDistance({ ...base, axis: 'y' }, 0.1, 0.35, 0.05),
+      12,
+    );
   });
 });
 
@@ -151,7 +186,10 @@ describe('shape trees', () => {
     const node: ShapeNode = { op: 'transform', scale: 0.5, offset: [0.1, 0, 0], child: sphere(0.4, [0, 0, 0], [1, 1, 1]) };
     const f = compileShape(node);
     expect(f.sdf(0.1 + 0.5, 0, 0)).toBeCloseTo(0.3, 12);
-    expect(shapeBounds(node)).toEqual([[0.1 - 0.2, -0.2, -0.2], [0.1 + 0.2, 0.2, 0.2]]);
+    expect(shapeBounds(node)).toEqual([
+      [0.1 - 0.2, -0.2, -0.2],
+      [0.1 + 0.2, 0.2, 0.2],
+    ]);
   });
 
   it('a difference has the exact sign and zero set, bounded distance, and the base colour', () => {
@@ -178,7 +216,9 @@ describe('shape trees', () => {
     const f = compileShape(node);
     const boundary = [
       ...surfaceSamples(box).filter(([x, y]) => Math.hypot(x, y) >= 0.12),
-      ...surfaceSamples({ ...drill, axis: 'y' }).map(([x, y, z]) => [x, z, y] as P3).filter(([x, y]) => Math.hypot(x, y) > 0.12 - 1e-9),
+      ...surfaceSamples({ ...drill, axis: 'y' })
+        .map(([x, y, z]) => [x, z, y] as P3)
+        .filter(([x, y]) => Math.hypot(x, y) > 0.12 - 1e-9),
     ];
     const rng = makeRng(5);
     let inside = 0;
@@ -198,6 +238,8 @@ describe('shape trees', () => {
 
   it('rejects bad sizes with a shape error', () => {
     expect(() => compileShape(sphere(-1, [0, 0, 0], [1, 1, 1]))).toThrow(/radius must be a positive number/);
-    expect(() => compileShape({ op: 'primitive', primitive: { kind: 'torus', major: 0.1, minor: 0.2, axis: 'y' }, at: [0, 0, 0], color: [1, 1, 1] })).toThrow(/minor radius/);
+    expect(() =>
+      compileShape({ op: 'primitive', primitive: { kind: 'torus', major: 0.1, minor: 0.2, axis: 'y' }, at: [0, 0, 0], color: [1, 1, 1] }),
+    ).toThrow(/minor radius/);
   });
 });

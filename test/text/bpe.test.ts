@@ -3,13 +3,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/engine/nn.ts';
 import { TonyError } from '../../src/errors.ts';
-import { BpeTokenizer, SPECIAL_NAMES, trainBpe } from '../../src/text/bpe.ts';
-import { StreamDecoder, loadTokenizer } from '../../src/text/tokenizers.ts';
+import { type BpeTokenizer, SPECIAL_NAMES, trainBpe } from '../../src/text/bpe.ts';
+import { loadTokenizer, StreamDecoder } from '../../src/text/tokenizers.ts';
 import { randomString, withLoneSurrogates } from './strings.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const corpus = readFileSync(join(FIXTURES, 'bpe_corpus.txt'), 'utf8');
-const oracle = JSON.parse(readFileSync(join(FIXTURES, 'bpe_merges.json'), 'utf8')) as { n_merges: number; merges: number[][]; tokens_hex: string[] };
+const oracle = JSON.parse(readFileSync(join(FIXTURES, 'bpe_merges.json'), 'utf8')) as {
+  n_merges: number;
+  merges: number[][];
+  tokens_hex: string[];
+};
 const vocabFor = (merges: number) => 256 + merges + 4;
 const tokP = trainBpe([corpus], { vocabSize: vocabFor(oracle.n_merges) });
 

@@ -23,7 +23,7 @@ const texts = new Map<string, string>();
 const r = prng(51);
 for (let i = 0; i < 40; i++) {
   const path = `${i % 3 ? 'pkg' : 'lib'}/mod${String(i).padStart(2, '0')}.py`;
-  const text = `# module ${i}\n${randomString(r, 20).replaceAll("\0", "")}\n`; // a NUL would mark it binary
+  const text = `# module ${i}\n${randomString(r, 20).replaceAll('\0', '')}\n`; // a NUL would mark it binary
   texts.set(path, text);
 }
 for (const [p, t] of texts) {
@@ -43,10 +43,21 @@ const isVal = (path: string) => createHash('sha1').update(path).digest().readUIn
 const sortedPaths = [...texts.keys()].sort();
 /** The split streams built in memory, independently of the shard code. */
 const reference = (split: 'train' | 'val') =>
-  Uint16Array.from(sortedPaths.filter((p) => isVal(p) === (split === 'val')).flatMap((p) => [...tok.encode(texts.get(p)!), tok.special.eot]));
+  Uint16Array.from(
+    sortedPaths.filter((p) => isVal(p) === (split === 'val')).flatMap((p) => [...tok.encode(texts.get(p)!), tok.special.eot]),
+  );
 
 const out = join(tmp, 'shards');
-const index = await buildShards({ roots: [root], include: ['**/*.py'], exclude: ['skip/**'], maxFileBytes: 2000, valFraction: VAL_FRACTION, tokenizer: tok, out, shardTokens: 300 });
+const index = await buildShards({
+  roots: [root],
+  include: ['**/*.py'],
+  exclude: ['skip/**'],
+  maxFileBytes: 2000,
+  valFraction: VAL_FRACTION,
+  tokenizer: tok,
+  out,
+  shardTokens: 300,
+});
 
 describe('buildShards', () => {
   it('filters the files: duplicates, too large, binary, not UTF-8, excluded, other extensions', () => {
@@ -72,7 +83,12 @@ describe('buildShards', () => {
     const sh = await openShards(out);
     for (const split of ['train', 'val'] as const) {
       const ref = reference(split);
-      for (const [i, seed] of [[0, 0], [1, 0], [7, 3], [123, 9]] as const) {
+      for (const [i, seed] of [
+        [0, 0],
+        [1, 0],
+        [7, 3],
+        [123, 9],
+      ] as const) {
         const got = sh.batch(split, i, 4, 32, { seed });
         const want = windowBatch(ref, 4, 32, seed, i);
         expect(Array.from(got.idx.data as BigInt64Array)).toEqual(Array.from(want.idx!.data as BigInt64Array));
@@ -101,7 +117,16 @@ describe('buildShards', () => {
 
   it('applies document-level FIM to training documents only', async () => {
     const dir = join(tmp, 'docfim');
-    const idx = await buildShards({ roots: [root], include: ['**/*.py'], exclude: ['skip/**'], maxFileBytes: 2000, valFraction: VAL_FRACTION, tokenizer: tok, out: dir, fim: { rate: 1, mode: 'psm', seed: 4 } });
+    const idx = await buildShards({
+      roots: [root],
+      include: ['**/*.py'],
+      exclude: ['skip/**'],
+      maxFileBytes: 2000,
+      valFraction: VAL_FRACTION,
+      tokenizer: tok,
+      out: dir,
+      fim: { rate: 1, mode: 'psm', seed: 4 },
+    });
     const sh = await openShards(dir);
     for (const d of sh.documents('train')) expect(d.ids[0]).toBe(tok.special.fimPrefix);
     for (const d of sh.documents('val')) expect(tok.decode([...d.ids])).toBe(`${texts.get(d.path)}<|endoftext|>`);
@@ -157,6 +182,8 @@ describe('buildShards', () => {
     rmSync(join(dir, 'index.json'));
     await expectError(dir, /no index.json/);
     await expect(buildShards({ roots: [join(tmp, 'nowhere')], tokenizer: tok, out: join(tmp, 'x') })).rejects.toThrow(/not a directory/);
-    await expect(buildShards({ roots: [root], include: ['**/*.rs'], tokenizer: tok, out: join(tmp, 'x') })).rejects.toThrow(/0 training and 0 validation/);
+    await expect(buildShards({ roots: [root], include: ['**/*.rs'], tokenizer: tok, out: join(tmp, 'x') })).rejects.toThrow(
+      /0 training and 0 validation/,
+    );
   });
 });

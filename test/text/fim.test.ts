@@ -41,7 +41,8 @@ describe('FIM split', () => {
       const s = randomString(r);
       const { prefix, middle, suffix } = splitText(s, r);
       expect(prefix + middle + suffix).toBe(s);
-      for (const part of [prefix, middle, suffix]) expect(part).toBe(part.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\uFFFD'));
+      for (const part of [prefix, middle, suffix])
+        expect(part).toBe(part.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\uFFFD'));
     }
   });
 
@@ -67,7 +68,8 @@ describe('FIM split', () => {
     for (let i = 0; i < 300; i++) {
       const { prefix, middle, suffix } = splitText(text, r, 'line');
       expect(prefix + middle + suffix).toBe(text);
-      for (const cut of [prefix.length, prefix.length + middle.length]) expect(cut === 0 || cut === text.length || text[cut - 1] === '\n').toBe(true);
+      for (const cut of [prefix.length, prefix.length + middle.length])
+        expect(cut === 0 || cut === text.length || text[cut - 1] === '\n').toBe(true);
     }
   });
 
@@ -115,7 +117,10 @@ describe('document-level FIM', () => {
     expect(Math.abs(fim / N - 0.5)).toBeLessThan(0.035);
     expect(Math.abs(count.psm / fim - 0.5)).toBeLessThan(0.05);
     const r2 = prng(38);
-    const rate9 = Array.from({ length: N }, (_, i) => parse(fimDocument(tok, docs[i % docs.length]!, r2, { rate: 0.9, mode: 'spm' })).format);
+    const rate9 = Array.from(
+      { length: N },
+      (_, i) => parse(fimDocument(tok, docs[i % docs.length]!, r2, { rate: 0.9, mode: 'spm' })).format,
+    );
     expect(rate9.includes('psm')).toBe(false);
     expect(Math.abs(rate9.filter((f) => f === 'spm').length / N - 0.9)).toBeLessThan(0.02);
     expect(parse(fimDocument(tok, docs[0]!, r2, { rate: 0 })).format).toBe('plain');
@@ -181,6 +186,13 @@ describe('fimPrompt', () => {
     const p = tok.encode('def add(a, b):\n');
     const s = tok.encode('\nprint(add(1, 2))\n');
     expect(fimPrompt(tok, 'def add(a, b):\n', '\nprint(add(1, 2))\n')).toEqual([PRE, ...p, SUF, ...s, MID]);
-    expect(fimPrompt(tok, 'def add(a, b):\n', '\nprint(add(1, 2))\n', 'spm', { leadingEot: true })).toEqual([EOT, PRE, SUF, ...s, MID, ...p]);
+    expect(fimPrompt(tok, 'def add(a, b):\n', '\nprint(add(1, 2))\n', 'spm', { leadingEot: true })).toEqual([
+      EOT,
+      PRE,
+      SUF,
+      ...s,
+      MID,
+      ...p,
+    ]);
   });
 });

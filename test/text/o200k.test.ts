@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200kRanks from 'js-tiktoken/ranks/o200k_base';
+import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/engine/nn.ts';
 import { O200K_EOT, o200kBase } from '../../src/text/o200k.ts';
-import { StreamDecoder, loadTokenizer } from '../../src/text/tokenizers.ts';
+import { loadTokenizer, StreamDecoder } from '../../src/text/tokenizers.ts';
 import { randomString, withLoneSurrogates } from './strings.ts';
 
 const tok = o200kBase();

@@ -3,7 +3,7 @@
  * latin1, emoji (astral code points, ZWJ sequences, skin tones), CRLF, NUL, long whitespace runs,
  * random code points of every plane, and the literal special-token names.
  */
-import { prng } from '../../src/engine/nn.ts';
+import type { prng } from '../../src/engine/nn.ts';
 
 const PARTS = [
   'def f(x):\n    return x + 1\n',

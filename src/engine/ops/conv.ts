@@ -17,8 +17,8 @@
  * axis, then one batched MatMul (lowerAsMatMul).
  */
 import { isFloat } from '../dtype.ts';
-import { type LowerCtx, type OnnxAttr, type RefArray, defineOp, strides as stridesOf } from '../op.ts';
-import { type Tensor, fmt } from '../tensor.ts';
+import { defineOp, type LowerCtx, type OnnxAttr, type RefArray, strides as stridesOf } from '../op.ts';
+import { fmt, type Tensor } from '../tensor.ts';
 import { reshape, slice, sum, transpose } from './shape.ts';
 
 /** Attributes shared by both ops, one entry per spatial axis (pads in ONNX order: begins, then ends). */
@@ -105,7 +105,7 @@ function inferConvTranspose(inputs: readonly Tensor[], a: ConvTransposeAttrs, fa
   const [x, w, b] = inputs;
   const n = checkCommon(inputs, a, fail, '[Cin, Cout/groups, K…]');
   if (w!.shape[0] !== x!.shape[1]) {
-    fail(`w has ${w!.shape[0]} input channels on axis 0, x has ${x!.shape[1]}`, 'a transposed convolution\'s w is [Cin, Cout/groups, K…]');
+    fail(`w has ${w!.shape[0]} input channels on axis 0, x has ${x!.shape[1]}`, "a transposed convolution's w is [Cin, Cout/groups, K…]");
   }
   if (a.outputPadding.length !== n || a.outputPadding.some((v) => !Number.isInteger(v) || v < 0)) {
     fail(`bad outputPadding [${a.outputPadding}]: need ${n} integer(s) ≥ 0`);

@@ -3,8 +3,8 @@
  * Gradients of broadcast inputs are summed back to the input's shape (sumTo).
  */
 import { type DType, hostTensor, isFloat } from '../dtype.ts';
-import { type LowerCtx, type OpDef, type RefArray, broadcastMap, broadcastShapes, defineOp, roundTo } from '../op.ts';
-import { Tensor, constant } from '../tensor.ts';
+import { broadcastMap, broadcastShapes, defineOp, type LowerCtx, type OpDef, type RefArray, roundTo } from '../op.ts';
+import { constant, Tensor } from '../tensor.ts';
 import { expand, reshape, sum, sumTo } from './shape.ts';
 
 export type TensorLike = Tensor | number;
@@ -54,9 +54,24 @@ function binaryOp(name: string, onnx: string, f: (a: number, b: number) => numbe
   return (a: TensorLike, b: TensorLike) => apply(pair(a, b), {});
 }
 
-export const add = binaryOp('add', 'Add', (a, b) => a + b, (g) => [g, g]);
-export const sub = binaryOp('sub', 'Sub', (a, b) => a - b, (g) => [g, neg(g)]);
-export const mul = binaryOp('mul', 'Mul', (a, b) => a * b, (g, a, b) => [mul(g, b), mul(g, a)]);
+export const add = binaryOp(
+  'add',
+  'Add',
+  (a, b) => a + b,
+  (g) => [g, g],
+);
+export const sub = binaryOp(
+  'sub',
+  'Sub',
+  (a, b) => a - b,
+  (g) => [g, neg(g)],
+);
+export const mul = binaryOp(
+  'mul',
+  'Mul',
+  (a, b) => a * b,
+  (g, a, b) => [mul(g, b), mul(g, a)],
+);
 export const div = binaryOp(
   'div',
   'Div',
@@ -64,10 +79,12 @@ export const div = binaryOp(
   (g, _a, b, out) => [div(g, b), neg(div(mul(g, out), b))],
 );
 /** a^b for a > 0 (or integer b); d/db uses log(a). */
-export const pow = binaryOp('pow', 'Pow', (a, b) => a ** b, (g, a, b, out) => [
-  mul(g, mul(b, pow(a, sub(b, 1)))),
-  mul(g, mul(out, log(a))),
-]);
+export const pow = binaryOp(
+  'pow',
+  'Pow',
+  (a, b) => a ** b,
+  (g, a, b, out) => [mul(g, mul(b, pow(a, sub(b, 1)))), mul(g, mul(out, log(a)))],
+);
 export const maximum = binaryOp('maximum', 'Max', Math.max, (g, a, b) => {
   const m = greaterEqual(a, b);
   return [where(m, g, 0), where(m, 0, g)];
@@ -107,17 +124,31 @@ function unaryOp(
   return (x: Tensor) => apply([x], {});
 }
 
-export const neg = unaryOp('neg', 'Neg', (x) => -x, (g) => neg(g), false);
+export const neg = unaryOp(
+  'neg',
+  'Neg',
+  (x) => -x,
+  (g) => neg(g),
+  false,
+);
 export const exp = unaryOp('exp', 'Exp', Math.exp, (g, _x, out) => mul(g, out));
 export const log = unaryOp('log', 'Log', Math.log, (g, x) => div(g, x));
 export const sqrt = unaryOp('sqrt', 'Sqrt', Math.sqrt, (g, _x, out) => div(g, mul(out, 2)));
 export const tanh = unaryOp('tanh', 'Tanh', Math.tanh, (g, _x, out) => mul(g, sub(1, mul(out, out))));
-export const sigmoid = unaryOp('sigmoid', 'Sigmoid', (x) => 1 / (1 + Math.exp(-x)), (g, _x, out) =>
-  mul(g, mul(out, sub(1, out))),
+export const sigmoid = unaryOp(
+  'sigmoid',
+  'Sigmoid',
+  (x) => 1 / (1 + Math.exp(-x)),
+  (g, _x, out) => mul(g, mul(out, sub(1, out))),
 );
 export const abs = unaryOp('abs', 'Abs', Math.abs, (g, x) => mul(g, sign(x)), false);
 export const sign = unaryOp('sign', 'Sign', Math.sign, (g) => mul(g, 0), false);
-export const relu = unaryOp('relu', 'Relu', (x) => Math.max(0, x), (g, x) => where(greater(x, 0), g, 0));
+export const relu = unaryOp(
+  'relu',
+  'Relu',
+  (x) => Math.max(0, x),
+  (g, x) => where(greater(x, 0), g, 0),
+);
 export const sin = unaryOp('sin', 'Sin', Math.sin, (g, x) => mul(g, cos(x)));
 export const cos = unaryOp('cos', 'Cos', Math.cos, (g, x) => neg(mul(g, sin(x))));
 /** ELU with alpha 1: x for x > 0, exp(x) − 1 otherwise (MCNN's activation). */
@@ -130,8 +161,7 @@ export const elu = unaryOp(
     return ctx.emit('Where', [positive, x, ctx.emit('Sub', [ctx.emit('Exp', [x]), ctx.scalar(1, dtype)])]);
   },
   (x) => (x > 0 ? x : Math.expm1(x)),
-  (g, x, out) =>
-  where(greater(x, 0), g, mul(g, add(out, 1))),
+  (g, x, out) => where(greater(x, 0), g, mul(g, add(out, 1))),
 );
 
 /**

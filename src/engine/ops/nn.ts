@@ -3,7 +3,7 @@
  * ONNX Runtime's graph optimizer does not fuse these in training graphs (their intermediates feed
  * the backward pass), so Tony emits the fused ONNX ops itself and writes their VJPs from primitives.
  */
-import { type LowerCtx, defineOp } from '../op.ts';
+import { defineOp, type LowerCtx } from '../op.ts';
 import type { Tensor } from '../tensor.ts';
 import { add, div, erf, erfRef, exp, mul, sqrt, sub } from './elementwise.ts';
 import { mean } from './reduce.ts';

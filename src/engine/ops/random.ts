@@ -22,12 +22,13 @@
  * distribution (mulberry32, Box–Muller), always on its first draw. Tests of the ONNX lowering are
  * statistical; the reference makes graphs with dropout deterministic for finite differences.
  */
+
+import { TonyError } from '../../errors.ts';
+import { mulberry32 } from '../../random.ts';
 import { type DType, isFloat } from '../dtype.ts';
 import { defineOp } from '../op.ts';
-import { TonyError } from '../../errors.ts';
-import { type Tensor, fmt } from '../tensor.ts';
+import { fmt, type Tensor } from '../tensor.ts';
 import { greaterEqual, mul, where } from './elementwise.ts';
-import { mulberry32 } from '../../random.ts';
 
 /** Seeds are integers below this: 2²⁴ − 1, so every scrambled seed is exact in a float32 attribute. */
 const SEED_LIMIT = 2 ** 24 - 1;
@@ -57,11 +58,11 @@ function inferRandom(kind: 'uniform' | 'normal') {
       fail(`seed must be an integer in [0, ${SEED_LIMIT}), got ${seed}`, 'ONNX Runtime takes seeds as float32 attributes');
     }
     if (kind === 'uniform' && !(Number.isFinite(a) && Number.isFinite(b) && a < b)) fail(`need finite low < high, got low ${a}, high ${b}`);
-    if (kind === 'normal' && !(Number.isFinite(a) && Number.isFinite(b) && b > 0)) fail(`need a finite mean and std > 0, got mean ${a}, std ${b}`);
+    if (kind === 'normal' && !(Number.isFinite(a) && Number.isFinite(b) && b > 0))
+      fail(`need a finite mean and std > 0, got mean ${a}, std ${b}`);
     return { shape: [...shape], dtype };
   };
 }
-
 
 const randomUniformOp = defineOp<RandomAttrs>({
   name: 'randomUniform',
@@ -139,7 +140,8 @@ export const randomNormal = (shape: readonly number[], o: RandomNormalOptions): 
  * changes from run to run of a session; give each dropout site its own seed.
  */
 export function dropout(x: Tensor, p: number, seed: number): Tensor {
-  if (!(p >= 0 && p < 1)) throw new TonyError('usage', `dropout: p must be in [0, 1), got ${p}`, 'p is the probability of dropping an element');
+  if (!(p >= 0 && p < 1))
+    throw new TonyError('usage', `dropout: p must be in [0, 1), got ${p}`, 'p is the probability of dropping an element');
   if (p === 0) return x;
   const keep = greaterEqual(randomUniform(x.shape, { seed, dtype: x.dtype }), p); // P(keep) = 1 − p
   return where(keep, mul(x, 1 / (1 - p)), 0);

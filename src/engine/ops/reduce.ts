@@ -6,8 +6,8 @@
  * (and loaded) without the others' cycle; test/engine/ops.test.ts checks the engine has no cycle.
  */
 import type { DType } from '../dtype.ts';
-import { type RefArray, axesOf, defineOp, reduceOp, reducedShape, strides } from '../op.ts';
-import { type Tensor, normAxis } from '../tensor.ts';
+import { axesOf, defineOp, type RefArray, reducedShape, reduceOp, strides } from '../op.ts';
+import { normAxis, type Tensor } from '../tensor.ts';
 import { div, equal, exp, log, mul, sub, where } from './elementwise.ts';
 import { reshape, spreadOver, sum } from './shape.ts';
 
@@ -157,7 +157,8 @@ function argOp(name: string, onnx: string, better: (v: number, best: number) => 
         for (let i = 0; i < inner; i++) {
           let best = 0;
           // strict comparison: a later equal value never replaces the first
-          for (let k = 1; k < n; k++) if (better(x!.data[o * n * inner + i + k * inner]!, x!.data[o * n * inner + i + best * inner]!)) best = k;
+          for (let k = 1; k < n; k++)
+            if (better(x!.data[o * n * inner + i + k * inner]!, x!.data[o * n * inner + i + best * inner]!)) best = k;
           out[o * inner + i] = best;
         }
       }
@@ -170,11 +171,9 @@ const argmaxOp = argOp('argmax', 'ArgMax', (v, best) => v > best);
 const argminOp = argOp('argmin', 'ArgMin', (v, best) => v < best);
 
 /** Index (int64) of the largest element along `axis`; ties → the first, like numpy.argmax. */
-export const argmax = (x: Tensor, axis = -1, keepdims = false) =>
-  argmaxOp([x], { axis: normAxis(axis, x.rank, 'argmax'), keepdims });
+export const argmax = (x: Tensor, axis = -1, keepdims = false) => argmaxOp([x], { axis: normAxis(axis, x.rank, 'argmax'), keepdims });
 /** Index (int64) of the smallest element along `axis`; ties → the first, like numpy.argmin. */
-export const argmin = (x: Tensor, axis = -1, keepdims = false) =>
-  argminOp([x], { axis: normAxis(axis, x.rank, 'argmin'), keepdims });
+export const argmin = (x: Tensor, axis = -1, keepdims = false) => argminOp([x], { axis: normAxis(axis, x.rank, 'argmin'), keepdims });
 
 /**
  * Cumulative product along `axis` of a positive tensor, as exp(cumsum(log x)): one CumSum kernel and

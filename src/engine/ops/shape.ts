@@ -7,8 +7,8 @@
  * other way round. That is why sum lives here — expand's gradient is a sum and sum's is an expand.
  */
 import { hostTensor } from '../dtype.ts';
-import { type RefArray, axesOf, defineOp, reduceOp, reducedShape, strides } from '../op.ts';
-import { Tensor, constant, fmt, normAxis, shapeErrorAt } from '../tensor.ts';
+import { axesOf, defineOp, type RefArray, reducedShape, reduceOp, strides } from '../op.ts';
+import { constant, fmt, normAxis, shapeErrorAt, type Tensor } from '../tensor.ts';
 
 // ---------------------------------------------------------------------------------------------
 // reshape / transpose
@@ -127,8 +127,7 @@ const sliceOp = defineOp<SliceAttrs>({
     return { shape: x!.shape.map((d, i) => (i === axis ? end - start : d)), dtype: x!.dtype };
   },
   vjp: (g, [x], _o, { axis, start, end }) => [pad(g, axis, start, x!.shape[axis]! - end)],
-  lower: (ctx, [x], { axis, start, end }) =>
-    ctx.emit('Slice', [x!, ctx.int64s([start]), ctx.int64s([end]), ctx.int64s([axis])]),
+  lower: (ctx, [x], { axis, start, end }) => ctx.emit('Slice', [x!, ctx.int64s([start]), ctx.int64s([end]), ctx.int64s([axis])]),
   ref: ([x], { axis, start }, out) => gatherStrided(x!, out.shape, strides(x!.shape), start * strides(x!.shape)[axis]!),
 });
 
@@ -263,15 +262,20 @@ const expandOp = defineOp<{ shape: number[] }>({
 export const expand = (x: Tensor, shape: readonly number[]) =>
   x.rank === shape.length && x.shape.every((d, i) => d === shape[i]) ? x : expandOp([x], { shape: [...shape] });
 
-const sumOp = reduceOp('sum', 'ReduceSum', 0, (a, v) => a + v, (g, x, _o, { axes }) => spreadOver(g, x, axes));
+const sumOp = reduceOp(
+  'sum',
+  'ReduceSum',
+  0,
+  (a, v) => a + v,
+  (g, x, _o, { axes }) => spreadOver(g, x, axes),
+);
 
 /** Sum over `axes` (all when omitted). */
 export const sum = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
   sumOp([x], { axes: axesOf(x, axes, 'sum'), keepdims });
 
 /** `g`, the result of a reduction of `x` over `axes`, broadcast back to x's shape: every reduction's VJP. */
-export const spreadOver = (g: Tensor, x: Tensor, axes: readonly number[]) =>
-  expand(reshape(g, reducedShape(x.shape, axes, true)), x.shape);
+export const spreadOver = (g: Tensor, x: Tensor, axes: readonly number[]) => expand(reshape(g, reducedShape(x.shape, axes, true)), x.shape);
 
 /** Sum `g` down to `shape`: the adjoint of broadcasting (un-broadcast). */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
@@ -435,14 +439,19 @@ const writeAtOp = defineOp({
     if (cache!.rank !== 4) fail('cache must be (B, H, T, D)');
     const [B, H, , D] = cache!.shape as [number, number, number, number];
     if (pos!.dtype !== 'int64' || fmt(pos!.shape) !== fmt([B])) fail(`positions must be int64 [${B}]`);
-    if (fmt(value!.shape) !== fmt([B, H, 1, D]) || value!.dtype !== cache!.dtype) fail(`value must be [${B}, ${H}, 1, ${D}] ${cache!.dtype}`);
+    if (fmt(value!.shape) !== fmt([B, H, 1, D]) || value!.dtype !== cache!.dtype)
+      fail(`value must be [${B}, ${H}, 1, ${D}] ${cache!.dtype}`);
     checkConstantIndices(pos!, cache!.shape[2]!, `positions of a cache of ${cache!.shape[2]}`, fail);
     return { shape: [...cache!.shape], dtype: cache!.dtype };
   },
   // ScatterND writes only the B·H rows (a where() over the whole cache costs a full pass per layer).
   lower: (ctx, [cache, pos, value], _a, node) => {
     const [B, H, , D] = node.shape as [number, number, number, number];
-    const rows = (f: (b: number, h: number) => number) => ctx.int64s(Array.from({ length: B * H }, (_, i) => f(Math.floor(i / H), i % H)), [B, H, 1]);
+    const rows = (f: (b: number, h: number) => number) =>
+      ctx.int64s(
+        Array.from({ length: B * H }, (_, i) => f(Math.floor(i / H), i % H)),
+        [B, H, 1],
+      );
     const p = ctx.emit('Expand', [ctx.emit('Reshape', [pos!, ctx.int64s([B, 1, 1])]), ctx.int64s([B, H, 1])]);
     const idx = ctx.emit('Concat', [rows((b) => b), rows((_, h) => h), p], { axis: { int: -1 } }); // (B, H, 3)
     return ctx.emit('ScatterND', [cache!, idx, ctx.emit('Reshape', [value!, ctx.int64s([B, H, D])])]);

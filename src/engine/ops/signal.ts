@@ -11,7 +11,7 @@
  * (The engine does not import src/audio; test/engine/ops.test.ts checks this STFT against it.)
  */
 import { defineOp, strides } from '../op.ts';
-import { type Tensor, constant, fmt, normAxis, shapeErrorAt } from '../tensor.ts';
+import { constant, fmt, normAxis, shapeErrorAt, type Tensor } from '../tensor.ts';
 import { conv1d } from './conv.ts';
 import { abs, add, div, log, mul, sqrt, sub } from './elementwise.ts';
 import { mean } from './reduce.ts';
@@ -36,7 +36,10 @@ const padReflectOp = defineOp<PadAttrs>({
     if (!Number.isInteger(before) || !Number.isInteger(after) || before < 0 || after < 0) fail(`bad padding ${before}/${after}`);
     // numpy bounces off the far edge for longer pads; ONNX Pad's reflect mode does not.
     if (before > n - 1 || after > n - 1) {
-      fail(`reflect padding ${before}/${after} needs at most ${n - 1} on each side (axis ${axis} has ${n} elements)`, 'use a longer input or constant padding');
+      fail(
+        `reflect padding ${before}/${after} needs at most ${n - 1} on each side (axis ${axis} has ${n} elements)`,
+        'use a longer input or constant padding',
+      );
     }
     return { shape: x!.shape.map((d, i) => (i === axis ? d + before + after : d)), dtype: x!.dtype };
   },
@@ -164,7 +167,8 @@ export function stftMagnitude(x: Tensor, opts: StftMagnitudeOptions): Tensor {
   const half = Math.floor(nFft / 2);
   let xp = reshape(x, [x.shape[0]!, 1, x.shape[1]!]); // (B, 1, L)
   if (opts.center ?? true) xp = (opts.padMode ?? 'reflect') === 'reflect' ? padReflect(xp, 2, half, half) : pad(xp, 2, half, half);
-  if (xp.shape[2]! < nFft) throw shapeErrorAt(`stft: a signal of ${x.shape[1]} samples is shorter than nFft = ${nFft}`, 'use center: true or a smaller nFft');
+  if (xp.shape[2]! < nFft)
+    throw shapeErrorAt(`stft: a signal of ${x.shape[1]} samples is shorter than nFft = ${nFft}`, 'use center: true or a smaller nFft');
 
   // Frame t is samples [t·hop + off, t·hop + off + winLength) of the padded signal (the window's support).
   const bins = half + 1;

@@ -33,13 +33,19 @@ function decode(v) {
     if (keys.length === 1) {
       const x = v[keys[0]];
       switch (keys[0]) {
-        case 'u': return undefined;
-        case 'n': return Number(x);
-        case 'big': return BigInt(x);
-        case 'm': return new Map(x.map(([k, y]) => [decode(k), decode(y)]));
-        case 's': return new Set(x.map(decode));
+        case 'u':
+          return undefined;
+        case 'n':
+          return Number(x);
+        case 'big':
+          return BigInt(x);
+        case 'm':
+          return new Map(x.map(([k, y]) => [decode(k), decode(y)]));
+        case 's':
+          return new Set(x.map(decode));
         // fromEntries defines own properties, so a key named __proto__ stays a plain key
-        case 'o': return Object.fromEntries(x.map(([k, y]) => [String(k), decode(y)]));
+        case 'o':
+          return Object.fromEntries(x.map(([k, y]) => [String(k), decode(y)]));
       }
     }
   }

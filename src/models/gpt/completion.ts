@@ -80,7 +80,14 @@ export interface CompletionModel {
  * (an eval run over many problems) catch this one and record the reason.
  */
 export class ContextOverflowError extends TonyError {
-  constructor(readonly promptTokens: number, readonly contextLength: number) {
-    super('usage', `the prompt has ${promptTokens} tokens; this model's context is ${contextLength}, leaving no room to generate`, 'shorten the prompt');
+  constructor(
+    readonly promptTokens: number,
+    readonly contextLength: number,
+  ) {
+    super(
+      'usage',
+      `the prompt has ${promptTokens} tokens; this model's context is ${contextLength}, leaving no room to generate`,
+      'shorten the prompt',
+    );
   }
 }

@@ -4,14 +4,15 @@
  * JS on the returned logits, from a seeded generator; stop tokens and stop strings end a sequence;
  * text is streamed without splitting UTF-8 characters or leaking a partial stop string.
  */
-import { TonyError } from '../../errors.ts';
+
 import { hostTensor } from '../../engine/dtype.ts';
 import { prng } from '../../engine/nn.ts';
 import type { Runtime, Session } from '../../engine/runtime.ts';
-import type { TokenLogprobs } from './completion.ts';
-import { type GPTConfig, buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph } from './gpt.ts';
-import type { Tokenizer } from '../../text/tokenizer.ts';
+import { TonyError } from '../../errors.ts';
 import { earliestStop } from '../../text/stops.ts';
+import type { Tokenizer } from '../../text/tokenizer.ts';
+import type { TokenLogprobs } from './completion.ts';
+import { buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph, type GPTConfig } from './gpt.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -98,7 +99,9 @@ async function graphsFor(rt: Runtime, cfg: Readonly<GPTConfig>, batch: number, s
     // Entries share sessions (the batch-1 prefill; one batch's decode graph serves both kinds of
     // prefill): release only what no live entry uses.
     const sessionsOf = (e: Loaded) => Object.values(e.sessions) as Session[];
-    const used = new Set((await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? sessionsOf(r.value).map((s) => s.key) : [])));
+    const used = new Set(
+      (await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? sessionsOf(r.value).map((s) => s.key) : [])),
+    );
     const gone = await old.catch(() => undefined);
     for (const s of gone ? sessionsOf(gone) : []) if (!used.has(s.key)) await rt.release(s);
   }
@@ -119,7 +122,11 @@ export async function generate(
   for (const p of prompts) {
     if (p.length === 0) throw new TonyError('usage', 'generate: every prompt needs at least one token');
     if (p.length >= cfg.blockSize) {
-      throw new TonyError('usage', `generate: the prompt has ${p.length} tokens; the model's context is ${cfg.blockSize}`, 'shorten the prompt');
+      throw new TonyError(
+        'usage',
+        `generate: the prompt has ${p.length} tokens; the model's context is ${cfg.blockSize}`,
+        'shorten the prompt',
+      );
     }
   }
   const rand = prng(opts.seed ?? Math.floor(Math.random() * 2 ** 31)).next;
@@ -154,7 +161,14 @@ async function generatePass(
   const padded = inputs.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
   let res = await rt.run(
     sessions.prefill,
-    { idx: hostTensor('int64', [inputs.length, cfg.blockSize], padded), last: hostTensor('int64', [inputs.length], inputs.map((p) => p.length - 1)) },
+    {
+      idx: hostTensor('int64', [inputs.length, cfg.blockSize], padded),
+      last: hostTensor(
+        'int64',
+        [inputs.length],
+        inputs.map((p) => p.length - 1),
+      ),
+    },
     { state: prefill.state, update: prefill.update, fetch: ['logits'] },
   );
   if (broadcast) await rt.run(sessions.broadcast!, {}, { state: broadcast.state, update: broadcast.update, fetch: [] });
@@ -192,7 +206,11 @@ class Row {
   private lp: TokenLogprobs | undefined;
   private stops: readonly string[];
 
-  constructor(private tok: Tokenizer, private opts: GenerateOptions, private row: number) {
+  constructor(
+    private tok: Tokenizer,
+    private opts: GenerateOptions,
+    private row: number,
+  ) {
     this.stops = (opts.stopStrings ?? []).filter((s) => s.length > 0);
     if (opts.logprobs !== undefined) this.lp = { tokens: [], tokenLogprobs: [], topLogprobs: [], textOffset: [] };
   }
@@ -223,7 +241,9 @@ class Row {
     const k = Math.min(this.opts.logprobs ?? 0, 5);
     const top: Record<string, number> = {};
     if (k > 0) {
-      const order = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!).slice(0, k);
+      const order = Array.from(logits.keys())
+        .sort((a, b) => logits[b]! - logits[a]!)
+        .slice(0, k);
       for (const i of order) top[this.tok.decode([i])] = logits[i]! - lse;
     }
     this.lp!.tokens.push(this.tok.decode([token]));
@@ -267,7 +287,12 @@ class Row {
   }
 
   result(): Generated {
-    const r: Generated = { tokens: this.tokens, text: this.text, finishReason: this.finishReason, ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}) };
+    const r: Generated = {
+      tokens: this.tokens,
+      text: this.text,
+      finishReason: this.finishReason,
+      ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}),
+    };
     if (this.lp) {
       // Drop the records of tokens cut off by a stop string.
       const keep = this.lp.textOffset.filter((o) => o < this.text.length || o === 0).length;
@@ -308,4 +333,3 @@ export function pickToken(logits: Float32Array, opts: Pick<GenerateOptions, 'tem
   for (let k = 0; k < w.length; k++) if ((u -= w[k]!) <= 0) return order[k]!;
   return order[order.length - 1]!;
 }
-

@@ -6,13 +6,13 @@
  * decoding over a KV cache.
  */
 import { resolveConfig } from '../../config.ts';
-import { TonyError } from '../../errors.ts';
 import { hostTensor } from '../../engine/dtype.ts';
-import { CausalSelfAttention, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet, crossEntropy } from '../../engine/nn.ts';
-import * as T from '../../engine/ops/index.ts';
+import { CausalSelfAttention, crossEntropy, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet } from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
+import * as T from '../../engine/ops/index.ts';
 import { weightState } from '../../engine/state.ts';
-import { type Tensor, constant, input } from '../../engine/tensor.ts';
+import { constant, input, type Tensor } from '../../engine/tensor.ts';
+import { TonyError } from '../../errors.ts';
 
 const GPT_DEFAULTS = {
   /** Vocabulary size (byte-level: 256 bytes + end-of-text + 3 FIM specials). */
@@ -61,7 +61,13 @@ class Block {
   readonly mlp: MLP;
   readonly drop1: Dropout;
   readonly drop2: Dropout;
-  constructor(ps: ParamSet, name: string, cfg: GPTConfig, layer: number, readonly training: boolean) {
+  constructor(
+    ps: ParamSet,
+    name: string,
+    cfg: GPTConfig,
+    layer: number,
+    readonly training: boolean,
+  ) {
     // GPT-2: residual projections scaled by 1/√(2·nLayer) at init.
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
     this.ln1 = new LayerNorm(ps, `${name}.ln1`, cfg.dModel);
@@ -101,7 +107,10 @@ export class GPT {
   readonly drop: Dropout;
 
   /** `training` switches dropout on (the training-step graph); evaluation and decoding leave it off. */
-  constructor(readonly cfg: Readonly<GPTConfig>, readonly training = false) {
+  constructor(
+    readonly cfg: Readonly<GPTConfig>,
+    readonly training = false,
+  ) {
     this.wte = new Embedding(this.ps, 'wte', cfg.vocabSize, cfg.dModel);
     this.wpe = new Embedding(this.ps, 'wpe', cfg.blockSize, cfg.dModel);
     this.drop = new Dropout(cfg.dropout, 0);
@@ -169,7 +178,14 @@ export class GPT {
   }
 }
 
-const positions = (n: number) => constant(hostTensor('int64', [n], Array.from({ length: n }, (_, i) => i)));
+const positions = (n: number) =>
+  constant(
+    hostTensor(
+      'int64',
+      [n],
+      Array.from({ length: n }, (_, i) => i),
+    ),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Graphs

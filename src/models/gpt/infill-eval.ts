@@ -10,15 +10,16 @@
  *  - exact match: greedy generation up to <EOT> equals the middle line.
  * Left-to-right validation loss comes from the training log (`val_loss`, same batches for every run).
  */
-import type { Shards } from '../../text/dataset.ts';
-import { exportOnnx } from '../../engine/onnx.ts';
+
 import { hostTensor } from '../../engine/dtype.ts';
+import { exportOnnx } from '../../engine/onnx.ts';
 import { runOnWeights } from '../../engine/state.ts';
 import { input } from '../../engine/tensor.ts';
 import { Rng } from '../../random.ts';
+import type { Shards } from '../../text/dataset.ts';
+import { fimPrompt } from '../../text/fim.ts';
 import { GPT } from './gpt.ts';
 import type { TonyTextModel } from './model.ts';
-import { fimPrompt } from '../../text/fim.ts';
 
 /** Longest generated middle (one line of code). */
 const MAX_MIDDLE_TOKENS = 48;
@@ -73,7 +74,11 @@ export interface InfillReport {
 }
 
 /** Evaluate `model` on `tasks` (see the module comment). */
-export async function evaluateInfill(model: TonyTextModel, tasks: readonly InfillTask[], onProgress?: (done: number) => void): Promise<InfillReport> {
+export async function evaluateInfill(
+  model: TonyTextModel,
+  tasks: readonly InfillTask[],
+  onProgress?: (done: number) => void,
+): Promise<InfillReport> {
   const { cfg, tokenizer: tok, runtime: rt } = model;
   const gpt = new GPT(cfg);
   const idx = input('idx', [1, cfg.blockSize], 'int64');
@@ -107,7 +112,15 @@ export async function evaluateInfill(model: TonyTextModel, tasks: readonly Infil
     }
     // A line middle ends at its newline; a span middle at <EOT> (the model decides where it stops).
     const line = t.middle.endsWith('\n');
-    const out = await model.complete({ prompt: prefix, suffix, maxTokens: MAX_MIDDLE_TOKENS, temperature: 0, topP: 1, n: 1, stop: line ? ['\n'] : [] });
+    const out = await model.complete({
+      prompt: prefix,
+      suffix,
+      maxTokens: MAX_MIDDLE_TOKENS,
+      temperature: 0,
+      topP: 1,
+      n: 1,
+      stop: line ? ['\n'] : [],
+    });
     if ((line ? `${out.choices[0]!.text}\n` : out.choices[0]!.text) === t.middle) exact++;
     onProgress?.(k + 1);
   }

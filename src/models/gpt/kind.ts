@@ -6,7 +6,7 @@
  *   lm   a GPT on BPE/o200k token shards with fill-in-the-middle (`tony train lm`, the scaling sweep)
  */
 import { TonyError } from '../../errors.ts';
-import { type Corpus, BYTE_VOCAB, loadByteCorpus } from '../../text/corpus.ts';
+import { BYTE_VOCAB, type Corpus, loadByteCorpus } from '../../text/corpus.ts';
 import type { Shards } from '../../text/dataset.ts';
 import type { FimOptions } from '../../text/fim.ts';
 import type { LoadOptions, ModelKind } from '../index.ts';
@@ -46,7 +46,8 @@ export const lmKind: ModelKind<LmConfig, Shards> = {
   capabilities: ['complete', 'infill'],
   config: (overrides) => {
     const { fim, ...model } = overrides;
-    if (fim !== undefined && (typeof fim !== 'object' || fim === null)) throw new TonyError('config', `lm: fim must be an object like {"rate": 0.5}, got ${JSON.stringify(fim)}`);
+    if (fim !== undefined && (typeof fim !== 'object' || fim === null))
+      throw new TonyError('config', `lm: fim must be an object like {"rate": 0.5}, got ${JSON.stringify(fim)}`);
     return { model: gptConfig(model), ...(fim ? { fim: fim as Partial<FimOptions> } : {}) };
   },
   task: (cfg, shards, setup) => shardTask(cfg.model, shards, { ...setup, ...(cfg.fim ? { fim: cfg.fim } : {}) }),

@@ -2,8 +2,9 @@
  * Language-model training glue: a GPT config + a corpus (in memory, or packed shards) → the
  * trainer's TrainTask.
  */
-import type { TrainTask } from '../../engine/trainer.ts';
+
 import { input } from '../../engine/tensor.ts';
+import type { TrainTask } from '../../engine/trainer.ts';
 import { type Corpus, windowBatch } from '../../text/corpus.ts';
 import type { Shards } from '../../text/dataset.ts';
 import type { FimOptions } from '../../text/fim.ts';
@@ -47,7 +48,13 @@ export function gptTask(cfg: Readonly<GPTConfig>, corpus: Corpus, opts: { batch:
   const seed = opts.seed ?? 0;
   return gptTaskWith(cfg, opts, {
     batch: (split, index) =>
-      windowBatch(split === 'train' ? corpus.train : corpus.val, opts.batch, cfg.blockSize, seed + (split === 'val' ? VAL_SEED_OFFSET : 0), index),
+      windowBatch(
+        split === 'train' ? corpus.train : corpus.val,
+        opts.batch,
+        cfg.blockSize,
+        seed + (split === 'val' ? VAL_SEED_OFFSET : 0),
+        index,
+      ),
     config: { tokenizer: { kind: 'bytes' } },
   });
 }
@@ -66,7 +73,13 @@ export function shardTask(
   const fim = opts.fim && (opts.fim.rate ?? 0) > 0 ? opts.fim : undefined;
   return gptTaskWith(cfg, opts, {
     batch: (split, index) =>
-      shards.batch(split, index, opts.batch, cfg.blockSize, split === 'train' ? { seed, ...(fim ? { fim } : {}) } : { seed: seed + VAL_SEED_OFFSET }),
+      shards.batch(
+        split,
+        index,
+        opts.batch,
+        cfg.blockSize,
+        split === 'train' ? { seed, ...(fim ? { fim } : {}) } : { seed: seed + VAL_SEED_OFFSET },
+      ),
     config: { fim: fim ?? { rate: 0 }, data: shards.dir, tokenizer: shards.tokenizer.toJSON() },
   });
 }

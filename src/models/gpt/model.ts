@@ -4,17 +4,22 @@
  * sample`, `tony infill` and the eval harness's Tony provider use.
  */
 import { basename, resolve } from 'node:path';
-import { TonyError } from '../../errors.ts';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
-import { loadWeights } from '../../engine/state.ts';
 import { type Device, Runtime } from '../../engine/runtime.ts';
-import { type CompletionDelta, type CompletionModel, type CompletionRequest, type CompletionResult, ContextOverflowError } from './completion.ts';
-import { generate } from './generate.ts';
-import { type GPTConfig, gptConfig } from './gpt.ts';
+import { loadWeights } from '../../engine/state.ts';
+import { TonyError } from '../../errors.ts';
 import { type FimFormat, fimPrompt } from '../../text/fim.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
 import { loadTokenizer } from '../../text/tokenizers.ts';
-
+import {
+  type CompletionDelta,
+  type CompletionModel,
+  type CompletionRequest,
+  type CompletionResult,
+  ContextOverflowError,
+} from './completion.ts';
+import { generate } from './generate.ts';
+import { type GPTConfig, gptConfig } from './gpt.ts';
 
 export class TonyTextModel implements CompletionModel {
   /** The registry row's fields (src/models/index.ts): every GPT checkpoint completes and infills. */
@@ -43,7 +48,10 @@ export class TonyTextModel implements CompletionModel {
    */
   checkCanInfill(): void {
     if (this.fimTrained) return;
-    const why = this.fimTrained === false ? 'was trained with FIM rate 0' : 'does not record fill-in-the-middle training (no fim rate > 0 in its config.json)';
+    const why =
+      this.fimTrained === false
+        ? 'was trained with FIM rate 0'
+        : 'does not record fill-in-the-middle training (no fim rate > 0 in its config.json)';
     throw new TonyError(
       'usage',
       `${this.id} ${why}: it has never learned the <PRE>/<SUF>/<MID> layout, so it would print unrelated text instead of a middle`,
@@ -72,7 +80,8 @@ export class TonyTextModel implements CompletionModel {
   }
 
   private async run(req: CompletionRequest, onDelta?: (d: CompletionDelta) => void, signal?: AbortSignal): Promise<CompletionResult> {
-    if (!(req.maxTokens >= 1)) throw new TonyError('usage', `maxTokens is ${req.maxTokens}: a completion needs at least 1 new token`, 'ask for max_tokens ≥ 1');
+    if (!(req.maxTokens >= 1))
+      throw new TonyError('usage', `maxTokens is ${req.maxTokens}: a completion needs at least 1 new token`, 'ask for max_tokens ≥ 1');
     const infill = req.suffix !== undefined;
     const prompt = infill ? fimPrompt(this.tokenizer, req.prompt, req.suffix!, this.infillFormat) : this.tokenizer.encode(req.prompt);
     if (prompt.length === 0) prompt.push(this.tokenizer.special.eot); // an empty prompt starts a document
@@ -157,7 +166,12 @@ export async function loadCompletionModel(
   opts: { device?: Device; threads?: number; id?: string; infillFormat?: FimFormat } = {},
 ): Promise<TonyTextModel> {
   const entry = await latestCheckpoint(dir);
-  const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown>; tokenizer?: Record<string, unknown>; fim?: { rate?: unknown } }>(entry?.dir ?? dir);
+  const ck = await loadCheckpoint<{
+    kind?: string;
+    model?: Record<string, unknown>;
+    tokenizer?: Record<string, unknown>;
+    fim?: { rate?: unknown };
+  }>(entry?.dir ?? dir);
   if (ck.config.kind !== 'gpt' || !ck.config.model) {
     throw new TonyError('checkpoint', `${ck.dir} is not a Tony GPT checkpoint (kind '${String(ck.config.kind)}')`);
   }

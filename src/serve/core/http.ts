@@ -37,7 +37,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * the client would get a reset instead of the 413.
  */
 export function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const tooLarge = () => new HttpError(413, `The request body is larger than this server's limit of ${limit} bytes.`, 'invalid_request_error', null, 'request_too_large');
+  const tooLarge = () =>
+    new HttpError(
+      413,
+      `The request body is larger than this server's limit of ${limit} bytes.`,
+      'invalid_request_error',
+      null,
+      'request_too_large',
+    );
   if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -70,7 +77,12 @@ export interface EventStream {
 
 /** Server-sent events: `data: <json>` per event. */
 export function openEventStream(res: ServerResponse): EventStream {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
   res.flushHeaders();
   return {
     send(data: unknown): void {

@@ -101,7 +101,13 @@ export function createServer(options: ServerOptions = {}): Server {
 }
 
 function checkConfig(cfg: Readonly<ServerConfig>): void {
-  const counts: Array<[keyof ServerConfig, number]> = [['port', 0], ['concurrency', 1], ['maxQueue', 0], ['maxBodyBytes', 1], ['shutdownGraceMs', 0]];
+  const counts: Array<[keyof ServerConfig, number]> = [
+    ['port', 0],
+    ['concurrency', 1],
+    ['maxQueue', 0],
+    ['maxBodyBytes', 1],
+    ['shutdownGraceMs', 0],
+  ];
   for (const [key, min] of counts) {
     const v = cfg[key] as number;
     if (!Number.isInteger(v) || v < min) throw new TonyError('config', `serve ${key} must be an integer ≥ ${min}, got ${v}`);
@@ -171,7 +177,9 @@ export class Server {
     // 'close' also fires after a complete response; only an unfinished one means the client left.
     res.on('close', () => {
       if (!res.writableFinished) ac.abort(CLIENT_GONE);
-      this.log(`${req.method} ${req.url} ${res.writableFinished ? res.statusCode : 'aborted by client'} ${(performance.now() - t0).toFixed(0)} ms`);
+      this.log(
+        `${req.method} ${req.url} ${res.writableFinished ? res.statusCode : 'aborted by client'} ${(performance.now() - t0).toFixed(0)} ms`,
+      );
     });
     try {
       if (this.closing) throw new HttpError(503, 'The server is shutting down.', 'server_error');
@@ -186,7 +194,13 @@ export class Server {
       if (!match) {
         const allowed = [...new Set(matches.map((m) => m.route.method))];
         res.setHeader('Allow', allowed.join(', '));
-        throw new HttpError(405, `Method ${req.method} is not allowed for ${path}; use ${allowed.join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed');
+        throw new HttpError(
+          405,
+          `Method ${req.method} is not allowed for ${path}; use ${allowed.join(' or ')}.`,
+          'invalid_request_error',
+          null,
+          'method_not_allowed',
+        );
       }
       if (!match.route.public) this.authorize(req);
       await match.route.handle({
@@ -211,7 +225,13 @@ export class Server {
     if (!this.keyDigest) return;
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (!m) {
-      throw new HttpError(401, "You didn't provide an API key. Send it as `Authorization: Bearer <key>` (the key this server was started with).", 'invalid_request_error', null, 'missing_api_key');
+      throw new HttpError(
+        401,
+        "You didn't provide an API key. Send it as `Authorization: Bearer <key>` (the key this server was started with).",
+        'invalid_request_error',
+        null,
+        'missing_api_key',
+      );
     }
     // Compare fixed-length digests in constant time: the key's length and prefix do not leak.
     if (!timingSafeEqual(digest(m[1]!.trim()), this.keyDigest)) {
@@ -237,9 +257,16 @@ export class Server {
   /** The one error mapper: every failure of every route becomes an HttpError here. */
   private toHttpError(err: unknown, signal: AbortSignal): HttpError {
     if (err instanceof HttpError) return err;
-    if (signal.reason === SHUTDOWN || err instanceof GateClosedError) return new HttpError(503, 'The server is shutting down.', 'server_error');
+    if (signal.reason === SHUTDOWN || err instanceof GateClosedError)
+      return new HttpError(503, 'The server is shutting down.', 'server_error');
     if (err instanceof QueueFullError) {
-      return new HttpError(429, `The server is busy (${err.queued} requests waiting, the most it queues). Retry shortly.`, 'requests', null, 'rate_limit_exceeded');
+      return new HttpError(
+        429,
+        `The server is busy (${err.queued} requests waiting, the most it queues). Retry shortly.`,
+        'requests',
+        null,
+        'rate_limit_exceeded',
+      );
     }
     // The model refused the request itself (e.g. a prompt its tokenizer cannot hold).
     if (err instanceof TonyError && (err.kind === 'usage' || err.kind === 'config' || err.kind === 'data')) return badRequest(err.format());
@@ -264,7 +291,9 @@ export class Server {
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const refuse = (e: HttpError) => {
       const body = JSON.stringify(e.body());
-      socket.end(`HTTP/1.1 ${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     };
     try {
       if (this.closing) throw new HttpError(503, 'The server is shutting down.', 'server_error');

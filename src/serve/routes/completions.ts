@@ -46,7 +46,13 @@ export type ServedModel = CompletionModel & { readonly provider?: string };
 let playground: Buffer | undefined;
 
 export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsConfig> = COMPLETIONS_DEFAULTS): RouteModule {
-  const limits: Limits = { modelId: model.id, contextLength: model.contextLength, maxTokens: cfg.maxTokens, maxN: cfg.maxN, countTokens: (t) => model.countTokens(t) };
+  const limits: Limits = {
+    modelId: model.id,
+    contextLength: model.contextLength,
+    maxTokens: cfg.maxTokens,
+    maxN: cfg.maxN,
+    countTokens: (t) => model.countTokens(t),
+  };
   const created = Math.floor(Date.now() / 1000);
   const modelCard = () => ({
     id: model.id,
@@ -57,7 +63,11 @@ export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsCo
     context_length: model.contextLength,
     ...(model.provider ? { provider: model.provider } : {}),
   });
-  const envelope = (prefix: string): Envelope => ({ id: `${prefix}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: model.id });
+  const envelope = (prefix: string): Envelope => ({
+    id: `${prefix}-${randomUUID().replaceAll('-', '')}`,
+    created: Math.floor(Date.now() / 1000),
+    model: model.id,
+  });
 
   async function completions(ctx: RequestContext): Promise<void> {
     const { req: creq, stream, includeUsage } = parseCompletionRequest(await ctx.json(), limits);
@@ -70,7 +80,13 @@ export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsCo
       const sse = ctx.events();
       const chunk = (index: number, text: string, logprobs: unknown = null, finish: string | null = null) =>
         sse.send(completionChunk(e, [{ index, text, logprobs, finish_reason: finish }], includeUsage));
-      const result = await streamChoices(model, creq, ctx.signal, (index, text) => chunk(index, text), (c) => chunk(c.choice.index, c.rest, completionLogprobs(c.choice.logprobs), c.choice.finishReason));
+      const result = await streamChoices(
+        model,
+        creq,
+        ctx.signal,
+        (index, text) => chunk(index, text),
+        (c) => chunk(c.choice.index, c.rest, completionLogprobs(c.choice.logprobs), c.choice.finishReason),
+      );
       if (includeUsage) sse.send(completionChunk(e, [], true, result.usage));
       sse.done();
     });
@@ -82,7 +98,15 @@ export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsCo
     await ctx.withSlot(async () => {
       if (!stream) {
         const result = await model.complete(creq, undefined, ctx.signal);
-        ctx.send(200, chatResponse(e, result, result.choices.map((c) => chatReply(c.text)), logprobs));
+        ctx.send(
+          200,
+          chatResponse(
+            e,
+            result,
+            result.choices.map((c) => chatReply(c.text)),
+            logprobs,
+          ),
+        );
         return;
       }
       const sse = ctx.events();
@@ -114,7 +138,12 @@ export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsCo
         public: true,
         async handle({ res }) {
           playground ??= readFileSync(new URL('./playground.html', import.meta.url));
-          res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': playground.length, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+          res.writeHead(200, {
+            'Content-Type': 'text/html; charset=utf-8',
+            'Content-Length': playground.length,
+            'Cache-Control': 'no-cache',
+            'X-Content-Type-Options': 'nosniff',
+          });
           res.end(playground);
         },
       },
@@ -124,7 +153,8 @@ export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsCo
         path: /\/v1\/models\/(.+)/,
         async handle(ctx) {
           const want = ctx.params[0]!;
-          if (want !== model.id) throw new HttpError(404, `The model \`${want}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found');
+          if (want !== model.id)
+            throw new HttpError(404, `The model \`${want}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found');
           ctx.send(200, modelCard());
         },
       },

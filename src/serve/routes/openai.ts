@@ -100,10 +100,18 @@ function stops(b: Body): string[] {
   const v = b.stop;
   const list = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) {
-    throw invalidRequest(`Invalid type for 'stop': expected a string or an array of strings, but got ${describe(v)}.`, 'stop', 'invalid_type');
+    throw invalidRequest(
+      `Invalid type for 'stop': expected a string or an array of strings, but got ${describe(v)}.`,
+      'stop',
+      'invalid_type',
+    );
   }
   if (list.length > MAX_STOPS) {
-    throw invalidRequest(`Invalid 'stop': array too long. Expected an array with maximum length ${MAX_STOPS}, but got an array with length ${list.length} instead.`, 'stop', 'array_above_max_length');
+    throw invalidRequest(
+      `Invalid 'stop': array too long. Expected an array with maximum length ${MAX_STOPS}, but got an array with length ${list.length} instead.`,
+      'stop',
+      'array_above_max_length',
+    );
   }
   if (list.some((s) => s.length === 0)) throw invalidRequest(`Invalid 'stop': stop strings must not be empty.`, 'stop', 'invalid_value');
   return list as string[];
@@ -114,7 +122,13 @@ function checkModel(b: Body, limits: Limits): void {
   const model = str(b, 'model');
   if (model === undefined) throw invalidRequest(`You must provide a model parameter.`, 'model', 'missing_required_parameter');
   if (model !== limits.modelId) {
-    throw new ApiError(404, `The model \`${model}\` does not exist. This server runs \`${limits.modelId}\` (GET /v1/models).`, 'invalid_request_error', 'model', 'model_not_found');
+    throw new ApiError(
+      404,
+      `The model \`${model}\` does not exist. This server runs \`${limits.modelId}\` (GET /v1/models).`,
+      'invalid_request_error',
+      'model',
+      'model_not_found',
+    );
   }
 }
 
@@ -128,7 +142,11 @@ function checkArguments(b: Body, accepted: readonly string[], noops: Record<stri
     const isNoop = noops[key];
     if (!isNoop) throw invalidRequest(`Unrecognized request argument supplied: ${key}`, key, 'unknown_parameter');
     if (b[key] !== null && !isNoop(b[key])) {
-      throw invalidRequest(`'${key}' is not supported by this server; leave it out or at ${key === 'user' ? 'any' : 'its default'} value.`, key, 'unsupported_parameter');
+      throw invalidRequest(
+        `'${key}' is not supported by this server; leave it out or at ${key === 'user' ? 'any' : 'its default'} value.`,
+        key,
+        'unsupported_parameter',
+      );
     }
   }
 }
@@ -155,17 +173,26 @@ function sampling(b: Body, limits: Limits) {
 function streaming(b: Body): { stream: boolean; includeUsage: boolean } {
   const stream = bool(b, 'stream') ?? false;
   if (!given(b, 'stream_options')) return { stream, includeUsage: false };
-  if (!stream) throw invalidRequest(`The 'stream_options' parameter is only allowed when 'stream' is enabled.`, 'stream_options', 'invalid_value');
+  if (!stream)
+    throw invalidRequest(`The 'stream_options' parameter is only allowed when 'stream' is enabled.`, 'stream_options', 'invalid_value');
   const so = b.stream_options;
   if (typeof so !== 'object' || so === null || Array.isArray(so)) {
-    throw invalidRequest(`Invalid type for 'stream_options': expected an object, but got ${describe(so)}.`, 'stream_options', 'invalid_type');
+    throw invalidRequest(
+      `Invalid type for 'stream_options': expected an object, but got ${describe(so)}.`,
+      'stream_options',
+      'invalid_type',
+    );
   }
   for (const key of Object.keys(so)) {
     if (key !== 'include_usage') throw invalidRequest(`Unrecognized stream option: ${key}`, `stream_options.${key}`, 'unknown_parameter');
   }
   const iu = (so as Body).include_usage;
   if (iu !== undefined && iu !== null && typeof iu !== 'boolean') {
-    throw invalidRequest(`Invalid type for 'stream_options.include_usage': expected a boolean, but got ${describe(iu)}.`, 'stream_options.include_usage', 'invalid_type');
+    throw invalidRequest(
+      `Invalid type for 'stream_options.include_usage': expected a boolean, but got ${describe(iu)}.`,
+      'stream_options.include_usage',
+      'invalid_type',
+    );
   }
   return { stream, includeUsage: iu === true };
 }
@@ -180,7 +207,22 @@ function checkContext(promptTokens: number, maxTokens: number, limits: Limits, p
 // ---------------------------------------------------------------------------------------------
 // POST /v1/completions
 
-const COMPLETION_ARGS = ['model', 'prompt', 'suffix', 'max_tokens', 'temperature', 'top_p', 'top_k', 'n', 'stream', 'stream_options', 'logprobs', 'echo', 'stop', 'seed'];
+const COMPLETION_ARGS = [
+  'model',
+  'prompt',
+  'suffix',
+  'max_tokens',
+  'temperature',
+  'top_p',
+  'top_k',
+  'n',
+  'stream',
+  'stream_options',
+  'logprobs',
+  'echo',
+  'stop',
+  'seed',
+];
 const COMPLETION_NOOPS: Record<string, (v: unknown) => boolean> = {
   user: anything,
   frequency_penalty: isZero,
@@ -197,15 +239,24 @@ export function parseCompletionRequest(body: unknown, limits: Limits): ParsedReq
   // OpenAI also takes token arrays and batches of prompts; one text prompt per request here.
   let prompt = b.prompt;
   if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
-  if (prompt === undefined || prompt === null) throw invalidRequest(`You must provide a prompt parameter.`, 'prompt', 'missing_required_parameter');
+  if (prompt === undefined || prompt === null)
+    throw invalidRequest(`You must provide a prompt parameter.`, 'prompt', 'missing_required_parameter');
   if (typeof prompt !== 'string') {
-    throw invalidRequest(`Invalid 'prompt': expected a string or an array of one string, but got ${describe(prompt)}${Array.isArray(prompt) ? ` of length ${prompt.length}` : ''}.`, 'prompt', 'invalid_type');
+    throw invalidRequest(
+      `Invalid 'prompt': expected a string or an array of one string, but got ${describe(prompt)}${Array.isArray(prompt) ? ` of length ${prompt.length}` : ''}.`,
+      'prompt',
+      'invalid_type',
+    );
   }
   const suffix = str(b, 'suffix');
   const maxTokens = num(b, 'max_tokens', { min: 0, max: limits.maxTokens, integer: true }) ?? DEFAULT_COMPLETION_MAX_TOKENS;
   if (maxTokens === 0) {
     // OpenAI takes 0 with echo to score a prompt without generating; Tony returns no prompt logprobs.
-    throw invalidRequest(`Invalid 'max_tokens': 0. A completion needs max_tokens of at least 1 (max_tokens 0, which scores only the prompt, is not supported here).`, 'max_tokens', 'invalid_value');
+    throw invalidRequest(
+      `Invalid 'max_tokens': 0. A completion needs max_tokens of at least 1 (max_tokens 0, which scores only the prompt, is not supported here).`,
+      'max_tokens',
+      'invalid_value',
+    );
   }
   const logprobs = num(b, 'logprobs', { min: 0, max: MAX_LOGPROBS, integer: true });
   const echo = bool(b, 'echo') ?? false;
@@ -226,7 +277,22 @@ export function parseCompletionRequest(body: unknown, limits: Limits): ParsedReq
 // ---------------------------------------------------------------------------------------------
 // POST /v1/chat/completions
 
-const CHAT_ARGS = ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'n', 'stream', 'stream_options', 'logprobs', 'top_logprobs', 'stop', 'seed'];
+const CHAT_ARGS = [
+  'model',
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'top_k',
+  'n',
+  'stream',
+  'stream_options',
+  'logprobs',
+  'top_logprobs',
+  'stop',
+  'seed',
+];
 const CHAT_NOOPS: Record<string, (v: unknown) => boolean> = {
   user: anything,
   metadata: anything,
@@ -263,7 +329,8 @@ export function parseChatRequest(body: unknown, limits: Limits): ParsedChatReque
   checkContext(promptTokens, maxTokens, limits, 'messages');
   const logprobs = bool(b, 'logprobs') ?? false;
   const top = num(b, 'top_logprobs', { min: 0, max: MAX_LOGPROBS, integer: true });
-  if (top !== undefined && !logprobs) throw invalidRequest(`'top_logprobs' requires 'logprobs' to be true.`, 'top_logprobs', 'invalid_value');
+  if (top !== undefined && !logprobs)
+    throw invalidRequest(`'top_logprobs' requires 'logprobs' to be true.`, 'top_logprobs', 'invalid_value');
   const req: CompletionRequest = {
     prompt,
     maxTokens,
@@ -275,15 +342,23 @@ export function parseChatRequest(body: unknown, limits: Limits): ParsedChatReque
 }
 
 function parseMessages(v: unknown): ChatMessage[] {
-  if (v === undefined || v === null) throw invalidRequest(`Missing required parameter: 'messages'.`, 'messages', 'missing_required_parameter');
-  if (!Array.isArray(v)) throw invalidRequest(`Invalid type for 'messages': expected an array, but got ${describe(v)}.`, 'messages', 'invalid_type');
-  if (v.length === 0) throw invalidRequest(`Invalid 'messages': empty array. Expected an array with minimum length 1.`, 'messages', 'empty_array');
+  if (v === undefined || v === null)
+    throw invalidRequest(`Missing required parameter: 'messages'.`, 'messages', 'missing_required_parameter');
+  if (!Array.isArray(v))
+    throw invalidRequest(`Invalid type for 'messages': expected an array, but got ${describe(v)}.`, 'messages', 'invalid_type');
+  if (v.length === 0)
+    throw invalidRequest(`Invalid 'messages': empty array. Expected an array with minimum length 1.`, 'messages', 'empty_array');
   return v.map((m: unknown, i): ChatMessage => {
     const at = `messages[${i}]`;
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw invalidRequest(`Invalid type for '${at}': expected an object, but got ${describe(m)}.`, at, 'invalid_type');
+    if (typeof m !== 'object' || m === null || Array.isArray(m))
+      throw invalidRequest(`Invalid type for '${at}': expected an object, but got ${describe(m)}.`, at, 'invalid_type');
     const { role, content } = m as Body;
     if (!CHAT_ROLES.includes(role as ChatRole)) {
-      throw invalidRequest(`Invalid value for '${at}.role': ${JSON.stringify(role)}. Supported values are: ${CHAT_ROLES.map((r) => `'${r}'`).join(', ')}.`, `${at}.role`, 'invalid_value');
+      throw invalidRequest(
+        `Invalid value for '${at}.role': ${JSON.stringify(role)}. Supported values are: ${CHAT_ROLES.map((r) => `'${r}'`).join(', ')}.`,
+        `${at}.role`,
+        'invalid_value',
+      );
     }
     return { role: role as ChatRole, content: messageText(content, `${at}.content`) };
   });
@@ -297,13 +372,21 @@ function messageText(content: unknown, at: string): string {
       .map((part: unknown, j) => {
         const p = part as Body | null;
         if (typeof p !== 'object' || p === null || p.type !== 'text' || typeof p.text !== 'string') {
-          throw invalidRequest(`Invalid '${at}[${j}]': only text parts ({type: 'text', text}) are supported.`, `${at}[${j}]`, 'invalid_value');
+          throw invalidRequest(
+            `Invalid '${at}[${j}]': only text parts ({type: 'text', text}) are supported.`,
+            `${at}[${j}]`,
+            'invalid_value',
+          );
         }
         return p.text;
       })
       .join('');
   }
-  throw invalidRequest(`Invalid type for '${at}': expected a string or an array of text parts, but got ${describe(content)}.`, at, 'invalid_type');
+  throw invalidRequest(
+    `Invalid type for '${at}': expected a string or an array of text parts, but got ${describe(content)}.`,
+    at,
+    'invalid_type',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +430,12 @@ export function completionResponse(e: Envelope, result: CompletionResult) {
     object: 'text_completion',
     created: e.created,
     model: e.model,
-    choices: result.choices.map((c) => ({ text: c.text, index: c.index, logprobs: completionLogprobs(c.logprobs), finish_reason: c.finishReason })),
+    choices: result.choices.map((c) => ({
+      text: c.text,
+      index: c.index,
+      logprobs: completionLogprobs(c.logprobs),
+      finish_reason: c.finishReason,
+    })),
     usage: usage(result.usage),
   };
 }
@@ -362,7 +450,14 @@ export function completionChunk(
   includeUsage: boolean,
   u?: CompletionResult['usage'],
 ) {
-  return { id: e.id, object: 'text_completion', created: e.created, model: e.model, choices, ...(includeUsage ? { usage: u ? usage(u) : null } : {}) };
+  return {
+    id: e.id,
+    object: 'text_completion',
+    created: e.created,
+    model: e.model,
+    choices,
+    ...(includeUsage ? { usage: u ? usage(u) : null } : {}),
+  };
 }
 
 export function chatResponse(e: Envelope, result: CompletionResult, contents: readonly string[], withLogprobs: boolean) {

@@ -7,10 +7,10 @@
  * with transposed convolutions; loss: mean squared reconstruction error.
  */
 import { resolveConfig } from '../../../src/config.ts';
-import { TonyError } from '../../../src/errors.ts';
 import { Conv1d, ConvTranspose1d, ParamSet } from '../../../src/engine/nn.ts';
 import * as T from '../../../src/engine/ops/index.ts';
 import type { Tensor } from '../../../src/engine/tensor.ts';
+import { TonyError } from '../../../src/errors.ts';
 
 export const AE_DEFAULTS = {
   /** Samples per signal L (divisible by 4: two stride-2 stages). */

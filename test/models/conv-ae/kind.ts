@@ -5,16 +5,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { TonyError } from '../../../src/errors.ts';
 import { latestCheckpoint, loadCheckpoint } from '../../../src/engine/checkpoint.ts';
 import { hostTensor } from '../../../src/engine/dtype.ts';
 import { exportOnnx } from '../../../src/engine/onnx.ts';
-import { loadWeights, runOnWeights } from '../../../src/engine/state.ts';
 import { Runtime } from '../../../src/engine/runtime.ts';
+import { loadWeights, runOnWeights } from '../../../src/engine/state.ts';
 import { input } from '../../../src/engine/tensor.ts';
+import { TonyError } from '../../../src/errors.ts';
 import type { LoadedModel, LoadOptions, ModelKind } from '../../../src/models/index.ts';
 import { prng } from '../../../src/random.ts';
-import { type AEConfig, ConvAutoencoder, aeConfig } from './autoencoder.ts';
+import { type AEConfig, aeConfig, ConvAutoencoder } from './autoencoder.ts';
 
 export interface Signals {
   train: number[][];
@@ -42,7 +42,10 @@ export const convAeKind: ModelKind<Readonly<AEConfig>, Signals> = {
     for (const split of ['train', 'val'] as const) {
       const bad = d[split]?.findIndex((s) => s.length !== cfg.length);
       if (!Array.isArray(d[split]) || d[split].length === 0 || bad !== -1) {
-        throw new TonyError('data', `${paths[0]}: '${split}' must be a non-empty list of signals of length ${cfg.length}${bad !== undefined && bad >= 0 ? ` (signal ${bad} is not)` : ''}`);
+        throw new TonyError(
+          'data',
+          `${paths[0]}: '${split}' must be a non-empty list of signals of length ${cfg.length}${bad !== undefined && bad >= 0 ? ` (signal ${bad} is not)` : ''}`,
+        );
       }
     }
     return d;
@@ -58,9 +61,20 @@ export const convAeKind: ModelKind<Readonly<AEConfig>, Signals> = {
       // Training: `batch` signals drawn by (seed, step). Validation: the val split in order,
       // wrapping around, so `k` batches of a split of k·batch signals cover it exactly once.
       batch(split, index) {
-        if (split === 'val') return { x: asBatch(Array.from({ length: setup.batch }, (_, j) => data.val[(index * setup.batch + j) % data.val.length]!), cfg.length) };
+        if (split === 'val')
+          return {
+            x: asBatch(
+              Array.from({ length: setup.batch }, (_, j) => data.val[(index * setup.batch + j) % data.val.length]!),
+              cfg.length,
+            ),
+          };
         const r = prng(Math.imul(setup.seed + 1, 0x9e3779b1) ^ index);
-        return { x: asBatch(Array.from({ length: setup.batch }, () => data.train[r.int(0, data.train.length - 1)]!), cfg.length) };
+        return {
+          x: asBatch(
+            Array.from({ length: setup.batch }, () => data.train[r.int(0, data.train.length - 1)]!),
+            cfg.length,
+          ),
+        };
       },
       tokensPerStep: setup.batch,
       config: { kind: 'conv-ae', model: { ...cfg }, batch: setup.batch, seed: setup.seed },
@@ -69,7 +83,8 @@ export const convAeKind: ModelKind<Readonly<AEConfig>, Signals> = {
 
   async load(dir: string, opts: LoadOptions = {}): Promise<LoadedAutoencoder> {
     const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown> }>((await latestCheckpoint(dir))?.dir ?? dir);
-    if (ck.config.kind !== 'conv-ae') throw new TonyError('checkpoint', `${ck.dir} is not a conv-ae checkpoint (kind '${String(ck.config.kind)}')`);
+    if (ck.config.kind !== 'conv-ae')
+      throw new TonyError('checkpoint', `${ck.dir} is not a conv-ae checkpoint (kind '${String(ck.config.kind)}')`);
     const cfg = aeConfig(ck.config.model);
     const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
     await loadWeights(runtime, ck.params);
