@@ -20,8 +20,8 @@ const CASES: Array<[number, number]> = [
   [65519, 31743], // rounds down to the largest half
   [6.103515625e-5, 1024], // smallest normal
   [5.960464477539063e-8, 1], // smallest subnormal
-  [2.9802322387695312e-8, 0], // exactly half of it: ties to even → 0
-  [2.980232594040899e-8, 1], // just above half: rounds up
+  [2 ** -25, 0], // exactly half of it: ties to even → 0
+  [2 ** -25 * (1 + 2 ** -23), 1], // just above half: rounds up
   [1.00048828125, 15360], // 1 + 2^-11: a tie, to even (down)
   [1.00146484375, 15362], // 1 + 3·2^-11: a tie, to even (up)
   [0.001, 5145],
