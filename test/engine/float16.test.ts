@@ -18,8 +18,8 @@ const CASES: Array<[number, number]> = [
   [-2.5, 49408],
   [65504, 31743],
   [65519, 31743], // rounds down to the largest half
-  [6.103515625e-5, 1024], // smallest normal
-  [5.960464477539063e-8, 1], // smallest subnormal
+  [2 ** -14, 1024], // smallest normal
+  [2 ** -24, 1], // smallest subnormal
   [2 ** -25, 0], // exactly half of it: ties to even → 0
   [2 ** -25 * (1 + 2 ** -23), 1], // just above half: rounds up
   [1.00048828125, 15360], // 1 + 2^-11: a tie, to even (down)
