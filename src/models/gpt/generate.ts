@@ -30,6 +30,12 @@ export interface GenerateOptions {
   stopStrings?: readonly string[];
   /** Return the top-k (≤ 5) log-probabilities of each generated token (model distribution, T = 1). */
   logprobs?: number;
+  /**
+   * Token healing: the prompt's last token was taken back; its text is `healed.text`, and the first
+   * generated token must come from `healed.firstTokens` (those whose text starts with it). That text
+   * is the prompt's, so it is not streamed, not searched for stop strings and not returned.
+   */
+  healed?: { text: string; firstTokens: ReadonlySet<number> };
   /** Streamed text per sequence, as it becomes final. */
   onText?: (row: number, text: string) => void;
   signal?: AbortSignal;
@@ -180,7 +186,12 @@ async function generatePass(
       // After a shared prefill the one row of logits serves every row.
       const r = logits.length === cfg.vocabSize ? 0 : b;
       const l = logits.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
-      if (!row.done) row.push(pickToken(l, opts, rand), l, pos[b]! + 1 >= cfg.blockSize);
+      if (!row.done)
+        row.push(
+          pickToken(row.tokens.length === 0 ? restrict(l, opts.healed?.firstTokens) : l, opts, rand),
+          l,
+          pos[b]! + 1 >= cfg.blockSize,
+        );
       next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
     });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
@@ -194,6 +205,14 @@ async function generatePass(
   return rows.map((r) => r.result());
 }
 
+/** `logits` with every id outside `allowed` at −∞ (a copy), or `logits` itself when all are allowed. */
+function restrict(logits: Float32Array, allowed: ReadonlySet<number> | undefined): Float32Array {
+  if (!allowed) return logits;
+  const out = new Float32Array(logits.length).fill(Number.NEGATIVE_INFINITY);
+  for (const id of allowed) out[id] = logits[id]!;
+  return out;
+}
+
 /** One sequence's output: tokens, text (streamed safely), stop handling, log-probabilities. */
 class Row {
   tokens: number[] = [];
@@ -202,7 +221,9 @@ class Row {
   stoppedBy: Generated['stoppedBy'];
   private decoder = new TextDecoder();
   private text = '';
-  private emitted = 0;
+  /** Where the row's own text starts: after a healed prompt tail (GenerateOptions.healed). */
+  private readonly start: number;
+  private emitted: number;
   private lp: TokenLogprobs | undefined;
   private stops: readonly string[];
 
@@ -212,6 +233,7 @@ class Row {
     private row: number,
   ) {
     this.stops = (opts.stopStrings ?? []).filter((s) => s.length > 0);
+    this.start = this.emitted = opts.healed?.text.length ?? 0;
     if (opts.logprobs !== undefined) this.lp = { tokens: [], tokenLogprobs: [], topLogprobs: [], textOffset: [] };
   }
 
@@ -255,7 +277,7 @@ class Row {
   /** The earliest stop string in the text and where it starts. */
   private findStop(): { at: number; string: string } | undefined {
     // A match ending before the emitted text would have been found at an earlier token.
-    return earliestStop(this.text, this.stops, Math.max(0, this.emitted - Math.max(0, ...this.stops.map((s) => s.length))));
+    return earliestStop(this.text, this.stops, Math.max(this.start, this.emitted - Math.max(0, ...this.stops.map((s) => s.length))));
   }
 
   /** Length of the longest text suffix that could still grow into a stop string (held back). */
@@ -289,7 +311,7 @@ class Row {
   result(): Generated {
     const r: Generated = {
       tokens: this.tokens,
-      text: this.text,
+      text: this.text.slice(this.start),
       finishReason: this.finishReason,
       ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}),
     };
