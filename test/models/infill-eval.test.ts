@@ -58,6 +58,49 @@ describe('held-out infilling', () => {
     }
   });
 
+  it('scores exactly the middle and <EOT> tokens: a hand-computed oracle', async () => {
+    // A GPT whose every block weight, position embedding and final LayerNorm gain is 0 outputs ln_f's
+    // bias b at every position, so every next-token distribution is softmax(wte · b): the loss of a
+    // token does not depend on where it is, and the expected score is the mean of −log p over exactly
+    // the tokens the scorer must count (each middle, then <EOT>). Counting prompt tokens too, or
+    // dropping <EOT>, changes the mean.
+    const cfg = gptConfig({ vocabSize: shards.tokenizer.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, dModel: 16 });
+    const params = new GPT(cfg).ps.initialize(5);
+    for (const [name, t] of Object.entries(params)) if (name !== 'wte.weight' && name !== 'ln_f.bias') (t.data as Float32Array).fill(0);
+    const wte = params['wte.weight']!.data as Float32Array;
+    for (let i = 0; i < wte.length; i++) wte[i]! *= 40; // a far-from-uniform distribution
+    const b = params['ln_f.bias']!.data as Float32Array;
+    for (let c = 0; c < b.length; c++) b[c] = Math.sin(1 + 7 * c);
+    const logits = Array.from({ length: cfg.vocabSize }, (_, v) => {
+      let dot = 0;
+      for (let c = 0; c < cfg.dModel; c++) dot += wte[v * cfg.dModel + c]! * b[c]!;
+      return dot;
+    });
+    const m = Math.max(...logits);
+    const lse = m + Math.log(logits.reduce((z, l) => z + Math.exp(l - m), 0));
+    const tasks = heldOutTasks(shards, 5, 4);
+    const tok = shards.tokenizer;
+    const scored = tasks.flatMap((t) => [...tok.encode(t.middle), tok.special.eot]);
+    const expected = scored.reduce((s, id) => s + lse - logits[id]!, 0) / scored.length;
+    const withPrompt = tasks
+      .flatMap((t) => [...tok.encode(t.prefix), ...tok.encode(t.suffix), ...tok.encode(t.middle), tok.special.eot])
+      .reduce((s, id, _, all) => s + (lse - logits[id]!) / all.length, 0);
+    expect(Math.abs(withPrompt - expected)).toBeGreaterThan(0.05); // the oracle tells the two apart
+
+    await saveCheckpoint(join(dir, 'constant'), {
+      config: { kind: 'gpt', model: { ...cfg }, tokenizer: tok.toJSON(), fim: { rate: 0.5 } },
+      state: { step: 0 },
+      params,
+    });
+    const model = await loadCompletionModel(join(dir, 'constant'), { threads: 1 });
+    try {
+      const r = await evaluateInfill(model, tasks);
+      expect(r.infillLoss).toBeCloseTo(expected, 4);
+    } finally {
+      await model.close();
+    }
+  });
+
   it('a near-uniform model scores about ln V per middle token and matches nothing', async () => {
     const cfg = gptConfig({ vocabSize: shards.tokenizer.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, dModel: 16 });
     await saveCheckpoint(join(dir, 'model'), {

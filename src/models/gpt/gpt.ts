@@ -118,15 +118,23 @@ export class GPT {
     this.lnF = new LayerNorm(this.ps, 'ln_f', cfg.dModel);
   }
 
-  /** idx (B, T) int64 → logits (B, T, V). */
-  forward(idx: Tensor): Tensor {
+  /**
+   * idx (B, T) int64 → the final hidden states (B, T, C), after the last LayerNorm: what the
+   * language-model head reads, and what a value head (a GSM8K verifier's) reads beside it.
+   */
+  hidden(idx: Tensor): Tensor {
     const Tn = idx.shape[1]!;
     if (Tn > this.cfg.blockSize) throw new TonyError('shape', `gpt: sequence length ${Tn} exceeds blockSize ${this.cfg.blockSize}`);
     const pos = T.reshape(positions(Tn), [1, Tn]);
     let x = this.drop.forward(T.add(this.wte.forward(idx), this.wpe.forward(pos)), this.training); // (B, T, C)
     for (const block of this.blocks) x = block.forward(x);
+    return this.lnF.forward(x);
+  }
+
+  /** idx (B, T) int64 → logits (B, T, V). */
+  forward(idx: Tensor): Tensor {
     // Weight tying (Press & Wolf 2017): the head is the token embedding, transposed.
-    return this.head(this.lnF.forward(x));
+    return this.head(this.hidden(idx));
   }
 
   /** Mean next-token cross-entropy of idx (B, T) against targets (B, T). */
