@@ -6,8 +6,9 @@
  *
  *   node --import tsx docs/results/fim/extend-context.ts models/code runs/code-ctx1024 1024
  */
-import { hostTensor } from '../../../src/engine/dtype.ts';
+
 import { loadCheckpoint, saveRunCheckpoint } from '../../../src/engine/checkpoint.ts';
+import { hostTensor } from '../../../src/engine/dtype.ts';
 
 const [src, out, sizeArg] = process.argv.slice(2);
 if (!src || !out || !sizeArg) throw new Error('usage: extend-context.ts <model dir> <run dir> <new block size>');
