@@ -40,7 +40,7 @@
  * timeout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -86,7 +86,26 @@ const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
 
 /** Where Tony's trusted runner scripts appear inside the sandbox. */
 const RUNNERS_MOUNT = '/tony';
-const RUNNERS_HOST = join(dirname(fileURLToPath(import.meta.url)), 'runners');
+const RUNNERS_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'runners');
+/**
+ * The runners as the sandbox binds them: a world-readable copy in the temp directory, made once per
+ * process. bwrap runs as the dropped user (`nobody`), who cannot read a checkout under a private home
+ * (mode 700/750, e.g. /root or Ubuntu's /home/<user>): binding the source tree there failed the whole
+ * chain with "Can't find source path …/runners: Permission denied".
+ */
+let runnersCopy: string | undefined;
+function runnersHost(): string {
+  if (runnersCopy) return runnersCopy;
+  const dir = mkdtempSync(join(tmpdir(), 'tony-runners-'));
+  for (const f of readdirSync(RUNNERS_SOURCE)) {
+    copyFileSync(join(RUNNERS_SOURCE, f), join(dir, f));
+    chmodSync(join(dir, f), 0o644);
+  }
+  chmodSync(dir, 0o755);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  runnersCopy = dir;
+  return dir;
+}
 /** The uid and gid every sandboxed program has inside (root drops to it; users are mapped to it). */
 const NOBODY = 65534;
 /** Enough of /etc for `pwd.getpwuid(os.getuid())`, `getpass.getuser()` and `id` to work. */
@@ -336,7 +355,7 @@ export class Sandbox {
     /** The isolation level runs get (undefined when unsafe). */
     readonly level?: IsolationLevel,
   ) {
-    this.runners = unsafe ? RUNNERS_HOST : RUNNERS_MOUNT;
+    this.runners = unsafe ? runnersHost() : RUNNERS_MOUNT;
   }
 
   /**
@@ -466,7 +485,7 @@ export class Sandbox {
     let cwd: string | undefined;
     if (this.unsafe) {
       cwd = mkdtempSync(join(tmpdir(), 'tony-unsafe-'));
-      argv = spec.argv.map((a) => (a.startsWith(`${RUNNERS_MOUNT}/`) ? RUNNERS_HOST + a.slice(RUNNERS_MOUNT.length) : a));
+      argv = spec.argv.map((a) => (a.startsWith(`${RUNNERS_MOUNT}/`) ? runnersHost() + a.slice(RUNNERS_MOUNT.length) : a));
     } else {
       // bwrap reads (and closes) these before the program starts: the seccomp filter, passwd, group.
       const free = Math.max(2, ...usedFds) + 1;
@@ -637,7 +656,7 @@ export class Sandbox {
     }
     a.push(
       '--ro-bind',
-      RUNNERS_HOST,
+      runnersHost(),
       RUNNERS_MOUNT,
       '--dev',
       '/dev',

@@ -2,6 +2,9 @@
 // when a layer is missing. Runs as root (level full: cgroups) and as an ordinary user (level
 // namespaces: rlimits); .ci/run does both. Needs bubblewrap (CI installs it).
 import { execFile, execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
@@ -64,6 +67,29 @@ describe('tony eval sandbox', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/MISSING bwrap +bwrap not found {2}→ apt-get install bubblewrap/);
     expect(r.stdout).toMatch(/sandbox: CANNOT ISOLATE/);
+  });
+
+  it.skipIf(!root)('works from a checkout the sandbox user cannot read (a private home directory)', async () => {
+    // As root the chain drops to nobody before bwrap binds the runner scripts: a checkout under a
+    // mode-700 directory (like /root) used to fail with "Can't find source path …: Permission denied".
+    const home = mkdtempSync(join(tmpdir(), 'tony-private-home-')); // mode 700
+    try {
+      cpSync('src', join(home, 'src'), { recursive: true });
+      cpSync('package.json', join(home, 'package.json'));
+      symlinkSync(resolve('node_modules'), join(home, 'node_modules'));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', join(home, 'src/cli/main.ts'), 'eval', 'sandbox'],
+        {
+          encoding: 'utf8',
+          cwd: home,
+        },
+      );
+      expect(stdout).toMatch(/ok +full chain/);
+      expect(stdout).toMatch(/sandbox: ready/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 
