@@ -303,6 +303,9 @@ async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number })
   for (const d of f.data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`);
   const cfg = kind.config(parseSets(f.set));
   const data = await kind.data(f.data, cfg);
+  // A reader may say what it did on the way in (e.g. resampled clips): `notes: string[]`.
+  const notes = (data as { notes?: unknown })?.notes;
+  if (Array.isArray(notes)) for (const n of notes) process.stderr.write(`tony: ${String(n)}\n`);
   const rt = await Runtime.start({ device: f.device, threads: f.threads });
   process.stderr.write(`tony: model ${kind.name} ${JSON.stringify(cfg)}\ntony: device ${rt.description}\n`);
   try {

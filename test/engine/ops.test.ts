@@ -45,6 +45,8 @@ export const OPS: OpCase[] = [
   { name: 'elu', inputs: [distinct(6)], build: (a) => T.elu(a!) },
   { name: 'sin', inputs: [s(4)], build: (a) => T.sin(a!) },
   { name: 'cos', inputs: [s(4)], build: (a) => T.cos(a!) },
+  // all four quadrants (inputs are drawn around 0); atan runs in float32 in checking mode
+  { name: 'atan2', inputs: [s(3, 4), s(4)], build: (y, x) => T.atan2(y!, x!), gradTol: ERF_TOL },
   { name: 'log1p', inputs: [pos(2, 3)], build: (a) => T.log1p(T.sub(a!, 0.9)) },
   { name: 'softplus', inputs: [s(2, 4)], build: (a) => T.softplus(T.mul(a!, 4)) },
   { name: 'gelu', inputs: [s(3, 4)], build: (a) => T.gelu(a!), gradTol: ERF_TOL },
