@@ -36,7 +36,7 @@ export interface SpeechData {
 }
 
 /** Fractions of voices and of sentences held out (by a hash of the name: stable as data grows). */
-export const HELD_OUT = { voices: 1 / 6, sentences: 1 / 10 };
+const HELD_OUT = { voices: 1 / 6, sentences: 1 / 10 };
 
 /** FNV-1a → [0, 1): a stable pseudo-random draw per name. */
 function unit(s: string): number {
@@ -46,14 +46,22 @@ function unit(s: string): number {
 }
 
 /**
- * Split clips by voice and by sentence. With one voice (or one sentence) nothing is held out by it;
- * if the rule leaves either side empty, the last clip in id order is held out alone.
+ * Split clips by voice and by sentence: each voice and each sentence is held out with a stable
+ * pseudo-random draw (at least one of each when there are two or more). With one voice (or one
+ * sentence) nothing is held out by it; if the rule leaves either side empty, the last clip in id
+ * order is held out alone.
  */
 export function splitClips(clips: readonly Clip[]): { train: Clip[]; val: Clip[] } {
-  const voices = [...new Set(clips.map((c) => c.voice))];
-  const heldVoice = (v: string) => voices.length > 1 && unit(`voice:${v}`) < HELD_OUT.voices;
-  const heldSentence = (s: string) => unit(`sentence:${s}`) < HELD_OUT.sentences;
-  const isVal = (c: Clip) => heldVoice(c.voice) || heldSentence(c.sentence);
+  const held = (names: string[], what: string, fraction: number) => {
+    if (names.length < 2) return new Set<string>();
+    const draws = names.map((n) => [n, unit(`${what}:${n}`)] as const);
+    const picked = draws.filter(([, u]) => u < fraction).map(([n]) => n);
+    // at least one, so that a small dataset still measures an unseen voice and sentence
+    return new Set(picked.length ? picked : [draws.reduce((a, b) => (b[1] < a[1] ? b : a))[0]]);
+  };
+  const voices = held([...new Set(clips.map((c) => c.voice))], 'voice', HELD_OUT.voices);
+  const sentences = held([...new Set(clips.map((c) => c.sentence))], 'sentence', HELD_OUT.sentences);
+  const isVal = (c: Clip) => voices.has(c.voice) || sentences.has(c.sentence);
   let train = clips.filter((c) => !isVal(c));
   let val = clips.filter(isVal);
   if (clips.length >= 2 && (train.length === 0 || val.length === 0)) {
@@ -65,7 +73,7 @@ export function splitClips(clips: readonly Clip[]): { train: Clip[]; val: Clip[]
 }
 
 /** Read datasets at `paths` into clips at cfg.sampleRate, split by voice and sentence. */
-export async function readSpeech(paths: readonly string[], cfg: Readonly<MCNNConfig>): Promise<SpeechData> {
+async function readSpeech(paths: readonly string[], cfg: Readonly<MCNNConfig>): Promise<SpeechData> {
   const clips: Clip[] = [];
   const rates = new Map<number, number>();
   for (const p of paths) {

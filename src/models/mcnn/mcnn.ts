@@ -96,7 +96,7 @@ export function mcnnConfig(overrides: Record<string, unknown> = {}): Readonly<MC
 export const binsOf = (cfg: Readonly<MCNNConfig>) => Math.floor(cfg.nFft / 2) + 1;
 
 /** Output channels of layer i of a head: `channels` halving per layer, 1 at the last layer. */
-export const layerChannels = (cfg: Readonly<MCNNConfig>, i: number) =>
+const layerChannels = (cfg: Readonly<MCNNConfig>, i: number) =>
   i === cfg.strides.length - 1 ? 1 : Math.max(1, Math.floor(cfg.channels / 2 ** i));
 
 /**
