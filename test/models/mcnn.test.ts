@@ -356,6 +356,22 @@ describe('MCNN vocoder', () => {
     }
   });
 
+  it('keeps synthesizing right while graphs of many lengths come and go (concurrent calls included)', async () => {
+    const cfg = TINY;
+    const model = new MCNN(cfg);
+    const w = weights(model, 5);
+    await loadWeights(rt, w);
+    const v = new MCNNVocoder('tiny', cfg, rt);
+    const bins = binsOf(cfg);
+    const lengths = [3, 4, 5, 6, 7, 8, 9, 3, 10];
+    const outs = await Promise.all(lengths.map((f) => v.synthesize({ mag: randomMag(f, bins, f), frames: f, bins })));
+    outs.forEach((y, i) => {
+      const ref = refMcnn(cfg, w, randomMag(lengths[i]!, bins, lengths[i]!), lengths[i]!);
+      expect(y.length).toBe(ref.length);
+      ref.forEach((r, j) => expect(Math.abs(y[j]! - r)).toBeLessThan(1e-5));
+    });
+  });
+
   it('refuses bad configs, naming the value', () => {
     expect(() => mcnnConfig({ strides: [2, 2, 2], hop: 256 })).toThrow(/multiply to 8, but the output must be frames × hop = frames × 256/);
     expect(() => mcnnConfig({ kernel: 1 })).toThrow(/kernel 1 is narrower/);

@@ -35,11 +35,21 @@ export interface Magnitude {
 /** Default chunk of streamed synthesis: 16 frames (256 ms at 16 kHz, hop 256). */
 export const STREAM_CHUNK_FRAMES = 16;
 
+/** Graphs (one per length) kept loaded; re-creating one costs tens of milliseconds. */
+const MAX_GRAPHS = 4;
+
+interface GraphEntry {
+  ready: Promise<Session>;
+  model: MCNN;
+  busy: number;
+  evicted: boolean;
+}
+
 export class MCNNVocoder implements LoadedModel {
   readonly kind = 'mcnn';
   readonly capabilities = ['vocode'] as const;
-  /** One graph per number of frames (shapes are static), built on first use. */
-  private sessions = new Map<number, Promise<{ session: Session; model: MCNN }>>();
+  /** One graph per number of frames (shapes are static), built on first use; `busy` counts runs in flight. */
+  private sessions = new Map<number, GraphEntry>();
 
   constructor(
     readonly id: string,
@@ -56,23 +66,44 @@ export class MCNNVocoder implements LoadedModel {
     return contextFrames(this.cfg);
   }
 
-  private graph(frames: number) {
+  private graph(frames: number): GraphEntry {
     let g = this.sessions.get(frames);
-    if (!g) {
+    if (g) {
+      this.sessions.delete(frames); // re-inserted below: most recently used last
+    } else {
       const model = new MCNN(this.cfg);
       const mag = input('mag', [1, frames, binsOf(this.cfg)]);
       const onnx = exportOnnx([mag, ...model.ps.inputs], { wav: model.forward(mag) }, { name: `mcnn_${frames}` });
-      g = this.rt.load(onnx).then((session) => ({ session, model }));
-      this.sessions.set(frames, g);
+      g = { ready: this.rt.load(onnx), model, busy: 0, evicted: false };
+    }
+    this.sessions.set(frames, g);
+    // Every utterance length is its own graph: keep the few most recent (a stream uses one), and
+    // release an evicted one once no run is using it.
+    for (const [n, old] of this.sessions) {
+      if (this.sessions.size <= MAX_GRAPHS) break;
+      this.sessions.delete(n);
+      old.evicted = true;
+      if (old.busy === 0) void this.releaseEntry(old);
     }
     return g;
   }
 
+  private async releaseEntry(g: GraphEntry): Promise<void> {
+    await this.rt.release(await g.ready).catch(() => {});
+  }
+
   /** Run the network on `frames` rows of magnitude → frames × hop samples. */
   private async run(mag: Float32Array, frames: number): Promise<Float32Array> {
-    const { session, model } = await this.graph(frames);
-    const out = await runOnWeights(this.rt, session, model.ps, { mag: hostTensor('float32', [1, frames, binsOf(this.cfg)], mag) });
-    return out.wav!.data as Float32Array;
+    const g = this.graph(frames);
+    g.busy++;
+    try {
+      const out = await runOnWeights(this.rt, await g.ready, g.model.ps, {
+        mag: hostTensor('float32', [1, frames, binsOf(this.cfg)], mag),
+      });
+      return out.wav!.data as Float32Array;
+    } finally {
+      if (--g.busy === 0 && g.evicted) void this.releaseEntry(g);
+    }
   }
 
   /** Check a spectrogram's layout against the model's: bins, and a whole number of frames. */
