@@ -279,6 +279,40 @@ describe('numerics against closed forms and hand-computed values', () => {
     expect(maxRelErr(T.toNumbers(f64.y!), want)).toBeLessThan(1e-14);
   });
 
+  it('atan2 takes the right branch on the axes, in every quadrant and at the origin, in both modes', async () => {
+    // (y, x) and numpy.arctan2's value: the axes, the four quadrants, the branch cut (y = 0, x < 0 → π), the origin → 0
+    const pts: [number, number, number][] = [
+      [1, 0, Math.PI / 2],
+      [-2, 0, -Math.PI / 2],
+      [0, 3, 0],
+      [0, -1, Math.PI],
+      [0, 0, 0],
+      [1, 1, Math.PI / 4],
+      [1, -1, (3 * Math.PI) / 4],
+      [-1, -1, (-3 * Math.PI) / 4],
+      [-1, 1, -Math.PI / 4],
+      [1e-30, -1, Math.PI],
+    ];
+    const y = T.input('y', [pts.length]);
+    const x = T.input('x', [pts.length]);
+    const feeds = {
+      y: T.hostTensor(
+        'float64',
+        [pts.length],
+        pts.map((p) => p[0]),
+      ),
+      x: T.hostTensor(
+        'float64',
+        [pts.length],
+        pts.map((p) => p[1]),
+      ),
+    };
+    const { f32, f64 } = await runBoth(rt, [y, x], { a: T.atan2(y, x) }, feeds);
+    const want = pts.map((p) => p[2]);
+    T.toNumbers(f32.a!).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-6));
+    T.toNumbers(f64.a!).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-6)); // atan in float32 there
+  });
+
   it('cumprod, padReflect and oneHot match hand-computed numpy results', async () => {
     const x = T.input('x', [1, 4]);
     const v = T.input('v', [4]);
