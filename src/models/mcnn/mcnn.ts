@@ -8,13 +8,15 @@
  * bins as channels and upsample time by each layer's stride (∏ strides = hop) while the channels
  * shrink to 1, with ELU between layers; each head's waveform times a trainable scalar λᵢ; the heads
  * summed; a scaled softsign a·x / (1 + |b·x|) with trainable a, b on the sum. Nothing in it depends
- * on the number of frames, so any length works, and it is causal-free but local: an output sample
+ * on the number of frames, so any length works; it is not causal but it is local: an output sample
  * sees ±`contextFrames(cfg)` frames, which is what chunked synthesis (vocoder.ts) relies on.
  *
  * Departures from the paper, and why:
  *  - Input compression: the heads read log(1 + |S|) instead of |S|. Speech magnitudes span four
- *    decades; the paper trains for days at width 2⁸+, Tony in minutes on two cores at small widths,
- *    and the compressed input trains stably there. Silence stays exactly 0 either way.
+ *    decades; compressed, the first layer's inputs stay in the range the small, briefly trained
+ *    models here start from. Not yet ablated against the paper's linear input. Silence stays 0.
+ *  - λ_h is stored as an offset from 1/n (zero-initialised), so the heads' sum starts as their
+ *    average rather than n times one head's scale.
  *  - The instantaneous-frequency loss compares phase differences wrapped to (−π, π] (the paper's
  *    ∂φ/∂t is a finite difference of wrapped phases, where a 2π jump is no error at all).
  *  - The weighted phase loss is divided by mean |S|² of the target, so its weight does not depend
@@ -22,7 +24,12 @@
  *  - Padding of each transposed convolution is chosen so that every layer multiplies the length
  *    exactly by its stride (the paper states the output length; the padding is ours).
  * The paper's own hyper-parameters are "unconfirmed" in PAPERS.md (8 heads, kernel 13, stride 2,
- * channels halving, 16 kHz, hop 256, window 1024): they are the defaults.
+ * channels halving, 16 kHz, hop 256, window 1024): they are the defaults. (`channels` = 256 at the
+ * first layer is ours: it makes 18.2 M parameters, 13.6 M of them in the 513 → 256 first layers.)
+ *
+ * A property worth knowing: the network is the same function at every frame, so a stationary
+ * magnitude (the same every frame) yields an output of period hop — only frequencies on the grid
+ * sampleRate/hop. Real speech is not stationary; synthetic test tones must sit on that grid.
  */
 import { resolveConfig } from '../../config.ts';
 import { ConvTranspose1d, ParamSet } from '../../engine/nn.ts';
