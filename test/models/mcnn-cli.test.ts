@@ -53,6 +53,7 @@ describe('tony train mcnn / tony audio vocode', () => {
     expect(t.status, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/resampled 1 clip\(s\) from 16000 Hz to 8000 Hz/);
     expect((await readdir(run)).some((f) => f.startsWith('ckpt-'))).toBe(true);
+    expect(t.stderr).toMatch(/use it: tony audio vocode in.wav --model .*run --out out.wav/);
 
     const out = join(dir, 'out.wav');
     const v = await tony(['audio', 'vocode', join(dir, 'wavs', 'clip1.wav'), '--model', run, '--out', out, '--threads', '1'], {
