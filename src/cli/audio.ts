@@ -7,6 +7,7 @@ import { type Command, Option } from 'commander';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
 import { makeMusicCorpus } from '../audio/music.ts';
+import { readNpy } from '../audio/npy.ts';
 import { spectrogramPng } from '../audio/plot.ts';
 import { resampleAudio } from '../audio/resample.ts';
 import { makeSpeechCorpus } from '../audio/speech.ts';
@@ -137,7 +138,9 @@ export function register(program: Command): void {
 
   const vocode = audio
     .command('vocode <in>')
-    .description('re-synthesize in.wav from its magnitude spectrogram with a trained MCNN (analysis → MCNN → WAV)')
+    .description(
+      'synthesize speech with a trained MCNN from in.wav (analysis → MCNN → WAV) or from a magnitude spectrogram in.npy (frames, bins)',
+    )
     .requiredOption('--model <dir>', 'an MCNN run or model directory (tony train mcnn --out)')
     .requiredOption('--out <file>', 'output WAV')
     .option(
@@ -148,19 +151,31 @@ export function register(program: Command): void {
   for (const o of runtimeOptions()) vocode.addOption(o);
   vocode.action(async (input: string, o: { model: string; out: string; chunkFrames?: number; device?: string; threads?: number }) => {
     await checkWritable(o.out, 'file');
-    const a = await readWav(input);
+    const spectrogram = input.toLowerCase().endsWith('.npy') ? await readNpy(input) : undefined;
+    const a = spectrogram ? undefined : await readWav(input);
     const m = await loadModel(o.model, { device: o.device as 'cpu', threads: o.threads });
     try {
       if (!m.capabilities.includes('vocode'))
         throw new TonyError('usage', `${o.model} is a '${m.kind}' model; vocode needs an MCNN`, 'pass a run of tony train mcnn');
       const v = m as unknown as MCNNVocoder;
       const t0 = performance.now();
-      const r = o.chunkFrames ? await v.vocodeAudio(a, { chunkFrames: o.chunkFrames }) : await v.vocodeAudio(a);
+      if (spectrogram) {
+        const m = v.asMagnitude(spectrogram.shape, spectrogram.data);
+        const y = o.chunkFrames ? await v.synthesizeChunked(m, { chunkFrames: o.chunkFrames }) : await v.synthesize(m);
+        const secs = (performance.now() - t0) / 1000;
+        await writeWav(o.out, { sampleRate: v.cfg.sampleRate, channels: [Float64Array.from(y)] });
+        const dur = y.length / v.cfg.sampleRate;
+        process.stdout.write(
+          `mcnn ${m.frames} frames → ${dur.toFixed(2)} s at ${v.cfg.sampleRate} Hz in ${secs.toFixed(2)} s (${(dur / secs).toFixed(1)}× real time) → ${o.out}\n`,
+        );
+        return;
+      }
+      const r = o.chunkFrames ? await v.vocodeAudio(a!, { chunkFrames: o.chunkFrames }) : await v.vocodeAudio(a!);
       const secs = (performance.now() - t0) / 1000;
       for (const n of r.notes) process.stderr.write(`tony: ${n}\n`);
       const y = Float64Array.from(r.signal);
       await writeWav(o.out, { sampleRate: r.sampleRate, channels: [y] });
-      const x = toMono(a.sampleRate === r.sampleRate ? a : resampleAudio(a, r.sampleRate));
+      const x = toMono(a!.sampleRate === r.sampleRate ? a! : resampleAudio(a!, r.sampleRate));
       const q = compareAudio(x, y);
       const dur = y.length / r.sampleRate;
       process.stdout.write(

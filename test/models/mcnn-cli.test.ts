@@ -3,11 +3,13 @@
  * on a folder of WAVs, then `tony audio vocode` with the run: lengths, rates and errors checked
  * against the files themselves.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { magnitude, stft } from '../../src/audio/stft.ts';
 import { readWav, writeWav } from '../../src/audio/wav.ts';
+import { npyBytes } from '../audio/npy-bytes.ts';
 import { tony } from '../tony.ts';
 
 let dir: string;
@@ -72,6 +74,24 @@ describe('tony train mcnn / tony audio vocode', () => {
     expect(v16.status, v16.stderr).toBe(0);
     expect(v16.stderr).toMatch(/resampled 16000 Hz → 8000 Hz, the rate this MCNN was trained at/);
     expect((await readWav(out)).channels[0]!.length).toBe(3200);
+
+    // from a (frames, bins) magnitude spectrogram in .npy: frames × hop samples out
+    const x = (await readWav(join(dir, 'wavs', 'clip1.wav'))).channels[0]!;
+    const S = stft(x, { nFft: 64, hop: 16 }); // the tiny preset's analysis: 33 bins
+    const spec = join(dir, 'spec.npy');
+    await writeFile(spec, npyBytes([S.frames, S.bins], [...magnitude(S)]));
+    const vs = await tony(['audio', 'vocode', spec, '--model', run, '--out', out, '--threads', '1']);
+    expect(vs.status, vs.stderr).toBe(0);
+    expect((await readWav(out)).channels[0]!.length).toBe(S.frames * 16);
+    // librosa's (bins, frames) layout, and a spectrogram with the wrong number of bins
+    await writeFile(spec, npyBytes([S.bins, S.frames], [...magnitude(S)]));
+    const tr = await tony(['audio', 'vocode', spec, '--model', run, '--out', out]);
+    expect(tr.status).not.toBe(0);
+    expect(tr.stderr).toMatch(/33 bins on the first axis; this MCNN reads \(frames, 33\)/);
+    expect(tr.stderr).toMatch(/S\.T/);
+    await writeFile(spec, npyBytes([10, 20], new Array(200).fill(0.5)));
+    const wb = await tony(['audio', 'vocode', spec, '--model', run, '--out', out]);
+    expect(wb.stderr).toMatch(/the spectrogram has 20 frequency bins; this MCNN expects 33 \(nFft 64\)/);
 
     // a directory without a checkpoint: a checkpoint error, no stack trace
     const bad = await tony(['audio', 'vocode', join(dir, 'wavs', 'clip1.wav'), '--model', join(dir, 'wavs'), '--out', out]);

@@ -119,6 +119,22 @@ export class MCNNVocoder implements LoadedModel {
       throw new TonyError('shape', `the spectrogram has ${m.mag.length} values, not frames × bins = ${m.frames} × ${m.bins}`);
   }
 
+  /**
+   * A (frames, bins) array — e.g. a .npy file's — as a Magnitude, refusing any other rank and
+   * naming the fix when it arrives as librosa's (bins, frames).
+   */
+  asMagnitude(shape: readonly number[], data: ArrayLike<number>): Magnitude {
+    const bins = binsOf(this.cfg);
+    if (shape.length !== 2) throw new TonyError('shape', `a spectrogram is a 2-D array (frames, ${bins}); got shape (${shape.join(', ')})`);
+    if (shape[1] !== bins && shape[0] === bins)
+      throw new TonyError(
+        'shape',
+        `the spectrogram is (${shape.join(', ')}): ${bins} bins on the first axis; this MCNN reads (frames, ${bins})`,
+        "librosa's layout is (bins, frames): save its transpose, numpy.save(path, S.T)",
+      );
+    return { mag: data, frames: shape[0]!, bins: shape[1]! };
+  }
+
   /** Whole-utterance synthesis: frames × hop samples. */
   async synthesize(m: Magnitude): Promise<Float32Array> {
     this.check(m);
