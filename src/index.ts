@@ -31,5 +31,7 @@ export {
   modelKinds,
   type TrainSetup,
 } from './models/index.ts';
+export { MCNN, MCNN_DEFAULTS, MCNN_PRESETS, type MCNNConfig, mcnnConfig, mcnnLosses } from './models/mcnn/mcnn.ts';
+export { loadVocoder, type Magnitude, MCNNVocoder, STREAM_CHUNK_FRAMES, VocoderStream } from './models/mcnn/vocoder.ts';
 export { type Recipe, trainWithRecipe } from './models/recipe.ts';
 export { completionRoutes, createServer, serve } from './serve/index.ts';

@@ -6,6 +6,7 @@ export * from './manifest.ts';
 export * from './mel.ts';
 export * from './metrics.ts';
 export * from './music.ts';
+export * from './npy.ts';
 export * from './plot.ts';
 export { Rng } from './random.ts';
 export * from './resample.ts';

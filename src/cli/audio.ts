@@ -7,13 +7,17 @@ import { type Command, Option } from 'commander';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
 import { makeMusicCorpus } from '../audio/music.ts';
+import { readNpy } from '../audio/npy.ts';
 import { spectrogramPng } from '../audio/plot.ts';
 import { resampleAudio } from '../audio/resample.ts';
 import { makeSpeechCorpus } from '../audio/speech.ts';
 import { magnitude, type StftOptions, stft } from '../audio/stft.ts';
 import { readWav, toMono, type WavEncoding, writeWav } from '../audio/wav.ts';
+import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
-import { integer, number } from './flags.ts';
+import { loadModel } from '../models/index.ts';
+import type { MCNNVocoder } from '../models/mcnn/vocoder.ts';
+import { integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
 const stftFlags = (cmd: Command) =>
@@ -130,6 +134,57 @@ export function register(program: Command): void {
         `SNR                   ${m.snr.toFixed(2)} dB   (higher is better; needs the reference's phase)\n` +
         `over ${m.samples} samples at ${a.sampleRate} Hz${note}\n`,
     );
+  });
+
+  const vocode = audio
+    .command('vocode <in>')
+    .description(
+      'synthesize speech with a trained MCNN from in.wav (analysis → MCNN → WAV) or from a magnitude spectrogram in.npy (frames, bins)',
+    )
+    .requiredOption('--model <dir>', 'an MCNN run or model directory (tony train mcnn --out)')
+    .requiredOption('--out <file>', 'output WAV')
+    .option(
+      '--chunk-frames <n>',
+      'synthesize in streamed chunks of this many frames (default: whole utterance)',
+      integer('chunk-frames', 1),
+    );
+  for (const o of runtimeOptions()) vocode.addOption(o);
+  vocode.action(async (input: string, o: { model: string; out: string; chunkFrames?: number; device?: string; threads?: number }) => {
+    await checkWritable(o.out, 'file');
+    const spectrogram = input.toLowerCase().endsWith('.npy') ? await readNpy(input) : undefined;
+    const a = spectrogram ? undefined : await readWav(input);
+    const m = await loadModel(o.model, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      if (!m.capabilities.includes('vocode'))
+        throw new TonyError('usage', `${o.model} is a '${m.kind}' model; vocode needs an MCNN`, 'pass a run of tony train mcnn');
+      const v = m as unknown as MCNNVocoder;
+      const t0 = performance.now();
+      if (spectrogram) {
+        const m = v.asMagnitude(spectrogram.shape, spectrogram.data);
+        const y = o.chunkFrames ? await v.synthesizeChunked(m, { chunkFrames: o.chunkFrames }) : await v.synthesize(m);
+        const secs = (performance.now() - t0) / 1000;
+        await writeWav(o.out, { sampleRate: v.cfg.sampleRate, channels: [Float64Array.from(y)] });
+        const dur = y.length / v.cfg.sampleRate;
+        process.stdout.write(
+          `mcnn ${m.frames} frames → ${dur.toFixed(2)} s at ${v.cfg.sampleRate} Hz in ${secs.toFixed(2)} s (${(dur / secs).toFixed(1)}× real time) → ${o.out}\n`,
+        );
+        return;
+      }
+      const r = o.chunkFrames ? await v.vocodeAudio(a!, { chunkFrames: o.chunkFrames }) : await v.vocodeAudio(a!);
+      const secs = (performance.now() - t0) / 1000;
+      for (const n of r.notes) process.stderr.write(`tony: ${n}\n`);
+      const y = Float64Array.from(r.signal);
+      await writeWav(o.out, { sampleRate: r.sampleRate, channels: [y] });
+      const x = toMono(a!.sampleRate === r.sampleRate ? a! : resampleAudio(a!, r.sampleRate));
+      const q = compareAudio(x, y);
+      const dur = y.length / r.sampleRate;
+      process.stdout.write(
+        `mcnn ${m.id} on ${m.provider}: ${dur.toFixed(2)} s of audio in ${secs.toFixed(2)} s (${(dur / secs).toFixed(1)}× real time); ` +
+          `spectral convergence ${q.spectralConvergenceDb.toFixed(2)} dB, log-spectral distance ${q.logSpectralDistance.toFixed(2)} dB → ${o.out}\n`,
+      );
+    } finally {
+      await m.close();
+    }
   });
 
   audio

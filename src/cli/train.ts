@@ -104,7 +104,7 @@ async function trainAndReport(
   rt: Runtime,
   task: TrainTask,
   f: TrainFlags,
-  o: { evalBatches: number; checkpointEvery: number; unit: string },
+  o: { evalBatches: number; checkpointEvery: number; unit: string; next?: string },
 ) {
   const ckpt = f.resume ? await latestCheckpoint(f.out) : undefined;
   if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
@@ -129,7 +129,7 @@ async function trainAndReport(
       `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +
         (res.history.length ? `; ${Math.round(res.tokensPerSecond).toLocaleString()} tokens/s` : '') +
         (last ? `; validation loss ${last.val_loss.toFixed(3)} ${o.unit}` : '') +
-        `\ntony: run saved in ${f.out} (serve it: tony serve --model ${f.out})\n`,
+        `\ntony: run saved in ${f.out} (${o.next ?? `serve it: tony serve --model ${f.out}`})\n`,
     );
   } finally {
     bar.stop();
@@ -303,6 +303,9 @@ async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number })
   for (const d of f.data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`);
   const cfg = kind.config(parseSets(f.set));
   const data = await kind.data(f.data, cfg);
+  // A reader may say what it did on the way in (e.g. resampled clips): `notes: string[]`.
+  const notes = (data as { notes?: unknown })?.notes;
+  if (Array.isArray(notes)) for (const n of notes) process.stderr.write(`tony: ${String(n)}\n`);
   const rt = await Runtime.start({ device: f.device, threads: f.threads });
   process.stderr.write(`tony: model ${kind.name} ${JSON.stringify(cfg)}\ntony: device ${rt.description}\n`);
   try {
@@ -310,6 +313,12 @@ async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number })
       evalBatches: f.evalBatches,
       checkpointEvery: f.evalEvery,
       unit: '(loss)',
+      // what to do with the run depends on what the kind can do
+      next: kind.capabilities.includes('complete')
+        ? undefined
+        : kind.capabilities.includes('vocode')
+          ? `use it: tony audio vocode in.wav --model ${f.out} --out out.wav`
+          : `load it: loadModel('${f.out}')`,
     });
   } finally {
     await rt.close();

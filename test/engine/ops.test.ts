@@ -45,6 +45,8 @@ export const OPS: OpCase[] = [
   { name: 'elu', inputs: [distinct(6)], build: (a) => T.elu(a!) },
   { name: 'sin', inputs: [s(4)], build: (a) => T.sin(a!) },
   { name: 'cos', inputs: [s(4)], build: (a) => T.cos(a!) },
+  // all four quadrants (inputs are drawn around 0); atan runs in float32 in checking mode
+  { name: 'atan2', inputs: [s(3, 4), s(4)], build: (y, x) => T.atan2(y!, x!), gradTol: ERF_TOL },
   { name: 'log1p', inputs: [pos(2, 3)], build: (a) => T.log1p(T.sub(a!, 0.9)) },
   { name: 'softplus', inputs: [s(2, 4)], build: (a) => T.softplus(T.mul(a!, 4)) },
   { name: 'gelu', inputs: [s(3, 4)], build: (a) => T.gelu(a!), gradTol: ERF_TOL },
@@ -275,6 +277,40 @@ describe('numerics against closed forms and hand-computed values', () => {
     expect(want[1]).toBeCloseTo(1.8048513878454153e-35, 40);
     expect(maxRelErr(T.toNumbers(f32.y!), want)).toBeLessThan(1e-6);
     expect(maxRelErr(T.toNumbers(f64.y!), want)).toBeLessThan(1e-14);
+  });
+
+  it('atan2 takes the right branch on the axes, in every quadrant and at the origin, in both modes', async () => {
+    // (y, x) and numpy.arctan2's value: the axes, the four quadrants, the branch cut (y = 0, x < 0 → π), the origin → 0
+    const pts: [number, number, number][] = [
+      [1, 0, Math.PI / 2],
+      [-2, 0, -Math.PI / 2],
+      [0, 3, 0],
+      [0, -1, Math.PI],
+      [0, 0, 0],
+      [1, 1, Math.PI / 4],
+      [1, -1, (3 * Math.PI) / 4],
+      [-1, -1, (-3 * Math.PI) / 4],
+      [-1, 1, -Math.PI / 4],
+      [1e-30, -1, Math.PI],
+    ];
+    const y = T.input('y', [pts.length]);
+    const x = T.input('x', [pts.length]);
+    const feeds = {
+      y: T.hostTensor(
+        'float64',
+        [pts.length],
+        pts.map((p) => p[0]),
+      ),
+      x: T.hostTensor(
+        'float64',
+        [pts.length],
+        pts.map((p) => p[1]),
+      ),
+    };
+    const { f32, f64 } = await runBoth(rt, [y, x], { a: T.atan2(y, x) }, feeds);
+    const want = pts.map((p) => p[2]);
+    T.toNumbers(f32.a!).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-6));
+    T.toNumbers(f64.a!).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-6)); // atan in float32 there
   });
 
   it('cumprod, padReflect and oneHot match hand-computed numpy results', async () => {

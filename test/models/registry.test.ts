@@ -47,17 +47,18 @@ const withEnv = async <T>(value: string | undefined, fn: () => Promise<T>): Prom
 };
 
 describe('model registry', () => {
-  it('lists gpt and lm first, both loading kind "gpt" checkpoints; plugin rows only when named', async () => {
+  it('lists gpt and lm first, both loading kind "gpt" checkpoints, then mcnn; plugin rows only when named', async () => {
     const builtin = await withEnv(undefined, modelKinds);
     expect(builtin.map((k) => [k.name, k.kind])).toEqual([
       ['gpt', 'gpt'],
       ['lm', 'gpt'],
+      ['mcnn', 'mcnn'],
     ]);
     const all = await withEnv(fixture, modelKinds);
-    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'conv-ae']);
+    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'conv-ae']);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
-      hint: 'known: gpt, lm',
+      hint: 'known: gpt, lm, mcnn',
     });
     await expect(withEnv(join(dir, 'nope.ts'), modelKinds)).rejects.toThrow(/TONY_MODEL_KINDS: cannot import/);
   });

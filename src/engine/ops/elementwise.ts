@@ -290,3 +290,53 @@ export function cast(x: Tensor, to: DType): Tensor {
 export const sumAll = (x: Tensor) => reshape(sum(x, [...x.shape.keys()]), []);
 
 export type { RefArray };
+
+// ---------------------------------------------------------------------------------------------
+// atan2
+
+/**
+ * Keeps atan2's gradient finite at the origin, where the angle is undefined (0/0 otherwise): it
+ * returns a zero gradient there and changes |∇| only where x² + y² is below ~1e-20.
+ */
+const ATAN2_EPS = 1e-30;
+
+const atan2Op = defineOp({
+  name: 'atan2',
+  infer([y, x], _attrs, fail) {
+    if (!isFloat(y!.dtype)) fail(`needs float tensors, got ${y!.dtype}`, 'cast(x, "float32") first');
+    if (y!.dtype !== x!.dtype) fail(`dtypes differ (${y!.dtype} vs ${x!.dtype})`);
+    const shape = broadcastShapes(y!.shape, x!.shape);
+    if (!shape) fail(`shapes [${y!.shape}] and [${x!.shape}] do not broadcast`);
+    return { shape: shape!, dtype: y!.dtype };
+  },
+  // ∂/∂y = x / (x² + y²), ∂/∂x = −y / (x² + y²)
+  vjp(g, [y, x]) {
+    const r2 = add(add(mul(x!, x!), mul(y!, y!)), ATAN2_EPS);
+    return [sumTo(div(mul(g, x!), r2), y!.shape), sumTo(neg(div(mul(g, y!), r2)), x!.shape)];
+  },
+  // ONNX has no Atan2: atan(y/x) corrected by ±π in the left half-plane, ±π/2 on the y axis (where
+  // y/x is ±inf or 0/0 — Where discards that branch). The CPU provider's Atan has float kernels
+  // only, so checking mode evaluates the atan in float32, as erf does (~1e-7 relative).
+  lower(ctx, [y, x], _a, node) {
+    const dt = node.dtype;
+    let a = ctx.emit('Div', [y!, x!]);
+    if (ctx.float64) {
+      const FLOAT = 1; // TensorProto.FLOAT
+      a = ctx.emit('Cast', [ctx.emit('Atan', [ctx.emit('Cast', [a], { to: { int: FLOAT } })])], { to: { int: ctx.onnxType(dt) } });
+    } else a = ctx.emit('Atan', [a]);
+    const zero = ctx.scalar(0, dt);
+    const yNonNeg = ctx.emit('GreaterOrEqual', [y!, zero]);
+    const left = ctx.emit('Where', [yNonNeg, ctx.emit('Add', [a, ctx.scalar(Math.PI, dt)]), ctx.emit('Sub', [a, ctx.scalar(Math.PI, dt)])]);
+    const axis = ctx.emit('Where', [
+      ctx.emit('Greater', [y!, zero]),
+      ctx.scalar(Math.PI / 2, dt),
+      ctx.emit('Where', [ctx.emit('Less', [y!, zero]), ctx.scalar(-Math.PI / 2, dt), zero]),
+    ]);
+    const notRight = ctx.emit('Where', [ctx.emit('Less', [x!, zero]), left, axis]);
+    return ctx.emit('Where', [ctx.emit('Greater', [x!, zero]), a, notRight]);
+  },
+  ref: ([y, x], _attrs, out) => broadcastMap([y!, x!], out.shape, (yv, xv) => roundTo(out.dtype, Math.atan2(yv, xv))),
+});
+
+/** The angle of the point (x, y) in (−π, π] (numpy.arctan2): the phase of x + iy. */
+export const atan2 = (y: TensorLike, x: TensorLike): Tensor => atan2Op(pair(y, x), {});

@@ -149,12 +149,13 @@ function dftKernels(window: StftMagnitudeOptions['window'], winLength: number, n
 }
 
 /**
- * |STFT x|: x (B, L) → (B, frames, bins), bins = ⌊nFft/2⌋ + 1, frames = 1 + ⌊(L′ − nFft)/hop⌋ with
- * L′ = L + 2⌊nFft/2⌋ when centred. Equal to src/audio's `magnitude(stft(x))` for one row.
+ * The complex STFT of x (B, L): real and imaginary parts, each (B, frames, bins) with
+ * bins = ⌊nFft/2⌋ + 1 and frames = 1 + ⌊(L′ − nFft)/hop⌋, L′ = L + 2⌊nFft/2⌋ when centred. Equal to
+ * src/audio's `stft(x)` (re, im) for one row. Phase losses (MCNN's) need both parts.
  *
- *   const S = stftMagnitude(x, { nFft: 512, hop: 128 });   // (B, frames, 257)
+ *   const { re, im } = stft(x, { nFft: 512, hop: 128 });   // each (B, frames, 257)
  */
-export function stftMagnitude(x: Tensor, opts: StftMagnitudeOptions): Tensor {
+export function stft(x: Tensor, opts: StftMagnitudeOptions): { re: Tensor; im: Tensor } {
   const nFft = opts.nFft;
   const hop = opts.hop ?? Math.floor(nFft / 4);
   const winLength = opts.winLength ?? nFft;
@@ -176,11 +177,24 @@ export function stftMagnitude(x: Tensor, opts: StftMagnitudeOptions): Tensor {
   const off = Math.floor((nFft - winLength) / 2);
   const support = slice(xp, 2, off, off + (frames - 1) * hop + winLength); // (B, 1, ·)
   const spec = conv1d(support, dftKernels(opts.window, winLength, nFft), null, { stride: hop }); // (B, 2·bins, frames)
-  const re = slice(spec, 1, 0, bins);
-  const im = slice(spec, 1, bins, 2 * bins);
-  const mag = sqrt(add(add(mul(re, re), mul(im, im)), MAGNITUDE_EPS)); // (B, bins, frames)
-  return transpose(mag, [0, 2, 1]); // (B, frames, bins)
+  const re = transpose(slice(spec, 1, 0, bins), [0, 2, 1]); // (B, frames, bins)
+  const im = transpose(slice(spec, 1, bins, 2 * bins), [0, 2, 1]); // (B, frames, bins)
+  return { re, im };
 }
+
+/**
+ * |STFT x|: x (B, L) → (B, frames, bins), frames and bins as in `stft`. Equal to src/audio's
+ * `magnitude(stft(x))` for one row.
+ *
+ *   const S = stftMagnitude(x, { nFft: 512, hop: 128 });   // (B, frames, 257)
+ */
+export function stftMagnitude(x: Tensor, opts: StftMagnitudeOptions): Tensor {
+  const { re, im } = stft(x, opts);
+  return complexMagnitude(re, im);
+}
+
+/** |re + i·im|, with a floor that keeps the gradient finite at 0 (MAGNITUDE_EPS). */
+export const complexMagnitude = (re: Tensor, im: Tensor): Tensor => sqrt(add(add(mul(re, re), mul(im, im)), MAGNITUDE_EPS));
 
 // ---------------------------------------------------------------------------------------------
 // Spectral losses over magnitudes (B, frames, bins)

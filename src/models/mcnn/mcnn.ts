@@ -1,0 +1,267 @@
+/**
+ * MCNN — fast spectrogram inversion with a multi-head convolutional network (Arık, Jun & Diamos,
+ * "Fast Spectrogram Inversion using Multi-head Convolutional Neural Networks", IEEE SPL 2019;
+ * PAPERS.md §6). Config, the network, the losses, in the paper's order.
+ *
+ * The network maps a magnitude spectrogram (frames, bins) to a waveform of exactly frames × hop
+ * samples: n parallel heads, each a stack of transposed 1-D convolutions that read the frequency
+ * bins as channels and upsample time by each layer's stride (∏ strides = hop) while the channels
+ * shrink to 1, with ELU between layers; each head's waveform times a trainable scalar λᵢ; the heads
+ * summed; a scaled softsign a·x / (1 + |b·x|) with trainable a, b on the sum. Nothing in it depends
+ * on the number of frames, so any length works; it is not causal but it is local: an output sample
+ * sees ±`contextFrames(cfg)` frames, which is what chunked synthesis (vocoder.ts) relies on.
+ *
+ * Departures from the paper, and why:
+ *  - Input compression: the heads read log(1 + |S|) instead of |S|. Speech magnitudes span four
+ *    decades; compressed, the first layer's inputs stay in the range the small, briefly trained
+ *    models here start from. Not yet ablated against the paper's linear input. Silence stays 0.
+ *  - λ_h is stored as an offset from 1/n (zero-initialised), so the heads' sum starts as their
+ *    average rather than n times one head's scale.
+ *  - The instantaneous-frequency loss compares phase differences wrapped to (−π, π] (the paper's
+ *    ∂φ/∂t is a finite difference of wrapped phases, where a 2π jump is no error at all).
+ *  - The weighted phase loss is divided by mean |S|² of the target, so its weight does not depend
+ *    on the recording level (the paper's is in squared magnitude units).
+ *  - Padding of each transposed convolution is chosen so that every layer multiplies the length
+ *    exactly by its stride (the paper states the output length; the padding is ours).
+ * The paper's own hyper-parameters are "unconfirmed" in PAPERS.md (8 heads, kernel 13, stride 2,
+ * channels halving, 16 kHz, hop 256, window 1024): they are the defaults. (`channels` = 256 at the
+ * first layer is ours: it makes 18.2 M parameters, 13.6 M of them in the 513 → 256 first layers.)
+ *
+ * A property worth knowing: the network is the same function at every frame, so a stationary
+ * magnitude (the same every frame) yields an output of period hop — only frequencies on the grid
+ * sampleRate/hop. Real speech is not stationary; synthetic test tones must sit on that grid.
+ */
+import { resolveConfig } from '../../config.ts';
+import { ConvTranspose1d, ParamSet } from '../../engine/nn.ts';
+import * as T from '../../engine/ops/index.ts';
+import type { Tensor } from '../../engine/tensor.ts';
+import { TonyError } from '../../errors.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Config
+
+export const MCNN_DEFAULTS = {
+  /** Sample rate the model is trained for (Hz); other rates are resampled on the way in. */
+  sampleRate: 16000,
+  /** STFT of the input spectrogram and of the losses: FFT size, hop, window length (Hann). */
+  nFft: 1024,
+  hop: 256,
+  winLength: 1024,
+  /** Parallel heads n (the paper's best: 8; "more heads help"). */
+  heads: 8,
+  /** Transposed-convolution kernel width (every layer). */
+  kernel: 13,
+  /** Per-layer upsampling; their product must equal hop (8 × 2 = 256). */
+  strides: [2, 2, 2, 2, 2, 2, 2, 2] as number[],
+  /** Output channels of each head's first layer; each later layer halves them, the last has 1. */
+  channels: 256,
+  /** Training crop in frames (samples = segmentFrames × hop). */
+  segmentFrames: 32,
+  /** Loss weights, most important first (the paper's order). */
+  scWeight: 1,
+  logMagWeight: 1,
+  ifWeight: 0.1,
+  phaseWeight: 0.1,
+};
+export type MCNNConfig = typeof MCNN_DEFAULTS;
+
+/** Named presets: `tiny` trains in seconds (tests), `small` in minutes on two cores. */
+export const MCNN_PRESETS: Record<string, Partial<MCNNConfig>> = {
+  paper: {},
+  small: { heads: 4, channels: 64 },
+  tiny: { sampleRate: 8000, nFft: 64, hop: 16, winLength: 64, heads: 2, kernel: 5, strides: [2, 2, 2, 2], channels: 16, segmentFrames: 16 },
+};
+
+/** The validated config: positive integers, strides multiplying to hop, kernel ≥ every stride. */
+export function mcnnConfig(overrides: Record<string, unknown> = {}): Readonly<MCNNConfig> {
+  const cfg = resolveConfig('mcnn', MCNN_DEFAULTS, overrides);
+  const ints = ['sampleRate', 'nFft', 'hop', 'winLength', 'heads', 'kernel', 'channels', 'segmentFrames'] as const;
+  for (const k of ints) {
+    const v = cfg[k];
+    if (!Number.isInteger(v) || v < 1) throw new TonyError('config', `mcnn: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  for (const k of ['scWeight', 'logMagWeight', 'ifWeight', 'phaseWeight'] as const) {
+    if (typeof cfg[k] !== 'number' || !(cfg[k] >= 0)) throw new TonyError('config', `mcnn: ${k} must be a number ≥ 0, got ${cfg[k]}`);
+  }
+  const s = cfg.strides;
+  if (!Array.isArray(s) || s.length === 0 || s.some((v) => !Number.isInteger(v) || v < 1))
+    throw new TonyError('config', `mcnn: strides must be a non-empty list of positive integers, got ${JSON.stringify(s)}`);
+  const prod = s.reduce((a, b) => a * b, 1);
+  if (prod !== cfg.hop)
+    throw new TonyError(
+      'config',
+      `mcnn: the strides [${s}] multiply to ${prod}, but the output must be frames × hop = frames × ${cfg.hop}`,
+      'make the product of the strides equal hop, e.g. eight 2s for hop 256',
+    );
+  if (s.some((v) => v > cfg.kernel))
+    throw new TonyError('config', `mcnn: kernel ${cfg.kernel} is narrower than a stride in [${s}]`, 'use kernel ≥ the largest stride');
+  if (cfg.winLength > cfg.nFft) throw new TonyError('config', `mcnn: winLength ${cfg.winLength} exceeds nFft ${cfg.nFft}`);
+  return cfg;
+}
+
+/** Frequency bins of the input spectrogram: nFft/2 + 1. */
+export const binsOf = (cfg: Readonly<MCNNConfig>) => Math.floor(cfg.nFft / 2) + 1;
+
+/** Output channels of layer i of a head: `channels` halving per layer, 1 at the last layer. */
+const layerChannels = (cfg: Readonly<MCNNConfig>, i: number) =>
+  i === cfg.strides.length - 1 ? 1 : Math.max(1, Math.floor(cfg.channels / 2 ** i));
+
+/**
+ * Padding and output padding that make a transposed convolution (kernel K, stride s) produce exactly
+ * s·L samples from L: L′ = (L − 1)s − 2p + K + op = sL ⇔ 2p − op = K − s, with 0 ≤ op < s.
+ */
+export function exactUpsampling(kernel: number, stride: number): { padding: number; outputPadding: number } {
+  const padding = Math.ceil((kernel - stride) / 2);
+  return { padding, outputPadding: 2 * padding - (kernel - stride) };
+}
+
+/**
+ * Frames of spectrogram on each side that one output sample depends on: layer i (input resolution
+ * ∏_{j<i} s_j samples per frame) reaches ⌈(K − 1 − p)/s⌉ + 1 input positions away, at most.
+ */
+export function contextFrames(cfg: Readonly<MCNNConfig>): number {
+  let perFrame = 1;
+  let reach = 0;
+  for (const s of cfg.strides) {
+    const { padding } = exactUpsampling(cfg.kernel, s);
+    reach += (Math.ceil(Math.max(cfg.kernel - 1 - padding, padding) / s) + 1) / perFrame;
+    perFrame *= s;
+  }
+  // + 1: the samples of frame t lie up to one frame past t
+  return Math.ceil(reach) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The network
+
+export class MCNN {
+  readonly ps = new ParamSet();
+  /** heads[h][i]: layer i of head h. */
+  readonly heads: ConvTranspose1d[][] = [];
+  /** λ_h, one trainable scalar per head. */
+  readonly scales: Tensor[] = [];
+  /** Softsign's a and b. */
+  readonly a: Tensor;
+  readonly b: Tensor;
+
+  constructor(readonly cfg: Readonly<MCNNConfig>) {
+    const bins = binsOf(cfg);
+    for (let h = 0; h < cfg.heads; h++) {
+      const layers: ConvTranspose1d[] = [];
+      let cin = bins;
+      cfg.strides.forEach((s, i) => {
+        const cout = layerChannels(cfg, i);
+        layers.push(
+          new ConvTranspose1d(this.ps, `head${h}.layer${i}`, cin, cout, cfg.kernel, { stride: s, ...exactUpsampling(cfg.kernel, s) }),
+        );
+        cin = cout;
+      });
+      this.heads.push(layers);
+      // stored as an offset from 1/n (headScale), so that the sum starts as the heads' average
+      this.scales.push(this.ps.param(`head${h}.scale`, [1], { kind: 'zeros' }, false));
+    }
+    this.a = this.ps.param('softsign.a', [1], { kind: 'ones' }, false);
+    this.b = this.ps.param('softsign.b', [1], { kind: 'ones' }, false);
+  }
+
+  /** |S| (B, frames, bins) → waveform (B, frames · hop). */
+  forward(mag: Tensor): Tensor {
+    const bins = binsOf(this.cfg);
+    if (mag.rank !== 3 || mag.shape[2] !== bins)
+      throw new TonyError(
+        'shape',
+        `mcnn: the spectrogram must be (B, frames, ${bins}) — nFft ${this.cfg.nFft} gives ${bins} bins — got [${mag.shape}]`,
+        `compute it with nFft ${this.cfg.nFft}, hop ${this.cfg.hop}`,
+      );
+    const [B, frames] = [mag.shape[0]!, mag.shape[1]!];
+    const x = T.transpose(T.log1p(mag), [0, 2, 1]); // (B, bins, frames): bins are channels
+    let sum: Tensor | undefined;
+    this.heads.forEach((layers, h) => {
+      let y = x;
+      layers.forEach((layer, i) => {
+        y = layer.forward(y); // (B, C_i, frames · ∏_{j≤i} s_j)
+        if (i < layers.length - 1) y = T.elu(y);
+      });
+      const scaled = T.mul(y, this.headScale(h)); // (B, 1, frames · hop)
+      sum = sum ? T.add(sum, scaled) : scaled;
+    });
+    const z = T.reshape(sum!, [B, frames * this.cfg.hop]); // (B, frames · hop)
+    return T.div(T.mul(z, this.a), T.add(T.abs(T.mul(z, this.b)), 1)); // scaled softsign
+  }
+
+  /** λ_h = 1/n + the trained offset: the heads start as their average. */
+  private headScale(h: number): Tensor {
+    return T.add(this.scales[h]!, 1 / this.cfg.heads);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses (PAPERS.md §6, most important first), on the STFT of the output against the target's
+
+/** The analysis STFT: Hann window, centred frames with zero padding (src/audio's default). */
+export const analysis = (cfg: Readonly<MCNNConfig>) =>
+  ({ nFft: cfg.nFft, hop: cfg.hop, winLength: cfg.winLength, center: true, padMode: 'constant' }) as const;
+
+/** Keeps the weighted phase loss finite on a silent target crop. */
+const POWER_EPS = 1e-12;
+
+export interface MCNNLosses {
+  /** ‖|S| − |Ŝ|‖_F / ‖|S|‖_F. */
+  sc: Tensor;
+  /** mean |log |S| − log |Ŝ||. */
+  logMag: Tensor;
+  /** mean |wrap(Δ_t φ − Δ_t φ̂)|: instantaneous frequency (phase advance per frame). */
+  if: Tensor;
+  /** mean | |S||Ŝ| − Re S Re Ŝ − Im S Im Ŝ | / mean |S|², = |S||Ŝ|(1 − cos(φ − φ̂)). */
+  phase: Tensor;
+}
+
+/** The four terms for a target waveform s and an estimate ŝ, both (B, L). */
+export function mcnnLosses(cfg: Readonly<MCNNConfig>, target: Tensor, estimate: Tensor): MCNNLosses {
+  const S = T.stft(target, analysis(cfg)); // (B, F, bins) each
+  const E = T.stft(estimate, analysis(cfg));
+  const magS = T.complexMagnitude(S.re, S.im);
+  const magE = T.complexMagnitude(E.re, E.im);
+  const frames = magS.shape[1]!;
+
+  const phaseAdvance = (re: Tensor, im: Tensor) => {
+    const phi = T.atan2(im, re); // (B, F, bins)
+    return T.sub(T.slice(phi, 1, 1, frames), T.slice(phi, 1, 0, frames - 1)); // (B, F − 1, bins)
+  };
+  const d = T.sub(phaseAdvance(S.re, S.im), phaseAdvance(E.re, E.im));
+  const wrapped = T.atan2(T.sin(d), T.cos(d)); // into (−π, π]
+
+  const cross = T.sub(T.mul(magS, magE), T.add(T.mul(S.re, E.re), T.mul(S.im, E.im)));
+  const power = T.add(T.mean(T.mul(magS, magS)), POWER_EPS);
+  return {
+    sc: T.spectralConvergence(magS, magE),
+    logMag: T.logMagnitudeL1(magS, magE),
+    if: frames > 1 ? T.mean(T.abs(wrapped)) : T.mul(T.sumAll(magS), 0),
+    phase: T.div(T.mean(T.abs(cross)), power),
+  };
+}
+
+/**
+ * The training objective on target waveforms (B, frames · hop): the input is the target's own
+ * magnitude (its first `frames` STFT frames — centred framing gives one more), the output is
+ * compared with the target by the four weighted losses. Returns the estimate too (tests, eval).
+ */
+export function mcnnObjective(model: MCNN, wav: Tensor) {
+  const cfg = model.cfg;
+  const frames = wav.shape[1]! / cfg.hop;
+  if (wav.rank !== 2 || !Number.isInteger(frames) || frames < 1)
+    throw new TonyError('shape', `mcnn: training waveforms must be (B, frames × ${cfg.hop}), got [${wav.shape}]`);
+  const S = T.stft(wav, analysis(cfg));
+  const mag = T.slice(T.complexMagnitude(S.re, S.im), 1, 0, frames); // (B, frames, bins)
+  const estimate = model.forward(mag); // (B, frames · hop)
+  const l = mcnnLosses(cfg, wav, estimate);
+  return {
+    estimate,
+    losses: {
+      sc: { value: l.sc, weight: cfg.scWeight },
+      log_mag: { value: l.logMag, weight: cfg.logMagWeight },
+      if: { value: l.if, weight: cfg.ifWeight },
+      phase: { value: l.phase, weight: cfg.phaseWeight },
+    },
+  };
+}
