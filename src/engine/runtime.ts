@@ -49,7 +49,12 @@ const ORT_VERSION = '1.30.0';
 export class Runtime {
   private nextId = 0;
   private pending = new Map<number, { resolve: (v: any) => void; reject: (e: unknown) => void }>();
-  private sessions = new Map<string, Session>();
+  /**
+   * Loaded sessions by content hash, with how many `load` calls hold each: byte-identical graphs
+   * share one session, so a `release` frees it only when the last holder lets go (two caches that
+   * loaded the same graph, or a graph evicted and loaded again while its release is in flight).
+   */
+  private sessions = new Map<string, { session: Promise<Session>; holders: number }>();
 
   private constructor(
     private worker: Worker,
@@ -130,16 +135,22 @@ export class Runtime {
     return new TonyError('usage', `ONNX Runtime: ${message}`);
   }
 
-  /** Create (or reuse) a session for `model`. */
+  /** Create (or reuse) a session for `model`; each call is one hold that `release` gives back. */
   async load(model: OnnxModel): Promise<Session> {
     const key = createHash('sha256').update(model.bytes).digest('hex').slice(0, 16);
-    const cached = this.sessions.get(key);
-    if (cached) return cached;
-    // Copy the bytes: the transfer detaches them and the caller may export again.
-    await this.call({ type: 'load', key, bytes: model.bytes.slice() });
-    const s: Session = { key, model };
-    this.sessions.set(key, s);
-    return s;
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      // Copy the bytes: the transfer detaches them and the caller may export again.
+      const session = this.call({ type: 'load', key, bytes: model.bytes.slice() }).then((): Session => ({ key, model }));
+      const created = { session, holders: 0 };
+      entry = created;
+      this.sessions.set(key, created);
+      session.catch(() => {
+        if (this.sessions.get(key) === created) this.sessions.delete(key);
+      });
+    }
+    entry.holders++;
+    return entry.session;
   }
 
   /**
@@ -147,7 +158,9 @@ export class Runtime {
    * process that loads graphs for ever-new shapes must release the ones it stops using.
    */
   async release(session: Session): Promise<void> {
-    if (!this.sessions.delete(session.key)) return;
+    const entry = this.sessions.get(session.key);
+    if (!entry || --entry.holders > 0) return;
+    this.sessions.delete(session.key);
     await this.call({ type: 'release', key: session.key });
   }
 

@@ -103,13 +103,9 @@ async function graphsFor(rt: Runtime, cfg: Readonly<GPTConfig>, batch: number, s
     const [oldKey, old] = live.entries().next().value!;
     live.delete(oldKey);
     // Entries share sessions (the batch-1 prefill; one batch's decode graph serves both kinds of
-    // prefill): release only what no live entry uses.
-    const sessionsOf = (e: Loaded) => Object.values(e.sessions) as Session[];
-    const used = new Set(
-      (await Promise.allSettled(live.values())).flatMap((r) => (r.status === 'fulfilled' ? sessionsOf(r.value).map((s) => s.key) : [])),
-    );
+    // prefill), but each entry holds its own loads: the runtime frees a session with its last holder.
     const gone = await old.catch(() => undefined);
-    for (const s of gone ? sessionsOf(gone) : []) if (!used.has(s.key)) await rt.release(s);
+    for (const s of gone ? (Object.values(gone.sessions) as Session[]) : []) await rt.release(s);
   }
   return entry;
 }
