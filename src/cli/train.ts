@@ -142,7 +142,7 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
   }
   const data = { data: f.data.map((d: string) => resolve(d)), include: f.include, exclude: f.exclude, maxBytes: f.maxBytes };
   await checkRunDir(f, data);
-  const fim: Partial<FimOptions> = { rate: f.fimRate, mode: f.fimMode, span: f.fimSpan };
+  const fim: Partial<FimOptions> = { rate: f.fimRate, mode: f.fimMode, span: f.fimSpan, windowEnd: f.fimWindowEnd };
   let bar = progressBar('prepare', 'it');
   let stage = '';
   const shards = await prepareShards(
@@ -267,6 +267,14 @@ export function register(program: Command): void {
       new Option('--fim-level <level>', 'apply FIM to packed contexts or to documents').choices(['context', 'document']).default('context'),
     )
     .addOption(new Option('--fim-span <span>', 'how the middle is cut').choices(['char', 'line', 'token']).default('char'))
+    .addOption(
+      new Option(
+        '--fim-window-end <how>',
+        "a fragment the context cuts off: 'eot' ends its middle with <EOT> inside the window; 'cut' (Tony's behaviour before this option) loses it",
+      )
+        .choices(['eot', 'cut'])
+        .default('eot'),
+    )
     .action(async (opts) => {
       if (!opts.data.length)
         throw new TonyError('usage', 'train lm needs --data <dir>', 'e.g. --data /usr/lib/python3.11 --include "**/*.py"');

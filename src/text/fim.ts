@@ -41,10 +41,19 @@ export interface FimOptions {
   /** 'joint': PSM or SPM with equal probability; otherwise always the one named. */
   mode: FimMode;
   span: FimSpan;
+  /**
+   * Context-level FIM, the fragment the window cuts off (a document longer than what is left of the
+   * context — most fragments, when files are longer than the context): 'eot' shortens it before the
+   * transform so that its middle ends in <EOT> inside the window, as the paper trains ("always train
+   * on the end-of-text token": it marks where the middle joins the suffix); 'cut' transforms it and
+   * cuts the result, losing the middle's end and its <EOT> (Tony before this option: models trained
+   * so almost never ended an infill on their own).
+   */
+  windowEnd: 'eot' | 'cut';
 }
 
 /** The paper's defaults: FIM-50 %, joint PSM/SPM, character-level spans. */
-export const FIM_DEFAULTS: Readonly<FimOptions> = Object.freeze({ rate: 0.5, mode: 'joint', span: 'char' });
+export const FIM_DEFAULTS: Readonly<FimOptions> = Object.freeze({ rate: 0.5, mode: 'joint', span: 'char', windowEnd: 'eot' });
 
 export interface FimParts<T> {
   prefix: T;
@@ -58,6 +67,7 @@ export function checkFimOptions(o: Partial<FimOptions> = {}): FimOptions {
     throw configError(`FIM rate ${opts.rate} is outside [0, 1]`, 'the paper uses 0.5; 0 turns FIM off');
   if (!['psm', 'spm', 'joint'].includes(opts.mode)) throw configError(`FIM mode '${opts.mode}' is not one of psm, spm, joint`);
   if (!['char', 'line', 'token'].includes(opts.span)) throw configError(`FIM span '${opts.span}' is not one of char, line, token`);
+  if (!['eot', 'cut'].includes(opts.windowEnd)) throw configError(`FIM windowEnd '${opts.windowEnd}' is not one of eot, cut`);
   return opts;
 }
 
@@ -129,9 +139,12 @@ function transformFragment(
   ids: readonly number[] | undefined,
   rng: Rng,
   opts: FimOptions,
+  /** Shorten the fragment to this many tokens once it is to be transformed (token ids known). */
+  maxTokens?: number,
 ): number[] | undefined {
   const format = chooseFormat(rng, opts);
   if (!format) return undefined;
+  if (maxTokens !== undefined && ids && ids.length > maxTokens) ids = ids.slice(0, Math.max(0, maxTokens));
   if (opts.span === 'token') return fimArrange(tok, splitTokens(ids ?? tok.encode(text!), rng), format);
   const parts = splitText(text ?? tok.decode(ids!), rng, opts.span);
   return fimArrange(tok, { prefix: tok.encode(parts.prefix), middle: tok.encode(parts.middle), suffix: tok.encode(parts.suffix) }, format);
@@ -148,6 +161,9 @@ export function fimDocument(tok: Tokenizer, text: string, rng: Rng, options: Par
   return ids;
 }
 
+/** Tokens of room left for re-encoding a shortened fragment's three parts (they may tokenize longer). */
+const FIM_REENCODE_SLACK = 4;
+
 /**
  * Context-level FIM: a packed training context (L tokens) → L tokens, each <EOT>-separated fragment
  * FIM-transformed with probability `opts.rate`; cut to L, or padded with <EOT>.
@@ -161,9 +177,13 @@ export function fimContext(tok: Tokenizer, context: ArrayLike<number>, rng: Rng,
   for (let i = 0; i <= L; i++) {
     if (i < L && context[i] !== eot) continue;
     const fragment = Array.from({ length: i - start }, (_, k) => context[start + k]!);
-    const done = fragment.length > 0 ? transformFragment(tok, undefined, fragment, rng, opts) : undefined;
+    // The window cuts this fragment: leave room for the three sentinels, the <EOT> and a little
+    // re-encoding growth (character-level parts are re-tokenized), so the middle ends inside.
+    const cut = i === L && opts.windowEnd === 'eot';
+    const room = L - out.length - 3 - 1 - FIM_REENCODE_SLACK;
+    const done = fragment.length > 0 ? transformFragment(tok, undefined, fragment, rng, opts, cut ? room : undefined) : undefined;
     for (const id of done ?? fragment) out.push(id);
-    if (i < L) out.push(eot);
+    if (i < L || (cut && done && out.length < L)) out.push(eot);
     start = i + 1;
     if (out.length >= L) break;
   }

@@ -172,12 +172,35 @@ describe('context-level FIM', () => {
   it('pads with EOT when re-encoding shortens the context', () => {
     // Raw byte ids are not how the tokenizer would encode the text: re-encoding merges them.
     const bytes = Array.from(new TextEncoder().encode(ctxDocs.join('')));
-    const out = fimContext(tok, bytes, prng(43), { rate: 1, mode: 'psm' });
+    const out = fimContext(tok, bytes, prng(43), { rate: 1, mode: 'psm', windowEnd: 'cut' });
     expect(out).toHaveLength(bytes.length);
     const firstEot = out.indexOf(EOT);
     expect(firstEot).toBeGreaterThan(0);
     expect(out.slice(firstEot).every((id) => id === EOT)).toBe(true);
     expect(parse(out.slice(0, firstEot + 1)).text).toBe(ctxDocs.join(''));
+  });
+});
+
+describe('context-level FIM, the fragment the window cuts', () => {
+  // One long document fills the window with no <EOT>: the cut-off case of most training windows.
+  const ids = tok.encode(docs.join('')).slice(0, 200);
+
+  it("'eot' (the default) shortens it first, so the middle ends in <EOT> inside the window", () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const out = fimContext(tok, ids, prng(seed), { rate: 1, mode: 'psm' });
+      expect(out).toHaveLength(ids.length);
+      const end = out.indexOf(EOT);
+      expect(end).toBeGreaterThan(0);
+      expect(out.slice(end).every((id) => id === EOT)).toBe(true); // then padding only
+      // The three parts reassemble the first L − 3 − 1 − 4 tokens' text: the shortened fragment.
+      expect(parse(out.slice(0, end + 1)).text).toBe(tok.decode(ids.slice(0, ids.length - 8)));
+    }
+  });
+
+  it("'cut' keeps the old behaviour: the transformed fragment is cut, with no <EOT> after the middle", () => {
+    const out = fimContext(tok, ids, prng(1), { rate: 1, mode: 'psm', windowEnd: 'cut' });
+    expect(out).toHaveLength(ids.length);
+    expect(out.includes(EOT)).toBe(false);
   });
 });
 
