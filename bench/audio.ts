@@ -7,6 +7,8 @@
  * medians of the per-run ratios.
  */
 import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../src/audio/griffinlim.ts';
 import { Rng } from '../src/audio/random.ts';
 import { magnitude, type StftOptions, stft } from '../src/audio/stft.ts';
@@ -50,56 +52,23 @@ const tonyGlOnce = () =>
   });
 
 // ---- numpy / scipy (one python3 process per run; its timings exclude start-up) ------------------
-const PY = String.raw`
-import json, sys, time
-import numpy as np, scipy.signal
-from numpy.lib.stride_tricks import as_strided
-args = json.loads(sys.stdin.readline())
-n_fft, hop, iters = args['nFft'], args['hop'], args['iters']
-def sig(n):
-    return np.frombuffer(bytes.fromhex(args[n]), dtype='<f8')
-xs, xg = sig('xs'), sig('xg')
-w = scipy.signal.get_window('hann', n_fft, fftbins=True)
-def stft(x):  # librosa.stft (center, zero padding), (frames, bins)
-    xp = np.pad(x, n_fft // 2)
-    nf = 1 + (len(xp) - n_fft) // hop
-    fr = as_strided(xp, shape=(nf, n_fft), strides=(xp.strides[0] * hop, xp.strides[0]))
-    return np.fft.rfft(fr * w, axis=1)
-def istft(S, length):  # librosa.istft: windowed overlap-add / sum of squared windows
-    fr = np.fft.irfft(S, n=n_fft, axis=1) * w
-    n = n_fft + hop * (len(S) - 1)
-    y = np.zeros(n); wss = np.zeros(n)
-    for t in range(len(S)):
-        y[t * hop:t * hop + n_fft] += fr[t]; wss[t * hop:t * hop + n_fft] += w * w
-    nz = wss > np.finfo(float).tiny
-    y[nz] /= wss[nz]
-    return y[n_fft // 2:n_fft // 2 + length]
-def gl(mag, length, alpha):
-    rng = np.random.default_rng(0)
-    c = np.exp(2j * np.pi * rng.random(mag.shape)); tprev = c.copy()
-    for _ in range(iters):
-        c = mag * np.exp(1j * np.angle(c))
-        t = stft(istft(c, length))
-        c = t + alpha * (t - tprev); tprev = t
-    sc = np.linalg.norm(mag - np.abs(t)) / np.linalg.norm(mag)
-    return istft(mag * np.exp(1j * np.angle(c)), length), sc
-def timed(f):
-    t0 = time.perf_counter(); r = f(); return time.perf_counter() - t0, r
-stft(xs)  # warm up
-np_stft = timed(lambda: stft(xs))[0]
-sp_stft = timed(lambda: scipy.signal.stft(xs, window=w, nperseg=n_fft, noverlap=n_fft - hop, boundary='zeros', padded=False))[0]
-mag = np.abs(stft(xg))
-gl_t, (_, gl_sc) = timed(lambda: gl(mag, len(xg), args['alpha']))
-print(json.dumps(dict(numpy=np.__version__, scipy=scipy.__version__, npStft=np_stft, spStft=sp_stft, gl=gl_t, glSc=float(gl_sc))))
-`;
+const PY = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'numpy_audio.py');
 const hex = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex');
 const pyInput =
-  JSON.stringify({ nFft: OPTS.nFft, hop: OPTS.hop, iters: GL_ITERS, alpha: FAST_GRIFFIN_LIM_MOMENTUM, xs: hex(xs), xg: hex(xg) }) + '\n';
+  JSON.stringify({
+    mode: 'audio',
+    nFft: OPTS.nFft,
+    hop: OPTS.hop,
+    iters: GL_ITERS,
+    alpha: FAST_GRIFFIN_LIM_MOMENTUM,
+    xs: hex(xs),
+    xg: hex(xg),
+  }) + '\n';
 type PeerRun = { numpy: string; scipy: string; npStft: number; spStft: number; gl: number; glSc: number };
 let peerMissing: string | undefined;
 function peerOnce(): PeerRun | undefined {
   if (peerMissing) return undefined;
-  const py = spawnSync('python3', ['-c', PY], { input: pyInput, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const py = spawnSync('python3', [PY], { input: pyInput, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (py.status === 0) return JSON.parse(py.stdout.trim().split('\n').at(-1)!);
   peerMissing = (py.error?.message ?? py.stderr).trim().split('\n').at(-1);
   return undefined;

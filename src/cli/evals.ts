@@ -247,6 +247,83 @@ export function register(program: Command): void {
       process.stdout.write(`${JSON.stringify({ ok: r.ok })}\n`);
     });
 
+  const vocoder = evalCmd
+    .command('vocoder')
+    .description(
+      'spectrogram inversion on whole held-out utterances: MCNN against Griffin-Lim, spectral convergence and log-spectral distance (dB), wall time',
+    )
+    .option('--model <dir>', 'an MCNN run or model directory', 'models/mcnn')
+    .requiredOption('--data <path>', 'a speech or music dataset (tony audio corpus, LJSpeech/LibriSpeech, a WAV folder)')
+    .addOption(
+      new Option('--split <which>', "'val': the clips tony train mcnn holds out (unseen voices and sentences); 'all': every clip")
+        .choices(['val', 'all'])
+        .default('val'),
+    )
+    .option('--clips <n>', 'clips scored at most (the first, in id order)', count('clips'), 40)
+    .option('--griffin-lim <iters>', "Griffin-Lim (fast, momentum 0.99) iterations to compare, comma-separated; '' for none", '8,32');
+  for (const opt of runtimeOptions()) vocoder.addOption(opt);
+  vocoder.action(
+    async (o: {
+      model: string;
+      data: string;
+      split: 'val' | 'all';
+      clips: number;
+      griffinLim: string;
+      device: Device;
+      threads?: number;
+    }) => {
+      const iters = o.griffinLim
+        .split(',')
+        .filter((s) => s.trim() !== '')
+        .map((s) => parseNumber('griffin-lim', s.trim(), { integer: true, min: 1 }));
+      const [{ loadModel }, { readClips }, { scoreMcnn, scoreGriffinLim }] = await Promise.all([
+        import('../models/index.ts'),
+        import('../models/mcnn/kind.ts'),
+        import('../models/mcnn/eval.ts'),
+      ]);
+      const m = await loadModel(o.model, runtimeOf(o));
+      try {
+        if (!m.capabilities.includes('vocode'))
+          throw new TonyError(
+            'usage',
+            `${o.model} is a '${m.kind}' model; tony eval vocoder scores an MCNN`,
+            'pass a run of tony train mcnn',
+          );
+        const v = m as unknown as import('../models/mcnn/vocoder.ts').MCNNVocoder;
+        const data = await readClips([o.data], v.cfg);
+        for (const n of data.notes) process.stderr.write(`tony: ${n}\n`);
+        const pool = o.split === 'val' ? data.val : [...data.train, ...data.val];
+        const clips = [...pool].sort((a, b) => a.id.localeCompare(b.id)).slice(0, o.clips);
+        const rows = [];
+        rows.push(await withBar('mcnn', 'clips', (p) => scoreMcnn(v, clips, (done) => p({ done, total: clips.length }))));
+        for (const k of iters)
+          rows.push(
+            await withBar(`griffin-lim ${k}`, 'clips', (p) =>
+              scoreGriffinLim(v.cfg, clips, k, {}, (done) => p({ done, total: clips.length })),
+            ),
+          );
+        const secs = rows[0]!.seconds;
+        process.stdout.write(
+          `${clips.length} ${o.split === 'val' ? 'held-out ' : ''}clips, ${secs.toFixed(1)} s of audio (${o.data})\n` +
+            `  ${'method'.padEnd(18)} ${'SC (dB)'.padStart(8)} ${'LSD (dB)'.padStart(9)} ${'wall (s)'.padStart(9)} ${'× real time'.padStart(12)}\n` +
+            rows
+              .map(
+                (r) =>
+                  `  ${r.method.padEnd(18)} ${r.scDb.toFixed(2).padStart(8)} ${r.lsd.toFixed(2).padStart(9)} ${r.wallSeconds.toFixed(2).padStart(9)} ${(r.seconds / r.wallSeconds).toFixed(1).padStart(12)}` +
+                  (r.nonFinite ? `  (${r.nonFinite} clips not finite)` : ''),
+              )
+              .join('\n') +
+            '\n',
+        );
+        process.stdout.write(
+          `${JSON.stringify({ clips: clips.length, seconds: secs, results: rows.map((r) => ({ method: r.method, sc_db: r.scDb, lsd: r.lsd, wall_s: r.wallSeconds, non_finite: r.nonFinite })) })}\n`,
+        );
+      } finally {
+        await m.close();
+      }
+    },
+  );
+
   const heldout = evalCmd
     .command('heldout-infill')
     .description('single-line infilling on held-out documents of a shard directory: infilling loss and exact match (FIM vs non-FIM)')

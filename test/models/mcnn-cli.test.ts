@@ -93,6 +93,35 @@ describe('tony train mcnn / tony audio vocode', () => {
     const wb = await tony(['audio', 'vocode', spec, '--model', run, '--out', out]);
     expect(wb.stderr).toMatch(/the spectrogram has 20 frequency bins; this MCNN expects 33 \(nFft 64\)/);
 
+    // tony eval vocoder: every clip (--split all), MCNN beside Griffin-Lim; the audio it reports is the
+    // files' (4 clips of 0.4 s at 8 kHz, one 0.4 s clip resampled from 16 kHz)
+    const ev = await tony([
+      'eval',
+      'vocoder',
+      '--model',
+      run,
+      '--data',
+      join(dir, 'wavs'),
+      '--split',
+      'all',
+      '--griffin-lim',
+      '4',
+      '--threads',
+      '1',
+    ]);
+    expect(ev.status, ev.stderr).toBe(0);
+    const r = JSON.parse(ev.stdout.trim().split('\n').at(-1)!);
+    expect(r.clips).toBe(5);
+    expect(r.seconds).toBeCloseTo(2.0, 6);
+    expect(r.results.map((x: { method: string }) => x.method)).toEqual(['mcnn', 'griffin-lim 4']);
+    // the table prints the JSON's figures
+    for (const x of r.results)
+      expect(ev.stdout).toContain(`${x.method.padEnd(18)} ${x.sc_db.toFixed(2).padStart(8)} ${x.lsd.toFixed(2).padStart(9)}`);
+    expect(ev.stdout).toMatch(/5 clips, 2\.0 s of audio/);
+    const noMcnn = await tony(['eval', 'vocoder', '--model', join(dir, 'wavs'), '--data', join(dir, 'wavs')]);
+    expect(noMcnn.status).not.toBe(0);
+    expect(noMcnn.stderr).not.toMatch(/\n\s+at /);
+
     // a directory without a checkpoint: a checkpoint error, no stack trace
     const bad = await tony(['audio', 'vocode', join(dir, 'wavs', 'clip1.wav'), '--model', join(dir, 'wavs'), '--out', out]);
     expect(bad.status).not.toBe(0);

@@ -25,6 +25,7 @@ import { objective } from '../../src/engine/step.ts';
 import { input } from '../../src/engine/tensor.ts';
 import { train } from '../../src/engine/trainer.ts';
 import { TonyError } from '../../src/errors.ts';
+import { scoreMcnn } from '../../src/models/mcnn/eval.ts';
 import { type Clip, mcnnKind, mcnnTask, splitClips } from '../../src/models/mcnn/kind.ts';
 import { binsOf, contextFrames, exactUpsampling, MCNN, type MCNNConfig, mcnnConfig, mcnnObjective } from '../../src/models/mcnn/mcnn.ts';
 import { MCNNVocoder } from '../../src/models/mcnn/vocoder.ts';
@@ -342,6 +343,13 @@ describe('MCNN vocoder', () => {
     await expect(v.synthesize(bad)).rejects.toThrow(TonyError);
     await expect(v.synthesize(bad)).rejects.toThrow(/has 5 frequency bins; this MCNN expects 9 \(nFft 16\)/);
     await expect(v.stream().push(new Float32Array(10))).rejects.toThrow(/pushed 10 values, not a whole number of 9-bin frames/);
+    const nan = new Float32Array(3 * 9).fill(1);
+    nan[2 * 9 + 4] = Number.NaN;
+    await expect(v.synthesize({ mag: nan, frames: 3, bins: 9 })).rejects.toThrow(
+      /holds NaN at frame 2, bin 4; a magnitude is finite and ≥ 0/,
+    );
+    nan[2 * 9 + 4] = -0.5; // a log spectrogram passed by mistake
+    await expect(v.synthesize({ mag: nan, frames: 3, bins: 9 })).rejects.toThrow(/holds -0.5 at frame 2, bin 4/);
     await loadWeights(rt, weights(new MCNN(cfg), 3));
     const x = Float64Array.from({ length: 1600 }, (_, i) => Math.sin((2 * Math.PI * 440 * i) / 16000));
     const r = await v.vocodeAudio({ sampleRate: 16000, channels: [x] });
@@ -354,6 +362,30 @@ describe('MCNN vocoder', () => {
       const y = await v.vocodeAudio({ sampleRate: 8000, channels: [x.map((s) => Math.max(-1, Math.min(1, s * level)))] });
       expect(y.signal.every(Number.isFinite)).toBe(true);
     }
+  });
+
+  it('scores a silent output at SC 0 dB and the LSD of its floor; counts outputs that are not finite', async () => {
+    const cfg = TINY;
+    const model = new MCNN(cfg);
+    const w = weights(model, 4);
+    w['softsign.a'] = hostTensor('float32', [1], [0]); // a = 0: the output is exactly silent
+    await loadWeights(rt, w);
+    const v = new MCNNVocoder('tiny', cfg, rt);
+    const x = Float32Array.from({ length: 800 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 8000) + 0.1 * Math.sin(i));
+    const s = await scoreMcnn(v, [{ id: 'a', samples: x }]);
+    expect(s.scDb).toBe(0); // ‖S − 0‖ / ‖S‖ = 1
+    // LSD against silence, by its definition (src/audio/metrics.ts: 1024-point Hann, hop 256, power floored at 1e-10)
+    const m = magnitude(stft(Float64Array.from(x), { nFft: 1024, hop: 256 }));
+    const bins = 513;
+    let lsd = 0;
+    for (let t = 0; t < m.length / bins; t++) {
+      let q = 0;
+      for (let k = 0; k < bins; k++) q += (10 * Math.log10(Math.max(m[t * bins + k]! ** 2, 1e-10)) + 100) ** 2;
+      lsd += Math.sqrt(q / bins) / (m.length / bins);
+    }
+    expect(s.lsd).toBeCloseTo(lsd, 6);
+    expect(s.seconds).toBeCloseTo(0.1, 9);
+    expect(s.nonFinite).toBe(0);
   });
 
   it('keeps synthesizing right while graphs of many lengths come and go (concurrent calls included)', async () => {

@@ -73,7 +73,7 @@ export function splitClips(clips: readonly Clip[]): { train: Clip[]; val: Clip[]
 }
 
 /** Read datasets at `paths` into clips at cfg.sampleRate, split by voice and sentence. */
-async function readSpeech(paths: readonly string[], cfg: Readonly<MCNNConfig>): Promise<SpeechData> {
+export async function readClips(paths: readonly string[], cfg: Readonly<MCNNConfig>): Promise<SpeechData> {
   const clips: Clip[] = [];
   const rates = new Map<number, number>();
   for (const p of paths) {
@@ -171,7 +171,7 @@ export const mcnnKind: ModelKind<Readonly<MCNNConfig>, SpeechData> = {
       throw new TonyError('config', `mcnn: unknown preset ${JSON.stringify(preset)}`, `presets: ${Object.keys(MCNN_PRESETS).join(', ')}`);
     return mcnnConfig({ ...(preset ? MCNN_PRESETS[preset as string] : {}), ...rest });
   },
-  data: (paths, cfg) => readSpeech(paths, cfg),
+  data: (paths, cfg) => readClips(paths, cfg),
   task: mcnnTask,
   load: (dir, opts) => loadVocoder(dir, opts),
 };

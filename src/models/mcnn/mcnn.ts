@@ -157,7 +157,7 @@ export class MCNN {
         cin = cout;
       });
       this.heads.push(layers);
-      // stored as an offset from 1/n (headScale), so that the sum starts as the heads' average
+      // λ_h is stored as an offset from 1/n, so that the sum starts as the heads' average
       this.scales.push(this.ps.param(`head${h}.scale`, [1], { kind: 'zeros' }, false));
     }
     this.a = this.ps.param('softsign.a', [1], { kind: 'ones' }, false);
@@ -175,23 +175,29 @@ export class MCNN {
       );
     const [B, frames] = [mag.shape[0]!, mag.shape[1]!];
     const x = T.transpose(T.log1p(mag), [0, 2, 1]); // (B, bins, frames): bins are channels
-    let sum: Tensor | undefined;
-    this.heads.forEach((layers, h) => {
-      let y = x;
-      layers.forEach((layer, i) => {
-        y = layer.forward(y); // (B, C_i, frames · ∏_{j≤i} s_j)
-        if (i < layers.length - 1) y = T.elu(y);
-      });
-      const scaled = T.mul(y, this.headScale(h)); // (B, 1, frames · hop)
-      sum = sum ? T.add(sum, scaled) : scaled;
+    // The heads run side by side as one network: layer 0 reads the same input, so its heads are
+    // one transposed convolution with heads × C₀ outputs; every later layer is a grouped one (a
+    // group per head). The same function as n separate stacks, in a few large kernels instead of
+    // many small ones. Each head keeps its own named parameters; they are concatenated here.
+    const n = this.cfg.heads;
+    let y = x;
+    this.cfg.strides.forEach((s, i) => {
+      const layers = this.heads.map((head) => head[i]!);
+      const w = T.concat(
+        layers.map((l) => l.w),
+        i === 0 ? 1 : 0,
+      ); // layer 0: (bins, n·C₀, K); later: (n·C_{i−1}, C_i, K)
+      const b = T.concat(
+        layers.map((l) => l.b!),
+        0,
+      );
+      y = T.convTranspose1d(y, w, b, { stride: s, ...exactUpsampling(this.cfg.kernel, s), groups: i === 0 ? 1 : n });
+      if (i < this.cfg.strides.length - 1) y = T.elu(y); // (B, n·C_i, frames · ∏_{j≤i} s_j)
     });
-    const z = T.reshape(sum!, [B, frames * this.cfg.hop]); // (B, frames · hop)
+    // y: (B, n, frames · hop), one waveform per head; Σ_h λ_h · y_h
+    const scales = T.reshape(T.add(T.concat(this.scales, 0), 1 / n), [1, n, 1]);
+    const z = T.reshape(T.sum(T.mul(y, scales), [1]), [B, frames * this.cfg.hop]); // (B, frames · hop)
     return T.div(T.mul(z, this.a), T.add(T.abs(T.mul(z, this.b)), 1)); // scaled softsign
-  }
-
-  /** λ_h = 1/n + the trained offset: the heads start as their average. */
-  private headScale(h: number): Tensor {
-    return T.add(this.scales[h]!, 1 / this.cfg.heads);
   }
 }
 

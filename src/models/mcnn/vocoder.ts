@@ -117,6 +117,15 @@ export class MCNNVocoder implements LoadedModel {
       );
     if (!Number.isInteger(m.frames) || m.frames < 1 || m.mag.length !== m.frames * m.bins)
       throw new TonyError('shape', `the spectrogram has ${m.mag.length} values, not frames × bins = ${m.frames} × ${m.bins}`);
+    for (let i = 0; i < m.mag.length; i++) {
+      const x = m.mag[i]!;
+      if (!(x >= 0 && x < Infinity))
+        throw new TonyError(
+          'data',
+          `the spectrogram holds ${x} at frame ${Math.floor(i / bins)}, bin ${i % bins}; a magnitude is finite and ≥ 0`,
+          'pass |STFT| (not the log or dB spectrogram, not the complex STFT), with no NaN or infinity',
+        );
+    }
   }
 
   /**
