@@ -103,7 +103,9 @@ function refConvTranspose(
 
 function refMcnn(cfg: Readonly<MCNNConfig>, w: Record<string, HostTensor>, mag: Float32Array, frames: number): Float64Array {
   const bins = binsOf(cfg);
-  const x = Array.from({ length: bins }, (_, f) => Float64Array.from({ length: frames }, (_, t) => Math.log1p(mag[t * bins + f]!)));
+  const x = Array.from({ length: bins }, (_, f) =>
+    Float64Array.from({ length: frames }, (_, t) => (cfg.logInput ? Math.log1p : Number)(mag[t * bins + f]!)),
+  );
   const z = new Float64Array(frames * cfg.hop);
   for (let h = 0; h < cfg.heads; h++) {
     let y: Float64Array[] = x;
@@ -143,6 +145,7 @@ describe('MCNN network', () => {
     for (const [cfg, frames] of [
       [TINY, 7],
       [mcnnConfig({ ...TINY, strides: [4], kernel: 7, heads: 3 }), 5],
+      [mcnnConfig({ ...TINY, logInput: false }), 6], // the paper's linear input
     ] as const) {
       const model = new MCNN(cfg);
       const w = weights(model, 7);

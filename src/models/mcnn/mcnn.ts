@@ -12,9 +12,10 @@
  * sees ±`contextFrames(cfg)` frames, which is what chunked synthesis (vocoder.ts) relies on.
  *
  * Departures from the paper, and why:
- *  - Input compression: the heads read log(1 + |S|) instead of |S|. Speech magnitudes span four
- *    decades; compressed, the first layer's inputs stay in the range the small, briefly trained
- *    models here start from. Not yet ablated against the paper's linear input. Silence stays 0.
+ *  - Input compression: the heads read log(1 + |S|) instead of |S| (`logInput`; false is the
+ *    paper's linear input). Speech magnitudes span four decades; compressed, the first layer's
+ *    inputs stay in the range the small, briefly trained models here start from (ablated in
+ *    docs/results/mcnn.md). Silence stays 0 either way.
  *  - λ_h is stored as an offset from 1/n (zero-initialised), so the heads' sum starts as their
  *    average rather than n times one head's scale.
  *  - The instantaneous-frequency loss compares phase differences wrapped to (−π, π] (the paper's
@@ -55,6 +56,8 @@ export const MCNN_DEFAULTS = {
   strides: [2, 2, 2, 2, 2, 2, 2, 2] as number[],
   /** Output channels of each head's first layer; each later layer halves them, the last has 1. */
   channels: 256,
+  /** Heads read log(1 + |S|) (true) or the paper's |S| (false). */
+  logInput: true,
   /** Training crop in frames (samples = segmentFrames × hop). */
   segmentFrames: 32,
   /** Loss weights, most important first (the paper's order). */
@@ -69,6 +72,8 @@ export type MCNNConfig = typeof MCNN_DEFAULTS;
 export const MCNN_PRESETS: Record<string, Partial<MCNNConfig>> = {
   paper: {},
   small: { heads: 4, channels: 64 },
+  /** The bundled models/mcnn: four layers of stride 4, 32 channels — fast enough for real-time speech on one core. */
+  fast: { heads: 4, channels: 32, strides: [4, 4, 4, 4] },
   tiny: { sampleRate: 8000, nFft: 64, hop: 16, winLength: 64, heads: 2, kernel: 5, strides: [2, 2, 2, 2], channels: 16, segmentFrames: 16 },
 };
 
@@ -174,7 +179,7 @@ export class MCNN {
         `compute it with nFft ${this.cfg.nFft}, hop ${this.cfg.hop}`,
       );
     const [B, frames] = [mag.shape[0]!, mag.shape[1]!];
-    const x = T.transpose(T.log1p(mag), [0, 2, 1]); // (B, bins, frames): bins are channels
+    const x = T.transpose(this.cfg.logInput ? T.log1p(mag) : mag, [0, 2, 1]); // (B, bins, frames): bins are channels
     // The heads run side by side as one network: layer 0 reads the same input, so its heads are
     // one transposed convolution with heads × C₀ outputs; every later layer is a grouped one (a
     // group per head). The same function as n separate stacks, in a few large kernels instead of
