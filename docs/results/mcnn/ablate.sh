@@ -18,3 +18,8 @@ train base-seed1 --seed 1
 for h in 1 2 8; do train "heads$h" --seed 0 --set heads=$h; done
 for w in scWeight logMagWeight ifWeight phaseWeight; do train "no-$w" --seed 0 --set $w=0; done
 train linear-input --seed 0 --set logInput=false
+# Each run scored on the same 40 held-out utterances (whole clips, not training crops): one JSON line each.
+for name in base base-seed1 heads1 heads2 heads8 no-scWeight no-logMagWeight no-ifWeight no-phaseWeight linear-input; do
+  node bin/tony.js eval vocoder --model "$runs/$name" --data "$data" --clips 40 --griffin-lim '' --threads "${THREADS:-1}" 2>/dev/null |
+    tail -n 1 | sed "s/^{/{\"run\":\"$name\",/"
+done >"$runs/ablations.jsonl"
