@@ -33,7 +33,7 @@ let tmp: string | undefined;
 let data = dataArg;
 if (!data) {
   tmp = await mkdtemp(join(tmpdir(), 'tony-vocoder-bench-'));
-  await makeSpeechCorpus({ minutes: 3, out: tmp, seed: 1 });
+  await makeSpeechCorpus({ minutes: 8, out: tmp, seed: 1 });
   data = tmp;
 }
 const clips = (await readClips([data], v.cfg)).val.sort((a, b) => a.id.localeCompare(b.id)).slice(0, CLIPS);

@@ -3,6 +3,7 @@
  * the library in src/audio; nothing here computes.
  */
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { FAST_GRIFFIN_LIM_MOMENTUM, griffinLim } from '../audio/griffinlim.ts';
 import { compareAudio, realTimeFactor, spectralConvergence, toDb } from '../audio/metrics.ts';
@@ -19,6 +20,9 @@ import { loadModel } from '../models/index.ts';
 import type { MCNNVocoder } from '../models/mcnn/vocoder.ts';
 import { integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
+
+/** The bundled MCNN (docs/results/mcnn.md), what `tony audio vocode` uses unless told otherwise. */
+const BUNDLED_VOCODER = fileURLToPath(new URL('../../models/mcnn', import.meta.url));
 
 const stftFlags = (cmd: Command) =>
   cmd
@@ -141,7 +145,7 @@ export function register(program: Command): void {
     .description(
       'synthesize speech with a trained MCNN from in.wav (analysis → MCNN → WAV) or from a magnitude spectrogram in.npy (frames, bins)',
     )
-    .requiredOption('--model <dir>', 'an MCNN run or model directory (tony train mcnn --out)')
+    .option('--model <dir>', 'an MCNN run or model directory (tony train mcnn --out); default: the bundled models/mcnn')
     .requiredOption('--out <file>', 'output WAV')
     .option(
       '--chunk-frames <n>',
@@ -149,11 +153,11 @@ export function register(program: Command): void {
       integer('chunk-frames', 1),
     );
   for (const o of runtimeOptions()) vocode.addOption(o);
-  vocode.action(async (input: string, o: { model: string; out: string; chunkFrames?: number; device?: string; threads?: number }) => {
+  vocode.action(async (input: string, o: { model?: string; out: string; chunkFrames?: number; device?: string; threads?: number }) => {
     await checkWritable(o.out, 'file');
     const spectrogram = input.toLowerCase().endsWith('.npy') ? await readNpy(input) : undefined;
     const a = spectrogram ? undefined : await readWav(input);
-    const m = await loadModel(o.model, { device: o.device as 'cpu', threads: o.threads });
+    const m = await loadModel(o.model ?? BUNDLED_VOCODER, { device: o.device as 'cpu', threads: o.threads });
     try {
       if (!m.capabilities.includes('vocode'))
         throw new TonyError('usage', `${o.model} is a '${m.kind}' model; vocode needs an MCNN`, 'pass a run of tony train mcnn');

@@ -2,6 +2,7 @@
  * `tony eval humaneval|infilling|gsm8k|sandbox` — flags → options → src/evals. Each scoring command
  * prints a progress bar, a summary table, and as its last line one JSON object of the metrics.
  */
+import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
@@ -252,7 +253,11 @@ export function register(program: Command): void {
     .description(
       'spectrogram inversion on whole held-out utterances: MCNN against Griffin-Lim, spectral convergence and log-spectral distance (dB), wall time',
     )
-    .option('--model <dir>', 'an MCNN run or model directory', 'models/mcnn')
+    .option(
+      '--model <dir>',
+      'an MCNN run or model directory (default: the bundled models/mcnn)',
+      fileURLToPath(new URL('../../models/mcnn', import.meta.url)),
+    )
     .requiredOption('--data <path>', 'a speech or music dataset (tony audio corpus, LJSpeech/LibriSpeech, a WAV folder)')
     .addOption(
       new Option('--split <which>', "'val': the clips tony train mcnn holds out (unseen voices and sentences); 'all': every clip")
@@ -281,7 +286,7 @@ export function register(program: Command): void {
         import('../models/mcnn/kind.ts'),
         import('../models/mcnn/eval.ts'),
       ]);
-      const m = await loadModel(o.model, runtimeOf(o));
+      const m = await loadModel(o.model ?? fileURLToPath(new URL('../../models/mcnn', import.meta.url)), runtimeOf(o));
       try {
         if (!m.capabilities.includes('vocode'))
           throw new TonyError(
