@@ -326,17 +326,23 @@ describe('MCNN vocoder', () => {
       for (let i = ctx * cfg.hop; i < (frames - ctx) * cfg.hop; i++) worst = Math.max(worst, Math.abs(chunked[i]! - whole[i]!));
       expect(worst, `chunk ${chunkFrames}`).toBeLessThan(1e-4);
     }
-    // first samples come out once chunkFrames + context frames have arrived
-    const s = v.stream({ chunkFrames: 4 });
-    let firstAt = -1;
-    for (let t = 0; t < frames; t++) {
-      const out = await s.push(mag.subarray(t * bins, (t + 1) * bins));
-      if (out.length && firstAt < 0) {
-        firstAt = t + 1;
-        expect(out.length).toBe(4 * cfg.hop);
+    // first samples come out with the first whole chunk after which some frame has its right context:
+    // the frames up to (received − context); then a chunk's worth per chunk
+    for (const c of [4, 16]) {
+      const s = v.stream({ chunkFrames: c });
+      const got: Array<[number, number]> = []; // (frames received, samples out)
+      for (let t = 0; t < frames; t++) {
+        const out = await s.push(mag.subarray(t * bins, (t + 1) * bins));
+        if (out.length) got.push([t + 1, out.length]);
       }
+      const first = c * Math.ceil((ctx + 1) / c);
+      expect(got[0]).toEqual([first, Math.min(c, first - ctx) * cfg.hop]);
+      for (const [at, n] of got.slice(1)) {
+        expect(at % c).toBe(0);
+        expect(n).toBe(c * cfg.hop);
+      }
+      expect(got.reduce((k, [, n]) => k + n, 0) + (await s.end()).length).toBe(frames * cfg.hop);
     }
-    expect(firstAt).toBe(4 + ctx);
   });
 
   it('names the expected number of bins, and resamples audio at another rate with a note', async () => {

@@ -197,10 +197,12 @@ export class MCNNVocoder implements LoadedModel {
 }
 
 /**
- * Chunked synthesis. Chunk k covers frames [k·c, (k + 1)·c); it is computed once frames up to
- * (k + 1)·c + context have arrived (or the stream has ended), from a window of c + 2·context frames
- * (zero magnitude before the first and after the last frame), and only its middle c·hop samples
- * are kept. First samples come out after chunkFrames + context frames.
+ * Chunked synthesis. Each time a whole chunk of frames has arrived (or the stream ends), the network
+ * runs once on a window of chunkFrames + 2·context frames and returns every sample that is final:
+ * those of frames that already have `context` frames after them (all of them at the end). The first
+ * samples come out after the first chunk — chunkFrames − context frames of them, when the chunk is
+ * longer than the context — and then a chunk's worth per chunk. Frames before the first and after the
+ * last are zero magnitude, as in whole-utterance synthesis.
  */
 export class VocoderStream {
   private rows: Float32Array[] = [];
@@ -208,6 +210,8 @@ export class VocoderStream {
   private emitted = 0;
   /** Index (in frames) of rows[0]. */
   private base = 0;
+  /** Frames received when the network last ran (in whole chunks). */
+  private ranAt = 0;
   private ended = false;
 
   constructor(
@@ -249,15 +253,20 @@ export class VocoderStream {
     const bins = binsOf(this.v.cfg);
     const hop = this.v.cfg.hop;
     const out: Float32Array[] = [];
-    while (this.emitted < this.received && (this.ended || this.received >= this.emitted + c + ctx)) {
-      const n = Math.min(c, this.received - this.emitted);
-      const window = new Float32Array((c + 2 * ctx) * bins); // zeros outside what has arrived
-      for (let j = 0; j < c + 2 * ctx; j++) {
+    const span = c + 2 * ctx; // one graph size for every run
+    // One run per whole chunk received; once ended, runs until every frame is out.
+    while (this.ended ? this.emitted < this.received : this.received >= this.ranAt + c) {
+      if (!this.ended) this.ranAt += c;
+      const final = this.ended ? this.received : this.received - ctx; // frames with their right context
+      const n = Math.min(c, final - this.emitted);
+      if (n <= 0) continue; // a chunk arrived, but no frame has its right context yet
+      const window = new Float32Array(span * bins); // zeros outside what has arrived
+      for (let j = 0; j < span; j++) {
         const t = this.emitted - ctx + j;
         const row = t >= this.base && t < this.received ? this.rows[t - this.base] : undefined;
         if (row) window.set(row, j * bins);
       }
-      const y = await this.run(window, c + 2 * ctx);
+      const y = await this.run(window, span);
       out.push(y.slice(ctx * hop, (ctx + n) * hop));
       this.emitted += n;
       // rows more than `context` frames behind are never read again
