@@ -421,7 +421,7 @@ describe('MCNN vocoder', () => {
     try {
       mcnnKind.config({ preset: 'huge' });
     } catch (e) {
-      expect((e as TonyError).hint).toMatch(/presets: paper, small, tiny/);
+      expect((e as TonyError).hint).toMatch(/presets: paper, small, fast, tiny/);
     }
     expect(mcnnKind.config({ preset: 'tiny', heads: 3 }).heads).toBe(3);
   });
