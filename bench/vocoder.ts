@@ -4,7 +4,8 @@
  *
  *  - MCNN (default models/mcnn) on 2 threads, whole utterances;
  *  - Tony's fast Griffin-Lim (momentum 0.99) at the iterations that take at least MCNN's wall time
- *    ("equal time") and at 32 iterations (librosa's default);
+ *    in the faster of Tony's and numpy's Griffin-Lim ("equal time"), and at 32 iterations (librosa's
+ *    default);
  *  - the same Griffin-Lim in numpy (bench/peers/numpy_audio.py) at both iteration counts: what a
  *    Python user would run instead.
  * Clips: the held-out split (voices and sentences tony train mcnn never trains on) of the dataset
@@ -40,25 +41,30 @@ const clips = (await readClips([data], v.cfg)).val.sort((a, b) => a.id.localeCom
 if (tmp) await rm(tmp, { recursive: true, force: true });
 const seconds = clips.reduce((s, c) => s + c.samples.length, 0) / v.cfg.sampleRate;
 
-// Equal time: Griffin-Lim's cost is linear in iterations; time one iteration, then pick the count.
-await scoreMcnn(v, clips.slice(0, 1)); // build the graph once, outside the timing
-const mcnnWall = (await scoreMcnn(v, clips)).wallSeconds;
-const perIter = ((await scoreGriffinLim(v.cfg, clips, 4)).wallSeconds - (await scoreGriffinLim(v.cfg, clips, 1)).wallSeconds) / 3;
-const equalIters = Math.max(1, Math.ceil(mcnnWall / Math.max(perIter, 1e-9)));
-const iters = [...new Set([equalIters, 32])].sort((a, b) => a - b);
-
 // numpy peer
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'numpy_audio.py');
 const hex = (x: Float32Array) => Buffer.from(Float64Array.from(x).buffer).toString('hex');
-const peerInput = `${JSON.stringify({ mode: 'gl', nFft: v.cfg.nFft, hop: v.cfg.hop, alpha: FAST_GRIFFIN_LIM_MOMENTUM, iters, signals: clips.map((c) => hex(c.samples)) })}\n`;
+const signals = clips.map((c) => hex(c.samples));
 let peerMissing: string | undefined;
-function peerOnce(): { numpy: string; seconds: Record<string, number> } | undefined {
+function peerOnce(iters: number[]): { numpy: string; seconds: Record<string, number> } | undefined {
   if (peerMissing) return undefined;
-  const py = spawnSync('python3', [PEER], { input: peerInput, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const input = `${JSON.stringify({ mode: 'gl', nFft: v.cfg.nFft, hop: v.cfg.hop, alpha: FAST_GRIFFIN_LIM_MOMENTUM, iters, signals })}\n`;
+  const py = spawnSync('python3', [PEER], { input, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (py.status === 0) return JSON.parse(py.stdout.trim().split('\n').at(-1)!);
   peerMissing = (py.error?.message ?? py.stderr).trim().split('\n').at(-1);
   return undefined;
 }
+
+// Equal time: Griffin-Lim's cost is linear in iterations; time one iteration in Tony and in numpy,
+// and give Griffin-Lim the iterations that the faster of the two fits in at least MCNN's wall time.
+await scoreMcnn(v, clips.slice(0, 1)); // build the graph once, outside the timing
+const mcnnWall = (await scoreMcnn(v, clips)).wallSeconds;
+const tonyPerIter = ((await scoreGriffinLim(v.cfg, clips, 4)).wallSeconds - (await scoreGriffinLim(v.cfg, clips, 1)).wallSeconds) / 3;
+const cal = peerOnce([1, 4]);
+const numpyPerIter = cal ? (cal.seconds['4']! - cal.seconds['1']!) / 3 : Infinity;
+const perIter = Math.max(1e-9, Math.min(tonyPerIter, numpyPerIter));
+const equalIters = Math.max(1, Math.ceil(mcnnWall / perIter));
+const iters = [...new Set([equalIters, 32])].sort((a, b) => a - b);
 
 const mcnn: InversionScore[] = [];
 const gl = new Map<number, InversionScore[]>(iters.map((k) => [k, []]));
@@ -68,7 +74,7 @@ const load0 = loadavg()[0]!;
 for (let r = 0; r < ROUNDS; r++) {
   mcnn.push(await scoreMcnn(v, clips));
   for (const k of iters) gl.get(k)!.push(await scoreGriffinLim(v.cfg, clips, k));
-  const p = peerOnce();
+  const p = peerOnce(iters);
   if (p) {
     numpyVersion = p.numpy;
     for (const k of iters) peer.get(k)!.push(p.seconds[String(k)]!);
