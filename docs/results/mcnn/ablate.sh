@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MCNN ablations (docs/results/mcnn.md): heads 1/2/4/8, and each loss term removed in turn, from one
-# base (preset fast: 4 heads, 32 channels, kernel 13, strides 4·4·4·4; 1,500 steps of 16 × 32 frames), each trained by Tony on the
+# base (preset fast: 4 heads, 32 channels, kernel 13, strides 4·4·4·4; 1,000 steps of 16 × 32 frames), each trained by Tony on the
 # same speech corpus with the same seed; the base once more with seed 1 for the noise; and the
 # paper's linear input instead of log(1 + |S|).
 #   bash docs/results/mcnn/ablate.sh <speech corpus> <runs dir>
@@ -10,7 +10,7 @@ runs=${2:?runs directory}
 train() {
   local name=$1
   shift
-  node bin/tony.js train mcnn --data "$data" --steps 1500 --batch 16 --eval-every 500 --threads "${THREADS:-1}" \
+  node bin/tony.js train mcnn --data "$data" --steps 1000 --batch 16 --eval-every 500 --threads "${THREADS:-1}" \
     --set preset=fast "$@" --out "$runs/$name" >"$runs/$name.log" 2>&1
 }
 train base --seed 0
