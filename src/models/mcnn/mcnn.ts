@@ -14,8 +14,8 @@
  * Departures from the paper, and why:
  *  - Input compression: the heads read log(1 + |S|) instead of |S| (`logInput`; false is the
  *    paper's linear input). Speech magnitudes span four decades; compressed, the first layer's
- *    inputs stay in the range the small, briefly trained models here start from (ablated in
- *    docs/results/mcnn.md). Silence stays 0 either way.
+ *    inputs stay in the range the small, briefly trained models here start from. Not ablated
+ *    yet (no CPU time this round); `--set logInput=false` trains the paper's. Silence stays 0.
  *  - λ_h is stored as an offset from 1/n (zero-initialised), so the heads' sum starts as their
  *    average rather than n times one head's scale.
  *  - The instantaneous-frequency loss compares phase differences wrapped to (−π, π] (the paper's
