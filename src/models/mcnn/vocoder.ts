@@ -2,8 +2,8 @@
  * A trained MCNN as a vocoder: magnitude spectrogram → waveform, for whole utterances and as a
  * stream of chunks (what the omni model speaks through). The network is convolutional and local —
  * an output sample depends on ±contextFrames(cfg) frames — so a chunk synthesised with that much
- * context on each side equals the whole-utterance output (to float32 rounding) except within the
- * context of the utterance's two ends, where the chunk sees zero magnitude instead of the edge.
+ * context on each side (zero magnitude beyond the utterance's ends) gives the same samples whatever
+ * the chunk size, to float32 rounding: streamed and whole-utterance synthesis agree everywhere.
  *
  *   const v = await loadVocoder('runs/mcnn');
  *   const { signal } = await v.vocodeAudio(await readWav('in.wav'));
@@ -35,7 +35,10 @@ export interface Magnitude {
 /** Default chunk of streamed synthesis: 16 frames (256 ms at 16 kHz, hop 256). */
 export const STREAM_CHUNK_FRAMES = 16;
 
-/** Graphs (one per length) kept loaded; re-creating one costs tens of milliseconds. */
+/** Frames per window of whole-utterance synthesis (2 s at 16 kHz, hop 256): one graph for all lengths. */
+const SYNTH_CHUNK_FRAMES = 128;
+
+/** Graphs (one per window length: a stream's chunk size, and whole-utterance windows) kept loaded. */
 const MAX_GRAPHS = 4;
 
 interface GraphEntry {
@@ -48,7 +51,7 @@ interface GraphEntry {
 export class MCNNVocoder implements LoadedModel {
   readonly kind = 'mcnn';
   readonly capabilities = ['vocode'] as const;
-  /** One graph per number of frames (shapes are static), built on first use; `busy` counts runs in flight. */
+  /** One graph per window length in frames (shapes are static), built on first use; `busy` counts runs in flight. */
   private sessions = new Map<number, GraphEntry>();
 
   constructor(
@@ -144,10 +147,15 @@ export class MCNNVocoder implements LoadedModel {
     return { mag: data, frames: shape[0]!, bins: shape[1]! };
   }
 
-  /** Whole-utterance synthesis: frames × hop samples. */
+  /**
+   * Whole-utterance synthesis: frames × hop samples, with zero magnitude (silence) before the first
+   * frame and after the last. It runs in windows of SYNTH_CHUNK_FRAMES frames plus the context on
+   * each side, so utterances of every length share one graph (a graph per length would cost a graph
+   * build — hundreds of milliseconds — for each new length); the result is the same function of the
+   * input as one window over the whole utterance padded with silence.
+   */
   async synthesize(m: Magnitude): Promise<Float32Array> {
-    this.check(m);
-    return this.run(Float32Array.from(m.mag), m.frames);
+    return this.synthesizeChunked(m, { chunkFrames: SYNTH_CHUNK_FRAMES });
   }
 
   /** A streaming synthesiser: push magnitude rows as they come, get the samples that are final. */
@@ -155,7 +163,7 @@ export class MCNNVocoder implements LoadedModel {
     return new VocoderStream(this, opts.chunkFrames ?? STREAM_CHUNK_FRAMES, (mag, frames) => this.run(mag, frames));
   }
 
-  /** The same samples as `synthesize`, made chunk by chunk through `stream`. */
+  /** The same samples as `synthesize`, made chunk by chunk through `stream` (any chunk size). */
   async synthesizeChunked(m: Magnitude, opts: { chunkFrames?: number } = {}): Promise<Float32Array> {
     this.check(m);
     const s = this.stream(opts);
