@@ -36,6 +36,8 @@ for (const f0 of [125, 187.5, 250, 110, 150, 220]) {
     const m = compareAudio(x, Float64Array.from(y.subarray(0, n)));
     row.push(`${m.spectralConvergenceDb.toFixed(1).padStart(6)} / ${m.logSpectralDistance.toFixed(1).padStart(5)}`);
   }
-  console.log(`${String(f0).padStart(7)}  ${(f0 % grid === 0 ? 'yes' : 'no').padStart(7)}  ${row[0]!.padStart(18)}  ${row[1]!.padStart(19)}`);
+  console.log(
+    `${String(f0).padStart(7)}  ${(f0 % grid === 0 ? 'yes' : 'no').padStart(7)}  ${row[0]!.padStart(18)}  ${row[1]!.padStart(19)}`,
+  );
 }
 await v.close();
