@@ -1,6 +1,6 @@
 // Best-of-N ranking and top-k voting, against outcomes worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { rankByScore, verifierVote } from '../../src/math/rank.ts';
+import { rankByScore, selectionReport, verifierVote } from '../../src/math/rank.ts';
 
 // Six solutions with hand-set verifier scores: the order by score is D, B, F, A, E, C.
 const SOLS = [
@@ -31,5 +31,24 @@ describe('verifier ranking and voting', () => {
     expect(verifierVote(SOLS, 5)).toBe('7');
     // k=6 = majority vote over all: 7 three times.
     expect(verifierVote(SOLS, 6)).toBe('7');
+  });
+
+  it('accuracy against N for majority, best-of-N and top-k vote: two problems worked by hand', () => {
+    const r = selectionReport(
+      [
+        { reference: '... #### 7', texts: ['#### 5', '#### 7', '#### 7', '#### 7'], scores: [0.9, 0.8, 0.1, 0.2] },
+        { reference: '... #### 3', texts: ['#### 3', '#### 4', '#### 4', '#### 3'], scores: [0.1, 0.7, 0.6, 0.9] },
+      ],
+      3,
+    );
+    expect(r['test@1']).toBe(0.5); // 5 ✗, 3 ✓
+    expect(r['mean accuracy']).toBe(5 / 8);
+    expect(r.rows).toEqual([
+      { n: 1, majority: 0.5, verifier: 0.5, vote: 0.5 },
+      // n=2: majority 5|7 tie → 5 ✗, 3|4 → 3 ✓; best 0.9→5 ✗, 0.7→4 ✗; top-2 ties go to the better-ranked: 5 ✗, 4 ✗.
+      { n: 2, majority: 0.5, verifier: 0, vote: 0 },
+      // n=4: majority 7 ✓, 3|4 tie → 3 ✓; best 5 ✗, 3 ✓; top-3 {5,7,7} → 7 ✓, {3,4,4} → 4 ✗.
+      { n: 4, majority: 1, verifier: 0.5, vote: 0.5 },
+    ]);
   });
 });
