@@ -62,6 +62,8 @@ function addSandboxFlags(cmd: Command): Command {
     .option('--unsafe-no-sandbox', 'run programs WITHOUT isolation (only for code you trust)');
 }
 
+type GsmFlags = { data: string; calculator: boolean; verifier?: string; vote: string; device?: Device; threads?: number };
+
 function defaultSamplesPath(bench: string): string {
   return `runs/evals/${bench}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
 }
@@ -196,52 +198,42 @@ export function register(program: Command): void {
     .option('--no-calculator', 'when sampling, let the model do its own arithmetic')
     .option('--verifier <dir>', 'also rank the samples with a verifier (tony train verifier): best-of-N and top-k vote against N')
     .option('--vote <k>', 'with --verifier: the top k by score vote on the answer', '5');
-  addGenerationFlags(gsm).action(
-    async (o: CommonFlags & { data: string; calculator: boolean; verifier?: string; vote: string; device?: Device; threads?: number }) => {
-      let samples = o.samples;
-      if (o.model) samples ??= defaultSamplesPath('gsm8k');
-      if (samples) await checkWritable(resultsPath(samples), 'file');
-      if (o.model) {
-        const problems = await loadMathProblems(o.data);
-        const provider = await openProvider(o.model, {
-          modelName: o.modelName,
-          api: o.api,
-          apiKeyEnv: o.apiKeyEnv,
+  addGenerationFlags(gsm).action(async (o: CommonFlags & GsmFlags) => {
+    const vote = num('vote', o.vote, { int: true, min: 1 })!; // before any sampling
+    let samples = o.samples;
+    if (o.model) samples ??= defaultSamplesPath('gsm8k');
+    if (samples) await checkWritable(resultsPath(samples), 'file');
+    if (o.model) {
+      const problems = await loadMathProblems(o.data);
+      const provider = await openProvider(o.model, {
+        modelName: o.modelName,
+        api: o.api,
+        apiKeyEnv: o.apiKeyEnv,
+        concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
+        ...runtimeOf(o),
+      });
+      const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
+        sampleMath(provider, problems, {
+          n: num('n', o.n, { int: true, min: 1 })!,
+          temperature: num('temperature', o.temperature, { min: 0 }) ?? 0,
+          topP: num('top-p', o.topP, { min: 0 })!,
+          maxTokens: num('max-tokens', o.maxTokens, { int: true, min: 1 }) ?? 400,
           concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
-          ...runtimeOf(o),
-        });
-        const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
-          sampleMath(provider, problems, {
-            n: num('n', o.n, { int: true, min: 1 })!,
-            temperature: num('temperature', o.temperature, { min: 0 }) ?? 0,
-            topP: num('top-p', o.topP, { min: 0 })!,
-            maxTokens: num('max-tokens', o.maxTokens, { int: true, min: 1 }) ?? 400,
-            concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
-            calculator: o.calculator,
-            onProgress,
-          }),
-        ).finally(() => provider.close?.());
-        await writeSamples(samples!, generated);
-        process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
-      }
-      if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
-      const r = await evaluateGsm8k({ data: o.data, samples });
-      process.stdout.write(
-        `${table([['problems', r.problems], ['samples', r.samples], ...Object.entries(r.metrics), ['results', r.resultsFile ?? '-']])}\n`,
-      );
-      process.stdout.write(`${JSON.stringify(r.metrics)}\n`);
-      if (o.verifier)
-        process.stdout.write(
-          await rankSamples({
-            ...runtimeOf(o),
-            verifier: o.verifier,
-            samples,
-            data: o.data,
-            vote: num('vote', o.vote, { int: true, min: 1 })!,
-          }),
-        );
-    },
-  );
+          calculator: o.calculator,
+          onProgress,
+        }),
+      ).finally(() => provider.close?.());
+      await writeSamples(samples!, generated);
+      process.stderr.write(`wrote ${generated.length} samples to ${samples}\n`);
+    }
+    if (!samples) throw new TonyError('usage', 'nothing to score: pass --samples FILE, or --model URL to sample first');
+    const r = await evaluateGsm8k({ data: o.data, samples });
+    process.stdout.write(
+      `${table([['problems', r.problems], ['samples', r.samples], ...Object.entries(r.metrics), ['results', r.resultsFile ?? '-']])}\n`,
+    );
+    process.stdout.write(`${JSON.stringify(r.metrics)}\n`);
+    if (o.verifier) process.stdout.write(await rankSamples({ ...runtimeOf(o), verifier: o.verifier, samples, data: o.data, vote }));
+  });
 
   evalCmd
     .command('sandbox')
