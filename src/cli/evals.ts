@@ -8,12 +8,13 @@ import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
 import { loadMathProblems, loadProblems, resultsPath } from '../evals/data.ts';
 import { LANGUAGES, type Language } from '../evals/execute.ts';
-import { CODE_SAMPLING, sampleCode, sampleMath, writeSamples } from '../evals/generate.ts';
+import { CODE_SAMPLING, sampleCode, writeSamples } from '../evals/generate.ts';
 import { evaluateGsm8k, GSM8K_TEST_URL } from '../evals/gsm8k.ts';
 import { DEFAULT_KS, evaluateHumanEval, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark } from '../evals/humaneval.ts';
 import { type Api, openProvider } from '../evals/providers.ts';
 import { describeLevel, enforcement, formatReport, probeIsolation } from '../evals/sandbox.ts';
 import { checkWritable } from '../io.ts';
+import { openMathGenerator, sampleSolutions } from '../math/sample.ts';
 import { count, integer, parseNumber, runtimeOptions } from './flags.ts';
 import { rankSamples } from './math.ts';
 import { type Progress, progressBar } from './progress.ts';
@@ -205,21 +206,25 @@ export function register(program: Command): void {
     if (samples) await checkWritable(resultsPath(samples), 'file');
     if (o.model) {
       const problems = await loadMathProblems(o.data);
-      const provider = await openProvider(o.model, {
-        modelName: o.modelName,
-        api: o.api,
-        apiKeyEnv: o.apiKeyEnv,
-        concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
-        ...runtimeOf(o),
-      });
-      const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
-        sampleMath(provider, problems, {
+      // A math-generator run samples in its own Question/Answer layout (src/math/sample.ts).
+      const provider =
+        (await openMathGenerator(o.model, runtimeOf(o))) ??
+        (await openProvider(o.model, {
+          modelName: o.modelName,
+          api: o.api,
+          apiKeyEnv: o.apiKeyEnv,
+          concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
+          ...runtimeOf(o),
+        }));
+      const generated = await withBar(`sampling ${o.model}`, 'problems', (onProgress) =>
+        sampleSolutions(provider, problems, {
           n: num('n', o.n, { int: true, min: 1 })!,
           temperature: num('temperature', o.temperature, { min: 0 }) ?? 0,
           topP: num('top-p', o.topP, { min: 0 })!,
           maxTokens: num('max-tokens', o.maxTokens, { int: true, min: 1 }) ?? 400,
           concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
           calculator: o.calculator,
+          seed: 0,
           onProgress,
         }),
       ).finally(() => provider.close?.());

@@ -2,7 +2,6 @@
  * `tony math generate | sample | rank` — the GSM8K verifier pipeline's commands (PAPERS.md §3), flags →
  * src/math. Training is `tony train math-generator` and `tony train verifier` (registry rows).
  */
-import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
@@ -11,10 +10,9 @@ import { openProvider, type Provider } from '../evals/providers.ts';
 import { checkWritable, readText, writeFileAtomic } from '../io.ts';
 import { generateProblems, type Split } from '../math/problems.ts';
 import type { SelectionReport } from '../math/rank.ts';
-import { sampleSolutions } from '../math/sample.ts';
+import { openMathGenerator, sampleSolutions } from '../math/sample.ts';
 import { groupSamples, verifySamples } from '../math/verify.ts';
 import type { TonyTextModel } from '../models/gpt/model.ts';
-import { loadTextModel } from '../models/index.ts';
 import { loadVerifier } from '../models/verifier/model.ts';
 import { count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
@@ -34,19 +32,9 @@ function formatReport(r: SelectionReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A generator: a Tony model directory (batched sampling, calculator in the decoding loop) or an endpoint. */
+/** A generator: a math-generator run (batched sampling, calculator in the decoding loop) or an endpoint. */
 async function openGenerator(model: string, o: { device: Device; threads?: number }): Promise<TonyTextModel | Provider> {
-  let dir = false;
-  try {
-    dir = statSync(model).isDirectory();
-  } catch {
-    // not a path: an endpoint, or openProvider's error
-  }
-  if (!dir) return openProvider(model, { concurrency: 4 });
-  const m = await loadTextModel(model, o, 'tony math sample');
-  if (!('runtime' in m))
-    throw new TonyError('usage', `${model} is a '${m.kind}' text model that Tony cannot sample in batches`, 'pass a math-generator run');
-  return m as unknown as TonyTextModel;
+  return (await openMathGenerator(model, o)) ?? openProvider(model, { concurrency: 4, ...o });
 }
 
 export function register(program: Command): void {
@@ -105,7 +93,7 @@ export function register(program: Command): void {
         onProgress: (p) => bar.update(p),
       });
       bar.stop();
-      await writeFileAtomic(o.out, jsonl(samples as unknown as Array<Record<string, unknown>>));
+      await writeFileAtomic(o.out, jsonl(samples));
       const right = samples.filter((s) => s.correct).length;
       const first = problems.filter((_, i) => samples[i * o.n]!.correct).length;
       process.stderr.write(

@@ -9,6 +9,11 @@
  * providers instead (src/evals/generate.ts `sampleMath`: stop at "=", force, continue), with their
  * instruction prompt, since a general model was not fine-tuned on the `Question:/Answer:` layout.
  */
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { latestCheckpoint } from '../engine/checkpoint.ts';
+import type { Device } from '../engine/runtime.ts';
 import { calculatorHook } from '../evals/calculator.ts';
 import type { MathProblem } from '../evals/data.ts';
 import { sampleMath } from '../evals/generate.ts';
@@ -16,9 +21,11 @@ import { extractAnswer, isCorrect } from '../evals/gsm8k.ts';
 import type { Provider } from '../evals/providers.ts';
 import { generate } from '../models/gpt/generate.ts';
 import type { TonyTextModel } from '../models/gpt/model.ts';
+import { loadTextModel } from '../models/index.ts';
 import { solutionPrompt } from '../models/verifier/data.ts';
+import { MATH_FORMAT } from '../models/verifier/kind.ts';
 
-export interface LabelledSample {
+export type LabelledSample = {
   /** `gsm8k/<i>`: the problem's 0-based line in its file (the eval's task id). */
   task_id: string;
   question: string;
@@ -28,7 +35,7 @@ export interface LabelledSample {
   correct: boolean;
   /** Why nothing was generated (the prompt does not fit the context). */
   error?: string;
-}
+};
 
 export interface MathSampling {
   n: number;
@@ -38,6 +45,8 @@ export interface MathSampling {
   /** Force `result>>` after every `<<expr=` the calculator can evaluate. */
   calculator: boolean;
   seed: number;
+  /** Problems in flight at once through a provider (default 4). */
+  concurrency?: number;
   onProgress?: (p: { done: number; total: number }) => void;
 }
 
@@ -56,7 +65,7 @@ export async function sampleSolutions(
     ...(error ? { error } : {}),
   });
   if (!('runtime' in generator)) {
-    const raw = await sampleMath(generator, problems, { ...opts, concurrency: 4 });
+    const raw = await sampleMath(generator, problems, { ...opts, concurrency: opts.concurrency ?? 4 });
     return raw.map((s) => label(Number(s.task_id.split('/')[1]), s.completion, s.error));
   }
   const { runtime, cfg, tokenizer } = generator;
@@ -85,4 +94,20 @@ export async function sampleSolutions(
     opts.onProgress?.({ done: i + 1, total: problems.length });
   }
   return out;
+}
+
+/**
+ * A math-generator run or checkpoint directory (its config records the `Question:/Answer:` layout it
+ * was trained on) loaded for batched sampling; undefined for anything else (an endpoint, another
+ * model), which the eval providers sample with their instruction prompt.
+ */
+export async function openMathGenerator(model: string, opts: { device?: Device; threads?: number }): Promise<TonyTextModel | undefined> {
+  try {
+    if (!statSync(model).isDirectory()) return undefined;
+    const dir = (await latestCheckpoint(model))?.dir ?? model;
+    if (JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')).format !== MATH_FORMAT) return undefined;
+  } catch {
+    return undefined; // not a readable Tony model directory: the providers say what is wrong with it
+  }
+  return (await loadTextModel(model, opts, 'math sampling')) as unknown as TonyTextModel;
 }

@@ -126,11 +126,18 @@ describe('tony math', () => {
     expect(report).toMatchObject({ problems: 3, samples: 3, k: 2 });
     expect(report.rows.map((x: { n: number }) => x.n)).toEqual([1, 2, 3]);
 
+    // The one-line form: sample with the generator (its own layout, calculator on), score, rank.
     const e = await tony([
       'eval',
       'gsm8k',
+      '--model',
+      p('gen'),
+      '--n',
+      '2',
+      '--max-tokens',
+      '16',
       '--samples',
-      p('samples.jsonl'),
+      p('eval.jsonl'),
       '--data',
       p('test.jsonl'),
       '--verifier',
@@ -141,7 +148,14 @@ describe('tony math', () => {
       '1',
     ]);
     expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/maj@2/);
     expect(e.stdout).toMatch(/top-2 vote/);
+    const evalSamples = readFileSync(p('eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(evalSamples.map((x) => x.task_id)).toEqual(['gsm8k/0', 'gsm8k/0', 'gsm8k/1', 'gsm8k/1', 'gsm8k/2', 'gsm8k/2']);
+    expect(evalSamples.every((x) => x.question !== undefined)).toBe(true); // sampled by src/math, not the instruction prompt
   });
 
   it('names the file and line of bad input, and refuses bad knobs', async () => {

@@ -35,7 +35,8 @@ const MATH_BLOCK_SIZE = 512;
 /** The GPT of a math model: byte-level, 512 positions, unless overridden. */
 const mathGpt = (overrides: Record<string, unknown>) => gptConfig({ vocabSize: BYTE_VOCAB, blockSize: MATH_BLOCK_SIZE, ...overrides });
 
-const FORMAT = 'Question: <question>\\nAnswer: <solution><eot>';
+/** Recorded in checkpoints: how a math model's text is laid out (data.ts), and how samplers recognise one. */
+export const MATH_FORMAT = 'Question: <question>\\nAnswer: <solution><eot>';
 
 export interface GeneratorConfig {
   model: Readonly<GPTConfig>;
@@ -104,7 +105,7 @@ export const mathGeneratorKind: ModelKind<GeneratorConfig, ExampleSet> = {
       batch: setup.batch,
       seed: setup.seed,
       pretrain_steps: cfg.pretrainSteps,
-      format: FORMAT,
+      format: MATH_FORMAT,
       fim: { rate: 0 },
       tokenizer: { kind: 'bytes' },
       nonembedding_params: new GPT(cfg.model).nonEmbeddingParams,
@@ -203,7 +204,7 @@ export const verifierKind: ModelKind<VerifierConfig, VerifierData> = {
       tokenizer: data.tokenizer.toJSON(),
       batch: setup.batch,
       seed: setup.seed,
-      format: FORMAT,
+      format: MATH_FORMAT,
     },
     ...(data.init ? { initParams: data.init.params } : {}),
   }),
