@@ -117,3 +117,13 @@ describe('verifier objective', () => {
     expect(largest).toBeGreaterThan(1e-3); // the check compared gradients that are not all ~0
   });
 });
+
+describe('verifier config', () => {
+  it('refuses bad settings by name', async () => {
+    const { verifierKind } = await import('../../src/models/verifier/kind.ts');
+    expect(() => verifierKind.config({ level: 'sentence' })).toThrow(/level must be 'token' or 'solution'/);
+    expect(() => verifierKind.config({ init: 'runs/gen', dModel: 32 })).toThrow(/dModel cannot be set with init/);
+    expect(() => verifierKind.config({ lmWieght: 1 })).toThrow(/unknown verifier config key 'lmWieght'/);
+    expect(verifierKind.config({ level: 'solution', lmWeight: 0.5 }).settings).toMatchObject({ level: 'solution', lmWeight: 0.5 });
+  });
+});

@@ -136,6 +136,10 @@ export const verifierKind: ModelKind<VerifierConfig, VerifierData> = {
     const own = new Set(['level', 'lmWeight', 'valueToken', 'init']);
     const settings = verifierSettings(Object.fromEntries(Object.entries(overrides).filter(([k]) => own.has(k))));
     const model = Object.fromEntries(Object.entries(overrides).filter(([k]) => !own.has(k)));
+    const gptKeys = Object.keys(gptConfig({}));
+    const unknown = Object.keys(model).filter((k) => !gptKeys.includes(k));
+    if (unknown.length)
+      throw new TonyError('config', `unknown verifier config key '${unknown[0]}'`, `valid keys: ${[...own, ...gptKeys].join(', ')}`);
     if (settings.init && Object.keys(model).length)
       throw new TonyError(
         'config',
