@@ -8,13 +8,15 @@ import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
 import { loadMathProblems, loadProblems, resultsPath } from '../evals/data.ts';
 import { LANGUAGES, type Language } from '../evals/execute.ts';
-import { CODE_SAMPLING, sampleCode, sampleMath, writeSamples } from '../evals/generate.ts';
+import { CODE_SAMPLING, sampleCode, writeSamples } from '../evals/generate.ts';
 import { evaluateGsm8k, GSM8K_TEST_URL } from '../evals/gsm8k.ts';
 import { DEFAULT_KS, evaluateHumanEval, HUMANEVAL_URL, INFILLING_BENCHMARKS, type InfillingBenchmark } from '../evals/humaneval.ts';
 import { type Api, openProvider } from '../evals/providers.ts';
 import { describeLevel, enforcement, formatReport, probeIsolation } from '../evals/sandbox.ts';
 import { checkWritable } from '../io.ts';
+import { openMathGenerator, sampleSolutions } from '../math/sample.ts';
 import { count, integer, parseNumber, runtimeOptions } from './flags.ts';
+import { rankSamples } from './math.ts';
 import { type Progress, progressBar } from './progress.ts';
 
 interface CommonFlags {
@@ -60,6 +62,8 @@ function addSandboxFlags(cmd: Command): Command {
     .option('--timeout <s>', 'seconds per program (the whole process tree is killed then)', '3')
     .option('--unsafe-no-sandbox', 'run programs WITHOUT isolation (only for code you trust)');
 }
+
+type GsmFlags = { data: string; calculator: boolean; verifier?: string; vote: string; device?: Device; threads?: number };
 
 function defaultSamplesPath(bench: string): string {
   return `runs/evals/${bench}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
@@ -192,28 +196,35 @@ export function register(program: Command): void {
     .description('GSM8K exact match and majority vote')
     .option('--samples <file>', 'samples {task_id: "gsm8k/<i>" | question, completion}; with --model, where to write them')
     .option('--data <path|url>', 'GSM8K test file', GSM8K_TEST_URL)
-    .option('--no-calculator', 'when sampling, let the model do its own arithmetic');
-  addGenerationFlags(gsm).action(async (o: CommonFlags & { data: string; calculator: boolean; device?: Device; threads?: number }) => {
+    .option('--no-calculator', 'when sampling, let the model do its own arithmetic')
+    .option('--verifier <dir>', 'also rank the samples with a verifier (tony train verifier): best-of-N and top-k vote against N')
+    .option('--vote <k>', 'with --verifier: the top k by score vote on the answer', '5');
+  addGenerationFlags(gsm).action(async (o: CommonFlags & GsmFlags) => {
+    const vote = num('vote', o.vote, { int: true, min: 1 })!; // before any sampling
     let samples = o.samples;
     if (o.model) samples ??= defaultSamplesPath('gsm8k');
     if (samples) await checkWritable(resultsPath(samples), 'file');
     if (o.model) {
       const problems = await loadMathProblems(o.data);
-      const provider = await openProvider(o.model, {
-        modelName: o.modelName,
-        api: o.api,
-        apiKeyEnv: o.apiKeyEnv,
-        concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
-        ...runtimeOf(o),
-      });
-      const generated = await withBar(`sampling ${provider.name}`, 'problems', (onProgress) =>
-        sampleMath(provider, problems, {
+      // A math-generator run samples in its own Question/Answer layout (src/math/sample.ts).
+      const provider =
+        (await openMathGenerator(o.model, runtimeOf(o))) ??
+        (await openProvider(o.model, {
+          modelName: o.modelName,
+          api: o.api,
+          apiKeyEnv: o.apiKeyEnv,
+          concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
+          ...runtimeOf(o),
+        }));
+      const generated = await withBar(`sampling ${o.model}`, 'problems', (onProgress) =>
+        sampleSolutions(provider, problems, {
           n: num('n', o.n, { int: true, min: 1 })!,
           temperature: num('temperature', o.temperature, { min: 0 }) ?? 0,
           topP: num('top-p', o.topP, { min: 0 })!,
           maxTokens: num('max-tokens', o.maxTokens, { int: true, min: 1 }) ?? 400,
           concurrency: num('concurrency', o.concurrency, { int: true, min: 1 })!,
           calculator: o.calculator,
+          seed: 0,
           onProgress,
         }),
       ).finally(() => provider.close?.());
@@ -226,6 +237,7 @@ export function register(program: Command): void {
       `${table([['problems', r.problems], ['samples', r.samples], ...Object.entries(r.metrics), ['results', r.resultsFile ?? '-']])}\n`,
     );
     process.stdout.write(`${JSON.stringify(r.metrics)}\n`);
+    if (o.verifier) process.stdout.write(await rankSamples({ ...runtimeOf(o), verifier: o.verifier, samples, data: o.data, vote }));
   });
 
   evalCmd

@@ -30,6 +30,11 @@ export interface TrainTask {
   tokensPerStep: number;
   /** Saved as config.json in the run directory and every checkpoint. */
   config: Record<string, unknown>;
+  /**
+   * Weights a fresh run starts from (a GSM8K verifier starts from its generator); parameters not
+   * named here are initialised from the seed. `TrainOptions.initParams` takes precedence.
+   */
+  initParams?: Record<string, HostTensor>;
 }
 
 export interface TrainOptions {
@@ -141,7 +146,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     await rt.setState(entries);
     step = Number((ck.state as { step?: number }).step ?? 0);
   } else {
-    const init = { ...ps.initialize(opts.seed ?? 0), ...buffers?.initialize(opts.seed ?? 0), ...opts.initParams };
+    const init = { ...ps.initialize(opts.seed ?? 0), ...buffers?.initialize(opts.seed ?? 0), ...(opts.initParams ?? task.initParams) };
     await loadWeights(rt, Object.fromEntries([...ps.specs.map((s) => s.name), ...bufferNames].map((n) => [n, init[n]!])));
     const moments: Record<string, HostTensor> = {};
     for (const { spec } of trainable) {

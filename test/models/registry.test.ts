@@ -53,12 +53,14 @@ describe('model registry', () => {
       ['gpt', 'gpt'],
       ['lm', 'gpt'],
       ['mcnn', 'mcnn'],
+      ['math-generator', 'gpt'],
+      ['verifier', 'verifier'],
     ]);
     const all = await withEnv(fixture, modelKinds);
-    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'conv-ae']);
+    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'math-generator', 'verifier', 'conv-ae']);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
-      hint: 'known: gpt, lm, mcnn',
+      hint: 'known: gpt, lm, mcnn, math-generator, verifier',
     });
     await expect(withEnv(join(dir, 'nope.ts'), modelKinds)).rejects.toThrow(/TONY_MODEL_KINDS: cannot import/);
   });

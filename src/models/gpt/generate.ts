@@ -36,6 +36,12 @@ export interface GenerateOptions {
    * is the prompt's, so it is not streamed, not searched for stop strings and not returned.
    */
   healed?: { text: string; firstTokens: ReadonlySet<number> };
+  /**
+   * Forcing (GSM8K's calculator, src/evals/calculator.ts): called with a sequence's text after each
+   * of its tokens; a returned string is tokenized and fed as the next tokens instead of sampling,
+   * overriding the model. Called again once the forced tokens are in, so forcings can chain.
+   */
+  force?: (text: string) => string | undefined;
   /** Streamed text per sequence, as it becomes final. */
   onText?: (row: number, text: string) => void;
   signal?: AbortSignal;
@@ -182,12 +188,16 @@ async function generatePass(
       // After a shared prefill the one row of logits serves every row.
       const r = logits.length === cfg.vocabSize ? 0 : b;
       const l = logits.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
-      if (!row.done)
+      if (!row.done) {
+        const forced = row.forced.shift();
         row.push(
-          pickToken(row.tokens.length === 0 ? restrict(l, opts.healed?.firstTokens) : l, opts, rand),
+          forced ?? pickToken(row.tokens.length === 0 ? restrict(l, opts.healed?.firstTokens) : l, opts, rand),
           l,
           pos[b]! + 1 >= cfg.blockSize,
         );
+        const force = !row.done && row.forced.length === 0 ? opts.force?.(row.soFar) : undefined;
+        if (force) row.forced.push(...tokenizer.encode(force));
+      }
       next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
     });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
@@ -212,6 +222,8 @@ function restrict(logits: Float32Array, allowed: ReadonlySet<number> | undefined
 /** One sequence's output: tokens, text (streamed safely), stop handling, log-probabilities. */
 class Row {
   tokens: number[] = [];
+  /** Tokens to feed next instead of sampling (GenerateOptions.force). */
+  forced: number[] = [];
   done = false;
   finishReason: 'stop' | 'length' = 'length';
   stoppedBy: Generated['stoppedBy'];
@@ -288,6 +300,11 @@ class Row {
       }
     }
     return hold;
+  }
+
+  /** The row's own text so far (after any healed prompt tail). */
+  get soFar(): string {
+    return this.text.slice(this.start);
   }
 
   private emit(upTo: number) {

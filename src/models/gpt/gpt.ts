@@ -173,8 +173,8 @@ export class GPT {
     return { logits: T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), caches: next };
   }
 
-  /** x (B, T, C) → logits (B, T, V) through the tied head. */
-  private head(x: Tensor): Tensor {
+  /** x (B, T, C) → logits (B, T, V) through the tied head (a verifier's value reads one of them). */
+  head(x: Tensor): Tensor {
     const [B, Tn] = x.shape as [number, number, number];
     const logits = T.matmul(T.reshape(x, [B * Tn, this.cfg.dModel]), T.transpose(this.wte.weight, [1, 0])); // (B·T, V)
     return T.reshape(logits, [B, Tn, this.cfg.vocabSize]);

@@ -1,0 +1,178 @@
+// The pipeline's commands as a user runs them: problems → generator → labelled samples → verifier →
+// ranking, on a tiny model for a few steps (what is checked is the plumbing and the files, not
+// accuracy), and bad input named by file and line.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tony } from '../tony.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tony-math-'));
+const p = (f: string) => join(dir, f);
+const TINY = ['--set', 'nLayer=1', '--set', 'dModel=16', '--set', 'nHead=2', '--set', 'blockSize=448'];
+
+describe('tony math', () => {
+  it('generate → train math-generator → sample → train verifier → rank → eval gsm8k --verifier', async () => {
+    for (const [split, n] of [
+      ['train', '40'],
+      ['test', '3'],
+    ])
+      expect(
+        (await tony(['math', 'generate', '--split', split!, '--count', n!, '--max-steps', '3', '--out', p(`${split}.jsonl`)])).status,
+      ).toBe(0);
+    const test = readFileSync(p('test.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(test).toHaveLength(3);
+
+    const gen = await tony([
+      'train',
+      'math-generator',
+      '--data',
+      p('train.jsonl'),
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+      '--eval-every',
+      '2',
+      '--out',
+      p('gen'),
+      '--threads',
+      '1',
+      ...TINY,
+      '--set',
+      'pretrainSteps=1',
+    ]);
+    expect(gen.stderr).toMatch(/train \/ \d+ validation examples/);
+    expect(gen.status).toBe(0);
+
+    const s = await tony([
+      'math',
+      'sample',
+      '--model',
+      p('gen'),
+      '--data',
+      p('test.jsonl'),
+      '--n',
+      '3',
+      '--max-tokens',
+      '16',
+      '--out',
+      p('samples.jsonl'),
+      '--threads',
+      '1',
+    ]);
+    expect(s.status, s.stderr).toBe(0);
+    const samples = readFileSync(p('samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(samples).toHaveLength(9);
+    samples.forEach((x, i) => {
+      expect(x.task_id).toBe(`gsm8k/${Math.floor(i / 3)}`);
+      expect(x.question).toBe(test[Math.floor(i / 3)].question);
+      // Label oracle: GSM8K's rule, restated here — first "#### N", commas removed, exact string match.
+      const got = /#### (-?[0-9.,]+)/.exec(x.completion)?.[1]?.replace(/,/g, '');
+      expect(x.correct).toBe(got !== undefined && got === /#### (\d+)/.exec(test[Math.floor(i / 3)].answer)![1]);
+    });
+    // Give the verifier both labels to learn from: two of the reference solutions, marked correct.
+    const labelled = [
+      ...samples,
+      ...test.slice(0, 2).map((t, i) => ({ task_id: `gsm8k/${i}`, question: t.question, completion: ` ${t.answer}`, correct: true })),
+    ];
+    writeFileSync(p('labelled.jsonl'), labelled.map((x) => JSON.stringify(x)).join('\n'));
+
+    const v = await tony([
+      'train',
+      'verifier',
+      '--data',
+      p('labelled.jsonl'),
+      '--set',
+      `init=${p('gen')}`,
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+      '--eval-every',
+      '2',
+      '--out',
+      p('ver'),
+      '--threads',
+      '1',
+    ]);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(/labelled correct/);
+    const config = JSON.parse(readFileSync(p('ver/config.json'), 'utf8'));
+    expect(config).toMatchObject({ kind: 'verifier', level: 'token', valueToken: 259, model: { blockSize: 448, dModel: 16 } });
+
+    const r = await tony([
+      'math',
+      'rank',
+      '--verifier',
+      p('ver'),
+      '--samples',
+      p('samples.jsonl'),
+      '--data',
+      p('test.jsonl'),
+      '--vote',
+      '2',
+      '--threads',
+      '1',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(report).toMatchObject({ problems: 3, samples: 3, k: 2 });
+    expect(report.rows.map((x: { n: number }) => x.n)).toEqual([1, 2, 3]);
+
+    // The issue's one-line form: sample with the generator (its own layout, calculator on), score, rank.
+    const e = await tony([
+      'eval',
+      'gsm8k',
+      '--model',
+      p('gen'),
+      '--n',
+      '2',
+      '--max-tokens',
+      '16',
+      '--samples',
+      p('eval.jsonl'),
+      '--data',
+      p('test.jsonl'),
+      '--verifier',
+      p('ver'),
+      '--vote',
+      '2',
+      '--threads',
+      '1',
+    ]);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/maj@2/);
+    expect(e.stdout).toMatch(/top-2 vote/);
+    const evalSamples = readFileSync(p('eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(evalSamples.map((x) => x.task_id)).toEqual(['gsm8k/0', 'gsm8k/0', 'gsm8k/1', 'gsm8k/1', 'gsm8k/2', 'gsm8k/2']);
+    expect(evalSamples.every((x) => x.question !== undefined)).toBe(true); // sampled by src/math, not the instruction prompt
+  });
+
+  it('names the file and line of bad input, and refuses bad knobs', async () => {
+    writeFileSync(p('bad.jsonl'), '{"question": "q", "answer": "#### 1"}\n{"question": "q", "answer": 3}\n');
+    const t = await tony(['train', 'math-generator', '--data', p('bad.jsonl'), '--steps', '1', '--out', p('bad-run')]);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toContain(`${p('bad.jsonl')}:2: field 'answer' must be a string`);
+
+    writeFileSync(p('broken.jsonl'), '{"task_id": "gsm8k/0", "completion": "#### 1"}\n{"task_id": \n');
+    writeFileSync(p('probs.jsonl'), '{"question": "q", "answer": "#### 1"}\n');
+    const r = await tony(['math', 'rank', '--verifier', p('nowhere'), '--samples', p('broken.jsonl'), '--data', p('probs.jsonl')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${p('broken.jsonl')}:2: not valid JSON`);
+
+    const g = await tony(['math', 'generate', '--max-steps', '9', '--out', p('x.jsonl')]);
+    expect(g.status).not.toBe(0);
+    expect(g.stderr).toMatch(/max-steps/);
+    expect(t.stderr + r.stderr + g.stderr).not.toMatch(/\n\s+at /); // no stack traces
+  });
+});
