@@ -1,0 +1,112 @@
+/**
+ * Tony Studio's route module: the web app (src/studio/app, bundled by src/studio/build.ts) and the
+ * JSON routes its pages read.
+ *
+ *   GET /                            the app (every page; the hash picks one, e.g. /#/runs)
+ *   GET /studio.js, /studio.css      its bundle
+ *   GET /api/studio                  the registry's kinds and the models this server loaded
+ *   GET /api/runs                    every run under the runs folder
+ *   GET /api/runs/{name}             a run's config and checkpoints
+ *   GET /api/runs/{name}/metrics     its metrics.jsonl as server-sent events: the rows now, then each new one
+ *   GET /api/evals                   every *_results.jsonl under the runs folder
+ *   GET /api/evals/{name}            one results file's rows
+ *   GET /api/scaling/{name}          a sweep folder's runs, L(N) and L(C) fits and the compute frontier
+ *
+ * Audio and 3D have their own modules (audio.ts, shapes.ts); the OpenAI routes are completions.ts.
+ */
+
+import { studioBundle } from '../../studio/build.ts';
+import { followMetrics, listEvals, listRuns, readEvals, runDetail } from '../../studio/runs.ts';
+import { readScalingRuns, scalingView } from '../../studio/scaling.ts';
+import { HttpError } from '../core/http.ts';
+import type { RequestContext, RouteModule } from '../core/server.ts';
+
+export interface StudioInfo {
+  /** Registry rows (src/models/index.ts), as the Home page lists them. */
+  kinds: Array<{ name: string; kind: string; summary: string; capabilities: readonly string[] }>;
+  /** Models this server loaded, with the folder each came from. */
+  models: Array<{ id: string; kind: string; capabilities: readonly string[]; provider: string; dir: string; role: string }>;
+  /** The folder Runs, Evals and Scaling read; undefined when none was given. */
+  runsDir: string | undefined;
+}
+
+const INDEX = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tony Studio</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/studio.css">
+</head>
+<body>
+<noscript>Tony Studio is a JavaScript app; the OpenAI API at /v1 works without it.</noscript>
+<script type="module" src="/studio.js"></script>
+</body>
+</html>
+`;
+
+function staticRoute(path: string, type: string, body: () => Promise<Buffer> | Buffer) {
+  return {
+    method: 'GET' as const,
+    path,
+    public: true,
+    async handle({ res }: RequestContext) {
+      const b = await body();
+      res.writeHead(200, {
+        'Content-Type': type,
+        'Content-Length': b.length,
+        'Cache-Control': 'no-cache',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(b);
+    },
+  };
+}
+
+export function studioRoutes(info: StudioInfo): RouteModule {
+  const runs = (): string => {
+    if (info.runsDir === undefined)
+      throw new HttpError(404, 'This studio has no runs folder.', 'invalid_request_error', null, 'no_runs_folder');
+    return info.runsDir;
+  };
+  return {
+    routes: [
+      staticRoute('/', 'text/html; charset=utf-8', () => Buffer.from(INDEX)),
+      staticRoute('/studio.js', 'text/javascript; charset=utf-8', async () => (await studioBundle()).js),
+      staticRoute('/studio.css', 'text/css; charset=utf-8', async () => (await studioBundle()).css),
+      { method: 'GET', path: '/api/studio', public: true, handle: async (ctx) => ctx.send(200, info) },
+      { method: 'GET', path: '/api/runs', public: true, handle: async (ctx) => ctx.send(200, { data: await listRuns(runs()) }) },
+      {
+        method: 'GET',
+        path: /\/api\/runs\/(.+)\/metrics/,
+        public: true,
+        async handle(ctx) {
+          const name = ctx.params[0]!;
+          await runDetail(runs(), name); // a 400 naming the problem before the stream opens
+          const sse = ctx.events();
+          await followMetrics(runs(), name, ctx.signal, (rows, reset) => sse.send({ rows, reset }));
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/api\/runs\/(.+)/,
+        public: true,
+        handle: async (ctx) => ctx.send(200, await runDetail(runs(), ctx.params[0]!)),
+      },
+      { method: 'GET', path: '/api/evals', public: true, handle: async (ctx) => ctx.send(200, { data: await listEvals(runs()) }) },
+      {
+        method: 'GET',
+        path: /\/api\/evals\/(.+)/,
+        public: true,
+        handle: async (ctx) => ctx.send(200, await readEvals(runs(), ctx.params[0]!)),
+      },
+      {
+        method: 'GET',
+        path: /\/api\/scaling\/(.+)/,
+        public: true,
+        handle: async (ctx) => ctx.send(200, scalingView(await readScalingRuns(runs(), ctx.params[0]!))),
+      },
+    ],
+  };
+}
