@@ -60,7 +60,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
     apiKey: o.apiKey ?? '',
     ...(o.log ? { log: o.log } : {}),
   });
-  server.mount(studioRoutes(info));
+  server.mount(studioRoutes(info, o.model ? { modelDir: o.model.dir } : {}));
   server.mount(audioRoutes(o.vocoder ? { vocoder: o.vocoder.model } : {}));
   server.mount(shapeRoutes());
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));

@@ -60,7 +60,7 @@ beforeAll(async () => {
   );
   const model = await loadTextModel(join(root, 'models/code'), { threads: 1 });
   closeModel = () => model.close();
-  studio = await serveStudio({ port: 0, runsDir: dir, model: { model, dir: 'models/code' } });
+  studio = await serveStudio({ port: 0, runsDir: dir, model: { model, dir: join(root, 'models/code') } });
 });
 
 afterAll(async () => {
@@ -260,6 +260,33 @@ describe('Tony Studio in Chromium', () => {
     await page.focus('nav .menu');
     await page.keyboard.press('Enter');
     expect(await page.$eval('#nav-links', (e) => getComputedStyle(e).display)).toBe('flex');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  // Last: it stops the server.
+  it('Code in the tab: onnxruntime-web runs the server’s graphs and, with the server stopped, completes as the server did', async (ctx) => {
+    requires(ctx, CHROMIUM);
+    const { page, errors } = await openPage(await getBrowser());
+    await gotoStudio(page, studio.url, 'code');
+    await page.click('xpath/.//button[contains(., "Load the model")]');
+    await page.waitForSelector('main[data-in-page="ready"]', { timeout: 90_000 });
+    const prompt = 'def fibonacci(n):';
+    const r = (await (
+      await fetch(`${studio.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: 'code', prompt, max_tokens: 24, temperature: 0 }),
+      })
+    ).json()) as { choices: Array<{ text: string }> };
+    await studio.close();
+    expect((await fetch(`${studio.url}/api/studio`).catch(() => undefined))?.ok).toBeFalsy(); // the server is gone
+    await page.$eval('#f-prompt', (e, p) => ((e as HTMLTextAreaElement).value = p), prompt);
+    await page.$eval('#f-max-tokens', (e) => ((e as HTMLInputElement).value = '24'));
+    await page.click('xpath/.//button[contains(., "Complete in this tab")]');
+    await page.waitForSelector('#in-page-out[data-done="true"]', { timeout: 60_000 });
+    expect(await page.$eval('#in-page-out', (e) => e.textContent)).toBe(r.choices[0]!.text);
+    expect(r.choices[0]!.text.length).toBeGreaterThan(0);
     expect(errors).toEqual([]);
     await page.close();
   });

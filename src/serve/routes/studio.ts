@@ -11,11 +11,17 @@
  *   GET /api/evals                   every *_results.jsonl under the runs folder
  *   GET /api/evals/{name}            one results file's rows
  *   GET /api/scaling/{name}          a sweep folder's runs, L(N) and L(C) fits and the compute frontier
+ *   GET /api/in-page/{file}          the text model for the page: manifest.json, prefill.onnx, decode.onnx, weights.bin
+ *   GET /ort/{file}                  onnxruntime-web's WebAssembly runtime (from node_modules)
  *
  * Audio and 3D have their own modules (audio.ts, shapes.ts); the OpenAI routes are completions.ts.
  */
 
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { studioBundle } from '../../studio/build.ts';
+import { type InPageGpt, inPageGpt } from '../../studio/in-page.ts';
 import { followMetrics, listEvals, listRuns, readEvals, runDetail } from '../../studio/runs.ts';
 import { readScalingRuns, scalingView } from '../../studio/scaling.ts';
 import { HttpError } from '../core/http.ts';
@@ -64,7 +70,26 @@ function staticRoute(path: string, type: string, body: () => Promise<Buffer> | B
   };
 }
 
-export function studioRoutes(info: StudioInfo): RouteModule {
+/** The onnxruntime-web files a page loads at run time (the JavaScript API is in the bundle). */
+const ORT_FILES = new Set(['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs']);
+const ortDir = () => dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
+
+/** `modelDir`: the text model (a GPT with a BPE) whose graphs the Code page runs in the tab. */
+export function studioRoutes(info: StudioInfo, opts: { modelDir?: string } = {}): RouteModule {
+  let inPage: Promise<InPageGpt> | undefined;
+  const model = () => {
+    if (!opts.modelDir)
+      throw new HttpError(404, 'This studio serves no text model to run in the page.', 'invalid_request_error', null, 'no_model');
+    inPage ??= inPageGpt(opts.modelDir).catch((err: unknown) => {
+      inPage = undefined;
+      throw err;
+    });
+    return inPage;
+  };
+  const binary = (ctx: RequestContext, type: string, b: Uint8Array) => {
+    ctx.res.writeHead(200, { 'Content-Type': type, 'Content-Length': b.length, 'Cache-Control': 'no-cache' });
+    ctx.res.end(b);
+  };
   const runs = (): string => {
     if (info.runsDir === undefined)
       throw new HttpError(404, 'This studio has no runs folder.', 'invalid_request_error', null, 'no_runs_folder');
@@ -106,6 +131,36 @@ export function studioRoutes(info: StudioInfo): RouteModule {
         path: /\/api\/scaling\/(.+)/,
         public: true,
         handle: async (ctx) => ctx.send(200, scalingView(await readScalingRuns(runs(), ctx.params[0]!))),
+      },
+      {
+        method: 'GET',
+        path: /\/api\/in-page\/([^/]+)/,
+        public: true,
+        async handle(ctx) {
+          const file = ctx.params[0]!;
+          const files = ['manifest.json', 'prefill.onnx', 'decode.onnx', 'weights.bin'];
+          if (!files.includes(file))
+            throw new HttpError(
+              404,
+              `No in-page file '${file}'; there are ${files.join(', ')}.`,
+              'invalid_request_error',
+              null,
+              'not_found',
+            );
+          const m = await model();
+          if (file === 'manifest.json') return ctx.send(200, m.manifest);
+          binary(ctx, 'application/octet-stream', file === 'prefill.onnx' ? m.prefill : file === 'decode.onnx' ? m.decode : m.weights);
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/ort\/([^/]+)/,
+        public: true,
+        async handle(ctx) {
+          const file = ctx.params[0]!;
+          if (!ORT_FILES.has(file)) throw new HttpError(404, `No runtime file '${file}'.`, 'invalid_request_error', null, 'not_found');
+          binary(ctx, file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript; charset=utf-8', await readFile(join(ortDir(), file)));
+        },
       },
     ],
   };
