@@ -8,7 +8,7 @@ import { latestCheckpoint, loadCheckpoint } from '../engine/checkpoint.ts';
 import { TonyError } from '../errors.ts';
 import { buildDecodeGraph, buildPrefillGraph, type GPTConfig, gptConfig } from '../models/gpt/gpt.ts';
 
-export interface InPageManifest {
+interface InPageManifest {
   config: GPTConfig;
   tokenizer: Record<string, unknown>;
   /** Weights in graph-input order: name, shape, and where its floats start in weights.bin. */
