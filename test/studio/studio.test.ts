@@ -76,7 +76,7 @@ describe('Tony Studio in Chromium', () => {
   it('every page loads with no console errors, and the Home page lists the registry', async (ctx) => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser());
-    for (const id of ['home', 'code', 'runs', 'scaling', 'evals', 'audio', '3d']) await gotoStudio(page, studio.url, id);
+    for (const id of ['home', 'code', 'train', 'runs', 'scaling', 'evals', 'audio', '3d']) await gotoStudio(page, studio.url, id);
     await gotoStudio(page, studio.url, 'home');
     const kinds = await page.$$eval('#kinds tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.kind));
     expect(kinds).toEqual(studio.info.kinds.map((k) => k.name));
@@ -260,6 +260,24 @@ describe('Tony Studio in Chromium', () => {
     await page.focus('nav .menu');
     await page.keyboard.press('Enter');
     expect(await page.$eval('#nav-links', (e) => getComputedStyle(e).display)).toBe('flex');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('Train in tab: the training-step graph runs on onnxruntime-web and the loss falls from ln V', async (ctx) => {
+    requires(ctx, CHROMIUM);
+    const { page, errors } = await openPage(await getBrowser());
+    await gotoStudio(page, studio.url, 'train');
+    await page.$eval('#f-steps', (e) => ((e as HTMLInputElement).value = '60'));
+    await page.click('xpath/.//button[contains(., "Train in this tab")]');
+    await page.waitForSelector('#train-chart[data-done="true"]', { timeout: 90_000 });
+    const losses = JSON.parse(await page.$eval('#train-chart', (e) => (e as HTMLElement).dataset.losses ?? '[]')) as number[];
+    expect(losses).toHaveLength(60);
+    // At initialisation the model guesses about uniformly over its 260 tokens: loss ≈ ln 260.
+    expect(losses[0]).toBeGreaterThan(Math.log(260) - 0.3);
+    expect(losses[0]).toBeLessThan(Math.log(260) + 0.3);
+    const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    expect(tail).toBeLessThan(losses[0]! - 2); // it learned the text's bytes
     expect(errors).toEqual([]);
     await page.close();
   });

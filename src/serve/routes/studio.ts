@@ -12,6 +12,7 @@
  *   GET /api/evals/{name}            one results file's rows
  *   GET /api/scaling/{name}          a sweep folder's runs, L(N) and L(C) fits and the compute frontier
  *   GET /api/in-page/{file}          the text model for the page: manifest.json, prefill.onnx, decode.onnx, weights.bin
+ *   GET /api/train-in-page/{file}    a tiny GPT's training-step graph for the page: manifest.json, step.onnx, init.bin
  *   GET /ort/{file}                  onnxruntime-web's WebAssembly runtime (from node_modules)
  *
  * Audio and 3D have their own modules (audio.ts, shapes.ts); the OpenAI routes are completions.ts.
@@ -24,6 +25,7 @@ import { studioBundle } from '../../studio/build.ts';
 import { type InPageGpt, inPageGpt } from '../../studio/in-page.ts';
 import { followMetrics, listEvals, listRuns, readEvals, runDetail } from '../../studio/runs.ts';
 import { readScalingRuns, scalingView } from '../../studio/scaling.ts';
+import { inPageTraining } from '../../studio/train-in-page.ts';
 import { HttpError } from '../core/http.ts';
 import type { RequestContext, RouteModule } from '../core/server.ts';
 
@@ -150,6 +152,25 @@ export function studioRoutes(info: StudioInfo, opts: { modelDir?: string } = {})
           const m = await model();
           if (file === 'manifest.json') return ctx.send(200, m.manifest);
           binary(ctx, 'application/octet-stream', file === 'prefill.onnx' ? m.prefill : file === 'decode.onnx' ? m.decode : m.weights);
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/api\/train-in-page\/([^/]+)/,
+        public: true,
+        async handle(ctx) {
+          const file = ctx.params[0]!;
+          const t = inPageTraining();
+          if (file === 'manifest.json') return ctx.send(200, t.manifest);
+          if (file === 'step.onnx' || file === 'init.bin')
+            return binary(ctx, 'application/octet-stream', file === 'step.onnx' ? t.step : t.init);
+          throw new HttpError(
+            404,
+            `No file '${file}'; there are manifest.json, step.onnx, init.bin.`,
+            'invalid_request_error',
+            null,
+            'not_found',
+          );
         },
       },
       {

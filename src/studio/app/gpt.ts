@@ -5,13 +5,8 @@
  * prefill's logits at the prompt's last position, then one decode step per token at its position.
  * Once loaded it needs no server.
  */
-import * as ort from 'onnxruntime-web/wasm';
 import { BpeTokenizer } from '../../text/bpe.ts';
-
-// The runtime's .wasm and its loader come from this server (src/serve/routes/studio.ts), never a CDN.
-// One thread: several need cross-origin isolation, which an iframe'd playground would have to share.
-ort.env.wasm.wasmPaths = '/ort/';
-ort.env.wasm.numThreads = 1;
+import { ort } from './ort.ts';
 
 interface Manifest {
   config: { vocabSize: number; blockSize: number };
