@@ -22,6 +22,7 @@ interface StudioFlags {
   runs?: string;
   model?: string;
   vocoder?: string;
+  audio?: string;
   port: number;
   host: string;
   apiKey?: string;
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .description('Tony Studio: a web app for models, training runs, scaling sweeps, evals, audio and 3D')
     .option('--runs <dir>', 'folder of training runs and *_results.jsonl eval files (Runs, Scaling, Evals pages)')
     .option('--model <dir>', 'text model for the Code page and the OpenAI API (default: the bundled models/code)')
+    .option('--audio <dir>', 'audio corpus for the Audio page (manifest.jsonl as tony audio corpus writes, LJSpeech, LibriSpeech, WAVs)')
     .option('--vocoder <dir>', "model with capability 'vocode' for the Audio page (e.g. tony train mcnn --out)")
     .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on (0.0.0.0 = every interface: set an API key)', SERVER_DEFAULTS.host)
@@ -75,6 +77,8 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
       `--runs ${o.runs} does not exist`,
       'name the folder your training runs write into (tony train --out <folder>/<run>)',
     );
+  if (o.audio !== undefined && !existsSync(o.audio))
+    throw new TonyError('usage', `--audio ${o.audio} does not exist`, 'make one with tony audio corpus --kind speech --out <dir>');
   const rt = { device: o.device, threads: o.threads };
   const modelDir = o.model ?? bundled('code');
   const model = await loadTextModel(modelDir, rt, 'tony studio --model');
@@ -85,6 +89,7 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
     port: o.port,
     apiKey,
     ...(o.runs !== undefined ? { runsDir: resolve(o.runs) } : {}),
+    ...(o.audio !== undefined ? { audioDir: resolve(o.audio) } : {}),
     model: { model, dir: modelDir },
     ...(vocoder && o.vocoder ? { vocoder: { model: vocoder, dir: o.vocoder } } : {}),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

@@ -26,6 +26,8 @@ export interface StudioOptions {
   runsDir?: string;
   /** A text model: the Code page and the OpenAI routes. */
   model?: { model: ServedModel & LoadedModel; dir: string };
+  /** An audio corpus folder (manifest.jsonl, LJSpeech, LibriSpeech or WAVs): the Audio page plays it. */
+  audioDir?: string;
   /** A model with capability 'vocode': the Audio page offers it beside Griffin-Lim. */
   vocoder?: { model: Vocoder & LoadedModel; dir: string };
   log?: (line: string) => void;
@@ -53,6 +55,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
       ...(o.vocoder ? [card(o.vocoder.model, o.vocoder.dir, 'vocoder: the Audio page')] : []),
     ],
     runsDir: o.runsDir,
+    audioDir: o.audioDir,
   };
   const server = createServer({
     host: o.host ?? SERVER_DEFAULTS.host,
@@ -61,7 +64,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
     ...(o.log ? { log: o.log } : {}),
   });
   server.mount(studioRoutes(info, o.model ? { modelDir: o.model.dir } : {}));
-  server.mount(audioRoutes(o.vocoder ? { vocoder: o.vocoder.model } : {}));
+  server.mount(audioRoutes({ ...(o.vocoder ? { vocoder: o.vocoder.model } : {}), ...(o.audioDir ? { corpusDir: o.audioDir } : {}) }));
   server.mount(shapeRoutes());
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));
   const url = await server.listen();

@@ -7,13 +7,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWav } from '../../src/audio/wav.ts';
+import { writeManifest } from '../../src/audio/manifest.ts';
+import { decodeWav, writeWav } from '../../src/audio/wav.ts';
 import { readGlb } from '../../src/shape/glb.ts';
 import { type StudioHandle, serveStudio } from '../../src/studio/serve.ts';
 
 let dir: string;
 let studio: StudioHandle;
 let bare: StudioHandle;
+let withCorpus: StudioHandle;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tony-studio-routes-'));
@@ -24,13 +26,29 @@ beforeAll(async () => {
   await writeFile(join(dir, 'secret.txt'), 'x');
   studio = await serveStudio({ port: 0, runsDir: dir });
   bare = await serveStudio({ port: 0 });
+  // A corpus of two utterances, one at 22.05 kHz (the studio resamples to 16 kHz).
+  const corpus = join(dir, 'corpus');
+  await mkdir(corpus);
+  const tone = (rate: number, n: number) => Float64Array.from({ length: n }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / rate));
+  await writeWav(join(corpus, 'a.wav'), { sampleRate: 16000, channels: [tone(16000, 8000)] });
+  await writeWav(join(corpus, 'b.wav'), { sampleRate: 22050, channels: [tone(22050, 22050)] });
+  await writeManifest(join(corpus, 'manifest.jsonl'), [
+    { id: 'a', audio: join(corpus, 'a.wav'), text: 'a tone', seconds: 0.5 },
+    { id: 'b', audio: join(corpus, 'b.wav'), text: 'another tone', seconds: 1 },
+  ]);
+  withCorpus = await serveStudio({ port: 0, audioDir: corpus });
 });
 
 afterAll(async () => {
   await studio?.close();
   await bare?.close();
+  await withCorpus?.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** A JSON answer as the tests read it (every route's shape differs; an error is { error: { message } }). */
+// biome-ignore lint/suspicious/noExplicitAny: the tests index answers of many shapes
+type Json = any;
 
 async function call(path: string, body?: unknown, base = studio.url) {
   const res = await fetch(
@@ -40,13 +58,16 @@ async function call(path: string, body?: unknown, base = studio.url) {
       : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) },
   );
   const type = res.headers.get('content-type') ?? '';
-  return { status: res.status, type, json: type.includes('json') ? ((await res.json()) as any) : undefined, res };
+  return { status: res.status, type, json: type.includes('json') ? ((await res.json()) as Json) : undefined, res };
 }
 
 describe('studio routes', () => {
   it.each([
-    ['/api/audio/music?seed=-1', undefined, 400, /'seed' must be an integer from 0/],
-    ['/api/audio/music?seconds=100', undefined, 400, /'seconds' must be a number from 0.5 to 10/],
+    ['/api/audio/clip?source=music:-1', undefined, 400, /'source seed' must be an integer from 0/],
+    ['/api/audio/clip?seconds=100', undefined, 400, /'seconds' must be a number from 0.5 to 10/],
+    ['/api/audio/clip?source=speech:1', undefined, 400, /'source' must be music:<seed> or corpus:<id>/],
+    ['/api/audio/clip?source=corpus:a', undefined, 404, /no audio corpus: start it with --audio <dir>/],
+    ['/api/audio/corpus', undefined, 404, /no audio corpus: start it with --audio <dir>/],
     ['/api/audio/invert', { method: 'phase-vocoder' }, 400, /'method' must be one of griffin-lim, fast-griffin-lim, vocoder/],
     ['/api/audio/invert', { iters: 1.5 }, 400, /'iters' must be an integer from 0 to 200/],
     ['/api/audio/invert', { method: 'vocoder' }, 400, /no vocoder: start it with --vocoder <dir>/],
@@ -114,7 +135,7 @@ describe('studio routes', () => {
   });
 
   it('music clips and Griffin-Lim reconstructions come back as WAV and PNG that decode', async () => {
-    const clip = (await call('/api/audio/music?seed=3&seconds=1')).json as { wav: string; spectrogram: string; caption: string };
+    const clip = (await call('/api/audio/clip?source=music:3&seconds=1')).json as { wav: string; spectrogram: string; caption: string };
     const { audio } = decodeWav(Buffer.from(clip.wav, 'base64'));
     expect(audio.sampleRate).toBe(16000);
     // A clip is whole bars of its tempo: about, not exactly, the seconds asked for.
@@ -122,7 +143,7 @@ describe('studio routes', () => {
     expect(n / 16000).toBeGreaterThan(0.5);
     expect(n / 16000).toBeLessThan(4);
     expect(Buffer.from(clip.spectrogram, 'base64').subarray(1, 4).toString()).toBe('PNG');
-    const inv = (await call('/api/audio/invert', { seed: 3, seconds: 1, iters: 8 })).json as { wav: string; scDb: number };
+    const inv = (await call('/api/audio/invert', { source: 'music:3', seconds: 1, iters: 8 })).json as { wav: string; scDb: number };
     expect(decodeWav(Buffer.from(inv.wav, 'base64')).audio.channels[0]!.length).toBe(n);
     expect(inv.scDb).toBeLessThan(0);
   });
@@ -134,5 +155,21 @@ describe('studio routes', () => {
     expect(mesh.positions.length / 3).toBe(Number(r.res.headers.get('x-vertices')));
     expect(mesh.indices.length / 3).toBe(Number(r.res.headers.get('x-faces')));
     expect(mesh.colors).toBeDefined();
+  });
+
+  it('a corpus is listed, its clips come resampled to 16 kHz, and an unknown id is a 400', async () => {
+    const list = (await call('/api/audio/corpus', undefined, withCorpus.url)).json.data;
+    expect(list).toEqual([
+      { id: 'a', text: 'a tone', seconds: 0.5 },
+      { id: 'b', text: 'another tone', seconds: 1 },
+    ]);
+    const b = (await call('/api/audio/clip?source=corpus:b', undefined, withCorpus.url)).json as { wav: string; caption: string };
+    expect(b.caption).toBe('another tone');
+    const { audio } = decodeWav(Buffer.from(b.wav, 'base64'));
+    expect(audio.sampleRate).toBe(16000);
+    expect(Math.abs(audio.channels[0]!.length - 16000)).toBeLessThanOrEqual(1);
+    const bad = await call('/api/audio/clip?source=corpus:zzz', undefined, withCorpus.url);
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toMatch(/No corpus entry 'zzz'; GET \/api\/audio\/corpus lists them/);
   });
 });

@@ -36,6 +36,8 @@ export interface StudioInfo {
   models: Array<{ id: string; kind: string; capabilities: readonly string[]; provider: string; dir: string; role: string }>;
   /** The folder Runs, Evals and Scaling read; undefined when none was given. */
   runsDir: string | undefined;
+  /** The audio corpus the Audio page plays; undefined when none was given. */
+  audioDir: string | undefined;
 }
 
 const INDEX = `<!doctype html>

@@ -9,6 +9,7 @@ export interface StudioInfo {
   kinds: Array<{ name: string; kind: string; summary: string; capabilities: string[] }>;
   models: Array<{ id: string; kind: string; capabilities: string[]; provider: string; dir: string; role: string }>;
   runsDir: string | undefined;
+  audioDir: string | undefined;
 }
 
 export interface StudioPage {
