@@ -51,7 +51,12 @@ async function walk(root: string, visit: (dir: string, files: string[]) => void)
       entries.filter((e) => e.isFile()).map((e) => e.name),
     );
     if (depth >= MAX_DEPTH) return;
-    for (const e of entries) if (e.isDirectory() && !SKIP.test(e.name)) await go(join(dir, e.name), depth + 1);
+    for (const e of entries) {
+      if (SKIP.test(e.name)) continue;
+      // A linked run folder counts (runs folders often gather runs by symlink); MAX_DEPTH bounds loops.
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(join(dir, e.name)).catch(() => undefined))?.isDirectory());
+      if (isDir) await go(join(dir, e.name), depth + 1);
+    }
   };
   await go(resolve(root), 0);
 }

@@ -96,7 +96,7 @@ describe('studio routes', () => {
   });
 
   it('without a runs folder, Runs/Evals/Scaling say how to give one', async () => {
-    for (const path of ['/api/runs', '/api/evals', '/api/scaling/x']) {
+    for (const path of ['/api/runs', '/api/evals', '/api/scaling?dir=x']) {
       const r = await call(path, undefined, bare.url);
       expect(r.status).toBe(404);
       expect(r.json.error.message).toBe('This studio has no runs folder.');
@@ -129,7 +129,7 @@ describe('studio routes', () => {
   });
 
   it('scaling on too few runs is a note, not an error', async () => {
-    const r = await call('/api/scaling/one');
+    const r = await call('/api/scaling?dir=one');
     expect(r.status).toBe(200);
     expect(r.json.params.note).toMatch(/needs at least 4 points/);
   });

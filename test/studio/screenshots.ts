@@ -43,11 +43,23 @@ await page.waitForSelector('#train-chart[data-done="true"]', { timeout: 180_000 
 await shot('train-in-tab');
 
 await gotoStudio(page, url, 'runs');
-await new Promise((r) => setTimeout(r, 1500));
+// Compare the sweep's sizes on one chart (a sweep folder, when the runs folder holds one).
+const first = await page.$('#runs tbody tr input[type=checkbox]');
+const sweepBoxes = await page.$$('#runs tbody tr[data-run^="sweep/"] input[type=checkbox]');
+if (sweepBoxes.length) {
+  await first?.click();
+  for (const b of sweepBoxes) await b.click();
+}
+await new Promise((r) => setTimeout(r, 2000));
 await shot('runs');
 
 await gotoStudio(page, url, 'scaling');
-await new Promise((r) => setTimeout(r, 1500));
+await page.waitForSelector('#scaling-n[data-points]', { timeout: 60_000 });
+const over = await page.$('#scaling-n .u-over');
+const box = await over?.boundingBox();
+if (box)
+  for (let x = 0.05; x < 1 && !(await page.$eval('#hover', (e) => e.textContent)); x += 0.02)
+    await page.mouse.move(box.x + box.width * x, box.y + box.height / 2);
 await shot('scaling');
 
 await gotoStudio(page, url, 'evals');
@@ -56,6 +68,13 @@ await shot('evals');
 
 await gotoStudio(page, url, 'audio');
 await page.waitForSelector('[data-player="original"]');
+// A speech utterance, when the studio has a corpus: what a speech vocoder was trained for.
+const utterance = await page.$eval('#f-source', (s) => (s as HTMLSelectElement).options[1]?.value);
+if (utterance) {
+  await page.select('#f-source', utterance);
+  await page.waitForFunction(() => !(document.querySelector('button.primary') as HTMLButtonElement).disabled);
+  await page.waitForSelector('[data-player="original"]');
+}
 const hasVocoder = await page.$('option[value="vocoder"]');
 if (hasVocoder) await page.select('#f-method', 'vocoder');
 await page.click('xpath/.//button[contains(., "Invert")]');

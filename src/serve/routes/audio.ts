@@ -118,7 +118,12 @@ export function audioRoutes(opts: { vocoder?: Vocoder; corpusDir?: string } = {}
         async handle(ctx) {
           const q = new URL(ctx.req.url ?? '/', 'http://x').searchParams;
           const { caption, x } = await clip(q.get('source'), q.get('seconds'));
-          ctx.send(200, { caption, sampleRate: SAMPLE_RATE, wav: wavBase64(x), spectrogram: pngBase64(x, caption.slice(0, 80)) });
+          ctx.send(200, {
+            caption,
+            sampleRate: SAMPLE_RATE,
+            wav: wavBase64(x),
+            spectrogram: pngBase64(x, caption.length > 48 ? `${caption.slice(0, 47)}…` : caption),
+          });
         },
       },
       {

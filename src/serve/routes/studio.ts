@@ -10,7 +10,7 @@
  *   GET /api/runs/{name}/metrics     its metrics.jsonl as server-sent events: the rows now, then each new one
  *   GET /api/evals                   every *_results.jsonl under the runs folder
  *   GET /api/evals/{name}            one results file's rows
- *   GET /api/scaling/{name}          a sweep folder's runs, L(N) and L(C) fits and the compute frontier
+ *   GET /api/scaling?dir={name}      a sweep folder's runs, L(N) and L(C) fits and the compute frontier
  *   GET /api/in-page/{file}          the text model for the page: manifest.json, prefill.onnx, decode.onnx, weights.bin
  *   GET /api/train-in-page/{file}    a tiny GPT's training-step graph for the page: manifest.json, step.onnx, init.bin
  *   GET /ort/{file}                  onnxruntime-web's WebAssembly runtime (from node_modules)
@@ -132,9 +132,13 @@ export function studioRoutes(info: StudioInfo, opts: { modelDir?: string } = {})
       },
       {
         method: 'GET',
-        path: /\/api\/scaling\/(.+)/,
+        path: '/api/scaling',
         public: true,
-        handle: async (ctx) => ctx.send(200, scalingView(await readScalingRuns(runs(), ctx.params[0]!))),
+        async handle(ctx) {
+          // A query, not a path: the runs folder itself is '.', which URL normalisation would drop from a path.
+          const name = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('dir') ?? '.';
+          ctx.send(200, scalingView(await readScalingRuns(runs(), name)));
+        },
       },
       {
         method: 'GET',

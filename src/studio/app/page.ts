@@ -78,4 +78,9 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLE
   return el('div', { class: 'field' }, el('label', { for: id }, label, hint ? el('span', { class: 'hint' }, ` — ${hint}`) : null), control);
 }
 
-export const fmt = (x: number, digits = 4) => (Number.isFinite(x) ? Number(x.toPrecision(digits)).toString() : String(x));
+/** A number to `digits` significant digits; very large or small ones in exponent form (1.23e+9). */
+export const fmt = (x: number, digits = 4): string => {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e6 || a < 1e-4) ? x.toExponential(digits - 1) : Number(x.toPrecision(digits)).toString();
+};

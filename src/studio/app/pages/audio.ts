@@ -113,7 +113,7 @@ export const page: StudioPage = {
       st.node,
       el(
         'div',
-        { class: 'grid' },
+        { class: 'pair' },
         el('div', { class: 'card' }, el('h2', { text: 'Original' }), original),
         el('div', { class: 'card' }, el('h2', { text: 'Reconstructed' }), inverted),
       ),

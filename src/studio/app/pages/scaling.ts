@@ -50,7 +50,11 @@ export const page: StudioPage = {
       const p = r.name.includes('/') ? r.name.slice(0, r.name.lastIndexOf('/')) : '.';
       parents.set(p, (parents.get(p) ?? 0) + 1);
     }
-    const sweeps = [...parents].filter(([, n]) => n >= 2).map(([p]) => p);
+    // Sub-folders first: the runs folder itself is a sweep only when started on one.
+    const sweeps = [...parents]
+      .filter(([, n]) => n >= 2)
+      .map(([p]) => p)
+      .sort((a, b) => Number(a === '.') - Number(b === '.') || a.localeCompare(b));
     const pick = el(
       'select',
       { id: 'sweep' },
@@ -72,7 +76,7 @@ export const page: StudioPage = {
       hover,
       el(
         'div',
-        { class: 'grid' },
+        { class: 'pair' },
         el('div', { class: 'card' }, el('h2', { text: 'Loss vs parameters' }), nChart, nText),
         el('div', { class: 'card' }, el('h2', { text: 'Loss vs compute' }), cChart, cText),
       ),
@@ -83,7 +87,7 @@ export const page: StudioPage = {
       st.set('fitting…');
       let v: { params: View; compute: View };
       try {
-        v = await api(`/api/scaling/${pick.value.split('/').map(encodeURIComponent).join('/')}`);
+        v = await api(`/api/scaling?dir=${encodeURIComponent(pick.value)}`);
       } catch (err) {
         return st.set((err as Error).message, true);
       }
