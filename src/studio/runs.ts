@@ -181,6 +181,8 @@ export interface EvalFile {
   name: string;
   samples: number;
   passed: number;
+  /** Why the file cannot be read, when it cannot (the others are still listed). */
+  error?: string;
 }
 
 export interface EvalRow {
@@ -197,9 +199,14 @@ export async function listEvals(root: string): Promise<EvalFile[]> {
     for (const n of names) if (n.endsWith('_results.jsonl')) files.push(join(dir, n));
   });
   const out = await Promise.all(
-    files.map(async (f) => {
-      const rows = parseResults(await readFile(f, 'utf8'), f);
-      return { name: nameOf(root, f), samples: rows.length, passed: rows.filter((r) => r.passed).length };
+    files.map(async (f): Promise<EvalFile> => {
+      const name = nameOf(root, f);
+      try {
+        const rows = parseResults(await readFile(f, 'utf8'), name);
+        return { name, samples: rows.length, passed: rows.filter((r) => r.passed).length };
+      } catch (err) {
+        return { name, samples: 0, passed: 0, error: err instanceof TonyError ? err.message : String(err) };
+      }
     }),
   );
   return out.sort((a, b) => a.name.localeCompare(b.name));

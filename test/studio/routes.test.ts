@@ -128,6 +128,11 @@ describe('studio routes', () => {
     ac.abort();
   });
 
+  it('an unreadable results file is listed with why, beside the others', async () => {
+    const list = (await call('/api/evals')).json.data;
+    expect(list).toEqual([{ name: 'bad_results.jsonl', samples: 0, passed: 0, error: 'bad_results.jsonl:1 is not JSON' }]);
+  });
+
   it('scaling on too few runs is a note, not an error', async () => {
     const r = await call('/api/scaling?dir=one');
     expect(r.status).toBe(200);

@@ -18,6 +18,13 @@ import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTextModel } from '../../src/models/index.ts';
 import { readGlb } from '../../src/shape/glb.ts';
+import { meshField } from '../../src/shape/marching-cubes.ts';
+import { faceCount } from '../../src/shape/mesh.ts';
+import { writeObj } from '../../src/shape/obj.ts';
+import { writePly } from '../../src/shape/ply.ts';
+import { sampleSurface } from '../../src/shape/pointcloud.ts';
+import { buildScene, parseCaption } from '../../src/shape/scenes.ts';
+import { compileShape } from '../../src/shape/sdf.ts';
 import { type StudioHandle, serveStudio } from '../../src/studio/serve.ts';
 import { requires } from '../system.ts';
 import { root, tony } from '../tony.ts';
@@ -228,7 +235,7 @@ describe('Tony Studio in Chromium', () => {
     await page.close();
   });
 
-  it('3D: a GLB from a caption loads with every vertex and turns', async (ctx) => {
+  it('3D: a GLB from a caption loads with every vertex and turns; PLY points and OBJ meshes open from disk', async (ctx) => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser());
     await gotoStudio(page, studio.url, '3d');
@@ -245,6 +252,27 @@ describe('Tony Studio in Chromium', () => {
     const [a0, s0] = [await angle(), await shot()];
     await page.waitForFunction((a) => Number(document.getElementById('view3d')?.dataset.angle) > a + 0.3, {}, a0);
     expect(await shot()).not.toBe(s0); // the picture changed as it turned
+
+    // Files from disk: a PLY point cloud and an OBJ mesh, written by src/shape.
+    const cube = meshField(compileShape(buildScene(parseCaption('a red cube'))), 12);
+    const cloud = sampleSurface(cube, 500, { seed: 1 });
+    await writeFile(join(dir, 'cloud.ply'), writePly(cloud));
+    await writeFile(join(dir, 'cube.obj'), writeObj(cube));
+    const input = (await page.$('input[type=file]'))!;
+    const loaded = (name: string) => page.waitForFunction((n) => document.querySelector('.status')?.textContent?.startsWith(n), {}, name);
+    await input.uploadFile(join(dir, 'cloud.ply'));
+    await loaded('cloud.ply');
+    expect(await page.$eval('#view3d', (e) => [(e as HTMLElement).dataset.kind, (e as HTMLElement).dataset.vertices])).toEqual([
+      'points',
+      '500',
+    ]);
+    await input.uploadFile(join(dir, 'cube.obj'));
+    await loaded('cube.obj');
+    // OBJLoader un-indexes: three vertices per face.
+    expect(await page.$eval('#view3d', (e) => [(e as HTMLElement).dataset.kind, (e as HTMLElement).dataset.vertices])).toEqual([
+      'mesh',
+      String(faceCount(cube) * 3),
+    ]);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -22,11 +22,13 @@ export const page: StudioPage = {
       );
       return;
     }
-    const files = (await api<{ data: Array<{ name: string; samples: number; passed: number }> }>('/api/evals')).data;
+    const files = (await api<{ data: Array<{ name: string; samples: number; passed: number; error?: string }> }>('/api/evals')).data;
     const pick = el(
       'select',
       { id: 'eval-file' },
-      ...files.map((f) => el('option', { value: f.name, text: `${f.name} — ${f.passed}/${f.samples} passed` })),
+      ...files.map((f) =>
+        el('option', { value: f.name, text: f.error ? `${f.name} — unreadable` : `${f.name} — ${f.passed}/${f.samples} passed` }),
+      ),
     );
     const filter = el(
       'select',

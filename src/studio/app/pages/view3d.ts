@@ -84,11 +84,13 @@ export const page: StudioPage = {
         if (g?.attributes.position) vertices += g.attributes.position.count;
       });
       canvas.dataset.vertices = String(vertices);
+      canvas.dataset.kind = object instanceof THREE.Points ? 'points' : 'mesh';
       st.set(`${what}: ${vertices.toLocaleString()} vertices`);
     };
     const fromGeometry = (g: THREE.BufferGeometry): THREE.Object3D => {
       const colors = Boolean(g.attributes.color);
-      if (!g.index && !(g.attributes.normal && g.attributes.position!.count % 3 === 0)) {
+      // PLYLoader indexes the faces it reads: no index means no faces, a point cloud.
+      if (!g.index) {
         return new THREE.Points(g, new THREE.PointsMaterial({ size: 0.015, vertexColors: colors, color: colors ? '#ffffff' : '#8fb0ff' }));
       }
       if (!g.attributes.normal) g.computeVertexNormals();
