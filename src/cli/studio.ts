@@ -23,6 +23,7 @@ interface StudioFlags {
   model?: string;
   vocoder?: string;
   audio?: string;
+  problems?: string;
   port: number;
   host: string;
   apiKey?: string;
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .description('Tony Studio: a web app for models, training runs, scaling sweeps, evals, audio and 3D')
     .option('--runs <dir>', 'folder of training runs and *_results.jsonl eval files (Runs, Scaling, Evals pages)')
     .option('--model <dir>', 'text model for the Code page and the OpenAI API (default: the bundled models/code)')
+    .option('--problems <file>', 'HumanEval(-infilling) problems (.jsonl or .jsonl.gz): eval results show the whole program and its test')
     .option('--audio <dir>', 'audio corpus for the Audio page (manifest.jsonl as tony audio corpus writes, LJSpeech, LibriSpeech, WAVs)')
     .option('--vocoder <dir>', "model with capability 'vocode' for the Audio page (e.g. tony train mcnn --out)")
     .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
@@ -90,6 +92,7 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
     apiKey,
     ...(o.runs !== undefined ? { runsDir: resolve(o.runs) } : {}),
     ...(o.audio !== undefined ? { audioDir: resolve(o.audio) } : {}),
+    ...(o.problems !== undefined ? { problems: o.problems } : {}),
     model: { model, dir: modelDir },
     ...(vocoder && o.vocoder ? { vocoder: { model: vocoder, dir: o.vocoder } } : {}),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

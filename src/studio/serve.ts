@@ -24,6 +24,8 @@ export interface StudioOptions {
   apiKey?: string;
   /** Runs, Evals and Scaling read this folder. */
   runsDir?: string;
+  /** HumanEval(-infilling) problems: the Evals page shows each result's whole program and its test. */
+  problems?: string;
   /** A text model: the Code page and the OpenAI routes. */
   model?: { model: ServedModel & LoadedModel; dir: string };
   /** An audio corpus folder (manifest.jsonl, LJSpeech, LibriSpeech or WAVs): the Audio page plays it. */
@@ -63,7 +65,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
     apiKey: o.apiKey ?? '',
     ...(o.log ? { log: o.log } : {}),
   });
-  server.mount(studioRoutes(info, o.model ? { modelDir: o.model.dir } : {}));
+  server.mount(studioRoutes(info, { ...(o.model ? { modelDir: o.model.dir } : {}), ...(o.problems ? { problems: o.problems } : {}) }));
   server.mount(audioRoutes({ ...(o.vocoder ? { vocoder: o.vocoder.model } : {}), ...(o.audioDir ? { corpusDir: o.audioDir } : {}) }));
   server.mount(shapeRoutes());
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));

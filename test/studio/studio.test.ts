@@ -65,9 +65,28 @@ beforeAll(async () => {
       .map((r) => JSON.stringify(r))
       .join('\n') + '\n',
   );
+  await writeFile(
+    join(dir, 'problems.jsonl'),
+    ['HumanEval/0', 'HumanEval/1']
+      .map((task_id) =>
+        JSON.stringify({
+          task_id,
+          prompt: 'def f():\n',
+          entry_point: 'f',
+          canonical_solution: '    return 1\n',
+          test: 'assert f() == 1\n',
+        }),
+      )
+      .join('\n') + '\n',
+  );
   const model = await loadTextModel(join(root, 'models/code'), { threads: 1 });
   closeModel = () => model.close();
-  studio = await serveStudio({ port: 0, runsDir: dir, model: { model, dir: join(root, 'models/code') } });
+  studio = await serveStudio({
+    port: 0,
+    runsDir: dir,
+    problems: join(dir, 'problems.jsonl'),
+    model: { model, dir: join(root, 'models/code') },
+  });
 });
 
 afterAll(async () => {
@@ -200,7 +219,10 @@ describe('Tony Studio in Chromium', () => {
     await page.waitForSelector('tr[data-task="HumanEval/1"]');
     await page.click('tr[data-task="HumanEval/1"]');
     expect(await page.$eval('#eval-detail .verdict', (e) => e.textContent)).toBe("failed: name 'undefined_name' is not defined");
-    expect(await page.$eval('#eval-detail pre', (e) => e.textContent)).toBe('    return undefined_name\n');
+    expect(await page.$eval('#eval-detail pre.program .completion', (e) => e.textContent)).toBe('    return undefined_name\n');
+    // With the problems file, the program is the task's prompt + the completion, and its test is there.
+    expect(await page.$eval('#eval-detail pre.program', (e) => e.textContent)).toBe('def f():\n    return undefined_name\n');
+    expect(await page.$eval('#eval-detail details pre', (e) => e.textContent)).toBe('assert f() == 1\n');
     expect(await page.$eval('.status', (e) => e.textContent)).toBe('1 of 2 passed');
     // The keyboard moves through the list.
     await page.focus('tr[data-task="HumanEval/0"]');

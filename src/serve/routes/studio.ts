@@ -9,7 +9,8 @@
  *   GET /api/runs/{name}             a run's config and checkpoints
  *   GET /api/runs/{name}/metrics     its metrics.jsonl as server-sent events: the rows now, then each new one
  *   GET /api/evals                   every *_results.jsonl under the runs folder
- *   GET /api/evals/{name}            one results file's rows
+ *   GET /api/evals/{name}            one results file's rows (with each task's prompt, suffix and test when
+ *                                    the studio was given the problems file)
  *   GET /api/scaling?dir={name}      a sweep folder's runs, L(N) and L(C) fits and the compute frontier
  *   GET /api/in-page/{file}          the text model for the page: manifest.json, prefill.onnx, decode.onnx, weights.bin
  *   GET /api/train-in-page/{file}    a tiny GPT's training-step graph for the page: manifest.json, step.onnx, init.bin
@@ -21,6 +22,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadProblems, type Problem } from '../../evals/data.ts';
 import { studioBundle } from '../../studio/build.ts';
 import { type InPageGpt, inPageGpt } from '../../studio/in-page.ts';
 import { followMetrics, listEvals, listRuns, readEvals, runDetail } from '../../studio/runs.ts';
@@ -78,8 +80,21 @@ function staticRoute(path: string, type: string, body: () => Promise<Buffer> | B
 const ORT_FILES = new Set(['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs']);
 const ortDir = () => dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
 
-/** `modelDir`: the text model (a GPT with a BPE) whose graphs the Code page runs in the tab. */
-export function studioRoutes(info: StudioInfo, opts: { modelDir?: string } = {}): RouteModule {
+/**
+ * `modelDir`: the text model (a GPT with a BPE) whose graphs the Code page runs in the tab.
+ * `problems`: a HumanEval(-infilling) problems file, so that an eval result shows the whole program.
+ */
+export function studioRoutes(info: StudioInfo, opts: { modelDir?: string; problems?: string } = {}): RouteModule {
+  let problems: Promise<Map<string, Problem>> | undefined;
+  const problemsFor = () => {
+    if (!opts.problems) return undefined;
+    // HumanEval's fields; an infilling file's 'suffix' comes along.
+    problems ??= loadProblems(opts.problems).catch((err: unknown) => {
+      problems = undefined;
+      throw err;
+    });
+    return problems;
+  };
   let inPage: Promise<InPageGpt> | undefined;
   const model = () => {
     if (!opts.modelDir)
@@ -128,7 +143,15 @@ export function studioRoutes(info: StudioInfo, opts: { modelDir?: string } = {})
         method: 'GET',
         path: /\/api\/evals\/(.+)/,
         public: true,
-        handle: async (ctx) => ctx.send(200, await readEvals(runs(), ctx.params[0]!)),
+        async handle(ctx) {
+          const file = await readEvals(runs(), ctx.params[0]!);
+          const known = await problemsFor();
+          const rows = file.rows.map((r) => {
+            const p = known?.get(r.task_id);
+            return p ? { ...r, prompt: p.prompt, suffix: p.suffix, test: p.test } : r;
+          });
+          ctx.send(200, { ...file, rows });
+        },
       },
       {
         method: 'GET',

@@ -6,6 +6,10 @@ interface EvalRow {
   completion: string;
   result: string;
   passed: boolean;
+  /** With the problems file (tony studio --problems): the rest of the program and its test. */
+  prompt?: string;
+  suffix?: string;
+  test?: string;
 }
 
 export const page: StudioPage = {
@@ -71,7 +75,17 @@ export const page: StudioPage = {
       detail.replaceChildren(
         el('h2', {}, r.task_id, ' ', el('span', { class: r.passed ? 'tag ok' : 'tag bad', text: r.passed ? 'passed' : 'failed' })),
         el('p', { class: 'verdict mono', text: r.result }),
-        el('pre', { class: 'code', text: r.completion }),
+        // The program as the judge ran it: the prompt and suffix dimmed, the model's part bright.
+        el(
+          'pre',
+          { class: 'code program' },
+          el('span', { class: 'given', text: r.prompt ?? '' }),
+          el('span', { class: 'completion', text: r.completion }),
+          el('span', { class: 'given', text: r.suffix ?? '' }),
+        ),
+        r.test
+          ? el('details', {}, el('summary', { text: 'The test' }), el('pre', { class: 'code', text: r.test }))
+          : el('p', { class: 'muted', text: 'Start the studio with --problems <HumanEval file> to see the prompt and the test.' }),
       );
     };
     const draw = () => {
