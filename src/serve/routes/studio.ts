@@ -22,6 +22,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { TonyError } from '../../errors.ts';
 import { loadProblems, type Problem } from '../../evals/data.ts';
 import { studioBundle } from '../../studio/build.ts';
 import { type InPageGpt, inPageGpt } from '../../studio/in-page.ts';
@@ -101,6 +102,9 @@ export function studioRoutes(info: StudioInfo, opts: { modelDir?: string; proble
       throw new HttpError(404, 'This studio serves no text model to run in the page.', 'invalid_request_error', null, 'no_model');
     inPage ??= inPageGpt(opts.modelDir).catch((err: unknown) => {
       inPage = undefined;
+      // A model the page cannot run (not a BPE GPT) is a missing resource, not a server fault.
+      if (err instanceof TonyError && err.kind === 'checkpoint')
+        throw new HttpError(404, err.format(), 'invalid_request_error', null, 'not_found');
       throw err;
     });
     return inPage;

@@ -48,6 +48,7 @@ export async function start(pages: StudioPage[]): Promise<void> {
     }
     main.dataset.ready = 'true'; // tests wait for this
   };
-  window.addEventListener('hashchange', () => void show());
+  // After a menu choice, focus moves to the page, so keyboard and screen-reader users land on it.
+  window.addEventListener('hashchange', () => void show().then(() => main.focus({ preventScroll: true })));
   await show();
 }
