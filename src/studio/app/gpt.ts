@@ -50,8 +50,8 @@ export class PageGpt {
   }
 
   /**
-   * Greedy completion of `prompt`, at most `maxTokens` tokens, ending early at <EOT> or a FIM token
-   * (the server's stop tokens); `onText` gets the text so far after each token.
+   * Greedy completion of `prompt`, at most `maxTokens` tokens (plus a healed one), ending early at
+   * <EOT> or a FIM token (the server's stop tokens); `onText` gets the text so far after each token.
    */
   async complete(
     prompt: string,
@@ -65,7 +65,14 @@ export class PageGpt {
     const ids = this.tokenizer.encode(prompt);
     if (ids.length === 0) ids.push(eot); // an empty prompt starts a document
     if (ids.length >= T) throw new Error(`the prompt has ${ids.length} tokens; this model reads ${T}`);
-    const maxNew = Math.min(maxTokens, T - ids.length);
+    let maxNew = Math.min(maxTokens, T - ids.length);
+    // Token healing, as the server does it (src/models/gpt/model.ts): a whitespace tail is taken back
+    // and the first token must start with its text; that text is the prompt's, not the output's.
+    const healed = this.healing(ids);
+    if (healed) {
+      ids.pop();
+      maxNew += 1;
+    }
     const idx = new BigInt64Array(T).fill(BigInt(eot));
     ids.forEach((t, i) => (idx[i] = BigInt(t)));
     let out = await this.prefill.run({
@@ -78,11 +85,13 @@ export class PageGpt {
     let pos = ids.length;
     for (;;) {
       const logits = out.logits!.data as Float32Array;
-      let best = 0;
-      for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i; // first index on ties, as pickToken
+      const allowed = tokens.length === 0 ? healed?.firstTokens : undefined;
+      let best = -1;
+      // Greedy: the first index on ties, as the server's pickToken.
+      for (let i = 0; i < logits.length; i++) if ((!allowed || allowed.has(i)) && (best < 0 || logits[i]! > logits[best]!)) best = i;
       if (stops.has(best)) break;
       tokens.push(best);
-      onText?.(this.tokenizer.decode(tokens));
+      onText?.(this.tokenizer.decode(tokens).slice(healed?.text.length ?? 0));
       if (tokens.length >= maxNew || pos + 1 >= T) break;
       out = await this.decode.run({
         idx: new ort.Tensor('int64', BigInt64Array.of(BigInt(best)), [1, 1]),
@@ -93,6 +102,17 @@ export class PageGpt {
       caches = Object.fromEntries(this.cache.map((c) => [c.input, out[c.output]!]));
       pos++;
     }
-    return { text: this.tokenizer.decode(tokens), tokens, seconds: (performance.now() - t0) / 1000 };
+    return { text: this.tokenizer.decode(tokens).slice(healed?.text.length ?? 0), tokens, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  private healing(ids: readonly number[]): { text: string; firstTokens: ReadonlySet<number> } | undefined {
+    if (ids.length < 2) return undefined;
+    const text = this.tokenizer.decode([ids.at(-1)!]);
+    if (!/^\s+$/.test(text)) return undefined;
+    const specials = new Set(Object.values(this.tokenizer.special));
+    const firstTokens = new Set<number>();
+    for (let id = 0; id < this.cfg.vocabSize; id++)
+      if (!specials.has(id) && this.tokenizer.decode([id]).startsWith(text)) firstTokens.add(id);
+    return { text, firstTokens };
   }
 }
