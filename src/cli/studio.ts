@@ -79,6 +79,8 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
       `--runs ${o.runs} does not exist`,
       'name the folder your training runs write into (tony train --out <folder>/<run>)',
     );
+  if (o.problems !== undefined && !existsSync(o.problems))
+    throw new TonyError('usage', `--problems ${o.problems} does not exist`, 'name a HumanEval problems file, e.g. HumanEval.jsonl.gz');
   if (o.audio !== undefined && !existsSync(o.audio))
     throw new TonyError('usage', `--audio ${o.audio} does not exist`, 'make one with tony audio corpus --kind speech --out <dir>');
   const rt = { device: o.device, threads: o.threads };

@@ -144,23 +144,10 @@ describe('Tony Studio in Chromium', () => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser());
     const out = join(dir, 'live');
-    const steps = 60;
-    const training = tony([
-      'train',
-      'gpt',
-      '--data',
-      'src/studio',
-      '--preset',
-      'tiny',
-      '--steps',
-      String(steps),
-      '--eval-every',
-      '20',
-      '--threads',
-      '1',
-      '--out',
-      out,
-    ]);
+    // Long enough (~6 s here) that the page opens well before the end, even on a faster machine.
+    const steps = 400;
+    const flags = ['--preset', 'tiny', '--batch', '4', '--steps', String(steps), '--eval-every', '100', '--threads', '1'];
+    const training = tony(['train', 'gpt', '--data', 'src/studio', ...flags, '--out', out]);
     // Wait for the run to appear, then follow it.
     const seen: number[] = [];
     for (let t = 0; t < 600 && seen.length === 0; t++) {
