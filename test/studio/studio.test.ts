@@ -286,6 +286,23 @@ describe('Tony Studio in Chromium', () => {
     await page.close();
   });
 
+  it('a page that needs a capability shows only when a loaded model has it', async (ctx) => {
+    requires(ctx, CHROMIUM);
+    const bare = await serveStudio({ port: 0 });
+    try {
+      const { page, errors } = await openPage(await getBrowser());
+      await gotoStudio(page, bare.url, 'home');
+      const ids = await page.$$eval('#nav-links a', (as) => as.map((a) => (a as HTMLElement).dataset.page));
+      expect(ids).not.toContain('code'); // needs 'complete'
+      expect(ids).toEqual(expect.arrayContaining(['home', 'train', 'runs', 'audio', '3d']));
+      expect(await page.$eval('[data-kind="lm"]', (e) => e.textContent)).toContain('no model loaded');
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await bare.close();
+    }
+  });
+
   it("at a phone's width the menu folds, opens by keyboard, and nothing overflows", async (ctx) => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser(), 390, 844);

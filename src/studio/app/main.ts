@@ -17,7 +17,6 @@ export async function start(pages: StudioPage[]): Promise<void> {
     main,
   );
   menu.addEventListener('click', () => menu.setAttribute('aria-expanded', String(links.classList.toggle('open'))));
-  for (const p of pages) links.append(el('li', {}, el('a', { href: `#/${p.id}`, 'data-page': p.id }, p.title)));
 
   let info: StudioInfo;
   try {
@@ -26,6 +25,9 @@ export async function start(pages: StudioPage[]): Promise<void> {
     main.append(el('p', { class: 'status error', text: `The studio server did not answer: ${(err as Error).message}` }));
     return;
   }
+  // A kind's page shows when this server loaded a model that can do what the page needs.
+  pages = pages.filter((p) => !p.needs || info.models.some((m) => m.capabilities.includes(p.needs!)));
+  for (const p of pages) links.append(el('li', {}, el('a', { href: `#/${p.id}`, 'data-page': p.id }, p.title)));
 
   // biome-ignore lint/suspicious/noConfusingVoidType: what a page's render returns (page.ts)
   let leave: void | (() => void);

@@ -1,7 +1,11 @@
 /**
  * The page contract: a page is one file in pages/ exporting `page: StudioPage`. The bundler
  * (src/studio/build.ts) finds every such file, so a model kind adds its page without touching
- * another file. Pages talk only to the server's routes (src/serve/routes/).
+ * another file, and `needs` ties it to the registry: it shows when a model with that capability is
+ * loaded. Pages talk only to the server's routes (src/serve/routes/).
+ *
+ *   export const page: StudioPage = { id: 'points', title: 'Point-E', order: 70, needs: 'generate-shape',
+ *     render(root, info) { … } };
  */
 
 /** What GET /api/studio answers (src/serve/routes/studio.ts's StudioInfo). */
@@ -18,6 +22,11 @@ export interface StudioPage {
   title: string;
   /** Place in the menu, low first. */
   order: number;
+  /**
+   * A capability a loaded model must have for the page to show (the registry's names: 'complete',
+   * 'vocode', 'generate-shape' …); a model kind's page sets it, a page about files leaves it out.
+   */
+  needs?: string;
   /** Draw into `root`; a returned function runs when the user leaves (close streams, stop loops). */
   // biome-ignore lint/suspicious/noConfusingVoidType: a page with nothing to clean up returns nothing
   render(root: HTMLElement, info: StudioInfo): void | (() => void) | Promise<void | (() => void)>;

@@ -10,6 +10,7 @@ export const page: StudioPage = {
   id: 'code',
   title: 'Code',
   order: 10,
+  needs: 'complete',
   render(root, info) {
     const model = info.models.find((m) => m.capabilities.includes('complete'));
     if (!model) {
