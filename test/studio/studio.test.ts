@@ -144,20 +144,14 @@ describe('Tony Studio in Chromium', () => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser());
     const out = join(dir, 'live');
-    // Long enough (~6 s here) that the page opens well before the end, even on a faster machine.
-    const steps = 400;
+    // Long enough (~4 s here) that the page opens well before the end, even on a faster machine.
+    const steps = 250;
     const flags = ['--preset', 'tiny', '--batch', '4', '--steps', String(steps), '--eval-every', '100', '--threads', '1'];
     const training = tony(['train', 'gpt', '--data', 'src/studio', ...flags, '--out', out]);
-    // Wait for the run to appear, then follow it.
-    const seen: number[] = [];
-    for (let t = 0; t < 600 && seen.length === 0; t++) {
+    // Wait for the run's first step, then follow it.
+    for (let t = 0; t < 600; t++) {
       await new Promise((r) => setTimeout(r, 100));
-      try {
-        const text = await readFile(join(out, 'metrics.jsonl'), 'utf8');
-        if (text.includes('"loss"')) seen.push(1);
-      } catch {
-        /* not yet */
-      }
+      if ((await readFile(join(out, 'metrics.jsonl'), 'utf8').catch(() => '')).includes('"loss"')) break;
     }
     await gotoStudio(page, studio.url, 'runs');
     await page.click('button[aria-label="open live"]');
@@ -179,6 +173,10 @@ describe('Tony Studio in Chromium', () => {
     expect(early).toBeLessThan(losses.length); // it grew while training
     expect(Number(await page.$eval('#loss-chart', (e) => (e as HTMLElement).dataset.lastLoss))).toBe(losses.at(-1)!.loss);
     await page.waitForFunction(() => /ckpt-\d+/.test(document.getElementById('run-detail')?.textContent ?? ''), { timeout: 10_000 });
+    // A run started after the page opened joins the list.
+    await mkdir(join(dir, 'later'));
+    await writeFile(join(dir, 'later', 'metrics.jsonl'), '{"step":1,"tokens":8,"loss":3}\n');
+    await page.waitForSelector('tr[data-run="later"]', { timeout: 10_000 });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -17,6 +17,8 @@ type Row = Record<string, unknown>;
 
 /** How often the open run's checkpoints and config are reread while its metrics stream in. */
 const DETAIL_REFRESH_MS = 2000;
+/** How often the run list is reread for new runs. */
+const RELIST_MS = 3000;
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -169,7 +171,7 @@ export const page: StudioPage = {
       showThroughput();
     };
 
-    runs.forEach((r, i) => {
+    const row = (r: RunSummary): HTMLElement => {
       const box = el('input', { type: 'checkbox', 'aria-label': `plot ${r.name}` }) as HTMLInputElement;
       box.addEventListener('change', () => follow(r.name, box.checked));
       const name = el('button', { class: 'link', text: r.name, 'aria-label': `open ${r.name}` });
@@ -180,25 +182,45 @@ export const page: StudioPage = {
         }
         void open(r.name);
       });
-      list.append(
-        el(
-          'tr',
-          { class: 'pick', 'data-run': r.name },
-          el('td', {}, box),
-          el('td', {}, name, r.kind ? el('span', { class: 'tag', text: r.kind }) : null),
-          el('td', { text: String(r.steps) }),
-          el('td', { text: r.lastLoss === undefined ? '' : fmt(r.lastLoss) }),
-        ),
+      return el(
+        'tr',
+        { class: 'pick', 'data-run': r.name },
+        el('td', {}, box),
+        el('td', {}, name, r.kind ? el('span', { class: 'tag', text: r.kind }) : null),
+        el('td', { class: 'steps', text: String(r.steps) }),
+        el('td', { class: 'loss', text: r.lastLoss === undefined ? '' : fmt(r.lastLoss) }),
       );
+    };
+    runs.forEach((r, i) => {
+      const tr = row(r);
+      list.append(tr);
       if (i === 0) {
-        box.checked = true;
+        (tr.querySelector('input') as HTMLInputElement).checked = true;
         follow(r.name, true);
         void open(r.name);
       }
     });
     if (!runs.length) st.set('No runs yet: tony train … --out <runs folder>/<name> makes one.');
+    // The list follows the folder too: runs started after the page opened appear, steps and losses move on.
+    const relist = setInterval(async () => {
+      let now: RunSummary[];
+      try {
+        now = (await api<{ data: RunSummary[] }>('/api/runs')).data;
+      } catch {
+        return; // the server went away; the streams say so
+      }
+      for (const r of now) {
+        const tr = [...list.querySelectorAll('tr')].find((x) => x.dataset.run === r.name);
+        if (!tr) list.prepend(row(r));
+        else {
+          tr.querySelector('.steps')!.textContent = String(r.steps);
+          tr.querySelector('.loss')!.textContent = r.lastLoss === undefined ? '' : fmt(r.lastLoss);
+        }
+      }
+    }, RELIST_MS);
     return () => {
       clearInterval(refresh);
+      clearInterval(relist);
       for (const es of streams.values()) es.close();
     };
   },
