@@ -1,5 +1,5 @@
 /**
- * The studio's browser bundle, built by esbuild in memory when the server first asks for it.
+ * The studio's browser bundle, built by esbuild in memory once per process, when the studio starts.
  *
  * Why build at start instead of committing a built bundle: esbuild is already one of Tony's
  * dependencies (src/evals/execute.ts), builds the whole app (three.js and uPlot included) in well

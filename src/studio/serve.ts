@@ -14,6 +14,7 @@ import { audioRoutes, type Vocoder } from '../serve/routes/audio.ts';
 import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from '../serve/routes/completions.ts';
 import { shapeRoutes } from '../serve/routes/shapes.ts';
 import { type StudioInfo, studioRoutes } from '../serve/routes/studio.ts';
+import { studioBundle } from './build.ts';
 
 /** Where the playground goes when the studio holds `/`. */
 export const PLAYGROUND_PATH = '/playground';
@@ -59,6 +60,8 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
     runsDir: o.runsDir,
     audioDir: o.audioDir,
   };
+  // Build the web app before listening: a page that does not compile stops the start, naming it.
+  await studioBundle();
   const server = createServer({
     host: o.host ?? SERVER_DEFAULTS.host,
     port: o.port ?? SERVER_DEFAULTS.port,
