@@ -345,6 +345,8 @@ describe('Tony Studio in Chromium', () => {
     await gotoStudio(page, studio.url, 'code');
     await page.click('xpath/.//button[contains(., "Load the model")]');
     await page.waitForSelector('main[data-in-page="ready"]', { timeout: 90_000 });
+    // The page says which provider runs it (headless Chromium here has no WebGPU adapter).
+    expect(await page.$eval('#in-page-status', (e) => e.textContent)).toMatch(/onnxruntime-web on (WebGPU|WebAssembly \(.+\)) runs it/);
     // The second prompt ends in whitespace: the server token-heals it, and so must the page.
     const prompts = ['def fibonacci(n):', 'class Stack:\n    def push(self, item):\n'];
     const server: string[] = [];

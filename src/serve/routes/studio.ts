@@ -78,7 +78,13 @@ function staticRoute(path: string, type: string, body: () => Promise<Buffer> | B
 }
 
 /** The onnxruntime-web files a page loads at run time (the JavaScript API is in the bundle). */
-const ORT_FILES = new Set(['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs']);
+const ORT_FILES = new Set([
+  'ort-wasm-simd-threaded.wasm',
+  'ort-wasm-simd-threaded.mjs',
+  // The WebGPU build's (asyncify: WebGPU calls are asynchronous, WebAssembly is not).
+  'ort-wasm-simd-threaded.asyncify.wasm',
+  'ort-wasm-simd-threaded.asyncify.mjs',
+]);
 const ortDir = () => dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
 
 /**

@@ -6,7 +6,7 @@
  * Once loaded it needs no server.
  */
 import { BpeTokenizer } from '../../text/bpe.ts';
-import { ort } from './ort.ts';
+import { type Ort, runtime } from './ort.ts';
 
 interface Manifest {
   config: { vocabSize: number; blockSize: number };
@@ -25,10 +25,13 @@ export class PageGpt {
   private constructor(
     readonly tokenizer: BpeTokenizer,
     private readonly cfg: Manifest['config'],
-    private readonly weights: Record<string, ort.Tensor>,
+    private readonly ort: typeof Ort,
+    private readonly weights: Record<string, Ort.Tensor>,
     private readonly cache: Manifest['cache'],
-    private readonly prefill: ort.InferenceSession,
-    private readonly decode: ort.InferenceSession,
+    private readonly prefill: Ort.InferenceSession,
+    private readonly decode: Ort.InferenceSession,
+    /** Which execution provider runs it, for the page to say. */
+    readonly provider: string,
   ) {}
 
   static async load(base = '/api/in-page'): Promise<PageGpt> {
@@ -39,14 +42,15 @@ export class PageGpt {
       bytes(`${base}/decode.onnx`),
     ]);
     const floats = new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
-    const weights: Record<string, ort.Tensor> = {};
+    const { ort, providers, label } = await runtime();
+    const weights: Record<string, Ort.Tensor> = {};
     for (const w of manifest.weights) {
       const n = w.shape.reduce((a, b) => a * b, 1);
       weights[w.name] = new ort.Tensor('float32', floats.subarray(w.offset, w.offset + n), w.shape);
     }
-    const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['wasm'] };
+    const opts: Ort.InferenceSession.SessionOptions = { executionProviders: providers };
     const [p, d] = await Promise.all([ort.InferenceSession.create(prefill, opts), ort.InferenceSession.create(decode, opts)]);
-    return new PageGpt(BpeTokenizer.fromJSON(manifest.tokenizer), manifest.config, weights, manifest.cache, p, d);
+    return new PageGpt(BpeTokenizer.fromJSON(manifest.tokenizer), manifest.config, ort, weights, manifest.cache, p, d, label);
   }
 
   /**
@@ -76,11 +80,11 @@ export class PageGpt {
     const idx = new BigInt64Array(T).fill(BigInt(eot));
     ids.forEach((t, i) => (idx[i] = BigInt(t)));
     let out = await this.prefill.run({
-      idx: new ort.Tensor('int64', idx, [1, T]),
-      last: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids.length - 1)), [1]),
+      idx: new this.ort.Tensor('int64', idx, [1, T]),
+      last: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(ids.length - 1)), [1]),
       ...this.weights,
     });
-    let caches: Record<string, ort.Tensor> = Object.fromEntries(this.cache.map((c) => [c.input, out[c.input]!]));
+    let caches: Record<string, Ort.Tensor> = Object.fromEntries(this.cache.map((c) => [c.input, out[c.input]!]));
     const tokens: number[] = [];
     let pos = ids.length;
     for (;;) {
@@ -94,8 +98,8 @@ export class PageGpt {
       onText?.(this.tokenizer.decode(tokens).slice(healed?.text.length ?? 0));
       if (tokens.length >= maxNew || pos + 1 >= T) break;
       out = await this.decode.run({
-        idx: new ort.Tensor('int64', BigInt64Array.of(BigInt(best)), [1, 1]),
-        pos: new ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1]),
+        idx: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(best)), [1, 1]),
+        pos: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1]),
         ...caches,
         ...this.weights,
       });

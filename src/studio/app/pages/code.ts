@@ -32,7 +32,7 @@ export const page: StudioPage = {
       try {
         const t0 = performance.now();
         gpt = await PageGpt.load();
-        st.set(`loaded in ${fmt((performance.now() - t0) / 1000, 2)} s: onnxruntime-web (WebAssembly) runs it now, no server needed`);
+        st.set(`loaded in ${fmt((performance.now() - t0) / 1000, 2)} s: onnxruntime-web on ${gpt.provider} runs it now, no server needed`);
         go.disabled = false;
         root.dataset.inPage = 'ready';
       } catch (err) {
@@ -50,7 +50,7 @@ export const page: StudioPage = {
         out.textContent = r.text;
         out.dataset.done = 'true';
         st.set(
-          `${r.tokens.length} tokens in ${fmt(r.seconds, 3)} s (${fmt(r.tokens.length / r.seconds, 3)} tokens/s), greedy, in this tab`,
+          `${r.tokens.length} tokens in ${fmt(r.seconds, 3)} s (${fmt(r.tokens.length / r.seconds, 3)} tokens/s), greedy, in this tab on ${gpt.provider}`,
         );
       } catch (err) {
         st.set((err as Error).message, true);
@@ -70,7 +70,7 @@ export const page: StudioPage = {
         { class: 'card' },
         el('p', {
           class: 'muted',
-          text: `The same prefill and decode graphs the server runs, on onnxruntime-web (WebAssembly) in this page, with ${model.id}'s weights: greedy completion without the server.`,
+          text: `The same prefill and decode graphs the server runs, on onnxruntime-web in this page (WebGPU where the browser has it, else WebAssembly), with ${model.id}'s weights: greedy completion without the server.`,
         }),
         field('Prompt', prompt),
         el('div', { class: 'row' }, field('Max tokens', maxTokens), load, go),

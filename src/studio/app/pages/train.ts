@@ -5,7 +5,7 @@
  */
 import { mulberry32 } from '../../../random.ts';
 import { lineChart } from '../chart.ts';
-import { ort } from '../ort.ts';
+import { type Ort, runtime } from '../ort.ts';
 import { el, field, fmt, type StudioPage, status } from '../page.ts';
 
 interface Manifest {
@@ -70,9 +70,11 @@ export const page: StudioPage = {
         const [graph, init] = await Promise.all(
           ['step.onnx', 'init.bin'].map(async (f) => new Uint8Array(await (await fetch(`/api/train-in-page/${f}`)).arrayBuffer())),
         );
-        const session = await ort.InferenceSession.create(graph!, { executionProviders: ['wasm'] });
+        const ep = await runtime();
+        const { ort } = ep;
+        const session = await ort.InferenceSession.create(graph!, { executionProviders: ep.providers });
         const floats = new Float32Array(init!.buffer, init!.byteOffset, init!.byteLength / 4);
-        let state: Record<string, ort.Tensor> = {};
+        let state: Record<string, Ort.Tensor> = {};
         for (const p of m.params) {
           const n = p.shape.reduce((a, b) => a * b, 1);
           state[p.name] = new ort.Tensor('float32', floats.slice(p.offset, p.offset + n), p.shape);
@@ -105,7 +107,7 @@ export const page: StudioPage = {
             lr: new ort.Tensor('float32', Float32Array.of(m.lr), []),
             ...state,
           });
-          const next: Record<string, ort.Tensor> = {};
+          const next: Record<string, Ort.Tensor> = {};
           for (const p of m.params) {
             next[p.name] = out[`new.param.${p.name}`]!;
             next[`m.${p.name}`] = out[`new.m.${p.name}`]!;
@@ -121,7 +123,7 @@ export const page: StudioPage = {
             });
             const ms = (performance.now() - t0) / step;
             st.set(
-              `step ${step}/${total}: loss ${fmt(losses.at(-1)!)} nats/byte, ${fmt(ms, 3)} ms/step (${fmt((m.batch * T * 1000) / ms, 3)} tokens/s)`,
+              `step ${step}/${total}: loss ${fmt(losses.at(-1)!)} nats/byte, ${fmt(ms, 3)} ms/step (${fmt((m.batch * T * 1000) / ms, 3)} tokens/s) on ${ep.label}`,
             );
           }
         }
