@@ -51,7 +51,7 @@ export const page: StudioPage = {
     root.append(
       el('p', {
         class: 'lead',
-        text: 'A 2-layer byte-level GPT (width 64, 32 bytes of context) learns this text in your browser: each step is one ONNX graph — forward, backward and AdamW — on onnxruntime-web (WebAssembly). The loss starts near ln 260 ≈ 5.56 nats, a uniform guess over the byte vocabulary.',
+        text: 'A 2-layer byte-level GPT (width 64, 32 bytes of context) learns this text in your browser: each step is one ONNX graph — forward, backward and AdamW — on onnxruntime-web (WebGPU where the browser has it, else WebAssembly; the status line says which). The loss starts near ln 260 ≈ 5.56 nats, a uniform guess over the byte vocabulary.',
       }),
       field('Training text', text),
       el('div', { class: 'row' }, field('Steps', steps), start, stop),
