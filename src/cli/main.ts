@@ -14,6 +14,7 @@ import { register as math } from './math.ts';
 import { register as scaling } from './scaling.ts';
 import { register as serve } from './serve.ts';
 import { register as shapes } from './shapes.ts';
+import { register as studio } from './studio.ts';
 import { register as train } from './train.ts';
 
 const program = new Command('tony')
@@ -22,7 +23,7 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [train, generate, serve, audio, shapes, math, evals, scaling];
+const areas: Array<(p: Command) => void> = [train, generate, serve, audio, shapes, math, evals, scaling, studio];
 for (const register of areas) register(program);
 
 // A reader that stops early (`tony sample … | head -2`) closes the pipe. Stop quietly, as Unix

@@ -5,15 +5,11 @@
  * Ctrl+C exits at once).
  */
 
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { loadTextModel } from '../models/index.ts';
 import { SERVE_DEFAULTS, serve } from '../serve/index.ts';
 import { integer, runtimeOptions } from './flags.ts';
-
-/** The bundled default code model that `tony start` (npm start) serves (docs/results/fim.md). */
-const DEFAULT_MODEL = fileURLToPath(new URL('../../models/code', import.meta.url));
 
 interface ServeFlags {
   model: string;
@@ -40,21 +36,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', integer('max-tokens', 1), SERVE_DEFAULTS.maxTokens)
     .action((o: ServeFlags) => serveUntilStopped(o));
 
-  const start = program
-    .command('start')
-    .description("Tony's main job: serve the bundled code model (models/code) with the playground")
-    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
-    .option('--host <addr>', 'interface to listen on', SERVE_DEFAULTS.host)
-    .action((o: { port: number; host: string; device: Device; threads?: number }) =>
-      serveUntilStopped({
-        ...o,
-        model: DEFAULT_MODEL,
-        maxQueue: SERVE_DEFAULTS.maxQueue,
-        concurrency: 1,
-        maxTokens: SERVE_DEFAULTS.maxTokens,
-      }),
-    );
-  for (const cmd of [serveCmd, start]) for (const o of runtimeOptions()) cmd.addOption(o);
+  for (const o of runtimeOptions()) serveCmd.addOption(o);
 }
 
 async function serveUntilStopped(o: ServeFlags): Promise<void> {

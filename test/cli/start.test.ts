@@ -1,5 +1,5 @@
 /**
- * `npm start` — `tony start` serves the bundled code model (models/code): the playground and the
+ * `npm start` — `tony start` serves Tony Studio on the bundled code model (models/code): the studio, the playground and the
  * OpenAI-compatible API come up, /v1/models lists the bundled model, completions report the tokens
  * the tokenizer counts, seeded sampling is reproducible, and SIGTERM shuts it down cleanly.
  */
@@ -31,7 +31,11 @@ it('tony start serves the bundled model with the playground, and stops on SIGTER
   });
   try {
     expect(out).toMatch(/serving code on cpu \(onnxruntime-node/);
-    const page = await fetch(`${url}/`);
+    // npm start is Tony Studio (test/studio/ drives it in Chromium), with the playground kept at /playground.
+    expect(out).toContain(`studio      ${url}/`);
+    const studio = await fetch(`${url}/`);
+    expect(await studio.text()).toContain('<title>Tony Studio</title>');
+    const page = await fetch(`${url}/playground`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('Tony playground');
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> };

@@ -1,7 +1,7 @@
 /**
  * The OpenAI-compatible route module over any `CompletionModel` (src/models/gpt/completion.ts):
  *
- *   GET  /                       the web playground (playground.html; no API key needed)
+ *   GET  /                       the web playground (playground.html; no API key needed; the studio moves it)
  *   GET  /v1/models              the one model served (and /v1/models/{id})
  *   POST /v1/completions         legacy completions; `suffix` asks for an infill
  *   POST /v1/chat/completions    chat, through the transcript template in chat.ts
@@ -45,7 +45,15 @@ export type ServedModel = CompletionModel & { readonly provider?: string };
 /** The playground page, read once. */
 let playground: Buffer | undefined;
 
-export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsConfig> = COMPLETIONS_DEFAULTS): RouteModule {
+/**
+ * `playgroundPath` is where the playground page is served: `/` for `tony serve`, elsewhere when
+ * the studio (routes/studio.ts) holds `/`.
+ */
+export function completionRoutes(
+  model: ServedModel,
+  cfg: Readonly<CompletionsConfig> = COMPLETIONS_DEFAULTS,
+  { playgroundPath = '/' }: { playgroundPath?: string } = {},
+): RouteModule {
   const limits: Limits = {
     modelId: model.id,
     contextLength: model.contextLength,
@@ -134,7 +142,7 @@ export function completionRoutes(model: ServedModel, cfg: Readonly<CompletionsCo
     routes: [
       {
         method: 'GET',
-        path: '/',
+        path: playgroundPath,
         public: true,
         async handle({ res }) {
           playground ??= readFileSync(new URL('./playground.html', import.meta.url));

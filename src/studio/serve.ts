@@ -1,0 +1,77 @@
+/**
+ * `serveStudio(options)`: Tony Studio on the server core — the app and its JSON routes
+ * (routes/studio.ts), audio (routes/audio.ts), 3D (routes/shapes.ts) and, when a text model is
+ * given, the OpenAI routes with the playground at /playground (routes/completions.ts). What
+ * `tony studio` and `npm start` run.
+ *
+ *   const studio = await serveStudio({ model, runsDir: 'runs', port: 0 });
+ *   console.log(studio.url);   // open it in a browser
+ *   await studio.close();
+ */
+import { type Capability, type LoadedModel, modelKinds } from '../models/index.ts';
+import { createServer, SERVER_DEFAULTS } from '../serve/core/server.ts';
+import { audioRoutes, type Vocoder } from '../serve/routes/audio.ts';
+import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from '../serve/routes/completions.ts';
+import { shapeRoutes } from '../serve/routes/shapes.ts';
+import { type StudioInfo, studioRoutes } from '../serve/routes/studio.ts';
+import { studioBundle } from './build.ts';
+
+/** Where the playground goes when the studio holds `/`. */
+export const PLAYGROUND_PATH = '/playground';
+
+export interface StudioOptions {
+  host?: string;
+  port?: number;
+  apiKey?: string;
+  /** Runs, Evals and Scaling read this folder. */
+  runsDir?: string;
+  /** HumanEval(-infilling) problems: the Evals page shows each result's whole program and its test. */
+  problems?: string;
+  /** A text model: the Code page and the OpenAI routes. */
+  model?: { model: ServedModel & LoadedModel; dir: string };
+  /** An audio corpus folder (manifest.jsonl, LJSpeech, LibriSpeech or WAVs): the Audio page plays it. */
+  audioDir?: string;
+  /** A model with capability 'vocode': the Audio page offers it beside Griffin-Lim. */
+  vocoder?: { model: Vocoder & LoadedModel; dir: string };
+  log?: (line: string) => void;
+}
+
+export interface StudioHandle {
+  readonly url: string;
+  readonly info: StudioInfo;
+  close(): Promise<void>;
+}
+
+export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> {
+  const card = (m: LoadedModel, dir: string, role: string) => ({
+    id: m.id,
+    kind: m.kind,
+    capabilities: m.capabilities as readonly Capability[],
+    provider: m.provider,
+    dir,
+    role,
+  });
+  const info: StudioInfo = {
+    kinds: (await modelKinds()).map((k) => ({ name: k.name, kind: k.kind, summary: k.summary, capabilities: k.capabilities })),
+    models: [
+      ...(o.model ? [card(o.model.model, o.model.dir, 'text: the Code page and /v1')] : []),
+      ...(o.vocoder ? [card(o.vocoder.model, o.vocoder.dir, 'vocoder: the Audio page')] : []),
+    ],
+    runsDir: o.runsDir,
+    audioDir: o.audioDir,
+  };
+  // Build the web app before listening: a page that does not compile stops the start, naming it.
+  await studioBundle();
+  const server = createServer({
+    host: o.host ?? SERVER_DEFAULTS.host,
+    port: o.port ?? SERVER_DEFAULTS.port,
+    apiKey: o.apiKey ?? '',
+    ...(o.log ? { log: o.log } : {}),
+  });
+  server.mount(studioRoutes(info, { ...(o.model ? { modelDir: o.model.dir } : {}), ...(o.problems ? { problems: o.problems } : {}) }));
+  server.mount(audioRoutes({ ...(o.vocoder ? { vocoder: o.vocoder.model } : {}), ...(o.audioDir ? { corpusDir: o.audioDir } : {}) }));
+  server.mount(shapeRoutes());
+  if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));
+  const url = await server.listen();
+  return { url, info, close: () => server.close() };
+}
