@@ -81,6 +81,27 @@ export function status(): { node: HTMLElement; set(text: string, error?: boolean
 }
 
 /** A labelled form control: the label names it for screen readers and tests alike. */
+/**
+ * A runner for a page's actions: while one runs, `buttons` are disabled and the status line says
+ * `what`; an error ends up in the status line instead of the console.
+ */
+export function busyRunner(
+  st: ReturnType<typeof status>,
+  buttons: readonly HTMLButtonElement[],
+): (what: string, work: () => Promise<void>) => Promise<void> {
+  return async (what, work) => {
+    for (const b of buttons) b.disabled = true;
+    st.set(what);
+    try {
+      await work();
+    } catch (err) {
+      st.set((err as Error).message, true);
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+  };
+}
+
 export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
   const id = control.id || `f-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
   control.id = id;

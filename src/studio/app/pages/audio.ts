@@ -4,7 +4,7 @@
  * turned back into sound by Griffin-Lim (plain or fast) or by a vocoder model (capability 'vocode')
  * when the server loaded one, with the spectral convergence of the result against the original.
  */
-import { api, el, field, fmt, type StudioPage, status } from '../page.ts';
+import { api, busyRunner, el, field, fmt, type StudioPage, status } from '../page.ts';
 
 interface Clip {
   wav: string;
@@ -123,17 +123,7 @@ export const page: StudioPage = {
       musicFields.hidden = source.value !== 'music';
       void makeClip();
     });
-    const busy = async (what: string, work: () => Promise<void>) => {
-      make.disabled = invert.disabled = true;
-      st.set(what);
-      try {
-        await work();
-      } catch (err) {
-        st.set((err as Error).message, true);
-      } finally {
-        make.disabled = invert.disabled = false;
-      }
-    };
+    const busy = busyRunner(st, [make, invert]);
     const makeClip = () =>
       busy('loading…', async () => {
         const c = await api<Clip & { caption: string }>(

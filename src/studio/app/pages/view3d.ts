@@ -8,7 +8,7 @@ import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js';
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
-import { el, field, type StudioPage, status } from '../page.ts';
+import { busyRunner, el, field, type StudioPage, status } from '../page.ts';
 
 /** Radians per second of the turntable. */
 const TURN_SPEED = 0.6;
@@ -104,17 +104,7 @@ export const page: StudioPage = {
       show(gltf.scene, what);
     };
 
-    const busy = async (what: string, work: () => Promise<void>) => {
-      mesh.disabled = random.disabled = true;
-      st.set(what);
-      try {
-        await work();
-      } catch (err) {
-        st.set((err as Error).message, true);
-      } finally {
-        mesh.disabled = random.disabled = false;
-      }
-    };
+    const busy = busyRunner(st, [mesh, random]);
     const meshCaption = () =>
       busy('meshing…', async () => {
         const res = await fetch('/api/shapes/mesh', {
