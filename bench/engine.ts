@@ -1,23 +1,35 @@
 /**
- * `npm run bench -- engine [--steps N] [--threads N] [--no-peer] [--no-large] [--device cpu|webgpu]`
+ * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
+ *   [--no-compile] [--no-tfjs] [--device cpu|webgpu]`
  *
- * One full GPT training step (forward + backward + AdamW), same model and data for Tony and for
- * TensorFlow.js's wasm backend, in the same process; plus ONNX Runtime's 2048³ MatMul throughput as
- * the machine's practical peak, from which MFU = model FLOP/s ÷ peak.
- * Model FLOPs per step = tokens · (6·N + 12·nLayer·T·C) with N the parameters minus position
- * embeddings (the PaLM / nanoGPT estimate: 6N for the matmuls, the rest for attention).
+ * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
+ * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
+ * are checked equal to 4 decimals), and TensorFlow.js's wasm backend as the in-JavaScript peer (its
+ * own initialisation, bench size only). Every contestant runs in its own child process per round,
+ * so peak RSS and start-up to the first finished step are its own; rounds are interleaved
+ * (Tony, eager, compile, tfjs; repeat) and each figure is the median over rounds of each run's
+ * median step after two warmup steps.
  *
- * A larger config (C 512, 6 layers, 8 heads, T 256, B 8) runs in a child process so its peak
- * memory is its own.
+ * Sizes: bench (V512 C256 L2 T128 B16, 1.7 M), large (C512 L6 T256 B8, 19 M), gpt2s (GPT-2-small
+ * shape, 12 × 768, T 1024, B 1), long1k / long2k (C128 L2, T 1024 B4 / T 2048 B2).
+ *
+ * MFU twice: against ONNX Runtime's measured 2048³ MatMul throughput, and against the CPU's
+ * theoretical FP32 peak (cores × GHz × FLOPs per cycle from /proc/cpuinfo's SIMD flags, printed).
+ * Model FLOPs per step = tokens · (6·N + 12·nLayer·T·C), N the parameters minus position
+ * embeddings (the PaLM / nanoGPT estimate).
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism, cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as T from '../src/engine/index.ts';
 import { adamwConfig } from '../src/engine/optim.ts';
+import { stateKey } from '../src/engine/state.ts';
 import { median, train } from '../src/engine/trainer.ts';
 import { GPT, type GPTConfig, gptConfig } from '../src/models/gpt/gpt.ts';
 import { gptTask } from '../src/models/gpt/lm.ts';
+import { runTorch, torchPeer, writePeerData } from './peers/torch.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -25,16 +37,28 @@ const value = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : dflt;
 };
-const STEPS = Number(value('steps', '10'));
+const STEPS = Number(value('steps', '8'));
+const WARMUP = 2;
+const ROUNDS = Number(value('rounds', '3'));
 const DEVICE = value('device', 'cpu') as T.Device;
 const THREADS = Number(value('threads', '2'));
 
-const BENCH = { vocabSize: 512, dModel: 256, nHead: 4, nLayer: 2, blockSize: 128, batch: 16 };
-const LARGE = { vocabSize: 512, dModel: 512, nHead: 8, nLayer: 6, blockSize: 256, batch: 8 };
+type Size = { vocabSize: number; dModel: number; nHead: number; nLayer: number; blockSize: number; batch: number };
+const SIZES: Record<string, Size> = {
+  bench: { vocabSize: 512, dModel: 256, nHead: 4, nLayer: 2, blockSize: 128, batch: 16 },
+  large: { vocabSize: 512, dModel: 512, nHead: 8, nLayer: 6, blockSize: 256, batch: 8 },
+  gpt2s: { vocabSize: 512, dModel: 768, nHead: 12, nLayer: 12, blockSize: 1024, batch: 1 },
+  long1k: { vocabSize: 512, dModel: 128, nHead: 4, nLayer: 2, blockSize: 1024, batch: 4 },
+  long2k: { vocabSize: 512, dModel: 128, nHead: 4, nLayer: 2, blockSize: 2048, batch: 2 },
+};
+
+const split = (s: Size) => {
+  const { batch, ...model } = s;
+  return { batch, cfg: gptConfig(model) };
+};
 
 function flopsPerStep(cfg: GPTConfig, batch: number): number {
-  const gpt = new GPT(cfg);
-  const n = gpt.ps.count((s) => !s.name.startsWith('wpe.'));
+  const n = new GPT(cfg).ps.count((s) => !s.name.startsWith('wpe.'));
   return batch * cfg.blockSize * (6 * n + 12 * cfg.nLayer * cfg.blockSize * cfg.dModel);
 }
 
@@ -44,20 +68,30 @@ function benchTask(cfg: GPTConfig, batch: number) {
   return gptTask(cfg, { train: stream, val: stream, files: 1, bytes: stream.length }, { batch });
 }
 
-/** Median ms per training step of Tony's full trainer path, after two warmup steps. */
-async function tonyStep(rt: T.Runtime, spec: typeof BENCH, steps: number) {
-  const { batch, ...model } = spec;
-  const cfg = gptConfig(model);
-  const res = await train(rt, benchTask(cfg, batch), { steps: steps + 2, optimizer: adamwConfig() });
-  const times = res.history.map((h, i) => (i === 0 ? h.time_s : h.time_s - res.history[i - 1]!.time_s) * 1000).slice(2);
-  const ms = median(times);
-  return {
-    ms,
-    tokensPerSec: (batch * cfg.blockSize * 1000) / ms,
-    flops: flopsPerStep(cfg, batch),
-    params: res.params,
-    losses: res.history.map((h) => h.loss),
-  };
+interface Run {
+  ms: number[];
+  losses: number[];
+  startupMs: number;
+  peakRssMB: number;
+}
+
+if (value('child', '') === 'tony') {
+  // Child process: Tony's full trainer path on one size; start-up counts from Node's time origin.
+  const { batch, cfg } = split(SIZES[value('size', 'bench')]!);
+  const rt = await T.Runtime.start({ device: DEVICE, threads: THREADS });
+  let first = NaN;
+  const res = await train(rt, benchTask(cfg, batch), {
+    steps: STEPS,
+    optimizer: adamwConfig(),
+    onProgress: ({ done }) => {
+      if (done === 1) first = performance.now();
+    },
+  });
+  await rt.close();
+  const ms = res.history.map((h, i) => (i === 0 ? h.time_s : h.time_s - res.history[i - 1]!.time_s) * 1000);
+  const out: Run = { ms, losses: res.history.map((h) => h.loss), startupMs: first, peakRssMB: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
 }
 
 /**
@@ -86,89 +120,164 @@ async function matmulPeak(rt: T.Runtime): Promise<number> {
   return (2 * n ** 3) / (median(times.slice(1)) / 1000) / 1e9;
 }
 
-if (flag('large-only')) {
-  // Child process: the larger config alone, then peak RSS.
-  const rt = await T.Runtime.start({ device: DEVICE, threads: THREADS });
-  const r = await tonyStep(rt, LARGE, Math.max(3, Math.floor(STEPS / 2)));
-  await rt.close();
-  process.stdout.write(JSON.stringify({ ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
-  process.exit(0);
+/**
+ * The CPU's theoretical FP32 peak for `threads` cores: cores × clock × FLOPs per cycle per core,
+ * where FLOPs per cycle = 2 FMA units × SIMD lanes × 2 (a fused multiply-add is two FLOPs), lanes
+ * 16 with avx512f, 8 with avx2+fma, 4 otherwise. Two FMA units is what server Xeons and recent
+ * cores have; a one-unit part has half this peak. The clock is /proc/cpuinfo's "cpu MHz" (the
+ * nominal clock a VM reports; turbo would raise it).
+ */
+function theoreticalPeak(threads: number): { gflops: number; how: string } {
+  let info = '';
+  try {
+    info = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return { gflops: NaN, how: 'no /proc/cpuinfo' };
+  }
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(info)?.[1] ?? '').trim().split(/\s+/));
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? NaN);
+  const lanes = flags.has('avx512f') ? 16 : flags.has('avx2') && flags.has('fma') ? 8 : 4;
+  const perCycle = 2 * lanes * 2;
+  const gflops = (threads * mhz * perCycle) / 1000;
+  const simd = lanes === 16 ? 'avx512f' : lanes === 8 ? 'avx2+fma' : 'sse';
+  return {
+    gflops,
+    how: `${threads} cores × ${(mhz / 1000).toFixed(2)} GHz × ${perCycle} FLOP/cycle (${simd}: 2 FMA units × ${lanes} lanes × 2)`,
+  };
 }
+
+const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const load = () => loadavg()[0]!.toFixed(2);
+
+const sizes = value('sizes', 'bench,large').split(',');
+for (const s of sizes) if (!SIZES[s]) throw new Error(`unknown size '${s}'; sizes: ${Object.keys(SIZES).join(', ')}`);
 
 const rt = await T.Runtime.start({ device: DEVICE, threads: THREADS });
-console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores; Tony on ${rt.description}`);
-const peak = DEVICE === 'cpu' ? await matmulPeak(rt) : NaN;
-if (DEVICE === 'cpu') console.log(`ONNX Runtime 2048³ MatMul: ${peak.toFixed(0)} GFLOP/s (${THREADS} threads)`);
-
-const tony = await tonyStep(rt, BENCH, STEPS);
-await rt.close();
-const gflops = tony.flops / (tony.ms / 1000) / 1e9;
-const mfu = (100 * gflops) / peak;
 console.log(
-  `tony      GPT V512 C256 L2 h4 T128 B16 (${tony.params.toLocaleString()} params, ${(tony.flops / 1e9).toFixed(1)} GFLOP/step): ` +
-    `${tony.ms.toFixed(1)} ms/step, ${tony.tokensPerSec.toFixed(0)} tokens/s, ${gflops.toFixed(0)} GFLOP/s` +
-    (Number.isFinite(mfu) ? `, MFU ${mfu.toFixed(1)}% of the MatMul peak` : ''),
+  `machine: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+console.log(`Tony on ${rt.description}; ${ROUNDS} interleaved rounds, ${STEPS} steps each (first ${WARMUP} not timed)`);
+const peak = DEVICE === 'cpu' ? await matmulPeak(rt) : NaN;
+await rt.close();
+const theory = theoreticalPeak(THREADS);
+console.log(
+  `ONNX Runtime 2048³ MatMul: ${fmt(peak)} GFLOP/s (${THREADS} threads); theoretical FP32 peak ${fmt(theory.gflops)} GFLOP/s = ${theory.how}`,
 );
 
-// Two TensorFlow.js peers: as shipped (its own gradients — what a user writing tfjs gets), and
-// tuned (matmul gradients rewritten to avoid the wasm backend's slow transposed products).
-let tfjsTokens = NaN;
-let tunedTokens = NaN;
-if (!flag('no-peer')) {
-  const { tfjsTrainStep } = await import('./peers/tfjs-gpt.ts');
-  const cfg = {
-    vocab: BENCH.vocabSize,
-    dModel: BENCH.dModel,
-    nHead: BENCH.nHead,
-    nLayer: BENCH.nLayer,
-    seq: BENCH.blockSize,
-    batch: BENCH.batch,
+const torch = flag('no-torch') ? { skip: '--no-torch' } : torchPeer();
+if ('skip' in torch) console.log(`PyTorch peer skipped: ${torch.skip}`);
+else console.log(`PyTorch ${torch.version} (CPU build, ${THREADS} threads) from ${torch.python}`);
+
+const summary: string[] = [];
+for (const sizeName of sizes) {
+  const { batch, cfg } = split(SIZES[sizeName]!);
+  const flops = flopsPerStep(cfg, batch);
+  const params = new GPT(cfg).ps.count();
+  const tokens = batch * cfg.blockSize;
+  console.log(
+    `\n== ${sizeName}: GPT V${cfg.vocabSize} C${cfg.dModel} L${cfg.nLayer} h${cfg.nHead} T${cfg.blockSize} B${batch} ` +
+      `(${params.toLocaleString()} params, ${(flops / 1e9).toFixed(1)} GFLOP/step)`,
+  );
+
+  // The peer's inputs: Tony's initial parameters (seed 0, what `train` starts from) and its batches.
+  const dataPath = join(tmpdir(), `tony-bench-engine-${sizeName}-${process.pid}.safetensors`);
+  if (!('skip' in torch)) {
+    const init = new GPT(cfg).ps.initialize(0);
+    const task = benchTask(cfg, batch);
+    const tensors: Record<string, T.HostTensor> = {};
+    for (const [k, v] of Object.entries(init)) tensors[stateKey.param(k)] = v;
+    for (let i = 0; i < STEPS; i++) {
+      const b = task.batch('train', i);
+      tensors[`idx:${i}`] = b.idx!;
+      tensors[`targets:${i}`] = b.targets!;
+    }
+    await writePeerData(dataPath, tensors);
+  }
+
+  const runs: Record<string, Run[]> = {};
+  const loads: string[] = [];
+  const record = (name: string, r: Run) => (runs[name] ??= []).push(r);
+  for (let round = 0; round < ROUNDS; round++) {
+    loads.push(load());
+    const out = execFileSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--child',
+        'tony',
+        '--size',
+        sizeName,
+        '--steps',
+        String(STEPS),
+        '--device',
+        DEVICE,
+        '--threads',
+        String(THREADS),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    record('tony', JSON.parse(out.trim().split('\n').pop()!));
+    if (!('skip' in torch)) {
+      const common = ['train', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--steps', String(STEPS)];
+      record('torch-eager', runTorch<Run>(torch.python, [...common, '--compile', '0'], THREADS));
+      if (!flag('no-compile')) record('torch-compile', runTorch<Run>(torch.python, [...common, '--compile', '1'], THREADS));
+    }
+    if (sizeName === 'bench' && !flag('no-tfjs')) {
+      // tfjs at its reasonable best (matmul gradients rewritten for the wasm backend; tfjs-gpt.ts),
+      // with its own initialisation: a speed peer, not a same-weights one. In-process: its RSS is not its own.
+      const { tfjsTrainStep } = await import('./peers/tfjs-gpt.ts');
+      const r = await tfjsTrainStep(
+        { vocab: cfg.vocabSize, dModel: cfg.dModel, nHead: cfg.nHead, nLayer: cfg.nLayer, seq: cfg.blockSize, batch },
+        { backend: 'wasm', threads: THREADS, steps: 3, warmup: 1, matmulGrads: 'nn' },
+      );
+      record('tfjs-wasm', { ms: [NaN, ...r.msPerStep], losses: r.losses, startupMs: NaN, peakRssMB: NaN });
+    }
+  }
+  loads.push(load());
+
+  const stat = (name: string) => {
+    const rs = runs[name]!;
+    const warm = name === 'tfjs-wasm' ? 1 : WARMUP;
+    const ms = median(rs.map((r) => median(r.ms.slice(warm))));
+    return {
+      ms,
+      tps: (tokens * 1000) / ms,
+      rss: median(rs.map((r) => r.peakRssMB)),
+      startup: median(rs.map((r) => r.startupMs)),
+      loss0: rs[0]!.losses[0]!,
+      spread: `${fmt(Math.min(...rs.map((r) => median(r.ms.slice(warm)))))}–${fmt(Math.max(...rs.map((r) => median(r.ms.slice(warm)))))}`,
+    };
   };
-  for (const mode of ['tfjs', 'nn'] as const) {
-    const r = await tfjsTrainStep(cfg, { backend: 'wasm', threads: THREADS, steps: 3, warmup: 1, matmulGrads: mode });
-    const ms = median(r.msPerStep);
-    const tokens = (BENCH.batch * BENCH.blockSize * 1000) / ms;
-    if (mode === 'tfjs') tfjsTokens = tokens;
-    else tunedTokens = tokens;
+  const tony = stat('tony');
+  for (const name of Object.keys(runs)) {
+    const s = stat(name);
+    const gf = flops / (s.ms / 1000) / 1e9;
     console.log(
-      `tfjs-wasm${mode === 'nn' ? '-tuned' : '      '} same model (${r.params.toLocaleString()} params, ${r.backend}): ${ms.toFixed(0)} ms/step, ${tokens.toFixed(0)} tokens/s` +
-        ` → Tony ${(tony.tokensPerSec / tokens).toFixed(1)}×`,
+      `${name.padEnd(13)} ${fmt(s.ms, 1).padStart(8)} ms/step (rounds ${s.spread})  ${fmt(s.tps).padStart(6)} tokens/s  ` +
+        `peak RSS ${fmt(s.rss).padStart(5)} MB  first step at ${fmt(s.startup / 1000, 2)} s  first loss ${s.loss0.toFixed(4)}` +
+        (name === 'tony'
+          ? `  MFU ${fmt((100 * gf) / peak, 1)}% of MatMul peak, ${fmt((100 * gf) / theory.gflops, 1)}% of FP32 peak`
+          : `  → Tony ${fmt(tony.tps / s.tps, 2)}×`),
     );
   }
+  console.log(`load (1-min average) before each round and after: ${loads.join(', ')}`);
+  let part = `${sizeName}: tony=${fmt(tony.tps)} tok/s ${fmt(tony.rss)} MB`;
+  for (const peer of ['torch-eager', 'torch-compile', 'tfjs-wasm']) {
+    if (!runs[peer]) continue;
+    const s = stat(peer);
+    part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;
+    if (peer !== 'tfjs-wasm') part += ` (mem ${fmt(s.rss / tony.rss, 2)}×)`;
+    if (peer === 'torch-eager') {
+      const same = Math.abs(s.loss0 - tony.loss0) < 5e-5;
+      console.log(
+        `first losses equal to 4 decimals (Tony ${tony.loss0.toFixed(4)}, PyTorch ${s.loss0.toFixed(4)}): ${same ? 'yes' : 'NO'}`,
+      );
+      if (!same) part += ' [losses differ]';
+    }
+  }
+  summary.push(part);
 }
-
-if (!flag('no-large')) {
-  const out = execFileSync(
-    process.execPath,
-    [
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      '--large-only',
-      '--steps',
-      String(STEPS),
-      '--device',
-      DEVICE,
-      '--threads',
-      String(THREADS),
-    ],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const large = JSON.parse(out.trim().split('\n').pop()!);
-  const lg = large.flops / (large.ms / 1000) / 1e9;
-  console.log(
-    `tony      GPT V512 C512 L6 h8 T256 B8 (${large.params.toLocaleString()} params): ${large.ms.toFixed(0)} ms/step, ` +
-      `${large.tokensPerSec.toFixed(0)} tokens/s, ${lg.toFixed(0)} GFLOP/s` +
-      (Number.isFinite(peak) ? ` (MFU ${((100 * lg) / peak).toFixed(1)}%)` : '') +
-      `, peak RSS ${large.peakRssMB.toFixed(0)} MB`,
-  );
-}
-
-const ratio = tony.tokensPerSec / tfjsTokens;
-const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-console.log(
-  `engine tokens/s: tony=${fmt(tony.tokensPerSec)} tfjs-wasm=${fmt(tfjsTokens)} ratio=${fmt(ratio, 1)} mfu=${fmt(mfu, 1)}%` +
-    ` (tfjs-wasm-tuned=${fmt(tunedTokens)} ratio=${fmt(tony.tokensPerSec / tunedTokens, 1)})`,
-);
+console.log(`engine, Tony's tokens/s over each peer's (and peer's peak RSS over Tony's): ${summary.join('; ')}`);
