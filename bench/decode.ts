@@ -1,115 +1,303 @@
 /**
- * `npm run bench -- decode [--tokens 256] [--preset small] [--seconds 10]`
+ * `npm run bench -- decode [--tokens 256] [--preset small] [--rounds 3] [--seconds 10] [--no-torch] [--no-server]`
  *
- * Incremental decoding with the KV cache against recomputing the full context for every token
- * (what a cache-less generate loop does), same model, same weights, greedy, in one run. Then
- * completions/s of the OpenAI-compatible server under 16 concurrent clients, against calling the
- * model directly.
+ * Greedy decoding of one model with the same weights, a 64-token prompt and `--tokens` new tokens,
+ * at batch 1 and batch 8 (the prompt in every row), in interleaved rounds:
+ * - tony: `generate` (src/models/gpt/generate.ts): the prompt prefilled in a length bucket, then
+ *   one graph call per token over a read-only KV cache that the runtime extends in place;
+ * - tony-copying: the graphs generate ran before (issue 22): the prompt prefilled padded to the
+ *   whole block, and a decode graph that returns the whole updated cache every step (the studio's
+ *   page still runs these, src/studio/in-page.ts);
+ * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only;
+ * - recompute (batch 1, once): the full padded context through the model for every token.
+ * All four must produce the same greedy tokens (printed). Then where Tony's time per token goes at
+ * batch 1, and completions/s of the OpenAI-compatible server under 16 clients against the library.
  */
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as T from '../src/engine/index.ts';
 import { loadWeights } from '../src/engine/state.ts';
 import { median } from '../src/engine/trainer.ts';
 import { generate } from '../src/models/gpt/generate.ts';
-import { buildRecomputeGraph, GPT, GPT_PRESETS, gptConfig } from '../src/models/gpt/gpt.ts';
+import {
+  buildAppendDecodeGraph,
+  buildDecodeGraph,
+  buildPrefillGraph,
+  buildRecomputeGraph,
+  GPT,
+  GPT_PRESETS,
+  type GPTConfig,
+  gptConfig,
+} from '../src/models/gpt/gpt.ts';
 import { TonyTextModel } from '../src/models/gpt/model.ts';
 import { serve } from '../src/serve/index.ts';
 import { ByteTokenizer } from '../src/text/tokenizer.ts';
+import { runTorch, torchPeer, writePeerData } from './peers/torch.ts';
 
 const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
 const value = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : dflt;
 };
 const NEW = Number(value('tokens', '256'));
 const PRESET = value('preset', 'small');
+const ROUNDS = Number(value('rounds', '3'));
+const THREADS = Number(value('threads', '2'));
 const PROMPT = 64;
+const BATCHES = [1, 8];
+const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 const cfg = gptConfig({ ...GPT_PRESETS[PRESET], vocabSize: 260, blockSize: PROMPT + NEW });
 const tok = new ByteTokenizer();
-const rt = await T.Runtime.start();
+const rt = await T.Runtime.start({ threads: THREADS });
 const init = new GPT(cfg).ps.initialize(0);
 await loadWeights(rt, init);
 const prompt = tok
   .encode('export function main(args: string[]): number {\n  const parsed = args.map((a) => a.trim'.padEnd(PROMPT, ' '))
   .slice(0, PROMPT);
 console.log(`model gpt/${PRESET} ${JSON.stringify(cfg)}, ${rt.description}; prompt ${PROMPT} tokens, ${NEW} new tokens, greedy`);
+console.log(`load (1-min average) at start: ${loadavg()[0]!.toFixed(2)}`);
 
-// KV cache: prefill once, then one decoding step per token.
-const cachedMs: number[] = [];
-let cachedTokens: number[] = [];
-for (let i = 0; i < 3; i++) {
+/** Tony's generate: ms for NEW tokens in each of `batch` rows, and row 0's tokens. */
+async function tonyGenerate(batch: number) {
   const t0 = performance.now();
-  const [g] = await generate(rt, cfg, tok, [prompt], { maxNewTokens: NEW, temperature: 0, stopTokens: [-1] });
-  cachedMs.push(performance.now() - t0);
-  cachedTokens = g!.tokens;
+  const g = await generate(rt, cfg, tok, new Array(batch).fill(prompt), { maxNewTokens: NEW, temperature: 0, stopTokens: [-1] });
+  const ms = performance.now() - t0;
+  if (g.some((r) => r.tokens.length !== NEW)) throw new Error('a row ended early: the token counts would not compare');
+  return { ms, tokens: g[0]!.tokens };
 }
-const n = cachedTokens.length;
 
-// Recompute: the full (padded) context through the model for every new token.
+/** The graphs generate ran before: a whole-block prefill, and the full cache out of every step. */
+const copying = new Map<
+  number,
+  { pre: ReturnType<typeof buildPrefillGraph>; dec: ReturnType<typeof buildDecodeGraph>; ps: T.Session; ds: T.Session }
+>();
+async function tonyCopying(batch: number) {
+  let g = copying.get(batch);
+  if (!g) {
+    const pre = buildPrefillGraph(cfg, 1);
+    const dec = buildDecodeGraph(cfg, batch);
+    g = { pre, dec, ps: await rt.load(pre.model), ds: await rt.load(dec.model) };
+    copying.set(batch, g);
+  }
+  const t0 = performance.now();
+  const padded = [...prompt, ...new Array<number>(cfg.blockSize - PROMPT).fill(tok.special.eot)];
+  const first = await rt.run(
+    g.ps,
+    { idx: T.hostTensor('int64', [1, cfg.blockSize], padded), last: T.hostTensor('int64', [1], [PROMPT - 1]) },
+    { state: g.pre.state, update: g.pre.update, fetch: ['logits'] },
+  );
+  if (batch > 1) {
+    // The rows' caches from the one prefilled prompt (generate's former broadcast graph, done in state).
+    const st = await rt.getState(Object.values(g.pre.update));
+    const rows: Record<string, T.HostTensor> = {};
+    for (const [k, t] of Object.entries(st)) {
+      const d = t.data as Float32Array;
+      const out = new Float32Array(d.length * batch);
+      for (let b = 0; b < batch; b++) out.set(d, b * d.length);
+      rows[k] = T.hostTensor('float32', [batch, ...t.shape.slice(1)], out);
+    }
+    await rt.setState(rows);
+  }
+  const argmax = (l: Float32Array) => {
+    let best = 0;
+    for (let i = 1; i < l.length; i++) if (l[i]! > l[best]!) best = i;
+    return best;
+  };
+  const tokens = [argmax(first.logits!.data as Float32Array)];
+  const pos = new Array<number>(batch).fill(PROMPT);
+  while (tokens.length < NEW) {
+    const r = await rt.run(
+      g.ds,
+      { idx: T.hostTensor('int64', [batch, 1], new Array(batch).fill(tokens.at(-1)!)), pos: T.hostTensor('int64', [batch], pos) },
+      { state: g.dec.state, update: g.dec.update, fetch: ['logits'] },
+    );
+    tokens.push(argmax((r.logits!.data as Float32Array).subarray(0, cfg.vocabSize)));
+    for (let b = 0; b < batch; b++) pos[b]!++;
+  }
+  return { ms: performance.now() - t0, tokens };
+}
+
+// The PyTorch peer reads the same weights and prompt.
+const torch = flag('no-torch') ? { skip: '--no-torch' } : torchPeer();
+const dataPath = join(tmpdir(), `tony-bench-decode-${process.pid}.safetensors`);
+if ('skip' in torch) console.log(`PyTorch peer skipped: ${torch.skip}`);
+else {
+  const tensors: Record<string, T.HostTensor> = { prompt: T.hostTensor('int64', [PROMPT], prompt) };
+  for (const [k, v] of Object.entries(init)) tensors[`param:${k}`] = v;
+  await writePeerData(dataPath, tensors);
+  console.log(`PyTorch ${torch.version} (CPU build, ${THREADS} threads, eager, torch.inference_mode)`);
+}
+
+type Timed = { ms: number; tokens: number[] };
+const runs: Record<string, Timed[]> = {};
+const add = (name: string, r: Timed) => (runs[name] ??= []).push(r);
+const loads: string[] = [];
+await tonyGenerate(1); // load the graphs: start-up is not what this measures
+for (let round = 0; round < ROUNDS; round++) {
+  loads.push(loadavg()[0]!.toFixed(2));
+  for (const b of BATCHES) add(`tony b${b}`, await tonyGenerate(b));
+  for (const b of BATCHES) add(`tony-copying b${b}`, await tonyCopying(b));
+  if (!('skip' in torch)) {
+    for (const b of BATCHES) {
+      const r = runTorch<{ ms: number[]; tokens: number[] }>(
+        torch.python,
+        ['decode', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--batch', String(b), '--new', String(NEW), '--repeats', '2'],
+        THREADS,
+      );
+      add(`torch-eager b${b}`, { ms: r.ms.at(-1)!, tokens: r.tokens }); // the second repeat: warm
+    }
+  }
+}
+loads.push(loadavg()[0]!.toFixed(2));
+
+// Recompute: the full (padded) context through the model for every new token, batch 1, once.
 const rg = buildRecomputeGraph(cfg, 1);
 const rs = await rt.load(rg.model);
-const recomputeMs: number[] = [];
-let recomputed: number[] = [];
-for (let i = 0; i < 2; i++) {
-  const seq = [...prompt];
-  const t0 = performance.now();
-  while (seq.length < PROMPT + n) {
-    const idx = [...seq, ...new Array<number>(cfg.blockSize - seq.length).fill(tok.special.eot)];
-    const r = await rt.run(
-      rs,
-      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
-      { state: rg.state },
-    );
-    const l = r.logits!.data as Float32Array;
-    seq.push(l.indexOf(Math.max(...l)));
-  }
-  recomputeMs.push(performance.now() - t0);
-  recomputed = seq.slice(PROMPT);
+const seq = [...prompt];
+const r0 = performance.now();
+while (seq.length < PROMPT + NEW) {
+  const idx = [...seq, ...new Array<number>(cfg.blockSize - seq.length).fill(tok.special.eot)];
+  const r = await rt.run(
+    rs,
+    { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
+    { state: rg.state },
+  );
+  const l = r.logits!.data as Float32Array;
+  seq.push(l.indexOf(Math.max(...l)));
 }
-const same = recomputed.every((t, i) => t === cachedTokens[i]);
-const kv = (n * 1000) / median(cachedMs);
-const full = (n * 1000) / median(recomputeMs);
-console.log(`kv-cache:  ${kv.toFixed(0)} tokens/s (median of ${cachedMs.length}: ${median(cachedMs).toFixed(0)} ms for ${n} tokens)`);
-console.log(`recompute: ${full.toFixed(0)} tokens/s (median of ${recomputeMs.length}: ${median(recomputeMs).toFixed(0)} ms)`);
-console.log(`same greedy tokens from both paths: ${same}`);
+add('recompute b1', { ms: performance.now() - r0, tokens: seq.slice(PROMPT) });
 
-// The server: 16 concurrent clients sending 32-token completions for a fixed time, against the
-// same completions called directly on the library (what the HTTP layer and queue cost).
-const model = new TonyTextModel('bench', cfg, tok, rt);
-const req = { prompt: 'def main(argv):\n    ', maxTokens: 32, temperature: 0.8, topP: 0.95, n: 1, stop: [] as string[] };
-const SECONDS = Number(value('seconds', '10'));
-let direct = 0;
-const t0 = performance.now();
-while (performance.now() - t0 < (SECONDS * 1000) / 2) {
-  await model.complete({ ...req, seed: direct });
-  direct++;
+const rate = (name: string) => {
+  const b = Number(name.split(' b')[1]);
+  return (b * NEW * 1000) / median(runs[name]!.map((r) => r.ms));
+};
+const want = runs['recompute b1']![0]!.tokens;
+console.log('\ntokens/s (all rows), median of rounds; ms per token step; greedy tokens equal to recompute:');
+for (const name of Object.keys(runs)) {
+  const ms = median(runs[name]!.map((r) => r.ms));
+  const same = runs[name]!.every((r) => r.tokens.every((t, i) => t === want[i]));
+  console.log(`${name.padEnd(18)} ${fmt(rate(name)).padStart(6)} tokens/s  ${fmt(ms / NEW, 3)} ms/step  same tokens: ${same}`);
 }
-const directRate = direct / ((performance.now() - t0) / 1000);
-const server = await serve(model, { port: 0, maxQueue: 64 });
-let served = 0;
-let failed = 0;
-const t1 = performance.now();
-await Promise.all(
-  Array.from({ length: 16 }, async (_, c) => {
-    for (let i = 0; performance.now() - t1 < SECONDS * 1000; i++) {
-      const res = await fetch(`${server.url}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'bench', prompt: req.prompt, max_tokens: 32, temperature: 0.8, seed: c * 1000 + i }),
-      });
-      await res.json();
-      if (res.ok) served++;
-      else failed++;
+console.log(`load (1-min average) before each round and after: ${loads.join(', ')}`);
+
+// Where the time per token goes at batch 1 (tony's decode graph, run by hand as generate runs it).
+{
+  const { description } = rt;
+  await tonyGenerate(1); // the cache in state at batch 1
+  const dec = buildAppendDecodeGraph(cfg, 1);
+  const ds = await rt.load(dec.model);
+  const one = T.input('x', [1]);
+  const echo = await rt.load(T.exportOnnx([one], { y: T.add(one, 1) }));
+  const wall: number[] = [];
+  const ort: number[] = [];
+  const trip: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const pos = PROMPT + (i % NEW);
+    const write: Record<string, { key: string; at: number[]; length: number }> = {};
+    for (const [o, key] of Object.entries(dec.writeKeys)) write[o] = { key, at: [pos], length: cfg.blockSize };
+    let t0 = performance.now();
+    await rt.run(
+      ds,
+      { idx: T.hostTensor('int64', [1, 1], [65]), pos: T.hostTensor('int64', [1], [pos]) },
+      { state: dec.state, write, fetch: ['logits'] },
+    );
+    wall.push(performance.now() - t0);
+    ort.push(rt.lastOrtMs);
+    t0 = performance.now();
+    await rt.run(echo, { x: T.hostTensor('float32', [1], [0]) });
+    trip.push(performance.now() - t0 - rt.lastOrtMs);
+  }
+  const step = median(runs['tony b1']!.map((r) => r.ms)) / NEW;
+  const [w, o, t] = [median(wall.slice(20)), median(ort.slice(20)), median(trip.slice(20))];
+  // The same decode step for a 64-position cache: what attending over empty slots costs.
+  const short = gptConfig({ ...cfg, blockSize: PROMPT });
+  const sd = buildAppendDecodeGraph(short, 1);
+  const ss = await rt.load(sd.model);
+  const sOrt: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const write: Record<string, { key: string; at: number[]; length: number }> = {};
+    for (const [o2, key] of Object.entries(sd.writeKeys)) write[o2] = { key: `short:${key}`, at: [PROMPT - 1], length: PROMPT };
+    // Its own caches and position table (the first 64 rows); every other weight is shared.
+    const own = (v: string) => v.startsWith('kv:') || v === 'param:wpe.weight';
+    const state = Object.fromEntries(Object.entries(sd.state).map(([k, v]) => [k, own(v) ? `short:${v}` : v]));
+    if (i === 0) {
+      // Zero caches to read (the write allocates them after the run; the run needs them first).
+      const hs = cfg.dModel / cfg.nHead;
+      const wpe = init['wpe.weight']!;
+      const zeros: Record<string, T.HostTensor> = {
+        'short:param:wpe.weight': T.hostTensor('float32', [PROMPT, cfg.dModel], (wpe.data as Float32Array).slice(0, PROMPT * cfg.dModel)),
+      };
+      for (const v of Object.values(state)) if (v.startsWith('short:kv:')) zeros[v] = T.hostTensor('float32', [1, cfg.nHead, PROMPT, hs]);
+      await rt.setState(zeros);
     }
-  }),
-);
-const servedRate = served / ((performance.now() - t1) / 1000);
-await server.close();
+    await rt.run(
+      ss,
+      { idx: T.hostTensor('int64', [1, 1], [65]), pos: T.hostTensor('int64', [1], [PROMPT - 1]) },
+      { state, write, fetch: ['logits'] },
+    );
+    sOrt.push(rt.lastOrtMs);
+  }
+  const so = median(sOrt.slice(10));
+  console.log(`\nwhere a batch-1 token goes (${description}), ms, median of 180 steps:`);
+  console.log(`  whole step in generate (sampling, streaming, stop checks included) ${fmt(step, 3)}`);
+  console.log(`  one decode call, wall                                              ${fmt(w, 3)}`);
+  console.log(`    ONNX Runtime session.run                                         ${fmt(o, 3)}`);
+  console.log(
+    `      of which attending over ${cfg.blockSize - PROMPT} more cache slots (vs a ${PROMPT}-slot cache)       ${fmt(o - so, 3)}`,
+  );
+  console.log(`    messaging, feeds, fetch copies and the cache write (rest of the call) ${fmt(w - o, 3)}`);
+  console.log(`      of which a bare worker round trip (1-element graph, ORT time removed) ${fmt(t, 3)}`);
+  console.log(`  generate's own JS per token (step − call)                          ${fmt(step - w, 3)}`);
+}
+
+let serverLine = '';
+if (!flag('no-server')) {
+  // The server: 16 concurrent clients sending 32-token completions for a fixed time, against the
+  // same completions called directly on the library (what the HTTP layer and queue cost).
+  const model = new TonyTextModel('bench', cfg as GPTConfig, tok, rt);
+  const req = { prompt: 'def main(argv):\n    ', maxTokens: 32, temperature: 0.8, topP: 0.95, n: 1, stop: [] as string[] };
+  const SECONDS = Number(value('seconds', '10'));
+  let direct = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < (SECONDS * 1000) / 2) {
+    await model.complete({ ...req, seed: direct });
+    direct++;
+  }
+  const directRate = direct / ((performance.now() - t0) / 1000);
+  const server = await serve(model, { port: 0, maxQueue: 64 });
+  let served = 0;
+  let failed = 0;
+  const t1 = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, c) => {
+      for (let i = 0; performance.now() - t1 < SECONDS * 1000; i++) {
+        const res = await fetch(`${server.url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'bench', prompt: req.prompt, max_tokens: 32, temperature: 0.8, seed: c * 1000 + i }),
+        });
+        await res.json();
+        if (res.ok) served++;
+        else failed++;
+      }
+    }),
+  );
+  const servedRate = served / ((performance.now() - t1) / 1000);
+  await server.close();
+  console.log(
+    `\nserver, 16 concurrent clients: ${servedRate.toFixed(1)} completions/s (${served} ok, ${failed} refused); library direct: ${directRate.toFixed(1)} completions/s`,
+  );
+  serverLine = `; server/direct completions/s ${fmt(servedRate / directRate, 2)}`;
+}
 await rt.close();
-console.log(
-  `server, 16 concurrent clients: ${servedRate.toFixed(1)} completions/s (${served} ok, ${failed} refused); library direct: ${directRate.toFixed(1)} completions/s`,
-);
-console.log(
-  `decode tokens/s: kv-cache=${kv.toFixed(0)} recompute=${full.toFixed(0)} ratio=${(kv / full).toFixed(1)}; ` +
-    `server completions/s (16 clients)=${servedRate.toFixed(1)} vs direct=${directRate.toFixed(1)} ratio=${(servedRate / directRate).toFixed(2)}`,
-);
+
+const parts = BATCHES.map((b) => {
+  const t = rate(`tony b${b}`);
+  let s = `b${b}: tony=${fmt(t)}`;
+  if (runs[`torch-eager b${b}`]) s += ` torch-eager=${fmt(rate(`torch-eager b${b}`))} (${fmt(t / rate(`torch-eager b${b}`), 2)}×)`;
+  s += ` before=${fmt(rate(`tony-copying b${b}`))} (${fmt(t / rate(`tony-copying b${b}`), 2)}×)`;
+  return s;
+});
+console.log(`decode tokens/s, Tony over each peer: ${parts.join('; ')}; recompute b1=${fmt(rate('recompute b1'))}${serverLine}`);

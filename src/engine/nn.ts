@@ -359,6 +359,25 @@ export class SelfAttention {
     const y = this.merge(attention(q, kc, vc, T.where(visible, 0, MASK)));
     return { y, cache: { k: kc, v: vc } };
   }
+
+  /**
+   * forwardCached without writing the cache: the cache (read-only) holds positions < pos[b], and
+   * the new token's own key and value join the softmax beside it. Returns y (B, 1, C) and k, v
+   * (B, nh, 1, hs) for the caller to write at pos (Runtime's `write`): returning the updated cache
+   * from the graph copied all of it every step, which made batch 8 decode no faster than batch 1.
+   */
+  forwardAppend(x: Tensor, pos: Tensor, cache: KVCache): { y: Tensor; k: Tensor; v: Tensor } {
+    const B = x.shape[0]!;
+    const Tmax = cache.k.shape[2]!;
+    const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
+    const scale = 1 / Math.sqrt(this.hs);
+    const hidden = T.lessEqual(T.reshape(pos, [B, 1, 1, 1]), T.reshape(arange(Tmax), [1, 1, 1, Tmax])); // (B, 1, 1, Tmax): t ≥ pos
+    const old = T.add(T.mul(T.matmul(q, T.transposeLast(cache.k)), scale), T.where(hidden, MASK, 0)); // (B, nh, 1, Tmax)
+    const own = T.mul(T.sum(T.mul(q, k), -1, true), scale); // (B, nh, 1, 1)
+    const [pOld, pOwn] = T.split(T.softmax(T.concat([old, own], 3)), [Tmax, 1], 3) as [Tensor, Tensor];
+    const y = T.add(T.matmul(pOld, cache.v), T.mul(pOwn, v)); // (B, nh, 1, hs)
+    return { y: this.merge(y), k, v };
+  }
 }
 
 /** nanoGPT's CausalSelfAttention: SelfAttention with the causal mask (parameter names unchanged). */

@@ -43,6 +43,38 @@ const sameLayout = (/** @type {any} */ a, /** @type {any} */ b) =>
   a.dims.length === b.dims.length &&
   a.dims.every((/** @type {number} */ d, /** @type {number} */ i) => d === b.dims[i]);
 
+/**
+ * Write a run's output `src` (b, H, n, D) into state `key` (B, H, length, D) in place, row r's
+ * positions at[r] … at[r] + n − 1 (b = 1 writes the one row into every row). A KV cache grows this
+ * way without a copy of itself per step: a graph that returned the whole updated cache copied it
+ * twice per layer and token (ScatterND's input to its output, the output to the state buffer).
+ * Allocated as zeros when missing or of another layout. Runs are sequential in this thread, so no
+ * session reads the buffer while it is written.
+ * @param {import('onnxruntime-node').Tensor} src
+ * @param {{key: string, at: number[], length: number}} w
+ */
+function writeRows(src, { key, at, length }) {
+  const [b, H, n, D] = /** @type {number[]} */ ([...src.dims]);
+  const B = at.length;
+  const shape = [B, H, length, D];
+  let dst = store.get(key);
+  if (!dst || !sameLayout(dst, { type: src.type, dims: shape })) {
+    dst = new ort.Tensor(/** @type {any} */ (src.type), new ARRAY[src.type](B * H * length * D), shape);
+    store.set(key, dst);
+    spare.delete(key);
+  }
+  const from = /** @type {Float32Array} */ (src.data);
+  const to = /** @type {Float32Array} */ (dst.data);
+  for (let r = 0; r < B; r++) {
+    if (at[r] + n > length) throw new Error(`write '${key}': row ${r} at ${at[r]} + ${n} positions exceeds ${length}`);
+    const s = b === 1 ? 0 : r;
+    for (let h = 0; h < H; h++) {
+      const rows = from.subarray((s * H + h) * n * D, ((s * H + h) * n + n) * D);
+      to.set(rows, ((r * H + h) * length + at[r]) * D);
+    }
+  }
+}
+
 const handlers = {
   /** @param {{key: string, bytes: Uint8Array}} m */
   async load({ key, bytes }) {
@@ -72,9 +104,9 @@ const handlers = {
   /**
    * @param {{key: string, feeds: Record<string, Host>, state: Record<string, string>,
    *          update: Record<string, string>, layouts: Record<string, {dtype: any, shape: number[]}>,
-   *          fetch: string[]}} m
+   *          write: Record<string, {key: string, at: number[], length: number}>, fetch: string[]}} m
    */
-  async run({ key, feeds, state, update, layouts, fetch }) {
+  async run({ key, feeds, state, update, layouts, write, fetch }) {
     const session = sessions.get(key);
     if (!session) throw new Error(`no session '${key}'`);
     /** @type {Record<string, any>} */
@@ -88,6 +120,7 @@ const handlers = {
     /** @type {Record<string, any>} */
     const fetches = {};
     for (const name of fetch) fetches[name] = null;
+    for (const name of Object.keys(write)) fetches[name] = null;
     for (const [name, storeKey] of Object.entries(update)) {
       // The spare buffer must have the output's layout (a key may change shape between graphs,
       // e.g. a KV cache for another batch size); and it must not be the buffer being read.
@@ -100,7 +133,10 @@ const handlers = {
       }
       fetches[name] = buf;
     }
+    const t0 = performance.now();
     const out = await session.run(ortFeeds, fetches);
+    const ortMs = performance.now() - t0;
+    for (const [name, w] of Object.entries(write)) writeRows(/** @type {any} */ (out[name]), w);
     for (const [name, storeKey] of Object.entries(update)) {
       const result = /** @type {any} */ (out[name]);
       const prev = store.get(storeKey);
@@ -119,7 +155,7 @@ const handlers = {
     /** @type {Record<string, Host>} */
     const res = {};
     for (const name of fetch) res[name] = toHost(/** @type {any} */ (out[name]));
-    return res;
+    return { res, ortMs };
   },
 
   /** @param {{entries: Record<string, Host>}} m */
@@ -155,10 +191,13 @@ const handlers = {
 
 parentPort?.on('message', async (/** @type {any} */ msg) => {
   try {
-    const result = await /** @type {any} */ (handlers)[msg.type](msg);
+    let result = await /** @type {any} */ (handlers)[msg.type](msg);
+    // A run also reports how long ONNX Runtime itself took (the rest of a call is messaging and copies).
+    const ortMs = msg.type === 'run' ? result.ortMs : undefined;
+    if (msg.type === 'run') result = result.res;
     const transfer = [];
     for (const v of Object.values(result)) if (v && v.data && v.data.buffer) transfer.push(v.data.buffer);
-    parentPort?.postMessage({ id: msg.id, result }, transfer);
+    parentPort?.postMessage({ id: msg.id, result, ortMs }, transfer);
   } catch (err) {
     const e = /** @type {Error} */ (err);
     parentPort?.postMessage({ id: msg.id, error: { message: e.message, stack: e.stack } });

@@ -40,7 +40,14 @@ export interface RunOptions {
   state?: Readonly<Record<string, string>>;
   /** Outputs written back into runtime-held state: output name → state key. */
   update?: Readonly<Record<string, string>>;
-  /** Outputs to return (default: all outputs not in `update`). */
+  /**
+   * Outputs written in place into runtime-held state, row by row at given positions: output
+   * (b, H, n, D) → state `key` (B = at.length, H, length, D), row r at positions at[r] … at[r] + n − 1
+   * (b = 1 fills every row). How a KV cache grows without copying itself each step; the state is
+   * allocated as zeros when missing or of another shape.
+   */
+  write?: Readonly<Record<string, { key: string; at: readonly number[]; length: number }>>;
+  /** Outputs to return (default: all outputs not in `update` or `write`). */
   fetch?: readonly string[];
 }
 
@@ -55,16 +62,19 @@ export class Runtime {
    * loaded the same graph, or a graph evicted and loaded again while its release is in flight).
    */
   private sessions = new Map<string, { session: Promise<Session>; holders: number }>();
+  /** Milliseconds ONNX Runtime spent in the last finished `run` (the rest of its time is messaging and copies). */
+  lastOrtMs = NaN;
 
   private constructor(
     private worker: Worker,
     readonly device: Device,
     readonly threads: number,
   ) {
-    worker.on('message', (msg: { id: number; result?: unknown; error?: { message: string } }) => {
+    worker.on('message', (msg: { id: number; result?: unknown; ortMs?: number; error?: { message: string } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      if (msg.ortMs !== undefined) this.lastOrtMs = msg.ortMs;
       if (msg.error) p.reject(this.translate(msg.error.message));
       else p.resolve(msg.result);
     });
@@ -173,6 +183,15 @@ export class Runtime {
   async run(session: Session, feeds: Readonly<Record<string, HostTensor>>, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
     const state = opts.state ?? {};
     const update = opts.update ?? {};
+    const write = opts.write ?? {};
+    for (const [name, w] of Object.entries(write)) {
+      const o = session.model.outputs.find((x) => x.name === name);
+      if (!o) throw new TonyError('usage', `run: write names '${name}', which the model does not output`);
+      const [b, , n] = o.shape as [number, number, number, number];
+      if (o.shape.length !== 4 || (b !== 1 && b !== w.at.length) || w.at.some((p) => !Number.isInteger(p) || p < 0 || p + n! > w.length)) {
+        throw new TonyError('shape', `run: cannot write '${name}' [${o.shape}] into ${w.key} at [${w.at}] of length ${w.length}`);
+      }
+    }
     for (const spec of session.model.inputs) {
       if (spec.name in state) continue;
       const f = feeds[spec.name];
@@ -181,13 +200,13 @@ export class Runtime {
         throw new TonyError('shape', `run: input '${spec.name}' expects [${spec.shape}] ${spec.dtype}, got [${f.shape}] ${f.dtype}`);
       }
     }
-    const fetch = opts.fetch ?? session.model.outputs.map((o) => o.name).filter((n) => !(n in update));
+    const fetch = opts.fetch ?? session.model.outputs.map((o) => o.name).filter((n) => !(n in update) && !(n in write));
     const plain: Record<string, { dtype: string; shape: readonly number[]; data: unknown }> = {};
     for (const [k, v] of Object.entries(feeds)) plain[k] = { dtype: v.dtype, shape: v.shape, data: v.data };
     // The worker pre-allocates the state outputs' second buffers; it needs their layouts.
     const layouts: Record<string, { dtype: string; shape: readonly number[] }> = {};
     for (const o of session.model.outputs) if (o.name in update) layouts[o.name] = { dtype: o.dtype, shape: o.shape };
-    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, layouts, fetch: [...fetch] });
+    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, layouts, write, fetch: [...fetch] });
   }
 
   /** Put tensors into runtime-held state (e.g. parameters before training). */

@@ -7,12 +7,13 @@
 
 import { hostTensor } from '../../engine/dtype.ts';
 import { prng } from '../../engine/nn.ts';
+import type { OnnxModel } from '../../engine/onnx.ts';
 import type { Runtime, Session } from '../../engine/runtime.ts';
 import { TonyError } from '../../errors.ts';
 import { earliestStop } from '../../text/stops.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
 import type { TokenLogprobs } from './completion.ts';
-import { buildBroadcastGraph, buildDecodeGraph, buildPrefillGraph, type GPTConfig } from './gpt.ts';
+import { buildAppendDecodeGraph, buildPrefillGraph, type GPTConfig } from './gpt.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -62,11 +63,11 @@ export interface Generated {
  */
 export const MAX_BATCH = 16;
 /**
- * Batch shapes whose graphs stay loaded per runtime (prefill, decode and, for shared prompts, a
- * broadcast session each; the batch-1 prefill is one session for all). Every ONNX
- * Runtime session owns a thread pool and a memory arena: loading one per batch size clients ask for
- * grew a server from 229 MB to 2.29 GB and 48 threads (issue 21, item 8). The least recently used
- * is released beyond this; re-creating one costs tens of milliseconds (DESIGN.md).
+ * Graph shapes that stay loaded per runtime: at most 2 × this many sessions (prefill graphs by
+ * batch and prompt-length bucket, decode graphs by batch). Every ONNX Runtime session owns a
+ * thread pool and a memory arena: loading one per batch size clients ask for grew a server from
+ * 229 MB to 2.29 GB and 48 threads (issue 21, item 8). The least recently used is released beyond
+ * this; re-creating one costs tens of milliseconds (DESIGN.md).
  */
 export const MAX_LIVE_GRAPHS = 4;
 
@@ -75,43 +76,41 @@ export function batchBucket(rows: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, rows)));
 }
 
-/** The graphs of one batch shape and their sessions. */
-interface Loaded {
-  /** At batch 1 when the rows share one prompt (then `broadcast` copies its cache to the rows). */
-  prefill: ReturnType<typeof buildPrefillGraph>;
-  broadcast?: ReturnType<typeof buildBroadcastGraph>;
-  decode: ReturnType<typeof buildDecodeGraph>;
-  sessions: { prefill: Session; broadcast?: Session; decode: Session };
+/**
+ * The prefill length for a longest prompt of `tokens`: the next power of two from 16, at most the
+ * block. Prefilling only this many positions (not the whole block) is what makes a short prompt's
+ * first token cheap; the bucket bounds how many prefill graphs a server meets.
+ */
+export function promptBucket(tokens: number, blockSize: number): number {
+  return Math.min(blockSize, 2 ** Math.ceil(Math.log2(Math.max(16, tokens))));
 }
-// Per runtime, in least-recently-used order (a Map iterates in insertion order).
-const loaded = new WeakMap<Runtime, Map<string, Promise<Loaded>>>();
 
-async function graphsFor(rt: Runtime, cfg: Readonly<GPTConfig>, batch: number, shared: boolean): Promise<Loaded> {
+interface Loaded<G> {
+  graph: G;
+  session: Session;
+}
+// Per runtime, loaded graphs in least-recently-used order (a Map iterates in insertion order).
+const loaded = new WeakMap<Runtime, Map<string, Promise<Loaded<unknown>>>>();
+
+/** `build()`'s graph and its session, cached by `key`, keeping at most 2 × MAX_LIVE_GRAPHS loaded. */
+async function loadGraph<G extends { model: OnnxModel }>(rt: Runtime, key: string, build: () => G): Promise<Loaded<G>> {
   let live = loaded.get(rt);
   if (!live) loaded.set(rt, (live = new Map()));
-  const key = `${JSON.stringify(cfg)}|${batch}|${shared ? 'shared' : 'rows'}`;
-  let entry = live.get(key);
+  let entry = live.get(key) as Promise<Loaded<G>> | undefined;
   if (entry) {
     live.delete(key); // re-insert: most recently used
     live.set(key, entry);
     return entry;
   }
-  entry = (async () => {
-    const prefill = buildPrefillGraph(cfg, shared ? 1 : batch);
-    const broadcast = shared ? buildBroadcastGraph(cfg, batch) : undefined;
-    const decode = buildDecodeGraph(cfg, batch);
-    const [p, b, d] = await Promise.all([rt.load(prefill.model), broadcast && rt.load(broadcast.model), rt.load(decode.model)]);
-    return { prefill, ...(broadcast ? { broadcast } : {}), decode, sessions: { prefill: p, ...(b ? { broadcast: b } : {}), decode: d } };
-  })();
+  const graph = build();
+  entry = rt.load(graph.model).then((session) => ({ graph, session }));
   live.set(key, entry);
   entry.catch(() => live.delete(key));
-  while (live.size > MAX_LIVE_GRAPHS) {
+  while (live.size > 2 * MAX_LIVE_GRAPHS) {
     const [oldKey, old] = live.entries().next().value!;
     live.delete(oldKey);
-    // Entries share sessions (the batch-1 prefill; one batch's decode graph serves both kinds of
-    // prefill), but each entry holds its own loads: the runtime frees a session with its last holder.
     const gone = await old.catch(() => undefined);
-    for (const s of gone ? (Object.values(gone.sessions) as Session[]) : []) await rt.release(s);
+    if (gone) await rt.release(gone.session);
   }
   return entry;
 }
@@ -160,26 +159,32 @@ async function generatePass(
   const B = batchBucket(prompts.length);
   // n samples of one prompt (every server and eval request) prefill it once for all rows.
   const shared = prompts.length > 1 && prompts.every((p) => p.length === prompts[0]!.length && p.every((t, i) => t === prompts[0]![i]));
-  const { prefill, broadcast, decode, sessions } = await graphsFor(rt, cfg, B, shared);
   const rows = prompts.map((_, b) => new Row(tokenizer, opts, first + b));
   // Padding rows (B − prompts.length of them) repeat the first prompt and never sample.
   const inputs = shared ? [prompts[0]!] : Array.from({ length: B }, (_, b) => prompts[b] ?? prompts[0]!);
+  const P = promptBucket(Math.max(...inputs.map((p) => p.length)), cfg.blockSize);
+  const id = JSON.stringify(cfg);
+  const prefill = await loadGraph(rt, `${id}|prefill|${inputs.length}|${P}`, () => buildPrefillGraph(cfg, inputs.length, P));
+  const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B));
 
-  // Prefill: prompts padded to the block (padding positions are masked during decoding).
-  const padded = inputs.flatMap((p) => [...p, ...new Array<number>(cfg.blockSize - p.length).fill(tokenizer.special.eot)]);
+  // Prefill: prompts padded to the bucket; their keys and values go into a blockSize cache (a
+  // shared prompt's into every row). Padding positions are overwritten or masked while decoding.
+  const padded = inputs.flatMap((p) => [...p, ...new Array<number>(P - p.length).fill(tokenizer.special.eot)]);
+  const write: Record<string, { key: string; at: number[]; length: number }> = {};
+  for (const [out, key] of Object.entries(prefill.graph.update))
+    write[out] = { key, at: new Array<number>(B).fill(0), length: cfg.blockSize };
   let res = await rt.run(
-    sessions.prefill,
+    prefill.session,
     {
-      idx: hostTensor('int64', [inputs.length, cfg.blockSize], padded),
+      idx: hostTensor('int64', [inputs.length, P], padded),
       last: hostTensor(
         'int64',
         [inputs.length],
         inputs.map((p) => p.length - 1),
       ),
     },
-    { state: prefill.state, update: prefill.update, fetch: ['logits'] },
+    { state: prefill.graph.state, write, fetch: ['logits'] },
   );
-  if (broadcast) await rt.run(sessions.broadcast!, {}, { state: broadcast.state, update: broadcast.update, fetch: [] });
   const pos = Array.from({ length: B }, (_, b) => (prompts[b] ?? prompts[0]!).length); // where each row's next token goes
   for (;;) {
     const logits = res.logits!.data as Float32Array;
@@ -201,10 +206,12 @@ async function generatePass(
       next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
     });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
+    const at: Record<string, { key: string; at: number[]; length: number }> = {};
+    for (const [out, key] of Object.entries(decode.graph.writeKeys)) at[out] = { key, at: pos, length: cfg.blockSize };
     res = await rt.run(
-      sessions.decode,
+      decode.session,
       { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos) },
-      { state: decode.state, update: decode.update, fetch: ['logits'] },
+      { state: decode.graph.state, write: at, fetch: ['logits'] },
     );
     rows.forEach((r, b) => r.done || pos[b]!++);
   }

@@ -96,6 +96,11 @@ class Block {
     x = T.add(x, a.y);
     return { x: T.add(x, this.mlp.forward(this.ln2.forward(x))), cache: a.cache };
   }
+  forwardAppend(x: Tensor, pos: Tensor, cache: KVCache): { x: Tensor; kv: KVCache } {
+    const a = this.attn.forwardAppend(this.ln1.forward(x), pos, cache);
+    x = T.add(x, a.y);
+    return { x: T.add(x, this.mlp.forward(this.ln2.forward(x))), kv: { k: a.k, v: a.v } };
+  }
 }
 
 export class GPT {
@@ -173,6 +178,22 @@ export class GPT {
     return { logits: T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), caches: next };
   }
 
+  /**
+   * decodeStep over a read-only cache: logits (B, V) and each layer's new key and value
+   * (B, nh, 1, hs), which the caller writes into the cache at pos.
+   */
+  decodeAppend(idx: Tensor, pos: Tensor, caches: KVCache[]): { logits: Tensor; kv: KVCache[] } {
+    const B = idx.shape[0]!;
+    let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(pos, [B, 1]))); // (B, 1, C)
+    const kv: KVCache[] = [];
+    this.blocks.forEach((block, i) => {
+      const r = block.forwardAppend(x, pos, caches[i]!);
+      x = r.x;
+      kv.push(r.kv);
+    });
+    return { logits: T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), kv };
+  }
+
   /** x (B, T, C) → logits (B, T, V) through the tied head (a verifier's value reads one of them). */
   head(x: Tensor): Tensor {
     const [B, Tn] = x.shape as [number, number, number];
@@ -204,12 +225,15 @@ const paramState = (gpt: GPT) => weightState(gpt.ps);
 const cacheKey = (i: number, kv: 'k' | 'v') => `kv:${i}:${kv}`;
 
 /**
- * Prefill graph: idx (B, T = blockSize), padded past each row's prompt, and last (B) = the index of
- * each row's last prompt token → logits at that position (B, V); fills the KV cache in state.
+ * Prefill graph: idx (B, T = length, blockSize unless shorter), padded past each row's prompt, and
+ * last (B) = the index of each row's last prompt token → logits at that position (B, V) and the
+ * keys and values (B, nh, T, hs) per layer, which `update` puts into state as the KV cache (the
+ * studio's page and buildDecodeGraph), or generate.ts writes into a blockSize cache (Runtime's
+ * `write`), prefilling only a bucket just long enough for the prompts.
  */
-export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number) {
+export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number, length = cfg.blockSize) {
   const gpt = new GPT(cfg);
-  const idx = input('idx', [batch, cfg.blockSize], 'int64');
+  const idx = input('idx', [batch, length], 'int64');
   const last = input('last', [batch], 'int64');
   const out = gpt.prefill(idx);
   const at = T.expand(T.reshape(last, [batch, 1, 1]), [batch, 1, cfg.vocabSize]);
@@ -222,29 +246,6 @@ export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number) {
     update[`cache.${i}.v`] = cacheKey(i, 'v');
   });
   return { model: exportOnnx([idx, last, ...gpt.ps.inputs], outputs, { name: 'gpt_prefill' }), state: paramState(gpt), update };
-}
-
-/**
- * Broadcast graph: the KV cache of one prompt prefilled at batch 1, (1, nh, T, hs) per layer in
- * state → the same cache for `batch` rows (B, nh, T, hs). n samples of one prompt prefill it once,
- * with the batch-1 prefill graph whatever n is, so no prefill (whose T × T attention is most of a
- * session's memory at long contexts) is loaded per batch size.
- */
-export function buildBroadcastGraph(cfg: Readonly<GPTConfig>, batch: number) {
-  const hs = cfg.dModel / cfg.nHead;
-  const ins: Tensor[] = [];
-  const outputs: Record<string, Tensor> = {};
-  const state: Record<string, string> = {};
-  const update: Record<string, string> = {};
-  for (let i = 0; i < cfg.nLayer; i++) {
-    for (const kv of ['k', 'v'] as const) {
-      const one = input(`cache.${i}.${kv}`, [1, cfg.nHead, cfg.blockSize, hs]);
-      ins.push(one);
-      outputs[`new.cache.${i}.${kv}`] = T.expand(one, [batch, cfg.nHead, cfg.blockSize, hs]);
-      state[`cache.${i}.${kv}`] = update[`new.cache.${i}.${kv}`] = cacheKey(i, kv);
-    }
-  }
-  return { model: exportOnnx(ins, outputs, { name: 'gpt_broadcast' }), state, update };
 }
 
 /** Decoding graph: one token per row over a KV cache of blockSize positions. */
@@ -267,6 +268,33 @@ export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
   });
   const ins = [idx, pos, ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
   return { model: exportOnnx(ins, outputs, { name: 'gpt_decode' }), state, update, cacheShape };
+}
+
+/**
+ * Decoding graph over a read-only KV cache of blockSize positions (state `kv:<layer>:<k|v>`): one
+ * token per row → logits (B, V) and outputs `k.<layer>` / `v.<layer>` (B, nh, 1, hs), written into
+ * the cache at pos by the caller (`write`, keys in `writeKeys`). What generate.ts runs: no copy of
+ * the cache per step, where buildDecodeGraph's updated-cache outputs copy it twice per layer.
+ */
+export function buildAppendDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
+  const gpt = new GPT(cfg);
+  const hs = cfg.dModel / cfg.nHead;
+  const cacheShape = [batch, cfg.nHead, cfg.blockSize, hs];
+  const idx = input('idx', [batch, 1], 'int64');
+  const pos = input('pos', [batch], 'int64');
+  const caches = gpt.blocks.map((_, i) => ({ k: input(`cache.${i}.k`, cacheShape), v: input(`cache.${i}.v`, cacheShape) }));
+  const out = gpt.decodeAppend(idx, pos, caches);
+  const outputs: Record<string, Tensor> = { logits: out.logits };
+  const state = paramState(gpt);
+  const writeKeys: Record<string, string> = {};
+  out.kv.forEach((c, i) => {
+    outputs[`k.${i}`] = c.k;
+    outputs[`v.${i}`] = c.v;
+    state[`cache.${i}.k`] = writeKeys[`k.${i}`] = cacheKey(i, 'k');
+    state[`cache.${i}.v`] = writeKeys[`v.${i}`] = cacheKey(i, 'v');
+  });
+  const ins = [idx, pos, ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
+  return { model: exportOnnx(ins, outputs, { name: 'gpt_decode_append' }), state, writeKeys };
 }
 
 /**
