@@ -6,25 +6,23 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TonyError } from '../errors.ts';
-import { fileSystemError } from '../io.ts';
-import { register as audio } from './audio.ts';
-import { register as evals } from './evals.ts';
-import { register as generate } from './generate.ts';
-import { register as math } from './math.ts';
-import { register as scaling } from './scaling.ts';
-import { register as serve } from './serve.ts';
-import { register as shapes } from './shapes.ts';
-import { register as studio } from './studio.ts';
-import { register as train } from './train.ts';
+import { fileSystemError, writeFileAtomic } from '../io.ts';
+import { areasFor } from './areas.ts';
 
 const program = new Command('tony')
   .description('Define, train, sample, evaluate and serve generative models — TypeScript → ONNX → ONNX Runtime.')
   .showHelpAfterError()
   .exitOverride();
 
-// Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [train, generate, serve, audio, shapes, math, evals, scaling, studio];
-for (const register of areas) register(program);
+// Areas register here (src/cli/areas.ts): only the one that owns the command, so a command
+// imports only what it uses.
+for (const area of areasFor(process.argv)) (await area.load()).register(program);
+// bin/tony.js keeps `tony --help`'s text with the CLI bundle, to print it without loading every area.
+const helpCache = process.env.TONY_HELP_CACHE;
+if (helpCache) {
+  delete process.env.TONY_HELP_CACHE;
+  await writeFileAtomic(helpCache, program.helpInformation());
+}
 
 // A reader that stops early (`tony sample … | head -2`) closes the pipe. Stop quietly, as Unix
 // tools do, instead of dying on the next write with an EPIPE stack: drop further output and let the
