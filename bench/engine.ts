@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
- *   [--no-compile] [--no-tfjs] [--device cpu|webgpu]`
+ *   [--no-compile] [--no-tfjs] [--arena] [--device cpu|webgpu]`
  *
  * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
  * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
@@ -201,25 +201,16 @@ for (const sizeName of sizes) {
   const record = (name: string, r: Run) => (runs[name] ??= []).push(r);
   for (let round = 0; round < ROUNDS; round++) {
     loads.push(load());
-    const out = execFileSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        fileURLToPath(import.meta.url),
-        '--child',
-        'tony',
-        '--size',
-        sizeName,
-        '--steps',
-        String(STEPS),
-        '--device',
-        DEVICE,
-        '--threads',
-        String(THREADS),
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    record('tony', JSON.parse(out.trim().split('\n').pop()!));
+    // --arena also runs Tony with ONNX Runtime's memory arena and pattern on (as before issue 22).
+    for (const [name, arena] of [['tony', '0'], ...(flag('arena') ? [['tony-arena', '1']] : [])] as const) {
+      const childArgs = ['--child', 'tony', '--size', sizeName, '--steps', String(STEPS), '--device', DEVICE, '--threads', String(THREADS)];
+      const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...childArgs], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, TONY_ORT_ARENA: arena },
+      });
+      record(name, JSON.parse(out.trim().split('\n').pop()!));
+    }
     if (!('skip' in torch)) {
       const common = ['train', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--steps', String(STEPS)];
       record('torch-eager', runTorch<Run>(torch.python, [...common, '--compile', '0'], THREADS));
@@ -265,7 +256,7 @@ for (const sizeName of sizes) {
   }
   console.log(`load (1-min average) before each round and after: ${loads.join(', ')}`);
   let part = `${sizeName}: tony=${fmt(tony.tps)} tok/s ${fmt(tony.rss)} MB`;
-  for (const peer of ['torch-eager', 'torch-compile', 'tfjs-wasm']) {
+  for (const peer of ['tony-arena', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
     if (!runs[peer]) continue;
     const s = stat(peer);
     part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;

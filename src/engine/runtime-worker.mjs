@@ -85,6 +85,11 @@ const handlers = {
         interOpNumThreads: 1,
         executionMode: 'sequential', // parallel mode measured 2.2× slower (DESIGN.md)
         graphOptimizationLevel: optimize,
+        // Neither ONNX Runtime's CPU arena (it grows by doubling and keeps its peak) nor its memory
+        // pattern (one block planned for every intermediate of a run, kept between runs): the
+        // 19 M-parameter training step peaked at 2.21 GB with both and 1.32 GB without, at no
+        // measured cost in speed (docs/results/engine.md, issue 22). TONY_ORT_ARENA=1 restores them.
+        ...(process.env.TONY_ORT_ARENA === '1' ? {} : { enableCpuMemArena: false, enableMemPattern: false }),
         // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
         logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
       });
