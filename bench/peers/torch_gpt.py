@@ -113,6 +113,10 @@ class GPT(torch.nn.Module):
         return self.head(x[:, -1]), new
 
 
+# Untimed steps, as the benchmark's (bench/engine.ts WARMUP).
+WARMUP = 2
+
+
 def lr_at(t, lr=6e-4, warmup=20, decay_steps=1000, min_ratio=0.1):
     if t <= warmup:
         return lr * t / warmup
@@ -140,15 +144,18 @@ def train(args, cfg, data):
         opt.step()
         return loss.item()  # .item() waits for the step, as Tony's loss comes back to the host
 
-    losses, ms, first = [], [], None
+    losses, ms, first, cpu0 = [], [], None, None
     for s in range(args.steps):
+        if s == WARMUP:
+            cpu0 = time.process_time()  # user + system, all threads
         t0 = time.perf_counter()
         losses.append(one(s + 1, data[f"idx:{s}"], data[f"targets:{s}"]))
         ms.append((time.perf_counter() - t0) * 1000)
         if first is None:
             first = since_start_ms()
+    cpu = (time.process_time() - cpu0) * 1000 / (args.steps - WARMUP) if cpu0 is not None else float("nan")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"losses": losses, "ms": ms, "startupMs": first, "peakRssMB": rss, "torch": torch.__version__}))
+    print(json.dumps({"losses": losses, "ms": ms, "startupMs": first, "peakRssMB": rss, "cpuMsPerStep": cpu, "torch": torch.__version__}))
 
 
 @torch.inference_mode()

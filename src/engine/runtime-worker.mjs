@@ -89,7 +89,8 @@ const handlers = {
         // pattern (one block planned for every intermediate of a run, kept between runs): the
         // 19 M-parameter training step peaked at 2.21 GB with both and 1.32 GB without, at no
         // measured cost in speed (docs/results/engine.md, issue 22). TONY_ORT_ARENA=1 restores them.
-        ...(process.env.TONY_ORT_ARENA === '1' ? {} : { enableCpuMemArena: false, enableMemPattern: false }),
+        enableCpuMemArena: process.env.TONY_ORT_ARENA === '1',
+        enableMemPattern: (process.env.TONY_ORT_PATTERN ?? process.env.TONY_ORT_ARENA) === '1',
         // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
         logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
       });
