@@ -14,7 +14,10 @@ import { makeTask, type TaskSpec } from './tasks.ts';
 
 export interface RunArgs {
   spec: TaskSpec;
+  /** Steps of the whole run (the schedule's length). */
   steps: number;
+  /** Stop after this step (default: steps), to resume later. */
+  until?: number;
   exchange?: EmbeddingExchange;
   outDir?: string;
   resume?: boolean;
@@ -34,7 +37,7 @@ export async function trainRun(a: RunArgs, comm?: Comm): Promise<RunResult> {
     const global = makeTask(a.spec);
     const task = comm ? shardTask(makeTask({ ...a.spec, batch: a.spec.batch / comm.size }), global, comm) : global;
     const res = await train(rt, task, {
-      steps: a.steps,
+      steps: a.until ?? a.steps,
       // No warmup: the first steps already move the weights by about lr, so differences show.
       optimizer: adamwConfig({ lr: 1e-2, warmupSteps: 0, decaySteps: a.steps }),
       seed: 3,
