@@ -3,6 +3,7 @@
  * (its token table tied to the output head) and a lookup-only model (a table of V rows read only by
  * its lookup, then a small classifier), on a Zipf-distributed synthetic stream of V ids.
  */
+import { readFileSync } from 'node:fs';
 import type { HostTensor } from '../../src/engine/dtype.ts';
 import { crossEntropy, Embedding, Linear, ParamSet } from '../../src/engine/nn.ts';
 import * as T from '../../src/engine/ops/index.ts';
@@ -20,6 +21,8 @@ export interface TaskSpec {
   seq: number;
   batch: number;
   seed?: number;
+  /** A token stream (a file of little-endian uint16 ids < vocab) instead of the synthetic Zipf one. */
+  stream?: string;
 }
 
 /** n ids drawn with P(rank r) ∝ 1/(r + 1) over `vocab` ids (Zipf's law, exponent 1), seeded. */
@@ -47,8 +50,8 @@ export function zipfStream(n: number, vocab: number, seed = 1): Uint16Array {
 export const LOOKUP_CLASSES = 16;
 
 export function makeTask(s: TaskSpec): TrainTask {
-  const stream = zipfStream(20_000, s.vocab, 7);
-  const corpus = { train: stream, val: stream.subarray(15_000), files: 1, bytes: stream.length };
+  const stream = s.stream ? new Uint16Array(new Uint8Array(readFileSync(s.stream)).buffer) : zipfStream(20_000, s.vocab, 7);
+  const corpus = { train: stream, val: stream.subarray(Math.floor(stream.length * 0.75)), files: 1, bytes: stream.length };
   const seed = s.seed ?? 0;
   if (s.model === 'gpt') {
     const cfg = gptConfig({ vocabSize: s.vocab, blockSize: s.seq, nLayer: 1, nHead: 2, dModel: s.dim });
