@@ -162,7 +162,7 @@ export function openMpi(): Promise<Comm> {
 }
 
 /** Where built addons are kept: $TONY_CACHE, else $XDG_CACHE_HOME/tony, else ~/.cache/tony. */
-export function cacheDir(): string {
+function cacheDir(): string {
   return process.env.TONY_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tony');
 }
 
