@@ -58,7 +58,8 @@ export function exchangeLookup(comm: Collectives, scheme: EmbeddingExchange, g: 
     return { grad: comm.allreduceSum(g.rest), unique: V };
   }
   const grad = g.rest ? comm.allreduceSum(g.rest) : new Float32Array(V * D);
-  const ids = comm.allgather(toInt32(g.ids, V));
+  const local = toInt32(g.ids, V);
+  const ids = comm.allgather(local);
   if (scheme === 'tokens') {
     const rows = comm.allgather(g.rows);
     addRows(grad, ids, rows, D);
@@ -69,7 +70,6 @@ export function exchangeLookup(comm: Collectives, scheme: EmbeddingExchange, g: 
   const slot = new Map<number, number>();
   uniq.forEach((id, j) => slot.set(id, j));
   const block = new Float32Array(uniq.length * D); // (U, D)
-  const local = Int32Array.from(g.ids, Number);
   for (let i = 0; i < K; i++) {
     const at = slot.get(local[i]!)! * D;
     for (let d = 0; d < D; d++) block[at + d]! += g.rows[i * D + d]!;

@@ -22,12 +22,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { TonyError } from '../errors.ts';
 
 const run = promisify(execFile);
 
-const SOURCE = new URL('../../native/mpi/tony_mpi.c', import.meta.url);
+const SOURCE = fileURLToPath(new URL('../../native/mpi/tony_mpi.c', import.meta.url));
 
 /** The Debian packages and the command that install Open MPI (runtime + compiler wrapper and headers). */
 export const MPI_PACKAGES = 'openmpi-bin libopenmpi-dev';
@@ -190,7 +191,7 @@ async function loadAddon(): Promise<Native> {
     await mkdir(dir, { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;
     try {
-      await run(mpicc, ['-shared', '-fPIC', '-O2', `-I${headers}`, SOURCE.pathname, '-o', tmp]);
+      await run(mpicc, ['-shared', '-fPIC', '-O2', `-I${headers}`, SOURCE, '-o', tmp]);
       await rename(tmp, target); // atomic: another rank may be building the same file
     } catch (err) {
       await rm(tmp, { force: true });
