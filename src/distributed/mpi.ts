@@ -8,8 +8,8 @@
  *   comm.allreduceSum(grads);              // in place: Σ over ranks
  *   const ids = comm.allgather(localIds);  // every rank's ids, in rank order
  *
- * Why an addon of our own: the npm registry has no maintained MPI binding (`node-mpi`, `mpi-node`
- * and `mpi` are not published there, checked 2026-11-30); the few collectives are ~250 lines of C.
+ * Why an addon of our own: no MPI binding turned up on npm to depend on (`node-mpi`, `mpi-node` and
+ * `mpi` are not published there, checked 2026-11-30); the few collectives are ~260 lines of C.
  * Why it is built on first use and not at install: the project's .npmrc sets ignore-scripts, so no
  * install script runs, and node-gyp would download Node's headers, which fails offline. `mpicc`
  * (Open MPI's compiler wrapper, in libopenmpi-dev) compiles it against the headers every Node
