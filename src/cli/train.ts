@@ -146,6 +146,9 @@ async function trainAndReport(
 }
 
 async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
+  for (const d of f.data) {
+    if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
+  }
   if (f.workers !== undefined && f.distributed)
     throw new TonyError('usage', '--workers starts its own MPI ranks; under mpirun pass --distributed mpi alone');
   if (f.workers !== undefined) {
@@ -175,9 +178,6 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
     );
   const lead = (comm?.rank ?? 0) === 0;
   const say = (text: string) => lead && process.stderr.write(text);
-  for (const d of f.data) {
-    if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
-  }
   const data = { data: f.data.map((d: string) => resolve(d)), include: f.include, exclude: f.exclude, maxBytes: f.maxBytes };
   await checkRunDir(f, data);
   const fim: Partial<FimOptions> = { rate: f.fimRate, mode: f.fimMode, span: f.fimSpan, windowEnd: f.fimWindowEnd };
