@@ -5,13 +5,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 
+// biome-ignore lint/suspicious/noExplicitAny: rows of three logs with different fields, read by name
+type Row = Record<string, any>;
+
 const here = new URL('.', import.meta.url).pathname;
 const rows = (name: string) =>
   existsSync(here + name)
     ? readFileSync(here + name, 'utf8')
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, any>)
+        .map((l) => JSON.parse(l) as Row)
     : [];
 const mb = (b: number) => (b / 1e6).toFixed(3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -28,7 +31,7 @@ if (bytes.length) {
     for (const key of keys) {
       const [G, K] = key.split('/').map(Number);
       const at = (scheme: string) => bytes.filter((r) => r.model === model && r.G === G && r.K === K && r.scheme === scheme);
-      const mean = (rs: Record<string, any>[], f: string) => rs.reduce((a, r) => a + r[f], 0) / rs.length;
+      const mean = (rs: Row[], f: string) => rs.reduce((a, r) => a + r[f], 0) / rs.length;
       const d = mean(at('dense'), 'measured');
       const u = mean(at('unique'), 'measured');
       console.log(
