@@ -3,11 +3,16 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { dataParallel, shardTask } from '../distributed/data-parallel.ts';
+import { EMBEDDING_EXCHANGES, type EmbeddingExchange } from '../distributed/exchange.ts';
+import { runWorkers, workerArgv } from '../distributed/launch.ts';
+import { openMpi } from '../distributed/mpi.ts';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import { type Device, Runtime } from '../engine/runtime.ts';
-import type { TrainTask } from '../engine/trainer.ts';
+import type { DataParallel, TrainTask } from '../engine/trainer.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable } from '../io.ts';
 import { generate } from '../models/gpt/generate.ts';
@@ -104,11 +109,14 @@ async function trainAndReport(
   rt: Runtime,
   task: TrainTask,
   f: TrainFlags,
-  o: { evalBatches: number; checkpointEvery: number; unit: string; next?: string },
+  o: { evalBatches: number; checkpointEvery: number; unit: string; next?: string; parallel?: DataParallel },
 ) {
+  // Under data parallelism every rank trains, rank 0 alone reports.
+  const say = (text: string) => (o.parallel?.rank ?? 0) === 0 && process.stderr.write(text);
   const ckpt = f.resume ? await latestCheckpoint(f.out) : undefined;
-  if (ckpt) process.stderr.write(`tony: resuming from ${ckpt.dir}\n`);
-  const bar = progressBar('train', 'steps');
+  if (ckpt) say(`tony: resuming from ${ckpt.dir}\n`);
+  const drawn = progressBar('train', 'steps');
+  const bar = (o.parallel?.rank ?? 0) === 0 ? drawn : { update: () => {}, stop: () => {} };
   try {
     const res = await trainWithRecipe(rt, task, {
       steps: f.steps,
@@ -121,11 +129,12 @@ async function trainAndReport(
       out: f.out,
       resume: f.resume,
       onProgress: (p) => bar.update(p),
+      ...(o.parallel ? { parallel: o.parallel } : {}),
     });
     bar.stop();
-    for (const n of res.notices) process.stderr.write(`tony: ${n}\n`);
+    for (const n of res.notices) say(`tony: ${n}\n`);
     const last = res.evals.at(-1);
-    process.stderr.write(
+    say(
       `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +
         (res.history.length ? `; ${Math.round(res.tokensPerSecond).toLocaleString()} tokens/s` : '') +
         (last ? `; validation loss ${last.val_loss.toFixed(3)} ${o.unit}` : '') +
@@ -140,11 +149,42 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
   for (const d of f.data) {
     if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`, 'pass a directory of text files');
   }
+  if (f.workers !== undefined && f.distributed)
+    throw new TonyError('usage', '--workers starts its own MPI ranks; under mpirun pass --distributed mpi alone');
+  if (f.workers !== undefined) {
+    if (f.batch % f.workers !== 0)
+      throw new TonyError(
+        'config',
+        `--batch ${f.batch} cannot be shared evenly by ${f.workers} workers`,
+        `use a batch divisible by ${f.workers}`,
+      );
+    // Without --threads, the cores are shared out: G ranks × all cores each would fight for them.
+    const threads = f.threads === undefined ? Math.max(1, Math.floor(availableParallelism() / f.workers)) : undefined;
+    const code = await runWorkers(f.workers, [
+      process.execPath,
+      ...process.execArgv,
+      process.argv[1]!,
+      ...workerArgv(process.argv.slice(2), threads),
+    ]);
+    if (code !== 0) process.exitCode = code;
+    return;
+  }
+  const comm = f.distributed ? await openMpi() : undefined;
+  if (comm && f.batch % comm.size !== 0)
+    throw new TonyError(
+      'config',
+      `--batch ${f.batch} cannot be shared evenly by ${comm.size} ranks`,
+      `use a batch divisible by ${comm.size}`,
+    );
+  const lead = (comm?.rank ?? 0) === 0;
+  const say = (text: string) => lead && process.stderr.write(text);
   const data = { data: f.data.map((d: string) => resolve(d)), include: f.include, exclude: f.exclude, maxBytes: f.maxBytes };
   await checkRunDir(f, data);
   const fim: Partial<FimOptions> = { rate: f.fimRate, mode: f.fimMode, span: f.fimSpan, windowEnd: f.fimWindowEnd };
   let bar = progressBar('prepare', 'it');
   let stage = '';
+  // Rank 0 prepares the shards; the others wait, then find them prepared (prepareShards reuses them).
+  if (comm && !lead) comm.barrier();
   const shards = await prepareShards(
     {
       roots: f.data,
@@ -157,6 +197,7 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
       out: join(f.out, 'data'),
     },
     (s, p) => {
+      if (!lead) return;
       if (s !== stage) {
         bar.stop();
         bar = progressBar(s, s === 'tokenizer' ? 'merges' : 'files');
@@ -166,27 +207,36 @@ async function runLm(f: TrainFlags & Record<string, any>): Promise<void> {
     },
   );
   bar.stop();
+  if (comm && lead) comm.barrier();
   const tok = shards.tokenizer;
   const p = GPT_PRESETS[f.preset];
   if (!p) throw new TonyError('config', `unknown preset '${f.preset}'`, `presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
   const cfg = lmKind.config({ ...p, vocabSize: tok.vocabSize, ...parseSets(f.set) });
   const rt = await Runtime.start({ device: f.device, threads: f.threads });
-  process.stderr.write(
+  say(
     `tony: data ${shards.index.stats.files} files, ${shards.tokenCount('train').toLocaleString()} train / ${shards.tokenCount('val').toLocaleString()} val tokens (${tok.name}, vocabulary ${tok.vocabSize})\n` +
       `tony: model gpt/${f.preset} ${JSON.stringify(cfg.model)}; FIM ${f.fimRate > 0 ? `${f.fimRate} ${f.fimMode} ${f.fimLevel}-level ${f.fimSpan} spans` : 'off'}\n` +
-      `tony: device ${rt.description}\n`,
+      `tony: device ${rt.description}\n` +
+      (comm
+        ? `tony: data-parallel over ${comm.size} MPI ranks, ${f.batch / comm.size} sequences each; embedding exchange ${f.embeddingExchange}\n`
+        : ''),
   );
   try {
-    const task = withCorpus(
-      lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch: f.batch, seed: f.seed, preset: f.preset }),
-      data,
-    );
-    await trainAndReport(rt, task, f, { evalBatches: 8, checkpointEvery: Math.max(f.evalEvery, 100), unit: 'nats/token' });
-    await printSamples(rt, cfg.model, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
+    const lmTask = (batch: number) =>
+      withCorpus(lmKind.task(f.fimLevel === 'context' ? { ...cfg, fim } : cfg, shards, { batch, seed: f.seed, preset: f.preset }), data);
+    const task = comm ? shardTask(lmTask(f.batch / comm.size), lmTask(f.batch), comm) : lmTask(f.batch);
+    await trainAndReport(rt, task, f, {
+      evalBatches: 8,
+      checkpointEvery: Math.max(f.evalEvery, 100),
+      unit: 'nats/token',
+      ...(comm ? { parallel: dataParallel(comm, { exchange: f.embeddingExchange as EmbeddingExchange }) } : {}),
+    });
+    if (lead) await printSamples(rt, cfg.model, tok, ['import', 'def', 'class'], 96, 0.8, f.seed);
   } finally {
     shards.close();
     await rt.close();
   }
+  comm?.close(); // after success only: a rank that fails exits without it, and mpirun ends the job
 }
 
 async function printSamples(
@@ -267,6 +317,17 @@ export function register(program: Command): void {
       new Option('--fim-level <level>', 'apply FIM to packed contexts or to documents').choices(['context', 'document']).default('context'),
     )
     .addOption(new Option('--fim-span <span>', 'how the middle is cut').choices(['char', 'line', 'token']).default('char'))
+    .option('--workers <n>', 'data-parallel ranks on this host (starts them with mpirun; Open MPI)', count('workers'))
+    .addOption(
+      new Option('--distributed <how>', 'run as one rank of an mpirun job (mpirun -np G tony train lm … --distributed mpi)').choices([
+        'mpi',
+      ]),
+    )
+    .addOption(
+      new Option('--embedding-exchange <how>', "how ranks exchange the token table's gradient (docs/results/zipf.md)")
+        .choices([...EMBEDDING_EXCHANGES])
+        .default('dense'),
+    )
     .addOption(
       new Option(
         '--fim-window-end <how>',

@@ -11,8 +11,12 @@ import { type Tensor, topoSort } from './tensor.ts';
 /**
  * Gradients of the scalar `loss` with respect to each of `wrt`. A tensor the loss does not depend
  * on gets zeros (so an unused parameter is not an error, just a zero update).
+ *
+ * `stop`: tensors whose gradient is not passed on to their inputs (ask for it in `wrt`). Data-parallel
+ * training uses it to take an embedding lookup's per-token gradients apart from the table's other
+ * uses (a tied output head), so the two can be exchanged differently (src/distributed/).
  */
-export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
+export function grad(loss: Tensor, wrt: readonly Tensor[], opts: { stop?: readonly Tensor[] } = {}): Tensor[] {
   if (loss.size !== 1) {
     throw new TonyError('shape', `grad: the loss must be a scalar, got shape [${loss.shape}]`, 'reduce it with mean() or sum()');
   }
@@ -24,12 +28,13 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     if (wanted.has(t.id) || t.inputs.some((i) => onPath.has(i.id))) onPath.add(t.id);
   }
 
+  const stopped = new Set((opts.stop ?? []).map((t) => t.id));
   const grads = new Map<number, Tensor>();
   grads.set(loss.id, full(loss.shape, 1, loss.dtype));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!;
     const g = grads.get(node.id);
-    if (!g || node.inputs.length === 0 || !onPath.has(node.id)) continue;
+    if (!g || node.inputs.length === 0 || !onPath.has(node.id) || stopped.has(node.id)) continue;
     const def = getOp(node.op);
     if (!def.vjp) {
       if (node.inputs.some((inp) => onPath.has(inp.id))) {

@@ -30,7 +30,7 @@ import {
 } from './optim.ts';
 import type { Runtime } from './runtime.ts';
 import { type BufferSet, stateKey } from './state.ts';
-import { input, Tensor } from './tensor.ts';
+import { input, Tensor, topoSort } from './tensor.ts';
 
 /** A named loss: its value and its weight in the total (default 1). */
 export type NamedLoss = Tensor | { value: Tensor; weight: number };
@@ -109,6 +109,33 @@ export interface GradStepGraph extends StateMaps {
   model: OnnxModel;
   /** Output name of each trainable parameter's gradient: `grad.<name>`. */
   gradOutputs: Record<string, string>;
+  /**
+   * Per parameter named in `lookups`: its embedding lookup's gradient per token, output as
+   * `rows.<name>` (K, D), with the ids looked up as `ids.<name>` (K) int64. `grad.<name>` is then
+   * the gradient of the table's other uses only (a tied output head), and absent when it has none.
+   */
+  lookupOutputs: Record<string, { rows: string; ids: string; rest: boolean }>;
+}
+
+/**
+ * The embedding lookups of a graph: trainable tables read by exactly one `gather` whose ids come
+ * from the batch (not constants, like position tables). Their gradients are sparse in rows — what
+ * data-parallel training can exchange by unique id (src/distributed/exchange.ts).
+ */
+export function embeddingLookups(obj: Objective, groups?: readonly ParamGroup[]): string[] {
+  const { trainable } = resolveGroups(obj.ps, ADAMW_DEFAULTS, groups);
+  const tables = new Map(trainable.map((tp) => [tp.spec.name, 0]));
+  const order = topoSort([obj.loss]);
+  const fromData = new Set<number>();
+  for (const t of order) {
+    if ((t.op === 'input' && !tables.has(t.name!)) || t.inputs.some((i) => fromData.has(i.id))) fromData.add(t.id);
+  }
+  for (const t of order) {
+    const table = t.inputs[0];
+    if (t.op === 'gather' && table?.op === 'input' && tables.has(table.name!) && fromData.has(t.inputs[1]!.id))
+      tables.set(table.name!, tables.get(table.name!)! + 1);
+  }
+  return [...tables].filter(([, n]) => n === 1).map(([name]) => name);
 }
 
 /**
@@ -119,21 +146,43 @@ export interface GradStepGraph extends StateMaps {
  */
 export function buildGradStep(
   obj: Objective,
-  opts: ExportOptions & { groups?: readonly ParamGroup[]; accumulate?: boolean } = {},
+  opts: ExportOptions & { groups?: readonly ParamGroup[]; accumulate?: boolean; lookups?: readonly string[] } = {},
 ): GradStepGraph {
-  const { groups, accumulate, ...exportOpts } = opts;
+  const { groups, accumulate, lookups = [], ...exportOpts } = opts;
   const { trainable, frozen } = resolveGroups(obj.ps, ADAMW_DEFAULTS, groups); // weight decay plays no part here
   const byName = new Map(obj.ps.inputs.map((t) => [t.name!, t]));
   const params = trainable.map((tp) => byName.get(tp.spec.name)!);
-  const grads = grad(obj.loss, params);
+  // Each lookup's output: its gradient is taken per token and not passed on into the table.
+  const found = embeddingLookups(obj, groups);
+  const order = lookups.length ? topoSort([obj.loss]) : [];
+  const lookupNodes = lookups.map((n) => {
+    if (accumulate) throw new TonyError('usage', 'per-token lookup gradients are not accumulated over micro-batches');
+    if (!found.includes(n))
+      throw new TonyError('usage', `'${n}' is not an embedding lookup of this model`, `lookups here: ${found.join(', ') || 'none'}`);
+    return order.find((t) => t.op === 'gather' && t.inputs[0] === byName.get(n))!;
+  });
+  const all = grad(obj.loss, [...params, ...lookupNodes], { stop: lookupNodes });
+  const grads = all.slice(0, params.length);
   const ins: Tensor[] = [...obj.data];
   const outs: Record<string, Tensor> = { loss: obj.loss };
   const maps: StateMaps = { state: {}, update: {} };
   const gradOutputs: Record<string, string> = {};
+  const lookupOutputs: GradStepGraph['lookupOutputs'] = {};
+  // The table's other uses, if any: a parameter its lookup is the only reader of gets no dense part.
+  const readers = (p: Tensor) => order.filter((t) => t.inputs.includes(p)).length;
+  lookups.forEach((n, j) => {
+    const node = lookupNodes[j]!;
+    const [table, ids] = node.inputs as [Tensor, Tensor];
+    const K = ids.size;
+    outs[`rows.${n}`] = T.reshape(all[params.length + j]!, [K, table.size / table.shape[0]!]); // (K, D)
+    outs[`ids.${n}`] = T.reshape(ids, [K]);
+    lookupOutputs[n] = { rows: `rows.${n}`, ids: `ids.${n}`, rest: readers(table) > 1 };
+  });
   trainable.forEach((tp, i) => {
     const n = tp.spec.name;
     ins.push(params[i]!);
     maps.state[n] = stateKey.param(n);
+    if (lookupOutputs[n] && !lookupOutputs[n].rest) return;
     let g = grads[i]!;
     if (accumulate) {
       const acc = input(`acc.${n}`, tp.spec.shape);
@@ -152,7 +201,12 @@ export function buildGradStep(
     outs,
     maps,
   );
-  return { model: exportOnnx(ins, outs, { name: accumulate ? 'grad_accumulate_step' : 'grad_step', ...exportOpts }), ...maps, gradOutputs };
+  return {
+    model: exportOnnx(ins, outs, { name: accumulate ? 'grad_accumulate_step' : 'grad_step', ...exportOpts }),
+    ...maps,
+    gradOutputs,
+    lookupOutputs,
+  };
 }
 
 /** What one optimizer step reports: the (mean) loss, the logged scalars, and the update's numbers. */

@@ -14,7 +14,7 @@ import { exportOnnx } from './onnx.ts';
 import { type AdamWConfig, type ParamGroup, resolveGroups } from './optim.ts';
 import type { Runtime } from './runtime.ts';
 import { loadWeights, runOnWeights, stateKey } from './state.ts';
-import { compileStep, objective, type Traced } from './step.ts';
+import { type CompiledStep, compileStep, type Objective, objective, type Traced } from './step.ts';
 
 /** What the trainer needs from a model + data pairing. */
 export interface TrainTask {
@@ -67,6 +67,22 @@ export interface TrainOptions {
   /** Continue from the latest checkpoint in outDir (if any). */
   resume?: boolean;
   onProgress?: (p: { done: number; total: number; info: Record<string, string> }) => void;
+  /**
+   * Data-parallel training (src/distributed/): this process is one rank of several, `task` gives
+   * it its shard of every batch, gradients are summed over ranks before each update. Rank 0 alone
+   * writes the run directory; every rank reads it to resume.
+   */
+  parallel?: DataParallel;
+}
+
+/** What the trainer needs from a data-parallel group (src/distributed/ implements it over MPI). */
+export interface DataParallel {
+  readonly rank: number;
+  readonly size: number;
+  /** The training step, with gradients summed over all ranks before the (identical) update. */
+  compile(rt: Runtime, obj: Objective, cfg: AdamWConfig, groups?: readonly ParamGroup[]): Promise<CompiledStep>;
+  /** Σ over ranks, in place (evaluation totals). */
+  sum(x: Float64Array): Float64Array;
 }
 
 /** One metrics.jsonl training row: the fixed fields, then the task's named losses (`loss_<name>`) and metrics. */
@@ -106,7 +122,18 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   const { ps, buffers } = obj;
   const { trainable } = resolveGroups(ps, opts.optimizer, opts.groups);
   const k = opts.accumulate ?? 1;
-  const stepper = await compileStep(rt, obj, opts.optimizer, { groups: opts.groups, accumulate: k, split: opts.split });
+  const dp = opts.parallel;
+  if (dp && k !== 1)
+    throw new TonyError(
+      'config',
+      'data-parallel training takes one micro-batch per step',
+      'raise the batch (or the workers) instead of accumulate',
+    );
+  const stepper = dp
+    ? await dp.compile(rt, obj, opts.optimizer, opts.groups)
+    : await compileStep(rt, obj, opts.optimizer, { groups: opts.groups, accumulate: k, split: opts.split });
+  // Every rank trains; rank 0 alone writes the run directory.
+  const outDir = dp && dp.rank !== 0 ? undefined : opts.outDir;
   const loggedNames = Object.keys(obj.logged);
 
   const evalObj = objective(task.trace('eval'));
@@ -157,11 +184,11 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   }
 
   const notices: string[] = [];
-  const metricsPath = opts.outDir ? join(opts.outDir, 'metrics.jsonl') : undefined;
-  if (opts.outDir) {
-    await mkdir(opts.outDir, { recursive: true });
+  const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
+  if (outDir) {
+    await mkdir(outDir, { recursive: true });
     const runConfig = { ...task.config, params: nParams, nonembedding_params: task.config.nonembedding_params ?? nParams };
-    await writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
+    await writeFileAtomic(join(outDir, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
     const dropped = await trimMetrics(metricsPath!, step);
     if (dropped)
       notices.push(`${metricsPath}: dropped a torn last line (${JSON.stringify(dropped.slice(0, 60))}), as a crash mid-write leaves it`);
@@ -173,16 +200,19 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   const evaluate = async (): Promise<Record<string, number>> => {
     const n = opts.evalBatches ?? 4;
     const names = ['loss', ...Object.keys(evalObj.logged)];
-    const totals = new Array<number>(names.length).fill(0);
+    const totals = new Float64Array(names.length);
     for (let i = 0; i < n; i++) {
       const r = await runOnWeights(rt, evalSession, evalWeights, task.batch('val', i), { fetch: names });
       names.forEach((name, j) => (totals[j]! += (r[name]!.data as Float32Array)[0]!));
     }
-    return Object.fromEntries(names.map((name, j) => [name === 'loss' ? 'val_loss' : `val_${name}`, totals[j]! / n]));
+    // Each rank evaluated its shard of every batch: the mean of the shards' means is the batch's.
+    if (dp) dp.sum(totals);
+    const ranks = dp?.size ?? 1;
+    return Object.fromEntries(names.map((name, j) => [name === 'loss' ? 'val_loss' : `val_${name}`, totals[j]! / n / ranks]));
   };
 
   const save = async () => {
-    if (!opts.outDir) return;
+    if (!outDir) return;
     const weightNames = [...ps.specs.map((s) => s.name), ...bufferNames];
     const trainNames = trainable.map((tp) => tp.spec.name);
     const st = await rt.getState([...weightNames.map(stateKey.param), ...trainNames.flatMap((n) => [stateKey.m(n), stateKey.v(n)])]);
@@ -195,7 +225,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     }
     const config = { ...task.config, optimizer: opts.optimizer, ...(k > 1 ? { accumulate: k } : {}) };
     const state = { step, tokens: step * tokensPerStep };
-    await saveRunCheckpoint(opts.outDir, step, { config, state, params, optimizer }, { keep: opts.keep ?? 2 });
+    await saveRunCheckpoint(outDir, step, { config, state, params, optimizer }, { keep: opts.keep ?? 2 });
   };
 
   const history: StepRecord[] = [];
@@ -236,7 +266,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
       evals.push(e);
       await log(e);
     }
-    if (opts.outDir && ((opts.checkpointEvery && step % opts.checkpointEvery === 0) || step === opts.steps)) await save();
+    if (outDir && ((opts.checkpointEvery && step % opts.checkpointEvery === 0) || step === opts.steps)) await save();
     const lastEval = evals.at(-1);
     opts.onProgress?.({
       done: step,

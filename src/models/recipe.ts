@@ -5,7 +5,7 @@
  */
 import { adamwConfig } from '../engine/optim.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { type TrainOptions, type TrainResult, type TrainTask, train } from '../engine/trainer.ts';
+import { type DataParallel, type TrainOptions, type TrainResult, type TrainTask, train } from '../engine/trainer.ts';
 
 export interface Recipe {
   steps: number;
@@ -22,6 +22,8 @@ export interface Recipe {
   /** Continue from the latest checkpoint in `out`, if any. */
   resume: boolean;
   onProgress?: TrainOptions['onProgress'];
+  /** Data-parallel training: this process is one rank (src/distributed/). */
+  parallel?: DataParallel;
 }
 
 /** Train `task` on `rt` with the recipe. */
@@ -36,5 +38,6 @@ export function trainWithRecipe(rt: Runtime, task: TrainTask, r: Recipe): Promis
     outDir: r.out,
     resume: r.resume,
     onProgress: r.onProgress,
+    ...(r.parallel ? { parallel: r.parallel } : {}),
   });
 }
