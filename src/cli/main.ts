@@ -11,6 +11,7 @@ import { register as audio } from './audio.ts';
 import { register as evals } from './evals.ts';
 import { register as generate } from './generate.ts';
 import { register as math } from './math.ts';
+import { register as pointe } from './pointe.ts';
 import { register as scaling } from './scaling.ts';
 import { register as serve } from './serve.ts';
 import { register as shapes } from './shapes.ts';
@@ -23,7 +24,7 @@ const program = new Command('tony')
   .exitOverride();
 
 // Areas register here, in pipeline order.
-const areas: Array<(p: Command) => void> = [train, generate, serve, audio, shapes, math, evals, scaling, studio];
+const areas: Array<(p: Command) => void> = [train, generate, serve, audio, shapes, pointe, math, evals, scaling, studio];
 for (const register of areas) register(program);
 
 // A reader that stops early (`tony sample … | head -2`) closes the pipe. Stop quietly, as Unix

@@ -22,7 +22,7 @@ import { readPly } from '../../shape/ply.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import { captionOf } from '../../shape/scenes.ts';
 import type { ModelKind, TrainSetup } from '../index.ts';
-import { buildVocabulary, encodeCaption } from './captions.ts';
+import { buildVocabulary, captionWords, encodeCaption } from './captions.ts';
 import { loadPointE } from './model.ts';
 import {
   CHANNELS,
@@ -139,7 +139,14 @@ export function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: 
   const B = setup.batch;
   const N = cfg.points;
   const d = diffusionOf(cfg);
-  for (const x of [...data.train, ...data.val]) encodeCaption(x.caption, data.vocab, cfg.maxWords); // fail early on long captions
+  const longest = [...data.train, ...data.val].reduce((a, x) => (captionWords(x.caption).length > captionWords(a.caption).length ? x : a));
+  const words = captionWords(longest.caption).length;
+  if (words > cfg.maxWords)
+    throw new TonyError(
+      'config',
+      `pointe: caption of ${longest.id} has ${words} words, the model reads at most ${cfg.maxWords}`,
+      `--set maxWords=${words}`,
+    );
   const batch = (split: 'train' | 'val', index: number): Record<string, HostTensor> => {
     const r = prng(split === 'train' ? Math.imul(setup.seed + 1, 0x9e3779b1) ^ index : 0x5eed ^ Math.imul(index + 1, 0x85ebca6b));
     const x0 = new Float64Array(B * N * CHANNELS);

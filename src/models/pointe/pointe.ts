@@ -49,7 +49,7 @@ export const POINTE_DEFAULTS = {
   heads: 8,
   /** Text encoder: blocks (its width is `width`) and the longest caption in words. */
   textLayers: 2,
-  maxWords: 24,
+  maxWords: 32,
   /** Diffusion steps and noise schedule (Point-E: 1,024, cosine for the base model). */
   timesteps: 1024,
   schedule: 'cosine',
@@ -64,7 +64,7 @@ export type PointEConfig = typeof POINTE_DEFAULTS;
 export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
   paper: {},
   small: { points: 256, width: 128, layers: 4, heads: 4, textLayers: 1 },
-  tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, maxWords: 12, timesteps: 64 },
+  tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 },
 };
 
 /** Channels per point: xyz + RGB. */
