@@ -116,7 +116,7 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     const other = truthCloud(c, N, 5000 + i).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
-  const wrongRows = captions.map((c, i) => {
+  const wrongRows = captions.map((_c, i) => {
     const j = (i + 1) % captions.length;
     const other = truthCloud(captions[j]!, N, 7000 + i).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
