@@ -42,7 +42,7 @@ export function betaSchedule(name: ScheduleName, T: number): Float64Array {
 }
 
 /** KL(N(μ₁, e^{lv₁}) ‖ N(μ₂, e^{lv₂})) of one coordinate, in nats. */
-export const normalKl = (mean1: number, logVar1: number, mean2: number, logVar2: number): number =>
+const normalKl = (mean1: number, logVar1: number, mean2: number, logVar2: number): number =>
   0.5 * (-1 + logVar2 - logVar1 + Math.exp(logVar1 - logVar2) + (mean1 - mean2) ** 2 * Math.exp(-logVar2));
 
 /** What a denoiser returns for a batch: ε̂, and with a learned variance v ∈ [−1, 1] per coordinate. */
@@ -194,7 +194,7 @@ export class GaussianDiffusion {
 }
 
 /** Numbers per row, checking that x holds whole rows for t's batch. */
-export function rowSize(x: Float64Array, t: Int32Array): number {
+function rowSize(x: Float64Array, t: Int32Array): number {
   if (t.length === 0 || x.length % t.length !== 0)
     throw new TonyError('shape', `diffusion: ${x.length} numbers do not split into ${t.length} rows`);
   return x.length / t.length;

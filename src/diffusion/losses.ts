@@ -18,7 +18,7 @@ import { input, type Tensor } from '../engine/tensor.ts';
 import type { GaussianDiffusion } from './gaussian.ts';
 
 /** Nichol & Dhariwal's λ: L_vlb's weight relative to L_simple. */
-export const HYBRID_LAMBDA = 0.001;
+const HYBRID_LAMBDA = 0.001;
 
 /** The per-row numbers of the variational-bound term, as [B, 1, 1] graph inputs. */
 const COEFS = ['sqrtRecipAc', 'sqrtRecipm1Ac', 'postCoef1', 'postCoef2', 'minLog', 'maxLog', 'vbMask'] as const;
@@ -83,7 +83,7 @@ export function diffusionFeeds(
 }
 
 /** L_simple: mean over everything of (ε̂ − ε)². */
-export function simpleLoss(eps: Tensor, noise: Tensor): Tensor {
+function simpleLoss(eps: Tensor, noise: Tensor): Tensor {
   const e = T.sub(eps, noise);
   return T.mean(T.mul(e, e));
 }

@@ -47,7 +47,7 @@ const doubled = (x: Float64Array) => {
 };
 
 /** u + s·(c − u) over the two halves of a doubled array. */
-export function mixGuided(both: Float64Array, scale: number): Float64Array {
+function mixGuided(both: Float64Array, scale: number): Float64Array {
   const n = both.length / 2;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = both[n + i]! + scale * (both[i]! - both[n + i]!);

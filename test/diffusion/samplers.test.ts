@@ -10,7 +10,7 @@
 // μ, so guidance at scale s must produce N(μ_u + s(μ_c − μ_u), ·) — another closed form.
 import { describe, expect, it } from 'vitest';
 import { betaSchedule, type EpsModel, GaussianDiffusion } from '../../src/diffusion/gaussian.ts';
-import { ddimSample, ddpmSample, karrasSample, spacedTimesteps } from '../../src/diffusion/samplers.ts';
+import { ddimSample, ddpmSample, karrasSample, POINT_E_KARRAS_UPSAMPLE, spacedTimesteps } from '../../src/diffusion/samplers.ts';
 
 type Vec2 = [number, number];
 type Mat2 = [number, number, number, number]; // row-major
@@ -165,7 +165,7 @@ describe('samplers recover a Gaussian from its exact denoiser', () => {
 
     it(`Karras Heun with Point-E's base settings, and with the upsampler's (${schedule})`, async () => {
       expectMoments(await karrasSample(d, model, { batch: N, dim: 2, seed: 4 }), MU, SIGMA);
-      expectMoments(await karrasSample(d, model, { batch: N, dim: 2, seed: 5, sigmaMax: 160, sChurn: 0 }), MU, SIGMA);
+      expectMoments(await karrasSample(d, model, { ...POINT_E_KARRAS_UPSAMPLE, batch: N, dim: 2, seed: 5 }), MU, SIGMA);
     });
   }
 

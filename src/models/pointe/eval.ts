@@ -40,7 +40,7 @@ export interface EvalOptions {
   onProgress?: (p: Progress) => void;
 }
 
-export interface SceneScore {
+interface SceneScore {
   caption: string;
   guidance: number;
   chamfer: number;
@@ -60,7 +60,7 @@ export interface EvalReport {
 }
 
 /** The true surface of a caption: parse → exact SDF → marching cubes → n points by area. */
-export function truthCloud(caption: string, n: number, seed: number): PointCloud {
+function truthCloud(caption: string, n: number, seed: number): PointCloud {
   const mesh = meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
   return sampleSurface(mesh, n, { seed });
 }

@@ -37,7 +37,7 @@ import {
 } from './pointe.ts';
 
 /** One training example: a caption and its cloud in model channels, N × 6 row-major. */
-export interface ShapeExample {
+interface ShapeExample {
   id: string;
   caption: string;
   /** The scene's attributes as a prefix-free caption: what the split groups by. */
@@ -135,7 +135,7 @@ export async function readShapes(paths: readonly string[], cfg: Readonly<PointEC
  * condition drops drawn from (seed, index). Validation: held-out examples in order with t and noise
  * drawn from the batch index, never dropped — every evaluation sees the same batches.
  */
-export function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSetup): TrainTask {
+function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSetup): TrainTask {
   const B = setup.batch;
   const N = cfg.points;
   const d = diffusionOf(cfg);

@@ -38,7 +38,7 @@ import type { PointCloud } from '../../shape/mesh.ts';
 // ---------------------------------------------------------------------------------------------
 // Config
 
-export const POINTE_DEFAULTS = {
+const POINTE_DEFAULTS = {
   /** Which model this is: `base` (text → points). `upsample` and `sdf` are not built yet. */
   stage: 'base',
   /** Points per cloud N in training (the paper's base model: 1,024). Sampling takes any N. */
