@@ -50,7 +50,10 @@ describe('pointe: data → train → sample', () => {
     } finally {
       await rt.close();
     }
-    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const first = rows.find((r) => 'loss_mse' in r);
     expect(first.loss_mse).toBeGreaterThan(0.9); // ε̂ = 0 at initialisation: E[ε²] = 1 up to the batch's draw
     expect(first.loss_mse).toBeLessThan(1.1);
