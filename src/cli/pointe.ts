@@ -104,9 +104,11 @@ export function register(program: Command): void {
       bar.stop();
       if (o.json) await writeFileAtomic(o.json, JSON.stringify(report, null, 2) + '\n');
       const f = (x: number) => x.toFixed(4);
-      process.stdout.write(`guidance  chamfer  F@${o.tau}  s/sample\n`);
+      process.stdout.write(`guidance  chamfer (± s.e. over scenes)  F@${o.tau} (± s.e.)  s/sample\n`);
       for (const r of report.byGuidance)
-        process.stdout.write(`${String(r.guidance).padEnd(8)}  ${f(r.chamfer)}   ${f(r.fscore)}  ${r.secondsPerSample.toFixed(1)}\n`);
+        process.stdout.write(
+          `${String(r.guidance).padEnd(8)}  ${f(r.chamfer)} ± ${f(r.chamferSe)}         ${f(r.fscore)} ± ${f(r.fscoreSe)}    ${r.secondsPerSample.toFixed(1)}\n`,
+        );
       process.stdout.write(
         `floor (a second sample of the true surface): chamfer ${f(report.floor.chamfer)}, F ${f(report.floor.fscore)}\n`,
       );

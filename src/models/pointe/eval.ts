@@ -51,8 +51,8 @@ interface SceneScore {
 export interface EvalReport {
   scenes: string[];
   rows: SceneScore[];
-  /** Mean over scenes per guidance scale. */
-  byGuidance: { guidance: number; chamfer: number; fscore: number; secondsPerSample: number }[];
+  /** Mean over scenes per guidance scale, with its standard error across scenes (std / √n). */
+  byGuidance: { guidance: number; chamfer: number; chamferSe: number; fscore: number; fscoreSe: number; secondsPerSample: number }[];
   /** A second surface sample of the true shape (N points) against the truth. */
   floor: { chamfer: number; fscore: number };
   /** The next held-out caption's true shape (N points) against the truth. */
@@ -92,6 +92,12 @@ export async function heldOutCaptions(dataDir: string, limit: number): Promise<s
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Standard error of the mean: sample std / √n (0 for one value). */
+const stderr = (xs: number[]) => {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+};
 
 /** Sample every caption at every guidance scale and score it against its true shape. */
 export async function evaluatePointE(model: PointEModel, captions: readonly string[], o: EvalOptions): Promise<EvalReport> {
@@ -126,10 +132,14 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     rows,
     byGuidance: o.guidance.map((g) => {
       const r = rows.filter((x) => x.guidance === g);
+      const c = r.map((x) => x.chamfer);
+      const f = r.map((x) => x.fscore);
       return {
         guidance: g,
-        chamfer: mean(r.map((x) => x.chamfer)),
-        fscore: mean(r.map((x) => x.fscore)),
+        chamfer: mean(c),
+        chamferSe: stderr(c),
+        fscore: mean(f),
+        fscoreSe: stderr(f),
         secondsPerSample: mean(r.map((x) => x.seconds)),
       };
     }),
