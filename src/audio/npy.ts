@@ -1,7 +1,8 @@
 /**
  * NumPy `.npy` arrays (format versions 1–3, https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
  * how spectrograms travel between Python tools and Tony (`tony audio vocode spec.npy`). Reads
- * little- or big-endian float32/float64 in C order; anything else is a `data` error naming it.
+ * little- or big-endian float32/float64 in C or Fortran order (returned in C order); anything else is
+ * a `data` error naming it.
  */
 import { dataError } from '../errors.ts';
 import { readSource } from '../io.ts';
@@ -37,7 +38,6 @@ export function decodeNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
     .filter((s) => s !== '')
     .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw dataError(`${name}: bad shape (${shapeText})`);
-  if (fortran === 'True') throw dataError(`${name} is in Fortran order`, 'save numpy.ascontiguousarray(array) instead');
   const kinds: Record<string, [number, boolean]> = {
     '<f4': [4, true],
     '<f8': [8, true],
@@ -54,7 +54,20 @@ export function decodeNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
   if (body + n * size > bytes.length)
     throw dataError(`${name} is truncated: shape (${shape.join(', ')}) needs ${n * size} bytes of data, ${bytes.length - body} follow`);
   const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = size === 4 ? view.getFloat32(body + 4 * i, little) : view.getFloat64(body + 8 * i, little);
+  const at = (i: number) => (size === 4 ? view.getFloat32(body + 4 * i, little) : view.getFloat64(body + 8 * i, little));
+  if (fortran === 'True' && shape.length > 1) {
+    // column-major on disk (e.g. a transposed array saved as is, as Point-E's coords are): reorder to row-major
+    const rank = shape.length;
+    const idx = new Array<number>(rank).fill(0);
+    for (let c = 0; c < n; c++) {
+      let f = 0; // the element's offset in Fortran order
+      for (let k = rank - 1; k >= 0; k--) f = f * shape[k]! + idx[k]!;
+      data[c] = at(f);
+      for (let k = rank - 1; k >= 0 && ++idx[k]! === shape[k]; k--) idx[k] = 0; // next C-order index
+    }
+  } else {
+    for (let i = 0; i < n; i++) data[i] = at(i);
+  }
   return { shape, data };
 }
 

@@ -18,6 +18,7 @@ export const areas: readonly Area[] = [
   { commands: ['serve'], load: () => import('./serve.ts') },
   { commands: ['audio'], load: () => import('./audio.ts') },
   { commands: ['shapes'], load: () => import('./shapes.ts') },
+  { commands: ['pointe'], load: () => import('./pointe.ts') },
   { commands: ['math'], load: () => import('./math.ts') },
   { commands: ['eval'], load: () => import('./evals.ts') },
   { commands: ['scale'], load: () => import('./scaling.ts') },

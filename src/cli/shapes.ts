@@ -3,7 +3,7 @@
  * options → src/shape.
  */
 import { basename, dirname, extname, join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { generateDataset } from '../shape/dataset.ts';
@@ -75,7 +75,7 @@ export function register(program: Command): void {
 
   shapes
     .command('render <input>')
-    .description('render a .ply (mesh or points), .obj or .glb to PNG with lighting')
+    .description('render a .ply (mesh or points), .obj, .glb or Point-E .npz to PNG with lighting')
     .requiredOption('--out <file.png>', 'output PNG; with --views > 1, <name>_<v>.png')
     .option('--size <px>', 'width and height', count('size'), 256)
     .option('--views <n>', 'number of views orbiting the shape', count('views'), 1)
@@ -84,8 +84,13 @@ export function register(program: Command): void {
     .option('--supersample <n>', 'samples per pixel side', count('supersample'), 2)
     .option('--point-radius <r>', 'splat radius for point clouds (world units)', number('point-radius'))
     .option('--transparent', 'write coverage as alpha instead of a white background')
+    .addOption(
+      new Option('--up <axis>', "the file's up axis (Point-E's files are z-up; .npz are always read as Point-E's)")
+        .choices(['y', 'z'])
+        .default('y'),
+    )
     .action(async (input: string, o) => {
-      const file = await readShapeFile(input);
+      const file = await readShapeFile(input, { up: o.up });
       const xyz = file.kind === 'mesh' ? file.mesh.positions : file.cloud.xyz;
       const [lo, hi] = bounds(xyz);
       const target: [number, number, number] = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2];

@@ -55,12 +55,13 @@ describe('model registry', () => {
       ['mcnn', 'mcnn'],
       ['math-generator', 'gpt'],
       ['verifier', 'verifier'],
+      ['pointe', 'pointe'],
     ]);
     const all = await withEnv(fixture, modelKinds);
-    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'math-generator', 'verifier', 'conv-ae']);
+    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'math-generator', 'verifier', 'pointe', 'conv-ae']);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
-      hint: 'known: gpt, lm, mcnn, math-generator, verifier',
+      hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe',
     });
     await expect(withEnv(join(dir, 'nope.ts'), modelKinds)).rejects.toThrow(/TONY_MODEL_KINDS: cannot import/);
   });

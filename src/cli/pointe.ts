@@ -1,0 +1,122 @@
+/**
+ * `tony pointe ...` — Point-E: sample a coloured point cloud from a caption, and score a model on
+ * held-out captions against their exact shapes. Thin: flags → src/models/pointe.
+ */
+import { extname } from 'node:path';
+import type { Command } from 'commander';
+import { TonyError } from '../errors.ts';
+import { checkWritable, writeFileAtomic } from '../io.ts';
+import { evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
+import { loadPointE, MAX_POINTS } from '../models/pointe/model.ts';
+import { bounds } from '../shape/mesh.ts';
+import { writePly } from '../shape/ply.ts';
+import { encodePng, orbitCameras, renderPoints } from '../shape/render.ts';
+import { collect, count, integer, number, runtimeOptions } from './flags.ts';
+import { progressBar } from './progress.ts';
+
+export function register(program: Command): void {
+  const pointe = program.command('pointe').description("Point-E: text → coloured point cloud (train it with 'tony train pointe')");
+
+  const sample = pointe
+    .command('sample')
+    .description('sample a coloured point cloud for a caption → .ply (and optionally a PNG render)')
+    .requiredOption('--model <dir>', 'a pointe run or model directory')
+    .requiredOption('--caption <text>', 'e.g. "a small red cube on top of a large blue sphere"')
+    .requiredOption('--out <file.ply>', 'output point cloud (.ply)')
+    .option('--points <n>', `points to draw (default: the model's training N; at most ${MAX_POINTS})`, integer('points', 1, MAX_POINTS))
+    .option('--guidance <s>', 'classifier-free guidance scale (1 = none; Point-E: 3)', number('guidance', { min: 0 }), 3)
+    .option('--steps <n>', 'Karras Heun steps (Point-E: 64)', count('steps'), 64)
+    .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--render <file.png>', 'also render the cloud to a PNG');
+  for (const o of runtimeOptions()) sample.addOption(o);
+  sample.action(async (o) => {
+    if (extname(o.out).toLowerCase() !== '.ply')
+      throw new TonyError(
+        'usage',
+        `--out ${o.out}: Point-E writes point clouds as .ply`,
+        'meshes (.glb) need the SDF model, which is not built yet',
+      );
+    if (!o.caption.trim()) throw new TonyError('usage', 'the caption is empty', 'e.g. --caption "a red cube"');
+    await checkWritable(o.out, 'file');
+    if (o.render) await checkWritable(o.render, 'file');
+    const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
+    try {
+      process.stderr.write(`tony: pointe ${m.id} on ${m.provider}\n`);
+      const bar = progressBar('sample', 'steps');
+      const { cloud, seconds } = await m.sample({
+        caption: o.caption,
+        points: o.points,
+        guidance: o.guidance,
+        steps: o.steps,
+        seed: o.seed,
+        onProgress: bar.update,
+      });
+      bar.stop();
+      await writeFileAtomic(o.out, writePly(cloud, 'binary_little_endian'));
+      process.stdout.write(`${o.out}\n`);
+      if (o.render) {
+        const [lo, hi] = bounds(cloud.xyz);
+        const target: [number, number, number] = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2];
+        const [cam] = orbitCameras(1, { size: 256, target, fitRadius: 0.75 });
+        await writeFileAtomic(o.render, encodePng(renderPoints(cloud, cam!, { supersample: 2, radius: 0.02 })));
+        process.stdout.write(`${o.render}\n`);
+      }
+      process.stderr.write(`tony: ${cloud.xyz.length / 3} points in ${seconds.toFixed(1)} s\n`);
+    } finally {
+      await m.close();
+    }
+  });
+
+  const evalCmd = pointe
+    .command('eval')
+    .description("score samples for held-out captions against the captions' exact shapes (Chamfer, F-score), per guidance scale")
+    .requiredOption('--model <dir>', 'a pointe run or model directory')
+    .requiredOption('--data <dir>', 'the `tony shapes generate` folder it trained on (held-out scenes come from it)')
+    .option('--scenes <n>', 'held-out scenes to sample', count('scenes'), 16)
+    .option('--guidance <s>', 'a guidance scale (repeatable; default 0, 1, 3)', collect, [])
+    .option('--tau <d>', 'F-score threshold (the scenes fill the unit cube)', number('tau', { min: 0, exclusiveMin: true }), 0.05)
+    .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
+    .option('--steps <n>', 'Karras Heun steps', count('steps'), 64)
+    .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--json <file>', 'write the full report (every scene) as JSON');
+  for (const o of runtimeOptions()) evalCmd.addOption(o);
+  evalCmd.action(async (o) => {
+    const guidance = (o.guidance.length ? o.guidance : ['0', '1', '3']).map((s: string) => {
+      const v = Number(s);
+      if (!(v >= 0)) throw new TonyError('usage', `--guidance ${s} is not a number ≥ 0`);
+      return v;
+    });
+    if (o.json) await checkWritable(o.json, 'file');
+    const captions = await heldOutCaptions(o.data, o.scenes);
+    const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
+    try {
+      process.stderr.write(`tony: pointe ${m.id} on ${m.provider}; ${captions.length} held-out scenes × guidance ${guidance.join(', ')}\n`);
+      const bar = progressBar('eval', 'samples');
+      const report = await evaluatePointE(m, captions, {
+        scenes: o.scenes,
+        guidance,
+        tau: o.tau,
+        truthPoints: o.truthPoints,
+        steps: o.steps,
+        seed: o.seed,
+        onProgress: bar.update,
+      });
+      bar.stop();
+      if (o.json) await writeFileAtomic(o.json, JSON.stringify(report, null, 2) + '\n');
+      const f = (x: number) => x.toFixed(4);
+      process.stdout.write(`guidance  chamfer (± s.e. over scenes)  F@${o.tau} (± s.e.)  s/sample\n`);
+      for (const r of report.byGuidance)
+        process.stdout.write(
+          `${String(r.guidance).padEnd(8)}  ${f(r.chamfer)} ± ${f(r.chamferSe)}         ${f(r.fscore)} ± ${f(r.fscoreSe)}    ${r.secondsPerSample.toFixed(1)}\n`,
+        );
+      process.stdout.write(
+        `floor (a second sample of the true surface): chamfer ${f(report.floor.chamfer)}, F ${f(report.floor.fscore)}\n`,
+      );
+      process.stdout.write(
+        `wrong caption (another held-out scene's truth): chamfer ${f(report.wrongCaption.chamfer)}, F ${f(report.wrongCaption.fscore)}\n`,
+      );
+    } finally {
+      await m.close();
+    }
+  });
+}

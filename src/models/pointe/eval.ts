@@ -1,0 +1,149 @@
+/**
+ * Point-E against exact ground truth: procedural captions parse back to their geometry
+ * (src/shape/scenes.ts), so a sample for a held-out caption is compared with the true surface of
+ * that caption — what the paper could only approximate with CLIP R-precision and P-FID.
+ *
+ * For each held-out scene (dataset items whose scene src/models/pointe/kind.ts holds out) and each
+ * guidance scale: one sample, then Chamfer distance (squared-L2, both directions summed) and F-score
+ * at τ against `truthPoints` points sampled uniformly by area from the caption's exact mesh. Two
+ * references frame the numbers: the floor — a second, independent surface sample of the same true
+ * shape, which is what a perfect model's N points would score — and the wrong-caption ceiling — the
+ * true shape of another held-out caption.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TonyError } from '../../errors.ts';
+import type { Progress } from '../../progress.ts';
+import type { ManifestEntry } from '../../shape/dataset.ts';
+import { meshField } from '../../shape/marching-cubes.ts';
+import type { PointCloud } from '../../shape/mesh.ts';
+import { chamferDistance, fScore } from '../../shape/metrics.ts';
+import { sampleSurface } from '../../shape/pointcloud.ts';
+import { buildScene, captionOf, parseCaption } from '../../shape/scenes.ts';
+import { compileShape } from '../../shape/sdf.ts';
+import { isHeldOut } from './kind.ts';
+import type { PointEModel } from './model.ts';
+
+/** Marching-cubes cells per axis for the true surface (the dataset's default mesh resolution). */
+const TRUTH_GRID = 96;
+
+export interface EvalOptions {
+  /** Held-out scenes to sample (the first ones in manifest order). */
+  scenes: number;
+  guidance: readonly number[];
+  /** F-score threshold in world units (the scenes fill the unit cube). */
+  tau: number;
+  /** Points sampled from each true surface. */
+  truthPoints: number;
+  steps?: number;
+  seed?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+interface SceneScore {
+  caption: string;
+  guidance: number;
+  chamfer: number;
+  fscore: number;
+  seconds: number;
+}
+
+export interface EvalReport {
+  scenes: string[];
+  rows: SceneScore[];
+  /** Mean over scenes per guidance scale, with its standard error across scenes (std / √n). */
+  byGuidance: { guidance: number; chamfer: number; chamferSe: number; fscore: number; fscoreSe: number; secondsPerSample: number }[];
+  /** A second surface sample of the true shape (N points) against the truth. */
+  floor: { chamfer: number; fscore: number };
+  /** The next held-out caption's true shape (N points) against the truth. */
+  wrongCaption: { chamfer: number; fscore: number };
+}
+
+/** The true surface of a caption: parse → exact SDF → marching cubes → n points by area. */
+function truthCloud(caption: string, n: number, seed: number): PointCloud {
+  const mesh = meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
+  return sampleSurface(mesh, n, { seed });
+}
+
+/** Held-out captions of a `tony shapes generate` folder: one per distinct held-out scene. */
+export async function heldOutCaptions(dataDir: string, limit: number): Promise<string[]> {
+  const path = join(dataDir, 'manifest.jsonl');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TonyError('data', `${dataDir}: no manifest.jsonl (${(err as Error).message})`, 'pass the folder the model trained on', {
+      cause: err,
+    });
+  }
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const e = JSON.parse(line) as ManifestEntry;
+    const scene = captionOf(e.attributes, 0);
+    if (!isHeldOut(scene) || seen.has(scene)) continue;
+    seen.add(scene);
+    out.push(e.caption);
+    if (out.length === limit) break;
+  }
+  if (out.length === 0) throw new TonyError('data', `${dataDir}: no held-out scenes`, 'generate more items');
+  return out;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Standard error of the mean: sample std / √n (0 for one value). */
+const stderr = (xs: number[]) => {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+};
+
+/** Sample every caption at every guidance scale and score it against its true shape. */
+export async function evaluatePointE(model: PointEModel, captions: readonly string[], o: EvalOptions): Promise<EvalReport> {
+  const N = model.cfg.points;
+  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + i));
+  const rows: SceneScore[] = [];
+  const total = captions.length * o.guidance.length;
+  for (let i = 0; i < captions.length; i++) {
+    for (const g of o.guidance) {
+      const { cloud, seconds } = await model.sample({ caption: captions[i]!, guidance: g, steps: o.steps, seed: (o.seed ?? 0) + i });
+      rows.push({
+        caption: captions[i]!,
+        guidance: g,
+        chamfer: chamferDistance(cloud.xyz, truths[i]!.xyz).chamfer,
+        fscore: fScore(cloud.xyz, truths[i]!.xyz, o.tau).fscore,
+        seconds,
+      });
+      o.onProgress?.({ done: rows.length, total });
+    }
+  }
+  const floorRows = captions.map((c, i) => {
+    const other = truthCloud(c, N, 5000 + i).xyz;
+    return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
+  });
+  const wrongRows = captions.map((_c, i) => {
+    const j = (i + 1) % captions.length;
+    const other = truthCloud(captions[j]!, N, 7000 + i).xyz;
+    return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
+  });
+  return {
+    scenes: [...captions],
+    rows,
+    byGuidance: o.guidance.map((g) => {
+      const r = rows.filter((x) => x.guidance === g);
+      const c = r.map((x) => x.chamfer);
+      const f = r.map((x) => x.fscore);
+      return {
+        guidance: g,
+        chamfer: mean(c),
+        chamferSe: stderr(c),
+        fscore: mean(f),
+        fscoreSe: stderr(f),
+        secondsPerSample: mean(r.map((x) => x.seconds)),
+      };
+    }),
+    floor: { chamfer: mean(floorRows.map((x) => x.chamfer)), fscore: mean(floorRows.map((x) => x.fscore)) },
+    wrongCaption: { chamfer: mean(wrongRows.map((x) => x.chamfer)), fscore: mean(wrongRows.map((x) => x.fscore)) },
+  };
+}

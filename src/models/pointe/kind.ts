@@ -1,0 +1,224 @@
+/**
+ * Point-E's registry row (src/models/index.ts):
+ *
+ *   tony shapes generate --count 3000 --out data/shapes
+ *   tony train pointe --data data/shapes --set preset=small --set stage=base --out runs/pointe
+ *
+ * Data: folders written by `tony shapes generate` (manifest.jsonl + points/<id>.ply). Each cloud is
+ * farthest-point subsampled to the model's N points, as the paper subsamples 4K → 1K, and mapped to
+ * the model's channels (coordinates ×2, colours to [−1, 1]). Held out by scene: a scene — its
+ * attributes, whatever caption prefix it was given — goes to validation with a stable draw of 10 %
+ * of distinct scenes, so validation captions describe geometry the model never trained on.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { diffusionFeeds } from '../../diffusion/losses.ts';
+import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
+import type { TrainTask } from '../../engine/trainer.ts';
+import { TonyError } from '../../errors.ts';
+import { prng } from '../../random.ts';
+import type { ManifestEntry } from '../../shape/dataset.ts';
+import { readPly } from '../../shape/ply.ts';
+import { farthestPointSample } from '../../shape/pointcloud.ts';
+import { captionOf } from '../../shape/scenes.ts';
+import type { ModelKind, TrainSetup } from '../index.ts';
+import { buildVocabulary, captionWords, encodeCaption } from './captions.ts';
+import { loadPointE } from './model.ts';
+import {
+  CHANNELS,
+  diffusionOf,
+  POINTE_PRESETS,
+  PointE,
+  type PointEConfig,
+  pointeConfig,
+  pointeInputs,
+  pointeObjective,
+  toChannels,
+} from './pointe.ts';
+
+/** One training example: a caption and its cloud in model channels, N × 6 row-major. */
+interface ShapeExample {
+  id: string;
+  caption: string;
+  /** The scene's attributes as a prefix-free caption: what the split groups by. */
+  scene: string;
+  x0: Float32Array;
+}
+
+export interface ShapeData {
+  train: ShapeExample[];
+  val: ShapeExample[];
+  /** The caption vocabulary (the sorted words of every caption read). */
+  vocab: string[];
+  notes: string[];
+}
+
+/** Fraction of distinct scenes held out for validation. */
+const HELD_OUT = 0.1;
+
+/** FNV-1a → [0, 1): a stable draw per name. */
+function unit(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
+}
+
+/** Whether a scene (its prefix-free caption) is held out. */
+export const isHeldOut = (scene: string) => unit(`scene:${scene}`) < HELD_OUT;
+
+/** Read `tony shapes generate` folders into examples of cfg.points points, split by scene. */
+export async function readShapes(paths: readonly string[], cfg: Readonly<PointEConfig>): Promise<ShapeData> {
+  const all: ShapeExample[] = [];
+  for (const dir of paths) {
+    const manifest = join(dir, 'manifest.jsonl');
+    let text: string;
+    try {
+      text = await readFile(manifest, 'utf8');
+    } catch (err) {
+      throw new TonyError(
+        'data',
+        `${dir}: no manifest.jsonl (${(err as Error).message})`,
+        'make one: tony shapes generate --count 3000 --out <dir>',
+        {
+          cause: err,
+        },
+      );
+    }
+    const lines = text.split('\n');
+    for (let ln = 0; ln < lines.length; ln++) {
+      if (lines[ln]!.trim() === '') continue;
+      let e: ManifestEntry;
+      try {
+        e = JSON.parse(lines[ln]!) as ManifestEntry;
+      } catch (err) {
+        throw new TonyError(
+          'data',
+          `${manifest}:${ln + 1}: not JSON (${(err as Error).message})`,
+          'regenerate it with tony shapes generate',
+          {
+            cause: err,
+          },
+        );
+      }
+      if (typeof e.caption !== 'string' || typeof e.points !== 'string' || !e.attributes)
+        throw new TonyError(
+          'data',
+          `${manifest}:${ln + 1}: needs caption, attributes and points`,
+          'regenerate it with tony shapes generate',
+        );
+      const ply = readPly(new Uint8Array(await readFile(join(dir, e.points))));
+      const n = ply.xyz.length / 3;
+      if (n < cfg.points)
+        throw new TonyError(
+          'data',
+          `${join(dir, e.points)}: ${n} points, the model needs ${cfg.points}`,
+          `generate more points (tony shapes generate --points ${cfg.points * 4}) or train fewer (--set points=${n})`,
+        );
+      const cloud = farthestPointSample({ xyz: ply.xyz, ...(ply.rgb ? { rgb: ply.rgb } : {}) }, cfg.points);
+      all.push({ id: e.id, caption: e.caption, scene: captionOf(e.attributes, 0), x0: toChannels(cloud) });
+    }
+  }
+  const val = all.filter((x) => isHeldOut(x.scene));
+  const train = all.filter((x) => !isHeldOut(x.scene));
+  if (train.length === 0 || val.length === 0)
+    throw new TonyError(
+      'data',
+      `pointe needs training and held-out scenes, got ${train.length} and ${val.length} examples`,
+      'generate more items: tony shapes generate --count 3000',
+    );
+  const vocab = buildVocabulary(all.map((x) => x.caption));
+  return { train, val, vocab, notes: [`${train.length} training and ${val.length} held-out clouds; ${vocab.length} caption words`] };
+}
+
+/**
+ * The trainer's task. Training batch `index`: examples, timesteps t ~ U{0 … T − 1}, noise and
+ * condition drops drawn from (seed, index). Validation: held-out examples in order with t and noise
+ * drawn from the batch index, never dropped — every evaluation sees the same batches.
+ */
+function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSetup): TrainTask {
+  const B = setup.batch;
+  const N = cfg.points;
+  const d = diffusionOf(cfg);
+  const longest = [...data.train, ...data.val].reduce((a, x) => (captionWords(x.caption).length > captionWords(a.caption).length ? x : a));
+  const words = captionWords(longest.caption).length;
+  if (words > cfg.maxWords)
+    throw new TonyError(
+      'config',
+      `pointe: caption of ${longest.id} has ${words} words, the model reads at most ${cfg.maxWords}`,
+      `--set maxWords=${words}`,
+    );
+  const batch = (split: 'train' | 'val', index: number): Record<string, HostTensor> => {
+    const r = prng(split === 'train' ? Math.imul(setup.seed + 1, 0x9e3779b1) ^ index : 0x5eed ^ Math.imul(index + 1, 0x85ebca6b));
+    const x0 = new Float64Array(B * N * CHANNELS);
+    const ids: number[] = [];
+    const valid: boolean[] = [];
+    const keep = new Float32Array(B);
+    const t = new Int32Array(B);
+    for (let j = 0; j < B; j++) {
+      const ex = split === 'train' ? data.train[r.int(0, data.train.length - 1)]! : data.val[(index * B + j) % data.val.length]!;
+      x0.set(ex.x0, j * N * CHANNELS);
+      const enc = encodeCaption(ex.caption, data.vocab, cfg.maxWords);
+      ids.push(...enc.ids);
+      valid.push(...enc.valid);
+      keep[j] = split === 'train' && r.next() < cfg.condDrop ? 0 : 1;
+      t[j] = r.int(0, d.T - 1);
+    }
+    const noise = new Float64Array(x0.length);
+    for (let i = 0; i < noise.length; i++) noise[i] = r.normal();
+    return {
+      ...diffusionFeeds(d, x0, t, noise, [B, N, CHANNELS], cfg.learnSigma),
+      ids: hostTensor('int64', [B, cfg.maxWords], ids),
+      valid: hostTensor('bool', [B, cfg.maxWords], valid.map(Number)),
+      keep: hostTensor('float32', [B, 1], keep),
+    };
+  };
+  return {
+    trace() {
+      const model = new PointE(cfg, data.vocab.length);
+      const inp = pointeInputs(cfg, B, N);
+      const dd = inp.diffusion;
+      const feedsOrder = [
+        dd.xt,
+        dd.noise,
+        dd.t,
+        ...(dd.qMean ? [dd.qMean, ...Object.values(dd.coefs!)] : []),
+        inp.ids,
+        inp.valid,
+        inp.keep,
+      ];
+      return { ps: model.ps, losses: pointeObjective(model, inp), data: feedsOrder };
+    },
+    batch,
+    tokensPerStep: B * N,
+    config: {
+      kind: 'pointe',
+      model: { ...cfg },
+      vocab: data.vocab,
+      batch: B,
+      seed: setup.seed,
+      ...(setup.preset ? { preset: setup.preset } : {}),
+      data: { train: data.train.length, val: data.val.length, val_ids: data.val.map((x) => x.id).slice(0, 500) },
+    },
+  };
+}
+
+export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData> = {
+  name: 'pointe',
+  kind: 'pointe',
+  summary: "Point-E's base model, text → coloured point cloud (a `tony shapes generate` folder)",
+  capabilities: ['generate-shape'],
+  // `--set preset=small` picks a preset; other keys override it
+  config: (overrides) => {
+    const { preset, ...rest } = overrides;
+    if (preset !== undefined && (typeof preset !== 'string' || !(preset in POINTE_PRESETS)))
+      throw new TonyError(
+        'config',
+        `pointe: unknown preset ${JSON.stringify(preset)}`,
+        `presets: ${Object.keys(POINTE_PRESETS).join(', ')}`,
+      );
+    return pointeConfig({ ...(preset ? POINTE_PRESETS[preset as string] : {}), ...rest });
+  },
+  data: (paths, cfg) => readShapes(paths, cfg),
+  task: pointeTask,
+  load: (dir, opts) => loadPointE(dir, opts),
+};

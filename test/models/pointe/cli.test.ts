@@ -1,0 +1,39 @@
+// `tony pointe sample` and `tony train pointe` refuse bad input with a clear message and status 2,
+// never a stack trace: an empty caption, a mesh output the base model cannot make, an unsupported
+// point count, a directory without a model, data that is not a shapes folder, a stage not built.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tony } from '../../tony.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tony-pointe-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ply = join(dir, 'out.ply');
+
+describe('tony pointe / tony train pointe: bad input', () => {
+  it.each([
+    [['pointe', 'sample', '--model', dir, '--caption', '  ', '--out', ply], /the caption is empty/],
+    [
+      ['pointe', 'sample', '--model', dir, '--caption', 'a red cube', '--out', join(dir, 'out.glb')],
+      /Point-E writes point clouds as \.ply/,
+    ],
+    [
+      ['pointe', 'sample', '--model', dir, '--caption', 'a red cube', '--out', ply, '--points', '0'],
+      /--points must be an integer in \[1, 16384\]/,
+    ],
+    [['pointe', 'sample', '--model', join(dir, 'none'), '--caption', 'a red cube', '--out', ply], /checkpoint|config\.json/],
+    [['train', 'pointe', '--data', join(dir, 'missing')], /--data '.*missing' does not exist/],
+    [['train', 'pointe', '--data', dir], /no manifest\.jsonl/],
+    [['train', 'pointe', '--data', dir, '--set', 'stage=upsample'], /stage 'upsample' is not built yet/],
+  ])(
+    'refuses %j',
+    async (args, message) => {
+      const r = await tony(args as string[], { timeoutMs: 120_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message as RegExp);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    },
+    130_000,
+  );
+});

@@ -1,0 +1,62 @@
+/**
+ * Point-E's evaluation against answers known in advance: a "model" whose sample is the caption's own
+ * true surface (an independent draw from its exact mesh) must score what the floor scores — near-zero
+ * Chamfer, F-score near 1 — and one that always answers another caption's shape must score the
+ * wrong-caption reference; the held-out captions are exactly the held-out scenes of the split.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluatePointE, heldOutCaptions } from '../../../src/models/pointe/eval.ts';
+import { isHeldOut } from '../../../src/models/pointe/kind.ts';
+import type { PointEModel } from '../../../src/models/pointe/model.ts';
+import { generateDataset } from '../../../src/shape/dataset.ts';
+import { meshField } from '../../../src/shape/marching-cubes.ts';
+import { sampleSurface } from '../../../src/shape/pointcloud.ts';
+import { buildScene, captionOf, parseCaption } from '../../../src/shape/scenes.ts';
+import { compileShape } from '../../../src/shape/sdf.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tony-pointe-eval-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const surface = (caption: string, n: number, seed: number) =>
+  sampleSurface(meshField(compileShape(buildScene(parseCaption(caption))), 48), n, { seed });
+
+describe('pointe eval', () => {
+  it('scores the true shape at the floor and a wrong shape at the wrong-caption reference', async () => {
+    const data = join(dir, 'shapes');
+    const entries = await generateDataset(data, { count: 60, points: 64, grid: 16, views: 1, size: 8, supersample: 1 });
+    const captions = await heldOutCaptions(data, 3);
+    const held = entries.filter((e) => isHeldOut(captionOf(e.attributes, 0)));
+    expect(captions.length).toBe(Math.min(3, new Set(held.map((e) => captionOf(e.attributes, 0))).size));
+    for (const c of captions) expect(isHeldOut(captionOf(parseCaption(c), 0))).toBe(true);
+
+    const N = 256;
+    const fake = (answer: (caption: string) => string) =>
+      ({
+        cfg: { points: N },
+        sample: async ({ caption, seed }: { caption: string; seed?: number }) => ({
+          cloud: surface(answer(caption), N, 99 + (seed ?? 0)),
+          seconds: 0,
+        }),
+      }) as unknown as PointEModel;
+    const opts = { scenes: 3, guidance: [3], tau: 0.05, truthPoints: 2048 };
+    const right = await evaluatePointE(
+      fake((c) => c),
+      captions,
+      opts,
+    );
+    const g = right.byGuidance[0]!;
+    // the same surface drawn twice: both are the floor up to sampling noise and mesh resolution
+    expect(g.chamfer).toBeLessThan(2 * right.floor.chamfer + 1e-4);
+    expect(g.fscore).toBeGreaterThan(right.floor.fscore - 0.1);
+    expect(right.floor.fscore).toBeGreaterThan(0.8);
+    if (captions.length > 1) {
+      const next = (c: string) => captions[(captions.indexOf(c) + 1) % captions.length]!;
+      const wrong = await evaluatePointE(fake(next), captions, opts);
+      expect(wrong.byGuidance[0]!.chamfer).toBeGreaterThan(0.5 * wrong.wrongCaption.chamfer);
+      expect(wrong.byGuidance[0]!.chamfer).toBeGreaterThan(5 * g.chamfer);
+    }
+  }, 120_000);
+});
