@@ -248,14 +248,20 @@ export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number, lengt
   return { model: exportOnnx([idx, last, ...gpt.ps.inputs], outputs, { name: 'gpt_prefill' }), state: paramState(gpt), update };
 }
 
-/** Decoding graph: one token per row over a KV cache of blockSize positions. */
-export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
+/** The inputs both decoding graphs take: one token and its position per row, and the KV cache. */
+function decodeInputs(cfg: Readonly<GPTConfig>, batch: number) {
   const gpt = new GPT(cfg);
   const hs = cfg.dModel / cfg.nHead;
   const cacheShape = [batch, cfg.nHead, cfg.blockSize, hs];
   const idx = input('idx', [batch, 1], 'int64');
   const pos = input('pos', [batch], 'int64');
   const caches = gpt.blocks.map((_, i) => ({ k: input(`cache.${i}.k`, cacheShape), v: input(`cache.${i}.v`, cacheShape) }));
+  return { gpt, cacheShape, idx, pos, caches };
+}
+
+/** Decoding graph: one token per row over a KV cache of blockSize positions. */
+export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
+  const { gpt, cacheShape, idx, pos, caches } = decodeInputs(cfg, batch);
   const out = gpt.decodeStep(idx, pos, caches);
   const outputs: Record<string, Tensor> = { logits: out.logits };
   const state = paramState(gpt);
@@ -277,12 +283,7 @@ export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
  * the cache per step, where buildDecodeGraph's updated-cache outputs copy it twice per layer.
  */
 export function buildAppendDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
-  const gpt = new GPT(cfg);
-  const hs = cfg.dModel / cfg.nHead;
-  const cacheShape = [batch, cfg.nHead, cfg.blockSize, hs];
-  const idx = input('idx', [batch, 1], 'int64');
-  const pos = input('pos', [batch], 'int64');
-  const caches = gpt.blocks.map((_, i) => ({ k: input(`cache.${i}.k`, cacheShape), v: input(`cache.${i}.v`, cacheShape) }));
+  const { gpt, idx, pos, caches } = decodeInputs(cfg, batch);
   const out = gpt.decodeAppend(idx, pos, caches);
   const outputs: Record<string, Tensor> = { logits: out.logits };
   const state = paramState(gpt);
