@@ -245,7 +245,9 @@ export class VocoderStream {
         `pushed ${mag.length} values, not a whole number of ${bins}-bin frames`,
         `this MCNN expects ${bins} bins per frame (nFft ${this.v.cfg.nFft})`,
       );
-    for (let i = 0; i < mag.length; i += bins) this.rows.push(Float32Array.from({ length: bins }, (_, f) => mag[i + f]!));
+    // Rows are bulk copies (slice) of one Float32Array: a copy per value cost ~20 % of synthesis.
+    const all = mag instanceof Float32Array ? mag : Float32Array.from(mag);
+    for (let i = 0; i < all.length; i += bins) this.rows.push(all.slice(i, i + bins));
     return this.drain();
   }
 
