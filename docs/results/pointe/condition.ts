@@ -12,7 +12,7 @@ import { hostTensor } from '../../../src/engine/dtype.ts';
 import { exportOnnx } from '../../../src/engine/onnx.ts';
 import { Runtime } from '../../../src/engine/runtime.ts';
 import { loadWeights, runOnWeights } from '../../../src/engine/state.ts';
-import { encodeCaption } from '../../../src/models/pointe/captions.ts';
+import { captionFeeds, encodeCaption } from '../../../src/models/pointe/captions.ts';
 import { readShapes } from '../../../src/models/pointe/kind.ts';
 import { CHANNELS, diffusionOf, PointE, pointeConfig, pointeInputs } from '../../../src/models/pointe/pointe.ts';
 import { prng } from '../../../src/random.ts';
@@ -56,16 +56,7 @@ for (const t of STEPS) {
       const out = await runOnWeights(rt, session, model.ps, {
         xt: hostTensor('float32', [B, N, CHANNELS], xt),
         t: hostTensor('float32', [B], tb),
-        ids: hostTensor(
-          'int64',
-          [B, cfg.maxWords],
-          enc.flatMap((e) => e.ids),
-        ),
-        valid: hostTensor(
-          'bool',
-          [B, cfg.maxWords],
-          enc.flatMap((e) => e.valid.map(Number)),
-        ),
+        ...captionFeeds(enc, cfg.maxWords),
         keep: hostTensor('float32', [B, 1], new Array(B).fill(which === 'dropped' ? 0 : 1)),
       });
       const o = out.out!.data as Float32Array;

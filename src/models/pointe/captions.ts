@@ -4,6 +4,7 @@
  * captions and saved with the model keeps the encoder tiny. Id 0 is padding; word i of the sorted
  * vocabulary is id i + 1.
  */
+import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { TonyError } from '../../errors.ts';
 
 /** Lower-case words, punctuation dropped: "A red cube." → ['a', 'red', 'cube']. */
@@ -48,5 +49,24 @@ export function encodeCaption(caption: string, vocab: readonly string[], maxWord
   return {
     ids: [...ids, ...new Array<number>(maxWords - ids.length).fill(0)],
     valid: Array.from({ length: maxWords }, (_, i) => i < ids.length),
+  };
+}
+
+/** Encoded captions, one per batch row, as the model's `ids` (int64) and `valid` (bool) inputs. */
+export function captionFeeds(
+  rows: readonly { ids: number[]; valid: boolean[] }[],
+  maxWords: number,
+): { ids: HostTensor; valid: HostTensor } {
+  return {
+    ids: hostTensor(
+      'int64',
+      [rows.length, maxWords],
+      rows.flatMap((e) => e.ids),
+    ),
+    valid: hostTensor(
+      'bool',
+      [rows.length, maxWords],
+      rows.flatMap((e) => e.valid.map(Number)),
+    ),
   };
 }

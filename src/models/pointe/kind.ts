@@ -22,7 +22,7 @@ import { readPly } from '../../shape/ply.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import { captionOf } from '../../shape/scenes.ts';
 import type { ModelKind, TrainSetup } from '../index.ts';
-import { buildVocabulary, captionWords, encodeCaption } from './captions.ts';
+import { buildVocabulary, captionFeeds, captionWords, encodeCaption } from './captions.ts';
 import { loadPointE } from './model.ts';
 import {
   CHANNELS,
@@ -150,16 +150,13 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
   const batch = (split: 'train' | 'val', index: number): Record<string, HostTensor> => {
     const r = prng(split === 'train' ? Math.imul(setup.seed + 1, 0x9e3779b1) ^ index : 0x5eed ^ Math.imul(index + 1, 0x85ebca6b));
     const x0 = new Float64Array(B * N * CHANNELS);
-    const ids: number[] = [];
-    const valid: boolean[] = [];
+    const captions: { ids: number[]; valid: boolean[] }[] = [];
     const keep = new Float32Array(B);
     const t = new Int32Array(B);
     for (let j = 0; j < B; j++) {
       const ex = split === 'train' ? data.train[r.int(0, data.train.length - 1)]! : data.val[(index * B + j) % data.val.length]!;
       x0.set(ex.x0, j * N * CHANNELS);
-      const enc = encodeCaption(ex.caption, data.vocab, cfg.maxWords);
-      ids.push(...enc.ids);
-      valid.push(...enc.valid);
+      captions.push(encodeCaption(ex.caption, data.vocab, cfg.maxWords));
       keep[j] = split === 'train' && r.next() < cfg.condDrop ? 0 : 1;
       t[j] = r.int(0, d.T - 1);
     }
@@ -167,8 +164,7 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
     for (let i = 0; i < noise.length; i++) noise[i] = r.normal();
     return {
       ...diffusionFeeds(d, x0, t, noise, [B, N, CHANNELS], cfg.learnSigma),
-      ids: hostTensor('int64', [B, cfg.maxWords], ids),
-      valid: hostTensor('bool', [B, cfg.maxWords], valid.map(Number)),
+      ...captionFeeds(captions, cfg.maxWords),
       keep: hostTensor('float32', [B, 1], keep),
     };
   };

@@ -18,7 +18,7 @@ import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import type { PointCloud } from '../../shape/mesh.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
-import { encodeCaption } from './captions.ts';
+import { captionFeeds, encodeCaption } from './captions.ts';
 import { CHANNELS, diffusionOf, fromChannels, PointE, type PointEConfig, pointeConfig, pointeInputs } from './pointe.ts';
 
 /** The most points one sample may ask for: attention is N², and 16K points is ~1 GB of scores per head. */
@@ -81,8 +81,7 @@ export class PointEModel implements LoadedModel {
       const res = await runOnWeights(this.rt, await g.session, g.model.ps, {
         xt: hostTensor('float32', [B, N, CHANNELS], xt),
         t: hostTensor('float32', [B], t),
-        ids: hostTensor('int64', [B, this.cfg.maxWords], Array.from({ length: B }, () => enc.ids).flat()),
-        valid: hostTensor('bool', [B, this.cfg.maxWords], Array.from({ length: B }, () => enc.valid.map(Number)).flat()),
+        ...captionFeeds(new Array(B).fill(enc), this.cfg.maxWords),
         keep: hostTensor(
           'float32',
           [B, 1],

@@ -15,7 +15,7 @@ import { grad } from '../../../src/engine/autodiff.ts';
 import { type HostTensor, hostTensor } from '../../../src/engine/dtype.ts';
 import { interpret } from '../../../src/engine/interpret.ts';
 import { objective } from '../../../src/engine/step.ts';
-import { buildVocabulary, encodeCaption } from '../../../src/models/pointe/captions.ts';
+import { buildVocabulary, captionFeeds, encodeCaption } from '../../../src/models/pointe/captions.ts';
 import {
   CHANNELS,
   fromChannels,
@@ -66,16 +66,7 @@ function batchFeeds(
   const enc = captions.map((c) => encodeCaption(c, VOCAB, cfg.maxWords));
   return {
     ...diffusionFeeds(d, x0, t, noise, [B, N, CHANNELS], cfg.learnSigma, '', 'float64'),
-    ids: hostTensor(
-      'int64',
-      [B, cfg.maxWords],
-      enc.flatMap((e) => e.ids),
-    ),
-    valid: hostTensor(
-      'bool',
-      [B, cfg.maxWords],
-      enc.flatMap((e) => e.valid.map(Number)),
-    ),
+    ...captionFeeds(enc, cfg.maxWords),
     keep: hostTensor('float64', [B, 1], keep),
   };
 }
