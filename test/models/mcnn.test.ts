@@ -1,7 +1,8 @@
 /**
  * MCNN (src/models/mcnn) against independent oracles:
  *  - output length = frames × hop for several lengths and layer settings, on ONNX Runtime;
- *  - the forward pass against a plain-loop float64 reference of the network written here;
+ *  - the forward pass against a plain-loop float64 reference of the network written here, both as
+ *    transposed convolutions (training) and as polyphase convolutions (the vocoder);
  *  - the four losses against src/audio's STFT computed outside the graph, formulas written here;
  *  - the gradient of the weighted total against central finite differences (float64 reference
  *    interpreter);
@@ -155,6 +156,33 @@ describe('MCNN network', () => {
       const scale = Math.max(...ref.map(Math.abs));
       expect(scale).toBeGreaterThan(0.05); // not a trivially small output
       for (let i = 0; i < ref.length; i++) expect(Math.abs((y.data[i] as number) - ref[i]!)).toBeLessThan(1e-5 * Math.max(1, scale));
+    }
+  });
+
+  it('runs as polyphase convolutions (what the vocoder uses) the same function as the plain-loop reference', () => {
+    // float64 reference interpreter: the derived polyphase weights, then the polyphase network on them
+    for (const [cfg, frames] of [
+      [TINY, 7],
+      [mcnnConfig({ ...TINY, strides: [4], kernel: 7, heads: 3 }), 5], // K − s odd: output padding 1
+      [mcnnConfig({ ...TINY, strides: [2, 2], kernel: 4 }), 6], // K − s even
+      [mcnnConfig({ ...TINY, nFft: 32, winLength: 32, hop: 12, strides: [3, 4], kernel: 13, heads: 3 }), 4], // stride 3, long kernel
+    ] as const) {
+      const model = new MCNN(cfg);
+      const w = weights(model, 11);
+      const derivedT = model.polyphaseWeights();
+      const names = Object.keys(derivedT);
+      const derived = interpret(Object.values(derivedT), w);
+      const x = input('mag', [1, frames, binsOf(cfg)]);
+      const y = model.forward(x, { polyphase: true });
+      const mag = randomMag(frames, binsOf(cfg), 5);
+      const feeds: Record<string, HostTensor> = { ...w, mag: hostTensor('float64', [1, frames, binsOf(cfg)], mag) };
+      names.forEach((n, i) => (feeds[n] = derived[i]!));
+      const [out] = interpret([y], feeds);
+      const ref = refMcnn(cfg, w, mag, frames);
+      expect(out!.shape).toEqual([1, frames * cfg.hop]);
+      const scale = Math.max(...ref.map(Math.abs));
+      expect(scale).toBeGreaterThan(0.05);
+      for (let i = 0; i < ref.length; i++) expect(Math.abs((out!.data[i] as number) - ref[i]!)).toBeLessThan(1e-6 * Math.max(1, scale)); // 1/n is a float32 constant
     }
   });
 

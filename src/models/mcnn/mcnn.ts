@@ -121,6 +121,46 @@ export function exactUpsampling(kernel: number, stride: number): { padding: numb
 }
 
 /**
+ * The polyphase form of that transposed convolution. Output sample t = n·s + r (phase r) collects
+ * x[n − d]·W[j] over the taps j = d·s + r + p, so each phase is an ordinary convolution with the
+ * taps j ≡ r + p (mod s), and d runs over [dMin, dMax]: `taps` = dMax − dMin + 1 of them. Padding
+ * the kernel by `lead` zeros in front puts tap j at (d − dMin)·s + r, so one reshape separates the
+ * phases (see `polyphaseKernel`).
+ */
+function polyphaseGeometry(kernel: number, stride: number) {
+  const { padding } = exactUpsampling(kernel, stride);
+  const dMin = Math.ceil((1 - stride - padding) / stride);
+  const dMax = Math.floor((kernel - 1 - padding) / stride);
+  return { dMin, dMax, taps: dMax - dMin + 1, lead: -padding - dMin * stride };
+}
+
+/**
+ * A transposed convolution's weight (C_in, C_out/g, K) and bias (C_out) → the weight (C_out·s,
+ * C_in/g, taps) and bias (C_out·s) of the equivalent convolution whose output channel c·s + r is
+ * phase r of channel c (groups kept: channels stay group-major).
+ */
+function polyphaseKernel(w: Tensor, b: Tensor, stride: number, groups: number): { w: Tensor; b: Tensor } {
+  const [cin, coutG, kernel] = w.shape as [number, number, number];
+  const { taps, lead } = polyphaseGeometry(kernel, stride);
+  const cout = coutG * groups;
+  const phases = T.reshape(T.pad(w, 2, lead, stride * taps - kernel - lead), [groups, cin / groups, coutG, taps, stride]);
+  // (g, C_in/g, C_out/g, d − dMin, r) → (g·C_out/g·s, C_in/g, d − dMin), then flipped: a convolution
+  // reads x[n + k − dMax] with tap k, and tap d reads x[n − d], so k = dMax − d
+  const kernelOut = T.flip(T.reshape(T.transpose(phases, [0, 2, 4, 1, 3]), [cout * stride, cin / groups, taps]), 2);
+  const bias = T.reshape(T.expand(T.reshape(b, [cout, 1]), [cout, stride]), [cout * stride]);
+  return { w: kernelOut, b: bias };
+}
+
+/** The transposed convolution of `exactUpsampling`, run as its polyphase convolution (`polyphaseKernel`'s weights). */
+function polyphaseUpsample(x: Tensor, pw: Tensor, pb: Tensor, kernel: number, stride: number, groups: number): Tensor {
+  const [B, , L] = x.shape as [number, number, number];
+  const { dMin, dMax } = polyphaseGeometry(kernel, stride);
+  const cout = pw.shape[0]! / stride;
+  const y = T.conv1d(x, pw, pb, { padding: [dMax, -dMin], groups }); // (B, C_out·s, L): phases side by side
+  return T.reshape(T.transpose(T.reshape(y, [B, cout, stride, L]), [0, 1, 3, 2]), [B, cout, L * stride]); // interleaved
+}
+
+/**
  * Frames of spectrogram on each side that one output sample depends on: layer i (input resolution
  * ∏_{j<i} s_j samples per frame) reaches ⌈(K − 1 − p)/s⌉ + 1 input positions away, at most.
  */
@@ -169,8 +209,54 @@ export class MCNN {
     this.b = this.ps.param('softsign.b', [1], { kind: 'ones' }, false);
   }
 
-  /** |S| (B, frames, bins) → waveform (B, frames · hop). */
-  forward(mag: Tensor): Tensor {
+  /**
+   * Weights for inference, derived from the trained ones by `polyphaseWeights` (never trained, never
+   * saved): layer i of all heads as one polyphase convolution.
+   */
+  readonly polyphase = new ParamSet();
+
+  /** Layer i of all heads as one transposed convolution: weights concatenated, and its groups. */
+  private layer(i: number): { w: Tensor; b: Tensor; groups: number } {
+    const layers = this.heads.map((head) => head[i]!);
+    return {
+      // layer 0 reads the same input in every head: one convolution with n·C₀ outputs, weight
+      // (bins, n·C₀, K); later layers are grouped by head, weight (n·C_{i−1}, C_i, K)
+      w: T.concat(
+        layers.map((l) => l.w),
+        i === 0 ? 1 : 0,
+      ),
+      b: T.concat(
+        layers.map((l) => l.b!),
+        0,
+      ),
+      groups: i === 0 ? 1 : this.cfg.heads,
+    };
+  }
+
+  /** `polyphase`'s weights as functions of the trained ones, by name (for a graph run once per load). */
+  polyphaseWeights(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    this.cfg.strides.forEach((s, i) => {
+      const { w, b, groups } = this.layer(i);
+      const k = polyphaseKernel(w, b, s, groups);
+      out[`polyphase.layer${i}.weight`] = k.w;
+      out[`polyphase.layer${i}.bias`] = k.b;
+    });
+    return out;
+  }
+
+  /** The trained tensors `polyphaseWeights` reads. */
+  get layerWeights(): Tensor[] {
+    return this.heads.flat().flatMap((l) => [l.w, l.b!]);
+  }
+
+  /**
+   * |S| (B, frames, bins) → waveform (B, frames · hop). With `polyphase`, every layer runs as its
+   * polyphase convolution on the `polyphase` weights — the same function, about twice as fast on
+   * ONNX Runtime's CPU kernels (ConvTranspose spends its time in a column-to-image scatter; see
+   * docs/results/mcnn.md) — for inference; training uses the transposed convolutions.
+   */
+  forward(mag: Tensor, opts: { polyphase?: boolean } = {}): Tensor {
     const bins = binsOf(this.cfg);
     if (mag.rank !== 3 || mag.shape[2] !== bins)
       throw new TonyError(
@@ -180,23 +266,22 @@ export class MCNN {
       );
     const [B, frames] = [mag.shape[0]!, mag.shape[1]!];
     const x = T.transpose(this.cfg.logInput ? T.log1p(mag) : mag, [0, 2, 1]); // (B, bins, frames): bins are channels
-    // The heads run side by side as one network: layer 0 reads the same input, so its heads are
-    // one transposed convolution with heads × C₀ outputs; every later layer is a grouped one (a
-    // group per head). The same function as n separate stacks, in a few large kernels instead of
-    // many small ones. Each head keeps its own named parameters; they are concatenated here.
+    // The heads run side by side as one network (`layer`): the same function as n separate stacks,
+    // in a few large kernels instead of many small ones.
     const n = this.cfg.heads;
+    const K = this.cfg.kernel;
     let y = x;
     this.cfg.strides.forEach((s, i) => {
-      const layers = this.heads.map((head) => head[i]!);
-      const w = T.concat(
-        layers.map((l) => l.w),
-        i === 0 ? 1 : 0,
-      ); // layer 0: (bins, n·C₀, K); later: (n·C_{i−1}, C_i, K)
-      const b = T.concat(
-        layers.map((l) => l.b!),
-        0,
-      );
-      y = T.convTranspose1d(y, w, b, { stride: s, ...exactUpsampling(this.cfg.kernel, s), groups: i === 0 ? 1 : n });
+      if (opts.polyphase) {
+        const cout = n * layerChannels(this.cfg, i) * s;
+        const cinG = i === 0 ? bins : layerChannels(this.cfg, i - 1);
+        const pw = this.polyphase.param(`polyphase.layer${i}.weight`, [cout, cinG, polyphaseGeometry(K, s).taps], { kind: 'zeros' });
+        const pb = this.polyphase.param(`polyphase.layer${i}.bias`, [cout], { kind: 'zeros' });
+        y = polyphaseUpsample(y, pw, pb, K, s, i === 0 ? 1 : n);
+      } else {
+        const { w, b, groups } = this.layer(i);
+        y = T.convTranspose1d(y, w, b, { stride: s, ...exactUpsampling(K, s), groups });
+      }
       if (i < this.cfg.strides.length - 1) y = T.elu(y); // (B, n·C_i, frames · ∏_{j≤i} s_j)
     });
     // y: (B, n, frames · hop), one waveform per head; Σ_h λ_h · y_h

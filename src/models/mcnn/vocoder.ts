@@ -19,7 +19,7 @@ import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { hostTensor } from '../../engine/dtype.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
-import { loadWeights, runOnWeights } from '../../engine/state.ts';
+import { loadWeights, stateKey } from '../../engine/state.ts';
 import { input } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
@@ -43,7 +43,8 @@ const MAX_GRAPHS = 4;
 
 interface GraphEntry {
   ready: Promise<Session>;
-  model: MCNN;
+  /** Graph input → runtime state key, for its weights. */
+  state: Record<string, string>;
   busy: number;
   evicted: boolean;
 }
@@ -53,6 +54,7 @@ export class MCNNVocoder implements LoadedModel {
   readonly capabilities = ['vocode'] as const;
   /** One graph per window length in frames (shapes are static), built on first use; `busy` counts runs in flight. */
   private sessions = new Map<number, GraphEntry>();
+  private derived?: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -76,8 +78,11 @@ export class MCNNVocoder implements LoadedModel {
     } else {
       const model = new MCNN(this.cfg);
       const mag = input('mag', [1, frames, binsOf(this.cfg)]);
-      const onnx = exportOnnx([mag, ...model.ps.inputs], { wav: model.forward(mag) }, { name: `mcnn_${frames}` });
-      g = { ready: this.rt.load(onnx), model, busy: 0, evicted: false };
+      const wav = model.forward(mag, { polyphase: true });
+      const weights = [...model.scales, model.a, model.b, ...model.polyphase.inputs];
+      const onnx = exportOnnx([mag, ...weights], { wav }, { name: `mcnn_${frames}` });
+      const state = Object.fromEntries(weights.map((t) => [t.name!, stateKey.param(t.name!)]));
+      g = { ready: this.polyphaseReady().then(() => this.rt.load(onnx)), state, busy: 0, evicted: false };
     }
     this.sessions.set(frames, g);
     // Every utterance length is its own graph: keep the few most recent (a stream uses one), and
@@ -91,6 +96,22 @@ export class MCNNVocoder implements LoadedModel {
     return g;
   }
 
+  /**
+   * The network runs as polyphase convolutions (MCNN.forward's `polyphase`); their weights are
+   * derived from the trained ones by a graph run once, into runtime state beside them.
+   */
+  private polyphaseReady(): Promise<void> {
+    this.derived ??= (async () => {
+      const model = new MCNN(this.cfg);
+      const derive = await this.rt.load(exportOnnx(model.layerWeights, model.polyphaseWeights(), { name: 'mcnn_polyphase' }));
+      const trained = Object.fromEntries(model.layerWeights.map((t) => [t.name!, stateKey.param(t.name!)]));
+      const derived = Object.fromEntries(Object.keys(model.polyphaseWeights()).map((n) => [n, stateKey.param(n)]));
+      await this.rt.run(derive, {}, { state: trained, update: derived });
+      await this.rt.release(derive);
+    })();
+    return this.derived;
+  }
+
   private async releaseEntry(g: GraphEntry): Promise<void> {
     await this.rt.release(await g.ready).catch(() => {});
   }
@@ -100,9 +121,8 @@ export class MCNNVocoder implements LoadedModel {
     const g = this.graph(frames);
     g.busy++;
     try {
-      const out = await runOnWeights(this.rt, await g.ready, g.model.ps, {
-        mag: hostTensor('float32', [1, frames, binsOf(this.cfg)], mag),
-      });
+      const feeds = { mag: hostTensor('float32', [1, frames, binsOf(this.cfg)], mag) };
+      const out = await this.rt.run(await g.ready, feeds, { state: g.state });
       return out.wav!.data as Float32Array;
     } finally {
       if (--g.busy === 0 && g.evicted) void this.releaseEntry(g);
