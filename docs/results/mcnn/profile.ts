@@ -38,7 +38,7 @@ async function session(frames: number, form: Form, profile: boolean) {
   const model = new MCNN(cfg);
   const mag = input('mag', [1, frames, bins]);
   const wav = model.forward(mag, { polyphase: form === 'polyphase' });
-  const weights = form === 'polyphase' ? [...model.scales, model.a, model.b, ...model.polyphase.inputs] : model.ps.inputs;
+  const weights = form === 'polyphase' ? [model.a, model.b, ...model.polyphase.inputs] : model.ps.inputs;
   const onnx = exportOnnx([mag, ...weights], { wav }, { name: 'mcnn' });
   const s = await ort.InferenceSession.create(onnx.bytes, {
     intraOpNumThreads: Number(threadsArg),

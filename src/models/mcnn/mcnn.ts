@@ -233,12 +233,33 @@ export class MCNN {
     };
   }
 
-  /** `polyphase`'s weights as functions of the trained ones, by name (for a graph run once per load). */
+  /** λ_h for every head, (n). */
+  private lambdas(): Tensor {
+    return T.add(T.concat(this.scales, 0), 1 / this.cfg.heads);
+  }
+
+  /**
+   * `polyphase`'s weights as functions of the trained ones, by name (for a graph run once per load).
+   * The last layer also takes the heads' weighted sum Σ_h λ_h·y_h: its n single-channel heads become
+   * one convolution with s outputs (the phases of the summed waveform).
+   */
   polyphaseWeights(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
+    const n = this.cfg.heads;
+    const last = this.cfg.strides.length - 1;
     this.cfg.strides.forEach((s, i) => {
       const { w, b, groups } = this.layer(i);
-      const k = polyphaseKernel(w, b, s, groups);
+      let k = polyphaseKernel(w, b, s, groups); // (n·s, C_in/g, taps): channel h·s + r at the last layer
+      if (i === last) {
+        const [, cinG, taps] = k.w.shape as [number, number, number];
+        const lambda = this.lambdas();
+        const wh = T.mul(T.reshape(k.w, [n, s, cinG, taps]), T.reshape(lambda, [n, 1, 1, 1]));
+        k = {
+          // grouped by head: the heads' inputs side by side; one group (a single layer): summed
+          w: groups === n ? T.reshape(T.transpose(wh, [1, 0, 2, 3]), [s, n * cinG, taps]) : T.sum(wh, [0]),
+          b: T.sum(T.mul(T.reshape(k.b, [n, s]), T.reshape(lambda, [n, 1])), [0]),
+        };
+      }
       out[`polyphase.layer${i}.weight`] = k.w;
       out[`polyphase.layer${i}.bias`] = k.b;
     });
@@ -247,7 +268,7 @@ export class MCNN {
 
   /** The trained tensors `polyphaseWeights` reads. */
   get layerWeights(): Tensor[] {
-    return this.heads.flat().flatMap((l) => [l.w, l.b!]);
+    return [...this.heads.flat().flatMap((l) => [l.w, l.b!]), ...this.scales];
   }
 
   /**
@@ -271,22 +292,26 @@ export class MCNN {
     const n = this.cfg.heads;
     const K = this.cfg.kernel;
     let y = x;
+    const last = this.cfg.strides.length - 1;
     this.cfg.strides.forEach((s, i) => {
       if (opts.polyphase) {
-        const cout = n * layerChannels(this.cfg, i) * s;
-        const cinG = i === 0 ? bins : layerChannels(this.cfg, i - 1);
+        // the last layer sums the heads (polyphaseWeights): one output channel, not n
+        const cout = (i === last ? 1 : n * layerChannels(this.cfg, i)) * s;
+        const groups = i === 0 || i === last ? 1 : n;
+        const cinG = ((i === 0 ? bins : n * layerChannels(this.cfg, i - 1)) / groups) | 0;
         const pw = this.polyphase.param(`polyphase.layer${i}.weight`, [cout, cinG, polyphaseGeometry(K, s).taps], { kind: 'zeros' });
         const pb = this.polyphase.param(`polyphase.layer${i}.bias`, [cout], { kind: 'zeros' });
-        y = polyphaseUpsample(y, pw, pb, K, s, i === 0 ? 1 : n);
+        y = polyphaseUpsample(y, pw, pb, K, s, groups);
       } else {
         const { w, b, groups } = this.layer(i);
         y = T.convTranspose1d(y, w, b, { stride: s, ...exactUpsampling(K, s), groups });
       }
-      if (i < this.cfg.strides.length - 1) y = T.elu(y); // (B, n·C_i, frames · ∏_{j≤i} s_j)
+      if (i < last) y = T.elu(y); // (B, n·C_i, frames · ∏_{j≤i} s_j)
     });
-    // y: (B, n, frames · hop), one waveform per head; Σ_h λ_h · y_h
-    const scales = T.reshape(T.add(T.concat(this.scales, 0), 1 / n), [1, n, 1]);
-    const z = T.reshape(T.sum(T.mul(y, scales), [1]), [B, frames * this.cfg.hop]); // (B, frames · hop)
+    // y: (B, n, frames · hop), one waveform per head → Σ_h λ_h · y_h (the polyphase form has summed them)
+    const z = opts.polyphase
+      ? T.reshape(y, [B, frames * this.cfg.hop])
+      : T.reshape(T.sum(T.mul(y, T.reshape(this.lambdas(), [1, n, 1])), [1]), [B, frames * this.cfg.hop]);
     return T.div(T.mul(z, this.a), T.add(T.abs(T.mul(z, this.b)), 1)); // scaled softsign
   }
 }

@@ -38,8 +38,14 @@ export const STREAM_CHUNK_FRAMES = 16;
 /** Frames per window of whole-utterance synthesis (2 s at 16 kHz, hop 256): one graph for all lengths. */
 const SYNTH_CHUNK_FRAMES = 128;
 
-/** Graphs (one per window length: a stream's chunk size, and whole-utterance windows) kept loaded. */
-const MAX_GRAPHS = 4;
+/** The shortest window an utterance's tail runs in (frames, context excluded). */
+const MIN_TAIL_FRAMES = 16;
+
+/**
+ * Graphs (one per window length: a stream's chunk size, whole-utterance windows, and their halvings
+ * for tails) kept loaded.
+ */
+const MAX_GRAPHS = 8;
 
 interface GraphEntry {
   ready: Promise<Session>;
@@ -79,7 +85,7 @@ export class MCNNVocoder implements LoadedModel {
       const model = new MCNN(this.cfg);
       const mag = input('mag', [1, frames, binsOf(this.cfg)]);
       const wav = model.forward(mag, { polyphase: true });
-      const weights = [...model.scales, model.a, model.b, ...model.polyphase.inputs];
+      const weights = [model.a, model.b, ...model.polyphase.inputs];
       const onnx = exportOnnx([mag, ...weights], { wav }, { name: `mcnn_${frames}` });
       const state = Object.fromEntries(weights.map((t) => [t.name!, stateKey.param(t.name!)]));
       g = { ready: this.polyphaseReady().then(() => this.rt.load(onnx)), state, busy: 0, evicted: false };
@@ -283,13 +289,17 @@ export class VocoderStream {
     const bins = binsOf(this.v.cfg);
     const hop = this.v.cfg.hop;
     const out: Float32Array[] = [];
-    const span = c + 2 * ctx; // one graph size for every run
     // One run per whole chunk received; once ended, runs until every frame is out.
     while (this.ended ? this.emitted < this.received : this.received >= this.ranAt + c) {
       if (!this.ended) this.ranAt += c;
       const final = this.ended ? this.received : this.received - ctx; // frames with their right context
       const n = Math.min(c, final - this.emitted);
       if (n <= 0) continue; // a chunk arrived, but no frame has its right context yet
+      // One graph size for every run of a chunk; the last runs of an ended stream take the smallest
+      // halving of the chunk that holds their frames (a short tail does not pay for a whole chunk).
+      let m = c;
+      while (this.ended && m % 2 === 0 && m / 2 >= Math.max(n, MIN_TAIL_FRAMES)) m /= 2;
+      const span = m + 2 * ctx;
       const window = new Float32Array(span * bins); // zeros outside what has arrived
       for (let j = 0; j < span; j++) {
         const t = this.emitted - ctx + j;
