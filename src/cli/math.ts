@@ -49,19 +49,27 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed', integer('seed', 0, 2 ** 31), 0)
     .option('--min-steps <n>', 'fewest calculations per problem (2–8)', integer('min-steps', 2, 8), 2)
     .option('--max-steps <n>', 'most calculations per problem (2–8)', integer('max-steps', 2, 8), 8)
-    .action(async (o: { out: string; split: string; count: number; seed: number; minSteps: number; maxSteps: number }) => {
-      if (o.split !== 'train' && o.split !== 'test') throw new TonyError('usage', `--split must be train or test, got '${o.split}'`);
-      await checkWritable(o.out, 'file');
-      const problems = generateProblems({
-        split: o.split as Split,
-        count: o.count,
-        seed: o.seed,
-        minSteps: o.minSteps,
-        maxSteps: o.maxSteps,
-      });
-      await writeFileAtomic(o.out, jsonl(problems.map(({ question, answer }) => ({ question, answer }))));
-      process.stderr.write(`tony: wrote ${problems.length} ${o.split} problems to ${o.out}\n`);
-    });
+    .option('--start-range <split>', "starting quantities from 'train' (2–40) or 'test' (41–90); default: the split's own")
+    .action(
+      async (o: { out: string; split: string; count: number; seed: number; minSteps: number; maxSteps: number; startRange?: string }) => {
+        for (const [flag, v] of [
+          ['--split', o.split],
+          ['--start-range', o.startRange ?? o.split],
+        ])
+          if (v !== 'train' && v !== 'test') throw new TonyError('usage', `${flag} must be train or test, got '${v}'`);
+        await checkWritable(o.out, 'file');
+        const problems = generateProblems({
+          split: o.split as Split,
+          count: o.count,
+          seed: o.seed,
+          minSteps: o.minSteps,
+          maxSteps: o.maxSteps,
+          startRange: (o.startRange ?? o.split) as Split,
+        });
+        await writeFileAtomic(o.out, jsonl(problems.map(({ question, answer }) => ({ question, answer }))));
+        process.stderr.write(`tony: wrote ${problems.length} ${o.split} problems to ${o.out}\n`);
+      },
+    );
 
   const sample = math
     .command('sample')
