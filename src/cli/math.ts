@@ -10,11 +10,12 @@ import { openProvider, type Provider } from '../evals/providers.ts';
 import { checkWritable, readText, writeFileAtomic } from '../io.ts';
 import { generateProblems, type Split } from '../math/problems.ts';
 import type { SelectionReport } from '../math/rank.ts';
+import { reportPlot, reportTable, verifierReport } from '../math/report.ts';
 import { openMathGenerator, sampleSolutions } from '../math/sample.ts';
 import { groupSamples, verifySamples } from '../math/verify.ts';
 import type { TonyTextModel } from '../models/gpt/model.ts';
 import { loadVerifier } from '../models/verifier/model.ts';
-import { count, integer, number, runtimeOptions } from './flags.ts';
+import { collect, count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
 const jsonl = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -128,6 +129,82 @@ export function register(program: Command): void {
     if (o.out) await checkWritable(o.out, 'file');
     process.stdout.write(await rankSamples(o));
   });
+
+  math
+    .command('report')
+    .description('compare verifiers on the same samples: accuracy against N with bootstrap intervals, within-problem AUC, a plot')
+    .requiredOption('--data <file>', 'the problems the samples answer')
+    .option('--scored <name=file>', 'samples scored by a verifier (tony math rank --out); repeatable', collect, [])
+    .option('--vote <k>', 'the top k by verifier score vote on the answer', count('vote'), 5)
+    .option('--reps <n>', 'bootstrap resamples', count('reps'), 2000)
+    .option('--seed <n>', 'bootstrap seed', integer('seed', 0, 2 ** 31), 0)
+    .option('--out <file>', 'the report as JSON')
+    .option('--plot <file.png>', 'accuracy against N as a PNG')
+    .option('--title <text>', 'the plot title', 'accuracy against N')
+    .action(async (o) => {
+      for (const f of [o.out, o.plot]) if (f) await checkWritable(f, 'file');
+      process.stdout.write(await compareVerifiers(o));
+    });
+}
+
+/** `tony math report`: samples scored by several verifiers (tony math rank --out) → intervals, AUC, plot. */
+async function compareVerifiers(o: {
+  data: string;
+  scored: string[];
+  vote: number;
+  reps: number;
+  seed: number;
+  out?: string;
+  plot?: string;
+  title: string;
+}): Promise<string> {
+  if (!o.scored.length)
+    throw new TonyError('usage', 'tony math report needs at least one --scored name=file', 'e.g. --scored token=scored-token.jsonl');
+  const problems = await loadMathProblems(o.data);
+  let groups: Map<number, string[]> | undefined;
+  const scores = new Map<string, Map<number, number[]>>();
+  for (const spec of o.scored) {
+    const eq = spec.indexOf('=');
+    if (eq < 1) throw new TonyError('usage', `--scored '${spec}': expected name=file`, 'e.g. --scored token=scored-token.jsonl');
+    const [name, file] = [spec.slice(0, eq), spec.slice(eq + 1)];
+    const rows = parseJsonl(await readText(file), file).map(({ line, value }) => {
+      if (typeof value.task_id !== 'string' || typeof value.completion !== 'string' || typeof value.score !== 'number')
+        throw new TonyError(
+          'data',
+          `${file}:${line}: a scored sample needs 'task_id', 'completion' and a numeric 'score' (tony math rank --out)`,
+        );
+      return { task_id: value.task_id, completion: value.completion, score: value.score };
+    });
+    const g = groupSamples(problems, rows, file);
+    // Every verifier must have scored the same samples, in the same order, for the comparison to be paired.
+    if (groups && (g.size !== groups.size || [...g].some(([i, t]) => t.join('\u0000') !== groups!.get(i)?.join('\u0000'))))
+      throw new TonyError(
+        'data',
+        `${file}: its samples differ from those of the first --scored file`,
+        'score one sample file with every verifier',
+      );
+    groups ??= g;
+    const byProblem = new Map<number, number[]>();
+    for (const r of rows) {
+      const i = Number(r.task_id.split('/')[1]);
+      byProblem.set(i, [...(byProblem.get(i) ?? []), r.score]);
+    }
+    scores.set(name, byProblem);
+  }
+  const items = [...groups!].map(([i, texts]) => ({
+    reference: problems[i]!.answer,
+    texts,
+    scores: Object.fromEntries([...scores].map(([name, m]) => [name, m.get(i)!])),
+  }));
+  const report = verifierReport(items, { vote: o.vote, reps: o.reps, seed: o.seed });
+  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(report, null, 1)}\n`);
+  if (o.plot) await writeFileAtomic(o.plot, await reportPlot(report, o.title));
+  const auc = Object.entries(report.verifiers).map(([n, v]) => `${n} ${v.auc.mean.toFixed(3)} over ${v.auc.problems} problems`);
+  return (
+    `problems ${report.problems}, samples per problem ${report.samples}; mean sample accuracy ${(100 * report.meanAccuracy).toFixed(1)} %, ` +
+    `at least one right ${(100 * report.coverage).toFixed(1)} %\nwithin-problem AUC: ${auc.join('; ')}\n` +
+    `accuracy % [95 % bootstrap interval over problems, ${o.reps} resamples]\n${reportTable(report)}\n`
+  );
 }
 
 /** `tony math rank`, and `tony eval gsm8k --verifier`: the report as text. */
