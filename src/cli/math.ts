@@ -2,6 +2,7 @@
  * `tony math generate | sample | rank` — the GSM8K verifier pipeline's commands (PAPERS.md §3), flags →
  * src/math. Training is `tony train math-generator` and `tony train verifier` (registry rows).
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
@@ -11,7 +12,7 @@ import { checkWritable, readText, writeFileAtomic } from '../io.ts';
 import { generateProblems, type Split } from '../math/problems.ts';
 import type { SelectionReport } from '../math/rank.ts';
 import { reportPlot, reportTable, verifierReport } from '../math/report.ts';
-import { openMathGenerator, sampleSolutions } from '../math/sample.ts';
+import { BUNDLED_MATH, openMathGenerator, sampleSolutions } from '../math/sample.ts';
 import { groupSamples, verifySamples } from '../math/verify.ts';
 import type { TonyTextModel } from '../models/gpt/model.ts';
 import { loadVerifier } from '../models/verifier/model.ts';
@@ -75,7 +76,7 @@ export function register(program: Command): void {
   const sample = math
     .command('sample')
     .description('sample N solutions per problem, labelled by final-answer correctness (a verifier’s training data)')
-    .requiredOption('--model <dir|url>', 'generator: a math-generator run, or an OpenAI-compatible base URL')
+    .option('--model <dir|url>', 'generator: a math-generator run, or an OpenAI-compatible base URL', join(BUNDLED_MATH, 'generator'))
     .requiredOption('--data <file>', 'problems (JSONL {question, answer}: tony math generate, or GSM8K’s train/test.jsonl)')
     .requiredOption('--out <file>', 'labelled samples (JSONL {task_id, question, completion, answer, correct})')
     .option('--n <n>', 'samples per problem', count('n'), 100)
@@ -119,7 +120,7 @@ export function register(program: Command): void {
   const rank = math
     .command('rank')
     .description('score samples with a verifier: test@1, majority vote, best-of-N and top-k vote against N')
-    .requiredOption('--verifier <dir>', 'a verifier run (tony train verifier)')
+    .option('--verifier <dir>', 'a verifier run (tony train verifier)', join(BUNDLED_MATH, 'verifier'))
     .requiredOption('--samples <file>', 'samples {task_id: "gsm8k/<i>", completion} (tony math sample, tony eval gsm8k)')
     .requiredOption('--data <file>', 'the problems the samples answer')
     .option('--vote <k>', 'the top k by verifier score vote on the answer', count('vote'), 5)

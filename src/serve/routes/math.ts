@@ -13,16 +13,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { majorityVote } from '../../evals/gsm8k.ts';
 import { generateProblems } from '../../math/problems.ts';
-import { openMathGenerator, sampleSolutions } from '../../math/sample.ts';
+import { BUNDLED_MATH, openMathGenerator, sampleSolutions } from '../../math/sample.ts';
 import type { TonyTextModel } from '../../models/gpt/model.ts';
 import { loadVerifier, type VerifierModel } from '../../models/verifier/model.ts';
 import { badRequest, HttpError } from '../core/http.ts';
 import type { RouteModule } from '../core/server.ts';
-
-export const BUNDLED_MATH = fileURLToPath(new URL('../../../models/math', import.meta.url));
 
 const LIMITS = { n: 64, question: 2000, maxTokens: 320 };
 /** The test problems the page offers: the bundled models' held-out themes, training number range. */
