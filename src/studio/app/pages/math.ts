@@ -89,7 +89,7 @@ export const page: StudioPage = {
       summary,
       list,
     );
-    question.value = 'Mia has 12 oranges. Then Mia harvests 7 more oranges. Mia sells every orange for $3. How many dollars does Mia get?';
+    question.value = 'Mia has 46 oranges. Then Mia harvests 7 more oranges. Mia sells every orange for $3. How many dollars does Mia get?';
   },
 };
 
