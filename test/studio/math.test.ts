@@ -30,6 +30,24 @@ afterAll(async () => {
   await verifier?.close();
 });
 
+describe('math routes', () => {
+  it('draw held-out problems, and refuse bad input with a 400 naming the field', async () => {
+    const p = (await (await fetch(`${studio.url}/api/math/problem?seed=0&index=5`)).json()) as { question: string; answer: string };
+    expect(Number(/ has (\d+) /.exec(p.question)![1])).toBeGreaterThanOrEqual(41); // held-out starting numbers
+    expect(p.question).toMatch(/oranges|toy cars|buttons/); // held-out themes
+    expect(p.answer.split('\n').filter((l) => l.includes('<<'))).toHaveLength(2);
+    const bad = async (body: unknown) => {
+      const r = await fetch(`${studio.url}/api/math/solve`, { method: 'POST', body: JSON.stringify(body) });
+      return { status: r.status, error: ((await r.json()) as { error: { message: string; param: string } }).error };
+    };
+    expect(await bad({ question: 'q', n: 0 })).toMatchObject({ status: 400, error: { param: 'n' } });
+    expect(await bad({ n: 4 })).toMatchObject({ status: 400, error: { param: 'question' } });
+    expect(await bad({ question: 'q', answer: '42' })).toMatchObject({ status: 400, error: { param: 'answer' } });
+    expect(await bad({ question: 'q', temperature: 5 })).toMatchObject({ status: 400, error: { param: 'temperature' } });
+    expect((await fetch(`${studio.url}/api/math/problem?index=x`)).status).toBe(400);
+  });
+});
+
 describe('Math page', () => {
   it('ranks N sampled solutions by the verifier and draws its value at every character', { timeout: 120_000 }, async (ctx) => {
     requires(ctx, CHROMIUM);
