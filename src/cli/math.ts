@@ -136,6 +136,7 @@ export function register(program: Command): void {
     .description('compare verifiers on the same samples: accuracy against N with bootstrap intervals, within-problem AUC, a plot')
     .requiredOption('--data <file>', 'the problems the samples answer')
     .option('--scored <name=file>', 'samples scored by a verifier (tony math rank --out); repeatable', collect, [])
+    .option('--samples <file>', 'or unscored samples (tony math sample): test@1, majority vote and pass@N only')
     .option('--vote <k>', 'the top k by verifier score vote on the answer', count('vote'), 5)
     .option('--reps <n>', 'bootstrap resamples', count('reps'), 2000)
     .option('--seed <n>', 'bootstrap seed', integer('seed', 0, 2 ** 31), 0)
@@ -152,6 +153,7 @@ export function register(program: Command): void {
 async function compareVerifiers(o: {
   data: string;
   scored: string[];
+  samples?: string;
   vote: number;
   reps: number;
   seed: number;
@@ -159,10 +161,23 @@ async function compareVerifiers(o: {
   plot?: string;
   title: string;
 }): Promise<string> {
-  if (!o.scored.length)
-    throw new TonyError('usage', 'tony math report needs at least one --scored name=file', 'e.g. --scored token=scored-token.jsonl');
+  if (!o.scored.length === !o.samples)
+    throw new TonyError(
+      'usage',
+      'tony math report needs --scored name=file (repeatable) or --samples file, not both',
+      'e.g. --scored token=scored-token.jsonl',
+    );
   const problems = await loadMathProblems(o.data);
   let groups: Map<number, string[]> | undefined;
+  if (o.samples) {
+    const file = o.samples;
+    const rows = parseJsonl(await readText(file), file).map(({ line, value }) => {
+      if (typeof value.task_id !== 'string' || typeof value.completion !== 'string')
+        throw new TonyError('data', `${file}:${line}: a sample needs a string 'task_id' and 'completion'`);
+      return { task_id: value.task_id, completion: value.completion };
+    });
+    groups = groupSamples(problems, rows, file);
+  }
   const scores = new Map<string, Map<number, number[]>>();
   for (const spec of o.scored) {
     const eq = spec.indexOf('=');
@@ -203,7 +218,7 @@ async function compareVerifiers(o: {
   const auc = Object.entries(report.verifiers).map(([n, v]) => `${n} ${v.auc.mean.toFixed(3)} over ${v.auc.problems} problems`);
   return (
     `problems ${report.problems}, samples per problem ${report.samples}; mean sample accuracy ${(100 * report.meanAccuracy).toFixed(1)} %, ` +
-    `at least one right ${(100 * report.coverage).toFixed(1)} %\nwithin-problem AUC: ${auc.join('; ')}\n` +
+    `at least one right ${(100 * report.coverage).toFixed(1)} %\n${auc.length ? `within-problem AUC: ${auc.join('; ')}\n` : ''}` +
     `accuracy % [95 % bootstrap interval over problems, ${o.reps} resamples]\n${reportTable(report)}\n`
   );
 }

@@ -195,6 +195,23 @@ describe('tony math', () => {
     expect(rep.verifiers.a.auc).toEqual({ mean: 1, problems: 1 });
     expect(rep.verifiers.b.auc).toEqual({ mean: 0, problems: 1 });
     expect(readFileSync(p('acc.png')).subarray(1, 4).toString()).toBe('PNG');
+    // Unscored samples: test@1 (4 wrong, 7 right) and pass@2 (both problems have a right sample) only.
+    const plain = await tony([
+      'math',
+      'report',
+      '--data',
+      p('two.jsonl'),
+      '--samples',
+      p('a.jsonl'),
+      '--reps',
+      '100',
+      '--out',
+      p('plain.json'),
+    ]);
+    expect(plain.status, plain.stderr).toBe(0);
+    const n2plain = JSON.parse(readFileSync(p('plain.json'), 'utf8')).rows.find((x: { n: number }) => x.n === 2).methods;
+    expect(Object.keys(n2plain)).toEqual(['test@1', 'majority', 'any right (pass@n)']);
+    expect([n2plain['test@1'].acc, n2plain['any right (pass@n)'].acc]).toEqual([0.5, 1]);
 
     writeFileSync(
       p('c.jsonl'),
