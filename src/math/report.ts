@@ -87,6 +87,7 @@ export function verifierReport(items: readonly ProblemSamples[], opts: { vote: n
   const interval = (values: number[]) => bootstrapMean(values, opts.reps, opts.seed);
   const rows = nsUpTo(N).map((n) => {
     const majority = items.map((c, i) => hit(i, majorityVote(c.texts.slice(0, n))));
+    const picks = new Map<string, { best: number[]; vote: number[] }>();
     const methods: Record<string, Interval> = {
       'test@1': interval(items.map((c, i) => hit(i, extractAnswer(c.texts[0]!)))),
       majority: interval(majority),
@@ -105,9 +106,18 @@ export function verifierReport(items: readonly ProblemSamples[], opts: { vote: n
           ),
         );
       const best = pick(1);
+      const vote = pick(Math.min(opts.vote, n));
+      picks.set(name, { best, vote });
       methods[`${name} best-of-N`] = interval(best);
-      methods[`${name} top-${opts.vote} vote`] = interval(pick(Math.min(opts.vote, n)));
+      methods[`${name} top-${opts.vote} vote`] = interval(vote);
       methods[`${name} best-of-N − majority`] = interval(best.map((b, i) => b - majority[i]!));
+      methods[`${name} top-${opts.vote} vote − majority`] = interval(vote.map((b, i) => b - majority[i]!));
+    }
+    // The first two verifiers against each other, paired on the same samples (token- vs solution-level).
+    if (names.length >= 2) {
+      const [a, b] = [picks.get(names[0]!)!, picks.get(names[1]!)!];
+      methods[`${names[0]} − ${names[1]} best-of-N`] = interval(a.best.map((x, i) => x - b.best[i]!));
+      methods[`${names[0]} − ${names[1]} top-${opts.vote} vote`] = interval(a.vote.map((x, i) => x - b.vote[i]!));
     }
     return { n, methods };
   });

@@ -192,6 +192,7 @@ describe('tony math', () => {
     expect(n2['a best-of-N'].acc).toBe(1);
     expect(n2['b best-of-N'].acc).toBe(0.5);
     expect(n2.majority.acc).toBe(0.5); // problem 0: a 1–1 tie goes to the first seen, 4
+    expect(n2['a − b best-of-N'].acc).toBe(0.5); // a right and b wrong on problem 0, both right on problem 1
     expect(rep.verifiers.a.auc).toEqual({ mean: 1, problems: 1 });
     expect(rep.verifiers.b.auc).toEqual({ mean: 0, problems: 1 });
     expect(readFileSync(p('acc.png')).subarray(1, 4).toString()).toBe('PNG');

@@ -51,6 +51,7 @@ describe('verifierReport', () => {
     expect(at(4, 'v best-of-N − majority')).toBe(0.5);
     // Top-2 vote at N = 4: A 0.9 (5), 0.3 (5) → 5 right; B 0.95 (none), 0.8 (8) → 8 wrong.
     expect(at(4, 'v top-2 vote')).toBe(0.5);
+    expect(at(4, 'v top-2 vote − majority')).toBe(0.5);
     expect(at(1, 'any right (pass@n)')).toBe(0.5);
     expect(at(2, 'any right (pass@n)')).toBe(1);
   });
