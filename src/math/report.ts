@@ -172,7 +172,7 @@ export async function reportPlot(r: VerifierReport, title: string): Promise<Uint
       { mark: { type: 'area', opacity: 0.08 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       {
         mark: { type: 'line', point: true },
-        encoding: { x, y: { field: 'acc', type: 'quantitative', title: 'test problems solved (%)' }, color },
+        encoding: { x, y: { field: 'acc', type: 'quantitative', title: 'test problems solved (%)', scale: { zero: false } }, color },
       },
     ],
   };
