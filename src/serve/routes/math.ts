@@ -29,7 +29,7 @@ const LIMITS = { n: 64, question: 2000, maxTokens: 320 };
  */
 const PROBLEMS = { minSteps: 2, maxSteps: 2 };
 
-export interface MathCandidate {
+interface MathCandidate {
   completion: string;
   answer: string | null;
   /** Against the reference, when the request gave one. */
