@@ -2,6 +2,7 @@
  * `tony math generate | sample | rank` — the GSM8K verifier pipeline's commands (PAPERS.md §3), flags →
  * src/math. Training is `tony train math-generator` and `tony train verifier` (registry rows).
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
@@ -10,11 +11,12 @@ import { openProvider, type Provider } from '../evals/providers.ts';
 import { checkWritable, readText, writeFileAtomic } from '../io.ts';
 import { generateProblems, type Split } from '../math/problems.ts';
 import type { SelectionReport } from '../math/rank.ts';
-import { openMathGenerator, sampleSolutions } from '../math/sample.ts';
+import { reportPlot, reportTable, verifierReport } from '../math/report.ts';
+import { BUNDLED_MATH, openMathGenerator, sampleSolutions } from '../math/sample.ts';
 import { groupSamples, verifySamples } from '../math/verify.ts';
 import type { TonyTextModel } from '../models/gpt/model.ts';
 import { loadVerifier } from '../models/verifier/model.ts';
-import { count, integer, number, runtimeOptions } from './flags.ts';
+import { collect, count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
 const jsonl = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -49,24 +51,32 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed', integer('seed', 0, 2 ** 31), 0)
     .option('--min-steps <n>', 'fewest calculations per problem (2–8)', integer('min-steps', 2, 8), 2)
     .option('--max-steps <n>', 'most calculations per problem (2–8)', integer('max-steps', 2, 8), 8)
-    .action(async (o: { out: string; split: string; count: number; seed: number; minSteps: number; maxSteps: number }) => {
-      if (o.split !== 'train' && o.split !== 'test') throw new TonyError('usage', `--split must be train or test, got '${o.split}'`);
-      await checkWritable(o.out, 'file');
-      const problems = generateProblems({
-        split: o.split as Split,
-        count: o.count,
-        seed: o.seed,
-        minSteps: o.minSteps,
-        maxSteps: o.maxSteps,
-      });
-      await writeFileAtomic(o.out, jsonl(problems.map(({ question, answer }) => ({ question, answer }))));
-      process.stderr.write(`tony: wrote ${problems.length} ${o.split} problems to ${o.out}\n`);
-    });
+    .option('--start-range <split>', "starting quantities from 'train' (2–40) or 'test' (41–90); default: the split's own")
+    .action(
+      async (o: { out: string; split: string; count: number; seed: number; minSteps: number; maxSteps: number; startRange?: string }) => {
+        for (const [flag, v] of [
+          ['--split', o.split],
+          ['--start-range', o.startRange ?? o.split],
+        ])
+          if (v !== 'train' && v !== 'test') throw new TonyError('usage', `${flag} must be train or test, got '${v}'`);
+        await checkWritable(o.out, 'file');
+        const problems = generateProblems({
+          split: o.split as Split,
+          count: o.count,
+          seed: o.seed,
+          minSteps: o.minSteps,
+          maxSteps: o.maxSteps,
+          startRange: (o.startRange ?? o.split) as Split,
+        });
+        await writeFileAtomic(o.out, jsonl(problems.map(({ question, answer }) => ({ question, answer }))));
+        process.stderr.write(`tony: wrote ${problems.length} ${o.split} problems to ${o.out}\n`);
+      },
+    );
 
   const sample = math
     .command('sample')
     .description('sample N solutions per problem, labelled by final-answer correctness (a verifier’s training data)')
-    .requiredOption('--model <dir|url>', 'generator: a math-generator run, or an OpenAI-compatible base URL')
+    .option('--model <dir|url>', 'generator: a math-generator run, or an OpenAI-compatible base URL', join(BUNDLED_MATH, 'generator'))
     .requiredOption('--data <file>', 'problems (JSONL {question, answer}: tony math generate, or GSM8K’s train/test.jsonl)')
     .requiredOption('--out <file>', 'labelled samples (JSONL {task_id, question, completion, answer, correct})')
     .option('--n <n>', 'samples per problem', count('n'), 100)
@@ -110,7 +120,7 @@ export function register(program: Command): void {
   const rank = math
     .command('rank')
     .description('score samples with a verifier: test@1, majority vote, best-of-N and top-k vote against N')
-    .requiredOption('--verifier <dir>', 'a verifier run (tony train verifier)')
+    .option('--verifier <dir>', 'a verifier run (tony train verifier)', join(BUNDLED_MATH, 'verifier'))
     .requiredOption('--samples <file>', 'samples {task_id: "gsm8k/<i>", completion} (tony math sample, tony eval gsm8k)')
     .requiredOption('--data <file>', 'the problems the samples answer')
     .option('--vote <k>', 'the top k by verifier score vote on the answer', count('vote'), 5)
@@ -120,6 +130,97 @@ export function register(program: Command): void {
     if (o.out) await checkWritable(o.out, 'file');
     process.stdout.write(await rankSamples(o));
   });
+
+  math
+    .command('report')
+    .description('compare verifiers on the same samples: accuracy against N with bootstrap intervals, within-problem AUC, a plot')
+    .requiredOption('--data <file>', 'the problems the samples answer')
+    .option('--scored <name=file>', 'samples scored by a verifier (tony math rank --out); repeatable', collect, [])
+    .option('--samples <file>', 'or unscored samples (tony math sample): test@1, majority vote and pass@N only')
+    .option('--vote <k>', 'the top k by verifier score vote on the answer', count('vote'), 5)
+    .option('--reps <n>', 'bootstrap resamples', count('reps'), 2000)
+    .option('--seed <n>', 'bootstrap seed', integer('seed', 0, 2 ** 31), 0)
+    .option('--out <file>', 'the report as JSON')
+    .option('--plot <file.png>', 'accuracy against N as a PNG')
+    .option('--title <text>', 'the plot title', 'accuracy against N')
+    .action(async (o) => {
+      for (const f of [o.out, o.plot]) if (f) await checkWritable(f, 'file');
+      process.stdout.write(await compareVerifiers(o));
+    });
+}
+
+/** `tony math report`: samples scored by several verifiers (tony math rank --out) → intervals, AUC, plot. */
+async function compareVerifiers(o: {
+  data: string;
+  scored: string[];
+  samples?: string;
+  vote: number;
+  reps: number;
+  seed: number;
+  out?: string;
+  plot?: string;
+  title: string;
+}): Promise<string> {
+  if (!o.scored.length === !o.samples)
+    throw new TonyError(
+      'usage',
+      'tony math report needs --scored name=file (repeatable) or --samples file, not both',
+      'e.g. --scored token=scored-token.jsonl',
+    );
+  const problems = await loadMathProblems(o.data);
+  let groups: Map<number, string[]> | undefined;
+  if (o.samples) {
+    const file = o.samples;
+    const rows = parseJsonl(await readText(file), file).map(({ line, value }) => {
+      if (typeof value.task_id !== 'string' || typeof value.completion !== 'string')
+        throw new TonyError('data', `${file}:${line}: a sample needs a string 'task_id' and 'completion'`);
+      return { task_id: value.task_id, completion: value.completion };
+    });
+    groups = groupSamples(problems, rows, file);
+  }
+  const scores = new Map<string, Map<number, number[]>>();
+  for (const spec of o.scored) {
+    const eq = spec.indexOf('=');
+    if (eq < 1) throw new TonyError('usage', `--scored '${spec}': expected name=file`, 'e.g. --scored token=scored-token.jsonl');
+    const [name, file] = [spec.slice(0, eq), spec.slice(eq + 1)];
+    const rows = parseJsonl(await readText(file), file).map(({ line, value }) => {
+      if (typeof value.task_id !== 'string' || typeof value.completion !== 'string' || typeof value.score !== 'number')
+        throw new TonyError(
+          'data',
+          `${file}:${line}: a scored sample needs 'task_id', 'completion' and a numeric 'score' (tony math rank --out)`,
+        );
+      return { task_id: value.task_id, completion: value.completion, score: value.score };
+    });
+    const g = groupSamples(problems, rows, file);
+    // Every verifier must have scored the same samples, in the same order, for the comparison to be paired.
+    if (groups && (g.size !== groups.size || [...g].some(([i, t]) => t.join('\u0000') !== groups!.get(i)?.join('\u0000'))))
+      throw new TonyError(
+        'data',
+        `${file}: its samples differ from those of the first --scored file`,
+        'score one sample file with every verifier',
+      );
+    groups ??= g;
+    const byProblem = new Map<number, number[]>();
+    for (const r of rows) {
+      const i = Number(r.task_id.split('/')[1]);
+      byProblem.set(i, [...(byProblem.get(i) ?? []), r.score]);
+    }
+    scores.set(name, byProblem);
+  }
+  const items = [...groups!].map(([i, texts]) => ({
+    reference: problems[i]!.answer,
+    texts,
+    scores: Object.fromEntries([...scores].map(([name, m]) => [name, m.get(i)!])),
+  }));
+  const report = verifierReport(items, { vote: o.vote, reps: o.reps, seed: o.seed });
+  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(report, null, 1)}\n`);
+  if (o.plot) await writeFileAtomic(o.plot, await reportPlot(report, o.title));
+  const auc = Object.entries(report.verifiers).map(([n, v]) => `${n} ${v.auc.mean.toFixed(3)} over ${v.auc.problems} problems`);
+  return (
+    `problems ${report.problems}, samples per problem ${report.samples}; mean sample accuracy ${(100 * report.meanAccuracy).toFixed(1)} %, ` +
+    `at least one right ${(100 * report.coverage).toFixed(1)} %\n${auc.length ? `within-problem AUC: ${auc.join('; ')}\n` : ''}` +
+    `accuracy % [95 % bootstrap interval over problems, ${o.reps} resamples]\n${reportTable(report)}\n`
+  );
 }
 
 /** `tony math rank`, and `tony eval gsm8k --verifier`: the report as text. */

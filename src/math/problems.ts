@@ -74,6 +74,12 @@ export interface ProblemOptions {
   /** Calculations per problem (annotations): each problem draws its own in [minSteps, maxSteps]. */
   minSteps?: number;
   maxSteps?: number;
+  /**
+   * Which range starting quantities come from (default: the split's own). A test split with the
+   * training range keeps the held-out themes but measures reasoning rather than the copying of
+   * never-seen numbers, which otherwise dominates a small byte-level model's test errors.
+   */
+  startRange?: Split;
 }
 
 /** One calculation of a solution: `a op b = result`, as written in its annotation. */
@@ -108,7 +114,9 @@ export function generateProblems(opts: ProblemOptions): GeneratedProblem[] {
   }
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new TonyError('config', `math problems: count must be ≥ 1, got ${opts.count}`);
   const seed = opts.seed ?? 0;
-  return Array.from({ length: opts.count }, (_, i) => generateProblem(opts.split, seed, i, minSteps, maxSteps));
+  return Array.from({ length: opts.count }, (_, i) =>
+    generateProblem(opts.split, seed, i, minSteps, maxSteps, opts.startRange ?? opts.split),
+  );
 }
 
 /** Themes of a split, as indices into THEMES. */
@@ -120,13 +128,20 @@ function themesOf(split: Split): number[] {
 /** The item nouns of a split's themes (for checking that test themes never leak into training). */
 export const themeItems = (split: Split): string[] => themesOf(split).map((t) => THEMES[t]!.item);
 
-function generateProblem(split: Split, seed: number, index: number, minSteps: number, maxSteps: number): GeneratedProblem {
+function generateProblem(
+  split: Split,
+  seed: number,
+  index: number,
+  minSteps: number,
+  maxSteps: number,
+  startRange: Split,
+): GeneratedProblem {
   // One stream per problem: Knuth's multiplicative hash spreads (seed, index) over 32 bits.
   const rng = new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77) ^ (split === 'test' ? 0x5bd1e995 : 0)) >>> 0);
   const themeIndex = rng.pick(themesOf(split));
   const th = THEMES[themeIndex]!;
   const name = rng.pick(NAMES);
-  const range = split === 'train' ? TRAIN_START : TEST_START;
+  const range = startRange === 'train' ? TRAIN_START : TEST_START;
   const target = rng.int(minSteps, maxSteps);
   const start = rng.int(range.lo, range.hi);
   const story: string[] = [`${name} has ${start} ${th.item}.`];

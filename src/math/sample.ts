@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { latestCheckpoint } from '../engine/checkpoint.ts';
 import type { Device } from '../engine/runtime.ts';
 import { calculatorHook } from '../evals/calculator.ts';
@@ -24,6 +25,9 @@ import type { TonyTextModel } from '../models/gpt/model.ts';
 import { loadTextModel } from '../models/index.ts';
 import { solutionPrompt } from '../models/verifier/data.ts';
 import { MATH_FORMAT } from '../models/verifier/kind.ts';
+
+/** The bundled models: `generator/` (tony train math-generator) and `verifier/` (tony train verifier). */
+export const BUNDLED_MATH = fileURLToPath(new URL('../../models/math', import.meta.url));
 
 export type LabelledSample = {
   /** `gsm8k/<i>`: the problem's 0-based line in its file (the eval's task id). */

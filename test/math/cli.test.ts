@@ -158,6 +158,72 @@ describe('tony math', () => {
     expect(evalSamples.every((x) => x.question !== undefined)).toBe(true); // sampled by src/math, not the instruction prompt
   });
 
+  it('math report: two verifiers on the same samples, worked by hand; a missing score named by file and line', async () => {
+    // Problem 0 (answer 5): #### 4, #### 5 — verifier a prefers the second, b the first.
+    // Problem 1 (answer 7): #### 7, #### 7 — both right whatever the ranking.
+    writeFileSync(p('two.jsonl'), '{"question": "q0", "answer": "#### 5"}\n{"question": "q1", "answer": "#### 7"}\n');
+    const scored = (s: number[]) =>
+      ['#### 4', '#### 5', '#### 7', '#### 7']
+        .map((completion, i) => JSON.stringify({ task_id: `gsm8k/${i >> 1}`, completion, score: s[i] }))
+        .join('\n') + '\n';
+    writeFileSync(p('a.jsonl'), scored([0.1, 0.9, 0.5, 0.5]));
+    writeFileSync(p('b.jsonl'), scored([0.9, 0.1, 0.5, 0.5]));
+    const r = await tony([
+      'math',
+      'report',
+      '--data',
+      p('two.jsonl'),
+      '--scored',
+      `a=${p('a.jsonl')}`,
+      '--scored',
+      `b=${p('b.jsonl')}`,
+      '--vote',
+      '1',
+      '--reps',
+      '100',
+      '--out',
+      p('report.json'),
+      '--plot',
+      p('acc.png'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(p('report.json'), 'utf8'));
+    const n2 = rep.rows.find((x: { n: number }) => x.n === 2).methods;
+    expect(n2['a best-of-N'].acc).toBe(1);
+    expect(n2['b best-of-N'].acc).toBe(0.5);
+    expect(n2.majority.acc).toBe(0.5); // problem 0: a 1–1 tie goes to the first seen, 4
+    expect(n2['a − b best-of-N'].acc).toBe(0.5); // a right and b wrong on problem 0, both right on problem 1
+    expect(rep.verifiers.a.auc).toEqual({ mean: 1, problems: 1 });
+    expect(rep.verifiers.b.auc).toEqual({ mean: 0, problems: 1 });
+    expect(readFileSync(p('acc.png')).subarray(1, 4).toString()).toBe('PNG');
+    // Unscored samples: test@1 (4 wrong, 7 right) and pass@2 (both problems have a right sample) only.
+    const plain = await tony([
+      'math',
+      'report',
+      '--data',
+      p('two.jsonl'),
+      '--samples',
+      p('a.jsonl'),
+      '--reps',
+      '100',
+      '--out',
+      p('plain.json'),
+    ]);
+    expect(plain.status, plain.stderr).toBe(0);
+    const n2plain = JSON.parse(readFileSync(p('plain.json'), 'utf8')).rows.find((x: { n: number }) => x.n === 2).methods;
+    expect(Object.keys(n2plain)).toEqual(['test@1', 'majority', 'any right (pass@n)']);
+    expect([n2plain['test@1'].acc, n2plain['any right (pass@n)'].acc]).toEqual([0.5, 1]);
+
+    writeFileSync(
+      p('c.jsonl'),
+      '{"task_id": "gsm8k/0", "completion": "#### 4", "score": 1}\n{"task_id": "gsm8k/0", "completion": "#### 5"}\n',
+    );
+    const bad = await tony(['math', 'report', '--data', p('two.jsonl'), '--scored', `c=${p('c.jsonl')}`]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`${p('c.jsonl')}:2: a scored sample needs`);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('names the file and line of bad input, and refuses bad knobs', async () => {
     writeFileSync(p('bad.jsonl'), '{"question": "q", "answer": "#### 1"}\n{"question": "q", "answer": 3}\n');
     const t = await tony(['train', 'math-generator', '--data', p('bad.jsonl'), '--steps', '1', '--out', p('bad-run')]);

@@ -74,6 +74,17 @@ describe('procedural GSM8K problems', () => {
     expect(new Set(test.map((p) => p.theme)).size).toBe(3);
   });
 
+  it('draws test problems from the training number range on request, themes still held out', () => {
+    const start = (q: string) => Number(/ has (\d+) /.exec(q)![1]);
+    const inRange = generateProblems({ split: 'test', count: 300, seed: 3, startRange: 'train' });
+    const starts = inRange.map((p) => start(p.question));
+    expect(Math.min(...starts)).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...starts)).toBeLessThanOrEqual(40);
+    expect(new Set(inRange.map((p) => p.theme))).toEqual(new Set(test.map((p) => p.theme)));
+    const trainText = train.map((p) => p.question).join('\n');
+    for (const p of inRange) expect(trainText).not.toContain(p.question);
+  });
+
   it('is deterministic by seed, and seeds differ', () => {
     expect(generateProblems({ split: 'train', count: 20, seed: 3 })).toEqual(train.slice(0, 20));
     const other = generateProblems({ split: 'train', count: 20, seed: 4 });
