@@ -3,15 +3,20 @@
  * here computes. `encode` (WAV → codes at all three levels), `decode` (codes → WAV).
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { resample } from '../audio/resample.ts';
 import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
-import { closeLevels, encodeAll, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
+import { readMusic } from '../models/jukebox/data.ts';
+import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
+import { conditionIds } from '../models/jukebox/prior.ts';
+import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
 import { LEVELS, type Level } from '../models/jukebox/vqvae.ts';
-import { runtimeOptions } from './flags.ts';
+import { collect, count, number, positive, runtimeOptions } from './flags.ts';
+import { progressBar } from './progress.ts';
 
 /** The bundled levels (docs/results/jukebox.md). */
 const BUNDLED = fileURLToPath(new URL('../../models/jukebox', import.meta.url));
@@ -99,4 +104,107 @@ export function register(program: Command): void {
       await closeLevels(levels);
     }
   });
+
+  const corpus = jukebox
+    .command('encode-corpus')
+    .description('a music dataset → codes at every level, one JSON line per song (what tony train prior reads)')
+    .option('--data <path>', 'a music manifest or WAV folder (repeatable)', collect, [])
+    .option('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels', BUNDLED)
+    .requiredOption('--out <file>', 'output codes corpus (.jsonl)');
+  for (const o of runtimeOptions()) corpus.addOption(o);
+  corpus.action(async (o: RuntimeFlags & { data: string[]; out: string }) => {
+    if (!o.data.length)
+      throw new TonyError('usage', 'encode-corpus needs --data <music>', 'e.g. --data data/music (tony audio corpus --kind music)');
+    await checkWritable(o.out, 'file');
+    const levels = await loadLevels(o.models, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      const music = await readMusic(o.data, levels.bottom.cfg.sampleRate);
+      for (const n of music.notes) process.stderr.write(`tony: ${n}\n`);
+      const bar = progressBar('encode', 's');
+      const songs = await encodeSongs(levels, music, bar.update);
+      bar.stop();
+      await writeFileAtomic(o.out, songs.map((s) => JSON.stringify(s)).join('\n') + '\n');
+      process.stdout.write(`${songs.length} songs (${music.val.length} held out) → ${o.out}\n`);
+    } finally {
+      await closeLevels(levels);
+    }
+  });
+
+  const sample = jukebox
+    .command('sample')
+    .description('sample music: top prior (conditioned) → middle and bottom upsamplers → the bottom decoder → WAV')
+    .option('--models <dir>', 'a directory with bottom/, middle/, top/ VQ-VAE levels and prior-top/, prior-middle/, prior-bottom/', BUNDLED)
+    .option('--timbre <name>', 'melody instrument: sine, triangle, square, saw, organ, pluck, bell')
+    .option('--key <key>', 'e.g. "D minor"')
+    .option('--tempo <bpm>', 'beats per minute', positive('tempo'))
+    .option('--seconds <s>', 'length of the sample', positive('seconds'), 8)
+    .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option('--level <level>', 'stop at this level and decode its codes with its own decoder (top, middle, bottom)', 'bottom')
+    .option('--seed <n>', 'sampling seed', count('seed'), 1)
+    .option('--codes <file>', 'also write the sampled codes (JSON, as tony jukebox encode)')
+    .requiredOption('--out <file>', 'output WAV');
+  for (const o of runtimeOptions()) sample.addOption(o);
+  sample.action(
+    async (
+      o: RuntimeFlags & {
+        timbre?: string;
+        key?: string;
+        tempo?: number;
+        seconds: number;
+        temperature: number;
+        level: string;
+        seed: number;
+        codes?: string;
+        out: string;
+      },
+    ) => {
+      if (!LEVELS.includes(o.level as Level)) throw new TonyError('usage', `--level must be bottom, middle or top, got '${o.level}'`);
+      const cond = Int32Array.from(conditionIds({ timbre: o.timbre, key: o.key, tempo: o.tempo }));
+      await checkWritable(o.out, 'file');
+      if (o.codes) await checkWritable(o.codes, 'file');
+      const rt = { device: o.device as 'cpu', threads: o.threads };
+      const levels = await loadLevels(o.models, rt);
+      try {
+        const sr = levels.bottom.cfg.sampleRate;
+        const samples = Math.round(o.seconds * sr);
+        const codes: Partial<Record<Level, number[]>> = {};
+        let upper: Int32Array | undefined;
+        const stop = LEVELS.length - LEVELS.indexOf(o.level as Level); // top first
+        for (const level of [...LEVELS].reverse().slice(0, stop)) {
+          const prior = await loadPrior(join(o.models, `prior-${level}`), rt);
+          try {
+            const n = Math.ceil(samples / levels[level].hop);
+            const bar = progressBar(`${level} prior`, 'codes');
+            const t0 = performance.now();
+            const [row] = await sampleCodes(prior, {
+              length: n,
+              batch: 1,
+              ...(upper ? { upper: [upper] } : { cond }),
+              temperature: o.temperature,
+              seed: o.seed,
+              onProgress: bar.update,
+            });
+            bar.stop();
+            const secs = (performance.now() - t0) / 1000;
+            const audioSeconds = (n * levels[level].hop) / sr;
+            process.stderr.write(
+              `tony: ${level}: ${n} codes in ${secs.toFixed(1)} s (${(audioSeconds / secs).toFixed(3)} s of audio per second)\n`,
+            );
+            upper = row!;
+            codes[level] = Array.from(row!);
+          } finally {
+            await prior.close();
+          }
+        }
+        const y = (await levels[o.level as Level].decode(upper!)).subarray(0, samples);
+        await writeWav(o.out, { sampleRate: sr, channels: [Float64Array.from(y)] });
+        if (o.codes) await writeFileAtomic(o.codes, JSON.stringify({ sampleRate: sr, samples, levels: codes }) + '\n');
+        process.stdout.write(
+          `${o.seconds} s of music at ${sr} Hz (${o.timbre ?? 'any timbre'}, ${o.key ?? 'any key'}, ${o.tempo ? `${o.tempo} bpm` : 'any tempo'}) → ${o.out}\n`,
+        );
+      } finally {
+        await closeLevels(levels);
+      }
+    },
+  );
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { TonyError } from '../../errors.ts';
 import type { LoadOptions } from '../index.ts';
 import { type LoadedVQVAE, loadVQVAE } from './codec.ts';
+import type { Music } from './data.ts';
 import { LEVELS, type Level } from './vqvae.ts';
 
 export type Levels = Record<Level, LoadedVQVAE>;
@@ -68,4 +69,48 @@ export function parseCodes(value: unknown, source: string): CodesFile {
       throw new TonyError('data', `${source}: levels.${l} must be a list of integer code ids`);
   }
   return { sampleRate: v.sampleRate!, samples: Number(v.samples ?? 0), levels: v.levels };
+}
+
+/** One song's codes at every level, with its conditions and its split: a line of a codes corpus. */
+export interface SongCodes {
+  id: string;
+  split: 'train' | 'val';
+  timbre?: string;
+  key?: string;
+  tempo?: number;
+  top: number[];
+  middle: number[];
+  bottom: number[];
+}
+
+/**
+ * Encode songs at all three levels (what the priors train on): the songs' own split is kept, so
+ * the VQ-VAE's held-out songs stay held out from the priors too.
+ */
+export async function encodeSongs(
+  levels: Levels,
+  music: Music,
+  onProgress?: (p: { done: number; total: number; info?: Record<string, string> }) => void,
+): Promise<SongCodes[]> {
+  const all = [...music.train.map((s) => ({ s, split: 'train' as const })), ...music.val.map((s) => ({ s, split: 'val' as const }))];
+  const total = all.reduce((n, { s }) => n + s.samples.length, 0) / levels.bottom.cfg.sampleRate;
+  const out: SongCodes[] = [];
+  let done = 0;
+  for (const { s, split } of all) {
+    const c = await encodeAll(levels, s.samples);
+    const { timbre, key, tempo } = s;
+    out.push({
+      id: s.id,
+      split,
+      ...(timbre ? { timbre } : {}),
+      ...(key ? { key } : {}),
+      ...(tempo ? { tempo } : {}),
+      top: c.levels.top!,
+      middle: c.levels.middle!,
+      bottom: c.levels.bottom!,
+    });
+    done += s.samples.length / levels.bottom.cfg.sampleRate;
+    onProgress?.({ done: Math.round(done), total: Math.round(total), info: { songs: String(out.length) } });
+  }
+  return out;
 }
