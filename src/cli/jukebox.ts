@@ -10,7 +10,8 @@ import { resample } from '../audio/resample.ts';
 import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
-import { readMusic } from '../models/jukebox/data.ts';
+import { type Music, readMusic } from '../models/jukebox/data.ts';
+import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
 import { conditionIds } from '../models/jukebox/prior.ts';
 import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
@@ -207,4 +208,41 @@ export function register(program: Command): void {
       }
     },
   );
+
+  const evalCmd = jukebox
+    .command('eval <runs...>')
+    .description('spectral convergence (dB) of VQ-VAE runs on held-out songs: the paper’s reconstruction table')
+    .option('--data <path>', 'the music the runs were trained on (repeatable): its held-out songs are scored', collect, [])
+    .option('--songs <n>', 'held-out songs scored (the first n by id)', count('songs'), 12)
+    .option('--out <file>', 'also write the scores as JSON');
+  for (const o of runtimeOptions()) evalCmd.addOption(o);
+  evalCmd.action(async (runs: string[], o: { data: string[]; songs: number; out?: string; threads?: number }) => {
+    if (!o.data.length) throw new TonyError('usage', 'eval needs --data <music>', 'the dataset the runs were trained on');
+    if (o.out) await checkWritable(o.out, 'file');
+    const rows = [];
+    const byRate = new Map<number, Music>(); // runs at one rate share one reading of the data
+    for (const run of runs) {
+      const sr = await sampleRateOf(run);
+      if (!byRate.has(sr)) byRate.set(sr, await readMusic(o.data, sr));
+      const music = byRate.get(sr)!;
+      const songs = [...music.val].sort((a, b) => a.id.localeCompare(b.id)).slice(0, o.songs);
+      const bar = progressBar(run, 'songs');
+      const r = await scoreReconstruction(run, songs, { threads: o.threads, onProgress: bar.update });
+      bar.stop();
+      process.stdout.write(`${run}\t${r.level}\tstep ${r.step}\tSC ${r.scDb.toFixed(2)} dB (${songs.length} held-out songs)\n`);
+      rows.push({ run, ...r });
+    }
+    if (o.out) await writeFileAtomic(o.out, JSON.stringify(rows, null, 2) + '\n');
+  });
+}
+
+/** The sample rate a VQ-VAE run was trained at (its config.json). */
+async function sampleRateOf(run: string): Promise<number> {
+  try {
+    const c = JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as { model?: { sampleRate?: number } };
+    if (typeof c.model?.sampleRate === 'number') return c.model.sampleRate;
+  } catch {
+    /* reported below */
+  }
+  throw new TonyError('checkpoint', `${run} has no readable config.json with a sample rate`, 'pass a tony train vqvae run directory');
 }
