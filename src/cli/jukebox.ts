@@ -10,6 +10,8 @@ import { resample } from '../audio/resample.ts';
 import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
+import { loadVQVAE } from '../models/jukebox/codec.ts';
+import { drawRequests, measureConditioning } from '../models/jukebox/conditioning.ts';
 import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
@@ -234,6 +236,63 @@ export function register(program: Command): void {
     }
     if (o.out) await writeFileAtomic(o.out, JSON.stringify(rows, null, 2) + '\n');
   });
+  const condCmd = jukebox
+    .command('conditioning')
+    .description('measure the top prior’s conditioning: key and tempo of samples vs the request, against unconditioned samples')
+    .option('--models <dir>', 'a directory with top/ and prior-top/', BUNDLED)
+    .option('--n <n>', 'requests (each sampled with and without its conditions)', count('n'), 12)
+    .option('--seconds <s>', 'length of each sample', positive('seconds'), 8)
+    .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
+    .option('--wavs <dir>', 'also write every sample as a WAV here')
+    .requiredOption('--out <file>', 'results (JSON)');
+  for (const o of runtimeOptions()) condCmd.addOption(o);
+  condCmd.action(
+    async (o: RuntimeFlags & { n: number; seconds: number; temperature: number; seed: number; wavs?: string; out: string }) => {
+      await checkWritable(o.out, 'file');
+      const rt = { device: o.device as 'cpu', threads: o.threads };
+      const top = await loadVQVAE(join(o.models, 'top'), rt);
+      try {
+        const prior = await loadPrior(join(o.models, 'prior-top'), rt);
+        try {
+          const requests = drawRequests(o.n, o.seed);
+          const bar = progressBar('top prior', 'codes');
+          const r = await measureConditioning(prior, top, requests, {
+            seconds: o.seconds,
+            temperature: o.temperature,
+            seed: o.seed,
+            onProgress: bar.update,
+          });
+          bar.stop();
+          if (o.wavs) {
+            for (const [i, j] of r.judged.entries()) {
+              const q = j.request;
+              const name = `${j.conditioned ? 'cond' : 'uncond'}-${String(i % o.n).padStart(2, '0')}-${q.key.replace(' ', '-')}-${q.tempo}bpm-${q.timbre}.wav`;
+              await writeWav(join(o.wavs, name), { sampleRate: top.cfg.sampleRate, channels: [Float64Array.from(r.audio[i]!)] });
+            }
+          }
+          const { audio: _audio, ...rest } = r;
+          await writeFileAtomic(
+            o.out,
+            JSON.stringify({ models: o.models, seconds: o.seconds, temperature: o.temperature, seed: o.seed, ...rest }, null, 2) + '\n',
+          );
+          const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+          for (const arm of ['conditioned', 'unconditioned'] as const) {
+            const s = r.summary[arm];
+            process.stdout.write(
+              `${arm.padEnd(13)} key ${pct(s.keyExact)} (relative ${pct(s.keyRelative)}), tempo ±8 % ${pct(s.tempoClose)} (metrical ${pct(s.tempoMetrical)}) of ${o.n}\n`,
+            );
+          }
+          const audioSeconds = 2 * o.n * o.seconds;
+          process.stdout.write(`top codes for ${audioSeconds} s of audio in ${r.sampleSeconds.toFixed(1)} s → ${o.out}\n`);
+        } finally {
+          await prior.close();
+        }
+      } finally {
+        await top.close();
+      }
+    },
+  );
 }
 
 /** The sample rate a VQ-VAE run was trained at (its config.json). */

@@ -1,0 +1,123 @@
+/**
+ * Does the conditioning work? (Beyond the paper, which measures no such thing.) Ask the top prior
+ * for n (key, tempo, timbre) requests, decode each sample with the top level's own decoder, and
+ * estimate its key and tempo (src/audio/estimate.ts); do the same with every condition "none" —
+ * the unconditioned baseline, scored against the same requests. The top decoder is used rather
+ * than the full top → middle → bottom chain because the key and tempo are decided at the top (the
+ * upsamplers only see the codes above) and the chain costs ~100× more to sample here.
+ *
+ * Agreement: the key exactly (tonic and mode), the key up to its relative major/minor (same
+ * notes), the tempo within 8 %, and within 8 % of a metrical level (½, ⅔, 1, 3⁄2, 2×).
+ */
+import { estimateKey, estimateTempo, keyName, parseKey } from '../../audio/estimate.ts';
+import { TIMBRES } from '../../audio/music.ts';
+import type { Progress } from '../../progress.ts';
+import { prng } from '../../random.ts';
+import type { LoadedVQVAE } from './codec.ts';
+import { conditionIds } from './prior.ts';
+import { type LoadedPrior, sampleCodes } from './sample.ts';
+
+export interface Request {
+  key: string;
+  tempo: number;
+  timbre: string;
+}
+
+export interface Judged {
+  request: Request;
+  conditioned: boolean;
+  key: string;
+  bpm: number;
+  keyExact: boolean;
+  keyRelative: boolean;
+  tempoClose: boolean;
+  tempoMetrical: boolean;
+}
+
+/** Tempo agreement tolerance: 8 % (the tempo tables' buckets are 5 bpm, ±4 % at 120 bpm). */
+const TEMPO_TOLERANCE = 0.08;
+const METRICAL = [0.5, 2 / 3, 1, 1.5, 2];
+
+/** n requests: keys, tempos in the corpus's 70–150 bpm, timbres — deterministic in seed. */
+export function drawRequests(n: number, seed: number): Request[] {
+  const r = prng(seed);
+  const tonics = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
+  return Array.from({ length: n }, () => ({
+    key: `${r.pick(tonics)} ${r.next() < 0.5 ? 'major' : 'minor'}`,
+    tempo: r.int(70, 150),
+    timbre: r.pick(TIMBRES),
+  }));
+}
+
+/** Judge one audio sample against a request. */
+export function judge(x: Float32Array, sampleRate: number, request: Request, conditioned: boolean): Judged {
+  const k = estimateKey(x, sampleRate);
+  const want = parseKey(request.key);
+  const rel = want.mode === 'major' ? { tonic: (want.tonic + 9) % 12, mode: 'minor' } : { tonic: (want.tonic + 3) % 12, mode: 'major' };
+  const keyExact = k.tonic === want.tonic && k.mode === want.mode;
+  const { bpm } = estimateTempo(x, sampleRate);
+  const ratio = bpm / request.tempo;
+  return {
+    request,
+    conditioned,
+    key: keyName(k),
+    bpm,
+    keyExact,
+    keyRelative: keyExact || (k.tonic === rel.tonic && k.mode === rel.mode),
+    tempoClose: Math.abs(ratio - 1) <= TEMPO_TOLERANCE,
+    tempoMetrical: METRICAL.some((m) => Math.abs(ratio / m - 1) <= TEMPO_TOLERANCE),
+  };
+}
+
+export interface ConditioningResult {
+  judged: Judged[];
+  /** Rates per arm. */
+  summary: Record<'conditioned' | 'unconditioned', { keyExact: number; keyRelative: number; tempoClose: number; tempoMetrical: number }>;
+  /** Audio of each sample (conditioned first), for listening. */
+  audio: Float32Array[];
+  /** Seconds of compute for the top codes of all samples. */
+  sampleSeconds: number;
+}
+
+/** Sample `requests` with and without conditions and judge every sample. */
+export async function measureConditioning(
+  prior: LoadedPrior,
+  top: LoadedVQVAE,
+  requests: readonly Request[],
+  o: { seconds: number; temperature?: number; seed?: number; onProgress?: (p: Progress) => void },
+): Promise<ConditioningResult> {
+  const sr = top.cfg.sampleRate;
+  const n = Math.ceil((o.seconds * sr) / top.hop);
+  const cond = Int32Array.from([
+    ...requests.flatMap((q) => conditionIds(q)),
+    ...requests.flatMap(() => [0, 0, 0]), // the baseline: every condition "none"
+  ]);
+  const t0 = performance.now();
+  const rows = await sampleCodes(prior, {
+    length: n,
+    batch: 2 * requests.length,
+    cond,
+    temperature: o.temperature ?? 1,
+    seed: o.seed ?? 0,
+    onProgress: o.onProgress,
+  });
+  const sampleSeconds = (performance.now() - t0) / 1000;
+  const audio: Float32Array[] = [];
+  const judged: Judged[] = [];
+  for (const [i, row] of rows.entries()) {
+    const x = (await top.decode(row)).slice(0, Math.round(o.seconds * sr));
+    audio.push(x);
+    judged.push(judge(x, sr, requests[i % requests.length]!, i < requests.length));
+  }
+  const rate = (arm: boolean, f: keyof Pick<Judged, 'keyExact' | 'keyRelative' | 'tempoClose' | 'tempoMetrical'>) => {
+    const js = judged.filter((j) => j.conditioned === arm);
+    return js.filter((j) => j[f]).length / js.length;
+  };
+  const arm = (a: boolean) => ({
+    keyExact: rate(a, 'keyExact'),
+    keyRelative: rate(a, 'keyRelative'),
+    tempoClose: rate(a, 'tempoClose'),
+    tempoMetrical: rate(a, 'tempoMetrical'),
+  });
+  return { judged, summary: { conditioned: arm(true), unconditioned: arm(false) }, audio, sampleSeconds };
+}
