@@ -11,7 +11,7 @@ import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { loadVQVAE } from '../models/jukebox/codec.ts';
-import { drawRequests, measureConditioning } from '../models/jukebox/conditioning.ts';
+import { drawRequests, judgeReconstructions, measureConditioning, rates } from '../models/jukebox/conditioning.ts';
 import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
@@ -245,10 +245,18 @@ export function register(program: Command): void {
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
     .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
     .option('--wavs <dir>', 'also write every sample as a WAV here')
+    .option(
+      '--data <path>',
+      'music (repeatable): also judge top- and bottom-level reconstructions of its held-out songs (the ceiling)',
+      collect,
+      [],
+    )
     .requiredOption('--out <file>', 'results (JSON)');
   for (const o of runtimeOptions()) condCmd.addOption(o);
   condCmd.action(
-    async (o: RuntimeFlags & { n: number; seconds: number; temperature: number; seed: number; wavs?: string; out: string }) => {
+    async (
+      o: RuntimeFlags & { n: number; seconds: number; temperature: number; seed: number; wavs?: string; data: string[]; out: string },
+    ) => {
       await checkWritable(o.out, 'file');
       const rt = { device: o.device as 'cpu', threads: o.threads };
       const top = await loadVQVAE(join(o.models, 'top'), rt);
@@ -271,12 +279,31 @@ export function register(program: Command): void {
               await writeWav(join(o.wavs, name), { sampleRate: top.cfg.sampleRate, channels: [Float64Array.from(r.audio[i]!)] });
             }
           }
+          const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+          const ceiling: Record<string, unknown> = {};
+          if (o.data.length) {
+            const music = await readMusic(o.data, top.cfg.sampleRate);
+            const songs = [...music.val].sort((a, b) => a.id.localeCompare(b.id)).slice(0, o.n);
+            for (const level of ['top', 'bottom'] as const) {
+              const codec = level === 'top' ? top : await loadVQVAE(join(o.models, 'bottom'), rt);
+              try {
+                const js = await judgeReconstructions(codec, songs, o.seconds);
+                const s = rates(js);
+                ceiling[level] = { ...s, judged: js };
+                process.stdout.write(
+                  `${`${level} recon`.padEnd(13)} key ${pct(s.keyExact)} (relative ${pct(s.keyRelative)}), tempo ±8 % ${pct(s.tempoClose)} (metrical ${pct(s.tempoMetrical)}) of ${s.n} held-out songs\n`,
+                );
+              } finally {
+                if (codec !== top) await codec.close();
+              }
+            }
+          }
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(
             o.out,
-            JSON.stringify({ models: o.models, seconds: o.seconds, temperature: o.temperature, seed: o.seed, ...rest }, null, 2) + '\n',
+            JSON.stringify({ models: o.models, seconds: o.seconds, temperature: o.temperature, seed: o.seed, ...rest, ceiling }, null, 2) +
+              '\n',
           );
-          const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
           for (const arm of ['conditioned', 'unconditioned'] as const) {
             const s = r.summary[arm];
             process.stdout.write(

@@ -14,6 +14,7 @@ import { TIMBRES } from '../../audio/music.ts';
 import type { Progress } from '../../progress.ts';
 import { prng } from '../../random.ts';
 import type { LoadedVQVAE } from './codec.ts';
+import type { Song } from './data.ts';
 import { conditionIds } from './prior.ts';
 import { type LoadedPrior, sampleCodes } from './sample.ts';
 
@@ -120,4 +121,32 @@ export async function measureConditioning(
     tempoMetrical: rate(a, 'tempoMetrical'),
   });
   return { judged, summary: { conditioned: arm(true), unconditioned: arm(false) }, audio, sampleSeconds };
+}
+
+/**
+ * The measurement's ceiling: held-out songs through one VQ-VAE level (encode → decode), judged
+ * against their own metadata. If the estimators cannot read key and tempo from a level's
+ * reconstructions of real music, they cannot read them from that level's samples either.
+ */
+export async function judgeReconstructions(level: LoadedVQVAE, songs: readonly Song[], seconds: number): Promise<Judged[]> {
+  const out: Judged[] = [];
+  for (const s of songs) {
+    if (!s.key || !s.tempo) continue;
+    const x = s.samples.subarray(0, Math.round(seconds * level.cfg.sampleRate));
+    const y = (await level.decode(await level.encode(x))).slice(0, x.length);
+    out.push(judge(y, level.cfg.sampleRate, { key: s.key, tempo: s.tempo, timbre: s.timbre ?? '' }, true));
+  }
+  return out;
+}
+
+/** Agreement rates of judged samples. */
+export function rates(js: readonly Judged[]) {
+  const r = (f: (j: Judged) => boolean) => (js.length ? js.filter(f).length / js.length : Number.NaN);
+  return {
+    n: js.length,
+    keyExact: r((j) => j.keyExact),
+    keyRelative: r((j) => j.keyRelative),
+    tempoClose: r((j) => j.tempoClose),
+    tempoMetrical: r((j) => j.tempoMetrical),
+  };
 }
