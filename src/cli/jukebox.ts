@@ -244,6 +244,7 @@ export function register(program: Command): void {
     .option('--seconds <s>', 'length of each sample', positive('seconds'), 8)
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
     .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
+    .option('--chain', 'sample on through the middle and bottom upsamplers (prior-middle/, prior-bottom/) and decode with bottom/')
     .option('--wavs <dir>', 'also write every sample as a WAV here')
     .option(
       '--data <path>',
@@ -255,7 +256,16 @@ export function register(program: Command): void {
   for (const o of runtimeOptions()) condCmd.addOption(o);
   condCmd.action(
     async (
-      o: RuntimeFlags & { n: number; seconds: number; temperature: number; seed: number; wavs?: string; data: string[]; out: string },
+      o: RuntimeFlags & {
+        n: number;
+        seconds: number;
+        temperature: number;
+        seed: number;
+        chain?: boolean;
+        wavs?: string;
+        data: string[];
+        out: string;
+      },
     ) => {
       await checkWritable(o.out, 'file');
       const rt = { device: o.device as 'cpu', threads: o.threads };
@@ -265,12 +275,25 @@ export function register(program: Command): void {
         try {
           const requests = drawRequests(o.n, o.seed);
           const bar = progressBar('top prior', 'codes');
-          const r = await measureConditioning(prior, top, requests, {
-            seconds: o.seconds,
-            temperature: o.temperature,
-            seed: o.seed,
-            onProgress: bar.update,
-          });
+          const chain = o.chain
+            ? {
+                middle: await loadPrior(join(o.models, 'prior-middle'), rt),
+                bottom: await loadPrior(join(o.models, 'prior-bottom'), rt),
+                decoder: await loadVQVAE(join(o.models, 'bottom'), rt),
+              }
+            : undefined;
+          let r: Awaited<ReturnType<typeof measureConditioning>>;
+          try {
+            r = await measureConditioning(prior, top, requests, {
+              seconds: o.seconds,
+              temperature: o.temperature,
+              seed: o.seed,
+              onProgress: bar.update,
+              ...(chain ? { chain } : {}),
+            });
+          } finally {
+            for (const m of [chain?.middle, chain?.bottom, chain?.decoder]) await m?.close();
+          }
           bar.stop();
           if (o.wavs) {
             for (const [i, j] of r.judged.entries()) {

@@ -1,10 +1,11 @@
 /**
  * Does the conditioning work? (Beyond the paper, which measures no such thing.) Ask the top prior
- * for n (key, tempo, timbre) requests, decode each sample with the top level's own decoder, and
+ * for n (key, tempo, timbre) requests, decode each sample with the top level's own decoder (or,
+ * with `chain`, sample on through both upsamplers and decode with the bottom level), and
  * estimate its key and tempo (src/audio/estimate.ts); do the same with every condition "none" —
- * the unconditioned baseline, scored against the same requests. The top decoder is used rather
- * than the full top → middle → bottom chain because the key and tempo are decided at the top (the
- * upsamplers only see the codes above) and the chain costs ~100× more to sample here.
+ * the unconditioned baseline, scored against the same requests. Key and tempo are decided at the
+ * top (the upsamplers see only the codes above); the chain costs ~50× more to sample here but
+ * decodes through the level that reconstructs best (see `judgeReconstructions`, the ceiling).
  *
  * Agreement: the key exactly (tonic and mode), the key up to its relative major/minor (same
  * notes), the tempo within 8 %, and within 8 % of a metrical level (½, ⅔, 1, 3⁄2, 2×).
@@ -85,7 +86,14 @@ export async function measureConditioning(
   prior: LoadedPrior,
   top: LoadedVQVAE,
   requests: readonly Request[],
-  o: { seconds: number; temperature?: number; seed?: number; onProgress?: (p: Progress) => void },
+  o: {
+    seconds: number;
+    temperature?: number;
+    seed?: number;
+    onProgress?: (p: Progress) => void;
+    /** Sample on through the upsamplers and decode with the bottom level instead of the top one. */
+    chain?: { middle: LoadedPrior; bottom: LoadedPrior; decoder: LoadedVQVAE };
+  },
 ): Promise<ConditioningResult> {
   const sr = top.cfg.sampleRate;
   const n = Math.ceil((o.seconds * sr) / top.hop);
@@ -94,19 +102,20 @@ export async function measureConditioning(
     ...requests.flatMap(() => [0, 0, 0]), // the baseline: every condition "none"
   ]);
   const t0 = performance.now();
-  const rows = await sampleCodes(prior, {
-    length: n,
-    batch: 2 * requests.length,
-    cond,
-    temperature: o.temperature ?? 1,
-    seed: o.seed ?? 0,
-    onProgress: o.onProgress,
-  });
+  const common = { batch: 2 * requests.length, temperature: o.temperature ?? 1, seed: o.seed ?? 0, onProgress: o.onProgress };
+  let rows = await sampleCodes(prior, { ...common, length: n, cond });
+  let decoder = top;
+  if (o.chain) {
+    // middle | top, then bottom | middle: hops 32 and 8, 4 codes under each code above
+    rows = await sampleCodes(o.chain.middle, { ...common, length: 4 * n, upper: rows });
+    rows = await sampleCodes(o.chain.bottom, { ...common, length: 16 * n, upper: rows });
+    decoder = o.chain.decoder;
+  }
   const sampleSeconds = (performance.now() - t0) / 1000;
   const audio: Float32Array[] = [];
   const judged: Judged[] = [];
   for (const [i, row] of rows.entries()) {
-    const x = (await top.decode(row)).slice(0, Math.round(o.seconds * sr));
+    const x = (await decoder.decode(row)).slice(0, Math.round(o.seconds * sr));
     audio.push(x);
     judged.push(judge(x, sr, requests[i % requests.length]!, i < requests.length));
   }
