@@ -15,7 +15,7 @@
 import { TonyError } from '../errors.ts';
 import { magnitude, stft } from './stft.ts';
 
-export const PITCH_CLASSES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'] as const;
+const PITCH_CLASSES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'] as const;
 /** Other spellings people write, folded onto PITCH_CLASSES. */
 const SPELLINGS: Record<string, number> = { Db: 1, 'D#': 3, Gb: 6, 'G#': 8, 'A#': 10, Cb: 11, 'E#': 5, Fb: 4, 'B#': 0 };
 
@@ -49,7 +49,7 @@ export const keyName = (k: Key) => `${PITCH_CLASSES[k.tonic]} ${k.mode}`;
 const CHROMA_RANGE_HZ: [number, number] = [60, 1000];
 
 /** 12-bin chroma of x (summed magnitude per pitch class over the whole clip), normalised to sum 1. */
-export function chroma(x: ArrayLike<number>, sampleRate: number): Float64Array {
+function chroma(x: ArrayLike<number>, sampleRate: number): Float64Array {
   const nFft = 2 ** Math.ceil(Math.log2(sampleRate / 2)); // ~2 Hz bins: semitones apart even at 65 Hz
   const S = stft(x, { nFft, hop: nFft / 4 });
   const mag = magnitude(S);
@@ -105,7 +105,7 @@ const TEMPO_RANGE_BPM: [number, number] = [40, 200];
 const TEMPO_PRIOR = { centre: 110, octaves: 0.5 };
 
 /** Onset strength per frame: Σ_bins max(0, log(1 + γ|S_t|) − log(1 + γ|S_{t−1}|)); also its frame rate. */
-export function onsetEnvelope(x: ArrayLike<number>, sampleRate: number): { envelope: Float64Array; frameRate: number } {
+function onsetEnvelope(x: ArrayLike<number>, sampleRate: number): { envelope: Float64Array; frameRate: number } {
   const hop = Math.max(1, Math.round(sampleRate * ONSET_FRAME_SECONDS));
   const nFft = 2 ** Math.ceil(Math.log2(4 * hop));
   const S = stft(x, { nFft, hop });

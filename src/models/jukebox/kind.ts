@@ -22,7 +22,7 @@ import { loadPrior } from './sample.ts';
 import { hopOf, LEVELS, VQVAE, VQVAE_PRESETS, type VQVAEConfig, vqvaeConfig } from './vqvae.ts';
 
 /** The trainer's task for one VQ-VAE level. */
-export function vqvaeTask(cfg: Readonly<VQVAEConfig>, data: Music, setup: TrainSetup): TrainTask {
+function vqvaeTask(cfg: Readonly<VQVAEConfig>, data: Music, setup: TrainSetup): TrainTask {
   if (data.train.length === 0 || data.val.length === 0)
     throw new TonyError('data', `vqvae needs training and held-out songs, got ${data.train.length} and ${data.val.length}`);
   const B = setup.batch;

@@ -37,7 +37,7 @@ import type { Level } from './vqvae.ts';
 // ---------------------------------------------------------------------------------------------
 // Config
 
-export const PRIOR_DEFAULTS = {
+const PRIOR_DEFAULTS = {
   /** top (conditioned on metadata) | middle | bottom (upsamplers: conditioned on the level above). */
   level: 'top' as string,
   /** Codebook size of the VQ-VAE level it models. */
@@ -93,7 +93,7 @@ export interface Conditions {
   tempo?: number;
 }
 
-export const CONDITION_TABLES = { timbre: TIMBRES.length + 1, key: 24 + 1, tempo: TEMPO_BUCKETS.count + 1 };
+const CONDITION_TABLES = { timbre: TIMBRES.length + 1, key: 24 + 1, tempo: TEMPO_BUCKETS.count + 1 };
 
 /** Condition ids [timbre, key, tempo] (0 where a condition is absent); bad values are usage errors. */
 export function conditionIds(c: Conditions): [number, number, number] {

@@ -40,11 +40,11 @@ import { TonyError } from '../../errors.ts';
 // Config
 
 /** Hop length (samples per code) of each level, as the paper. */
-export const LEVEL_HOPS = { bottom: 8, middle: 32, top: 128 } as const;
+const LEVEL_HOPS = { bottom: 8, middle: 32, top: 128 } as const;
 export type Level = keyof typeof LEVEL_HOPS;
 export const LEVELS: readonly Level[] = ['bottom', 'middle', 'top'];
 
-export const VQVAE_DEFAULTS = {
+const VQVAE_DEFAULTS = {
   /** bottom | middle | top: hop 8, 32 or 128 samples per code. */
   level: 'bottom' as string,
   /** Sample rate the model is trained for (Hz); other rates are resampled on the way in. */
