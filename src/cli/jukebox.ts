@@ -11,9 +11,10 @@ import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { loadVQVAE } from '../models/jukebox/codec.ts';
-import { drawRequests, judgeReconstructions, measureConditioning, rates } from '../models/jukebox/conditioning.ts';
+import { conditionalNll, drawRequests, judgeReconstructions, measureConditioning, rates } from '../models/jukebox/conditioning.ts';
 import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
+import { readCodes } from '../models/jukebox/kind.ts';
 import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
 import { conditionIds } from '../models/jukebox/prior.ts';
 import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
@@ -244,6 +245,7 @@ export function register(program: Command): void {
     .option('--seconds <s>', 'length of each sample', positive('seconds'), 8)
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
     .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
+    .option('--codes <file>', 'a codes corpus (encode-corpus): also the NLL of its held-out top codes with and without their conditions')
     .option('--chain', 'sample on through the middle and bottom upsamplers (prior-middle/, prior-bottom/) and decode with bottom/')
     .option('--wavs <dir>', 'also write every sample as a WAV here')
     .option(
@@ -262,6 +264,7 @@ export function register(program: Command): void {
         temperature: number;
         seed: number;
         chain?: boolean;
+        codes?: string;
         wavs?: string;
         data: string[];
         out: string;
@@ -320,6 +323,13 @@ export function register(program: Command): void {
                 if (codec !== top) await codec.close();
               }
             }
+          }
+          if (o.codes) {
+            const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
+            ceiling.nll = c;
+            process.stdout.write(
+              `held-out top codes: ${c.conditioned.toFixed(3)} nats/code with their conditions, ${c.unconditioned.toFixed(3)} without (${c.n} songs)\n`,
+            );
           }
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(

@@ -12,10 +12,12 @@
  */
 import { estimateKey, estimateTempo, keyName, parseKey } from '../../audio/estimate.ts';
 import { TIMBRES } from '../../audio/music.ts';
+import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import { prng } from '../../random.ts';
 import type { LoadedVQVAE } from './codec.ts';
 import type { Song } from './data.ts';
+import type { SongCodes } from './levels.ts';
 import { conditionIds } from './prior.ts';
 import { type LoadedPrior, sampleCodes } from './sample.ts';
 
@@ -157,5 +159,40 @@ export function rates(js: readonly Judged[]) {
     keyRelative: r((j) => j.keyRelative),
     tempoClose: r((j) => j.tempoClose),
     tempoMetrical: r((j) => j.tempoMetrical),
+  };
+}
+
+/**
+ * How much the top prior uses its conditions: mean NLL (nats per code) of held-out songs' top
+ * codes — one window from the middle of each — given their true timbre/key/tempo, and given "none".
+ * A prior that ignores its conditions scores the same twice.
+ */
+export async function conditionalNll(
+  prior: LoadedPrior,
+  songs: readonly SongCodes[],
+): Promise<{ n: number; conditioned: number; unconditioned: number }> {
+  const T = prior.cfg.context;
+  const K = prior.cfg.codes;
+  const usable = songs.filter((s) => s.top.length >= T);
+  if (usable.length === 0) throw new TonyError('data', `no held-out song has ${T} top codes`);
+  const ids = Int32Array.from(
+    usable.flatMap((s) => s.top.slice(Math.floor((s.top.length - T) / 2), Math.floor((s.top.length - T) / 2) + T)),
+  );
+  const nll = async (cond: Int32Array) => {
+    const logits = await prior.logits(ids, usable.length, { cond });
+    let total = 0;
+    for (let r = 0; r < usable.length * T; r++) {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, logits[r * K + k]!);
+      let z = 0;
+      for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k]! - max);
+      total += max + Math.log(z) - logits[r * K + ids[r]!]!;
+    }
+    return total / (usable.length * T);
+  };
+  return {
+    n: usable.length,
+    conditioned: await nll(Int32Array.from(usable.flatMap((s) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo })))),
+    unconditioned: await nll(Int32Array.from(usable.flatMap(() => conditionIds({})))),
   };
 }

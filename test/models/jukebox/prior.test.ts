@@ -19,6 +19,7 @@ import { Runtime } from '../../../src/engine/runtime.ts';
 import { input } from '../../../src/engine/tensor.ts';
 import { TonyError } from '../../../src/errors.ts';
 import { modelKind } from '../../../src/models/index.ts';
+import { conditionalNll } from '../../../src/models/jukebox/conditioning.ts';
 import { priorTask, readCodes } from '../../../src/models/jukebox/kind.ts';
 import type { SongCodes } from '../../../src/models/jukebox/levels.ts';
 import { conditionIds, Prior, priorConfig } from '../../../src/models/jukebox/prior.ts';
@@ -133,6 +134,26 @@ describe('windowed sampling', () => {
     await expect(sampleCodes(rulePrior('middle', 8, 13), { length: 100, batch: 1, upper: [new Int32Array(10)] })).rejects.toThrow(
       /row 0 has 10 upper codes; 100 codes need 25/,
     );
+  });
+});
+
+describe('conditional NLL', () => {
+  it('is the cross-entropy by hand: a rule prior sure of every code but the first, which only its condition names', async () => {
+    const [T, K] = [8, 50];
+    // top codes 3, 4, 5, …: the rule predicts previous + 1 everywhere, and position 0 from the timbre id (3 = square)
+    const song: SongCodes = {
+      id: 'a',
+      split: 'val',
+      timbre: 'square',
+      top: Array.from({ length: 20 }, (_, j) => 3 + j),
+      middle: [],
+      bottom: [],
+    };
+    const r = await conditionalNll(rulePrior('top', T, K), [song]);
+    const right = Math.log(Math.exp(10) + K - 1) - 10; // −log softmax of the peak
+    const wrong = Math.log(Math.exp(10) + K - 1); // −log softmax of a 0 logit
+    expect(r.conditioned).toBeCloseTo(right, 10);
+    expect(r.unconditioned).toBeCloseTo(((T - 1) * right + wrong) / T, 10); // "none" (0) names code 0 at position 0
   });
 });
 
