@@ -145,7 +145,7 @@ describe('conditional NLL', () => {
       id: 'a',
       split: 'val',
       timbre: 'square',
-      top: Array.from({ length: 20 }, (_, j) => 3 + j),
+      top: Array.from({ length: T }, (_, j) => 3 + j), // one window, starting at the first code
       middle: [],
       bottom: [],
     };
