@@ -277,7 +277,7 @@ export function register(program: Command): void {
         const prior = await loadPrior(join(o.models, 'prior-top'), rt);
         try {
           const requests = drawRequests(o.n, o.seed);
-          const bar = progressBar('top prior', 'codes');
+          const bar = progressBar('sampling (top, then any upsamplers)', 'codes');
           const chain = o.chain
             ? {
                 middle: await loadPrior(join(o.models, 'prior-middle'), rt),
