@@ -84,7 +84,17 @@ describe('tony jukebox encode | decode', () => {
     await writeFile(join(dir, 'bad.json'), '{"sampleRate": 8000, "levels": {"upper": [1]}}');
     const bad = await tony(['jukebox', 'decode', join(dir, 'bad.json'), '--models', join(dir, 'models'), '--out', join(dir, 'y.wav')]);
     expect(bad.stderr).toMatch(/bad\.json: unknown level 'upper'/);
-    const level = await tony(['jukebox', 'decode', join(dir, 'bad.json'), '--level', 'upper', '--out', join(dir, 'y.wav')]);
+    const level = await tony([
+      'jukebox',
+      'decode',
+      join(dir, 'bad.json'),
+      '--models',
+      join(dir, 'models'),
+      '--level',
+      'upper',
+      '--out',
+      join(dir, 'y.wav'),
+    ]);
     expect(level.stderr).toMatch(/--level must be bottom, middle or top, got 'upper'/);
   });
 });
