@@ -17,6 +17,7 @@ export const areas: readonly Area[] = [
   { commands: ['sample', 'infill', 'export'], load: () => import('./generate.ts') },
   { commands: ['serve'], load: () => import('./serve.ts') },
   { commands: ['audio'], load: () => import('./audio.ts') },
+  { commands: ['jukebox'], load: () => import('./jukebox.ts') },
   { commands: ['shapes'], load: () => import('./shapes.ts') },
   { commands: ['pointe'], load: () => import('./pointe.ts') },
   { commands: ['math'], load: () => import('./math.ts') },

@@ -1,0 +1,372 @@
+/**
+ * `tony jukebox …`: music as codes (PAPERS.md §5). Flags → options → src/models/jukebox; nothing
+ * here computes. `encode` (WAV → codes at all three levels), `decode` (codes → WAV).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { resample } from '../audio/resample.ts';
+import { readWav, toMono, writeWav } from '../audio/wav.ts';
+import { TonyError } from '../errors.ts';
+import { checkWritable, writeFileAtomic } from '../io.ts';
+import { loadVQVAE } from '../models/jukebox/codec.ts';
+import { conditionalNll, drawRequests, judgeReconstructions, measureConditioning, rates } from '../models/jukebox/conditioning.ts';
+import { type Music, readMusic } from '../models/jukebox/data.ts';
+import { scoreReconstruction } from '../models/jukebox/eval.ts';
+import { readCodes } from '../models/jukebox/kind.ts';
+import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
+import { conditionIds } from '../models/jukebox/prior.ts';
+import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
+import { LEVELS, type Level } from '../models/jukebox/vqvae.ts';
+import { collect, count, number, positive, runtimeOptions } from './flags.ts';
+import { progressBar } from './progress.ts';
+
+/**
+ * No Jukebox model is bundled yet: the ones trained so far (docs/results/jukebox.md) are too weak to
+ * ship, so every command names its model directory.
+ */
+const MODELS_HINT = ' (none is bundled yet: docs/results/jukebox.md trains one)';
+
+interface RuntimeFlags {
+  models: string;
+  device?: string;
+  threads?: number;
+}
+
+export function register(program: Command): void {
+  const jukebox = program
+    .command('jukebox')
+    .description('Jukebox: music ↔ codes with the three-level VQ-VAE, and the priors that sample it');
+
+  const encode = jukebox
+    .command('encode <in>')
+    .description('WAV → code ids at every level (bottom, middle, top) as JSON')
+    .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .requiredOption('--out <file>', 'output codes file (.json)');
+  for (const o of runtimeOptions()) encode.addOption(o);
+  encode.action(async (input: string, o: RuntimeFlags & { out: string }) => {
+    await checkWritable(o.out, 'file');
+    const audio = await readWav(input);
+    const levels = await loadLevels(o.models, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      const sr = levels.bottom.cfg.sampleRate;
+      const x = Float32Array.from(audio.sampleRate === sr ? toMono(audio) : resample(toMono(audio), audio.sampleRate, sr));
+      if (audio.sampleRate !== sr)
+        process.stderr.write(`tony: resampled ${input} from ${audio.sampleRate} Hz to ${sr} Hz (the models' rate)\n`);
+      const t0 = performance.now();
+      const codes = await encodeAll(levels, x);
+      const secs = (performance.now() - t0) / 1000;
+      await writeFileAtomic(o.out, JSON.stringify(codes) + '\n');
+      const counts = LEVELS.map((l) => `${l} ${codes.levels[l]!.length} (hop ${levels[l].hop})`).join(', ');
+      process.stdout.write(`${(x.length / sr).toFixed(2)} s at ${sr} Hz → ${counts} codes in ${secs.toFixed(2)} s → ${o.out}\n`);
+    } finally {
+      await closeLevels(levels);
+    }
+  });
+
+  const decode = jukebox
+    .command('decode <codes>')
+    .description('codes (tony jukebox encode, or sample --codes) → WAV, through one level’s decoder')
+    .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .option('--level <level>', 'which level’s codes to decode (bottom, middle, top)', 'bottom')
+    .requiredOption('--out <file>', 'output WAV');
+  for (const o of runtimeOptions()) decode.addOption(o);
+  decode.action(async (source: string, o: RuntimeFlags & { out: string; level: string }) => {
+    if (!LEVELS.includes(o.level as Level)) throw new TonyError('usage', `--level must be bottom, middle or top, got '${o.level}'`);
+    await checkWritable(o.out, 'file');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(source, 'utf8'));
+    } catch (err) {
+      throw new TonyError(
+        'data',
+        `cannot read ${source} as JSON: ${(err as Error).message}`,
+        'pass a file written by tony jukebox encode',
+        {
+          cause: err,
+        },
+      );
+    }
+    const codes = parseCodes(parsed, source);
+    const ids = codes.levels[o.level as Level];
+    if (!ids) throw new TonyError('data', `${source} has no ${o.level} codes`, `it has: ${Object.keys(codes.levels).join(', ')}`);
+    const levels = await loadLevels(o.models, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      const level = levels[o.level as Level];
+      if (level.cfg.sampleRate !== codes.sampleRate)
+        throw new TonyError(
+          'data',
+          `${source} holds codes of ${codes.sampleRate} Hz audio; these models run at ${level.cfg.sampleRate} Hz`,
+        );
+      const t0 = performance.now();
+      let y = await level.decode(Int32Array.from(ids));
+      if (codes.samples > 0 && codes.samples < y.length) y = y.subarray(0, codes.samples); // drop the encoder's padding
+      const secs = (performance.now() - t0) / 1000;
+      await writeWav(o.out, { sampleRate: codes.sampleRate, channels: [Float64Array.from(y)] });
+      process.stdout.write(
+        `${ids.length} ${o.level} codes → ${(y.length / codes.sampleRate).toFixed(2)} s at ${codes.sampleRate} Hz in ${secs.toFixed(2)} s → ${o.out}\n`,
+      );
+    } finally {
+      await closeLevels(levels);
+    }
+  });
+
+  const corpus = jukebox
+    .command('encode-corpus')
+    .description('a music dataset → codes at every level, one JSON line per song (what tony train prior reads)')
+    .option('--data <path>', 'a music manifest or WAV folder (repeatable)', collect, [])
+    .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .requiredOption('--out <file>', 'output codes corpus (.jsonl)');
+  for (const o of runtimeOptions()) corpus.addOption(o);
+  corpus.action(async (o: RuntimeFlags & { data: string[]; out: string }) => {
+    if (!o.data.length)
+      throw new TonyError('usage', 'encode-corpus needs --data <music>', 'e.g. --data data/music (tony audio corpus --kind music)');
+    await checkWritable(o.out, 'file');
+    const levels = await loadLevels(o.models, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      const music = await readMusic(o.data, levels.bottom.cfg.sampleRate);
+      for (const n of music.notes) process.stderr.write(`tony: ${n}\n`);
+      const bar = progressBar('encode', 's');
+      const songs = await encodeSongs(levels, music, bar.update);
+      bar.stop();
+      await writeFileAtomic(o.out, songs.map((s) => JSON.stringify(s)).join('\n') + '\n');
+      process.stdout.write(`${songs.length} songs (${music.val.length} held out) → ${o.out}\n`);
+    } finally {
+      await closeLevels(levels);
+    }
+  });
+
+  const sample = jukebox
+    .command('sample')
+    .description('sample music: top prior (conditioned) → middle and bottom upsamplers → the bottom decoder → WAV')
+    .requiredOption(
+      '--models <dir>',
+      'a directory with bottom/, middle/, top/ VQ-VAE levels and prior-top/, prior-middle/, prior-bottom/' + MODELS_HINT,
+    )
+    .option('--timbre <name>', 'melody instrument: sine, triangle, square, saw, organ, pluck, bell')
+    .option('--key <key>', 'e.g. "D minor"')
+    .option('--tempo <bpm>', 'beats per minute', positive('tempo'))
+    .option('--seconds <s>', 'length of the sample', positive('seconds'), 8)
+    .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option('--level <level>', 'stop at this level and decode its codes with its own decoder (top, middle, bottom)', 'bottom')
+    .option('--seed <n>', 'sampling seed', count('seed'), 1)
+    .option('--codes <file>', 'also write the sampled codes (JSON, as tony jukebox encode)')
+    .requiredOption('--out <file>', 'output WAV');
+  for (const o of runtimeOptions()) sample.addOption(o);
+  sample.action(
+    async (
+      o: RuntimeFlags & {
+        timbre?: string;
+        key?: string;
+        tempo?: number;
+        seconds: number;
+        temperature: number;
+        level: string;
+        seed: number;
+        codes?: string;
+        out: string;
+      },
+    ) => {
+      if (!LEVELS.includes(o.level as Level)) throw new TonyError('usage', `--level must be bottom, middle or top, got '${o.level}'`);
+      const cond = Int32Array.from(conditionIds({ timbre: o.timbre, key: o.key, tempo: o.tempo }));
+      await checkWritable(o.out, 'file');
+      if (o.codes) await checkWritable(o.codes, 'file');
+      const rt = { device: o.device as 'cpu', threads: o.threads };
+      const levels = await loadLevels(o.models, rt);
+      try {
+        const sr = levels.bottom.cfg.sampleRate;
+        const samples = Math.round(o.seconds * sr);
+        const codes: Partial<Record<Level, number[]>> = {};
+        let upper: Int32Array | undefined;
+        const stop = LEVELS.length - LEVELS.indexOf(o.level as Level); // top first
+        for (const level of [...LEVELS].reverse().slice(0, stop)) {
+          const prior = await loadPrior(join(o.models, `prior-${level}`), rt);
+          try {
+            const n = Math.ceil(samples / levels[level].hop);
+            const bar = progressBar(`${level} prior`, 'codes');
+            const t0 = performance.now();
+            const [row] = await sampleCodes(prior, {
+              length: n,
+              batch: 1,
+              ...(upper ? { upper: [upper] } : { cond }),
+              temperature: o.temperature,
+              seed: o.seed,
+              onProgress: bar.update,
+            });
+            bar.stop();
+            const secs = (performance.now() - t0) / 1000;
+            const audioSeconds = (n * levels[level].hop) / sr;
+            process.stderr.write(
+              `tony: ${level}: ${n} codes in ${secs.toFixed(1)} s (${(audioSeconds / secs).toFixed(3)} s of audio per second)\n`,
+            );
+            upper = row!;
+            codes[level] = Array.from(row!);
+          } finally {
+            await prior.close();
+          }
+        }
+        const y = (await levels[o.level as Level].decode(upper!)).subarray(0, samples);
+        await writeWav(o.out, { sampleRate: sr, channels: [Float64Array.from(y)] });
+        if (o.codes) await writeFileAtomic(o.codes, JSON.stringify({ sampleRate: sr, samples, levels: codes }) + '\n');
+        process.stdout.write(
+          `${o.seconds} s of music at ${sr} Hz (${o.timbre ?? 'any timbre'}, ${o.key ?? 'any key'}, ${o.tempo ? `${o.tempo} bpm` : 'any tempo'}) → ${o.out}\n`,
+        );
+      } finally {
+        await closeLevels(levels);
+      }
+    },
+  );
+
+  const evalCmd = jukebox
+    .command('eval <runs...>')
+    .description('spectral convergence (dB) of VQ-VAE runs on held-out songs: the paper’s reconstruction table')
+    .option('--data <path>', 'the music the runs were trained on (repeatable): its held-out songs are scored', collect, [])
+    .option('--songs <n>', 'held-out songs scored (the first n by id)', count('songs'), 12)
+    .option('--out <file>', 'also write the scores as JSON');
+  for (const o of runtimeOptions()) evalCmd.addOption(o);
+  evalCmd.action(async (runs: string[], o: { data: string[]; songs: number; out?: string; threads?: number }) => {
+    if (!o.data.length) throw new TonyError('usage', 'eval needs --data <music>', 'the dataset the runs were trained on');
+    if (o.out) await checkWritable(o.out, 'file');
+    const rows = [];
+    const byRate = new Map<number, Music>(); // runs at one rate share one reading of the data
+    for (const run of runs) {
+      const sr = await sampleRateOf(run);
+      if (!byRate.has(sr)) byRate.set(sr, await readMusic(o.data, sr));
+      const music = byRate.get(sr)!;
+      const songs = [...music.val].sort((a, b) => a.id.localeCompare(b.id)).slice(0, o.songs);
+      const bar = progressBar(run, 'songs');
+      const r = await scoreReconstruction(run, songs, { threads: o.threads, onProgress: bar.update });
+      bar.stop();
+      process.stdout.write(`${run}\t${r.level}\tstep ${r.step}\tSC ${r.scDb.toFixed(2)} dB (${songs.length} held-out songs)\n`);
+      rows.push({ run, ...r });
+    }
+    if (o.out) await writeFileAtomic(o.out, JSON.stringify(rows, null, 2) + '\n');
+  });
+  const condCmd = jukebox
+    .command('conditioning')
+    .description('measure the top prior’s conditioning: key and tempo of samples vs the request, against unconditioned samples')
+    .requiredOption('--models <dir>', 'a directory with top/ and prior-top/' + MODELS_HINT)
+    .option('--n <n>', 'requests (each sampled with and without its conditions)', count('n'), 12)
+    .option('--seconds <s>', 'length of each sample', positive('seconds'), 8)
+    .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
+    .option('--codes <file>', 'a codes corpus (encode-corpus): also the NLL of its held-out top codes with and without their conditions')
+    .option('--chain', 'sample on through the middle and bottom upsamplers (prior-middle/, prior-bottom/) and decode with bottom/')
+    .option('--wavs <dir>', 'also write every sample as a WAV here')
+    .option(
+      '--data <path>',
+      'music (repeatable): also judge top- and bottom-level reconstructions of its held-out songs (the ceiling)',
+      collect,
+      [],
+    )
+    .requiredOption('--out <file>', 'results (JSON)');
+  for (const o of runtimeOptions()) condCmd.addOption(o);
+  condCmd.action(
+    async (
+      o: RuntimeFlags & {
+        n: number;
+        seconds: number;
+        temperature: number;
+        seed: number;
+        chain?: boolean;
+        codes?: string;
+        wavs?: string;
+        data: string[];
+        out: string;
+      },
+    ) => {
+      await checkWritable(o.out, 'file');
+      const rt = { device: o.device as 'cpu', threads: o.threads };
+      const top = await loadVQVAE(join(o.models, 'top'), rt);
+      try {
+        const prior = await loadPrior(join(o.models, 'prior-top'), rt);
+        try {
+          const requests = drawRequests(o.n, o.seed);
+          const bar = progressBar('sampling (top, then any upsamplers)', 'codes');
+          const chain = o.chain
+            ? {
+                middle: await loadPrior(join(o.models, 'prior-middle'), rt),
+                bottom: await loadPrior(join(o.models, 'prior-bottom'), rt),
+                decoder: await loadVQVAE(join(o.models, 'bottom'), rt),
+              }
+            : undefined;
+          let r: Awaited<ReturnType<typeof measureConditioning>>;
+          try {
+            r = await measureConditioning(prior, top, requests, {
+              seconds: o.seconds,
+              temperature: o.temperature,
+              seed: o.seed,
+              onProgress: bar.update,
+              ...(chain ? { chain } : {}),
+            });
+          } finally {
+            for (const m of [chain?.middle, chain?.bottom, chain?.decoder]) await m?.close();
+          }
+          bar.stop();
+          if (o.wavs) {
+            for (const [i, j] of r.judged.entries()) {
+              const q = j.request;
+              const name = `${j.conditioned ? 'cond' : 'uncond'}-${String(i % o.n).padStart(2, '0')}-${q.key.replace(' ', '-')}-${q.tempo}bpm-${q.timbre}.wav`;
+              await writeWav(join(o.wavs, name), { sampleRate: top.cfg.sampleRate, channels: [Float64Array.from(r.audio[i]!)] });
+            }
+          }
+          const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+          const ceiling: Record<string, unknown> = {};
+          if (o.data.length) {
+            const music = await readMusic(o.data, top.cfg.sampleRate);
+            const songs = [...music.val].sort((a, b) => a.id.localeCompare(b.id)).slice(0, o.n);
+            for (const level of ['top', 'bottom'] as const) {
+              const codec = level === 'top' ? top : await loadVQVAE(join(o.models, 'bottom'), rt);
+              try {
+                const js = await judgeReconstructions(codec, songs, o.seconds);
+                const s = rates(js);
+                ceiling[level] = { ...s, judged: js };
+                process.stdout.write(
+                  `${`${level} recon`.padEnd(13)} key ${pct(s.keyExact)} (relative ${pct(s.keyRelative)}), tempo ±8 % ${pct(s.tempoClose)} (metrical ${pct(s.tempoMetrical)}) of ${s.n} held-out songs\n`,
+                );
+              } finally {
+                if (codec !== top) await codec.close();
+              }
+            }
+          }
+          if (o.codes) {
+            const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
+            ceiling.nll = c;
+            process.stdout.write(
+              `held-out top codes: ${c.conditioned.toFixed(3)} nats/code with their conditions, ${c.unconditioned.toFixed(3)} without (${c.n} songs)\n`,
+            );
+          }
+          const { audio: _audio, ...rest } = r;
+          await writeFileAtomic(
+            o.out,
+            JSON.stringify({ models: o.models, seconds: o.seconds, temperature: o.temperature, seed: o.seed, ...rest, ceiling }, null, 2) +
+              '\n',
+          );
+          for (const arm of ['conditioned', 'unconditioned'] as const) {
+            const s = r.summary[arm];
+            process.stdout.write(
+              `${arm.padEnd(13)} key ${pct(s.keyExact)} (relative ${pct(s.keyRelative)}), tempo ±8 % ${pct(s.tempoClose)} (metrical ${pct(s.tempoMetrical)}) of ${o.n}\n`,
+            );
+          }
+          const audioSeconds = 2 * o.n * o.seconds;
+          process.stdout.write(`top codes for ${audioSeconds} s of audio in ${r.sampleSeconds.toFixed(1)} s → ${o.out}\n`);
+        } finally {
+          await prior.close();
+        }
+      } finally {
+        await top.close();
+      }
+    },
+  );
+}
+
+/** The sample rate a VQ-VAE run was trained at (its config.json). */
+async function sampleRateOf(run: string): Promise<number> {
+  try {
+    const c = JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as { model?: { sampleRate?: number } };
+    if (typeof c.model?.sampleRate === 'number') return c.model.sampleRate;
+  } catch {
+    /* reported below */
+  }
+  throw new TonyError('checkpoint', `${run} has no readable config.json with a sample rate`, 'pass a tony train vqvae run directory');
+}

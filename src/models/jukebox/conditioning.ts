@@ -1,0 +1,198 @@
+/**
+ * Does the conditioning work? (Beyond the paper, which measures no such thing.) Ask the top prior
+ * for n (key, tempo, timbre) requests, decode each sample with the top level's own decoder (or,
+ * with `chain`, sample on through both upsamplers and decode with the bottom level), and
+ * estimate its key and tempo (src/audio/estimate.ts); do the same with every condition "none" —
+ * the unconditioned baseline, scored against the same requests. Key and tempo are decided at the
+ * top (the upsamplers see only the codes above); the chain costs ~50× more to sample here but
+ * decodes through the level that reconstructs best (see `judgeReconstructions`, the ceiling).
+ *
+ * Agreement: the key exactly (tonic and mode), the key up to its relative major/minor (same
+ * notes), the tempo within 8 %, and within 8 % of a metrical level (½, ⅔, 1, 3⁄2, 2×).
+ */
+import { estimateKey, estimateTempo, keyName, parseKey } from '../../audio/estimate.ts';
+import { TIMBRES } from '../../audio/music.ts';
+import { TonyError } from '../../errors.ts';
+import type { Progress } from '../../progress.ts';
+import { prng } from '../../random.ts';
+import type { LoadedVQVAE } from './codec.ts';
+import type { Song } from './data.ts';
+import type { SongCodes } from './levels.ts';
+import { conditionIds } from './prior.ts';
+import { type LoadedPrior, sampleCodes } from './sample.ts';
+
+export interface Request {
+  key: string;
+  tempo: number;
+  timbre: string;
+}
+
+export interface Judged {
+  request: Request;
+  conditioned: boolean;
+  key: string;
+  bpm: number;
+  keyExact: boolean;
+  keyRelative: boolean;
+  tempoClose: boolean;
+  tempoMetrical: boolean;
+}
+
+/** Tempo agreement tolerance: 8 % (the tempo tables' buckets are 5 bpm, ±4 % at 120 bpm). */
+const TEMPO_TOLERANCE = 0.08;
+const METRICAL = [0.5, 2 / 3, 1, 1.5, 2];
+
+/** n requests: keys, tempos in the corpus's 70–150 bpm, timbres — deterministic in seed. */
+export function drawRequests(n: number, seed: number): Request[] {
+  const r = prng(seed);
+  const tonics = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
+  return Array.from({ length: n }, () => ({
+    key: `${r.pick(tonics)} ${r.next() < 0.5 ? 'major' : 'minor'}`,
+    tempo: r.int(70, 150),
+    timbre: r.pick(TIMBRES),
+  }));
+}
+
+/** Judge one audio sample against a request. */
+function judge(x: Float32Array, sampleRate: number, request: Request, conditioned: boolean): Judged {
+  const k = estimateKey(x, sampleRate);
+  const want = parseKey(request.key);
+  const rel = want.mode === 'major' ? { tonic: (want.tonic + 9) % 12, mode: 'minor' } : { tonic: (want.tonic + 3) % 12, mode: 'major' };
+  const keyExact = k.tonic === want.tonic && k.mode === want.mode;
+  const { bpm } = estimateTempo(x, sampleRate);
+  const ratio = bpm / request.tempo;
+  return {
+    request,
+    conditioned,
+    key: keyName(k),
+    bpm,
+    keyExact,
+    keyRelative: keyExact || (k.tonic === rel.tonic && k.mode === rel.mode),
+    tempoClose: Math.abs(ratio - 1) <= TEMPO_TOLERANCE,
+    tempoMetrical: METRICAL.some((m) => Math.abs(ratio / m - 1) <= TEMPO_TOLERANCE),
+  };
+}
+
+export interface ConditioningResult {
+  judged: Judged[];
+  /** Rates per arm. */
+  summary: Record<'conditioned' | 'unconditioned', { keyExact: number; keyRelative: number; tempoClose: number; tempoMetrical: number }>;
+  /** Audio of each sample (conditioned first), for listening. */
+  audio: Float32Array[];
+  /** Seconds of compute for the top codes of all samples. */
+  sampleSeconds: number;
+}
+
+/** Sample `requests` with and without conditions and judge every sample. */
+export async function measureConditioning(
+  prior: LoadedPrior,
+  top: LoadedVQVAE,
+  requests: readonly Request[],
+  o: {
+    seconds: number;
+    temperature?: number;
+    seed?: number;
+    onProgress?: (p: Progress) => void;
+    /** Sample on through the upsamplers and decode with the bottom level instead of the top one. */
+    chain?: { middle: LoadedPrior; bottom: LoadedPrior; decoder: LoadedVQVAE };
+  },
+): Promise<ConditioningResult> {
+  const sr = top.cfg.sampleRate;
+  const n = Math.ceil((o.seconds * sr) / top.hop);
+  const cond = Int32Array.from([
+    ...requests.flatMap((q) => conditionIds(q)),
+    ...requests.flatMap(() => [0, 0, 0]), // the baseline: every condition "none"
+  ]);
+  const t0 = performance.now();
+  const common = { batch: 2 * requests.length, temperature: o.temperature ?? 1, seed: o.seed ?? 0, onProgress: o.onProgress };
+  let rows = await sampleCodes(prior, { ...common, length: n, cond });
+  let decoder = top;
+  if (o.chain) {
+    // middle | top, then bottom | middle: hops 32 and 8, 4 codes under each code above
+    rows = await sampleCodes(o.chain.middle, { ...common, length: 4 * n, upper: rows });
+    rows = await sampleCodes(o.chain.bottom, { ...common, length: 16 * n, upper: rows });
+    decoder = o.chain.decoder;
+  }
+  const sampleSeconds = (performance.now() - t0) / 1000;
+  const audio: Float32Array[] = [];
+  const judged: Judged[] = [];
+  for (const [i, row] of rows.entries()) {
+    const x = (await decoder.decode(row)).slice(0, Math.round(o.seconds * sr));
+    audio.push(x);
+    judged.push(judge(x, sr, requests[i % requests.length]!, i < requests.length));
+  }
+  const rate = (arm: boolean, f: keyof Pick<Judged, 'keyExact' | 'keyRelative' | 'tempoClose' | 'tempoMetrical'>) => {
+    const js = judged.filter((j) => j.conditioned === arm);
+    return js.filter((j) => j[f]).length / js.length;
+  };
+  const arm = (a: boolean) => ({
+    keyExact: rate(a, 'keyExact'),
+    keyRelative: rate(a, 'keyRelative'),
+    tempoClose: rate(a, 'tempoClose'),
+    tempoMetrical: rate(a, 'tempoMetrical'),
+  });
+  return { judged, summary: { conditioned: arm(true), unconditioned: arm(false) }, audio, sampleSeconds };
+}
+
+/**
+ * The measurement's ceiling: held-out songs through one VQ-VAE level (encode → decode), judged
+ * against their own metadata. If the estimators cannot read key and tempo from a level's
+ * reconstructions of real music, they cannot read them from that level's samples either.
+ */
+export async function judgeReconstructions(level: LoadedVQVAE, songs: readonly Song[], seconds: number): Promise<Judged[]> {
+  const out: Judged[] = [];
+  for (const s of songs) {
+    if (!s.key || !s.tempo) continue;
+    const x = s.samples.subarray(0, Math.round(seconds * level.cfg.sampleRate));
+    const y = (await level.decode(await level.encode(x))).slice(0, x.length);
+    out.push(judge(y, level.cfg.sampleRate, { key: s.key, tempo: s.tempo, timbre: s.timbre ?? '' }, true));
+  }
+  return out;
+}
+
+/** Agreement rates of judged samples. */
+export function rates(js: readonly Judged[]) {
+  const r = (f: (j: Judged) => boolean) => (js.length ? js.filter(f).length / js.length : Number.NaN);
+  return {
+    n: js.length,
+    keyExact: r((j) => j.keyExact),
+    keyRelative: r((j) => j.keyRelative),
+    tempoClose: r((j) => j.tempoClose),
+    tempoMetrical: r((j) => j.tempoMetrical),
+  };
+}
+
+/**
+ * How much the top prior uses its conditions: mean NLL (nats per code) of held-out songs' top
+ * codes — one window from the middle of each — given their true timbre/key/tempo, and given "none".
+ * A prior that ignores its conditions scores the same twice.
+ */
+export async function conditionalNll(
+  prior: LoadedPrior,
+  songs: readonly SongCodes[],
+): Promise<{ n: number; conditioned: number; unconditioned: number }> {
+  const T = prior.cfg.context;
+  const K = prior.cfg.codes;
+  const usable = songs.filter((s) => s.top.length >= T);
+  if (usable.length === 0) throw new TonyError('data', `no held-out song has ${T} top codes`);
+  const ids = Int32Array.from(
+    usable.flatMap((s) => s.top.slice(Math.floor((s.top.length - T) / 2), Math.floor((s.top.length - T) / 2) + T)),
+  );
+  const nll = async (cond: Int32Array) => {
+    const logits = await prior.logits(ids, usable.length, { cond });
+    let total = 0;
+    for (let r = 0; r < usable.length * T; r++) {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, logits[r * K + k]!);
+      let z = 0;
+      for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k]! - max);
+      total += max + Math.log(z) - logits[r * K + ids[r]!]!;
+    }
+    return total / (usable.length * T);
+  };
+  return {
+    n: usable.length,
+    conditioned: await nll(Int32Array.from(usable.flatMap((s) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo })))),
+    unconditioned: await nll(Int32Array.from(usable.flatMap(() => conditionIds({})))),
+  };
+}
