@@ -7,12 +7,34 @@ import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
-import { loadPointE, MAX_POINTS } from '../models/pointe/model.ts';
-import { bounds } from '../shape/mesh.ts';
+import { loadPointE, loadPointESdf, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
+import { readShapeFile, writeMeshFile } from '../shape/files.ts';
+import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { writePly } from '../shape/ply.ts';
 import { encodePng, orbitCameras, renderPoints } from '../shape/render.ts';
 import { collect, count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
+
+const MESH_EXTENSIONS = ['.glb', '.ply', '.obj'];
+
+/** Mesh a cloud with the SDF model (progress on stderr), say whether it came out closed, write it. */
+async function writeMesh(sdf: PointESdfModel, cloud: PointCloud, out: string, grid: number): Promise<void> {
+  const bar = progressBar('mesh', 'queries');
+  const { mesh, seconds } = await sdf.mesh(cloud, { grid, onProgress: bar.update });
+  bar.stop();
+  if (faceCount(mesh) === 0)
+    throw new TonyError(
+      'data',
+      'the SDF model found no surface in this cloud (every grid value has one sign)',
+      'check the cloud fills the unit cube, as the training clouds do',
+    );
+  const e = edgeReport(mesh);
+  process.stderr.write(
+    `tony: mesh of ${vertexCount(mesh)} vertices, ${faceCount(mesh)} faces at grid ${grid} in ${seconds.toFixed(1)} s; ` +
+      (isWatertight(mesh) ? 'watertight\n' : `not watertight (${e.boundary} boundary, ${e.nonManifold} non-manifold edges)\n`),
+  );
+  await writeMeshFile(out, mesh);
+}
 
 export function register(program: Command): void {
   const pointe = program.command('pointe').description("Point-E: text → coloured point cloud (train it with 'tony train pointe')");
@@ -22,7 +44,9 @@ export function register(program: Command): void {
     .description('sample a coloured point cloud for a caption → .ply (and optionally a PNG render)')
     .requiredOption('--model <dir>', 'a pointe run or model directory')
     .requiredOption('--caption <text>', 'e.g. "a small red cube on top of a large blue sphere"')
-    .requiredOption('--out <file.ply>', 'output point cloud (.ply)')
+    .requiredOption('--out <file>', 'output: a point cloud (.ply), or with --sdf a coloured mesh (.glb, .ply, .obj)')
+    .option('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf): mesh the sample')
+    .option('--grid <n>', 'marching-cubes cells per axis for --sdf (Point-E: 128)', integer('grid', 8, 512), 128)
     .option('--points <n>', `points to draw (default: the model's training N; at most ${MAX_POINTS})`, integer('points', 1, MAX_POINTS))
     .option('--guidance <s>', 'classifier-free guidance scale (1 = none; Point-E: 3)', number('guidance', { min: 0 }), 3)
     .option('--steps <n>', 'Karras Heun steps (Point-E: 64)', count('steps'), 64)
@@ -30,16 +54,20 @@ export function register(program: Command): void {
     .option('--render <file.png>', 'also render the cloud to a PNG');
   for (const o of runtimeOptions()) sample.addOption(o);
   sample.action(async (o) => {
-    if (extname(o.out).toLowerCase() !== '.ply')
+    const ext = extname(o.out).toLowerCase();
+    if (!o.sdf && ext !== '.ply')
       throw new TonyError(
         'usage',
         `--out ${o.out}: Point-E writes point clouds as .ply`,
-        'meshes (.glb) need the SDF model, which is not built yet',
+        'a mesh (.glb) needs the SDF model: --sdf <run of tony train pointe --stage sdf>',
       );
+    if (o.sdf && !MESH_EXTENSIONS.includes(ext))
+      throw new TonyError('usage', `--out ${o.out}: a mesh is written as ${MESH_EXTENSIONS.join(', ')}`, 'e.g. --out shape.glb');
     if (!o.caption.trim()) throw new TonyError('usage', 'the caption is empty', 'e.g. --caption "a red cube"');
     await checkWritable(o.out, 'file');
     if (o.render) await checkWritable(o.render, 'file');
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
+    const sdf = o.sdf ? await loadPointESdf(o.sdf, { device: o.device, threads: o.threads }) : undefined;
     try {
       process.stderr.write(`tony: pointe ${m.id} on ${m.provider}\n`);
       const bar = progressBar('sample', 'steps');
@@ -52,7 +80,8 @@ export function register(program: Command): void {
         onProgress: bar.update,
       });
       bar.stop();
-      await writeFileAtomic(o.out, writePly(cloud, 'binary_little_endian'));
+      if (sdf) await writeMesh(sdf, cloud, o.out, o.grid);
+      else await writeFileAtomic(o.out, writePly(cloud, 'binary_little_endian'));
       process.stdout.write(`${o.out}\n`);
       if (o.render) {
         const [lo, hi] = bounds(cloud.xyz);
@@ -64,6 +93,35 @@ export function register(program: Command): void {
       process.stderr.write(`tony: ${cloud.xyz.length / 3} points in ${seconds.toFixed(1)} s\n`);
     } finally {
       await m.close();
+      await sdf?.close();
+    }
+  });
+
+  const meshCmd = pointe
+    .command('mesh')
+    .description("mesh a coloured point cloud (.ply, or Point-E's own .npz) with the SDF model → .glb/.ply/.obj with vertex colours")
+    .argument('<cloud>', 'a point cloud: .ply (xyz + rgb) or a Point-E .npz')
+    .requiredOption('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf)')
+    .requiredOption('--out <file>', 'output mesh (.glb, .ply, .obj)')
+    .option('--grid <n>', 'marching-cubes cells per axis (Point-E: 128)', integer('grid', 8, 512), 128)
+    .option('--up <axis>', "the cloud's up axis: z for Point-E's PLY files (its .npz files are always z-up)", 'y');
+  for (const o of runtimeOptions()) meshCmd.addOption(o);
+  meshCmd.action(async (path: string, o) => {
+    const ext = extname(o.out).toLowerCase();
+    if (!MESH_EXTENSIONS.includes(ext))
+      throw new TonyError('usage', `--out ${o.out}: a mesh is written as ${MESH_EXTENSIONS.join(', ')}`, 'e.g. --out shape.glb');
+    if (o.up !== 'y' && o.up !== 'z') throw new TonyError('usage', `--up must be y or z, got '${o.up}'`);
+    await checkWritable(o.out, 'file');
+    const file = await readShapeFile(path, { up: o.up });
+    if (file.kind !== 'points')
+      throw new TonyError('usage', `${path} is a mesh already`, 'pass a point cloud (.ply without faces, or .npz)');
+    const sdf = await loadPointESdf(o.sdf, { device: o.device, threads: o.threads });
+    try {
+      process.stderr.write(`tony: pointe SDF model ${sdf.id} on ${sdf.provider}\n`);
+      await writeMesh(sdf, file.cloud, o.out, o.grid);
+      process.stdout.write(`${o.out}\n`);
+    } finally {
+      await sdf.close();
     }
   });
 

@@ -39,7 +39,10 @@ import type { PointCloud } from '../../shape/mesh.ts';
 // Config
 
 const POINTE_DEFAULTS = {
-  /** Which model this is: `base` (text → points). `upsample` and `sdf` are not built yet. */
+  /**
+   * Which model this is: `base` (text → points) or `sdf` (points → signed distances, sdf.ts, which
+   * reads points, width, layers, heads and the SDF keys below). `upsample` is not built yet.
+   */
   stage: 'base',
   /** Points per cloud N in training (the paper's base model: 1,024). Sampling takes any N. */
   points: 1024,
@@ -57,6 +60,15 @@ const POINTE_DEFAULTS = {
   learnSigma: true,
   /** Probability that an example's condition is dropped in training (Point-E: 0.1). */
   condDrop: 0.1,
+  /** SDF model only: cross-attention blocks of the query decoder (Point-E: 4). */
+  decoderLayers: 4,
+  /** SDF model only: query points per cloud in a training batch. */
+  queries: 1024,
+  /**
+   * SDF model only: distances are clamped to ±truncation (unit-cube units) in the loss, as DeepSDF
+   * does — marching cubes needs the sign and the near-surface values, not the far field.
+   */
+  truncation: 0.1,
 };
 export type PointEConfig = typeof POINTE_DEFAULTS;
 
@@ -65,6 +77,8 @@ export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
   paper: {},
   small: { points: 256, width: 128, layers: 4, heads: 4, textLayers: 1 },
   tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 },
+  /** The SDF model at CPU scale: 256 points in, two encoder and two decoder blocks of width 64. */
+  'sdf-small': { stage: 'sdf', points: 256, width: 64, layers: 2, heads: 4, decoderLayers: 2, queries: 512 },
 };
 
 /** Channels per point: xyz + RGB. */
@@ -105,19 +119,22 @@ export function fromChannels(x: ArrayLike<number>): PointCloud {
 /** The validated config. */
 export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<PointEConfig> {
   const cfg = resolveConfig('pointe', POINTE_DEFAULTS, overrides);
-  if (cfg.stage !== 'base')
+  if (cfg.stage === 'upsample')
     throw new TonyError(
       'config',
-      `pointe: stage '${cfg.stage}' is not built yet`,
-      'train the base model (--set stage=base); the upsampler and the SDF model come next',
+      `pointe: stage 'upsample' is not built yet`,
+      'train the base model (--stage base) or the SDF model (--stage sdf)',
     );
-  for (const k of ['points', 'width', 'layers', 'heads', 'textLayers', 'maxWords', 'timesteps'] as const) {
+  if (cfg.stage !== 'base' && cfg.stage !== 'sdf')
+    throw new TonyError('config', `pointe: unknown stage '${cfg.stage}'`, 'stages: base, sdf (upsample is not built yet)');
+  for (const k of ['points', 'width', 'layers', 'heads', 'textLayers', 'maxWords', 'timesteps', 'decoderLayers', 'queries'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `pointe: ${k} must be a positive integer, got ${cfg[k]}`);
   }
   if (cfg.width % cfg.heads !== 0) throw new TonyError('config', `pointe: width ${cfg.width} is not divisible by heads ${cfg.heads}`);
   if (cfg.schedule !== 'cosine' && cfg.schedule !== 'linear')
     throw new TonyError('config', `pointe: schedule must be 'cosine' or 'linear', got '${cfg.schedule}'`);
   if (!(cfg.condDrop >= 0 && cfg.condDrop < 1)) throw new TonyError('config', `pointe: condDrop must be in [0, 1), got ${cfg.condDrop}`);
+  if (!(cfg.truncation > 0)) throw new TonyError('config', `pointe: truncation must be > 0, got ${cfg.truncation}`);
   return cfg;
 }
 
@@ -129,7 +146,7 @@ export const diffusionOf = (cfg: Readonly<PointEConfig>) =>
 // Blocks
 
 /** A pre-LN residual block with bidirectional attention (Point-E's ResidualAttentionBlock). */
-class Block {
+export class Block {
   readonly ln1: LayerNorm;
   readonly attn: SelfAttention;
   readonly ln2: LayerNorm;
