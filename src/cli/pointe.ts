@@ -6,8 +6,8 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
-import { evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
-import { loadPointE, loadPointESdf, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
+import { type ClassifierScores, evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
+import { loadPointE, loadPointESdf, loadPointNet, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
 import { readShapeFile, writeMeshFile } from '../shape/files.ts';
 import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { writePly } from '../shape/ply.ts';
@@ -136,6 +136,7 @@ export function register(program: Command): void {
     .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
     .option('--steps <n>', 'Karras Heun steps', count('steps'), 64)
     .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--classifier <dir>', 'a pointe classifier run (tony train pointe --stage classifier): adds P-FID, P-IS and caption accuracy')
     .option('--json <file>', 'write the full report (every scene) as JSON');
   for (const o of runtimeOptions()) evalCmd.addOption(o);
   evalCmd.action(async (o) => {
@@ -147,6 +148,7 @@ export function register(program: Command): void {
     if (o.json) await checkWritable(o.json, 'file');
     const captions = await heldOutCaptions(o.data, o.scenes);
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
+    const classifier = o.classifier ? await loadPointNet(o.classifier, { device: o.device, threads: o.threads }) : undefined;
     try {
       process.stderr.write(`tony: pointe ${m.id} on ${m.provider}; ${captions.length} held-out scenes × guidance ${guidance.join(', ')}\n`);
       const bar = progressBar('eval', 'samples');
@@ -157,6 +159,7 @@ export function register(program: Command): void {
         truthPoints: o.truthPoints,
         steps: o.steps,
         seed: o.seed,
+        ...(classifier ? { classifier } : {}),
         onProgress: bar.update,
       });
       bar.stop();
@@ -173,8 +176,17 @@ export function register(program: Command): void {
       process.stdout.write(
         `wrong caption (another held-out scene's truth): chamfer ${f(report.wrongCaption.chamfer)}, F ${f(report.wrongCaption.fscore)}\n`,
       );
+      if (report.classifier) {
+        const row = (name: string, c: ClassifierScores) =>
+          `${name.padEnd(22)}  ${c.pfid.toFixed(3).padStart(8)}  ${c.pis.toFixed(3).padStart(6)}  ${c.captionAccuracy.toFixed(3)}     ` +
+          `${c.accuracy.arrangement.toFixed(3)}        ${c.accuracy.shape.toFixed(3)}  ${c.accuracy.color.toFixed(3)}\n`;
+        process.stdout.write('classifier              P-FID     P-IS    caption   arrangement  shape  colour\n');
+        for (const c of report.classifier.byGuidance) process.stdout.write(row(`guidance ${c.guidance}`, c));
+        process.stdout.write(row('true clouds (2nd draw)', report.classifier.truth));
+      }
     } finally {
       await m.close();
+      await classifier?.close();
     }
   });
 }

@@ -10,7 +10,7 @@ import { TonyError } from '../../errors.ts';
 import type { ManifestEntry } from '../../shape/dataset.ts';
 import type { PointCloud } from '../../shape/mesh.ts';
 import { readPly } from '../../shape/ply.ts';
-import { captionOf } from '../../shape/scenes.ts';
+import { captionOf, type SceneAttrs } from '../../shape/scenes.ts';
 import type { ShapeNode } from '../../shape/sdf.ts';
 
 /** Fraction of distinct scenes held out for validation. */
@@ -32,6 +32,7 @@ export interface ManifestCloud {
   caption: string;
   /** The scene's attributes as a prefix-free caption: what the split groups by. */
   scene: string;
+  attributes: SceneAttrs;
   /** The scene's SDF tree (compileShape gives its exact distance and colour). */
   tree: ShapeNode;
   cloud: PointCloud;
@@ -84,6 +85,7 @@ export async function* manifestClouds(paths: readonly string[]): AsyncGenerator<
         id: e.id,
         caption: e.caption,
         scene: captionOf(e.attributes, 0),
+        attributes: e.attributes,
         tree: e.scene,
         cloud: { xyz: ply.xyz, ...(ply.rgb ? { rgb: ply.rgb } : {}) },
         file,

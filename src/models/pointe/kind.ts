@@ -18,6 +18,7 @@ import { prng } from '../../random.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import type { ModelKind, TrainSetup } from '../index.ts';
 import { buildVocabulary, captionFeeds, captionWords, encodeCaption } from './captions.ts';
+import { type ClassifierData, classifierTask, readLabelledClouds } from './classifier.ts';
 import { manifestClouds, splitByScene } from './data.ts';
 import { loadPointEStage } from './model.ts';
 import {
@@ -138,9 +139,10 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
   };
 }
 
-// One row, two stages: the config's `stage` picks the data reader and the task (base: text →
-// points, this file; sdf: points → signed distances, sdf-task.ts).
-export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | SdfData> = {
+// One row, three stages: the config's `stage` picks the data reader and the task (base: text →
+// points, this file; sdf: points → signed distances, sdf-task.ts; classifier: the metrics'
+// PointNet, classifier.ts).
+export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | SdfData | ClassifierData> = {
   name: 'pointe',
   kind: 'pointe',
   summary:
@@ -157,7 +159,13 @@ export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | SdfData> 
       );
     return pointeConfig({ ...(preset ? POINTE_PRESETS[preset as string] : {}), ...rest });
   },
-  data: (paths, cfg) => (cfg.stage === 'sdf' ? readSdfShapes(paths, cfg) : readShapes(paths, cfg)),
-  task: (cfg, data, setup) => (cfg.stage === 'sdf' ? sdfTask(cfg, data as SdfData, setup) : pointeTask(cfg, data as ShapeData, setup)),
+  data: (paths, cfg) =>
+    cfg.stage === 'sdf' ? readSdfShapes(paths, cfg) : cfg.stage === 'classifier' ? readLabelledClouds(paths, cfg) : readShapes(paths, cfg),
+  task: (cfg, data, setup) =>
+    cfg.stage === 'sdf'
+      ? sdfTask(cfg, data as SdfData, setup)
+      : cfg.stage === 'classifier'
+        ? classifierTask(cfg, data as ClassifierData, setup)
+        : pointeTask(cfg, data as ShapeData, setup),
   load: (dir, opts) => loadPointEStage(dir, opts),
 };

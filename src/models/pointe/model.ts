@@ -21,6 +21,7 @@ import { type Mesh, type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
 import { captionFeeds, encodeCaption } from './captions.ts';
+import { PointNetModel } from './classifier.ts';
 import { CHANNELS, diffusionOf, fromChannels, PointE, type PointEConfig, pointeConfig, pointeInputs } from './pointe.ts';
 import { COORD_SCALE, type MeshOptions, meshFromSdf, PointESdf, type SdfFunction } from './sdf.ts';
 
@@ -148,9 +149,23 @@ async function readPointE(dir: string) {
 }
 
 /** A pointe run directory (its latest checkpoint) or exported model of either stage, as the registry loads it. */
-export async function loadPointEStage(dir: string, opts: LoadOptions = {}): Promise<PointEModel | PointESdfModel> {
+export async function loadPointEStage(dir: string, opts: LoadOptions = {}): Promise<PointEModel | PointESdfModel | PointNetModel> {
   const { cfg } = await readPointE(dir);
-  return cfg.stage === 'sdf' ? loadPointESdf(dir, opts) : loadPointE(dir, opts);
+  return cfg.stage === 'sdf' ? loadPointESdf(dir, opts) : cfg.stage === 'classifier' ? loadPointNet(dir, opts) : loadPointE(dir, opts);
+}
+
+/** A classifier run (tony train pointe --stage classifier), loaded for the P-FID/P-IS metrics. */
+export async function loadPointNet(dir: string, opts: LoadOptions = {}): Promise<PointNetModel> {
+  const { ck, cfg } = await readPointE(dir);
+  if (cfg.stage !== 'classifier')
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds Point-E's ${cfg.stage} model, not the classifier`,
+      'pass a run of tony train pointe --stage classifier',
+    );
+  const rt = await Runtime.start({ device: opts.device, threads: opts.threads });
+  await loadWeights(rt, ck.params);
+  return new PointNetModel(opts.id ?? basename(resolve(dir)), cfg, rt);
 }
 
 /** A base-model run directory (its latest checkpoint) or exported model, loaded for sampling. */

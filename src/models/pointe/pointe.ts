@@ -40,8 +40,9 @@ import type { PointCloud } from '../../shape/mesh.ts';
 
 const POINTE_DEFAULTS = {
   /**
-   * Which model this is: `base` (text → points) or `sdf` (points → signed distances, sdf.ts, which
-   * reads points, width, layers, heads and the SDF keys below). `upsample` is not built yet.
+   * Which model this is: `base` (text → points); `sdf` (points → signed distances, sdf.ts, which
+   * reads points, width, layers, heads and the SDF keys below); `classifier` (the PointNet of the
+   * P-FID/P-IS metrics, classifier.ts: points and width). `upsample` is not built yet.
    */
   stage: 'base',
   /** Points per cloud N in training (the paper's base model: 1,024). Sampling takes any N. */
@@ -79,6 +80,8 @@ export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
   tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 },
   /** The SDF model at CPU scale: 256 points in, two encoder and two decoder blocks of width 64. */
   'sdf-small': { stage: 'sdf', points: 256, width: 64, layers: 2, heads: 4, decoderLayers: 2, queries: 512 },
+  /** The evaluation classifier: 256 points, shared layers 64 and 128 wide. */
+  classifier: { stage: 'classifier', points: 256, width: 128 },
 };
 
 /** Channels per point: xyz + RGB. */
@@ -116,6 +119,9 @@ export function fromChannels(x: ArrayLike<number>): PointCloud {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The stages built (the config key `stage`, `tony train pointe --stage`). */
+export const STAGES = ['base', 'sdf', 'classifier'];
+
 /** The validated config. */
 export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<PointEConfig> {
   const cfg = resolveConfig('pointe', POINTE_DEFAULTS, overrides);
@@ -125,8 +131,8 @@ export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<
       `pointe: stage 'upsample' is not built yet`,
       'train the base model (--stage base) or the SDF model (--stage sdf)',
     );
-  if (cfg.stage !== 'base' && cfg.stage !== 'sdf')
-    throw new TonyError('config', `pointe: unknown stage '${cfg.stage}'`, 'stages: base, sdf (upsample is not built yet)');
+  if (!STAGES.includes(cfg.stage))
+    throw new TonyError('config', `pointe: unknown stage '${cfg.stage}'`, `stages: ${STAGES.join(', ')} (upsample is not built yet)`);
   for (const k of ['points', 'width', 'layers', 'heads', 'textLayers', 'maxWords', 'timesteps', 'decoderLayers', 'queries'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `pointe: ${k} must be a positive integer, got ${cfg[k]}`);
   }

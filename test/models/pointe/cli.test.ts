@@ -30,7 +30,10 @@ describe('tony pointe / tony train pointe: bad input', () => {
     [['train', 'pointe', '--data', dir, '--stage', 'upsample'], /stage 'upsample' is not built yet/],
     [['train', 'pointe', '--data', dir, '--stage', 'sdff'], /unknown stage 'sdff'/],
     [['train', 'pointe', '--data', dir, '--stage', 'sdf'], /no manifest\.jsonl/],
-    [['pointe', 'sample', '--model', dir, '--sdf', dir, '--caption', 'a red cube', '--out', join(dir, 'x.png')], /a mesh is written as \.glb/],
+    [
+      ['pointe', 'sample', '--model', dir, '--sdf', dir, '--caption', 'a red cube', '--out', join(dir, 'x.png')],
+      /a mesh is written as \.glb/,
+    ],
     [['pointe', 'mesh', join(dir, 'none.ply'), '--sdf', dir, '--out', join(dir, 'm.glb')], /none\.ply/],
     [['pointe', 'mesh', join(dir, 'c.txt'), '--sdf', dir, '--out', join(dir, 'm.glb')], /unsupported shape file extension '\.txt'/],
     [['pointe', 'mesh', join(dir, 'c.ply'), '--sdf', dir, '--out', join(dir, 'm.stl')], /a mesh is written as \.glb, \.ply, \.obj/],
