@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { type ClassifierScores, evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
-import { loadPointE, loadPointESdf, loadPointNet, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
+import { evaluateSdf, evaluateUpsampler } from '../models/pointe/eval-stages.ts';
+import { loadPointE, loadPointESdf, loadPointEUpsampler, loadPointNet, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
 import { readShapeFile, writeMeshFile } from '../shape/files.ts';
 import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { writePly } from '../shape/ply.ts';
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'a pointe run or model directory')
     .requiredOption('--caption <text>', 'e.g. "a small red cube on top of a large blue sphere"')
     .requiredOption('--out <file>', 'output: a point cloud (.ply), or with --sdf a coloured mesh (.glb, .ply, .obj)')
+    .option('--upsampler <dir>', 'a pointe upsampler run (tony train pointe --stage upsample): add its points to the sample')
     .option('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf): mesh the sample')
     .option('--grid <n>', 'marching-cubes cells per axis for --sdf (Point-E: 128)', integer('grid', 8, 512), 128)
     .option('--points <n>', `points to draw (default: the model's training N; at most ${MAX_POINTS})`, integer('points', 1, MAX_POINTS))
@@ -68,10 +70,11 @@ export function register(program: Command): void {
     if (o.render) await checkWritable(o.render, 'file');
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
     const sdf = o.sdf ? await loadPointESdf(o.sdf, { device: o.device, threads: o.threads }) : undefined;
+    const up = o.upsampler ? await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads }) : undefined;
     try {
       process.stderr.write(`tony: pointe ${m.id} on ${m.provider}\n`);
       const bar = progressBar('sample', 'steps');
-      const { cloud, seconds } = await m.sample({
+      let { cloud, seconds } = await m.sample({
         caption: o.caption,
         points: o.points,
         guidance: o.guidance,
@@ -80,6 +83,14 @@ export function register(program: Command): void {
         onProgress: bar.update,
       });
       bar.stop();
+      if (up) {
+        const upBar = progressBar('upsample', 'steps');
+        const r = await up.upsample(cloud, { seed: o.seed, onProgress: upBar.update });
+        upBar.stop();
+        process.stderr.write(`tony: upsampled ${cloud.xyz.length / 3} → ${r.cloud.xyz.length / 3} points in ${r.seconds.toFixed(1)} s\n`);
+        cloud = r.cloud;
+        seconds += r.seconds;
+      }
       if (sdf) await writeMesh(sdf, cloud, o.out, o.grid);
       else await writeFileAtomic(o.out, writePly(cloud, 'binary_little_endian'));
       process.stdout.write(`${o.out}\n`);
@@ -94,6 +105,7 @@ export function register(program: Command): void {
     } finally {
       await m.close();
       await sdf?.close();
+      await up?.close();
     }
   });
 
@@ -122,6 +134,64 @@ export function register(program: Command): void {
       process.stdout.write(`${o.out}\n`);
     } finally {
       await sdf.close();
+    }
+  });
+
+  const evalStage = pointe
+    .command('eval-stage')
+    .description("score the upsampler or the SDF model alone on held-out scenes' true clouds against their exact shapes")
+    .requiredOption('--data <dir>', 'the `tony shapes generate` folder it trained on (held-out scenes come from it)')
+    .option('--upsampler <dir>', 'an upsampler run: Chamfer of its input and of input + drawn points')
+    .option('--sdf <dir>', 'an SDF-model run: Chamfer of its meshes, and how many are watertight')
+    .option('--grid <n>', 'marching-cubes cells per axis for --sdf', integer('grid', 8, 512), 128)
+    .option('--scenes <n>', 'held-out scenes', count('scenes'), 16)
+    .option('--tau <d>', 'F-score threshold', number('tau', { min: 0, exclusiveMin: true }), 0.05)
+    .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
+    .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--json <file>', 'write the full report as JSON');
+  for (const o of runtimeOptions()) evalStage.addOption(o);
+  evalStage.action(async (o) => {
+    if (!o.upsampler === !o.sdf) throw new TonyError('usage', 'pass exactly one of --upsampler and --sdf');
+    if (o.json) await checkWritable(o.json, 'file');
+    const captions = await heldOutCaptions(o.data, o.scenes);
+    const f = (x: number) => x.toFixed(4);
+    const line = (name: string, s: { chamfer: number; chamferSe: number; fscore: number; fscoreSe: number }) =>
+      `${name.padEnd(34)} ${f(s.chamfer)} ± ${f(s.chamferSe)}   ${f(s.fscore)} ± ${f(s.fscoreSe)}\n`;
+    const opts = { tau: o.tau, truthPoints: o.truthPoints, seed: o.seed };
+    const bar = progressBar('eval', 'scenes');
+    if (o.upsampler) {
+      const up = await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads });
+      try {
+        const r = await evaluateUpsampler(up, captions, { ...opts, onProgress: bar.update });
+        bar.stop();
+        if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
+        const M = up.cfg.lowResPoints;
+        const N = up.cfg.points;
+        process.stdout.write(`${captions.length} held-out scenes     chamfer (± s.e.)     F@${o.tau} (± s.e.)\n`);
+        process.stdout.write(line(`true ${M}-point input`, r.input));
+        process.stdout.write(line(`input + ${N} upsampled points`, r.upsampled));
+        process.stdout.write(line(`true ${M + N}-point subsample`, r.truthSubsample));
+        process.stdout.write(
+          `chamfer change, paired: ${f(r.chamferChange.mean)} ± ${f(r.chamferChange.se)}; ${r.secondsPerSample.toFixed(2)} s per upsample\n`,
+        );
+      } finally {
+        await up.close();
+      }
+    } else {
+      const sdf = await loadPointESdf(o.sdf, { device: o.device, threads: o.threads });
+      try {
+        const r = await evaluateSdf(sdf, captions, { ...opts, grid: o.grid, onProgress: bar.update });
+        bar.stop();
+        if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
+        process.stdout.write(`${captions.length} held-out scenes, grid ${o.grid}   chamfer (± s.e.)     F@${o.tau} (± s.e.)\n`);
+        process.stdout.write(line(`SDF model's meshes (${captions.length - r.empty} non-empty)`, r.mesh));
+        process.stdout.write(line('exact SDF meshed at the same grid', r.exact));
+        process.stdout.write(
+          `watertight: ${(100 * r.watertight).toFixed(0)} % of ${captions.length}; empty: ${r.empty}; ${r.secondsPerMesh.toFixed(1)} s per mesh\n`,
+        );
+      } finally {
+        await sdf.close();
+      }
     }
   });
 

@@ -101,7 +101,7 @@ async function classifierScores(
 }
 
 /** The true surface of a caption: parse → exact SDF → marching cubes → n points by area. */
-function truthCloud(caption: string, n: number, seed: number): PointCloud {
+export function truthCloud(caption: string, n: number, seed: number): PointCloud {
   const mesh = meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
   return sampleSurface(mesh, n, { seed });
 }
@@ -132,9 +132,9 @@ export async function heldOutCaptions(dataDir: string, limit: number): Promise<s
   return out;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Standard error of the mean: sample std / √n (0 for one value). */
-const stderr = (xs: number[]) => {
+export const stderr = (xs: number[]) => {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);

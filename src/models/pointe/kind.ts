@@ -33,6 +33,7 @@ import {
   toChannels,
 } from './pointe.ts';
 import { readSdfShapes, type SdfData, sdfTask } from './sdf-task.ts';
+import { readUpsampleShapes, type UpsampleData, upsampleTask } from './upsample.ts';
 
 /** One training example: a caption and its cloud in model channels, N × 6 row-major. */
 interface ShapeExample {
@@ -139,10 +140,28 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
   };
 }
 
-// One row, three stages: the config's `stage` picks the data reader and the task (base: text →
-// points, this file; sdf: points → signed distances, sdf-task.ts; classifier: the metrics'
-// PointNet, classifier.ts).
-export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | SdfData | ClassifierData> = {
+type Stage = 'base' | 'upsample' | 'sdf' | 'classifier';
+type AnyData = ShapeData | UpsampleData | SdfData | ClassifierData;
+
+/**
+ * One registry row, four stages: the config's `stage` picks the data reader and the task (base:
+ * text → points, this file; upsample: more points, upsample.ts; sdf: points → signed distances,
+ * sdf-task.ts; classifier: the metrics' PointNet, classifier.ts).
+ */
+const STAGE_ROWS: Record<
+  Stage,
+  {
+    data: (paths: readonly string[], cfg: Readonly<PointEConfig>) => Promise<AnyData>;
+    task: (cfg: Readonly<PointEConfig>, data: AnyData, setup: TrainSetup) => TrainTask;
+  }
+> = {
+  base: { data: readShapes, task: (c, d, s) => pointeTask(c, d as ShapeData, s) },
+  upsample: { data: readUpsampleShapes, task: (c, d, s) => upsampleTask(c, d as UpsampleData, s) },
+  sdf: { data: readSdfShapes, task: (c, d, s) => sdfTask(c, d as SdfData, s) },
+  classifier: { data: readLabelledClouds, task: (c, d, s) => classifierTask(c, d as ClassifierData, s) },
+};
+
+export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | UpsampleData | SdfData | ClassifierData> = {
   name: 'pointe',
   kind: 'pointe',
   summary:
@@ -159,13 +178,7 @@ export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | SdfData |
       );
     return pointeConfig({ ...(preset ? POINTE_PRESETS[preset as string] : {}), ...rest });
   },
-  data: (paths, cfg) =>
-    cfg.stage === 'sdf' ? readSdfShapes(paths, cfg) : cfg.stage === 'classifier' ? readLabelledClouds(paths, cfg) : readShapes(paths, cfg),
-  task: (cfg, data, setup) =>
-    cfg.stage === 'sdf'
-      ? sdfTask(cfg, data as SdfData, setup)
-      : cfg.stage === 'classifier'
-        ? classifierTask(cfg, data as ClassifierData, setup)
-        : pointeTask(cfg, data as ShapeData, setup),
+  data: (paths, cfg) => STAGE_ROWS[cfg.stage as Stage].data(paths, cfg),
+  task: (cfg, data, setup) => STAGE_ROWS[cfg.stage as Stage].task(cfg, data, setup),
   load: (dir, opts) => loadPointEStage(dir, opts),
 };

@@ -24,6 +24,7 @@ import { captionFeeds, encodeCaption } from './captions.ts';
 import { PointNetModel } from './classifier.ts';
 import { CHANNELS, diffusionOf, fromChannels, PointE, type PointEConfig, pointeConfig, pointeInputs } from './pointe.ts';
 import { COORD_SCALE, type MeshOptions, meshFromSdf, PointESdf, type SdfFunction } from './sdf.ts';
+import { PointEUpsamplerModel } from './upsample.ts';
 
 /** The most points one sample may ask for: attention is N², and 16K points is ~1 GB of scores per head. */
 export const MAX_POINTS = 16384;
@@ -149,9 +150,27 @@ async function readPointE(dir: string) {
 }
 
 /** A pointe run directory (its latest checkpoint) or exported model of either stage, as the registry loads it. */
-export async function loadPointEStage(dir: string, opts: LoadOptions = {}): Promise<PointEModel | PointESdfModel | PointNetModel> {
+export async function loadPointEStage(
+  dir: string,
+  opts: LoadOptions = {},
+): Promise<PointEModel | PointEUpsamplerModel | PointESdfModel | PointNetModel> {
   const { cfg } = await readPointE(dir);
+  if (cfg.stage === 'upsample') return loadPointEUpsampler(dir, opts);
   return cfg.stage === 'sdf' ? loadPointESdf(dir, opts) : cfg.stage === 'classifier' ? loadPointNet(dir, opts) : loadPointE(dir, opts);
+}
+
+/** An upsampler run (tony train pointe --stage upsample), loaded for sampling. */
+export async function loadPointEUpsampler(dir: string, opts: LoadOptions = {}): Promise<PointEUpsamplerModel> {
+  const { ck, cfg } = await readPointE(dir);
+  if (cfg.stage !== 'upsample')
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds Point-E's ${cfg.stage} model, not the upsampler`,
+      'pass a run of tony train pointe --stage upsample',
+    );
+  const rt = await Runtime.start({ device: opts.device, threads: opts.threads });
+  await loadWeights(rt, ck.params);
+  return new PointEUpsamplerModel(opts.id ?? basename(resolve(dir)), cfg, rt);
 }
 
 /** A classifier run (tony train pointe --stage classifier), loaded for the P-FID/P-IS metrics. */

@@ -40,9 +40,10 @@ import type { PointCloud } from '../../shape/mesh.ts';
 
 const POINTE_DEFAULTS = {
   /**
-   * Which model this is: `base` (text → points); `sdf` (points → signed distances, sdf.ts, which
-   * reads points, width, layers, heads and the SDF keys below); `classifier` (the PointNet of the
-   * P-FID/P-IS metrics, classifier.ts: points and width). `upsample` is not built yet.
+   * Which model this is: `base` (text → points); `upsample` (a low-resolution cloud → more points,
+   * upsample.ts: points, lowResPoints and the transformer and diffusion keys, no text); `sdf`
+   * (points → signed distances, sdf.ts: points, width, layers, heads and the SDF keys below);
+   * `classifier` (the PointNet of the P-FID/P-IS metrics, classifier.ts: points and width).
    */
   stage: 'base',
   /** Points per cloud N in training (the paper's base model: 1,024). Sampling takes any N. */
@@ -70,6 +71,10 @@ const POINTE_DEFAULTS = {
    * does — marching cubes needs the sign and the near-surface values, not the far field.
    */
   truncation: 0.1,
+  /** Upsampler only: points in the low-resolution cloud it conditions on (Point-E: 1,024; `points` is then 3,072). */
+  lowResPoints: 1024,
+  /** SDF model only: Fourier frequencies of the coordinates (0 = Point-E's raw xyz; sdf.ts says why 5). */
+  fourier: 5,
 };
 export type PointEConfig = typeof POINTE_DEFAULTS;
 
@@ -80,6 +85,8 @@ export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
   tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 },
   /** The SDF model at CPU scale: 256 points in, two encoder and two decoder blocks of width 64. */
   'sdf-small': { stage: 'sdf', points: 256, width: 64, layers: 2, heads: 4, decoderLayers: 2, queries: 512 },
+  /** The upsampler at CPU scale: 64 → 64 + 192 points (Point-E: 1,024 → 1,024 + 3,072), linear schedule. */
+  'upsample-small': { stage: 'upsample', points: 192, lowResPoints: 64, width: 128, layers: 4, heads: 4, schedule: 'linear' },
   /** The evaluation classifier: 256 points, shared layers 64 and 128 wide. */
   classifier: { stage: 'classifier', points: 256, width: 128 },
 };
@@ -120,26 +127,32 @@ export function fromChannels(x: ArrayLike<number>): PointCloud {
 // ---------------------------------------------------------------------------------------------
 
 /** The stages built (the config key `stage`, `tony train pointe --stage`). */
-export const STAGES = ['base', 'sdf', 'classifier'];
+export const STAGES = ['base', 'upsample', 'sdf', 'classifier'];
 
 /** The validated config. */
 export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<PointEConfig> {
   const cfg = resolveConfig('pointe', POINTE_DEFAULTS, overrides);
-  if (cfg.stage === 'upsample')
-    throw new TonyError(
-      'config',
-      `pointe: stage 'upsample' is not built yet`,
-      'train the base model (--stage base) or the SDF model (--stage sdf)',
-    );
-  if (!STAGES.includes(cfg.stage))
-    throw new TonyError('config', `pointe: unknown stage '${cfg.stage}'`, `stages: ${STAGES.join(', ')} (upsample is not built yet)`);
-  for (const k of ['points', 'width', 'layers', 'heads', 'textLayers', 'maxWords', 'timesteps', 'decoderLayers', 'queries'] as const) {
+  if (!STAGES.includes(cfg.stage)) throw new TonyError('config', `pointe: unknown stage '${cfg.stage}'`, `stages: ${STAGES.join(', ')}`);
+  for (const k of [
+    'points',
+    'width',
+    'layers',
+    'heads',
+    'textLayers',
+    'maxWords',
+    'timesteps',
+    'decoderLayers',
+    'queries',
+    'lowResPoints',
+  ] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `pointe: ${k} must be a positive integer, got ${cfg[k]}`);
   }
   if (cfg.width % cfg.heads !== 0) throw new TonyError('config', `pointe: width ${cfg.width} is not divisible by heads ${cfg.heads}`);
   if (cfg.schedule !== 'cosine' && cfg.schedule !== 'linear')
     throw new TonyError('config', `pointe: schedule must be 'cosine' or 'linear', got '${cfg.schedule}'`);
   if (!(cfg.condDrop >= 0 && cfg.condDrop < 1)) throw new TonyError('config', `pointe: condDrop must be in [0, 1), got ${cfg.condDrop}`);
+  if (!Number.isInteger(cfg.fourier) || cfg.fourier < 0)
+    throw new TonyError('config', `pointe: fourier must be an integer ≥ 0, got ${cfg.fourier}`);
   if (!(cfg.truncation > 0)) throw new TonyError('config', `pointe: truncation must be > 0, got ${cfg.truncation}`);
   return cfg;
 }

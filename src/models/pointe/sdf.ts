@@ -23,6 +23,13 @@
  *    out in unit-cube units. Tony's SDFs are negative inside.
  *  - The cross-attention's projections use Tony's CrossAttention (N(0, 0.02²) init) rather than
  *    Point-E's init_scale; the other linear layers follow Point-E's 0.25/√width.
+ *  - Coordinates (of cloud points and queries alike) enter through Fourier features
+ *    [x, sin(2^k·π·x), cos(2^k·π·x)], k < `fourier` (NeRF's positional encoding; Shap-E's point
+ *    encoder uses the same). Point-E feeds raw xyz; then the attention scores q·k are bilinear in
+ *    the query's and the point's coordinates and cannot express "near"; with Fourier features
+ *    q·k can approximate a shift-invariant kernel of (query − point) (random-features
+ *    argument: cos(w·(x − p)) = cos w·x cos w·p + sin w·x sin w·p). A first run with raw xyz
+ *    (sdf-small, 155 steps) had not moved its sign error off chance (0.46); `fourier: 0` is Point-E's.
  */
 import { CrossAttention, LayerNorm, Linear, MLP, ParamSet } from '../../engine/nn.ts';
 import * as T from '../../engine/ops/index.ts';
@@ -35,6 +42,17 @@ import { Block, type PointEConfig } from './pointe.ts';
 
 /** Coordinates in the unit cube → model inputs (Point-E's channel scale for xyz). */
 export const COORD_SCALE = 2;
+
+/** x (…, 3) → (…, 3 + 6F): x, then sin and cos of 2^k·π·x for k < F (NeRF's positional encoding). */
+export function fourierFeatures(x: Tensor, F: number): Tensor {
+  if (F === 0) return x;
+  const parts = [x];
+  for (let k = 0; k < F; k++) {
+    const wx = T.mul(x, 2 ** k * Math.PI);
+    parts.push(T.sin(wx), T.cos(wx));
+  }
+  return T.concat(parts, x.rank - 1);
+}
 
 /** A decoder block: cross-attention from the queries to the cloud's latents, then an MLP. */
 class CrossBlock {
@@ -70,9 +88,10 @@ export class PointESdf {
   constructor(readonly cfg: Readonly<PointEConfig>) {
     const W = cfg.width;
     const std = 0.25 / Math.sqrt(W); // Point-E's init_scale · √(1/width)
-    this.encoderInputProj = new Linear(this.ps, 'encoder_input_proj', 3, W, { std });
+    const inDim = 3 * (1 + 2 * cfg.fourier);
+    this.encoderInputProj = new Linear(this.ps, 'encoder_input_proj', inDim, W, { std });
     this.encoder = Array.from({ length: cfg.layers }, (_, i) => new Block(this.ps, `encoder.h.${i}`, W, cfg.heads, std));
-    this.decoderInputProj = new Linear(this.ps, 'decoder_input_proj', 3, W, { std });
+    this.decoderInputProj = new Linear(this.ps, 'decoder_input_proj', inDim, W, { std });
     this.decoder = Array.from({ length: cfg.decoderLayers }, (_, i) => new CrossBlock(this.ps, `decoder.h.${i}`, W, cfg.heads, std));
     this.lnPost = new LayerNorm(this.ps, 'ln_post', W);
     this.outputProj = new Linear(this.ps, 'output_proj', W, 1, { std });
@@ -80,7 +99,7 @@ export class PointESdf {
 
   /** cloud (B, N, 3), coordinates ×2 → latents (B, N, C). */
   encode(cloud: Tensor): Tensor {
-    let h = this.encoderInputProj.forward(cloud);
+    let h = this.encoderInputProj.forward(fourierFeatures(cloud, this.cfg.fourier));
     for (const b of this.encoder) h = b.forward(h);
     return h;
   }
@@ -88,7 +107,7 @@ export class PointESdf {
   /** queries (B, Q, 3), coordinates ×2, and the cloud's latents (B, N, C) → signed distances (B, Q). */
   predict(queries: Tensor, latents: Tensor): Tensor {
     const [B, Q] = queries.shape as [number, number];
-    let x = this.decoderInputProj.forward(queries);
+    let x = this.decoderInputProj.forward(fourierFeatures(queries, this.cfg.fourier));
     for (const b of this.decoder) x = b.forward(x, latents);
     return T.reshape(this.outputProj.forward(this.lnPost.forward(x)), [B, Q]);
   }

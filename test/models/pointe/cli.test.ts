@@ -1,7 +1,6 @@
 // `tony pointe sample` and `tony train pointe` refuse bad input with a clear message and status 2,
 // never a stack trace: an empty caption, a mesh output the base model cannot make, an unsupported
-// point count, a directory without a model, data that is not a shapes folder, a stage not built or
-// unknown (--stage and --set stage=), a mesh format or cloud file `tony pointe mesh` cannot use.
+// point count, a directory without a model, data that is not a shapes folder, a stage unknown (--stage and --set stage=), a mesh format or cloud file `tony pointe mesh` cannot use.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +25,8 @@ describe('tony pointe / tony train pointe: bad input', () => {
     [['pointe', 'sample', '--model', join(dir, 'none'), '--caption', 'a red cube', '--out', ply], /checkpoint|config\.json/],
     [['train', 'pointe', '--data', join(dir, 'missing')], /--data '.*missing' does not exist/],
     [['train', 'pointe', '--data', dir], /no manifest\.jsonl/],
-    [['train', 'pointe', '--data', dir, '--set', 'stage=upsample'], /stage 'upsample' is not built yet/],
-    [['train', 'pointe', '--data', dir, '--stage', 'upsample'], /stage 'upsample' is not built yet/],
+    [['train', 'pointe', '--data', dir, '--set', 'stage=upsampler'], /unknown stage 'upsampler'/],
+    [['train', 'pointe', '--data', dir, '--stage', 'upsample'], /no manifest\.jsonl/],
     [['train', 'pointe', '--data', dir, '--stage', 'sdff'], /unknown stage 'sdff'/],
     [['train', 'pointe', '--data', dir, '--stage', 'sdf'], /no manifest\.jsonl/],
     [
