@@ -56,7 +56,7 @@ export function labelsOf(a: SceneAttrs): Record<Head, number> {
 /** Width of the pooled feature (PointNet: 1,024; 256 is plenty for 28 classes at this scale). */
 const POOLED = 256;
 /** Width of the penultimate feature: P-FID's. */
-export const FEATURES = 128;
+const FEATURES = 128;
 
 export class PointNet {
   readonly ps = new ParamSet();

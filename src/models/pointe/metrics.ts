@@ -57,7 +57,7 @@ export function symmetricEigen(a: Float64Array, d: number): { values: Float64Arr
 }
 
 /** Mean (d) and sample covariance (d × d, n − 1) of n feature rows. */
-export function featureStats(rows: readonly ArrayLike<number>[]): { mean: Float64Array; cov: Float64Array; d: number } {
+function featureStats(rows: readonly ArrayLike<number>[]): { mean: Float64Array; cov: Float64Array; d: number } {
   const n = rows.length;
   const d = rows[0]!.length;
   const mean = new Float64Array(d);

@@ -127,7 +127,7 @@ export function fromChannels(x: ArrayLike<number>): PointCloud {
 // ---------------------------------------------------------------------------------------------
 
 /** The stages built (the config key `stage`, `tony train pointe --stage`). */
-export const STAGES = ['base', 'upsample', 'sdf', 'classifier'];
+const STAGES = ['base', 'upsample', 'sdf', 'classifier'];
 
 /** The validated config. */
 export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<PointEConfig> {
