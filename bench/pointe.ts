@@ -207,7 +207,9 @@ if ('python' in peer) {
 console.log(
   `  upsampler, ${upCfg.lowResPoints} → +${upCfg.points} points, 64 Karras steps: ${median(times.upsample!).toFixed(2)} s per sample`,
 );
-console.log(`  mesh, SDF model at grid 128 + marching cubes + colours: ${median(times.mesh!).toFixed(2)} s per mesh`);
+console.log(
+  `  mesh, SDF model (${sdfDir ?? 'random weights'}) at grid 128 + marching cubes + colours: ${median(times.mesh!).toFixed(2)} s per mesh (${faces} faces)`,
+);
 console.log(
   'python' in peer
     ? `ratio: PyTorch's 127 evaluations / Tony's whole base sample = ${(median(times.torch!) / median(times.base!)).toFixed(2)} (> 1: Tony faster)`
