@@ -28,8 +28,8 @@
  *    encoder uses the same). Point-E feeds raw xyz; then the attention scores q·k are bilinear in
  *    the query's and the point's coordinates and cannot express "near"; with Fourier features
  *    q·k can approximate a shift-invariant kernel of (query − point) (random-features
- *    argument: cos(w·(x − p)) = cos w·x cos w·p + sin w·x sin w·p). A first run with raw xyz
- *    (sdf-small, 155 steps) had not moved its sign error off chance (0.46); `fourier: 0` is Point-E's.
+ *    argument: cos(w·(x − p)) = cos w·x cos w·p + sin w·x sin w·p); docs/results/pointe.md has what
+ *    the first runs with and without them showed. `fourier: 0` is Point-E's input.
  */
 import { CrossAttention, LayerNorm, Linear, MLP, ParamSet } from '../../engine/nn.ts';
 import * as T from '../../engine/ops/index.ts';
