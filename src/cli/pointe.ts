@@ -6,13 +6,36 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
-import { evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
-import { loadPointE, MAX_POINTS } from '../models/pointe/model.ts';
-import { bounds } from '../shape/mesh.ts';
+import { type ClassifierScores, evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
+import { evaluateSdf, evaluateUpsampler } from '../models/pointe/eval-stages.ts';
+import { loadPointE, loadPointESdf, loadPointEUpsampler, loadPointNet, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
+import { readShapeFile, writeMeshFile } from '../shape/files.ts';
+import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { writePly } from '../shape/ply.ts';
 import { encodePng, orbitCameras, renderPoints } from '../shape/render.ts';
 import { collect, count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
+
+const MESH_EXTENSIONS = ['.glb', '.ply', '.obj'];
+
+/** Mesh a cloud with the SDF model (progress on stderr), say whether it came out closed, write it. */
+async function writeMesh(sdf: PointESdfModel, cloud: PointCloud, out: string, grid: number): Promise<void> {
+  const bar = progressBar('mesh', 'queries');
+  const { mesh, seconds } = await sdf.mesh(cloud, { grid, onProgress: bar.update });
+  bar.stop();
+  if (faceCount(mesh) === 0)
+    throw new TonyError(
+      'data',
+      'the SDF model found no surface in this cloud (every grid value has one sign)',
+      'check the cloud fills the unit cube, as the training clouds do',
+    );
+  const e = edgeReport(mesh);
+  process.stderr.write(
+    `tony: mesh of ${vertexCount(mesh)} vertices, ${faceCount(mesh)} faces at grid ${grid} in ${seconds.toFixed(1)} s; ` +
+      (isWatertight(mesh) ? 'watertight\n' : `not watertight (${e.boundary} boundary, ${e.nonManifold} non-manifold edges)\n`),
+  );
+  await writeMeshFile(out, mesh);
+}
 
 export function register(program: Command): void {
   const pointe = program.command('pointe').description("Point-E: text → coloured point cloud (train it with 'tony train pointe')");
@@ -22,7 +45,10 @@ export function register(program: Command): void {
     .description('sample a coloured point cloud for a caption → .ply (and optionally a PNG render)')
     .requiredOption('--model <dir>', 'a pointe run or model directory')
     .requiredOption('--caption <text>', 'e.g. "a small red cube on top of a large blue sphere"')
-    .requiredOption('--out <file.ply>', 'output point cloud (.ply)')
+    .requiredOption('--out <file>', 'output: a point cloud (.ply), or with --sdf a coloured mesh (.glb, .ply, .obj)')
+    .option('--upsampler <dir>', 'a pointe upsampler run (tony train pointe --stage upsample): add its points to the sample')
+    .option('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf): mesh the sample')
+    .option('--grid <n>', 'marching-cubes cells per axis for --sdf (Point-E: 128)', integer('grid', 8, 512), 128)
     .option('--points <n>', `points to draw (default: the model's training N; at most ${MAX_POINTS})`, integer('points', 1, MAX_POINTS))
     .option('--guidance <s>', 'classifier-free guidance scale (1 = none; Point-E: 3)', number('guidance', { min: 0 }), 3)
     .option('--steps <n>', 'Karras Heun steps (Point-E: 64)', count('steps'), 64)
@@ -30,20 +56,25 @@ export function register(program: Command): void {
     .option('--render <file.png>', 'also render the cloud to a PNG');
   for (const o of runtimeOptions()) sample.addOption(o);
   sample.action(async (o) => {
-    if (extname(o.out).toLowerCase() !== '.ply')
+    const ext = extname(o.out).toLowerCase();
+    if (!o.sdf && ext !== '.ply')
       throw new TonyError(
         'usage',
         `--out ${o.out}: Point-E writes point clouds as .ply`,
-        'meshes (.glb) need the SDF model, which is not built yet',
+        'a mesh (.glb) needs the SDF model: --sdf <run of tony train pointe --stage sdf>',
       );
+    if (o.sdf && !MESH_EXTENSIONS.includes(ext))
+      throw new TonyError('usage', `--out ${o.out}: a mesh is written as ${MESH_EXTENSIONS.join(', ')}`, 'e.g. --out shape.glb');
     if (!o.caption.trim()) throw new TonyError('usage', 'the caption is empty', 'e.g. --caption "a red cube"');
     await checkWritable(o.out, 'file');
     if (o.render) await checkWritable(o.render, 'file');
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
+    const sdf = o.sdf ? await loadPointESdf(o.sdf, { device: o.device, threads: o.threads }) : undefined;
+    const up = o.upsampler ? await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads }) : undefined;
     try {
       process.stderr.write(`tony: pointe ${m.id} on ${m.provider}\n`);
       const bar = progressBar('sample', 'steps');
-      const { cloud, seconds } = await m.sample({
+      let { cloud, seconds } = await m.sample({
         caption: o.caption,
         points: o.points,
         guidance: o.guidance,
@@ -52,7 +83,16 @@ export function register(program: Command): void {
         onProgress: bar.update,
       });
       bar.stop();
-      await writeFileAtomic(o.out, writePly(cloud, 'binary_little_endian'));
+      if (up) {
+        const upBar = progressBar('upsample', 'steps');
+        const r = await up.upsample(cloud, { seed: o.seed, onProgress: upBar.update });
+        upBar.stop();
+        process.stderr.write(`tony: upsampled ${cloud.xyz.length / 3} → ${r.cloud.xyz.length / 3} points in ${r.seconds.toFixed(1)} s\n`);
+        cloud = r.cloud;
+        seconds += r.seconds;
+      }
+      if (sdf) await writeMesh(sdf, cloud, o.out, o.grid);
+      else await writeFileAtomic(o.out, writePly(cloud, 'binary_little_endian'));
       process.stdout.write(`${o.out}\n`);
       if (o.render) {
         const [lo, hi] = bounds(cloud.xyz);
@@ -64,6 +104,94 @@ export function register(program: Command): void {
       process.stderr.write(`tony: ${cloud.xyz.length / 3} points in ${seconds.toFixed(1)} s\n`);
     } finally {
       await m.close();
+      await sdf?.close();
+      await up?.close();
+    }
+  });
+
+  const meshCmd = pointe
+    .command('mesh')
+    .description("mesh a coloured point cloud (.ply, or Point-E's own .npz) with the SDF model → .glb/.ply/.obj with vertex colours")
+    .argument('<cloud>', 'a point cloud: .ply (xyz + rgb) or a Point-E .npz')
+    .requiredOption('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf)')
+    .requiredOption('--out <file>', 'output mesh (.glb, .ply, .obj)')
+    .option('--grid <n>', 'marching-cubes cells per axis (Point-E: 128)', integer('grid', 8, 512), 128)
+    .option('--up <axis>', "the cloud's up axis: z for Point-E's PLY files (its .npz files are always z-up)", 'y');
+  for (const o of runtimeOptions()) meshCmd.addOption(o);
+  meshCmd.action(async (path: string, o) => {
+    const ext = extname(o.out).toLowerCase();
+    if (!MESH_EXTENSIONS.includes(ext))
+      throw new TonyError('usage', `--out ${o.out}: a mesh is written as ${MESH_EXTENSIONS.join(', ')}`, 'e.g. --out shape.glb');
+    if (o.up !== 'y' && o.up !== 'z') throw new TonyError('usage', `--up must be y or z, got '${o.up}'`);
+    await checkWritable(o.out, 'file');
+    const file = await readShapeFile(path, { up: o.up });
+    if (file.kind !== 'points')
+      throw new TonyError('usage', `${path} is a mesh already`, 'pass a point cloud (.ply without faces, or .npz)');
+    const sdf = await loadPointESdf(o.sdf, { device: o.device, threads: o.threads });
+    try {
+      process.stderr.write(`tony: pointe SDF model ${sdf.id} on ${sdf.provider}\n`);
+      await writeMesh(sdf, file.cloud, o.out, o.grid);
+      process.stdout.write(`${o.out}\n`);
+    } finally {
+      await sdf.close();
+    }
+  });
+
+  const evalStage = pointe
+    .command('eval-stage')
+    .description("score the upsampler or the SDF model alone on held-out scenes' true clouds against their exact shapes")
+    .requiredOption('--data <dir>', 'the `tony shapes generate` folder it trained on (held-out scenes come from it)')
+    .option('--upsampler <dir>', 'an upsampler run: Chamfer of its input and of input + drawn points')
+    .option('--sdf <dir>', 'an SDF-model run: Chamfer of its meshes, and how many are watertight')
+    .option('--grid <n>', 'marching-cubes cells per axis for --sdf', integer('grid', 8, 512), 128)
+    .option('--scenes <n>', 'held-out scenes', count('scenes'), 16)
+    .option('--tau <d>', 'F-score threshold', number('tau', { min: 0, exclusiveMin: true }), 0.05)
+    .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
+    .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--json <file>', 'write the full report as JSON');
+  for (const o of runtimeOptions()) evalStage.addOption(o);
+  evalStage.action(async (o) => {
+    if (!o.upsampler === !o.sdf) throw new TonyError('usage', 'pass exactly one of --upsampler and --sdf');
+    if (o.json) await checkWritable(o.json, 'file');
+    const captions = await heldOutCaptions(o.data, o.scenes);
+    const f = (x: number) => x.toFixed(4);
+    const line = (name: string, s: { chamfer: number; chamferSe: number; fscore: number; fscoreSe: number }) =>
+      `${name.padEnd(34)} ${f(s.chamfer)} ± ${f(s.chamferSe)}   ${f(s.fscore)} ± ${f(s.fscoreSe)}\n`;
+    const opts = { tau: o.tau, truthPoints: o.truthPoints, seed: o.seed };
+    const bar = progressBar('eval', 'scenes');
+    if (o.upsampler) {
+      const up = await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads });
+      try {
+        const r = await evaluateUpsampler(up, captions, { ...opts, onProgress: bar.update });
+        bar.stop();
+        if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
+        const M = up.cfg.lowResPoints;
+        const N = up.cfg.points;
+        process.stdout.write(`${captions.length} held-out scenes     chamfer (± s.e.)     F@${o.tau} (± s.e.)\n`);
+        process.stdout.write(line(`true ${M}-point input`, r.input));
+        process.stdout.write(line(`input + ${N} upsampled points`, r.upsampled));
+        process.stdout.write(line(`true ${M + N}-point subsample`, r.truthSubsample));
+        process.stdout.write(
+          `chamfer change, paired: ${f(r.chamferChange.mean)} ± ${f(r.chamferChange.se)}; ${r.secondsPerSample.toFixed(2)} s per upsample\n`,
+        );
+      } finally {
+        await up.close();
+      }
+    } else {
+      const sdf = await loadPointESdf(o.sdf, { device: o.device, threads: o.threads });
+      try {
+        const r = await evaluateSdf(sdf, captions, { ...opts, grid: o.grid, onProgress: bar.update });
+        bar.stop();
+        if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
+        process.stdout.write(`${captions.length} held-out scenes, grid ${o.grid}   chamfer (± s.e.)     F@${o.tau} (± s.e.)\n`);
+        process.stdout.write(line(`SDF model's meshes (${captions.length - r.empty} non-empty)`, r.mesh));
+        process.stdout.write(line('exact SDF meshed at the same grid', r.exact));
+        process.stdout.write(
+          `watertight: ${(100 * r.watertight).toFixed(0)} % of ${captions.length}; empty: ${r.empty}; ${r.secondsPerMesh.toFixed(1)} s per mesh\n`,
+        );
+      } finally {
+        await sdf.close();
+      }
     }
   });
 
@@ -78,6 +206,7 @@ export function register(program: Command): void {
     .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
     .option('--steps <n>', 'Karras Heun steps', count('steps'), 64)
     .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--classifier <dir>', 'a pointe classifier run (tony train pointe --stage classifier): adds P-FID, P-IS and caption accuracy')
     .option('--json <file>', 'write the full report (every scene) as JSON');
   for (const o of runtimeOptions()) evalCmd.addOption(o);
   evalCmd.action(async (o) => {
@@ -89,6 +218,7 @@ export function register(program: Command): void {
     if (o.json) await checkWritable(o.json, 'file');
     const captions = await heldOutCaptions(o.data, o.scenes);
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
+    const classifier = o.classifier ? await loadPointNet(o.classifier, { device: o.device, threads: o.threads }) : undefined;
     try {
       process.stderr.write(`tony: pointe ${m.id} on ${m.provider}; ${captions.length} held-out scenes × guidance ${guidance.join(', ')}\n`);
       const bar = progressBar('eval', 'samples');
@@ -99,6 +229,7 @@ export function register(program: Command): void {
         truthPoints: o.truthPoints,
         steps: o.steps,
         seed: o.seed,
+        ...(classifier ? { classifier } : {}),
         onProgress: bar.update,
       });
       bar.stop();
@@ -115,8 +246,17 @@ export function register(program: Command): void {
       process.stdout.write(
         `wrong caption (another held-out scene's truth): chamfer ${f(report.wrongCaption.chamfer)}, F ${f(report.wrongCaption.fscore)}\n`,
       );
+      if (report.classifier) {
+        const row = (name: string, c: ClassifierScores) =>
+          `${name.padEnd(22)}  ${c.pfid.toFixed(3).padStart(8)}  ${c.pis.toFixed(3).padStart(6)}  ${c.captionAccuracy.toFixed(3)}     ` +
+          `${c.accuracy.arrangement.toFixed(3)}        ${c.accuracy.shape.toFixed(3)}  ${c.accuracy.color.toFixed(3)}\n`;
+        process.stdout.write('classifier              P-FID     P-IS    caption   arrangement  shape  colour\n');
+        for (const c of report.classifier.byGuidance) process.stdout.write(row(`guidance ${c.guidance}`, c));
+        process.stdout.write(row('true clouds (2nd draw)', report.classifier.truth));
+      }
     } finally {
       await m.close();
+      await classifier?.close();
     }
   });
 }

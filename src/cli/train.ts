@@ -356,12 +356,13 @@ export function register(program: Command): void {
       .option('--data <path>', 'training data (repeatable; what it is depends on the kind)', collect, [])
       .option('--eval-batches <n>', 'validation batches per evaluation', count('eval-batches'), 4)
       .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
+      .option('--stage <name>', 'which stage of a multi-stage kind to train, the same as --set stage=<name> (pointe: base, upsample, sdf)')
       .action((opts) => runKind(kind, opts));
   }
 }
 
 /** `tony train <name>` for any registry row that reads its own data. */
-async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number }): Promise<void> {
+async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number; stage?: string }): Promise<void> {
   if (!kind.data)
     throw new TonyError(
       'usage',
@@ -370,7 +371,7 @@ async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number })
     );
   if (!f.data.length) throw new TonyError('usage', `train ${kind.name} needs --data <path>`);
   for (const d of f.data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`);
-  const cfg = kind.config(parseSets(f.set));
+  const cfg = kind.config({ ...parseSets(f.set), ...(f.stage !== undefined ? { stage: f.stage } : {}) });
   const data = await kind.data(f.data, cfg);
   // A reader may say what it did on the way in (e.g. resampled clips): `notes: string[]`.
   const notes = (data as { notes?: unknown })?.notes;

@@ -18,10 +18,12 @@ import type { ManifestEntry } from '../../shape/dataset.ts';
 import { meshField } from '../../shape/marching-cubes.ts';
 import type { PointCloud } from '../../shape/mesh.ts';
 import { chamferDistance, fScore } from '../../shape/metrics.ts';
-import { sampleSurface } from '../../shape/pointcloud.ts';
+import { farthestPointSample, sampleSurface } from '../../shape/pointcloud.ts';
 import { buildScene, captionOf, parseCaption } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
-import { isHeldOut } from './kind.ts';
+import { type Classified, HEAD_NAMES, type Head, labelsOf, type PointNetModel } from './classifier.ts';
+import { isHeldOut } from './data.ts';
+import { frechetDistance, inceptionScore } from './metrics.ts';
 import type { PointEModel } from './model.ts';
 
 /** Marching-cubes cells per axis for the true surface (the dataset's default mesh resolution). */
@@ -37,7 +39,21 @@ export interface EvalOptions {
   truthPoints: number;
   steps?: number;
   seed?: number;
+  /** The trained PointNet (classifier.ts): adds P-FID, P-IS and caption accuracy. */
+  classifier?: PointNetModel;
   onProgress?: (p: Progress) => void;
+}
+
+/** The classifier's verdict on one set of clouds, one per caption. */
+export interface ClassifierScores {
+  /** Fréchet distance of its features to those of the true clouds (metrics.ts). */
+  pfid: number;
+  /** exp(E KL(p(shape | x) ‖ p(shape))) over the shape head. */
+  pis: number;
+  /** Fraction whose arrangement, first shape and first colour all match the caption. */
+  captionAccuracy: number;
+  /** Per head: the fraction matching the caption. */
+  accuracy: Record<Head, number>;
 }
 
 interface SceneScore {
@@ -57,10 +73,35 @@ export interface EvalReport {
   floor: { chamfer: number; fscore: number };
   /** The next held-out caption's true shape (N points) against the truth. */
   wrongCaption: { chamfer: number; fscore: number };
+  /**
+   * With a classifier: its scores per guidance scale, and for a second draw of the true clouds
+   * (their P-FID against the first draw is the floor; their accuracy the classifier's own ceiling).
+   */
+  classifier?: { byGuidance: (ClassifierScores & { guidance: number })[]; truth: ClassifierScores };
+}
+
+/** The classifier's scores of clouds for captions, against the true clouds' features. */
+async function classifierScores(
+  c: PointNetModel,
+  clouds: PointCloud[],
+  captions: readonly string[],
+  truth: Classified,
+): Promise<ClassifierScores> {
+  const r = await c.classify(clouds);
+  const labels = captions.map((x) => labelsOf(parseCaption(x)));
+  const argmax = (p: Float64Array) => p.indexOf(Math.max(...p));
+  const right = (h: Head, i: number) => argmax(r.probs[h][i]!) === labels[i]![h];
+  const accuracy = Object.fromEntries(HEAD_NAMES.map((h) => [h, mean(labels.map((_, i) => +right(h, i)))])) as Record<Head, number>;
+  return {
+    pfid: frechetDistance(r.features, truth.features),
+    pis: inceptionScore(r.probs.shape),
+    captionAccuracy: mean(labels.map((_, i) => +HEAD_NAMES.every((h) => right(h, i)))),
+    accuracy,
+  };
 }
 
 /** The true surface of a caption: parse → exact SDF → marching cubes → n points by area. */
-function truthCloud(caption: string, n: number, seed: number): PointCloud {
+export function truthCloud(caption: string, n: number, seed: number): PointCloud {
   const mesh = meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
   return sampleSurface(mesh, n, { seed });
 }
@@ -91,9 +132,9 @@ export async function heldOutCaptions(dataDir: string, limit: number): Promise<s
   return out;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Standard error of the mean: sample std / √n (0 for one value). */
-const stderr = (xs: number[]) => {
+export const stderr = (xs: number[]) => {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
@@ -104,10 +145,12 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
   const N = model.cfg.points;
   const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + i));
   const rows: SceneScore[] = [];
+  const samples = new Map<number, PointCloud[]>(o.guidance.map((g) => [g, []]));
   const total = captions.length * o.guidance.length;
   for (let i = 0; i < captions.length; i++) {
     for (const g of o.guidance) {
       const { cloud, seconds } = await model.sample({ caption: captions[i]!, guidance: g, steps: o.steps, seed: (o.seed ?? 0) + i });
+      samples.get(g)!.push(cloud);
       rows.push({
         caption: captions[i]!,
         guidance: g,
@@ -127,9 +170,22 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     const other = truthCloud(captions[j]!, N, 7000 + i).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
+  let classifier: EvalReport['classifier'];
+  if (o.classifier) {
+    // the true clouds as the classifier trained on them: dense surface points, farthest-point subsampled to N
+    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + i), N));
+    const truth = await o.classifier.classify(truthDraw(9000));
+    classifier = {
+      byGuidance: [],
+      truth: await classifierScores(o.classifier, truthDraw(11_000), captions, truth),
+    };
+    for (const g of o.guidance)
+      classifier.byGuidance.push({ guidance: g, ...(await classifierScores(o.classifier, samples.get(g)!, captions, truth)) });
+  }
   return {
     scenes: [...captions],
     rows,
+    ...(classifier ? { classifier } : {}),
     byGuidance: o.guidance.map((g) => {
       const r = rows.filter((x) => x.guidance === g);
       const c = r.map((x) => x.chamfer);

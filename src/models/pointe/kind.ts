@@ -10,20 +10,17 @@
  * attributes, whatever caption prefix it was given — goes to validation with a stable draw of 10 %
  * of distinct scenes, so validation captions describe geometry the model never trained on.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { diffusionFeeds } from '../../diffusion/losses.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import type { TrainTask } from '../../engine/trainer.ts';
 import { TonyError } from '../../errors.ts';
 import { prng } from '../../random.ts';
-import type { ManifestEntry } from '../../shape/dataset.ts';
-import { readPly } from '../../shape/ply.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
-import { captionOf } from '../../shape/scenes.ts';
 import type { ModelKind, TrainSetup } from '../index.ts';
 import { buildVocabulary, captionFeeds, captionWords, encodeCaption } from './captions.ts';
-import { loadPointE } from './model.ts';
+import { type ClassifierData, classifierTask, readLabelledClouds } from './classifier.ts';
+import { manifestClouds, splitByScene } from './data.ts';
+import { loadPointEStage } from './model.ts';
 import {
   CHANNELS,
   diffusionOf,
@@ -35,6 +32,8 @@ import {
   pointeObjective,
   toChannels,
 } from './pointe.ts';
+import { readSdfShapes, type SdfData, sdfTask } from './sdf-task.ts';
+import { readUpsampleShapes, type UpsampleData, upsampleTask } from './upsample.ts';
 
 /** One training example: a caption and its cloud in model channels, N × 6 row-major. */
 interface ShapeExample {
@@ -45,6 +44,8 @@ interface ShapeExample {
   x0: Float32Array;
 }
 
+export { isHeldOut } from './data.ts';
+
 export interface ShapeData {
   train: ShapeExample[];
   val: ShapeExample[];
@@ -53,79 +54,20 @@ export interface ShapeData {
   notes: string[];
 }
 
-/** Fraction of distinct scenes held out for validation. */
-const HELD_OUT = 0.1;
-
-/** FNV-1a → [0, 1): a stable draw per name. */
-function unit(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) / 2 ** 32;
-}
-
-/** Whether a scene (its prefix-free caption) is held out. */
-export const isHeldOut = (scene: string) => unit(`scene:${scene}`) < HELD_OUT;
-
 /** Read `tony shapes generate` folders into examples of cfg.points points, split by scene. */
 export async function readShapes(paths: readonly string[], cfg: Readonly<PointEConfig>): Promise<ShapeData> {
   const all: ShapeExample[] = [];
-  for (const dir of paths) {
-    const manifest = join(dir, 'manifest.jsonl');
-    let text: string;
-    try {
-      text = await readFile(manifest, 'utf8');
-    } catch (err) {
+  for await (const { id, caption, scene, cloud, file } of manifestClouds(paths)) {
+    const n = cloud.xyz.length / 3;
+    if (n < cfg.points)
       throw new TonyError(
         'data',
-        `${dir}: no manifest.jsonl (${(err as Error).message})`,
-        'make one: tony shapes generate --count 3000 --out <dir>',
-        {
-          cause: err,
-        },
+        `${file}: ${n} points, the model needs ${cfg.points}`,
+        `generate more points (tony shapes generate --points ${cfg.points * 4}) or train fewer (--set points=${n})`,
       );
-    }
-    const lines = text.split('\n');
-    for (let ln = 0; ln < lines.length; ln++) {
-      if (lines[ln]!.trim() === '') continue;
-      let e: ManifestEntry;
-      try {
-        e = JSON.parse(lines[ln]!) as ManifestEntry;
-      } catch (err) {
-        throw new TonyError(
-          'data',
-          `${manifest}:${ln + 1}: not JSON (${(err as Error).message})`,
-          'regenerate it with tony shapes generate',
-          {
-            cause: err,
-          },
-        );
-      }
-      if (typeof e.caption !== 'string' || typeof e.points !== 'string' || !e.attributes)
-        throw new TonyError(
-          'data',
-          `${manifest}:${ln + 1}: needs caption, attributes and points`,
-          'regenerate it with tony shapes generate',
-        );
-      const ply = readPly(new Uint8Array(await readFile(join(dir, e.points))));
-      const n = ply.xyz.length / 3;
-      if (n < cfg.points)
-        throw new TonyError(
-          'data',
-          `${join(dir, e.points)}: ${n} points, the model needs ${cfg.points}`,
-          `generate more points (tony shapes generate --points ${cfg.points * 4}) or train fewer (--set points=${n})`,
-        );
-      const cloud = farthestPointSample({ xyz: ply.xyz, ...(ply.rgb ? { rgb: ply.rgb } : {}) }, cfg.points);
-      all.push({ id: e.id, caption: e.caption, scene: captionOf(e.attributes, 0), x0: toChannels(cloud) });
-    }
+    all.push({ id, caption, scene, x0: toChannels(farthestPointSample(cloud, cfg.points)) });
   }
-  const val = all.filter((x) => isHeldOut(x.scene));
-  const train = all.filter((x) => !isHeldOut(x.scene));
-  if (train.length === 0 || val.length === 0)
-    throw new TonyError(
-      'data',
-      `pointe needs training and held-out scenes, got ${train.length} and ${val.length} examples`,
-      'generate more items: tony shapes generate --count 3000',
-    );
+  const { train, val } = splitByScene(all);
   const vocab = buildVocabulary(all.map((x) => x.caption));
   return { train, val, vocab, notes: [`${train.length} training and ${val.length} held-out clouds; ${vocab.length} caption words`] };
 }
@@ -198,10 +140,32 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
   };
 }
 
-export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData> = {
+type Stage = 'base' | 'upsample' | 'sdf' | 'classifier';
+type AnyData = ShapeData | UpsampleData | SdfData | ClassifierData;
+
+/**
+ * One registry row, four stages: the config's `stage` picks the data reader and the task (base:
+ * text → points, this file; upsample: more points, upsample.ts; sdf: points → signed distances,
+ * sdf-task.ts; classifier: the metrics' PointNet, classifier.ts).
+ */
+const STAGE_ROWS: Record<
+  Stage,
+  {
+    data: (paths: readonly string[], cfg: Readonly<PointEConfig>) => Promise<AnyData>;
+    task: (cfg: Readonly<PointEConfig>, data: AnyData, setup: TrainSetup) => TrainTask;
+  }
+> = {
+  base: { data: readShapes, task: (c, d, s) => pointeTask(c, d as ShapeData, s) },
+  upsample: { data: readUpsampleShapes, task: (c, d, s) => upsampleTask(c, d as UpsampleData, s) },
+  sdf: { data: readSdfShapes, task: (c, d, s) => sdfTask(c, d as SdfData, s) },
+  classifier: { data: readLabelledClouds, task: (c, d, s) => classifierTask(c, d as ClassifierData, s) },
+};
+
+export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | UpsampleData | SdfData | ClassifierData> = {
   name: 'pointe',
   kind: 'pointe',
-  summary: "Point-E's base model, text → coloured point cloud (a `tony shapes generate` folder)",
+  summary:
+    'Point-E: the base model (text → coloured point cloud) or, with --stage sdf, the SDF model (cloud → mesh); data: a `tony shapes generate` folder',
   capabilities: ['generate-shape'],
   // `--set preset=small` picks a preset; other keys override it
   config: (overrides) => {
@@ -214,7 +178,7 @@ export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData> = {
       );
     return pointeConfig({ ...(preset ? POINTE_PRESETS[preset as string] : {}), ...rest });
   },
-  data: (paths, cfg) => readShapes(paths, cfg),
-  task: pointeTask,
-  load: (dir, opts) => loadPointE(dir, opts),
+  data: (paths, cfg) => STAGE_ROWS[cfg.stage as Stage].data(paths, cfg),
+  task: (cfg, data, setup) => STAGE_ROWS[cfg.stage as Stage].task(cfg, data, setup),
+  load: (dir, opts) => loadPointEStage(dir, opts),
 };

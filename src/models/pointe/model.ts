@@ -14,12 +14,17 @@ import { hostTensor } from '../../engine/dtype.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
 import { loadWeights, runOnWeights } from '../../engine/state.ts';
+import { input } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
-import type { PointCloud } from '../../shape/mesh.ts';
+import { type Mesh, type PointCloud, pointCount } from '../../shape/mesh.ts';
+import { farthestPointSample } from '../../shape/pointcloud.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
 import { captionFeeds, encodeCaption } from './captions.ts';
+import { PointNetModel } from './classifier.ts';
 import { CHANNELS, diffusionOf, fromChannels, PointE, type PointEConfig, pointeConfig, pointeInputs } from './pointe.ts';
+import { COORD_SCALE, type MeshOptions, meshFromSdf, PointESdf, type SdfFunction } from './sdf.ts';
+import { PointEUpsamplerModel } from './upsample.ts';
 
 /** The most points one sample may ask for: attention is N², and 16K points is ~1 GB of scores per head. */
 export const MAX_POINTS = 16384;
@@ -134,18 +139,172 @@ export class PointEModel implements LoadedModel {
   }
 }
 
-/** A pointe run directory (its latest checkpoint) or exported model, loaded for sampling. */
-export async function loadPointE(dir: string, opts: LoadOptions = {}): Promise<PointEModel> {
+/** A pointe checkpoint's config and weights, with its kind checked. */
+async function readPointE(dir: string) {
   const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown>; vocab?: unknown }>(
     (await latestCheckpoint(dir))?.dir ?? dir,
   );
   if (ck.config.kind !== 'pointe')
     throw new TonyError('checkpoint', `${dir} holds a '${String(ck.config.kind)}' model, not pointe`, 'pass a run of tony train pointe');
+  return { ck, cfg: pointeConfig(ck.config.model ?? {}) };
+}
+
+/** A pointe run directory (its latest checkpoint) or exported model of either stage, as the registry loads it. */
+export async function loadPointEStage(
+  dir: string,
+  opts: LoadOptions = {},
+): Promise<PointEModel | PointEUpsamplerModel | PointESdfModel | PointNetModel> {
+  const { cfg } = await readPointE(dir);
+  if (cfg.stage === 'upsample') return loadPointEUpsampler(dir, opts);
+  return cfg.stage === 'sdf' ? loadPointESdf(dir, opts) : cfg.stage === 'classifier' ? loadPointNet(dir, opts) : loadPointE(dir, opts);
+}
+
+/** An upsampler run (tony train pointe --stage upsample), loaded for sampling. */
+export async function loadPointEUpsampler(dir: string, opts: LoadOptions = {}): Promise<PointEUpsamplerModel> {
+  const { ck, cfg } = await readPointE(dir);
+  if (cfg.stage !== 'upsample')
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds Point-E's ${cfg.stage} model, not the upsampler`,
+      'pass a run of tony train pointe --stage upsample',
+    );
+  const rt = await Runtime.start({ device: opts.device, threads: opts.threads });
+  await loadWeights(rt, ck.params);
+  return new PointEUpsamplerModel(opts.id ?? basename(resolve(dir)), cfg, rt);
+}
+
+/** A classifier run (tony train pointe --stage classifier), loaded for the P-FID/P-IS metrics. */
+export async function loadPointNet(dir: string, opts: LoadOptions = {}): Promise<PointNetModel> {
+  const { ck, cfg } = await readPointE(dir);
+  if (cfg.stage !== 'classifier')
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds Point-E's ${cfg.stage} model, not the classifier`,
+      'pass a run of tony train pointe --stage classifier',
+    );
+  const rt = await Runtime.start({ device: opts.device, threads: opts.threads });
+  await loadWeights(rt, ck.params);
+  return new PointNetModel(opts.id ?? basename(resolve(dir)), cfg, rt);
+}
+
+/** A base-model run directory (its latest checkpoint) or exported model, loaded for sampling. */
+export async function loadPointE(dir: string, opts: LoadOptions = {}): Promise<PointEModel> {
+  const { ck, cfg } = await readPointE(dir);
+  if (cfg.stage !== 'base')
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds Point-E's ${cfg.stage} model, not the base model`,
+      'pass a run of tony train pointe --stage base (an SDF model goes to --sdf)',
+    );
   const vocab = ck.config.vocab;
   if (!Array.isArray(vocab) || vocab.some((w) => typeof w !== 'string'))
     throw new TonyError('checkpoint', `${dir}: config.json has no caption vocabulary`, 'retrain with tony train pointe');
-  const cfg = pointeConfig(ck.config.model ?? {});
   const rt = await Runtime.start({ device: opts.device, threads: opts.threads });
   await loadWeights(rt, ck.params);
   return new PointEModel(opts.id ?? basename(resolve(dir)), cfg, vocab as string[], rt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SDF model: cloud → signed distances → coloured mesh (sdf.ts)
+
+/** Queries per run of the SDF decoder graph (its scores are heads × chunk × N floats). */
+const SDF_CHUNK = 4096;
+
+export class PointESdfModel implements LoadedModel {
+  readonly kind = 'pointe';
+  readonly capabilities = ['mesh-points'] as const;
+  private readonly model: PointESdf;
+  private encoders = new Map<number, Promise<Session>>();
+  private decoders = new Map<number, Promise<Session>>();
+
+  constructor(
+    readonly id: string,
+    readonly cfg: Readonly<PointEConfig>,
+    private readonly rt: Runtime,
+  ) {
+    this.model = new PointESdf(cfg);
+  }
+
+  get provider(): string {
+    return this.rt.description;
+  }
+
+  /** The encoder graph for one cloud of N points and the decoder graph over its N latents (kept per N). */
+  private graphs(N: number) {
+    let enc = this.encoders.get(N);
+    let dec = this.decoders.get(N);
+    if (!enc || !dec) {
+      const m = new PointESdf(this.cfg); // a fresh trace; parameter names match this.model's
+      const cloud = input('cloud', [1, N, 3]);
+      enc = this.rt.load(exportOnnx([cloud, ...m.ps.inputs], { latents: m.encode(cloud) }, { name: `pointe_sdf_encode_${N}` }));
+      const latents = input('latents', [1, N, this.cfg.width]);
+      const queries = input('queries', [1, SDF_CHUNK, 3]);
+      dec = this.rt.load(
+        exportOnnx([queries, latents, ...m.ps.inputs], { sdf: m.predict(queries, latents) }, { name: `pointe_sdf_decode_${N}` }),
+      );
+      this.encoders.set(N, enc);
+      this.decoders.set(N, dec);
+    }
+    return { enc, dec };
+  }
+
+  /**
+   * The signed-distance function of one cloud (unit-cube coordinates). A cloud larger than the
+   * model's N is farthest-point subsampled to N, as in training; a smaller one is read as is (the
+   * encoder takes any N).
+   */
+  async sdfOf(cloud: PointCloud): Promise<SdfFunction> {
+    const inCloud = pointCount(cloud) > this.cfg.points ? farthestPointSample({ xyz: cloud.xyz }, this.cfg.points) : cloud;
+    const N = pointCount(inCloud);
+    const g = this.graphs(N);
+    const { latents } = await runOnWeights(this.rt, await g.enc, this.model.ps, {
+      cloud: hostTensor(
+        'float32',
+        [1, N, 3],
+        inCloud.xyz.map((v) => v * COORD_SCALE),
+      ),
+    });
+    const dec = await g.dec;
+    return async (q) => {
+      const m = q.length / 3;
+      const out = new Float32Array(m);
+      const buf = new Float32Array(3 * SDF_CHUNK);
+      for (let start = 0; start < m; start += SDF_CHUNK) {
+        const k = Math.min(SDF_CHUNK, m - start);
+        buf.fill(0);
+        for (let i = 0; i < 3 * k; i++) buf[i] = q[3 * start + i]! * COORD_SCALE;
+        const res = await runOnWeights(this.rt, dec, this.model.ps, {
+          queries: hostTensor('float32', [1, SDF_CHUNK, 3], buf),
+          latents: latents!,
+        });
+        out.set((res.sdf!.data as Float32Array).subarray(0, k), start);
+      }
+      return out;
+    };
+  }
+
+  /** A coloured mesh of a cloud: its SDF on a grid (Point-E: 128), marching cubes, nearest-point colours. */
+  async mesh(cloud: PointCloud, opts: Omit<MeshOptions, 'chunk'> = {}): Promise<{ mesh: Mesh; seconds: number }> {
+    const t0 = performance.now();
+    const mesh = await meshFromSdf(await this.sdfOf(cloud), cloud, { ...opts, chunk: 4 * SDF_CHUNK });
+    return { mesh, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  async close(): Promise<void> {
+    await this.rt.close();
+  }
+}
+
+/** An SDF-model run directory (its latest checkpoint) or exported model, loaded for meshing. */
+export async function loadPointESdf(dir: string, opts: LoadOptions = {}): Promise<PointESdfModel> {
+  const { ck, cfg } = await readPointE(dir);
+  if (cfg.stage !== 'sdf')
+    throw new TonyError(
+      'checkpoint',
+      `${dir} holds Point-E's ${cfg.stage} model, not the SDF model`,
+      'pass a run of tony train pointe --stage sdf',
+    );
+  const rt = await Runtime.start({ device: opts.device, threads: opts.threads });
+  await loadWeights(rt, ck.params);
+  return new PointESdfModel(opts.id ?? basename(resolve(dir)), cfg, rt);
 }

@@ -39,7 +39,12 @@ import type { PointCloud } from '../../shape/mesh.ts';
 // Config
 
 const POINTE_DEFAULTS = {
-  /** Which model this is: `base` (text → points). `upsample` and `sdf` are not built yet. */
+  /**
+   * Which model this is: `base` (text → points); `upsample` (a low-resolution cloud → more points,
+   * upsample.ts: points, lowResPoints and the transformer and diffusion keys, no text); `sdf`
+   * (points → signed distances, sdf.ts: points, width, layers, heads and the SDF keys below);
+   * `classifier` (the PointNet of the P-FID/P-IS metrics, classifier.ts: points and width).
+   */
   stage: 'base',
   /** Points per cloud N in training (the paper's base model: 1,024). Sampling takes any N. */
   points: 1024,
@@ -57,6 +62,19 @@ const POINTE_DEFAULTS = {
   learnSigma: true,
   /** Probability that an example's condition is dropped in training (Point-E: 0.1). */
   condDrop: 0.1,
+  /** SDF model only: cross-attention blocks of the query decoder (Point-E: 4). */
+  decoderLayers: 4,
+  /** SDF model only: query points per cloud in a training batch. */
+  queries: 1024,
+  /**
+   * SDF model only: distances are clamped to ±truncation (unit-cube units) in the loss, as DeepSDF
+   * does — marching cubes needs the sign and the near-surface values, not the far field.
+   */
+  truncation: 0.1,
+  /** Upsampler only: points in the low-resolution cloud it conditions on (Point-E: 1,024; `points` is then 3,072). */
+  lowResPoints: 1024,
+  /** SDF model only: Fourier frequencies of the coordinates (0 = Point-E's raw xyz; sdf.ts says why 5). */
+  fourier: 5,
 };
 export type PointEConfig = typeof POINTE_DEFAULTS;
 
@@ -65,6 +83,12 @@ export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
   paper: {},
   small: { points: 256, width: 128, layers: 4, heads: 4, textLayers: 1 },
   tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 },
+  /** The SDF model at CPU scale: 256 points in, two encoder and two decoder blocks of width 64. */
+  'sdf-small': { stage: 'sdf', points: 256, width: 64, layers: 2, heads: 4, decoderLayers: 2, queries: 512 },
+  /** The upsampler at CPU scale: 64 → 64 + 192 points (Point-E: 1,024 → 1,024 + 3,072), linear schedule. */
+  'upsample-small': { stage: 'upsample', points: 192, lowResPoints: 64, width: 128, layers: 4, heads: 4, schedule: 'linear' },
+  /** The evaluation classifier: 256 points, shared layers 64 and 128 wide. */
+  classifier: { stage: 'classifier', points: 256, width: 128 },
 };
 
 /** Channels per point: xyz + RGB. */
@@ -102,22 +126,34 @@ export function fromChannels(x: ArrayLike<number>): PointCloud {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The stages built (the config key `stage`, `tony train pointe --stage`). */
+const STAGES = ['base', 'upsample', 'sdf', 'classifier'];
+
 /** The validated config. */
 export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<PointEConfig> {
   const cfg = resolveConfig('pointe', POINTE_DEFAULTS, overrides);
-  if (cfg.stage !== 'base')
-    throw new TonyError(
-      'config',
-      `pointe: stage '${cfg.stage}' is not built yet`,
-      'train the base model (--set stage=base); the upsampler and the SDF model come next',
-    );
-  for (const k of ['points', 'width', 'layers', 'heads', 'textLayers', 'maxWords', 'timesteps'] as const) {
+  if (!STAGES.includes(cfg.stage)) throw new TonyError('config', `pointe: unknown stage '${cfg.stage}'`, `stages: ${STAGES.join(', ')}`);
+  for (const k of [
+    'points',
+    'width',
+    'layers',
+    'heads',
+    'textLayers',
+    'maxWords',
+    'timesteps',
+    'decoderLayers',
+    'queries',
+    'lowResPoints',
+  ] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `pointe: ${k} must be a positive integer, got ${cfg[k]}`);
   }
   if (cfg.width % cfg.heads !== 0) throw new TonyError('config', `pointe: width ${cfg.width} is not divisible by heads ${cfg.heads}`);
   if (cfg.schedule !== 'cosine' && cfg.schedule !== 'linear')
     throw new TonyError('config', `pointe: schedule must be 'cosine' or 'linear', got '${cfg.schedule}'`);
   if (!(cfg.condDrop >= 0 && cfg.condDrop < 1)) throw new TonyError('config', `pointe: condDrop must be in [0, 1), got ${cfg.condDrop}`);
+  if (!Number.isInteger(cfg.fourier) || cfg.fourier < 0)
+    throw new TonyError('config', `pointe: fourier must be an integer ≥ 0, got ${cfg.fourier}`);
+  if (!(cfg.truncation > 0)) throw new TonyError('config', `pointe: truncation must be > 0, got ${cfg.truncation}`);
   return cfg;
 }
 
@@ -129,7 +165,7 @@ export const diffusionOf = (cfg: Readonly<PointEConfig>) =>
 // Blocks
 
 /** A pre-LN residual block with bidirectional attention (Point-E's ResidualAttentionBlock). */
-class Block {
+export class Block {
   readonly ln1: LayerNorm;
   readonly attn: SelfAttention;
   readonly ln2: LayerNorm;

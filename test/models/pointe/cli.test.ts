@@ -1,6 +1,6 @@
 // `tony pointe sample` and `tony train pointe` refuse bad input with a clear message and status 2,
 // never a stack trace: an empty caption, a mesh output the base model cannot make, an unsupported
-// point count, a directory without a model, data that is not a shapes folder, a stage not built.
+// point count, a directory without a model, data that is not a shapes folder, a stage unknown (--stage and --set stage=), a mesh format or cloud file `tony pointe mesh` cannot use.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,17 @@ describe('tony pointe / tony train pointe: bad input', () => {
     [['pointe', 'sample', '--model', join(dir, 'none'), '--caption', 'a red cube', '--out', ply], /checkpoint|config\.json/],
     [['train', 'pointe', '--data', join(dir, 'missing')], /--data '.*missing' does not exist/],
     [['train', 'pointe', '--data', dir], /no manifest\.jsonl/],
-    [['train', 'pointe', '--data', dir, '--set', 'stage=upsample'], /stage 'upsample' is not built yet/],
+    [['train', 'pointe', '--data', dir, '--set', 'stage=upsampler'], /unknown stage 'upsampler'/],
+    [['train', 'pointe', '--data', dir, '--stage', 'upsample'], /no manifest\.jsonl/],
+    [['train', 'pointe', '--data', dir, '--stage', 'sdff'], /unknown stage 'sdff'/],
+    [['train', 'pointe', '--data', dir, '--stage', 'sdf'], /no manifest\.jsonl/],
+    [
+      ['pointe', 'sample', '--model', dir, '--sdf', dir, '--caption', 'a red cube', '--out', join(dir, 'x.png')],
+      /a mesh is written as \.glb/,
+    ],
+    [['pointe', 'mesh', join(dir, 'none.ply'), '--sdf', dir, '--out', join(dir, 'm.glb')], /none\.ply/],
+    [['pointe', 'mesh', join(dir, 'c.txt'), '--sdf', dir, '--out', join(dir, 'm.glb')], /unsupported shape file extension '\.txt'/],
+    [['pointe', 'mesh', join(dir, 'c.ply'), '--sdf', dir, '--out', join(dir, 'm.stl')], /a mesh is written as \.glb, \.ply, \.obj/],
   ])(
     'refuses %j',
     async (args, message) => {

@@ -195,8 +195,8 @@ describe('channels and captions', () => {
     expect(() => encodeCaption('a red cube on top of a blue sphere', VOCAB, 5)).toThrow(/9 words; this model reads at most 5/);
   });
 
-  it('rejects stages not built yet and bad configs', () => {
-    expect(() => pointeConfig({ stage: 'upsample' })).toThrow(/not built yet/);
+  it('rejects unknown stages and bad configs', () => {
+    expect(() => pointeConfig({ stage: 'upsampler' })).toThrow(/unknown stage 'upsampler'/);
     expect(() => pointeConfig({ width: 10, heads: 4 })).toThrow(/divisible/);
     expect(() => pointeConfig({ condDrop: 1 })).toThrow(/condDrop/);
     expect(() => pointeConfig({ widht: 8 })).toThrow(/unknown pointe config key 'widht'/);
