@@ -8,7 +8,15 @@
  * leave-one-out errors, so the report shows whether the irreducible term earns its parameter.
  */
 import { TonyError } from '../errors.ts';
-import { bootstrapOptimalSize, type CurvePoint, computeFrontier, fitOptimalSize, type OptimalSize } from './frontier.ts';
+import {
+  bootstrapOptimalSize,
+  type CurvePoint,
+  computeFrontier,
+  fitOptimalSize,
+  leaveOutOptimalSize,
+  type OptimalSize,
+  type OptimalSizeLeaveOut,
+} from './frontier.ts';
 import { fitPowerLaw, formatPowerLaw, PARAMS_OF, type PowerLawFit, type PowerLawForm } from './powerlaw.ts';
 import { type BootstrapOptions, bootstrapPowerLaw, type Interval, type LeaveOneOut, leaveOneOut } from './resample.ts';
 import { chooseSplit, curvePoints, finalPoints, type RunRow } from './runs.ts';
@@ -37,7 +45,7 @@ export interface ScalingAnalysis {
   curves: Array<CurvePoint & { tokens: number }>;
   fits: Record<PowerLawForm, FormReport>;
   /** N_opt(C) ∝ C^β on the frontier (x = 'compute' only, and only when ≥ 2 sizes make the frontier). */
-  optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval> };
+  optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval>; leaveOut: OptimalSizeLeaveOut };
   /** Why optimalSize is missing, when x = 'compute'. */
   optimalSizeNote?: string;
 }
@@ -76,7 +84,11 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
   const out: ScalingAnalysis = { x: options.x, split, points, curves, fits };
   if (options.x === 'compute') {
     try {
-      out.optimalSize = { ...fitOptimalSize(points), intervals: bootstrapOptimalSize(points, options) };
+      out.optimalSize = {
+        ...fitOptimalSize(points),
+        intervals: bootstrapOptimalSize(points, options),
+        leaveOut: leaveOutOptimalSize(points),
+      };
     } catch (err) {
       if (!(err instanceof TonyError) || err.kind !== 'data') throw err;
       out.optimalSizeNote = err.message;
@@ -121,6 +133,14 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
       `  A      ${o.coefficient.toExponential(3).padStart(10)}   ${pct} CI [${iv.coefficient.lo.toExponential(3)}, ${iv.coefficient.hi.toExponential(3)}]`,
     );
     lines.push(`  R² (log N on log C) ${o.r2.toFixed(4)}`);
+    const fmt = (b: number | undefined) => (b === undefined ? '–' : b.toFixed(3));
+    lines.push(
+      `  leave one frontier point out: β in [${o.leaveOut.range.lo.toFixed(4)}, ${o.leaveOut.range.hi.toFixed(4)}] (over points and sizes)`,
+      `    without point i (by compute): ${o.leaveOut.withoutPoint.map(fmt).join(' ')}`,
+      `    without size: ${Object.entries(o.leaveOut.withoutSize)
+        .map(([run, b]) => `${run} ${fmt(b)}`)
+        .join(', ')}`,
+    );
   } else if (a.optimalSizeNote) {
     lines.push('', `N_opt(C): not fitted: ${a.optimalSizeNote}`);
   }

@@ -106,3 +106,28 @@ export function bootstrapOptimalSize(
     options,
   ).intervals;
 }
+
+/** β refitted without each frontier point, and without each size's points (issue 11: β must not hinge on one point). */
+export interface OptimalSizeLeaveOut {
+  /** β without frontier point i (undefined where fewer than 2 sizes remain). */
+  withoutPoint: Array<number | undefined>;
+  /** β without every frontier point of one size, keyed by run name. */
+  withoutSize: Record<string, number | undefined>;
+  /** Smallest and largest β over both lists (NaN when there is none). */
+  range: Interval;
+}
+
+/**
+ * Leave-one-out for N_opt(C) ∝ C^β: refit β without each frontier point, and without each size's
+ * points. A β that moves far when one point (typically the last, at the highest compute) is dropped
+ * rests on that point — the failure of the first sweep (docs/results/scaling.md).
+ */
+export function leaveOutOptimalSize(frontier: readonly CurvePoint[]): OptimalSizeLeaveOut {
+  const betaOf = (pts: CurvePoint[]) => (new Set(pts.map((p) => p.params)).size >= 2 ? fitOptimalSize(pts).beta : undefined);
+  const withoutPoint = frontier.map((_, i) => betaOf(frontier.filter((_, j) => j !== i)));
+  const withoutSize: Record<string, number | undefined> = {};
+  for (const run of new Set(frontier.map((p) => p.run))) withoutSize[run] = betaOf(frontier.filter((p) => p.run !== run));
+  const all = [...withoutPoint, ...Object.values(withoutSize)].filter((b): b is number => b !== undefined);
+  // NaN when no refit has two sizes left (a frontier of two points from two sizes).
+  return { withoutPoint, withoutSize, range: all.length ? { lo: Math.min(...all), hi: Math.max(...all) } : { lo: NaN, hi: NaN } };
+}
