@@ -14,6 +14,7 @@ import {
   computeFrontier,
   fitOptimalSize,
   leaveOutOptimalSize,
+  nearFrontier,
   type OptimalSize,
   type OptimalSizeLeaveOut,
 } from './frontier.ts';
@@ -22,6 +23,9 @@ import { type BootstrapOptions, bootstrapPowerLaw, type Interval, type LeaveOneO
 import { chooseSplit, curvePoints, finalPoints, type RunRow } from './runs.ts';
 
 export type ScalingAxis = 'params' | 'compute';
+
+/** Relative loss above the hull that still counts as "on the frontier" for the near-frontier β: 1 %. */
+export const NEAR_FRONTIER = 0.01;
 
 export interface AnalyzeOptions extends BootstrapOptions {
   x: ScalingAxis;
@@ -46,6 +50,11 @@ export interface ScalingAnalysis {
   fits: Record<PowerLawForm, FormReport>;
   /** N_opt(C) ∝ C^β on the frontier (x = 'compute' only, and only when ≥ 2 sizes make the frontier). */
   optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval>; leaveOut: OptimalSizeLeaveOut };
+  /**
+   * N_opt(C) refitted on every curve point within NEAR_FRONTIER of the hull (x = 'compute', when
+   * those points come from ≥ 2 sizes): β without the hull's knife edge (see nearFrontier).
+   */
+  nearFrontier?: OptimalSize & { tolerance: number; points: number; sizes: string[]; leaveOut: OptimalSizeLeaveOut };
   /** Why optimalSize is missing, when x = 'compute'. */
   optimalSizeNote?: string;
 }
@@ -89,6 +98,16 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
         intervals: bootstrapOptimalSize(points, options),
         leaveOut: leaveOutOptimalSize(points),
       };
+      const near = nearFrontier(curves, points, NEAR_FRONTIER);
+      const sizes = [...new Set([...near].sort((a, b) => a.params - b.params).map((p) => p.run))];
+      if (sizes.length >= 2)
+        out.nearFrontier = {
+          ...fitOptimalSize(near),
+          tolerance: NEAR_FRONTIER,
+          points: near.length,
+          sizes,
+          leaveOut: leaveOutOptimalSize(near),
+        };
     } catch (err) {
       if (!(err instanceof TonyError) || err.kind !== 'data') throw err;
       out.optimalSizeNote = err.message;
@@ -141,7 +160,16 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
         .map(([run, b]) => `${run} ${fmt(b)}`)
         .join(', ')}`,
     );
-  } else if (a.optimalSizeNote) {
+  }
+  if (a.nearFrontier) {
+    const nf = a.nearFrontier;
+    lines.push(
+      '',
+      `N_opt(C) on the ${nf.points} curve points within ${(100 * nf.tolerance).toFixed(0)} % of the frontier (${nf.sizes.length} sizes: ${nf.sizes.join(', ')})`,
+      `  β      ${nf.beta.toFixed(4).padStart(10)}   R² ${nf.r2.toFixed(4)}   leave one point or size out: β in [${nf.leaveOut.range.lo.toFixed(4)}, ${nf.leaveOut.range.hi.toFixed(4)}]`,
+    );
+  }
+  if (!a.optimalSize && a.optimalSizeNote) {
     lines.push('', `N_opt(C): not fitted: ${a.optimalSizeNote}`);
   }
   return lines.join('\n');

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { bootstrapOptimalSize, type CurvePoint, computeFrontier, fitOptimalSize, leaveOutOptimalSize } from '../../src/scaling/frontier.ts';
+import {
+  bootstrapOptimalSize,
+  type CurvePoint,
+  computeFrontier,
+  fitOptimalSize,
+  leaveOutOptimalSize,
+  nearFrontier,
+} from '../../src/scaling/frontier.ts';
 
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures/scipy_fits.json', import.meta.url), 'utf8')) as {
   frontier: { points: CurvePoint[]; frontier: number[]; beta: number; coefficient: number };
@@ -130,5 +137,20 @@ describe('leave-out check of β', () => {
     expect(lo.withoutPoint[2]).toBeUndefined();
     // Without the first point: sizes 10 at C=1e3 and 100 at C=1e4 → slope 1.
     expect(lo.withoutPoint[0]).toBeCloseTo(1, 12);
+  });
+});
+
+describe('nearFrontier', () => {
+  it('keeps curve points within the tolerance of the log-log hull (hand-computed interpolation)', () => {
+    const hull = [pt('a', 10, 1e2, 4), pt('b', 100, 1e4, 2)];
+    // Halfway in log C, the hull's log loss is the mean of log 4 and log 2: loss √8.
+    const on = pt('c', 30, 1e3, Math.sqrt(8));
+    const justAbove = pt('c', 30, 1e3 * 1.0001, Math.sqrt(8) * 1.005);
+    const tooHigh = pt('d', 50, 1e3, Math.sqrt(8) * 1.02);
+    const beyond = pt('e', 500, 1e5, 1);
+    const kept = nearFrontier([...hull, on, justAbove, tooHigh, beyond], hull, 0.01);
+    expect(kept).toEqual([...hull, on, justAbove]);
+    expect(nearFrontier([tooHigh], hull, 0.03)).toEqual([tooHigh]);
+    expect(() => nearFrontier(hull, hull, -1)).toThrow(TonyError);
   });
 });
