@@ -91,7 +91,8 @@ export async function passAtKByTemperature(
         // A different stream per problem and temperature, the same on every rerun.
         seed: (opts.seed ?? 0) * 1_000_003 + ti * 10_007 + pi,
       });
-      completions.push(r.choices.map((c) => cutAtAny(c.text, CODEX_STOP)));
+      // Trailing whitespace changes no Python program; dropping it lets equal programs share one run.
+      completions.push(r.choices.map((c) => `${cutAtAny(c.text, CODEX_STOP).trimEnd()}\n`));
       opts.onProgress?.({ done: ti * problems.length + pi + 1, total, info: { T: String(temperature), stage: 'sampling' } });
     }
     const { passed, executed } = await runCompletions(sb, problems, completions, { workers: opts.workers });
