@@ -585,6 +585,8 @@ function registerTiny(evalCmd: Command): void {
           const problems = [...(await loadProblems(join(o.problems, `infill-${span}.jsonl`), { infilling: true })).values()];
           const r = await withBar(`infill ${span}`, 'tasks', (onProgress) =>
             infillSuccess(model, sb, problems, o.mode, {
+              // Identifiers, expressions and lines lie within one line by construction; random spans may not.
+              singleLine: span !== 'span',
               workers: parseNumber('workers', o.workers, { integer: true, min: 1 }),
               onProgress,
             }),
@@ -598,7 +600,10 @@ function registerTiny(evalCmd: Command): void {
         `${o.model}, mode ${o.mode}${o.mode === 'fim' ? ` (${o.format})` : ''}\n${table(
           Object.entries(results).map(([span, r]) => [
             span,
-            `exact ${(100 * r.exactMatch).toFixed(1)} %   pass ${(100 * r.passRate).toFixed(1)} %   (${r.tasks} tasks)`,
+            `exact ${(100 * r.exactMatch).toFixed(1)} %   pass ${(100 * r.passRate).toFixed(1)} %   (${r.tasks} tasks)` +
+              (r.firstLine
+                ? `   cut at the first newline: exact ${(100 * r.firstLine.exactMatch).toFixed(1)} %   pass ${(100 * r.firstLine.passRate).toFixed(1)} %`
+                : ''),
           ]),
         )}\n`,
       );

@@ -126,6 +126,12 @@ export interface InfillScore {
   exactMatch: number;
   /** prompt + completion [+ suffix] passes the tests. */
   passRate: number;
+  /**
+   * FIM mode with `singleLine`: the same with the middle cut at its first newline, as single-line
+   * infilling harnesses do — for middles known to lie within one line, a model that writes the right
+   * middle and then fails to emit <EOT> is not charged for what it writes after the line ends.
+   */
+  firstLine?: { exactMatch: number; passRate: number };
 }
 
 /**
@@ -139,7 +145,7 @@ export async function infillSuccess(
   sb: Sandbox,
   problems: readonly Problem[],
   mode: 'fim' | 'prefix',
-  opts: { workers?: number; onProgress?: (p: { done: number; total: number }) => void } = {},
+  opts: { singleLine?: boolean; workers?: number; onProgress?: (p: { done: number; total: number }) => void } = {},
 ): Promise<{ score: InfillScore; completions: string[]; passed: boolean[] }> {
   const completions: string[] = [];
   for (const [i, p] of problems.entries()) {
@@ -155,22 +161,29 @@ export async function infillSuccess(
     completions.push(mode === 'fim' ? r.choices[0]!.text : cutAtAny(r.choices[0]!.text, CODEX_STOP));
     opts.onProgress?.({ done: i + 1, total: problems.length });
   }
+  const firstLine = mode === 'fim' && opts.singleLine ? completions.map((c) => c.split('\n')[0]!) : undefined;
   const programs = mode === 'fim' ? problems : problems.map((p) => ({ ...p, suffix: '' }));
   const { passed } = await runCompletions(
     sb,
     programs,
-    completions.map((c) => [c]),
+    completions.map((c, i) => (firstLine ? [c, firstLine[i]!] : [c])),
     { workers: opts.workers },
   );
-  const exact = completions.filter((c, i) =>
-    mode === 'fim'
-      ? c === problems[i]!.canonical_solution
-      : c.trimEnd() === (problems[i]!.canonical_solution + (problems[i]!.suffix ?? '')).trimEnd(),
-  ).length;
-  const flat = passed.map((ps) => ps[0]!);
+  const exactOf = (cs: string[]) =>
+    cs.filter((c, i) =>
+      mode === 'fim'
+        ? c === problems[i]!.canonical_solution
+        : c.trimEnd() === (problems[i]!.canonical_solution + (problems[i]!.suffix ?? '')).trimEnd(),
+    ).length / problems.length;
+  const rate = (j: number) => passed.filter((ps) => ps[j]).length / problems.length;
   return {
-    score: { tasks: problems.length, exactMatch: exact / problems.length, passRate: flat.filter(Boolean).length / problems.length },
+    score: {
+      tasks: problems.length,
+      exactMatch: exactOf(completions),
+      passRate: rate(0),
+      ...(firstLine ? { firstLine: { exactMatch: exactOf(firstLine), passRate: rate(1) } } : {}),
+    },
     completions,
-    passed: flat,
+    passed: passed.map((ps) => ps[0]!),
   };
 }

@@ -154,6 +154,18 @@ describe('tiny functions in the sandbox', () => {
     expect(m.score.passRate).toBeCloseTo(ends / 6, 12);
   }, 120_000);
 
+  it('single-line infilling: a right middle followed by junk fails raw and passes cut at its first newline', async () => {
+    const rng = new Rng(9);
+    const problems: Problem[] = test.slice(0, 4).map((f) => infillProblem(f, 'identifier', rng));
+    const rambling = scripted((req) => [`${problems.find((p) => p.prompt === req.prompt)!.canonical_solution}\n\ndef junk(:\n`]);
+    const r = await infillSuccess(rambling, sb, problems, 'fim', { singleLine: true });
+    expect(r.score.exactMatch).toBe(0);
+    expect(r.score.passRate).toBe(0); // the junk makes every program a syntax error
+    expect(r.score.firstLine).toEqual({ exactMatch: 1, passRate: 1 });
+    // Without singleLine (random spans, which may cross lines) there is no cut score.
+    expect((await infillSuccess(rambling, sb, problems, 'fim')).score.firstLine).toBeUndefined();
+  }, 60_000);
+
   it('runs identical completions once', async () => {
     const p = test.slice(0, 2);
     const r = await runCompletions(sb, p, [
