@@ -31,12 +31,3 @@ ev fim50-s0-spm --model "$W/fim50-s0" --mode fim --format spm
 ev fim50-s0-prefix --model "$W/fim50-s0" --mode prefix
 for a in line token doc; do ev fim50-$a-psm --model "$W/fim50-$a" --mode fim; done
 
-# Infilling loss of the span/level ablations (tony eval heldout-infill: mean NLL of the middle + <EOT>
-# on 100 held-out validation documents' random 2–12 character spans and whole lines), where success
-# rates at this size are all near zero.
-for r in fim50-s0 fim50-line fim50-token fim50-doc fim0-s0; do
-  for sp in span line; do
-    f=$E/loss-$r-$sp.txt
-    [ -s "$f" ] || tony eval heldout-infill --model "$W/$r" --data "$W/$r/data" --n 100 --span $sp --threads 1 > "$f"
-  done
-done
