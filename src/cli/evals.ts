@@ -468,6 +468,7 @@ function registerTiny(evalCmd: Command): void {
     .option('--k <list>', 'k values', '1,10,100')
     .option('--top-p <p>', 'nucleus mass (Codex: 0.95)', '0.95')
     .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--limit <n>', 'only the first n problems', count('limit'))
     .option('--out <file>', 'also write per-problem pass counts as JSON');
   addSandboxFlags(passk);
   for (const opt of runtimeOptions()) passk.addOption(opt);
@@ -480,6 +481,7 @@ function registerTiny(evalCmd: Command): void {
       k: string;
       topP: string;
       seed: number;
+      limit?: number;
       out?: string;
       workers: string;
       timeout: string;
@@ -499,7 +501,7 @@ function registerTiny(evalCmd: Command): void {
         import('../evals/tinyfuncs-run.ts'),
         import('../io.ts'),
       ]);
-      const problems = [...(await loadProblems(o.problems)).values()];
+      const problems = [...(await loadProblems(o.problems)).values()].slice(0, o.limit);
       const sb = await Sandbox.open({
         unsafeNoSandbox: !!o.unsafeNoSandbox,
         limits: { timeoutMs: parseNumber('timeout', o.timeout, { min: 0.1 }) * 1000 },
