@@ -71,7 +71,7 @@ if (what === 'passk') {
       mark: { type: 'line', point: true },
       encoding: {
         x: { field: 'step', type: 'quantitative' },
-        y: { field: 'loss', type: 'quantitative', title: 'nats/token', scale: { zero: false, type: 'log' } },
+        y: { field: 'loss', type: 'quantitative', title: 'nats/token', scale: { type: 'log' } },
         color: { field: 'run', type: 'nominal' },
       },
     },
