@@ -17,7 +17,7 @@ import { meanPassAtK } from './passk.ts';
 import type { Sandbox } from './sandbox.ts';
 
 /** Tokens per completion: the longest canonical body is ~30 tokens in a 512-token BPE. */
-export const TINY_MAX_TOKENS = 48;
+const TINY_MAX_TOKENS = 48;
 
 /**
  * Run each problem's completions (program = prompt + completion [+ suffix] against the tests), each
