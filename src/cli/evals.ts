@@ -162,6 +162,7 @@ export function register(program: Command): void {
   const evalCmd = program
     .command('eval')
     .description('evaluate code and math samples (HumanEval, HumanEval-infilling, GSM8K) in a sandbox');
+  registerTiny(evalCmd);
 
   const he = evalCmd
     .command('humaneval')
@@ -399,6 +400,216 @@ export function register(program: Command): void {
         shards.close();
         await model.close();
       }
+    },
+  );
+}
+
+/** Comma-separated numbers of a flag, each checked by flags.ts's rules. */
+const numberList = (flag: string, v: string, rule: Parameters<typeof parseNumber>[2]) =>
+  v
+    .split(',')
+    .filter((x) => x.trim() !== '')
+    .map((x) => parseNumber(flag, x.trim(), rule));
+
+/**
+ * `tony eval tiny-generate|tiny-passk|tiny-infill`: the procedural tiny-function benchmark
+ * (src/evals/tinyfuncs.ts) — its training corpus and held-out problems, pass@k by temperature, and
+ * infilling success (FIM prompt or prefix only).
+ */
+function registerTiny(evalCmd: Command): void {
+  evalCmd
+    .command('tiny-generate')
+    .description('write the tiny-function training corpus (<out>/train/*.py) and held-out problems (problems.jsonl, infill-<span>.jsonl)')
+    .requiredOption('--out <dir>', 'directory to write')
+    .option('--train <n>', 'training functions', count('train'), 20000)
+    .option('--test <n>', 'held-out functions', count('test'), 40)
+    .option('--per-file <n>', 'functions per training file (a file is one document)', count('per-file'), 50)
+    .option('--seed <n>', 'seed', integer('seed', 0), 0)
+    .action(async (o: { out: string; train: number; test: number; perFile: number; seed: number }) => {
+      const [{ tinyFunctions, infillProblem, corpusText, INFILL_SPANS }, { Rng }, { writeFileAtomic }, { join }] = await Promise.all([
+        import('../evals/tinyfuncs.ts'),
+        import('../random.ts'),
+        import('../io.ts'),
+        import('node:path'),
+      ]);
+      await checkWritable(o.out, 'dir');
+      const { train, test } = tinyFunctions({ train: o.train, test: o.test, seed: o.seed });
+      for (let i = 0; i * o.perFile < train.length; i++) {
+        const name = join(o.out, 'train', `tiny-${String(i).padStart(4, '0')}.py`);
+        await writeFileAtomic(name, `${corpusText(train.slice(i * o.perFile, (i + 1) * o.perFile))}\n`);
+      }
+      const row = (p: import('../evals/data.ts').Problem) =>
+        JSON.stringify({
+          task_id: p.task_id,
+          prompt: p.prompt,
+          entry_point: p.entry_point,
+          canonical_solution: p.canonical_solution,
+          test: p.test,
+          ...(p.suffix !== undefined ? { suffix: p.suffix } : {}),
+        });
+      await writeFileAtomic(join(o.out, 'problems.jsonl'), `${test.map(row).join('\n')}\n`);
+      // One task per held-out function and span kind; its own stream per kind, so kinds do not shift each other.
+      for (const [k, span] of INFILL_SPANS.entries()) {
+        const rng = new Rng(o.seed * 31 + k + 1);
+        await writeFileAtomic(join(o.out, `infill-${span}.jsonl`), `${test.map((f) => row(infillProblem(f, span, rng))).join('\n')}\n`);
+      }
+      process.stderr.write(
+        `tony: wrote ${train.length} training functions (${Math.ceil(train.length / o.perFile)} files) and ${test.length} held-out problems (${new Set(test.map((f) => f.structure)).size} structures none of the training functions has) to ${o.out}\n`,
+      );
+    });
+
+  const passk = evalCmd
+    .command('tiny-passk')
+    .description('pass@k against sampling temperature on held-out tiny functions (n samples per problem, sandboxed)')
+    .requiredOption('--model <dir>', 'Tony text model (checkpoint or run directory)')
+    .requiredOption('--problems <file>', 'problems.jsonl from tony eval tiny-generate (or any HumanEval-format file)')
+    .option('--n <n>', 'samples per problem and temperature', count('n'), 200)
+    .option('--temperatures <list>', 'temperatures', '0.2,0.4,0.6,0.8,1.0')
+    .option('--k <list>', 'k values', '1,10,100')
+    .option('--top-p <p>', 'nucleus mass (Codex: 0.95)', '0.95')
+    .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--limit <n>', 'only the first n problems', count('limit'))
+    .option('--out <file>', 'also write per-problem pass counts as JSON');
+  addSandboxFlags(passk);
+  for (const opt of runtimeOptions()) passk.addOption(opt);
+  passk.action(
+    async (o: {
+      model: string;
+      problems: string;
+      n: number;
+      temperatures: string;
+      k: string;
+      topP: string;
+      seed: number;
+      limit?: number;
+      out?: string;
+      workers: string;
+      timeout: string;
+      unsafeNoSandbox?: boolean;
+      device: Device;
+      threads?: number;
+    }) => {
+      const temperatures = numberList('temperatures', o.temperatures, { min: 0, exclusiveMin: true });
+      const ks = numberList('k', o.k, { integer: true, min: 1 });
+      const tooBig = ks.filter((k) => k > o.n);
+      if (tooBig.length)
+        throw new TonyError('usage', `pass@${tooBig[0]} needs at least ${tooBig[0]} samples; --n is ${o.n}`, `raise --n or drop k`);
+      if (o.out) await checkWritable(o.out, 'file');
+      const [{ loadTextModel }, { Sandbox }, { passAtKByTemperature }, { writeFileAtomic }] = await Promise.all([
+        import('../models/index.ts'),
+        import('../evals/sandbox.ts'),
+        import('../evals/tinyfuncs-run.ts'),
+        import('../io.ts'),
+      ]);
+      const problems = [...(await loadProblems(o.problems)).values()].slice(0, o.limit);
+      const sb = await Sandbox.open({
+        unsafeNoSandbox: !!o.unsafeNoSandbox,
+        limits: { timeoutMs: parseNumber('timeout', o.timeout, { min: 0.1 }) * 1000 },
+      });
+      const model = await loadTextModel(o.model, runtimeOf(o), 'tony eval tiny-passk');
+      const started = performance.now();
+      const rows = await withBar('tiny-passk', 'prompts', (onProgress) =>
+        passAtKByTemperature(model, sb, problems, {
+          n: o.n,
+          temperatures,
+          ks,
+          topP: parseNumber('top-p', o.topP, { min: 0, max: 1, exclusiveMin: true }),
+          seed: o.seed,
+          workers: parseNumber('workers', o.workers, { integer: true, min: 1 }),
+          onProgress,
+        }),
+      ).finally(() => model.close());
+      const head = `  ${'T'.padEnd(5)}${ks.map((k) => `pass@${k}`.padStart(11)).join('')}   distinct programs`;
+      const lines = rows.map(
+        (r) =>
+          `  ${r.temperature.toFixed(2).padEnd(5)}${ks.map((k) => r.metrics[`pass@${k}`]!.toFixed(4).padStart(11)).join('')}   ${r.executed}`,
+      );
+      const best = ks.map((k) => {
+        const top = rows.reduce((a, b) => (b.metrics[`pass@${k}`]! > a.metrics[`pass@${k}`]! ? b : a));
+        return `pass@${k}: T = ${top.temperature}`;
+      });
+      process.stdout.write(
+        `${problems.length} problems × ${o.n} samples (${o.model}), ${((performance.now() - started) / 1000).toFixed(0)} s\n${head}\n${lines.join('\n')}\n  best temperature — ${best.join(', ')}\n`,
+      );
+      const json = { problems: problems.length, n: o.n, top_p: Number(o.topP), seed: o.seed, rows };
+      if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json)}\n`);
+      process.stdout.write(`${JSON.stringify({ rows: rows.map((r) => ({ temperature: r.temperature, ...r.metrics })) })}\n`);
+    },
+  );
+
+  const infill = evalCmd
+    .command('tiny-infill')
+    .description('greedy infilling success (exact match, pass rate) on held-out tiny functions: FIM prompt or prefix only')
+    .requiredOption('--model <dir>', 'Tony text model (checkpoint or run directory)')
+    .requiredOption('--problems <dir>', 'directory from tony eval tiny-generate (its infill-<span>.jsonl)')
+    .addOption(
+      new Option('--mode <mode>', "'fim': prefix and suffix in the model's FIM layout; 'prefix': the left-to-right baseline, prefix only")
+        .choices(['fim', 'prefix'])
+        .default('fim'),
+    )
+    .addOption(new Option('--format <fmt>', 'FIM layout').choices(['psm', 'spm']).default('psm'))
+    .option('--spans <list>', 'span kinds', 'identifier,expression,line,span');
+  addSandboxFlags(infill);
+  for (const opt of runtimeOptions()) infill.addOption(opt);
+  infill.action(
+    async (o: {
+      model: string;
+      problems: string;
+      mode: 'fim' | 'prefix';
+      format: 'psm' | 'spm';
+      spans: string;
+      workers: string;
+      timeout: string;
+      unsafeNoSandbox?: boolean;
+      device: Device;
+      threads?: number;
+    }) => {
+      const [{ loadTextModel }, { Sandbox }, { infillSuccess }, { INFILL_SPANS }, { join }] = await Promise.all([
+        import('../models/index.ts'),
+        import('../evals/sandbox.ts'),
+        import('../evals/tinyfuncs-run.ts'),
+        import('../evals/tinyfuncs.ts'),
+        import('node:path'),
+      ]);
+      const spans = o.spans.split(',').map((s) => s.trim());
+      for (const s of spans)
+        if (!(INFILL_SPANS as readonly string[]).includes(s))
+          throw new TonyError('usage', `--spans: '${s}' is not a span kind`, `choose from ${INFILL_SPANS.join(', ')}`);
+      const sb = await Sandbox.open({
+        unsafeNoSandbox: !!o.unsafeNoSandbox,
+        limits: { timeoutMs: parseNumber('timeout', o.timeout, { min: 0.1 }) * 1000 },
+      });
+      // No checkCanInfill: a FIM-0 model's score on the sentinel layout is the paper's (unfair) baseline, reported beside the fair one.
+      const model = await loadTextModel(o.model, { infillFormat: o.format, ...runtimeOf(o) }, 'tony eval tiny-infill');
+      const results: Record<string, import('../evals/tinyfuncs-run.ts').InfillScore> = {};
+      try {
+        for (const span of spans) {
+          const problems = [...(await loadProblems(join(o.problems, `infill-${span}.jsonl`), { infilling: true })).values()];
+          const r = await withBar(`infill ${span}`, 'tasks', (onProgress) =>
+            infillSuccess(model, sb, problems, o.mode, {
+              // Identifiers, expressions and lines lie within one line by construction; random spans may not.
+              singleLine: span !== 'span',
+              workers: parseNumber('workers', o.workers, { integer: true, min: 1 }),
+              onProgress,
+            }),
+          );
+          results[span] = r.score;
+        }
+      } finally {
+        await model.close();
+      }
+      process.stdout.write(
+        `${o.model}, mode ${o.mode}${o.mode === 'fim' ? ` (${o.format})` : ''}\n${table(
+          Object.entries(results).map(([span, r]) => [
+            span,
+            `exact ${(100 * r.exactMatch).toFixed(1)} %   pass ${(100 * r.passRate).toFixed(1)} %   (${r.tasks} tasks)` +
+              (r.firstLine
+                ? `   cut at the first newline: exact ${(100 * r.firstLine.exactMatch).toFixed(1)} %   pass ${(100 * r.firstLine.passRate).toFixed(1)} %`
+                : ''),
+          ]),
+        )}\n`,
+      );
+      process.stdout.write(`${JSON.stringify({ model: o.model, mode: o.mode, format: o.format, results })}\n`);
     },
   );
 }

@@ -68,7 +68,11 @@ export function register(program: Command): void {
     .option('--data <dir>', 'directory of text files (repeatable)', collect, [])
     .option('--include <glob>', 'files to include, relative to each --data root (repeatable)', collect, [])
     .option('--exclude <glob>', 'files to leave out (repeatable)', collect, [])
-    .requiredOption('--tokens <n>', 'training tokens per size (steps = tokens / (batch·block))')
+    .requiredOption(
+      '--tokens <n>',
+      'training tokens per size, or of the smallest size with --tokens-exponent (steps = tokens / (batch·block))',
+    )
+    .option('--tokens-exponent <γ>', 'budget grows with size: tokens · (N / N_smallest)^γ (0 = the same for all)', '0')
     .requiredOption('--out <dir>', 'sweep directory: data/, one run directory per size, summary.json, scaling.svg')
     .option('--block <n>', 'context length', String(SWEEP_DEFAULTS.block))
     .option('--batch <n>', 'sequences per step', String(SWEEP_DEFAULTS.batch))
@@ -104,6 +108,7 @@ export function register(program: Command): void {
           ...(include.length ? { include } : {}),
           ...(exclude.length ? { exclude: ['**/node_modules/**', '**/*.min.*', ...exclude] } : {}),
           tokens: parseNumber('tokens', opts.tokens as string, { integer: true, min: 1 }),
+          tokensExponent: parseNumber('tokens-exponent', opts.tokensExponent as string, { min: 0, max: 2 }),
           out: opts.out as string,
           block: parseNumber('block', opts.block as string, { integer: true, min: 1 }),
           batch: parseNumber('batch', opts.batch as string, { integer: true, min: 1 }),

@@ -8,12 +8,24 @@
  * leave-one-out errors, so the report shows whether the irreducible term earns its parameter.
  */
 import { TonyError } from '../errors.ts';
-import { bootstrapOptimalSize, type CurvePoint, computeFrontier, fitOptimalSize, type OptimalSize } from './frontier.ts';
+import {
+  bootstrapOptimalSize,
+  type CurvePoint,
+  computeFrontier,
+  fitOptimalSize,
+  leaveOutOptimalSize,
+  nearFrontier,
+  type OptimalSize,
+  type OptimalSizeLeaveOut,
+} from './frontier.ts';
 import { fitPowerLaw, formatPowerLaw, PARAMS_OF, type PowerLawFit, type PowerLawForm } from './powerlaw.ts';
 import { type BootstrapOptions, bootstrapPowerLaw, type Interval, type LeaveOneOut, leaveOneOut } from './resample.ts';
 import { chooseSplit, curvePoints, finalPoints, type RunRow } from './runs.ts';
 
 export type ScalingAxis = 'params' | 'compute';
+
+/** Relative loss above the hull that still counts as "on the frontier" for the near-frontier β: 1 %. */
+export const NEAR_FRONTIER = 0.01;
 
 export interface AnalyzeOptions extends BootstrapOptions {
   x: ScalingAxis;
@@ -37,7 +49,12 @@ export interface ScalingAnalysis {
   curves: Array<CurvePoint & { tokens: number }>;
   fits: Record<PowerLawForm, FormReport>;
   /** N_opt(C) ∝ C^β on the frontier (x = 'compute' only, and only when ≥ 2 sizes make the frontier). */
-  optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval> };
+  optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval>; leaveOut: OptimalSizeLeaveOut };
+  /**
+   * N_opt(C) refitted on every curve point within NEAR_FRONTIER of the hull (x = 'compute', when
+   * those points come from ≥ 2 sizes): β without the hull's knife edge (see nearFrontier).
+   */
+  nearFrontier?: OptimalSize & { tolerance: number; points: number; sizes: string[]; leaveOut: OptimalSizeLeaveOut };
   /** Why optimalSize is missing, when x = 'compute'. */
   optimalSizeNote?: string;
 }
@@ -76,7 +93,21 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
   const out: ScalingAnalysis = { x: options.x, split, points, curves, fits };
   if (options.x === 'compute') {
     try {
-      out.optimalSize = { ...fitOptimalSize(points), intervals: bootstrapOptimalSize(points, options) };
+      out.optimalSize = {
+        ...fitOptimalSize(points),
+        intervals: bootstrapOptimalSize(points, options),
+        leaveOut: leaveOutOptimalSize(points),
+      };
+      const near = nearFrontier(curves, points, NEAR_FRONTIER);
+      const sizes = [...new Set([...near].sort((a, b) => a.params - b.params).map((p) => p.run))];
+      if (sizes.length >= 2)
+        out.nearFrontier = {
+          ...fitOptimalSize(near),
+          tolerance: NEAR_FRONTIER,
+          points: near.length,
+          sizes,
+          leaveOut: leaveOutOptimalSize(near),
+        };
     } catch (err) {
       if (!(err instanceof TonyError) || err.kind !== 'data') throw err;
       out.optimalSizeNote = err.message;
@@ -121,7 +152,24 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
       `  A      ${o.coefficient.toExponential(3).padStart(10)}   ${pct} CI [${iv.coefficient.lo.toExponential(3)}, ${iv.coefficient.hi.toExponential(3)}]`,
     );
     lines.push(`  R² (log N on log C) ${o.r2.toFixed(4)}`);
-  } else if (a.optimalSizeNote) {
+    const fmt = (b: number | undefined) => (b === undefined ? '–' : b.toFixed(3));
+    lines.push(
+      `  leave one frontier point out: β in [${o.leaveOut.range.lo.toFixed(4)}, ${o.leaveOut.range.hi.toFixed(4)}] (over points and sizes)`,
+      `    without point i (by compute): ${o.leaveOut.withoutPoint.map(fmt).join(' ')}`,
+      `    without size: ${Object.entries(o.leaveOut.withoutSize)
+        .map(([run, b]) => `${run} ${fmt(b)}`)
+        .join(', ')}`,
+    );
+  }
+  if (a.nearFrontier) {
+    const nf = a.nearFrontier;
+    lines.push(
+      '',
+      `N_opt(C) on the ${nf.points} curve points within ${(100 * nf.tolerance).toFixed(0)} % of the frontier (${nf.sizes.length} sizes: ${nf.sizes.join(', ')})`,
+      `  β      ${nf.beta.toFixed(4).padStart(10)}   R² ${nf.r2.toFixed(4)}   leave one point or size out: β in [${nf.leaveOut.range.lo.toFixed(4)}, ${nf.leaveOut.range.hi.toFixed(4)}]`,
+    );
+  }
+  if (!a.optimalSize && a.optimalSizeNote) {
     lines.push('', `N_opt(C): not fitted: ${a.optimalSizeNote}`);
   }
   return lines.join('\n');

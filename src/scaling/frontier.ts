@@ -106,3 +106,56 @@ export function bootstrapOptimalSize(
     options,
   ).intervals;
 }
+
+/** β refitted without each frontier point, and without each size's points (issue 11: β must not hinge on one point). */
+export interface OptimalSizeLeaveOut {
+  /** β without frontier point i (undefined where fewer than 2 sizes remain). */
+  withoutPoint: Array<number | undefined>;
+  /** β without every frontier point of one size, keyed by run name. */
+  withoutSize: Record<string, number | undefined>;
+  /** Smallest and largest β over both lists (NaN when there is none). */
+  range: Interval;
+}
+
+/**
+ * Leave-one-out for N_opt(C) ∝ C^β: refit β without each frontier point, and without each size's
+ * points. A β that moves far when one point (typically the last, at the highest compute) is dropped
+ * rests on that point — the failure of the first sweep (docs/results/scaling.md).
+ */
+export function leaveOutOptimalSize(frontier: readonly CurvePoint[]): OptimalSizeLeaveOut {
+  const betaOf = (pts: CurvePoint[]) => (new Set(pts.map((p) => p.params)).size >= 2 ? fitOptimalSize(pts).beta : undefined);
+  const withoutPoint = frontier.map((_, i) => betaOf(frontier.filter((_, j) => j !== i)));
+  const withoutSize: Record<string, number | undefined> = {};
+  for (const run of new Set(frontier.map((p) => p.run))) withoutSize[run] = betaOf(frontier.filter((p) => p.run !== run));
+  const all = [...withoutPoint, ...Object.values(withoutSize)].filter((b): b is number => b !== undefined);
+  // NaN when no refit has two sizes left (a frontier of two points from two sizes).
+  return { withoutPoint, withoutSize, range: all.length ? { lo: Math.min(...all), hi: Math.max(...all) } : { lo: NaN, hi: NaN } };
+}
+
+/**
+ * The curve points within `tolerance` (relative, in loss) of the frontier: the hull in log-log
+ * space, interpolated linearly between its vertices, over the hull's compute range. The hull keeps
+ * only vertices, so on a nearly straight frontier a size whose best points sit 0.1 % above the line
+ * between two other sizes' vertices is not "on" it — although it is, to any precision the losses
+ * have. Fitting N_opt(C) to these points shows whether β depends on that knife edge.
+ */
+export function nearFrontier<P extends CurvePoint>(points: readonly P[], frontier: readonly CurvePoint[], tolerance: number): P[] {
+  if (!(tolerance >= 0)) throw new TonyError('usage', `near-frontier tolerance must be ≥ 0, got ${tolerance}`);
+  if (frontier.length === 0) return [];
+  const u = frontier.map((p) => Math.log(p.compute));
+  const v = frontier.map((p) => Math.log(p.loss));
+  const hullAt = (x: number): number | undefined => {
+    if (x < u[0]! || x > u[u.length - 1]!) return undefined;
+    let i = 0;
+    while (i < u.length - 2 && x > u[i + 1]!) i++;
+    if (u.length === 1) return v[0];
+    const t = (x - u[i]!) / (u[i + 1]! - u[i]!);
+    return v[i]! + t * (v[i + 1]! - v[i]!);
+  };
+  const slack = Math.log1p(tolerance);
+  return points.filter((p) => {
+    if (!(p.compute > 0)) return false;
+    const h = hullAt(Math.log(p.compute));
+    return h !== undefined && Math.log(p.loss) - h <= slack;
+  });
+}

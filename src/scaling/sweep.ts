@@ -77,8 +77,14 @@ export interface SweepOptions {
   data: string[];
   include?: string[];
   exclude?: string[];
-  /** Training tokens per size (the same budget for all). */
+  /** Training tokens of the smallest size (of every size when `tokensExponent` is 0). */
   tokens: number;
+  /**
+   * γ of the budget rule tokens(N) = tokens · (N / N_smallest)^γ (non-embedding N). 0 gives every size
+   * the same budget, which starves the larger models (docs/results/scaling.md); Kaplan et al.'s
+   * compute-optimal allocation has data ∝ N^~0.37, so γ ≈ 0.4 keeps each size near its frontier.
+   */
+  tokensExponent?: number;
   out: string;
   block: number;
   batch: number;
@@ -206,6 +212,8 @@ function sweepKey(o: SweepOptions) {
     maxBytes: o.maxBytes,
     vocab: o.vocab,
     tokens: o.tokens,
+    // Only when set, so that sweep directories made before the option keep resuming.
+    ...(o.tokensExponent ? { tokensExponent: o.tokensExponent } : {}),
     block: o.block,
     batch: o.batch,
     lr: o.lr ?? 'kaplan',
@@ -222,7 +230,9 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
   const key = sweepKey(opts);
   if (existsSync(keyPath)) {
     const prev = JSON.parse(await readFile(keyPath, 'utf8')) as Record<string, unknown>;
-    const changed = Object.keys(key).filter((k) => JSON.stringify(prev[k] ?? null) !== JSON.stringify(key[k as keyof typeof key] ?? null));
+    // Keys on either side: an option set there and absent now (tokensExponent) is a change too.
+    const keys = [...new Set([...Object.keys(key), ...Object.keys(prev)])];
+    const changed = keys.filter((k) => JSON.stringify(prev[k] ?? null) !== JSON.stringify(key[k as keyof typeof key] ?? null));
     if (changed.length) {
       const was = changed.map(
         (k) => `${k} ${JSON.stringify(prev[k] ?? null)} there, ${JSON.stringify(key[k as keyof typeof key] ?? null)} now`,
@@ -262,18 +272,22 @@ export async function runSweep(opts: SweepOptions, onEvent?: (e: SweepEvent) => 
     );
   }
 
-  const steps = Math.floor(opts.tokens / (opts.batch * opts.block));
   const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / opts.parallel));
-  const evalEvery = Math.max(1, Math.round(steps / opts.evalPoints));
   const jobs: SizeJob[] = [];
   const summaries: SizeSummary[] = [];
-  for (const size of opts.sizes) {
+  const models = opts.sizes.map((size) => {
     const model = {
       ...lmKind.config({ vocabSize, blockSize: opts.block, nLayer: size.nLayer, nHead: size.nHead, dModel: size.dModel }).model,
     };
-    const gpt = new GPT(model);
+    return { size, model, gpt: new GPT(model) };
+  });
+  const smallest = Math.min(...models.map((m) => m.gpt.nonEmbeddingParams));
+  for (const { size, model, gpt } of models) {
     const nonembedding = gpt.nonEmbeddingParams;
     const lr = opts.lr ?? sweepLr(nonembedding);
+    const steps = sizeSteps(opts, nonembedding / smallest);
+    // Every size gets the same number of learning-curve points, whatever its budget.
+    const evalEvery = Math.max(1, Math.round(steps / opts.evalPoints));
     const tokens = steps * opts.batch * opts.block;
     jobs.push({
       size,
@@ -382,6 +396,15 @@ async function analyzeSweep(opts: SweepOptions, jobs: SizeJob[], summaries: Size
   return { sizes: summaries, params, compute, notes, files };
 }
 
+/**
+ * Training steps of a size with `ratio` = N / N_smallest: tokens · ratio^γ, in whole steps of batch·block.
+ *
+ *     sizeSteps({ tokens: 2048 * 100, batch: 16, block: 128, tokensExponent: 0.5 }, 4)  // 200
+ */
+export function sizeSteps(o: Pick<SweepOptions, 'tokens' | 'batch' | 'block' | 'tokensExponent'>, ratio: number): number {
+  return Math.floor((o.tokens * ratio ** (o.tokensExponent ?? 0)) / (o.batch * o.block));
+}
+
 function checkOptions(o: SweepOptions): void {
   if (o.sizes.length === 0) throw new TonyError('usage', 'a sweep needs at least one size', 'e.g. --sizes 32x1,64x2');
   if (o.data.length === 0) throw new TonyError('usage', 'a sweep needs --data <dir>', 'pass a directory of text files');
@@ -399,7 +422,10 @@ function checkOptions(o: SweepOptions): void {
   if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1))
     throw new TonyError('usage', `sweep: threads must be a positive integer, got ${o.threads}`);
   if (o.lr !== undefined && !(o.lr > 0)) throw new TonyError('usage', `sweep: lr must be positive, got ${o.lr}`);
-  const steps = Math.floor(o.tokens / (o.batch * o.block));
+  if (o.tokensExponent !== undefined && !(o.tokensExponent >= 0 && o.tokensExponent <= 2))
+    throw new TonyError('usage', `sweep: the tokens exponent must be in [0, 2], got ${o.tokensExponent}`, 'e.g. --tokens-exponent 0.4');
+  // The smallest size has the smallest budget, so checking it checks them all.
+  const steps = sizeSteps(o, 1);
   if (steps < MIN_STEPS) {
     throw new TonyError(
       'usage',

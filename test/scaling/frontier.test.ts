@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TonyError } from '../../src/errors.ts';
-import { bootstrapOptimalSize, type CurvePoint, computeFrontier, fitOptimalSize } from '../../src/scaling/frontier.ts';
+import {
+  bootstrapOptimalSize,
+  type CurvePoint,
+  computeFrontier,
+  fitOptimalSize,
+  leaveOutOptimalSize,
+  nearFrontier,
+} from '../../src/scaling/frontier.ts';
 
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures/scipy_fits.json', import.meta.url), 'utf8')) as {
   frontier: { points: CurvePoint[]; frontier: number[]; beta: number; coefficient: number };
@@ -95,5 +102,55 @@ describe('frontier against scipy.spatial.ConvexHull and numpy.polyfit (fixtures/
     expect(iv.beta.hi).toBeGreaterThan(beta);
     expect(iv.coefficient.lo).toBeLessThan(coefficient);
     expect(iv.coefficient.hi).toBeGreaterThan(coefficient);
+  });
+});
+
+describe('leave-out check of β', () => {
+  it('refits β without each point and each size (hand-computed slopes)', () => {
+    // log10 C = 2, 4, 6, 8 and log10 N = 1, 2, 3, 6: the first three lie on N = C^0.5 exactly.
+    const pts = [
+      { run: 'a', params: 1e1, compute: 1e2, loss: 4 },
+      { run: 'b', params: 1e2, compute: 1e4, loss: 3 },
+      { run: 'c', params: 1e3, compute: 1e6, loss: 2 },
+      { run: 'd', params: 1e6, compute: 1e8, loss: 1 },
+    ];
+    // All four: Σdu·dw / Σdu² = 16 / 20.
+    expect(fitOptimalSize(pts).beta).toBeCloseTo(0.8, 12);
+    const lo = leaveOutOptimalSize(pts);
+    // Without a: 8/8; without b: 132/168; without c: 16·9/168; without d: the exact line, 0.5.
+    const expected = [1, 132 / 168, (16 * 9) / 168, 0.5];
+    lo.withoutPoint.forEach((b, i) => expect(b).toBeCloseTo(expected[i]!, 12));
+    expect(Object.keys(lo.withoutSize)).toEqual(['a', 'b', 'c', 'd']);
+    Object.values(lo.withoutSize).forEach((b, i) => expect(b).toBeCloseTo(expected[i]!, 12));
+    expect(lo.range.lo).toBeCloseTo(0.5, 12);
+    expect(lo.range.hi).toBeCloseTo(1, 12);
+  });
+
+  it('leaves a size out entirely, and says when one size remains', () => {
+    const pts = [
+      { run: 'a', params: 10, compute: 1e2, loss: 4 },
+      { run: 'a', params: 10, compute: 1e3, loss: 3.5 },
+      { run: 'b', params: 100, compute: 1e4, loss: 3 },
+    ];
+    const lo = leaveOutOptimalSize(pts);
+    expect(lo.withoutSize).toEqual({ a: undefined, b: undefined }); // one size left: no β
+    expect(lo.withoutPoint[2]).toBeUndefined();
+    // Without the first point: sizes 10 at C=1e3 and 100 at C=1e4 → slope 1.
+    expect(lo.withoutPoint[0]).toBeCloseTo(1, 12);
+  });
+});
+
+describe('nearFrontier', () => {
+  it('keeps curve points within the tolerance of the log-log hull (hand-computed interpolation)', () => {
+    const hull = [pt('a', 10, 1e2, 4), pt('b', 100, 1e4, 2)];
+    // Halfway in log C, the hull's log loss is the mean of log 4 and log 2: loss √8.
+    const on = pt('c', 30, 1e3, Math.sqrt(8));
+    const justAbove = pt('c', 30, 1e3 * 1.0001, Math.sqrt(8) * 1.005);
+    const tooHigh = pt('d', 50, 1e3, Math.sqrt(8) * 1.02);
+    const beyond = pt('e', 500, 1e5, 1);
+    const kept = nearFrontier([...hull, on, justAbove, tooHigh, beyond], hull, 0.01);
+    expect(kept).toEqual([...hull, on, justAbove]);
+    expect(nearFrontier([tooHigh], hull, 0.03)).toEqual([tooHigh]);
+    expect(() => nearFrontier(hull, hull, -1)).toThrow(TonyError);
   });
 });

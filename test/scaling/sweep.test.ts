@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/scaling.ts';
 import { TonyError } from '../../src/errors.ts';
-import { parseSizes, runSweep, SWEEP_DEFAULTS, type SweepOptions, sweepLr } from '../../src/scaling/sweep.ts';
+import { parseSizes, runSweep, SWEEP_DEFAULTS, type SweepOptions, sizeSteps, sweepLr } from '../../src/scaling/sweep.ts';
 
 /**
  * A small corpus of Python-like files from a seeded generator: repetitive enough that a few dozen
@@ -212,4 +212,49 @@ describe('--sizes', () => {
     expect(sweepLr(1e4)).toBeCloseTo(0.003239 - 0.0001395 * Math.log(1e4), 12);
     expect(sweepLr(1e6)).toBeLessThan(sweepLr(1e4));
   });
+});
+
+describe('token budget growing with size', () => {
+  it('sizeSteps: tokens·ratio^γ in whole steps (hand-computed)', () => {
+    // 2048·100 tokens at ratio 4, γ 0.5 → 2× the tokens → 200 steps of 16·128.
+    expect(sizeSteps({ tokens: 2048 * 100, batch: 16, block: 128, tokensExponent: 0.5 }, 4)).toBe(200);
+    expect(sizeSteps({ tokens: 2048 * 100, batch: 16, block: 128 }, 4)).toBe(100);
+    // 3^0.4 = 1.5518 → 155.18 steps, floored.
+    expect(sizeSteps({ tokens: 2048 * 100, batch: 16, block: 128, tokensExponent: 0.4 }, 3)).toBe(155);
+  });
+
+  it('plans each size tokens·(N/N_smallest)^γ, with the same number of evaluations, before training anything', async () => {
+    const out = join(dir, 'grow');
+    let plan: Array<{ name: string; steps: number; tokens: number; nonembedding_params: number }> = [];
+    await expect(
+      runSweep({ ...options(out), tokensExponent: 0.5 }, (e) => {
+        if (e.kind === 'plan') {
+          plan = e.sizes;
+          throw new Error('planned'); // stop before training: the plan is what is under test
+        }
+      }),
+    ).rejects.toThrow('planned');
+    const n0 = nonEmbedding(16, 1);
+    expect(plan.map((s) => s.nonembedding_params)).toEqual([
+      nonEmbedding(16, 1),
+      nonEmbedding(24, 1),
+      nonEmbedding(32, 1),
+      nonEmbedding(48, 1),
+    ]);
+    for (const [i, [d, l]] of [
+      [16, 1],
+      [24, 1],
+      [32, 1],
+      [48, 1],
+    ].entries()) {
+      expect(plan[i]!.steps).toBe(Math.floor((TOKENS * Math.sqrt(nonEmbedding(d!, l!) / n0)) / (BATCH * BLOCK)));
+    }
+    // 48x1 has ~8× the parameters of 16x1: ~2.9× the steps.
+    expect(plan[3]!.steps / plan[0]!.steps).toBeCloseTo(Math.sqrt(nonEmbedding(48, 1) / n0), 1);
+    // The exponent is part of the directory's key: the same directory with γ = 0 is refused.
+    await expect(runSweep(options(out))).rejects.toThrow(/other options: tokensExponent 0.5 there, null now/);
+    await expect(runSweep({ ...options(join(dir, 'bad-exponent')), tokensExponent: -1 })).rejects.toThrow(
+      /tokens exponent must be in \[0, 2\]/,
+    );
+  }, 60_000);
 });

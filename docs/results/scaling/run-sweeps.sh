@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The two scaling sweeps of docs/results/scaling.md (one core, niced). From the repository root:
+#   docs/results/scaling/run-sweeps.sh <work dir> code    # Python standard library, ~25 min on a shared core
+#   docs/results/scaling/run-sweeps.sh <work dir> math    # procedural math text, ~13 min
+# Both resume where they stopped (tony scale sweep resumes per size).
+set -euo pipefail
+W=${1:?work dir}
+DOMAIN=${2:?code or math}
+mkdir -p "$W"
+tony() { nice -n 5 node --import tsx src/cli/main.ts "$@"; }
+SIZES=16x1,24x1,32x1,48x1,48x2,64x2,96x2,128x3
+# Budget tokens·(N/N_smallest)^0.4: ~0.5 M (code) / ~0.26 M (math) tokens for 16x1, 8× that for 128x3.
+COMMON=(--sizes $SIZES --tokens-exponent 0.4 --block 128 --batch 16 --vocab 1024 --eval-points 12 --parallel 1 --threads 1)
+
+if [ "$DOMAIN" = code ]; then
+  tony scale sweep "${COMMON[@]}" --tokens 524288 --data /usr/lib/python3.11 --include '**/*.py' --out "$W/sweep-code"
+elif [ "$DOMAIN" = math ]; then
+  # Procedural grade-school math text (`tony math generate`), 20,000 problems as "Q: …\nA: …"
+  # documents, 100 per file (the train/validation split is by file).
+  if [ ! -d "$W/math-text" ]; then
+    tony math generate --count 20000 --seed 0 --out "$W/math.jsonl"
+    python3 - "$W/math.jsonl" "$W/math-text" <<'PY'
+import json, os, sys
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+rows = [json.loads(l) for l in open(src)]
+for f in range(0, len(rows), 100):
+    with open(os.path.join(out, f"math-{f // 100:03d}.txt"), "w") as fh:
+        fh.write("".join(f"Q: {r['question']}\nA: {r['answer']}\n\n" for r in rows[f:f + 100]))
+PY
+  fi
+  tony scale sweep "${COMMON[@]}" --tokens 262144 --data "$W/math-text" --out "$W/sweep-math"
+else
+  echo "domain must be code or math" >&2; exit 2
+fi
