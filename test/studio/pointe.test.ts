@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
+import type { HostTensor } from '../../src/engine/dtype.ts';
 import { truthCloud } from '../../src/models/pointe/eval.ts';
 import { loadPointE } from '../../src/models/pointe/model.ts';
 import { PointE, pointeConfig, pointeInputs } from '../../src/models/pointe/pointe.ts';
@@ -42,7 +43,7 @@ async function run(name: string, model: Record<string, unknown>): Promise<void> 
   await mkdir(join(dir, name), { recursive: true });
   await writeFile(join(dir, name, 'config.json'), JSON.stringify(config));
   await writeFile(join(dir, name, 'metrics.jsonl'), `${JSON.stringify({ step: 1, loss: 1 })}\n`);
-  const params: Record<string, import('../../src/engine/tensor.ts').HostTensor> = {};
+  const params: Record<string, HostTensor> = {};
   if (cfg.stage === 'base') {
     const m = new PointE(cfg, VOCAB.length);
     const inp = pointeInputs(cfg, 1, cfg.points);

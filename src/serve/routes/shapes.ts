@@ -92,7 +92,7 @@ export function shapeRoutes(): RouteModule {
 }
 
 /** The bundled SDF model the Point-E page meshes with (docs/results/pointe.md made it). */
-export const BUNDLED_POINTE_SDF = 'models/pointe/sdf';
+const BUNDLED_POINTE_SDF = 'models/pointe/sdf';
 /** What the page says to run when the runs folder holds no base model (docs/results/pointe.md's recipe). */
 export const POINTE_TRAIN_HINT =
   'tony shapes generate --count 3000 --points 2048 --out runs/shapes && tony train pointe --data runs/shapes --set preset=small --stage base --out runs/pointe-small';
