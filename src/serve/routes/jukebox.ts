@@ -35,8 +35,13 @@ const SECONDS = { min: 0.25, max: 10, default: 3 };
 /** How deep under the runs folder model directories are looked for. */
 const MAX_DEPTH = 3;
 /** What the page says to run when the runs folder holds no model directory (docs/results/jukebox.md trains one). */
-export const JUKEBOX_TRAIN_HINT =
-  'for l in bottom middle top; do tony train vqvae --data runs/music --set level=$l --out runs/jukebox/$l; done  (then tony train prior --out runs/jukebox/prior-top|prior-middle|prior-bottom to sample; docs/results/jukebox.md)';
+export const JUKEBOX_TRAIN_HINT = [
+  'tony audio corpus --kind music --minutes 60 --sample-rate 8000 --out data/music',
+  'for l in bottom middle top; do tony train vqvae --data data/music --set level=$l --out runs/jukebox/$l; done',
+  '# then, to sample: the priors on the codes',
+  'tony jukebox encode-corpus --data data/music --models runs/jukebox --out runs/jukebox-codes.jsonl',
+  'for l in top middle bottom; do tony train prior --data runs/jukebox-codes.jsonl --set level=$l --out runs/jukebox/prior-$l; done',
+].join('\n');
 
 const PRIORS = ['top', 'middle', 'bottom'] as const;
 const hasLevels = (dir: string) => LEVELS.every((l) => existsSync(join(dir, l)));
@@ -62,6 +67,7 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
         return; // its levels are not model directories of their own
       }
       if (depth >= MAX_DEPTH) return;
+      // A linked folder counts (train-priors.sh links levels into a model directory); MAX_DEPTH bounds loops.
       const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
       for (const e of entries)
         if (e.isDirectory() && !/^(ckpt-\d+|\..*|node_modules)$/.test(e.name)) await go(join(dir, e.name), depth + 1);
