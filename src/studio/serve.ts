@@ -12,8 +12,9 @@ import { type Capability, type LoadedModel, modelKinds } from '../models/index.t
 import { createServer, SERVER_DEFAULTS } from '../serve/core/server.ts';
 import { audioRoutes, type Vocoder } from '../serve/routes/audio.ts';
 import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from '../serve/routes/completions.ts';
+import { jukeboxRoutes } from '../serve/routes/jukebox.ts';
 import { mathRoutes } from '../serve/routes/math.ts';
-import { shapeRoutes } from '../serve/routes/shapes.ts';
+import { pointeRoutes, shapeRoutes } from '../serve/routes/shapes.ts';
 import { type StudioInfo, studioRoutes } from '../serve/routes/studio.ts';
 import { studioBundle } from './build.ts';
 
@@ -72,6 +73,8 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
   server.mount(studioRoutes(info, { ...(o.model ? { modelDir: o.model.dir } : {}), ...(o.problems ? { problems: o.problems } : {}) }));
   server.mount(audioRoutes({ ...(o.vocoder ? { vocoder: o.vocoder.model } : {}), ...(o.audioDir ? { corpusDir: o.audioDir } : {}) }));
   server.mount(shapeRoutes());
+  server.mount(pointeRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Point-E page: base models from the runs folder
+  server.mount(jukeboxRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Jukebox page: model directories from the runs folder
   server.mount(mathRoutes()); // the Math page, over the bundled models/math
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));
   const url = await server.listen();

@@ -102,7 +102,8 @@ describe('Tony Studio in Chromium', () => {
   it('every page loads with no console errors, and the Home page lists the registry', async (ctx) => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser());
-    for (const id of ['home', 'code', 'train', 'runs', 'scaling', 'evals', 'audio', '3d']) await gotoStudio(page, studio.url, id);
+    for (const id of ['home', 'code', 'train', 'runs', 'scaling', 'evals', 'audio', '3d', 'pointe', 'jukebox'])
+      await gotoStudio(page, studio.url, id);
     await gotoStudio(page, studio.url, 'home');
     const kinds = await page.$$eval('#kinds tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.kind));
     expect(kinds).toEqual(studio.info.kinds.map((k) => k.name));

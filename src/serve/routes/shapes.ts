@@ -6,14 +6,25 @@
  *   POST /api/shapes/mesh {caption | item, grid} → model/gltf-binary; X-Vertices, X-Faces headers
  *
  * A caption outside the vocabulary is a 400 listing the words the parser knows.
+ *
+ * Point-E (`pointeRoutes`, the Point-E page): a base model from a run under the runs folder samples
+ * a coloured cloud for a caption, and the bundled SDF model (models/pointe/sdf) meshes it.
+ *
+ *   GET  /api/pointe/models                              → { runs: [name], sdf, train } (base-model runs; how to train one)
+ *   POST /api/pointe/sample { run, caption, guidance?, steps?, seed? } → { xyz, rgb, seconds }
+ *   POST /api/pointe/mesh { xyz, rgb, grid? }             → model/gltf-binary; X-Vertices, X-Faces, X-Watertight headers
  */
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPointE, loadPointESdf, type PointEModel, type PointESdfModel } from '../../models/pointe/model.ts';
 import { writeGlb } from '../../shape/glb.ts';
 import { meshField } from '../../shape/marching-cubes.ts';
-import { faceCount, vertexCount } from '../../shape/mesh.ts';
+import { faceCount, isWatertight, vertexCount } from '../../shape/mesh.ts';
 import { buildScene, generateScene, parseCaption, parseItemId } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
-import { badRequest } from '../core/http.ts';
+import { listRuns, runDetail } from '../../studio/runs.ts';
+import { badRequest, HttpError } from '../core/http.ts';
 import type { RouteModule } from '../core/server.ts';
 
 /** Marching-cubes grid: 64³ meshes in a fraction of a second; 160³ is already seconds of one core. */
@@ -71,6 +82,154 @@ export function shapeRoutes(): RouteModule {
               'Content-Length': glb.length,
               'X-Vertices': vertexCount(mesh),
               'X-Faces': faceCount(mesh),
+            });
+            ctx.res.end(glb);
+          });
+        },
+      },
+    ],
+  };
+}
+
+/** The bundled SDF model the Point-E page meshes with (docs/results/pointe.md made it). */
+const BUNDLED_POINTE_SDF = 'models/pointe/sdf';
+/** What the page says to run when the runs folder holds no base model (docs/results/pointe.md's recipe). */
+export const POINTE_TRAIN_HINT =
+  'tony shapes generate --count 3000 --points 2048 --out runs/shapes && tony train pointe --data runs/shapes --set preset=small --stage base --out runs/pointe-small';
+/** Karras steps the page may ask for: Point-E uses 64; every step runs the model twice with guidance. */
+const STEPS = { min: 1, max: 256 };
+/** Points a cloud sent to the mesh route may hold (the SDF model subsamples to its N anyway). */
+const MAX_MESH_POINTS = 16384;
+
+export function pointeRoutes(opts: { runsDir?: string; sdfDir?: string } = {}): RouteModule {
+  const sdfDir = opts.sdfDir ?? BUNDLED_POINTE_SDF;
+  const bases = new Map<string, Promise<PointEModel>>();
+  let sdf: Promise<PointESdfModel> | undefined;
+  /** Base-model runs under the runs folder: a pointe config whose stage is base. */
+  const baseRuns = async (): Promise<string[]> => {
+    if (!opts.runsDir) return [];
+    const runs = (await listRuns(opts.runsDir)).filter((r) => r.kind === 'pointe');
+    const details = await Promise.all(runs.map((r) => runDetail(opts.runsDir!, r.name)));
+    return details
+      .filter((d) => ((d.config?.model as { stage?: string } | undefined)?.stage ?? 'base') === 'base' && d.checkpoints.length > 0)
+      .map((d) => d.name);
+  };
+  const openBase = async (run: string): Promise<PointEModel> => {
+    if (!(await baseRuns()).includes(run))
+      throw badRequest(`no Point-E base-model run '${run}' in the runs folder; GET /api/pointe/models lists them.`, 'run');
+    let m = bases.get(run);
+    if (!m) {
+      m = loadPointE(join(opts.runsDir!, run), { threads: 1 });
+      bases.set(run, m);
+      m.catch(() => bases.delete(run)); // a checkpoint written meanwhile is read on the next request
+    }
+    return m;
+  };
+  const openSdf = () => {
+    sdf ??= loadPointESdf(sdfDir, { threads: 1 });
+    sdf.catch(() => (sdf = undefined));
+    return sdf;
+  };
+  const body = async (ctx: { json(): Promise<unknown> }) => {
+    const b = await ctx.json();
+    return (typeof b === 'object' && b !== null && !Array.isArray(b) ? b : {}) as Record<string, unknown>;
+  };
+  const num = (b: Record<string, unknown>, name: string, dflt: number, ok: (v: number) => boolean, want: string) => {
+    const v = b[name] ?? dflt;
+    if (typeof v !== 'number' || !ok(v)) throw badRequest(`'${name}' must be ${want}, got ${JSON.stringify(b[name])}.`, name);
+    return v;
+  };
+  /** A flat array of finite numbers in [lo, hi], three per point. */
+  const floats = (b: Record<string, unknown>, name: string, lo: number, hi: number): Float32Array => {
+    const v = b[name];
+    if (!Array.isArray(v) || v.length === 0 || v.length % 3 !== 0 || v.length > 3 * MAX_MESH_POINTS)
+      throw badRequest(`'${name}' must be a flat array of 3 numbers per point (1 to ${MAX_MESH_POINTS} points).`, name);
+    const bad = v.findIndex((x) => typeof x !== 'number' || !(x >= lo && x <= hi));
+    if (bad >= 0) throw badRequest(`'${name}'[${bad}] must be a number in [${lo}, ${hi}], got ${JSON.stringify(v[bad])}.`, name);
+    return Float32Array.from(v as number[]);
+  };
+  return {
+    routes: [
+      {
+        method: 'GET',
+        path: '/api/pointe/models',
+        public: true,
+        async handle(ctx) {
+          ctx.send(200, {
+            runsDir: opts.runsDir ?? null,
+            runs: await baseRuns(),
+            sdf: existsSync(join(sdfDir, 'config.json')),
+            train: POINTE_TRAIN_HINT,
+          });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/pointe/sample',
+        public: true,
+        async handle(ctx) {
+          const b = await body(ctx);
+          if (typeof b.run !== 'string')
+            throw badRequest("'run' must name a Point-E base-model run, as GET /api/pointe/models lists it.", 'run');
+          if (typeof b.caption !== 'string' || !b.caption.trim())
+            throw badRequest('\'caption\' must be a non-empty string, e.g. "a small red cube".', 'caption');
+          const guidance = num(b, 'guidance', 3, (v) => v >= 0 && v <= 100, 'a number from 0 to 100 (1 = no guidance)');
+          const steps = num(
+            b,
+            'steps',
+            64,
+            (v) => Number.isInteger(v) && v >= STEPS.min && v <= STEPS.max,
+            `an integer from ${STEPS.min} to ${STEPS.max}`,
+          );
+          const seed = num(b, 'seed', 0, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31, 'a whole number');
+          const model = await openBase(b.run);
+          await ctx.withSlot(async () => {
+            const { cloud, seconds } = await model.sample({ caption: b.caption as string, guidance, steps, seed });
+            ctx.send(200, {
+              run: b.run,
+              points: cloud.xyz.length / 3,
+              xyz: Array.from(cloud.xyz),
+              rgb: Array.from(cloud.rgb ?? []),
+              seconds,
+            });
+          });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/pointe/mesh',
+        public: true,
+        async handle(ctx) {
+          const b = await body(ctx);
+          // The models' clouds fill the unit cube; a little slack for samples at its edge.
+          const xyz = floats(b, 'xyz', -2, 2);
+          const rgb = floats(b, 'rgb', 0, 1);
+          if (rgb.length !== xyz.length) throw badRequest(`'rgb' has ${rgb.length / 3} colours for ${xyz.length / 3} points.`, 'rgb');
+          const grid = num(
+            b,
+            'grid',
+            GRID.default,
+            (v) => Number.isInteger(v) && v >= GRID.min && v <= GRID.max,
+            `an integer from ${GRID.min} to ${GRID.max}`,
+          );
+          if (!existsSync(join(sdfDir, 'config.json')))
+            throw new HttpError(503, `No Point-E SDF model in ${sdfDir}: train one with tony train pointe --stage sdf.`, 'server_error');
+          const model = await openSdf();
+          await ctx.withSlot(async () => {
+            const { mesh } = await model.mesh({ xyz, rgb }, { grid });
+            if (faceCount(mesh) === 0)
+              throw new HttpError(
+                422,
+                'The SDF model found no surface in this cloud (every grid value has one sign): the cloud should fill the unit cube, as the training clouds do.',
+                'invalid_request_error',
+              );
+            const glb = await writeGlb(mesh, { name: 'point-e' });
+            ctx.res.writeHead(200, {
+              'Content-Type': 'model/gltf-binary',
+              'Content-Length': glb.length,
+              'X-Vertices': vertexCount(mesh),
+              'X-Faces': faceCount(mesh),
+              'X-Watertight': String(isWatertight(mesh)),
             });
             ctx.res.end(glb);
           });

@@ -4,14 +4,11 @@
  * three.js draws: WebGL, glTF/PLY/OBJ loaders and orbit controls in one well-kept library.
  */
 import * as THREE from 'three';
-import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js';
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
 import { busyRunner, el, field, type StudioPage, status } from '../page.ts';
-
-/** Radians per second of the turntable. */
-const TURN_SPEED = 0.6;
+import { createViewer } from '../viewer3d.ts';
 
 export const page: StudioPage = {
   id: '3d',
@@ -51,41 +48,9 @@ export const page: StudioPage = {
       canvas,
     );
 
-    // preserveDrawingBuffer: the picture stays readable after a frame (screenshots, tests).
-    const renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
-    renderer.setPixelRatio(Math.min(2, window.devicePixelRatio));
-    const scene = new THREE.Scene();
-    scene.background = new THREE.Color('#1b2130');
-    const camera = new THREE.PerspectiveCamera(40, 1, 0.01, 100);
-    camera.position.set(2.2, 1.6, 2.6);
-    scene.add(new THREE.HemisphereLight('#ffffff', '#445066', 1.6));
-    const sun = new THREE.DirectionalLight('#ffffff', 1.8);
-    sun.position.set(3, 5, 4);
-    scene.add(sun);
-    const controls = new OrbitControls(camera, canvas);
-    controls.enableDamping = true;
-    controls.listenToKeyEvents(canvas);
-    const holder = new THREE.Group();
-    scene.add(holder);
-
+    const viewer = createViewer(canvas, () => turn.checked);
     const show = (object: THREE.Object3D, what: string) => {
-      holder.clear();
-      // Centre and scale to a unit box so every file sits in view.
-      const box = new THREE.Box3().setFromObject(object);
-      const size = box.getSize(new THREE.Vector3()).length() || 1;
-      object.position.sub(box.getCenter(new THREE.Vector3()));
-      const wrap = new THREE.Group().add(object);
-      wrap.scale.setScalar(2 / size);
-      holder.add(wrap);
-      holder.rotation.set(0, 0, 0);
-      let vertices = 0;
-      object.traverse((o) => {
-        const g = (o as THREE.Mesh).geometry as THREE.BufferGeometry | undefined;
-        if (g?.attributes.position) vertices += g.attributes.position.count;
-      });
-      canvas.dataset.vertices = String(vertices);
-      canvas.dataset.kind = object instanceof THREE.Points ? 'points' : 'mesh';
-      st.set(`${what}: ${vertices.toLocaleString()} vertices`);
+      st.set(`${what}: ${viewer.show(object).toLocaleString()} vertices`);
     };
     const fromGeometry = (g: THREE.BufferGeometry): THREE.Object3D => {
       const colors = Boolean(g.attributes.color);
@@ -141,35 +106,10 @@ export const page: StudioPage = {
           else throw new Error(`${f.name}: open a .ply, .glb or .obj file`);
         }),
     );
-    left.addEventListener('click', () => (holder.rotation.y -= Math.PI / 8));
-    right.addEventListener('click', () => (holder.rotation.y += Math.PI / 8));
+    left.addEventListener('click', () => viewer.turn(-Math.PI / 8));
+    right.addEventListener('click', () => viewer.turn(Math.PI / 8));
 
-    let last = performance.now();
-    let frames = 0;
-    let running = true;
-    const frame = (now: number) => {
-      if (!running) return;
-      const w = canvas.clientWidth;
-      const h = canvas.clientHeight;
-      if (canvas.width !== Math.round(w * renderer.getPixelRatio()) || canvas.height !== Math.round(h * renderer.getPixelRatio())) {
-        renderer.setSize(w, h, false);
-        camera.aspect = w / Math.max(1, h);
-        camera.updateProjectionMatrix();
-      }
-      if (turn.checked) holder.rotation.y += TURN_SPEED * Math.min(0.1, (now - last) / 1000);
-      last = now;
-      controls.update();
-      renderer.render(scene, camera);
-      canvas.dataset.angle = holder.rotation.y.toFixed(4);
-      canvas.dataset.frames = String(++frames);
-      requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
     void meshCaption();
-    return () => {
-      running = false;
-      controls.dispose();
-      renderer.dispose();
-    };
+    return () => viewer.dispose();
   },
 };
