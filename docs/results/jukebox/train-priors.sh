@@ -9,6 +9,7 @@ data=$1; runs=$2; models=$3
 steps=${STEPS:-300}
 mkdir -p "$models"
 for l in bottom middle top; do ln -sfn "$(realpath "$runs/vq-$l")" "$models/$l"; done
+head -150 "$data/manifest.jsonl" > "$data/subset150.jsonl"   # the first 150 songs of the corpus manifest
 echo "== encode ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
 node bin/tony.js jukebox encode-corpus --data "$data/subset150.jsonl" --models "$models" --out "$runs/codes.jsonl" --threads 1
 declare -A args=(
