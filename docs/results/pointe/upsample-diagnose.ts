@@ -7,6 +7,9 @@
  *     per-channel mean error, and what that mean error does to x̂_0 = x_0 + σ_t (ε − ε̂) in y.
  *  2. Does the low-resolution cloud matter? ε̂ MSE with the scene's own condition vs another's.
  *  3. Sampled clouds: the share of new points on a face of the clip box (|coordinate| ≥ 0.499).
+ *  4. The same samples with the constant offset of (1) taken out of ε̂ (its mean over these scenes
+ *     at t = 1,023, per channel): a diagnosis of where the pile-up comes from, not a fix (the offset
+ *     is measured on the very scenes it is then applied to). Chamfer against 4,096 exact points.
  *
  *   node --import tsx docs/results/pointe/upsample-diagnose.ts <upsampler run>
  */
@@ -14,8 +17,10 @@ import type { EpsModel } from '../../../src/diffusion/gaussian.ts';
 import { truthCloud } from '../../../src/models/pointe/eval.ts';
 import { loadPointEUpsampler } from '../../../src/models/pointe/model.ts';
 import { diffusionOf, toChannels } from '../../../src/models/pointe/pointe.ts';
-import { upsamplePair } from '../../../src/models/pointe/upsample.ts';
+import { upsamplePair, upsampleWith } from '../../../src/models/pointe/upsample.ts';
 import { prng } from '../../../src/random.ts';
+import type { PointCloud } from '../../../src/shape/mesh.ts';
+import { chamferDistance } from '../../../src/shape/metrics.ts';
 
 const run = process.argv[2];
 if (!run) throw new Error('usage: upsample-diagnose.ts <upsampler run>');
@@ -35,6 +40,7 @@ const eps = async (model: EpsModel, x0: Float32Array, t: number, seed: number) =
 };
 
 console.log(`run ${run}: M = ${M}, N = ${N}, ${up.cfg.schedule} schedule, T = ${d.T}; scenes: ${caps.join('; ')}`);
+let offset = [0, 0, 0, 0, 0, 0]; // mean ε̂ − ε per channel at t = 1,023
 console.log('\n1. ε̂ − ε by timestep (mean over 4 scenes, one noise draw each)');
 console.log('   t     σ_t     ε-MSE   mean(ε̂−ε) x y z r g b            → x̂_0 offset in y (σ_t·mean, model units; box is ±1)');
 for (const t of [1023, 1000, 900, 700, 500, 300, 100, 30, 10]) {
@@ -50,6 +56,7 @@ for (const t of [1023, 1000, 900, 700, 500, 300, 100, 30, 10]) {
       bias[k % 6]! += (hat[k]! - e[k]!) / N / caps.length;
     }
   }
+  if (t === 1023) offset = bias;
   console.log(
     `   ${String(t).padStart(4)} ${sigma.toFixed(3).padStart(8)} ${mse.toFixed(4)}   ${bias.map((b) => b.toFixed(3).padStart(6)).join(' ')}   ${(-sigma * bias[1]!).toFixed(3)}`,
   );
@@ -74,11 +81,9 @@ for (const t of [500, 300, 100, 30]) {
   );
 }
 
-console.log('\n3. sampled new points on a face of the clip box (|coordinate| ≥ 0.499), seed = scene index');
-for (let i = 0; i < caps.length; i++) {
-  const { cloud } = await up.upsample(pairs[i]!.low, { seed: i });
+const onFaces = (cloud: PointCloud) => {
   const faces = [0, 0, 0, 0, 0, 0]; // −x +x −y +y −z +z
-  let onFace = 0;
+  let n = 0;
   for (let p = M; p < M + N; p++) {
     let hit = false;
     for (let k = 0; k < 3; k++) {
@@ -88,8 +93,24 @@ for (let i = 0; i < caps.length; i++) {
         hit = true;
       }
     }
-    if (hit) onFace++;
+    if (hit) n++;
   }
-  console.log(`   ${caps[i]}: ${onFace}/${N} new points on a face (−x +x −y +y −z +z: ${faces.join(' ')})`);
+  return `${String(n).padStart(3)}/${N} on a face (−x +x −y +y −z +z: ${faces.join(' ')})`;
+};
+console.log('\n3. sampled new points on a face of the clip box (|coordinate| ≥ 0.499), seed = scene index;');
+console.log(`4. the same with ε̂ − offset, offset = ${offset.map((b) => b.toFixed(3)).join(' ')}; Chamfer vs 4,096 exact points`);
+for (let i = 0; i < caps.length; i++) {
+  const truth = truthCloud(caps[i]!, 4096, 1000 + i).xyz;
+  const { cloud } = await up.upsample(pairs[i]!.low, { seed: i });
+  const model = await up.denoiser(pairs[i]!.low, N);
+  const corrected: EpsModel = async (x, t) => {
+    const o = await model(x, t);
+    return { ...o, eps: o.eps.map((v, k) => v - offset[k % 6]!) };
+  };
+  const fixed = await upsampleWith(d, corrected, pairs[i]!.low, N, { seed: i });
+  const ch = (c: PointCloud | Float32Array) => chamferDistance(c instanceof Float32Array ? c : c.xyz, truth).chamfer.toFixed(4);
+  console.log(`   ${caps[i]}`);
+  console.log(`     as trained:       ${onFaces(cloud)}; Chamfer ${ch(cloud)} (input alone ${ch(pairs[i]!.low.xyz)})`);
+  console.log(`     offset taken out: ${onFaces(fixed)}; Chamfer ${ch(fixed)}`);
 }
 await up.close();
