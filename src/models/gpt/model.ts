@@ -85,24 +85,13 @@ export class TonyTextModel implements CompletionModel {
     if (!(req.maxTokens >= 1))
       throw new TonyError('usage', `maxTokens is ${req.maxTokens}: a completion needs at least 1 new token`, 'ask for max_tokens ≥ 1');
     const infill = req.suffix !== undefined;
-    let prompt = infill ? fimPrompt(this.tokenizer, req.prompt, req.suffix!, this.infillFormat) : this.tokenizer.encode(req.prompt);
+    const prompt = infill ? fimPrompt(this.tokenizer, req.prompt, req.suffix!, this.infillFormat) : this.tokenizer.encode(req.prompt);
     if (prompt.length === 0) prompt.push(this.tokenizer.special.eot); // an empty prompt starts a document
     const maxNew = Math.min(req.maxTokens, this.cfg.blockSize - prompt.length);
     const promptTokens = prompt.length;
     // The healed tokens re-write the prompt's tail: generated on top of max_tokens and not counted.
-    let healed: Healing | undefined;
-    if (!req.echo && !req.logprobs) {
-      if (!infill) {
-        healed = this.healing(prompt);
-        if (healed) prompt.pop();
-      } else {
-        const h = healInfillPrefix(this.tokenizer, req.prompt, this.healed);
-        if (h) {
-          healed = h.healing;
-          prompt = fimPrompt(this.tokenizer, h.prefix, req.suffix!, this.infillFormat);
-        }
-      }
-    }
+    const healed = !infill && !req.echo && !req.logprobs ? this.healing(prompt) : undefined;
+    if (healed) prompt.pop();
     if (maxNew < 1) throw new ContextOverflowError(prompt.length, this.cfg.blockSize);
     // An infill ends at <EOT>, or where the middle starts writing out the suffix (cut there).
     const head = infill ? suffixHead(req.suffix!) : undefined;
@@ -219,9 +208,9 @@ export async function loadCompletionModel(
  * has "\n   " + " return", never "\n    " + "return"; a prompt ending in "\n    " (one token) must
  * be allowed to continue with "\n   " and then " return", or the model writes one space too many.
  * Hence the allowed tokens for a rest r of the tail: those whose text starts with r, and those whose
- * text is a non-empty prefix of r (after which the rest shrinks). Only whitespace tails are healed
- * (of an infill, the prefix's: see run), and not with echo or logprobs (whose offsets follow the
- * prompt's own tokens). `cache` keeps the allowed sets per rest (a scan of the vocabulary each).
+ * text is a non-empty prefix of r (after which the rest shrinks). Only whitespace tails are healed,
+ * and not with echo or logprobs (whose offsets follow the prompt's own tokens). `cache` keeps the
+ * allowed sets per rest (a scan of the vocabulary each).
  */
 export function tokenHealing(
   tokenizer: Tokenizer,
@@ -246,20 +235,4 @@ export function tokenHealing(
     return ids;
   };
   return { text, allowed };
-}
-
-/**
- * Token healing of an infill: the middle starts where the prefix ends, but in PSM the prefix sits
- * before <SUF>, out of reach of taking back the prompt's last token. So the prefix's whitespace
- * tail (its last token's text, e.g. a line's indentation) is cut from the prefix string instead,
- * and the middle must re-write it.
- */
-export function healInfillPrefix(
-  tokenizer: Tokenizer,
-  prefix: string,
-  cache: Map<string, ReadonlySet<number>> = new Map(),
-): { prefix: string; healing: Healing } | undefined {
-  const healing = tokenHealing(tokenizer, tokenizer.encode(prefix), cache);
-  if (!healing || !prefix.endsWith(healing.text)) return undefined;
-  return { prefix: prefix.slice(0, -healing.text.length), healing };
 }
