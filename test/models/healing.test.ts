@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { loadCompletionModel, type TonyTextModel } from '../../src/models/gpt/model.ts';
+import { loadCompletionModel, type TonyTextModel, tokenHealing } from '../../src/models/gpt/model.ts';
+import { BpeTokenizer } from '../../src/text/bpe.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 64, nLayer: 1, nHead: 2, dModel: 16 });
 let model: TonyTextModel;
@@ -60,5 +61,76 @@ describe('token healing', () => {
       streamed += d.text;
     });
     expect(streamed).toBe(res.choices[0]!.text);
+  });
+});
+
+/**
+ * A prompt that ends in indentation. A hand-built BPE (GPT-2's pre-tokenizer) whose merges make
+ * "\n" + four spaces one token (256 "\n ", 257 "\n  ", 258 "\n   ", 259 "\n    ") and " r" another
+ * (260). The pre-tokenizer gives a word its leading space, so "\n    return" is "\n   " + " r" +
+ * "eturn" while a prompt ending in "\n    " ends in token 259. Healing takes 259 back; the allowed
+ * sets below are worked out by hand from the five merges.
+ */
+describe('token healing of indentation (hand-built BPE)', () => {
+  const tok = new BpeTokenizer([
+    [10, 32],
+    [256, 32],
+    [257, 32],
+    [258, 32],
+    [32, 114],
+  ]);
+  const prompt = 'def f():\n    ';
+  const ids = tok.encode(prompt);
+
+  it('takes back the indentation token and allows what re-writes it', () => {
+    expect(ids.at(-1)).toBe(259);
+    expect(tok.encode('\n    return').slice(0, 2)).toEqual([258, 260]); // the premise, by the merges
+    const h = tokenHealing(tok, ids)!;
+    expect(h.text).toBe('\n    ');
+    // Starting with "\n    ": 259; a prefix of it: "\n", "\n ", "\n  ", "\n   ".
+    expect([...h.allowed('\n    ')].sort((a, b) => a - b)).toEqual([10, 256, 257, 258, 259]);
+    // After "\n   ": what starts with " " (" ", " r"); " " is also its own prefix.
+    expect([...h.allowed(' ')].sort((a, b) => a - b)).toEqual([32, 260]);
+    // After "\n  ": nothing starts with "  " in this vocabulary, so only " ".
+    expect([...h.allowed('  ')]).toEqual([32]);
+    expect(tokenHealing(tok, tok.encode('def f():'))).toBeUndefined(); // not whitespace: no healing
+  });
+
+  it("accepts how training text continues the prompt — the old 'starts with the tail' rule did not", () => {
+    const h = tokenHealing(tok, ids)!;
+    for (const cont of ['return x', '(x)', 'x = 1', '\n', '  y']) {
+      // The tokens of prompt + continuation after the healed prompt must pass the constraint.
+      const full = tok.encode(prompt + cont);
+      expect(full.slice(0, ids.length - 1)).toEqual(ids.slice(0, -1));
+      let rest = h.text;
+      for (const id of full.slice(ids.length - 1)) {
+        if (!rest) break;
+        expect(h.allowed(rest).has(id), `${JSON.stringify(cont)}: token ${id} after rest ${JSON.stringify(rest)}`).toBe(true);
+        const piece = tok.decode([id]);
+        rest = rest.startsWith(piece) ? rest.slice(piece.length) : '';
+      }
+    }
+    // What the old rule allowed first: only tokens starting with the whole tail (here 259 alone).
+    expect([...h.allowed(h.text)].filter((id) => tok.decode([id]).startsWith(h.text))).toEqual([259]);
+  });
+
+  it('a model with this tokenizer re-writes the tail outside max_tokens and the usage count', async () => {
+    const bcfg = gptConfig({ vocabSize: tok.vocabSize, blockSize: 64, nLayer: 1, nHead: 2, dModel: 16 });
+    const params = new GPT(bcfg).ps.initialize(5);
+    const dir = join(mkdtempSync(join(tmpdir(), 'tony-healing-bpe-')), 'm');
+    await saveCheckpoint(dir, { config: { kind: 'gpt', model: bcfg, tokenizer: tok.toJSON() }, state: {}, params });
+    const m = await loadCompletionModel(dir, { threads: 1 });
+    try {
+      for (let seed = 0; seed < 6; seed++) {
+        const res = await m.complete({ prompt, temperature: 1, topP: 1, n: 1, maxTokens: 5, seed, stop: [] });
+        const c = res.choices[0]!;
+        expect(res.usage.promptTokens).toBe(ids.length);
+        // The healed tokens are not counted: a 'length' finish is exactly max_tokens new tokens.
+        if (c.finishReason === 'length') expect(res.usage.completionTokens).toBe(5);
+        expect(res.usage.completionTokens).toBeLessThanOrEqual(5);
+      }
+    } finally {
+      await m.close();
+    }
   });
 });

@@ -32,11 +32,13 @@ export interface GenerateOptions {
   /** Return the top-k (≤ 5) log-probabilities of each generated token (model distribution, T = 1). */
   logprobs?: number;
   /**
-   * Token healing: the prompt's last token was taken back; its text is `healed.text`, and the first
-   * generated token must come from `healed.firstTokens` (those whose text starts with it). That text
-   * is the prompt's, so it is not streamed, not searched for stop strings and not returned.
+   * Token healing: the prompt's last token was taken back; its text is `healed.text`. Until that
+   * text is re-written, each generated token must come from `healed.allowed(rest)`, `rest` being
+   * the part not yet re-written (tokens that start with it, or that are a prefix of it). That text
+   * is the prompt's, so it is not streamed, not searched for stop strings, not returned, and the
+   * tokens that re-write it do not count towards `maxNewTokens` (Generated.healTokens says how many).
    */
-  healed?: { text: string; firstTokens: ReadonlySet<number> };
+  healed?: Healing;
   /**
    * Forcing (GSM8K's calculator, src/evals/calculator.ts): called with a sequence's text after each
    * of its tokens; a returned string is tokenized and fed as the next tokens instead of sampling,
@@ -55,6 +57,14 @@ export interface Generated {
   /** What ended a 'stop': a stop token (end-of-text included) or a stop string. */
   stoppedBy?: { token: number } | { string: string };
   logprobs?: TokenLogprobs;
+  /** Tokens that re-wrote a healed prompt tail (GenerateOptions.healed); 0 without healing. */
+  healTokens: number;
+}
+
+/** A healed prompt tail: its text and the tokens allowed while `rest` of it is still to be written. */
+export interface Healing {
+  text: string;
+  allowed: (rest: string) => ReadonlySet<number>;
 }
 
 /**
@@ -196,7 +206,7 @@ async function generatePass(
       if (!row.done) {
         const forced = row.forced.shift();
         row.push(
-          forced ?? pickToken(row.tokens.length === 0 ? restrict(l, opts.healed?.firstTokens) : l, opts, rand),
+          forced ?? pickToken(row.healRest ? restrict(l, opts.healed!.allowed(row.healRest)) : l, opts, rand),
           l,
           pos[b]! + 1 >= cfg.blockSize,
         );
@@ -232,6 +242,9 @@ class Row {
   /** Tokens to feed next instead of sampling (GenerateOptions.force). */
   forced: number[] = [];
   done = false;
+  /** The healed prompt tail not yet re-written, and how many tokens re-wrote it so far. */
+  healRest: string;
+  healTokens = 0;
   finishReason: 'stop' | 'length' = 'length';
   stoppedBy: Generated['stoppedBy'];
   private decoder = new TextDecoder();
@@ -249,6 +262,7 @@ class Row {
   ) {
     this.stops = (opts.stopStrings ?? []).filter((s) => s.length > 0);
     this.start = this.emitted = opts.healed?.text.length ?? 0;
+    this.healRest = opts.healed?.text ?? '';
     if (opts.logprobs !== undefined) this.lp = { tokens: [], tokenLogprobs: [], topLogprobs: [], textOffset: [] };
   }
 
@@ -258,6 +272,12 @@ class Row {
       return this.finish('stop');
     }
     this.tokens.push(token);
+    if (this.healRest) {
+      // An allowed token either starts with the rest (done) or is a prefix of it (more to write).
+      const piece = this.tok.decode([token]);
+      this.healRest = this.healRest.startsWith(piece) ? this.healRest.slice(piece.length) : '';
+      this.healTokens++;
+    }
     if (this.lp) this.recordLogprobs(token, logits);
     this.text += this.decoder.decode(this.tok.decodeBytes([token]), { stream: true });
     const stop = this.findStop();
@@ -267,7 +287,7 @@ class Row {
       return this.finish('stop');
     }
     this.emit(this.text.length - this.stopPrefixLength());
-    if (this.tokens.length >= this.opts.maxNewTokens || contextFull) this.finish('length');
+    if (this.tokens.length - this.healTokens >= this.opts.maxNewTokens || contextFull) this.finish('length');
   }
 
   private recordLogprobs(token: number, logits: Float32Array) {
@@ -332,6 +352,7 @@ class Row {
     const r: Generated = {
       tokens: this.tokens,
       text: this.text.slice(this.start),
+      healTokens: this.healTokens,
       finishReason: this.finishReason,
       ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}),
     };

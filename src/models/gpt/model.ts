@@ -18,7 +18,7 @@ import {
   type CompletionResult,
   ContextOverflowError,
 } from './completion.ts';
-import { generate } from './generate.ts';
+import { generate, type Healing } from './generate.ts';
 import { type GPTConfig, gptConfig } from './gpt.ts';
 
 export class TonyTextModel implements CompletionModel {
@@ -26,8 +26,8 @@ export class TonyTextModel implements CompletionModel {
   readonly kind = 'gpt';
   readonly capabilities = ['complete', 'infill'] as const;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Token ids whose text starts with a healed whitespace tail, per tail (see `healing`). */
-  private readonly healed = new Map<string, Set<number>>();
+  /** The tokens allowed while re-writing a healed whitespace tail, per tail (see tokenHealing). */
+  private readonly healed = new Map<string, ReadonlySet<number>>();
 
   constructor(
     readonly id: string,
@@ -89,7 +89,7 @@ export class TonyTextModel implements CompletionModel {
     if (prompt.length === 0) prompt.push(this.tokenizer.special.eot); // an empty prompt starts a document
     const maxNew = Math.min(req.maxTokens, this.cfg.blockSize - prompt.length);
     const promptTokens = prompt.length;
-    // The healed token re-writes the prompt's tail: it is generated on top of max_tokens and not counted.
+    // The healed tokens re-write the prompt's tail: generated on top of max_tokens and not counted.
     const healed = !infill && !req.echo && !req.logprobs ? this.healing(prompt) : undefined;
     if (healed) prompt.pop();
     if (maxNew < 1) throw new ContextOverflowError(prompt.length, this.cfg.blockSize);
@@ -98,7 +98,7 @@ export class TonyTextModel implements CompletionModel {
     const echo = req.echo ? req.prompt : '';
     if (echo) for (let i = 0; i < req.n; i++) onDelta?.({ index: i, text: echo });
     const out = await generate(this.runtime, this.cfg, this.tokenizer, new Array(req.n).fill(prompt), {
-      maxNewTokens: maxNew + (healed ? 1 : 0),
+      maxNewTokens: maxNew,
       temperature: req.temperature,
       topP: req.topP,
       topK: req.topK,
@@ -127,31 +127,12 @@ export class TonyTextModel implements CompletionModel {
         ...(g.stoppedBy ? { stopReason: stopReason(g) } : {}),
         ...(g.logprobs ? { logprobs: { ...g.logprobs, textOffset: g.logprobs.textOffset.map((o) => o + echo.length) } } : {}),
       })),
-      usage: { promptTokens, completionTokens: out.reduce((n, g) => n + Math.max(0, g.tokens.length - (healed ? 1 : 0)), 0) },
+      usage: { promptTokens, completionTokens: out.reduce((n, g) => n + g.tokens.length - g.healTokens, 0) },
     };
   }
 
-  /**
-   * Token healing for a prompt that ends in whitespace. A byte-level BPE with GPT-2's pre-tokenizer
-   * merges a newline with the indentation after it ("\n    "), so in training a bare "\n" token is
-   * almost always followed by text at column 0: HumanEval prompts end in `"""\n`, and the bundled
-   * model ended the function at once in 1,626 of 1,640 samples. So the last token is taken back and
-   * the first generated token must start with its text ("\n", "\n    ", "\n\n", …). Only whitespace
-   * tails are healed, and not with echo or logprobs (whose offsets follow the prompt's own tokens).
-   */
-  private healing(prompt: readonly number[]): { text: string; firstTokens: ReadonlySet<number> } | undefined {
-    if (prompt.length < 2) return undefined;
-    const text = this.tokenizer.decode([prompt.at(-1)!]);
-    if (!/^\s+$/.test(text)) return undefined;
-    let firstTokens = this.healed.get(text);
-    if (!firstTokens) {
-      firstTokens = new Set();
-      const specials = new Set(Object.values(this.tokenizer.special));
-      for (let id = 0; id < this.cfg.vocabSize; id++)
-        if (!specials.has(id) && this.tokenizer.decode([id]).startsWith(text)) firstTokens.add(id);
-      this.healed.set(text, firstTokens);
-    }
-    return { text, firstTokens };
+  private healing(prompt: readonly number[]): Healing | undefined {
+    return tokenHealing(this.tokenizer, prompt, this.healed);
   }
 
   async close(): Promise<void> {
@@ -215,4 +196,45 @@ export async function loadCompletionModel(
   const fimRate = ck.config.fim?.rate;
   const fimTrained = typeof fimRate === 'number' ? fimRate > 0 : undefined;
   return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime, opts.infillFormat, fimTrained);
+}
+
+/**
+ * Token healing for a prompt that ends in whitespace. A byte-level BPE with GPT-2's pre-tokenizer
+ * merges a newline with the indentation after it ("\n    "), so in training a bare "\n" token is
+ * almost always followed by text at column 0: HumanEval prompts end in `"""\n`, and the bundled
+ * model ended the function at once in 1,626 of 1,640 samples. So the last token is taken back and
+ * generation must re-write its text first. Not only with tokens that start with it: the pre-tokenizer
+ * gives the space before a word to the word (`\s+(?!\S)` stops one space short), so training text
+ * has "\n   " + " return", never "\n    " + "return"; a prompt ending in "\n    " (one token) must
+ * be allowed to continue with "\n   " and then " return", or the model writes one space too many.
+ * Hence the allowed tokens for a rest r of the tail: those whose text starts with r, and those whose
+ * text is a non-empty prefix of r (after which the rest shrinks). Only whitespace tails are healed,
+ * and not with echo or logprobs (whose offsets follow the prompt's own tokens). Infill prompts are
+ * not healed (run): FIM training encodes the prefix on its own, so a whitespace token before <SUF>
+ * is what training has; healing it was tried and cost fim50-s0 its identifier tasks (37.5 % → 0 %,
+ * docs/results/fim/heal-infill-rejected.txt). `cache` keeps the allowed sets per rest.
+ */
+export function tokenHealing(
+  tokenizer: Tokenizer,
+  prompt: readonly number[],
+  cache: Map<string, ReadonlySet<number>> = new Map(),
+): Healing | undefined {
+  if (prompt.length < 2) return undefined;
+  const text = tokenizer.decode([prompt.at(-1)!]);
+  if (!/^\s+$/.test(text)) return undefined;
+  const allowed = (rest: string): ReadonlySet<number> => {
+    let ids = cache.get(rest);
+    if (!ids) {
+      const set = new Set<number>();
+      const specials = new Set(Object.values(tokenizer.special));
+      for (let id = 0; id < tokenizer.vocabSize; id++) {
+        if (specials.has(id)) continue;
+        const piece = tokenizer.decode([id]);
+        if (piece.startsWith(rest) || (piece.length > 0 && rest.startsWith(piece))) set.add(id);
+      }
+      cache.set(rest, (ids = set));
+    }
+    return ids;
+  };
+  return { text, allowed };
 }

@@ -196,6 +196,14 @@ export class PointEUpsamplerModel implements LoadedModel {
     opts: { points?: number; steps?: number; seed?: number; onProgress?: (p: Progress) => void } = {},
   ): Promise<{ cloud: PointCloud; seconds: number }> {
     const N = opts.points ?? this.cfg.points;
+    const t0 = performance.now();
+    const cloud = await upsampleWith(diffusionOf(this.cfg), await this.denoiser(low, N), low, N, opts);
+    return { cloud, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /** The ε-model of `n` new points given `low` (x_t and t as the sampler passes them; batch 1). */
+  async denoiser(low: PointCloud, n: number): Promise<EpsModel> {
+    const N = n;
     const M = pointCount(low);
     const key = `${M}x${N}`;
     let s = this.sessions.get(key);
@@ -209,7 +217,7 @@ export class PointEUpsamplerModel implements LoadedModel {
     }
     const session = await s;
     const lowFeed = hostTensor('float32', [1, M, CHANNELS], toChannels(low));
-    const model: EpsModel = async (x, tt): Promise<ModelOutput> => {
+    return async (x, tt): Promise<ModelOutput> => {
       const res = await runOnWeights(this.rt, session, this.model.ps, {
         xt: hostTensor('float32', [1, N, CHANNELS], x),
         t: hostTensor('float32', [1], tt),
@@ -226,26 +234,40 @@ export class PointEUpsamplerModel implements LoadedModel {
         }
       return v ? { eps, v } : { eps };
     };
-    const t0 = performance.now();
-    const x = await karrasSample(diffusionOf(this.cfg), model, {
-      ...POINT_E_KARRAS_UPSAMPLE,
-      steps: opts.steps ?? POINT_E_KARRAS_UPSAMPLE.steps,
-      batch: 1,
-      dim: N * CHANNELS,
-      seed: opts.seed ?? 0,
-      clip: true,
-      guidance: 1,
-      onProgress: opts.onProgress,
-    });
-    const high = fromChannels(x);
-    const cloud: PointCloud = {
-      xyz: Float32Array.from([...low.xyz, ...high.xyz]),
-      rgb: Float32Array.from([...(low.rgb ?? new Float32Array(3 * M).fill(0.5)), ...high.rgb!]),
-    };
-    return { cloud, seconds: (performance.now() - t0) / 1000 };
   }
 
   async close(): Promise<void> {
     await this.rt.close();
   }
+}
+
+/**
+ * Point-E's upsampling stage with any ε-model of the `n` new points (the trained network, or an
+ * exact denoiser in tests): Karras sampling with the upsampler's settings, x̂_0 clipped to the
+ * model box, and the low-resolution cloud first in the result, then the new points (Point-E's
+ * sampler concatenates low_res before the samples).
+ */
+export async function upsampleWith(
+  d: ReturnType<typeof diffusionOf>,
+  model: EpsModel,
+  low: PointCloud,
+  n: number,
+  opts: { steps?: number; seed?: number; onProgress?: (p: Progress) => void } = {},
+): Promise<PointCloud> {
+  const M = pointCount(low);
+  const x = await karrasSample(d, model, {
+    ...POINT_E_KARRAS_UPSAMPLE,
+    steps: opts.steps ?? POINT_E_KARRAS_UPSAMPLE.steps,
+    batch: 1,
+    dim: n * CHANNELS,
+    seed: opts.seed ?? 0,
+    clip: true,
+    guidance: 1,
+    onProgress: opts.onProgress,
+  });
+  const high = fromChannels(x);
+  return {
+    xyz: Float32Array.from([...low.xyz, ...high.xyz]),
+    rgb: Float32Array.from([...(low.rgb ?? new Float32Array(3 * M).fill(0.5)), ...high.rgb!]),
+  };
 }
