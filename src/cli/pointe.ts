@@ -3,6 +3,7 @@
  * held-out captions against their exact shapes. Thin: flags → src/models/pointe.
  */
 import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
@@ -15,6 +16,9 @@ import { writePly } from '../shape/ply.ts';
 import { encodePng, orbitCameras, renderPoints } from '../shape/render.ts';
 import { collect, count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
+
+/** The SDF model this repository ships (docs/results/pointe.md). */
+const BUNDLED_SDF = fileURLToPath(new URL('../../models/pointe/sdf', import.meta.url));
 
 const MESH_EXTENSIONS = ['.glb', '.ply', '.obj'];
 
@@ -113,7 +117,7 @@ export function register(program: Command): void {
     .command('mesh')
     .description("mesh a coloured point cloud (.ply, or Point-E's own .npz) with the SDF model → .glb/.ply/.obj with vertex colours")
     .argument('<cloud>', 'a point cloud: .ply (xyz + rgb) or a Point-E .npz')
-    .requiredOption('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf)')
+    .option('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf); default: the bundled models/pointe/sdf', BUNDLED_SDF)
     .requiredOption('--out <file>', 'output mesh (.glb, .ply, .obj)')
     .option('--grid <n>', 'marching-cubes cells per axis (Point-E: 128)', integer('grid', 8, 512), 128)
     .option('--up <axis>', "the cloud's up axis: z for Point-E's PLY files (its .npz files are always z-up)", 'y');

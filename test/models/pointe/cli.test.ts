@@ -1,10 +1,15 @@
 // `tony pointe sample` and `tony train pointe` refuse bad input with a clear message and status 2,
 // never a stack trace: an empty caption, a mesh output the base model cannot make, an unsupported
 // point count, a directory without a model, data that is not a shapes folder, a stage unknown (--stage and --set stage=), a mesh format or cloud file `tony pointe mesh` cannot use.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { truthCloud } from '../../../src/models/pointe/eval.ts';
+import { readShapeFile } from '../../../src/shape/files.ts';
+import { isWatertight } from '../../../src/shape/mesh.ts';
+import { writePly } from '../../../src/shape/ply.ts';
+import { farthestPointSample } from '../../../src/shape/pointcloud.ts';
 import { tony } from '../../tony.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tony-pointe-cli-'));
@@ -46,4 +51,18 @@ describe('tony pointe / tony train pointe: bad input', () => {
     },
     130_000,
   );
+});
+
+describe('tony pointe mesh', () => {
+  it('meshes a cloud with the bundled models/pointe/sdf when no --sdf is given', async () => {
+    const cloud = join(dir, 'torus.ply');
+    writeFileSync(cloud, writePly(farthestPointSample(truthCloud('a large red torus', 2048, 1), 256)));
+    const out = join(dir, 'torus.glb');
+    const r = await tony(['pointe', 'mesh', cloud, '--grid', '32', '--threads', '1', '--out', out], { timeoutMs: 120_000 });
+    expect(r.stderr).toMatch(/pointe SDF model sdf/);
+    expect(r.status).toBe(0);
+    const mesh = await readShapeFile(out);
+    expect(mesh.kind).toBe('mesh');
+    if (mesh.kind === 'mesh') expect(isWatertight(mesh.mesh)).toBe(true);
+  }, 130_000);
 });
