@@ -90,17 +90,22 @@ export async function checkWritable(path: string, kind: 'dir' | 'file' = 'dir'):
 }
 
 /**
- * mkdir -p that reports the real cause: Node's recursive mkdir says ENOENT on a read-only file
- * system (it goes looking for a missing parent), so retry from the parent down, one level at a time,
- * where the failing mkdir says EROFS, EACCES or ENOTDIR.
+ * mkdir -p that reports the real cause, one level at a time from the first missing parent down, so
+ * the failing mkdir names EROFS, EACCES or ENOTDIR. Not Node's recursive mkdir: it says ENOENT on a
+ * read-only file system, and under /proc (where mkdir says ENOENT though the parent exists) it
+ * retries forever.
  */
 async function makeDirs(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw err;
-    await makeDirs(dirname(dir));
     await mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
+    await makeDirs(dirname(dir));
+    await mkdir(dir).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw e; // made meanwhile by another process: fine
+    });
   }
 }
 

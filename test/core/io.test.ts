@@ -46,6 +46,12 @@ describe('file-system errors', () => {
     );
   });
 
+  it("a directory that cannot be made under /proc: an error, not a hang (Node's recursive mkdir loops there)", async () => {
+    const out = '/proc/tony-no-such-dir/sub/x.glb';
+    const err = await failure(checkWritable(out, 'file'));
+    expect(err.message).toBe(`cannot write '${out}': no such file or directory (ENOENT)`);
+  }, 10_000);
+
   it('a directory where a file should be (EISDIR), before anything is written', async () => {
     const err = await failure(checkWritable(dir, 'file'));
     expect(err.message).toBe(`cannot write '${dir}': it is a directory (EISDIR)`);
