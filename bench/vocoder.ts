@@ -3,9 +3,9 @@
  * MCNN against Griffin-Lim, speed and quality in one run (issue 12, PAPERS.md §6).
  *
  *  - MCNN (default models/mcnn) on 2 threads, whole utterances;
- *  - Tony's fast Griffin-Lim (momentum 0.99) at the iterations that take at least MCNN's wall time
- *    in the faster of Tony's and numpy's Griffin-Lim ("equal time"), and at 32 iterations (librosa's
- *    default);
+ *  - Tony's fast Griffin-Lim (momentum 0.99) at the fewest iterations whose whole wall time (fixed
+ *    part included) is at least MCNN's in the faster of Tony's and numpy's Griffin-Lim ("equal time"),
+ *    and at 32 iterations (librosa's default);
  *  - the same Griffin-Lim in numpy (bench/peers/numpy_audio.py) at both iteration counts: what a
  *    Python user would run instead.
  * Clips: the held-out split (voices and sentences tony train mcnn never trains on) of the dataset
@@ -55,15 +55,20 @@ function peerOnce(iters: number[]): { numpy: string; seconds: Record<string, num
   return undefined;
 }
 
-// Equal time: Griffin-Lim's cost is linear in iterations; time one iteration in Tony and in numpy,
-// and give Griffin-Lim the iterations that the faster of the two fits in at least MCNN's wall time.
+// Equal time: Griffin-Lim's cost is a fixed part (the first inverse STFT, framing) plus a linear one
+// per iteration. Time 1 and 4 iterations in Tony and in numpy, fit base + k·perIter for each, and give
+// Griffin-Lim the fewest iterations whose whole time, in the faster of the two, is at least MCNN's
+// (0 iterations — random phase, one inverse STFT — when even that is slower than MCNN).
 await scoreMcnn(v, clips.slice(0, 1)); // build the graph once, outside the timing
 const mcnnWall = (await scoreMcnn(v, clips)).wallSeconds;
-const tonyPerIter = ((await scoreGriffinLim(v.cfg, clips, 4)).wallSeconds - (await scoreGriffinLim(v.cfg, clips, 1)).wallSeconds) / 3;
+const gl1 = (await scoreGriffinLim(v.cfg, clips, 1)).wallSeconds;
+const gl4 = (await scoreGriffinLim(v.cfg, clips, 4)).wallSeconds;
 const cal = peerOnce([1, 4]);
-const numpyPerIter = cal ? (cal.seconds['4']! - cal.seconds['1']!) / 3 : Infinity;
-const perIter = Math.max(1e-9, Math.min(tonyPerIter, numpyPerIter));
-const equalIters = Math.max(1, Math.ceil(mcnnWall / perIter));
+const fits = [{ perIter: (gl4 - gl1) / 3, at1: gl1 }];
+if (cal) fits.push({ perIter: (cal.seconds['4']! - cal.seconds['1']!) / 3, at1: cal.seconds['1']! });
+const glTime = (k: number) => Math.min(...fits.map((f) => f.at1 + (k - 1) * Math.max(1e-9, f.perIter)));
+let equalIters = 0;
+while (glTime(equalIters) < mcnnWall) equalIters++;
 const iters = [...new Set([equalIters, 32])].sort((a, b) => a - b);
 
 const mcnn: InversionScore[] = [];
