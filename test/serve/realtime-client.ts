@@ -1,6 +1,7 @@
 /** A small `ws` client for the realtime tests: sends events, records every server event in order. */
 import { WebSocket } from 'ws';
 
+// biome-ignore lint/suspicious/noExplicitAny: server events are JSON of many shapes; tests read their fields
 export type Ev = Record<string, any> & { type: string };
 
 export class RtClient {

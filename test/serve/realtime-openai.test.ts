@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import OpenAI from 'openai';
+import type { OpenAIRealtimeError } from 'openai/realtime/internal-base';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from '../../src/serve/index.ts';
 import { decodePcm16, encodePcm16 } from '../../src/serve/realtime/pcm16.ts';
 import { realtimeRoutes } from '../../src/serve/routes/realtime.ts';
 import { program, requires } from '../system.ts';
+import type { Ev } from './realtime-client.ts';
 import { OmniDouble } from './realtime-double.ts';
 
 const OPENSSL = program('openssl', 'apt-get install openssl');
@@ -64,14 +66,12 @@ describe('the official openai realtime client over wss://', () => {
     const errors: unknown[] = [];
     rt.on('event', (e) => seen.push(e.type));
     rt.on('error', (e) => errors.push(e));
-    const done = new Promise<Record<string, any>>((resolve) =>
-      rt.on('event', (e) => e.type === 'response.done' && resolve(e as Record<string, any>)),
-    );
+    const done = new Promise<Ev>((resolve) => rt.on('event', (e) => e.type === 'response.done' && resolve(e as Ev)));
     const created = new Promise<void>((resolve) => rt.on('event', (e) => e.type === 'session.created' && resolve()));
     let audio = 0;
     const transcript: string[] = [];
     rt.on('event', (e) => {
-      const ev = e as Record<string, any>;
+      const ev = e as Ev;
       if (ev.type === 'response.audio.delta') audio += decodePcm16(ev.delta).length;
       if (ev.type === 'response.audio_transcript.delta') transcript.push(ev.delta);
     });
@@ -93,7 +93,7 @@ describe('the official openai realtime client over wss://', () => {
     expect(errors).toEqual([]);
 
     // a bad event reaches the client's error handler with the field named
-    const err = new Promise<any>((resolve) => rt.on('error', resolve));
+    const err = new Promise<OpenAIRealtimeError>((resolve) => rt.on('error', resolve));
     rt.send({ type: 'input_audio_buffer.append', audio: 'not base64!' });
     const e = await err;
     expect(e.error).toMatchObject({ type: 'invalid_request_error', param: 'audio' });
