@@ -6,7 +6,8 @@
  * The classifier is an open-set verifier, not a closed-set one: any voice not a preset must be
  * caught, including voices it never saw. So it models only the presets — one Gaussian per preset
  * over 1-second windows of spectral shape — and flags a window whose Mahalanobis distance to every
- * preset is above a threshold `tau`. Negative voices serve only to place `tau`. Why this and not a
+ * preset is, on average over the response so far, above a threshold `tau`. No non-preset voice is
+ * used to fit it. Why this and not a
  * trained network: the presets are a handful of fixed voices, each a tight cluster in spectral
  * shape; a Gaussian per preset (66 numbers of mean, a shrunk covariance) fits from a few dozen
  * clips, needs no gradient training, and its threshold reads as "how unlike every preset".
@@ -18,9 +19,12 @@
  * 70–400 Hz) of the voiced frames with its spread. A window with under 0.3 s of speech is not
  * judged.
  *
- * Streaming: the monitor judges the last `WINDOW_S` of audio every `HOP_S` once it has a full
- * window, and blocks from the first window that is unlike every preset — so up to about one
- * second of a non-preset voice can reach the client before the stop (docs/results/omni.md).
+ * Streaming: the monitor measures the last `WINDOW_S` of audio every `HOP_S` and keeps the running
+ * mean of those distances; from the `MIN_WINDOWS`-th window on (2 s of audio) it blocks as soon as
+ * the running mean is above `tau`. One window is noisy (its phonemes move it more than the voice
+ * does); the running mean is not — at the price that about 2 s of a non-preset voice can reach the
+ * client before the stop (docs/results/omni.md, "Voice safety"). A response shorter than that is
+ * never judged.
  *
  *   const guard = await loadVoiceSafety('models/voice-safety/classifier.json');
  *   const m = guard.monitor(16000);
@@ -35,10 +39,14 @@ import { writeFileAtomic } from '../../io.ts';
 export const VOICE_RATE = 16000;
 export const WINDOW_S = 1.0;
 export const HOP_S = 0.5;
+/** Windows measured before the first judgement (1 s + 2 hops = 2 s of audio). */
+export const MIN_WINDOWS = 3;
 const N_MELS = 32;
 const MEL = { sampleRate: VOICE_RATE, nFft: 512, winLength: 400, hop: 160, nMels: N_MELS, fmin: 50, fmax: 8000, topDb: null } as const;
 /** Frames within this many dB of the window's loudest count as speech. */
 const ACTIVE_DB = 35;
+/** A window quieter than this RMS (−60 dBFS) holds no speech at all. */
+const SILENCE_RMS = 1e-3;
 /** Fewest speech frames (10 ms each) for a window to be judged. */
 const MIN_ACTIVE_FRAMES = 30;
 /** Pitch search range (Hz) and the autocorrelation peak that makes a frame voiced. */
@@ -61,7 +69,7 @@ export interface VoiceSafetyParams {
   /** Standardisation of the raw features (per dimension), fitted on the preset windows. */
   center: number[];
   scale: number[];
-  /** A window whose distance (Mahalanobis² / FEATURE_DIM) to every preset is above tau is flagged. */
+  /** A response whose running mean distance (Mahalanobis² / FEATURE_DIM to the nearest preset, per window) exceeds tau is stopped. */
   tau: number;
   /** How the classifier was made (corpus, counts, command): saved with it. */
   provenance: Record<string, unknown>;
@@ -96,6 +104,9 @@ function framePitch(x: Float64Array, o: number, n: number): number {
 
 /** The feature vector of one window at 16 kHz, or undefined when it holds too little speech. */
 export function windowFeatures(x: Float64Array): Float64Array | undefined {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
+  if (Math.sqrt(e / Math.max(1, x.length)) < SILENCE_RMS) return undefined;
   const { frames, db } = logMelSpectrogram(x, MEL);
   const level = new Float64Array(frames);
   let max = -Infinity;
@@ -235,10 +246,21 @@ export function presetDistance(
   return best;
 }
 
-/** A clip's score: its largest window distance (the clip is blocked when it exceeds tau). */
+/**
+ * A clip's score as the streaming monitor sees it: the largest running mean of window distances
+ * from the MIN_WINDOWS-th window on (the monitor blocks when it exceeds tau); undefined for a clip
+ * too short to be judged.
+ */
 export function clipScore(p: Pick<VoiceSafetyParams, 'presets' | 'center' | 'scale'>, x: Float64Array): number | undefined {
   const ws = clipWindows(x);
-  return ws.length ? Math.max(...ws.map((f) => presetDistance(p, f).distance)) : undefined;
+  if (ws.length < MIN_WINDOWS) return undefined;
+  let sum = 0;
+  let best = -Infinity;
+  ws.forEach((f, i) => {
+    sum += presetDistance(p, f).distance;
+    if (i + 1 >= MIN_WINDOWS) best = Math.max(best, sum / (i + 1));
+  });
+  return best;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -254,6 +276,8 @@ export class VoiceSafety {
     let buf = new Float64Array(0);
     let sinceJudged = 0;
     let blocked = false;
+    let sum = 0;
+    let count = 0;
     // Resampling chunk by chunk is fine here: a seam's error is far below what the features see.
     return {
       push: (pcm) => {
@@ -269,7 +293,10 @@ export class VoiceSafety {
         if (buf.length < w || sinceJudged < h) return 'ok';
         sinceJudged = 0;
         const f = windowFeatures(buf);
-        if (f && presetDistance(this.params, f).distance > this.params.tau) blocked = true;
+        if (!f) return 'ok'; // a pause: no evidence either way
+        sum += presetDistance(this.params, f).distance;
+        count++;
+        if (count >= MIN_WINDOWS && sum / count > this.params.tau) blocked = true;
         return blocked ? 'block' : 'ok';
       },
     };
