@@ -16,6 +16,7 @@ import type { OmniDelta, OmniItem, OmniModel, OmniResponseOptions } from '../../
 
 export const VOICE_HZ: Record<string, number> = { ash: 440, sage: 660 };
 export const ANSWER_PREFIX = 'you said';
+const KEEP_CALLS = 8;
 
 export interface DoubleOptions {
   sampleRate?: number;
@@ -32,7 +33,7 @@ export class OmniDouble implements OmniModel {
   readonly provider = 'test double (no runtime)';
   readonly voices = Object.keys(VOICE_HZ);
   readonly sampleRate: number;
-  /** Every conversation respond() was called with, and each call's options. */
+  /** The last `KEEP_CALLS` conversations respond() was called with, and their options (a bounded record: the memory test counts what the server keeps, not the double). */
   readonly calls: { conversation: readonly OmniItem[]; options: OmniResponseOptions }[] = [];
   /** respond() generators running now. */
   active = 0;
@@ -54,6 +55,7 @@ export class OmniDouble implements OmniModel {
 
   async *respond(conversation: readonly OmniItem[], options: OmniResponseOptions): AsyncIterable<OmniDelta> {
     this.calls.push({ conversation, options });
+    if (this.calls.length > KEEP_CALLS) this.calls.shift();
     this.active++;
     try {
       const last = [...conversation].reverse().find((it) => it.role === 'user');
