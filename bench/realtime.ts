@@ -135,6 +135,7 @@ for (let turn = 0; turn < turns; turn++) {
   }
   await c.next('response.audio.delta', 30_000);
   const first = performance.now();
+  // The cancel may race the response's own end; then it only earns an error event, which is fine.
   c.send({ type: 'response.cancel' });
   await c.next('response.done', 30_000);
   rows.push({
@@ -144,7 +145,6 @@ for (let turn = 0; turn < turns; turn++) {
     fromEndMs: first - from,
     ...(fromStop !== undefined ? { fromStopMs: first - fromStop } : {}),
   });
-  // the cancel may race the response's own end: ignore a "no active response" error
   if (turn % 10 === 9) process.stderr.write(`turn ${turn + 1}/${turns} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
 await c.close();

@@ -73,9 +73,9 @@ const TEMPERATURE: [number, number] = [0, 2];
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function checkKeys(o: Obj, allowed: readonly string[], where: string): void {
+export function checkKeys(o: Obj, allowed: readonly string[], where: string): void {
   for (const k of Object.keys(o))
     if (!allowed.includes(k)) throw new RealtimeError(`Unknown parameter: '${where}${k}'.`, `${where}${k}`, 'unknown_parameter');
 }
@@ -89,7 +89,7 @@ function num(v: unknown, param: string, min: number, max: number, integer = fals
   return v;
 }
 
-function str(v: unknown, param: string): string {
+export function str(v: unknown, param: string): string {
   if (typeof v !== 'string') throw new RealtimeError(`Invalid '${param}': expected a string, got ${JSON.stringify(v)}.`, param);
   return v;
 }
@@ -254,5 +254,3 @@ export function parseEvent(data: string): { type: string; event_id: string | nul
   if (v.event_id !== undefined && eventId === null) throw new RealtimeError("Invalid 'event_id': expected a string.", 'event_id');
   return { type: v.type, event_id: eventId, body: v };
 }
-
-export { checkKeys, isObj, str };
