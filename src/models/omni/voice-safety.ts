@@ -37,10 +37,10 @@ import { TonyError } from '../../errors.ts';
 import { writeFileAtomic } from '../../io.ts';
 
 export const VOICE_RATE = 16000;
-export const WINDOW_S = 1.0;
-export const HOP_S = 0.5;
+const WINDOW_S = 1.0;
+const HOP_S = 0.5;
 /** Windows measured before the first judgement (1 s + 2 hops = 2 s of audio). */
-export const MIN_WINDOWS = 3;
+const MIN_WINDOWS = 3;
 const N_MELS = 32;
 const MEL = { sampleRate: VOICE_RATE, nFft: 512, winLength: 400, hop: 160, nMels: N_MELS, fmin: 50, fmax: 8000, topDb: null } as const;
 /** Frames within this many dB of the window's loudest count as speech. */
@@ -56,7 +56,7 @@ const VOICED_PEAK = 0.5;
 const SHRINK = 0.3;
 export const FEATURE_DIM = 2 * N_MELS + 2;
 
-export interface PresetModel {
+interface PresetModel {
   voice: string;
   mean: number[];
   /** Inverse of the shrunk covariance, row-major FEATURE_DIM². */

@@ -38,7 +38,7 @@ export interface VoiceGuard {
   /** A fresh monitor for one response's audio at `sampleRate`. */
   monitor(sampleRate: number): VoiceMonitor;
 }
-export interface VoiceMonitor {
+interface VoiceMonitor {
   /** Feed the next audio; 'block' stops the response before this audio is sent. */
   push(pcm: Float32Array): 'ok' | 'block';
 }
@@ -50,7 +50,7 @@ export interface SessionOptions {
 }
 
 /** Longest input buffer (24 kHz samples): 15 minutes, as OpenAI's server caps a session's buffer. */
-export const MAX_BUFFER_SAMPLES = 15 * 60 * PROTOCOL_RATE;
+const MAX_BUFFER_SAMPLES = 15 * 60 * PROTOCOL_RATE;
 
 type Event = Record<string, unknown> & { type: string };
 

@@ -17,12 +17,12 @@
  * the tests measure its boundaries on synthetic and espeak-ng clips.
  */
 
-export const VAD_FRAME_MS = 10;
+const VAD_FRAME_MS = 10;
 /** dBFS at threshold 0 and the span up to threshold 1 (−80 … −10 dBFS). */
-export const THRESHOLD_FLOOR_DB = -80;
-export const THRESHOLD_SPAN_DB = 70;
+const THRESHOLD_FLOOR_DB = -80;
+const THRESHOLD_SPAN_DB = 70;
 /** Voiced frames in a row that open a turn (30 ms). */
-export const ONSET_FRAMES = 3;
+const ONSET_FRAMES = 3;
 
 export interface VadOptions {
   sampleRate: number;
@@ -33,7 +33,7 @@ export interface VadOptions {
 
 export type VadEvent = { type: 'start'; sample: number } | { type: 'stop'; sample: number };
 
-export const thresholdDb = (threshold: number) => THRESHOLD_FLOOR_DB + threshold * THRESHOLD_SPAN_DB;
+const thresholdDb = (threshold: number) => THRESHOLD_FLOOR_DB + threshold * THRESHOLD_SPAN_DB;
 
 export class EnergyVad {
   private readonly frame: number;
