@@ -5,9 +5,12 @@
  * Ctrl+C exits at once).
  */
 
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
-import { loadTextModel } from '../models/index.ts';
+import { asCompletionModel, loadModel } from '../models/index.ts';
+import { canRealtime } from '../models/omni/contract.ts';
+import { loadVoiceSafety } from '../models/omni/voice-safety.ts';
 import { SERVE_DEFAULTS, serve } from '../serve/index.ts';
 import { integer, runtimeOptions } from './flags.ts';
 
@@ -21,12 +24,18 @@ interface ServeFlags {
   maxTokens: number;
   device: Device;
   threads?: number;
+  voiceGuard: string;
 }
+
+/** The bundled output-voice classifier (docs/results/omni.md, "Voice safety"). */
+const BUNDLED_VOICE_GUARD = fileURLToPath(new URL('../../models/voice-safety/classifier.json', import.meta.url));
 
 export function register(program: Command): void {
   const serveCmd = program
     .command('serve')
-    .description('serve a text model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with a playground at /')
+    .description(
+      'serve a model: a text model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with a playground at /; a realtime model (omni) over the OpenAI Realtime protocol at /v1/realtime',
+    )
     .requiredOption('--model <dir>', 'model directory (as `tony train lm --out` writes it)')
     .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on (0.0.0.0 = every interface: set an API key)', SERVE_DEFAULTS.host)
@@ -34,13 +43,21 @@ export function register(program: Command): void {
     .option('--max-queue <n>', 'requests that may wait for the model; more get HTTP 429', integer('max-queue', 0), SERVE_DEFAULTS.maxQueue)
     .option('--concurrency <n>', 'requests generating at once', integer('concurrency', 1), SERVE_DEFAULTS.concurrency)
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', integer('max-tokens', 1), SERVE_DEFAULTS.maxTokens)
+    .option(
+      '--voice-guard <file>',
+      "a 'realtime' model's output-voice classifier (default: the bundled models/voice-safety)",
+      BUNDLED_VOICE_GUARD,
+    )
     .action((o: ServeFlags) => serveUntilStopped(o));
 
   for (const o of runtimeOptions()) serveCmd.addOption(o);
 }
 
 async function serveUntilStopped(o: ServeFlags): Promise<void> {
-  const model = await loadTextModel(o.model, { device: o.device, threads: o.threads }, 'tony serve');
+  const loaded = await loadModel(o.model, { device: o.device, threads: o.threads });
+  // A 'realtime' model is served on /v1/realtime (and on the text routes too if it also completes).
+  const model = canRealtime(loaded) ? loaded : asCompletionModel(loaded, 'tony serve');
+  const voiceGuard = canRealtime(loaded) ? await loadVoiceSafety(o.voiceGuard) : undefined;
   const apiKey = o.apiKey ?? process.env.TONY_API_KEY ?? '';
   const server = await serve(model, {
     port: o.port,
@@ -49,10 +66,15 @@ async function serveUntilStopped(o: ServeFlags): Promise<void> {
     maxQueue: o.maxQueue,
     concurrency: o.concurrency,
     maxTokens: o.maxTokens,
+    ...(voiceGuard ? { voiceGuard } : {}),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
-  process.stdout.write(`serving ${model.id} on ${model.provider} (context ${model.contextLength} tokens)\n`);
-  process.stdout.write(`  playground  ${server.url}/\n  OpenAI API  ${server.url}/v1${apiKey ? ' (API key required)' : ''}\n`);
+  const context = 'contextLength' in model ? ` (context ${model.contextLength} tokens)` : '';
+  process.stdout.write(`serving ${model.id} on ${model.provider}${context}\n`);
+  if ('complete' in model)
+    process.stdout.write(`  playground  ${server.url}/\n  OpenAI API  ${server.url}/v1${apiKey ? ' (API key required)' : ''}\n`);
+  if (canRealtime(loaded))
+    process.stdout.write(`  Realtime    ${server.url.replace(/^http/, 'ws')}/v1/realtime (voices: ${loaded.voices.join(', ')})\n`);
   if (!apiKey && !isLoopback(o.host))
     process.stderr.write(`warning: listening on ${o.host} without an API key: anyone who can reach it can use it\n`);
   await new Promise<void>((resolve) => {

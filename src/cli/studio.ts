@@ -11,6 +11,8 @@ import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
 import { type LoadedModel, loadModel, loadTextModel } from '../models/index.ts';
+import { canRealtime } from '../models/omni/contract.ts';
+import { loadVoiceSafety } from '../models/omni/voice-safety.ts';
 import { SERVER_DEFAULTS } from '../serve/core/server.ts';
 import type { Vocoder } from '../serve/routes/audio.ts';
 import { PLAYGROUND_PATH, serveStudio } from '../studio/serve.ts';
@@ -22,6 +24,7 @@ interface StudioFlags {
   runs?: string;
   model?: string;
   vocoder?: string;
+  voice?: string;
   audio?: string;
   problems?: string;
   port: number;
@@ -40,6 +43,10 @@ export function register(program: Command): void {
     .option('--problems <file>', 'HumanEval(-infilling) problems (.jsonl or .jsonl.gz): eval results show the whole program and its test')
     .option('--audio <dir>', 'audio corpus for the Audio page (manifest.jsonl as tony audio corpus writes, LJSpeech, LibriSpeech, WAVs)')
     .option('--vocoder <dir>', "model with capability 'vocode' for the Audio page (e.g. tony train mcnn --out)")
+    .option(
+      '--voice <dir>',
+      "model with capability 'realtime' (omni) for the Voice page and /v1/realtime, its output voice checked by the bundled models/voice-safety",
+    )
     .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8000)
     .option('--host <addr>', 'interface to listen on (0.0.0.0 = every interface: set an API key)', SERVER_DEFAULTS.host)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 (default: $TONY_API_KEY; unset = open)')
@@ -87,6 +94,12 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
   const modelDir = o.model ?? bundled('code');
   const model = await loadTextModel(modelDir, rt, 'tony studio --model');
   const vocoder = o.vocoder ? await loadVocoder(o.vocoder, rt) : undefined;
+  const voice = o.voice ? await loadModel(o.voice, rt) : undefined;
+  if (voice && !canRealtime(voice))
+    throw new TonyError(
+      'usage',
+      `${o.voice} is a '${voice.kind}' model (${voice.capabilities.join(', ')}); --voice needs one with capability 'realtime'`,
+    );
   const apiKey = o.apiKey ?? process.env.TONY_API_KEY ?? '';
   const studio = await serveStudio({
     host: o.host,
@@ -97,6 +110,15 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
     ...(o.problems !== undefined ? { problems: o.problems } : {}),
     model: { model, dir: modelDir },
     ...(vocoder && o.vocoder ? { vocoder: { model: vocoder, dir: o.vocoder } } : {}),
+    ...(voice && o.voice && canRealtime(voice)
+      ? {
+          realtime: {
+            model: voice,
+            dir: o.voice,
+            guard: await loadVoiceSafety(fileURLToPath(new URL('../../models/voice-safety/classifier.json', import.meta.url))),
+          },
+        }
+      : {}),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   process.stdout.write(

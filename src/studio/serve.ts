@@ -9,11 +9,14 @@
  *   await studio.close();
  */
 import { type Capability, type LoadedModel, modelKinds } from '../models/index.ts';
+import type { OmniModel } from '../models/omni/contract.ts';
 import { createServer, SERVER_DEFAULTS } from '../serve/core/server.ts';
+import type { VoiceGuard } from '../serve/realtime/session.ts';
 import { audioRoutes, type Vocoder } from '../serve/routes/audio.ts';
 import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from '../serve/routes/completions.ts';
 import { jukeboxRoutes } from '../serve/routes/jukebox.ts';
 import { mathRoutes } from '../serve/routes/math.ts';
+import { realtimeRoutes } from '../serve/routes/realtime.ts';
 import { pointeRoutes, shapeRoutes } from '../serve/routes/shapes.ts';
 import { type StudioInfo, studioRoutes } from '../serve/routes/studio.ts';
 import { studioBundle } from './build.ts';
@@ -35,6 +38,8 @@ export interface StudioOptions {
   audioDir?: string;
   /** A model with capability 'vocode': the Audio page offers it beside Griffin-Lim. */
   vocoder?: { model: Vocoder & LoadedModel; dir: string };
+  /** A model with capability 'realtime' (omni): the Voice page and /v1/realtime, its output checked by `guard`. */
+  realtime?: { model: OmniModel; dir: string; guard?: VoiceGuard };
   log?: (line: string) => void;
 }
 
@@ -58,6 +63,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
     models: [
       ...(o.model ? [card(o.model.model, o.model.dir, 'text: the Code page and /v1')] : []),
       ...(o.vocoder ? [card(o.vocoder.model, o.vocoder.dir, 'vocoder: the Audio page')] : []),
+      ...(o.realtime ? [card(o.realtime.model, o.realtime.dir, 'voice: the Voice page and /v1/realtime')] : []),
     ],
     runsDir: o.runsDir,
     audioDir: o.audioDir,
@@ -77,6 +83,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
   server.mount(jukeboxRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Jukebox page: model directories from the runs folder
   server.mount(mathRoutes()); // the Math page, over the bundled models/math
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));
+  if (o.realtime) server.mount(realtimeRoutes(o.realtime.model, o.realtime.guard ? { guard: o.realtime.guard } : {})); // the Voice page
   const url = await server.listen();
   return { url, info, close: () => server.close() };
 }
