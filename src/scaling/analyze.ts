@@ -31,6 +31,8 @@ export interface AnalyzeOptions extends BootstrapOptions {
   x: ScalingAxis;
   /** Which split's losses to fit; default 'val' when present, else 'train'. */
   split?: string;
+  /** A known L∞ (the data's entropy): also fit the irreducible form with L∞ fixed there. */
+  floor?: number;
 }
 
 /** One form fitted with everything that says how far to trust it. */
@@ -48,6 +50,8 @@ export interface ScalingAnalysis {
   /** Every learning-curve point of the split, for the plot. */
   curves: Array<CurvePoint & { tokens: number }>;
   fits: Record<PowerLawForm, FormReport>;
+  /** The irreducible form with L∞ fixed at `AnalyzeOptions.floor` (when given). */
+  floorFit?: FormReport;
   /** N_opt(C) ∝ C^β on the frontier (x = 'compute' only, and only when ≥ 2 sizes make the frontier). */
   optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval>; leaveOut: OptimalSizeLeaveOut };
   /**
@@ -83,14 +87,15 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
     );
   }
 
-  const report = (form: PowerLawForm): FormReport => ({
-    fit: fitPowerLaw(xs, ls, form, label),
-    intervals: bootstrapPowerLaw(xs, ls, form, options).intervals,
-    leaveOneOut: leaveOneOut(xs, ls, form),
+  const report = (form: PowerLawForm, floor?: number): FormReport => ({
+    fit: fitPowerLaw(xs, ls, form, label, floor),
+    intervals: bootstrapPowerLaw(xs, ls, form, options, floor).intervals,
+    leaveOneOut: leaveOneOut(xs, ls, form, floor),
   });
   const fits = { irreducible: report('irreducible'), pure: report('pure') };
 
   const out: ScalingAnalysis = { x: options.x, split, points, curves, fits };
+  if (options.floor !== undefined) out.floorFit = report('irreducible', options.floor);
   if (options.x === 'compute') {
     try {
       out.optimalSize = {
@@ -127,17 +132,22 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
       ? `L(N) on the final '${a.split}' loss of ${a.points.length} runs (N = non-embedding parameters)`
       : `L(C) on the compute frontier: ${a.points.length} of ${a.curves.length} '${a.split}' points from ${runs} runs (C = 6·N·tokens)`,
   );
-  for (const form of ['irreducible', 'pure'] as const) {
-    const r = a.fits[form];
+  const reports = [
+    ['with irreducible term', a.fits.irreducible],
+    ['pure power law', a.fits.pure],
+    ...(a.floorFit ? [['with L∞ fixed at the given floor', a.floorFit] as const] : []),
+  ] as const;
+  for (const [title, r] of reports) {
     const f = r.fit;
-    lines.push('', `${form === 'irreducible' ? 'with irreducible term' : 'pure power law'}: ${formatPowerLaw(f, v)}`);
+    const form = f.form;
+    lines.push('', `${title}: ${formatPowerLaw(f, v)}`);
     const row = (name: string, value: number, iv: Interval, digits: (x: number) => string) =>
       `  ${name.padEnd(6)} ${digits(value).padStart(10)}   ${pct} CI [${digits(iv.lo)}, ${digits(iv.hi)}]`;
     if (form === 'irreducible')
       lines.push(row('L∞', f.lInf, r.intervals.lInf, (x) => x.toFixed(4)) + (f.lInfAtBound ? '   (at its bound: min loss)' : ''));
     lines.push(row(`${v}0`, f.x0, r.intervals.x0, (x) => x.toExponential(3)));
     lines.push(row('α', f.alpha, r.intervals.alpha, (x) => x.toFixed(4)));
-    lines.push(`  R² (log space) ${f.r2.toFixed(4)}`);
+    lines.push(`  R² (log space) ${f.r2.toFixed(4)}   SSE (log space) ${f.sse.toExponential(3)}, ${f.nParams} free parameters`);
     const loo = r.leaveOneOut;
     lines.push(
       `  leave-one-out: rms error ${pctOf(loo.rmsLogError)}, largest ${v} predicted from the rest ${signedPct(loo.extrapolationLogError)}, α in [${loo.alphaRange.lo.toFixed(4)}, ${loo.alphaRange.hi.toFixed(4)}]`,
