@@ -35,10 +35,28 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the bootstrap', String(BOOTSTRAP_DEFAULTS.seed))
     .option('--json', 'print the analysis as JSON instead of text')
     .option('--floor <nats>', 'also fit with L∞ fixed at this known floor (e.g. from `tony scale entropy`)')
+    .addOption(
+      new Option(
+        '--frontier <kind>',
+        "--x compute: the frontier's convex hull in log-log, or its lower envelope (every point below all cheaper ones)",
+      )
+        .choices(['hull', 'envelope'])
+        .default('hull'),
+    )
     .action(
       async (
         source: string,
-        opts: { x: string; split?: string; plot?: string; bootstrap: string; level: string; seed: string; json?: boolean; floor?: string },
+        opts: {
+          x: string;
+          split?: string;
+          plot?: string;
+          bootstrap: string;
+          level: string;
+          seed: string;
+          json?: boolean;
+          floor?: string;
+          frontier: 'hull' | 'envelope';
+        },
       ) => {
         if (opts.x !== 'params' && opts.x !== 'compute') throw new TonyError('usage', `--x must be 'params' or 'compute', got '${opts.x}'`);
         const resamples = parseNumber('bootstrap', opts.bootstrap, { integer: true, min: 10 });
@@ -48,7 +66,15 @@ export function register(program: Command): void {
         if (opts.plot) await checkWritable(opts.plot, 'file'); // before the bootstrap, not after it
         const rows = await readRuns(source);
         const floor = opts.floor === undefined ? undefined : parseNumber('floor', opts.floor, { min: 0 });
-        const analysis = analyzeScaling(rows, { x: opts.x as ScalingAxis, split: opts.split, resamples, level, seed, floor });
+        const analysis = analyzeScaling(rows, {
+          x: opts.x as ScalingAxis,
+          split: opts.split,
+          resamples,
+          level,
+          seed,
+          floor,
+          frontier: opts.frontier,
+        });
         if (opts.json) {
           const { curves: _curves, ...rest } = analysis;
           process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);

@@ -12,6 +12,7 @@ import {
   bootstrapOptimalSize,
   type CurvePoint,
   computeFrontier,
+  envelopeFrontier,
   fitOptimalSize,
   leaveOutOptimalSize,
   nearFrontier,
@@ -33,6 +34,8 @@ export interface AnalyzeOptions extends BootstrapOptions {
   split?: string;
   /** A known L∞ (the data's entropy): also fit the irreducible form with L∞ fixed there. */
   floor?: number;
+  /** Which frontier L(C) and β are fitted on (x = 'compute'): the convex hull (default) or the lower envelope. */
+  frontier?: 'hull' | 'envelope';
 }
 
 /** One form fitted with everything that says how far to trust it. */
@@ -45,6 +48,8 @@ export interface FormReport {
 export interface ScalingAnalysis {
   x: ScalingAxis;
   split: string;
+  /** The frontier kind (x = 'compute'). */
+  frontier?: 'hull' | 'envelope';
   /** The points fitted: final losses per run (params), or the frontier (compute). */
   points: Array<CurvePoint & { tokens: number }>;
   /** Every learning-curve point of the split, for the plot. */
@@ -71,7 +76,7 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
   if (options.x === 'params') {
     points = finalPoints(rows, split).sort((a, b) => a.params - b.params);
   } else if (options.x === 'compute') {
-    points = computeFrontier(curves);
+    points = options.frontier === 'envelope' ? envelopeFrontier(curves) : computeFrontier(curves);
   } else {
     throw new TonyError('usage', `--x must be 'params' or 'compute', got '${String(options.x)}'`);
   }
@@ -95,6 +100,7 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
   const fits = { irreducible: report('irreducible'), pure: report('pure') };
 
   const out: ScalingAnalysis = { x: options.x, split, points, curves, fits };
+  if (options.x === 'compute') out.frontier = options.frontier ?? 'hull';
   if (options.floor !== undefined) out.floorFit = report('irreducible', options.floor);
   if (options.x === 'compute') {
     try {
@@ -103,7 +109,8 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
         intervals: bootstrapOptimalSize(points, options),
         leaveOut: leaveOutOptimalSize(points),
       };
-      const near = nearFrontier(curves, points, NEAR_FRONTIER);
+      // Within 1 % of the hull: only for the hull (the envelope keeps those points already).
+      const near = options.frontier === 'envelope' ? [] : nearFrontier(curves, points, NEAR_FRONTIER);
       const sizes = [...new Set([...near].sort((a, b) => a.params - b.params).map((p) => p.run))];
       if (sizes.length >= 2)
         out.nearFrontier = {
@@ -130,7 +137,7 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
   lines.push(
     a.x === 'params'
       ? `L(N) on the final '${a.split}' loss of ${a.points.length} runs (N = non-embedding parameters)`
-      : `L(C) on the compute frontier: ${a.points.length} of ${a.curves.length} '${a.split}' points from ${runs} runs (C = 6·N·tokens)`,
+      : `L(C) on the compute frontier (${a.frontier === 'envelope' ? 'lower envelope' : 'convex hull'}): ${a.points.length} of ${a.curves.length} '${a.split}' points from ${runs} runs (C = 6·N·tokens)`,
   );
   const reports = [
     ['with irreducible term', a.fits.irreducible],

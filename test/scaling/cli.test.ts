@@ -84,7 +84,11 @@ describe('tony scale fit', () => {
   it('--x compute fits the frontier and β, and writes a PNG', async () => {
     const pngPath = join(dir, 'c.png');
     const out = await tony('scale', 'fit', runsPath, '--x', 'compute', '--bootstrap', '40', '--plot', pngPath);
-    expect(out).toMatch(/L\(C\) on the compute frontier: \d+ of 210 'val' points from 7 runs/);
+    expect(out).toMatch(/L\(C\) on the compute frontier \(convex hull\): \d+ of 210 'val' points from 7 runs/);
+    const env = await tony('scale', 'fit', runsPath, '--x', 'compute', '--frontier', 'envelope', '--bootstrap', '20');
+    // Every size is best somewhere on these curves (larger models overtake smaller ones): all 7 on the envelope.
+    expect(env).toMatch(/L\(C\) on the compute frontier \(lower envelope\): \d+ of 210 'val' points/);
+    expect(env).toMatch(/N_opt\(C\) = A · C\^β on the 7 sizes that make the frontier/);
     expect(out).toMatch(/N_opt\(C\) = A · C\^β on the \d sizes that make the frontier/);
     expect(out).toMatch(/β +0\.\d{4} +95% CI \[\d\.\d{4}, \d\.\d{4}\]/);
     const png = await readFile(pngPath);
