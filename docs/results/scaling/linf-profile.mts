@@ -6,15 +6,19 @@
  * log-space errors). With --floor, also the F statistic of the known floor. From the repository root:
  *
  *   node --import tsx docs/results/scaling/linf-profile.mts docs/results/scaling/code params
- *   node --import tsx docs/results/scaling/linf-profile.mts docs/results/scaling/math-frontier compute 0.2018
+ *   node --import tsx docs/results/scaling/linf-profile.mts docs/results/scaling/math-frontier envelope 0.2018
  */
-import { computeFrontier } from '../../../src/scaling/frontier.ts';
+import { computeFrontier, envelopeFrontier } from '../../../src/scaling/frontier.ts';
 import { fitPowerLaw } from '../../../src/scaling/powerlaw.ts';
 import { curvePoints, finalPoints, readRuns } from '../../../src/scaling/runs.ts';
 
 const [dir, axis = 'params', floorArg] = process.argv.slice(2);
 const rows = await readRuns(dir!);
-const pts = axis === 'params' ? finalPoints(rows, 'val').sort((a, b) => a.params - b.params) : computeFrontier(curvePoints(rows, 'val'));
+// axis: 'params' (final losses), 'compute' (the hull) or 'envelope' (the lower envelope).
+const pts =
+  axis === 'params'
+    ? finalPoints(rows, 'val').sort((a, b) => a.params - b.params)
+    : (axis === 'envelope' ? envelopeFrontier : computeFrontier)(curvePoints(rows, 'val'));
 const xs = pts.map((p) => (axis === 'params' ? p.params : p.compute));
 const ls = pts.map((p) => p.loss);
 const n = xs.length;
