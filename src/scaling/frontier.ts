@@ -55,7 +55,7 @@ export function computeFrontier<P extends CurvePoint>(points: readonly P[]): P[]
 
 /**
  * The lower envelope of the curves: every point whose loss is below that of every point with less
- * compute (Kaplan et al. 2020: the minimum loss reached at each compute), in order of compute. Unlike
+ * compute (the lowest loss reached with at most that compute), in order of compute. Unlike
  * the hull it keeps each size wherever that size is best, also where the envelope is locally concave
  * in log-log — as when the smallest models learn their easy part fast and then saturate, so that a
  * chord from their early points passes below the middle sizes (the math sweep of
