@@ -34,6 +34,12 @@ PY
   fi
   tony scale sweep --sizes 8x1,12x1,16x1,24x1,32x1,48x1,48x2,64x2,96x2,128x3 --tokens 4194304 --block 128 --batch 16 \
     --vocab 1024 --eval-points 16 --parallel 1 --threads 1 --data "$W/math-text-40k" --out "$W/sweep-math-frontier"
+elif [ "$DOMAIN" = math-frontier-seed1 ]; then
+  # Seed noise of the frontier sweep's final losses: two of its sizes again with seed 1 (after math-frontier;
+  # its shards are copied so that both read the same tokens).
+  mkdir -p "$W/sweep-math-frontier-seed1"; [ -d "$W/sweep-math-frontier-seed1/data" ] || cp -r "$W/sweep-math-frontier/data" "$W/sweep-math-frontier-seed1/"
+  tony scale sweep --sizes 16x1,48x1 --tokens 4194304 --block 128 --batch 16 --vocab 1024 --eval-points 16 --parallel 1 \
+    --threads 1 --seed 1 --data "$W/math-text-40k" --out "$W/sweep-math-frontier-seed1"
 elif [ "$DOMAIN" = math ]; then
   # Procedural grade-school math text (`tony math generate`), 20,000 problems as "Q: …\nA: …"
   # documents, 100 per file (the train/validation split is by file).
