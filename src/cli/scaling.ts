@@ -1,7 +1,8 @@
 /**
  * `tony scale …` — scaling laws. `fit` reads runs (a runs JSONL file or Tony's training logs), fits
  * L(x) = L∞ + (x0/x)^α and the pure power law, prints each parameter with its bootstrap interval, R²
- * and leave-one-out error, and optionally draws the log-log plot. `sweep` trains a family of GPTs of
+ * and leave-one-out error, and optionally draws the log-log plot (`--floor`: also with L∞ fixed at a
+ * known entropy, which `entropy` computes for the procedural math text). `sweep` trains a family of GPTs of
  * several sizes on the same data and token budget (resumable), then fits and plots them.
  */
 import { existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import type { Device } from '../engine/runtime.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable } from '../io.ts';
 import { analyzeScaling, formatAnalysis, type ScalingAxis } from '../scaling/analyze.ts';
+import { mathEntropyFloor } from '../scaling/math-entropy.ts';
 import { writeScalingPlot } from '../scaling/plot.ts';
 import { BOOTSTRAP_DEFAULTS } from '../scaling/resample.ts';
 import { readRuns } from '../scaling/runs.ts';
@@ -32,10 +34,29 @@ export function register(program: Command): void {
     .option('--level <p>', 'confidence level of the intervals', String(BOOTSTRAP_DEFAULTS.level))
     .option('--seed <n>', 'seed of the bootstrap', String(BOOTSTRAP_DEFAULTS.seed))
     .option('--json', 'print the analysis as JSON instead of text')
+    .option('--floor <nats>', 'also fit with L∞ fixed at this known floor (e.g. from `tony scale entropy`)')
+    .addOption(
+      new Option(
+        '--frontier <kind>',
+        "--x compute: the frontier's convex hull in log-log, or its lower envelope (every point below all cheaper ones)",
+      )
+        .choices(['hull', 'envelope'])
+        .default('hull'),
+    )
     .action(
       async (
         source: string,
-        opts: { x: string; split?: string; plot?: string; bootstrap: string; level: string; seed: string; json?: boolean },
+        opts: {
+          x: string;
+          split?: string;
+          plot?: string;
+          bootstrap: string;
+          level: string;
+          seed: string;
+          json?: boolean;
+          floor?: string;
+          frontier: 'hull' | 'envelope';
+        },
       ) => {
         if (opts.x !== 'params' && opts.x !== 'compute') throw new TonyError('usage', `--x must be 'params' or 'compute', got '${opts.x}'`);
         const resamples = parseNumber('bootstrap', opts.bootstrap, { integer: true, min: 10 });
@@ -44,7 +65,16 @@ export function register(program: Command): void {
         if (!(level > 0 && level < 1)) throw new TonyError('usage', `--level must be in (0, 1), got '${opts.level}'`, 'e.g. --level 0.95');
         if (opts.plot) await checkWritable(opts.plot, 'file'); // before the bootstrap, not after it
         const rows = await readRuns(source);
-        const analysis = analyzeScaling(rows, { x: opts.x as ScalingAxis, split: opts.split, resamples, level, seed });
+        const floor = opts.floor === undefined ? undefined : parseNumber('floor', opts.floor, { min: 0 });
+        const analysis = analyzeScaling(rows, {
+          x: opts.x as ScalingAxis,
+          split: opts.split,
+          resamples,
+          level,
+          seed,
+          floor,
+          frontier: opts.frontier,
+        });
         if (opts.json) {
           const { curves: _curves, ...rest } = analysis;
           process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
@@ -57,6 +87,32 @@ export function register(program: Command): void {
         }
       },
     );
+
+  scale
+    .command('entropy')
+    .description(
+      "the true entropy floor of procedural math text in a sweep's shards: −ln P of each problem under the generator, in nats per token",
+    )
+    .argument('<data>', "a shard directory built from math-NNN.txt files (a sweep's data/)")
+    .option('--seed <n>', 'the seed the problems were generated with (tony math generate --seed)', '0')
+    .option('--per-file <n>', 'problems per math-NNN.txt file', '100')
+    .option('--split <split>', 'which shard split to score', 'val')
+    .option('--json', 'print the result as JSON')
+    .action(async (data: string, opts: { seed: string; perFile: string; split: string; json?: boolean }) => {
+      if (opts.split !== 'val' && opts.split !== 'train')
+        throw new TonyError('usage', `--split must be 'val' or 'train', got '${opts.split}'`);
+      const floor = await mathEntropyFloor(data, {
+        split: 'train',
+        seed: parseNumber('seed', opts.seed, { integer: true, min: 0 }),
+        perFile: parseNumber('per-file', opts.perFile, { integer: true, min: 1 }),
+        shardSplit: opts.split,
+      });
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(floor, null, 2)}\n`
+          : `entropy floor of '${data}' (${opts.split}): ${floor.natsPerToken.toFixed(4)} nats/token — ${floor.nats.toFixed(1)} nats over ${floor.problems} problems (${(floor.nats / floor.problems).toFixed(2)} per problem) in ${floor.tokens} tokens\n`,
+      );
+    });
 
   scale
     .command('sweep')

@@ -12,6 +12,7 @@ import {
   bootstrapOptimalSize,
   type CurvePoint,
   computeFrontier,
+  envelopeFrontier,
   fitOptimalSize,
   leaveOutOptimalSize,
   nearFrontier,
@@ -31,6 +32,10 @@ export interface AnalyzeOptions extends BootstrapOptions {
   x: ScalingAxis;
   /** Which split's losses to fit; default 'val' when present, else 'train'. */
   split?: string;
+  /** A known L∞ (the data's entropy): also fit the irreducible form with L∞ fixed there. */
+  floor?: number;
+  /** Which frontier L(C) and β are fitted on (x = 'compute'): the convex hull (default) or the lower envelope. */
+  frontier?: 'hull' | 'envelope';
 }
 
 /** One form fitted with everything that says how far to trust it. */
@@ -43,11 +48,15 @@ export interface FormReport {
 export interface ScalingAnalysis {
   x: ScalingAxis;
   split: string;
+  /** The frontier kind (x = 'compute'). */
+  frontier?: 'hull' | 'envelope';
   /** The points fitted: final losses per run (params), or the frontier (compute). */
   points: Array<CurvePoint & { tokens: number }>;
   /** Every learning-curve point of the split, for the plot. */
   curves: Array<CurvePoint & { tokens: number }>;
   fits: Record<PowerLawForm, FormReport>;
+  /** The irreducible form with L∞ fixed at `AnalyzeOptions.floor` (when given). */
+  floorFit?: FormReport;
   /** N_opt(C) ∝ C^β on the frontier (x = 'compute' only, and only when ≥ 2 sizes make the frontier). */
   optimalSize?: OptimalSize & { intervals: Record<'beta' | 'coefficient', Interval>; leaveOut: OptimalSizeLeaveOut };
   /**
@@ -67,7 +76,7 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
   if (options.x === 'params') {
     points = finalPoints(rows, split).sort((a, b) => a.params - b.params);
   } else if (options.x === 'compute') {
-    points = computeFrontier(curves);
+    points = options.frontier === 'envelope' ? envelopeFrontier(curves) : computeFrontier(curves);
   } else {
     throw new TonyError('usage', `--x must be 'params' or 'compute', got '${String(options.x)}'`);
   }
@@ -83,14 +92,16 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
     );
   }
 
-  const report = (form: PowerLawForm): FormReport => ({
-    fit: fitPowerLaw(xs, ls, form, label),
-    intervals: bootstrapPowerLaw(xs, ls, form, options).intervals,
-    leaveOneOut: leaveOneOut(xs, ls, form),
+  const report = (form: PowerLawForm, floor?: number): FormReport => ({
+    fit: fitPowerLaw(xs, ls, form, label, floor),
+    intervals: bootstrapPowerLaw(xs, ls, form, options, floor).intervals,
+    leaveOneOut: leaveOneOut(xs, ls, form, floor),
   });
   const fits = { irreducible: report('irreducible'), pure: report('pure') };
 
   const out: ScalingAnalysis = { x: options.x, split, points, curves, fits };
+  if (options.x === 'compute') out.frontier = options.frontier ?? 'hull';
+  if (options.floor !== undefined) out.floorFit = report('irreducible', options.floor);
   if (options.x === 'compute') {
     try {
       out.optimalSize = {
@@ -98,7 +109,8 @@ export function analyzeScaling(rows: readonly RunRow[], options: AnalyzeOptions)
         intervals: bootstrapOptimalSize(points, options),
         leaveOut: leaveOutOptimalSize(points),
       };
-      const near = nearFrontier(curves, points, NEAR_FRONTIER);
+      // Within 1 % of the hull: only for the hull (the envelope keeps those points already).
+      const near = options.frontier === 'envelope' ? [] : nearFrontier(curves, points, NEAR_FRONTIER);
       const sizes = [...new Set([...near].sort((a, b) => a.params - b.params).map((p) => p.run))];
       if (sizes.length >= 2)
         out.nearFrontier = {
@@ -125,19 +137,24 @@ export function formatAnalysis(a: ScalingAnalysis, level = 0.95): string {
   lines.push(
     a.x === 'params'
       ? `L(N) on the final '${a.split}' loss of ${a.points.length} runs (N = non-embedding parameters)`
-      : `L(C) on the compute frontier: ${a.points.length} of ${a.curves.length} '${a.split}' points from ${runs} runs (C = 6·N·tokens)`,
+      : `L(C) on the compute frontier (${a.frontier === 'envelope' ? 'lower envelope' : 'convex hull'}): ${a.points.length} of ${a.curves.length} '${a.split}' points from ${runs} runs (C = 6·N·tokens)`,
   );
-  for (const form of ['irreducible', 'pure'] as const) {
-    const r = a.fits[form];
+  const reports = [
+    ['with irreducible term', a.fits.irreducible],
+    ['pure power law', a.fits.pure],
+    ...(a.floorFit ? [['with L∞ fixed at the given floor', a.floorFit] as const] : []),
+  ] as const;
+  for (const [title, r] of reports) {
     const f = r.fit;
-    lines.push('', `${form === 'irreducible' ? 'with irreducible term' : 'pure power law'}: ${formatPowerLaw(f, v)}`);
+    const form = f.form;
+    lines.push('', `${title}: ${formatPowerLaw(f, v)}`);
     const row = (name: string, value: number, iv: Interval, digits: (x: number) => string) =>
       `  ${name.padEnd(6)} ${digits(value).padStart(10)}   ${pct} CI [${digits(iv.lo)}, ${digits(iv.hi)}]`;
     if (form === 'irreducible')
       lines.push(row('L∞', f.lInf, r.intervals.lInf, (x) => x.toFixed(4)) + (f.lInfAtBound ? '   (at its bound: min loss)' : ''));
     lines.push(row(`${v}0`, f.x0, r.intervals.x0, (x) => x.toExponential(3)));
     lines.push(row('α', f.alpha, r.intervals.alpha, (x) => x.toFixed(4)));
-    lines.push(`  R² (log space) ${f.r2.toFixed(4)}`);
+    lines.push(`  R² (log space) ${f.r2.toFixed(4)}   SSE (log space) ${f.sse.toExponential(3)}, ${f.nParams} free parameters`);
     const loo = r.leaveOneOut;
     lines.push(
       `  leave-one-out: rms error ${pctOf(loo.rmsLogError)}, largest ${v} predicted from the rest ${signedPct(loo.extrapolationLogError)}, α in [${loo.alphaRange.lo.toFixed(4)}, ${loo.alphaRange.hi.toFixed(4)}]`,

@@ -30,15 +30,7 @@ export interface CurvePoint {
  * and are skipped; among points with equal compute only the lowest loss can be on the hull.
  */
 export function computeFrontier<P extends CurvePoint>(points: readonly P[]): P[] {
-  for (const p of points) {
-    if (!Number.isFinite(p.compute) || !Number.isFinite(p.loss) || p.loss <= 0) {
-      throw new TonyError(
-        'data',
-        `frontier: run '${p.run}' has a point with compute=${p.compute}, loss=${p.loss}`,
-        'losses must be finite and > 0, compute finite',
-      );
-    }
-  }
+  checkPoints(points);
   const sorted = points
     .filter((p) => p.compute > 0)
     .map((p) => ({ p, u: Math.log(p.compute), v: Math.log(p.loss) }))
@@ -59,6 +51,35 @@ export function computeFrontier<P extends CurvePoint>(points: readonly P[]): P[]
   let lowest = 0;
   for (let i = 1; i < hull.length; i++) if (hull[i]!.v < hull[lowest]!.v) lowest = i;
   return hull.slice(0, lowest + 1).map((h) => h.p);
+}
+
+/**
+ * The lower envelope of the curves: every point whose loss is below that of every point with less
+ * compute (the lowest loss reached with at most that compute), in order of compute. Unlike
+ * the hull it keeps each size wherever that size is best, also where the envelope is locally concave
+ * in log-log — as when the smallest models learn their easy part fast and then saturate, so that a
+ * chord from their early points passes below the middle sizes (the math sweep of
+ * docs/results/scaling.md: 3 sizes make the hull, all 10 the envelope). It keeps every logged point
+ * of a stretch, so densely logged stretches weigh more in a fit: log all sizes equally often.
+ */
+export function envelopeFrontier<P extends CurvePoint>(points: readonly P[]): P[] {
+  checkPoints(points);
+  const sorted = points.filter((p) => p.compute > 0).sort((a, b) => a.compute - b.compute || a.loss - b.loss);
+  const out: P[] = [];
+  for (const p of sorted) if (out.length === 0 || p.loss < out[out.length - 1]!.loss) out.push(p);
+  return out;
+}
+
+function checkPoints(points: readonly CurvePoint[]): void {
+  for (const p of points) {
+    if (!Number.isFinite(p.compute) || !Number.isFinite(p.loss) || p.loss <= 0) {
+      throw new TonyError(
+        'data',
+        `frontier: run '${p.run}' has a point with compute=${p.compute}, loss=${p.loss}`,
+        'losses must be finite and > 0, compute finite',
+      );
+    }
+  }
 }
 
 /** N_opt(C) = A · C^β: the model size that makes the frontier at compute C. */

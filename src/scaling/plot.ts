@@ -34,9 +34,13 @@ export function scalingPlotSpec(a: ScalingAnalysis): TopLevelSpec {
   // Draw the laws a little past the data on both sides: the point of a scaling law is extrapolation.
   const from = Math.log(lo) - 0.1 * Math.log(hi / lo);
   const to = Math.log(hi) + 0.25 * Math.log(hi / lo);
-  const fitRows = (['irreducible', 'pure'] as const).flatMap((form) => {
-    const fit = a.fits[form].fit;
-    const label = formatPowerLaw(fit, v);
+  // The laws drawn: both forms, and the one with L∞ fixed at a known floor when there is one (dotted).
+  const laws = [
+    { fit: a.fits.irreducible.fit, label: formatPowerLaw(a.fits.irreducible.fit, v), dash: [1, 0] },
+    { fit: a.fits.pure.fit, label: formatPowerLaw(a.fits.pure.fit, v), dash: [6, 4] },
+    ...(a.floorFit ? [{ fit: a.floorFit.fit, label: `${formatPowerLaw(a.floorFit.fit, v)} (L∞ fixed: known floor)`, dash: [2, 2] }] : []),
+  ];
+  const fitRows = laws.flatMap(({ fit, label }) => {
     return Array.from({ length: CURVE_SAMPLES }, (_, i) => {
       const x = Math.exp(from + ((to - from) * i) / (CURVE_SAMPLES - 1));
       return { x, loss: powerLaw(fit, x), law: label };
@@ -49,7 +53,6 @@ export function scalingPlotSpec(a: ScalingAnalysis): TopLevelSpec {
   const ys = [...fitRows.map((r) => r.loss), ...pointRows.map((r) => r.loss), ...curveRows.map((r) => r.loss)];
   const yScale = { type: 'log' as const, domain: [Math.min(...ys) / Y_MARGIN, Math.max(...ys) * Y_MARGIN], nice: false };
   const xAxis = { format: byParams ? '~s' : '.0e' };
-  const lawLabels = (['irreducible', 'pure'] as const).map((form) => formatPowerLaw(a.fits[form].fit, v));
 
   const layers: TopLevelSpec[] = [];
   if (!byParams) {
@@ -76,13 +79,7 @@ export function scalingPlotSpec(a: ScalingAnalysis): TopLevelSpec {
         field: 'law',
         type: 'nominal',
         title: 'fit',
-        scale: {
-          domain: lawLabels,
-          range: [
-            [1, 0],
-            [6, 4],
-          ],
-        }, // irreducible solid, pure dashed
+        scale: { domain: laws.map((l) => l.label), range: laws.map((l) => l.dash) }, // irreducible solid, pure dashed
         legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 },
       },
       stroke: { value: '#d62728' },

@@ -115,7 +115,17 @@ export function checkFitInput(xs: ArrayLike<number>, losses: ArrayLike<number>, 
  *   const fit = fitPowerLaw([1e5, 1e6, 1e7], [3.1, 2.6, 2.3], 'pure');
  *   fit.alpha, fit.x0, fit.r2
  */
-export function fitPowerLaw(xs: ArrayLike<number>, losses: ArrayLike<number>, form: PowerLawForm = 'irreducible', what = 'x'): PowerLawFit {
+export function fitPowerLaw(
+  xs: ArrayLike<number>,
+  losses: ArrayLike<number>,
+  form: PowerLawForm = 'irreducible',
+  what = 'x',
+  /**
+   * L∞ known in advance (form 'irreducible' only), e.g. the data's entropy when the generator is
+   * known (math-entropy.ts): only x0 and α are fitted, and the fit says whether the floor fits.
+   */
+  floor?: number,
+): PowerLawFit {
   checkFitInput(xs, losses, form, what);
   const n = xs.length;
   // Centre log x: with t = log x − mean, the power term is exp(k − α t), and k and α are nearly
@@ -127,7 +137,17 @@ export function fitPowerLaw(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
   const lMin = Math.min(...Array.from(losses));
 
   let best: { lInf: number; k: number; alpha: number; sse: number } | undefined;
-  if (form === 'pure') {
+  if (floor !== undefined) {
+    if (form !== 'irreducible') throw new TonyError('usage', 'a fixed L∞ needs the irreducible form');
+    if (!(floor >= 0 && floor < lMin))
+      throw new TonyError(
+        'data',
+        `power-law fit: the fixed L∞ ${floor} is not in [0, ${lMin.toPrecision(4)}) (the smallest loss)`,
+        'a floor must lie below every loss: check that it is in the same units (nats per token) and split',
+      );
+    const fit = solveLM(t, y, startFrom(t, losses, floor), floor, true);
+    best = { ...fit, sse: sseOf(t, y, fit.lInf, fit.k, fit.alpha) };
+  } else if (form === 'pure') {
     const { slope, intercept } = ols(t, y);
     best = { lInf: 0, k: intercept, alpha: -slope, sse: sseOf(t, y, 0, intercept, -slope) };
   } else {
@@ -154,14 +174,14 @@ export function fitPowerLaw(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
   const sst = y.reduce((a, v) => a + (v - yMean) ** 2, 0);
   return {
     form,
-    nParams: PARAMS_OF[form],
+    nParams: floor === undefined ? PARAMS_OF[form] : PARAMS_OF[form] - 1,
     lInf: best.lInf,
     alpha: best.alpha,
     // k − α t = α (log x0 − log x)  ⇒  log x0 = k/α + mean log x.
     x0: Math.exp(best.k / best.alpha + tMean),
     sse: best.sse,
     r2: 1 - best.sse / sst,
-    lInfAtBound: form === 'irreducible' && best.lInf >= lMin * (1 - 2 * LINF_MARGIN),
+    lInfAtBound: floor === undefined && form === 'irreducible' && best.lInf >= lMin * (1 - 2 * LINF_MARGIN),
   };
 }
 

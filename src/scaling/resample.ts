@@ -81,11 +81,12 @@ export function bootstrapPowerLaw(
   losses: ArrayLike<number>,
   form: PowerLawForm,
   options: BootstrapOptions = {},
+  floor?: number,
 ): BootstrapResult<'lInf' | 'x0' | 'alpha'> {
   return bootstrap(
     xs.length,
     (idx) => {
-      const f = fitPowerLaw(pick(xs, idx), pick(losses, idx), form);
+      const f = fitPowerLaw(pick(xs, idx), pick(losses, idx), form, 'x', floor);
       return { lInf: f.lInf, x0: f.x0, alpha: f.alpha };
     },
     options,
@@ -105,7 +106,7 @@ export interface LeaveOneOut {
 }
 
 /** Leave each point out in turn, refit on the rest, and predict the point left out. */
-export function leaveOneOut(xs: ArrayLike<number>, losses: ArrayLike<number>, form: PowerLawForm): LeaveOneOut {
+export function leaveOneOut(xs: ArrayLike<number>, losses: ArrayLike<number>, form: PowerLawForm, floor?: number): LeaveOneOut {
   const n = xs.length;
   const all = Array.from({ length: n }, (_, i) => i);
   const logErrors: number[] = [];
@@ -114,7 +115,7 @@ export function leaveOneOut(xs: ArrayLike<number>, losses: ArrayLike<number>, fo
     const rest = all.filter((j) => j !== i);
     let fit: PowerLawFit;
     try {
-      fit = fitPowerLaw(pick(xs, rest), pick(losses, rest), form);
+      fit = fitPowerLaw(pick(xs, rest), pick(losses, rest), form, 'x', floor);
     } catch (err) {
       if (err instanceof TonyError && err.kind === 'data') {
         throw new TonyError('data', `leave-one-out: without point ${i} (x=${xs[i]}), ${err.message}`, err.hint ?? 'give more sizes');

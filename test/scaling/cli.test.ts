@@ -67,10 +67,28 @@ describe('tony scale fit', () => {
     expect(svg).toContain('L(N) = ');
   });
 
+  it('--floor refits with L∞ fixed: at the true floor of the law it recovers N0 and α exactly', async () => {
+    // The final losses (k = 30, 75 M tokens) are 1.8 + (7500)^-0.35 + (N/300)^-0.3: that floor is exact.
+    const floor = 1.8 + 7500 ** -0.35;
+    const svgPath = join(dir, 'floor.svg');
+    const out = await tony('scale', 'fit', runsPath, '--x', 'params', '--bootstrap', '20', '--floor', String(floor), '--plot', svgPath);
+    const section = out.slice(out.indexOf('with L∞ fixed at the given floor'));
+    expect(section).toMatch(/L∞ +1\.8440 +95% CI \[1\.8440, 1\.8440\]/);
+    expect(section).toMatch(/N0 +3\.000e\+2 /);
+    expect(section).toMatch(/α +0\.3000 /);
+    expect(section).toMatch(/2 free parameters/);
+    expect(await readFile(svgPath, 'utf8')).toContain('known floor');
+    await expect(tony('scale', 'fit', runsPath, '--floor', '5')).rejects.toThrow(/the fixed L∞ 5 is not in \[0, /);
+  });
+
   it('--x compute fits the frontier and β, and writes a PNG', async () => {
     const pngPath = join(dir, 'c.png');
     const out = await tony('scale', 'fit', runsPath, '--x', 'compute', '--bootstrap', '40', '--plot', pngPath);
-    expect(out).toMatch(/L\(C\) on the compute frontier: \d+ of 210 'val' points from 7 runs/);
+    expect(out).toMatch(/L\(C\) on the compute frontier \(convex hull\): \d+ of 210 'val' points from 7 runs/);
+    const env = await tony('scale', 'fit', runsPath, '--x', 'compute', '--frontier', 'envelope', '--bootstrap', '20');
+    // Every size is best somewhere on these curves (larger models overtake smaller ones): all 7 on the envelope.
+    expect(env).toMatch(/L\(C\) on the compute frontier \(lower envelope\): \d+ of 210 'val' points/);
+    expect(env).toMatch(/N_opt\(C\) = A · C\^β on the 7 sizes that make the frontier/);
     expect(out).toMatch(/N_opt\(C\) = A · C\^β on the \d sizes that make the frontier/);
     expect(out).toMatch(/β +0\.\d{4} +95% CI \[\d\.\d{4}, \d\.\d{4}\]/);
     const png = await readFile(pngPath);

@@ -5,6 +5,7 @@ import {
   bootstrapOptimalSize,
   type CurvePoint,
   computeFrontier,
+  envelopeFrontier,
   fitOptimalSize,
   leaveOutOptimalSize,
   nearFrontier,
@@ -54,6 +55,21 @@ describe('computeFrontier on hand-made curves', () => {
   it('does not depend on the order of the points', () => {
     const shuffled = [...points].reverse();
     expect(computeFrontier(shuffled)).toEqual(computeFrontier(points));
+  });
+
+  it('envelope: every point below all cheaper ones, also where the hull skips it', () => {
+    // By compute: 1e10 a 4.0 (first); 1e11 a 3.0 (b's 3.5 there is higher); 1e12 b 2.6 (a 2.8 and
+    // c 3.2 higher); 1e13 b 2.3 (c 2.4, a 2.75 higher); 1e14 c 2.0 (b 2.25 higher); 1e15 c 1.95;
+    // 1e16 d 2.1 is not below 1.95. b@1e13, off the hull, is on the envelope.
+    const f = envelopeFrontier([...points].reverse());
+    expect(f.map((p) => [p.run, p.compute, p.loss])).toEqual([
+      ['a', 1e10, 4.0],
+      ['a', 1e11, 3.0],
+      ['b', 1e12, 2.6],
+      ['b', 1e13, 2.3],
+      ['c', 1e14, 2.0],
+      ['c', 1e15, 1.95],
+    ]);
   });
 
   it('keeps the lower of two points at the same compute', () => {

@@ -167,3 +167,25 @@ describe('degenerate input', () => {
     );
   });
 });
+
+describe('L∞ fixed at a known floor', () => {
+  // Exact points of L = 0.2 + (1e5/x)^0.4: the two-parameter fit with the right floor recovers x0
+  // and α; with a wrong floor it cannot fit them exactly (SSE > 0), which is the test the floor faces.
+  const xs = [1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6];
+  const ls = xs.map((x) => 0.2 + (1e5 / x) ** 0.4);
+
+  it('recovers x0 and α when the floor is right', () => {
+    const f = fitPowerLaw(xs, ls, 'irreducible', 'x', 0.2);
+    expect(f.lInf).toBe(0.2);
+    expect(f.alpha).toBeCloseTo(0.4, 8);
+    expect(f.x0 / 1e5).toBeCloseTo(1, 7);
+    expect(f.nParams).toBe(2);
+    expect(f.sse).toBeLessThan(1e-15);
+  });
+
+  it('fits worse with a wrong floor, and refuses a floor above a loss', () => {
+    expect(fitPowerLaw(xs, ls, 'irreducible', 'x', 0).sse).toBeGreaterThan(1e-4);
+    expect(() => fitPowerLaw(xs, ls, 'irreducible', 'x', Math.min(...ls) + 0.01)).toThrow(/not in \[0, /);
+    expect(() => fitPowerLaw(xs, ls, 'pure', 'x', 0.2)).toThrow(TonyError);
+  });
+});

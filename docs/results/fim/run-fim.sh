@@ -31,3 +31,14 @@ ev fim50-s0-spm --model "$W/fim50-s0" --mode fim --format spm
 ev fim50-s0-prefix --model "$W/fim50-s0" --mode prefix
 for a in line token doc; do ev fim50-$a-psm --model "$W/fim50-$a" --mode fim; done
 
+
+# PSM-only FIM (issue 11 follow-up): the joint PSM+SPM models write the start of a function after
+# <MID> (fim.md); the same runs with every FIM context in PSM test whether that confusion is the cause.
+for seed in 0 1 2; do
+  run fim50psm-s$seed --fim-rate 0.5 --fim-mode psm --seed $seed
+  ev fim50psm-s$seed-psm --model "$W/fim50psm-s$seed" --mode fim
+done
+for sp in span line; do
+  f=$E/loss-fim50psm-s0-$sp.txt
+  [ -s "$f" ] || tony eval heldout-infill --model "$W/fim50psm-s0" --data "$W/fim50psm-s0/data" --n 100 --span $sp --threads 1 > "$f"
+done

@@ -50,12 +50,22 @@ if a:
     print(f"| mean ± sd | {ms(a)} | {ms(b)} | {ms(d, '{:+.4f}')} |")
     print(f"(step {step}, {tok:,} tokens)")
 
+psm = []
+for s in SEEDS:
+    try:
+        psm.append(last_val(f"fim50psm-s{s}")[0])
+    except FileNotFoundError:
+        pass
+if psm:
+    print(f"FIM 0.5 trained PSM only (--fim-mode psm), {len(psm)} seed(s): " + " ".join(f"{v:.4f}" for v in psm) + f"; mean ± sd {ms(psm)}")
+
 print()
 print("## infilling success, greedy, 40 held-out functions per span kind: pass rate % (exact match %)")
 print("FIM prompts: identifier/expression/line middles cut at their first newline (single-line rule);")
 print("random spans raw. Prefix-only rows: the model writes the rest of the function.")
 rows = [
     ("FIM 0.5, PSM prompt", [f"fim50-s{s}-psm" for s in SEEDS]),
+    ("FIM 0.5 trained PSM only, PSM prompt", [f"fim50psm-s{s}-psm" for s in SEEDS]),
     ("FIM 0, prefix only (fair L2R baseline)", [f"fim0-s{s}-prefix" for s in SEEDS]),
     ("FIM 0, PSM prompt (never saw the sentinels)", [f"fim0-s{s}-sentinel" for s in SEEDS]),
     ("FIM 0.5, SPM prompt (seed 0)", ["fim50-s0-spm"]),
