@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- decode [--tokens 256] [--preset small] [--rounds 3] [--steps 8] [--seconds 10] [--no-torch] [--no-server]`
+ * `npm run bench -- decode [--tokens 256] [--preset small] [--rounds 3] [--steps 8] [--seconds 10] [--no-torch]
+ *   [--torch-passive] [--no-server]`
  *
  * Greedy decoding of one model with the same weights, a 64-token prompt and `--tokens` new tokens,
  * at batch 1 and batch 8 (the prompt in every row), in interleaved rounds:
@@ -10,7 +11,8 @@
  * - tony-copying: the graphs generate ran before (issue 22): the prompt prefilled padded to the
  *   whole block, and a decode graph that returns the whole updated cache every step (the studio's
  *   page still runs these, src/studio/in-page.ts);
- * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only;
+ * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only
+ *   (`--torch-passive` adds it with OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep when idle);
  * - recompute (batch 1, once): the full padded context through the model for every token.
  * All four must produce the same greedy tokens (printed). Then where Tony's time per token goes at
  * batch 1, and completions/s of the OpenAI-compatible server under 16 clients against the library.
@@ -162,6 +164,17 @@ for (let round = 0; round < ROUNDS; round++) {
         THREADS,
       );
       add(`torch-eager b${b}`, { ms: r.ms.at(-1)!, cpuMs: r.cpu_ms.at(-1)!, tokens: r.tokens }); // the second repeat: warm
+      if (flag('torch-passive')) {
+        // PyTorch with its OpenMP threads sleeping when idle, as Tony's ONNX Runtime pool does
+        // since issue 22: on a shared machine spin-waiting threads slow it several-fold.
+        const p = runTorch<{ ms: number[]; cpu_ms: number[]; tokens: number[] }>(
+          torch.python,
+          ['decode', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--batch', String(b), '--new', String(NEW), '--repeats', '2'],
+          THREADS,
+          { OMP_WAIT_POLICY: 'PASSIVE' },
+        );
+        add(`torch-passive b${b}`, { ms: p.ms.at(-1)!, cpuMs: p.cpu_ms.at(-1)!, tokens: p.tokens });
+      }
     }
   }
 }
@@ -340,6 +353,7 @@ const parts = BATCHES.map((b) => {
   const t = rate(`tony b${b}`);
   let s = `b${b}: tony=${fmt(t)}`;
   if (runs[`torch-eager b${b}`]) s += ` torch-eager=${fmt(rate(`torch-eager b${b}`))} (${fmt(t / rate(`torch-eager b${b}`), 2)}×)`;
+  if (runs[`torch-passive b${b}`]) s += ` torch-passive=${fmt(rate(`torch-passive b${b}`))} (${fmt(t / rate(`torch-passive b${b}`), 2)}×)`;
   if (runs[`tony-1-per-call b${b}`])
     s += ` 1-per-call=${fmt(rate(`tony-1-per-call b${b}`))} (${fmt(t / rate(`tony-1-per-call b${b}`), 2)}×)`;
   s += ` before=${fmt(rate(`tony-copying b${b}`))} (${fmt(t / rate(`tony-copying b${b}`), 2)}×)`;
