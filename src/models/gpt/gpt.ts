@@ -195,7 +195,8 @@ export class GPT {
    */
   decodeAppend(idx: Tensor, pos: Tensor, caches: KVCache[]): { logits: Tensor; kv: KVCache[] } {
     const B = idx.shape[0]!;
-    let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(pos, [B, 1]))); // (B, 1, C)
+    // (B, C) throughout: one token per row needs no sequence axis (and no Reshapes around the Gemms).
+    let x = T.add(this.wte.forward(T.reshape(idx, [B])), this.wpe.forward(pos)); // (B, C)
     const hidden = cacheMask(pos, caches[0]!.k.shape[2]!);
     const kv: KVCache[] = [];
     this.blocks.forEach((block, i) => {
@@ -203,7 +204,12 @@ export class GPT {
       x = r.x;
       kv.push(r.kv);
     });
-    return { logits: T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), kv };
+    return { logits: this.headRows(this.lnF.forward(x)), kv };
+  }
+
+  /** x (B, C) → logits (B, V) through the tied head. */
+  private headRows(x: Tensor): Tensor {
+    return T.matmul(x, T.transpose(this.wte.weight, [1, 0]));
   }
 
   /**
@@ -215,21 +221,20 @@ export class GPT {
    * caller's loop) by `steps`.
    */
   decodeSteps(idx: Tensor, pos: Tensor, caches: KVCache[], steps: number, pick: (logits: Tensor, step: number) => Tensor) {
-    const B = idx.shape[0]!;
     const hidden = cacheMask(pos, caches[0]!.k.shape[2]!); // the cache ends at pos for every step
     let tok = idx;
     const tokens: Tensor[] = [];
     let recent: (KVCache | undefined)[] = this.blocks.map(() => undefined);
     for (let j = 0; j < steps; j++) {
       const at = j === 0 ? pos : T.add(pos, j);
-      let x = T.add(this.wte.forward(tok), this.wpe.forward(T.reshape(at, [B, 1]))); // (B, 1, C)
+      let x = T.add(this.wte.forward(T.reshape(tok, [tok.shape[0]!])), this.wpe.forward(at)); // (B, C), as decodeAppend
       recent = this.blocks.map((block, i) => {
         const r = block.forwardAppend(x, hidden, caches[i]!, recent[i]);
         x = r.x;
         const before = recent[i];
         return before ? { k: T.concat([before.k, r.kv.k], 2), v: T.concat([before.v, r.kv.v], 2) } : r.kv;
       });
-      tok = pick(T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), j);
+      tok = pick(this.headRows(this.lnF.forward(x)), j);
       tokens.push(tok);
     }
     return { tokens: steps === 1 ? tokens[0]! : T.concat(tokens, 1), kv: recent as KVCache[] };
