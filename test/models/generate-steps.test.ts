@@ -86,6 +86,75 @@ describe('several tokens per graph call', () => {
   });
 });
 
+describe('sampling inside the decoding graph, through generate', () => {
+  it('the second token (picked by the graph) follows softmax(logits / T) given the first (chi-square)', async () => {
+    // 16 rows of one prompt per call; the first token is pickToken's (from the prefill's logits),
+    // the second the graph's. Among rows whose first token is the most frequent one, the second
+    // must follow the model's distribution after prompt + that token, computed here by the
+    // recompute graph and a float64 softmax at the temperature.
+    const temp = 1;
+    const prompt = tok.encode('ab');
+    const pairs: [number, number][] = [];
+    for (let seed = 0; seed < 50; seed++) {
+      const g = await generate(rt, cfg, tok, new Array(16).fill(prompt), {
+        maxNewTokens: 2,
+        temperature: temp,
+        seed,
+        stopTokens: [],
+        stepsPerCall: 4,
+      });
+      for (const r of g) if (r.tokens.length === 2) pairs.push([r.tokens[0]!, r.tokens[1]!]);
+    }
+    const firsts = new Map<number, number>();
+    for (const [a] of pairs) firsts.set(a, (firsts.get(a) ?? 0) + 1);
+    const first = [...firsts].sort((x, y) => y[1] - x[1])[0]![0];
+    const seconds = pairs.filter(([a]) => a === first).map(([, b]) => b);
+    expect(seconds.length).toBeGreaterThan(200);
+
+    const g = buildRecomputeGraph(cfg, 1);
+    const s = await rt.load(g.model);
+    const seq = [...prompt, first];
+    const idx = [...seq, ...new Array(cfg.blockSize - seq.length).fill(0)];
+    const r = await rt.run(
+      s,
+      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
+      { state: g.state },
+    );
+    await rt.release(s);
+    const logits = [...(r.logits!.data as Float32Array)];
+    const m = Math.max(...logits);
+    const w = logits.map((l) => Math.exp((l - m) / temp));
+    const z = w.reduce((a, b) => a + b, 0);
+    const N = seconds.length;
+    // Bins: every id expected ≥ 5 times on its own, the rest pooled.
+    const counts = new Map<number, number>();
+    for (const t of seconds) counts.set(t, (counts.get(t) ?? 0) + 1);
+    let chi2 = 0;
+    let bins = 0;
+    let restObs = N;
+    let restExp = N;
+    logits.forEach((_, id) => {
+      const e = (N * w[id]!) / z;
+      if (e < 5) return;
+      const o = counts.get(id) ?? 0;
+      chi2 += (o - e) ** 2 / e;
+      restObs -= o;
+      restExp -= e;
+      bins++;
+    });
+    if (restExp >= 5) {
+      chi2 += (restObs - restExp) ** 2 / restExp;
+      bins++;
+    }
+    expect(bins).toBeGreaterThanOrEqual(3);
+    // The chi-square critical value at p = 0.001 for df = bins − 1, by Wilson and Hilferty's
+    // approximation (z = 3.090): within 1 % of the exact value for df ≥ 2.
+    const df = bins - 1;
+    const crit = df * (1 - 2 / (9 * df) + 3.09 * Math.sqrt(2 / (9 * df))) ** 3;
+    expect(chi2).toBeLessThan(crit);
+  });
+});
+
 describe('sampleCategorical (the in-graph sampler)', () => {
   // Chi-square critical values at p = 0.001 (scipy.stats.chi2.ppf(0.999, df)): a correct sampler
   // fails one run in a thousand; a seeded run fails never or always.
