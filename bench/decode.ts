@@ -1,14 +1,18 @@
 /**
- * `npm run bench -- decode [--tokens 256] [--preset small] [--rounds 3] [--seconds 10] [--no-torch] [--no-server]`
+ * `npm run bench -- decode [--tokens 256] [--preset small] [--rounds 3] [--steps 8] [--seconds 10] [--no-torch]
+ *   [--torch-passive] [--no-server]`
  *
  * Greedy decoding of one model with the same weights, a 64-token prompt and `--tokens` new tokens,
  * at batch 1 and batch 8 (the prompt in every row), in interleaved rounds:
  * - tony: `generate` (src/models/gpt/generate.ts): the prompt prefilled in a length bucket, then
- *   one graph call per token over a read-only KV cache that the runtime extends in place;
+ *   `--steps` tokens per graph call (default STEPS_PER_CALL; greedy inside the graph) over a
+ *   read-only KV cache that the runtime extends in place;
+ * - tony-1-per-call: the same with one token per call (the logits back to generate every token);
  * - tony-copying: the graphs generate ran before (issue 22): the prompt prefilled padded to the
  *   whole block, and a decode graph that returns the whole updated cache every step (the studio's
  *   page still runs these, src/studio/in-page.ts);
- * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only;
+ * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only
+ *   (`--torch-passive` adds it with OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep when idle);
  * - recompute (batch 1, once): the full padded context through the model for every token.
  * All four must produce the same greedy tokens (printed). Then where Tony's time per token goes at
  * batch 1, and completions/s of the OpenAI-compatible server under 16 clients against the library.
@@ -18,12 +22,13 @@ import { join } from 'node:path';
 import * as T from '../src/engine/index.ts';
 import { loadWeights } from '../src/engine/state.ts';
 import { median } from '../src/engine/trainer.ts';
-import { generate } from '../src/models/gpt/generate.ts';
+import { generate, STEPS_PER_CALL } from '../src/models/gpt/generate.ts';
 import {
   buildAppendDecodeGraph,
   buildDecodeGraph,
   buildPrefillGraph,
   buildRecomputeGraph,
+  buildStepsDecodeGraph,
   GPT,
   GPT_PRESETS,
   type GPTConfig,
@@ -46,6 +51,7 @@ const ROUNDS = Number(value('rounds', '3'));
 const THREADS = Number(value('threads', '2'));
 const PROMPT = 64;
 const BATCHES = [1, 8];
+const STEPS = Number(value('steps', String(STEPS_PER_CALL))); // generate's tokens per graph call
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 const cfg = gptConfig({ ...GPT_PRESETS[PRESET], vocabSize: 260, blockSize: PROMPT + NEW });
@@ -59,13 +65,23 @@ const prompt = tok
 console.log(`model gpt/${PRESET} ${JSON.stringify(cfg)}, ${rt.description}; prompt ${PROMPT} tokens, ${NEW} new tokens, greedy`);
 console.log(`load (1-min average) at start: ${loadavg()[0]!.toFixed(2)}`);
 
-/** Tony's generate: ms for NEW tokens in each of `batch` rows, and row 0's tokens. */
-async function tonyGenerate(batch: number) {
+/**
+ * Tony's generate: ms for NEW tokens in each of `batch` rows, the process's CPU time (every thread,
+ * user + system) over the same span, and row 0's tokens. `steps`: tokens per graph call.
+ */
+async function tonyGenerate(batch: number, steps = STEPS) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const g = await generate(rt, cfg, tok, new Array(batch).fill(prompt), { maxNewTokens: NEW, temperature: 0, stopTokens: [-1] });
+  const g = await generate(rt, cfg, tok, new Array(batch).fill(prompt), {
+    maxNewTokens: NEW,
+    temperature: 0,
+    stopTokens: [-1],
+    stepsPerCall: steps,
+  });
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   if (g.some((r) => r.tokens.length !== NEW)) throw new Error('a row ended early: the token counts would not compare');
-  return { ms, tokens: g[0]!.tokens };
+  return { ms, cpuMs: (c.user + c.system) / 1000, tokens: g[0]!.tokens };
 }
 
 /** The graphs generate ran before: a whole-block prefill, and the full cache out of every step. */
@@ -130,7 +146,7 @@ else {
   console.log(`PyTorch ${torch.version} (CPU build, ${THREADS} threads, eager, torch.inference_mode)`);
 }
 
-type Timed = { ms: number; tokens: number[] };
+type Timed = { ms: number; cpuMs?: number; tokens: number[] };
 const runs: Record<string, Timed[]> = {};
 const add = (name: string, r: Timed) => (runs[name] ??= []).push(r);
 const loads: string[] = [];
@@ -138,15 +154,27 @@ await tonyGenerate(1); // load the graphs: start-up is not what this measures
 for (let round = 0; round < ROUNDS; round++) {
   loads.push(loadavg()[0]!.toFixed(2));
   for (const b of BATCHES) add(`tony b${b}`, await tonyGenerate(b));
+  if (STEPS > 1) for (const b of BATCHES) add(`tony-1-per-call b${b}`, await tonyGenerate(b, 1));
   for (const b of BATCHES) add(`tony-copying b${b}`, await tonyCopying(b));
   if (!('skip' in torch)) {
     for (const b of BATCHES) {
-      const r = runTorch<{ ms: number[]; tokens: number[] }>(
+      const r = runTorch<{ ms: number[]; cpu_ms: number[]; tokens: number[] }>(
         torch.python,
         ['decode', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--batch', String(b), '--new', String(NEW), '--repeats', '2'],
         THREADS,
       );
-      add(`torch-eager b${b}`, { ms: r.ms.at(-1)!, tokens: r.tokens }); // the second repeat: warm
+      add(`torch-eager b${b}`, { ms: r.ms.at(-1)!, cpuMs: r.cpu_ms.at(-1)!, tokens: r.tokens }); // the second repeat: warm
+      if (flag('torch-passive')) {
+        // PyTorch with its OpenMP threads sleeping when idle, as Tony's ONNX Runtime pool does
+        // since issue 22: on a shared machine spin-waiting threads slow it several-fold.
+        const p = runTorch<{ ms: number[]; cpu_ms: number[]; tokens: number[] }>(
+          torch.python,
+          ['decode', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--batch', String(b), '--new', String(NEW), '--repeats', '2'],
+          THREADS,
+          { OMP_WAIT_POLICY: 'PASSIVE' },
+        );
+        add(`torch-passive b${b}`, { ms: p.ms.at(-1)!, cpuMs: p.cpu_ms.at(-1)!, tokens: p.tokens });
+      }
     }
   }
 }
@@ -174,11 +202,19 @@ const rate = (name: string) => {
   return (b * NEW * 1000) / median(runs[name]!.map((r) => r.ms));
 };
 const want = runs['recompute b1']![0]!.tokens;
-console.log('\ntokens/s (all rows), median of rounds; ms per token step; greedy tokens equal to recompute:');
+console.log(
+  `\ntokens/s (all rows), median of rounds (range); wall ms per token step; CPU ms (all threads) per step; greedy tokens equal to recompute (tony: ${STEPS} tokens per graph call):`,
+);
 for (const name of Object.keys(runs)) {
   const ms = median(runs[name]!.map((r) => r.ms));
+  const cpu = runs[name]!.every((r) => r.cpuMs !== undefined) ? median(runs[name]!.map((r) => r.cpuMs!)) / NEW : Number.NaN;
+  const b = Number(name.split(' b')[1]);
+  const rates = runs[name]!.map((r) => (b * NEW * 1000) / r.ms);
+  const range = `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`;
   const same = runs[name]!.every((r) => r.tokens.every((t, i) => t === want[i]));
-  console.log(`${name.padEnd(18)} ${fmt(rate(name)).padStart(6)} tokens/s  ${fmt(ms / NEW, 3)} ms/step  same tokens: ${same}`);
+  console.log(
+    `${name.padEnd(22)} ${fmt(rate(name)).padStart(6)} tokens/s (${range.padStart(11)})  ${fmt(ms / NEW, 3)} ms/step  CPU ${fmt(cpu, 3)} ms/step  same tokens: ${same}`,
+  );
 }
 console.log(`load (1-min average) before each round and after: ${loads.join(', ')}`);
 
@@ -209,7 +245,7 @@ console.log(`load (1-min average) before each round and after: ${loads.join(', '
     await rt.run(echo, { x: T.hostTensor('float32', [1], [0]) });
     trip.push(performance.now() - t0 - rt.lastOrtMs);
   }
-  const step = median(runs['tony b1']!.map((r) => r.ms)) / NEW;
+  const step1 = median((runs['tony-1-per-call b1'] ?? runs['tony b1'])!.map((r) => r.ms)) / NEW;
   const [w, o, t] = [median(wall.slice(20)), median(ort.slice(20)), median(trip.slice(20))];
   // The same decode step for a 64-position cache: what attending over empty slots costs.
   const short = gptConfig({ ...cfg, blockSize: PROMPT });
@@ -240,8 +276,26 @@ console.log(`load (1-min average) before each round and after: ${loads.join(', '
     sOrt.push(rt.lastOrtMs);
   }
   const so = median(sOrt.slice(10));
+  // generate's STEPS-token call at batch 1: wall and ONNX Runtime time per token.
+  const kd = buildStepsDecodeGraph(cfg, 1, STEPS, false);
+  const ks = await rt.load(kd.model);
+  const kWall: number[] = [];
+  const kOrt: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    const pos = PROMPT + ((i * STEPS) % (NEW - STEPS));
+    const write: Record<string, { key: string; at: number[]; length: number }> = {};
+    for (const [o2, key] of Object.entries(kd.writeKeys)) write[o2] = { key, at: [pos], length: cfg.blockSize };
+    const t0 = performance.now();
+    await rt.run(
+      ks,
+      { idx: T.hostTensor('int64', [1, 1], [65]), pos: T.hostTensor('int64', [1], [pos]) },
+      { state: kd.state, write, fetch: ['tokens'] },
+    );
+    kWall.push((performance.now() - t0) / STEPS);
+    kOrt.push(rt.lastOrtMs / STEPS);
+  }
   console.log(`\nwhere a batch-1 token goes (${description}), ms, median of 180 steps:`);
-  console.log(`  whole step in generate (sampling, streaming, stop checks included) ${fmt(step, 3)}`);
+  console.log(`  whole step in generate, one token per call (sampling, streaming, stop checks included) ${fmt(step1, 3)}`);
   console.log(`  one decode call, wall                                              ${fmt(w, 3)}`);
   console.log(`    ONNX Runtime session.run                                         ${fmt(o, 3)}`);
   console.log(
@@ -249,7 +303,9 @@ console.log(`load (1-min average) before each round and after: ${loads.join(', '
   );
   console.log(`    messaging, feeds, fetch copies and the cache write (rest of the call) ${fmt(w - o, 3)}`);
   console.log(`      of which a bare worker round trip (1-element graph, ORT time removed) ${fmt(t, 3)}`);
-  console.log(`  generate's own JS per token (step − call)                          ${fmt(step - w, 3)}`);
+  console.log(`  generate's own JS per token (step − call)                          ${fmt(step1 - w, 3)}`);
+  console.log(`  with ${STEPS} tokens per call (generate's default), per token: the call, wall ${fmt(median(kWall.slice(10)), 3)}`);
+  console.log(`    ONNX Runtime session.run                                         ${fmt(median(kOrt.slice(10)), 3)}`);
 }
 
 let serverLine = '';
@@ -297,6 +353,9 @@ const parts = BATCHES.map((b) => {
   const t = rate(`tony b${b}`);
   let s = `b${b}: tony=${fmt(t)}`;
   if (runs[`torch-eager b${b}`]) s += ` torch-eager=${fmt(rate(`torch-eager b${b}`))} (${fmt(t / rate(`torch-eager b${b}`), 2)}×)`;
+  if (runs[`torch-passive b${b}`]) s += ` torch-passive=${fmt(rate(`torch-passive b${b}`))} (${fmt(t / rate(`torch-passive b${b}`), 2)}×)`;
+  if (runs[`tony-1-per-call b${b}`])
+    s += ` 1-per-call=${fmt(rate(`tony-1-per-call b${b}`))} (${fmt(t / rate(`tony-1-per-call b${b}`), 2)}×)`;
   s += ` before=${fmt(rate(`tony-copying b${b}`))} (${fmt(t / rate(`tony-copying b${b}`), 2)}×)`;
   return s;
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
- *   [--no-compile] [--no-tfjs] [--arena] [--device cpu|webgpu]`
+ *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--device cpu|webgpu]`
  *
  * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
  * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
@@ -213,13 +213,19 @@ for (const sizeName of sizes) {
   const record = (name: string, r: Run) => (runs[name] ??= []).push(r);
   for (let round = 0; round < ROUNDS; round++) {
     loads.push(load());
-    // --arena also runs Tony with ONNX Runtime's memory arena and pattern on (as before issue 22).
-    for (const [name, arena] of [['tony', '0'], ...(flag('arena') ? [['tony-arena', '1']] : [])] as const) {
+    // --arena also runs Tony with ONNX Runtime's memory arena and pattern on (as before issue 22);
+    // --spin with its thread pool spinning (ONNX Runtime's default, off in Tony since issue 22).
+    const tonys: [string, string, string][] = [
+      ['tony', '0', '0'],
+      ...(flag('arena') ? [['tony-arena', '1', '0'] as [string, string, string]] : []),
+      ...(flag('spin') ? [['tony-spin', '0', '1'] as [string, string, string]] : []),
+    ];
+    for (const [name, arena, spin] of tonys) {
       const childArgs = ['--child', 'tony', '--size', sizeName, '--steps', String(STEPS), '--device', DEVICE, '--threads', String(THREADS)];
       const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...childArgs], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, TONY_ORT_ARENA: arena },
+        env: { ...process.env, TONY_ORT_ARENA: arena, TONY_ORT_SPIN: spin },
       });
       record(name, JSON.parse(out.trim().split('\n').pop()!));
     }
@@ -274,7 +280,7 @@ for (const sizeName of sizes) {
   }
   console.log(`load (1-min average) before each round and after: ${loads.join(', ')}`);
   let part = `${sizeName}: tony=${fmt(tony.tps)} tok/s ${fmt(tony.rss)} MB`;
-  for (const peer of ['tony-arena', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
+  for (const peer of ['tony-arena', 'tony-spin', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
     if (!runs[peer]) continue;
     const s = stat(peer);
     part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;

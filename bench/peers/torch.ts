@@ -57,10 +57,10 @@ export async function writePeerData(path: string, tensors: Record<string, HostTe
 }
 
 /** Run torch_gpt.py; its one JSON line, or throws with its stderr's tail. */
-export function runTorch<R>(python: string, args: string[], threads: number): R {
+export function runTorch<R>(python: string, args: string[], threads: number, env: Record<string, string> = {}): R {
   const r = spawnSync(python, [script, ...args, '--threads', String(threads)], {
     encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), ...env },
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) throw new Error(`torch_gpt.py ${args[0]} failed: ${(r.stderr || '').trim().split('\n').slice(-4).join(' | ')}`);

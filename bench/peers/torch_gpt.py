@@ -163,9 +163,10 @@ def decode(args, cfg, data):
     weights = {k[len("param:") :]: v for k, v in data.items() if k.startswith("param:")}
     model = GPT(cfg, weights)
     prompt = data["prompt"].view(1, -1).expand(args.batch, -1).contiguous()
-    runs, tokens = [], None
+    runs, cpu, tokens = [], [], None
     for _ in range(args.repeats):
         t0 = time.perf_counter()
+        c0 = time.process_time()  # user + system time of every thread of the process
         logits, cache = model.step(prompt, 0, None)
         out = []
         pos = prompt.shape[1]
@@ -177,8 +178,9 @@ def decode(args, cfg, data):
             logits, cache = model.step(nxt, pos, cache)
             pos += 1
         runs.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         tokens = torch.cat(out, 1)[0].tolist()
-    print(json.dumps({"ms": runs, "tokens": tokens, "torch": torch.__version__}))
+    print(json.dumps({"ms": runs, "cpu_ms": cpu, "tokens": tokens, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -361,23 +361,72 @@ export class SelfAttention {
   }
 
   /**
-   * forwardCached without writing the cache: the cache (read-only) holds positions < pos[b], and
-   * the new token's own key and value join the softmax beside it. Returns y (B, 1, C) and k, v
+   * forwardCached without writing the cache, for x (B, C): the cache (read-only) holds positions
+   * < pos[b], and the new token's own key and value join the softmax beside it. Returns y (B, C) and k, v
    * (B, nh, 1, hs) for the caller to write at pos (Runtime's `write`): returning the updated cache
    * from the graph copied all of it every step, which made batch 8 decode no faster than batch 1.
+   * `hidden` is `cacheMask(pos, Tmax)`, built once for every layer (per layer it was 4 of a decode
+   * call's 160 kernels each). `recent` (B, nh, j, hs): keys and values of the j tokens before this
+   * one in the same call, at positions pos … pos + j − 1 (the cache still ends at pos).
    */
-  forwardAppend(x: Tensor, pos: Tensor, cache: KVCache): { y: Tensor; k: Tensor; v: Tensor } {
+  forwardAppend(x: Tensor, hidden: Tensor, cache: KVCache, recent?: KVCache): { y: Tensor; k: Tensor; v: Tensor } {
     const B = x.shape[0]!;
     const Tmax = cache.k.shape[2]!;
-    const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor]; // (B, nh, 1, hs)
+    if (x.rank !== 2) throw new TonyError('shape', `forwardAppend takes one token per row as (B, C), got [${x.shape}]`);
+    // One token per row, (B, C): the Linears need no Reshapes around their Gemms, (B, 3C) is already
+    // (B, 3·nh, 1, hs) in memory, so one Reshape and one Split give q, k and v (heads() takes three
+    // Reshapes and three Transposes), and merging back is one Reshape (a decode call went from 160
+    // kernels to 94 with the shared mask).
+    const [q, k, v] = T.split(T.reshape(this.qkv.forward(x), [B, 3 * this.nHead, 1, this.hs]), [this.nHead, this.nHead, this.nHead], 1) as [
+      Tensor,
+      Tensor,
+      Tensor,
+    ];
+    const merge = (y: Tensor) => this.proj.forward(T.reshape(y, [B, this.dim]));
     const scale = 1 / Math.sqrt(this.hs);
-    const hidden = T.lessEqual(T.reshape(pos, [B, 1, 1, 1]), T.reshape(arange(Tmax), [1, 1, 1, Tmax])); // (B, 1, 1, Tmax): t ≥ pos
-    const old = T.add(T.mul(T.matmul(q, T.transposeLast(cache.k)), scale), T.where(hidden, MASK, 0)); // (B, nh, 1, Tmax)
+    const old = T.add(T.mul(T.matmul(q, T.transposeLast(cache.k)), scale), hidden); // (B, nh, 1, Tmax)
+    if (recent) {
+      // Several tokens per call: the earlier tokens of this call and this one attend beside the cache.
+      const j = recent.k.shape[2]!;
+      const kr = T.concat([recent.k, k], 2); // (B, nh, j + 1, hs)
+      const vr = T.concat([recent.v, v], 2);
+      const own = T.mul(T.matmul(q, T.transposeLast(kr)), scale); // (B, nh, 1, j + 1)
+      const [pOld, pOwn] = T.split(T.softmax(T.concat([old, own], 3)), [Tmax, j + 1], 3) as [Tensor, Tensor];
+      return { y: merge(T.add(T.matmul(pOld, cache.v), T.matmul(pOwn, vr))), k, v };
+    }
     const own = T.mul(T.sum(T.mul(q, k), -1, true), scale); // (B, nh, 1, 1)
     const [pOld, pOwn] = T.split(T.softmax(T.concat([old, own], 3)), [Tmax, 1], 3) as [Tensor, Tensor];
     const y = T.add(T.matmul(pOld, cache.v), T.mul(pOwn, v)); // (B, nh, 1, hs)
-    return { y: this.merge(y), k, v };
+    return { y: merge(y), k, v };
   }
+}
+
+/**
+ * The additive mask forwardAppend adds to the scores over a cache of Tmax positions: 0 where
+ * t < pos[b] (filled), MASK where t ≥ pos[b]. pos (B) int64 → (B, 1, 1, Tmax).
+ */
+export function cacheMask(pos: Tensor, Tmax: number): Tensor {
+  const B = pos.shape[0]!;
+  const hidden = T.lessEqual(T.reshape(pos, [B, 1, 1, 1]), T.reshape(arange(Tmax), [1, 1, 1, Tmax])); // t ≥ pos
+  return T.where(hidden, MASK, 0);
+}
+
+/**
+ * Sampling inside a graph: one token per row of logits (B, V) from softmax(logits · invTemp), by
+ * inverting the cumulative distribution at u (B) uniform in [0, 1): the token is how many ids have
+ * cdf ≤ u · total (so an id of zero mass is never picked). One uniform per token, as `pickToken`
+ * draws, so a decoding graph can feed its own samples forward. invTemp (1) is 1 / temperature.
+ * → (B, 1) int64.
+ */
+export function sampleCategorical(logits: Tensor, u: Tensor, invTemp: Tensor): Tensor {
+  const [B, V] = logits.shape as [number, number];
+  const cdf = T.cumsum(T.softmax(T.mul(logits, invTemp), 1), 1); // (B, V)
+  // u × total, (B, 1). u below 1 − 2⁻²³ keeps it under the total in float32 (a float32 u rounds
+  // to 1 from 1 − 2⁻²⁵ up; u · total could round up to it): then the id picked has mass, never a
+  // zero-mass id after the last positive one.
+  const target = T.mul(T.reshape(T.minimum(u, 1 - 2 ** -23), [B, 1]), T.slice(cdf, 1, V - 1, V));
+  const below = T.sum(T.cast(T.lessEqual(cdf, target), 'float32'), 1, true); // (B, 1)
+  return T.cast(T.minimum(below, V - 1), 'int64'); // (a guard: an id ≥ V would fail the next step's lookup)
 }
 
 /** nanoGPT's CausalSelfAttention: SelfAttention with the causal mask (parameter names unchanged). */

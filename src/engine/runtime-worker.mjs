@@ -93,6 +93,11 @@ const handlers = {
         enableMemPattern: (process.env.TONY_ORT_PATTERN ?? process.env.TONY_ORT_ARENA) === '1',
         // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
         logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
+        // Idle pool threads sleep instead of busy-waiting for the next kernel: on a shared machine
+        // the spinning thread takes the core the working one needs. Decoding at load 7–8 took 2–4×
+        // the wall time and twice the CPU time with spinning (docs/results/engine.md, issue 22).
+        // TONY_ORT_SPIN=1 restores ONNX Runtime's default.
+        extra: { session: { intra_op: { allow_spinning: process.env.TONY_ORT_SPIN === '1' ? '1' : '0' } } },
       });
       sessions.set(key, session);
     }

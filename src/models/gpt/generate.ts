@@ -5,7 +5,7 @@
  * text is streamed without splitting UTF-8 characters or leaking a partial stop string.
  */
 
-import { hostTensor } from '../../engine/dtype.ts';
+import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { prng } from '../../engine/nn.ts';
 import type { OnnxModel } from '../../engine/onnx.ts';
 import type { Runtime, Session } from '../../engine/runtime.ts';
@@ -13,7 +13,7 @@ import { TonyError } from '../../errors.ts';
 import { earliestStop } from '../../text/stops.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
 import type { TokenLogprobs } from './completion.ts';
-import { buildAppendDecodeGraph, buildPrefillGraph, type GPTConfig } from './gpt.ts';
+import { buildAppendDecodeGraph, buildPrefillGraph, buildStepsDecodeGraph, type GPTConfig } from './gpt.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -48,7 +48,22 @@ export interface GenerateOptions {
   /** Streamed text per sequence, as it becomes final. */
   onText?: (row: number, text: string) => void;
   signal?: AbortSignal;
+  /**
+   * Tokens per decoding graph call while every row samples plainly — greedy, or temperature alone
+   * (no topK, topP, logprobs, healing or forcing): the graph picks each token and feeds it to the
+   * next step itself. Default STEPS_PER_CALL; 1 = one call per token. Rows that stop inside a call
+   * discard the rest of it. Text streams in bursts of this many tokens.
+   */
+  stepsPerCall?: number;
 }
+
+/**
+ * The default GenerateOptions.stepsPerCall. Each call costs a thread hand-off, feeds and a pass of
+ * this loop besides its kernels (at batch 1 with the small preset about half of a token's time,
+ * docs/results/engine.md); 8 tokens per call divides that by 8, and wastes at most 7 tokens'
+ * compute per row at the end.
+ */
+export const STEPS_PER_CALL = 8;
 
 export interface Generated {
   tokens: number[];
@@ -74,7 +89,7 @@ export interface Healing {
 export const MAX_BATCH = 16;
 /**
  * Graph shapes that stay loaded per runtime: at most 2 × this many sessions (prefill graphs by
- * batch and prompt-length bucket, decode graphs by batch). Every ONNX Runtime session owns a
+ * batch and prompt-length bucket, decode graphs by batch and tokens per call). Every ONNX Runtime session owns a
  * thread pool and a memory arena: loading one per batch size clients ask for grew a server from
  * 229 MB to 2.29 GB and 48 threads (issue 21, item 8). The least recently used is released beyond
  * this; re-creating one costs tens of milliseconds (DESIGN.md).
@@ -196,37 +211,73 @@ async function generatePass(
     { state: prefill.graph.state, write, fetch: ['logits'] },
   );
   const pos = Array.from({ length: B }, (_, b) => (prompts[b] ?? prompts[0]!).length); // where each row's next token goes
+  const next = new Array<number>(B).fill(tokenizer.special.eot);
+  const steps = Math.max(1, Math.floor(opts.stepsPerCall ?? STEPS_PER_CALL));
+  const temp = opts.temperature ?? 1;
+  // Several tokens per call only where the graph can pick them as pickToken would.
+  const plain = steps > 1 && opts.logprobs === undefined && !opts.force && !opts.topK && (opts.topP ?? 1) >= 1;
+  let logits: Float32Array | undefined = res.logits!.data as Float32Array;
   for (;;) {
-    const logits = res.logits!.data as Float32Array;
-    const next = new Array<number>(B).fill(tokenizer.special.eot);
-    rows.forEach((row, b) => {
-      // After a shared prefill the one row of logits serves every row.
-      const r = logits.length === cfg.vocabSize ? 0 : b;
-      const l = logits.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
-      if (!row.done) {
-        const forced = row.forced.shift();
-        row.push(
-          forced ?? pickToken(row.healRest ? restrict(l, opts.healed!.allowed(row.healRest)) : l, opts, rand),
-          l,
-          pos[b]! + 1 >= cfg.blockSize,
-        );
-        const force = !row.done && row.forced.length === 0 ? opts.force?.(row.soFar) : undefined;
-        if (force) row.forced.push(...tokenizer.encode(force));
-      }
-      next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
-    });
+    // (No logits when the last call picked its tokens itself: decodeSteps below.)
+    const l0 = logits;
+    if (l0)
+      rows.forEach((row, b) => {
+        // After a shared prefill the one row of logits serves every row.
+        const r = l0.length === cfg.vocabSize ? 0 : b;
+        const l = l0.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
+        if (!row.done) {
+          const forced = row.forced.shift();
+          row.push(
+            forced ?? pickToken(row.healRest ? restrict(l, opts.healed!.allowed(row.healRest)) : l, opts, rand),
+            l,
+            pos[b]! + 1 >= cfg.blockSize,
+          );
+          const force = !row.done && row.forced.length === 0 ? opts.force?.(row.soFar) : undefined;
+          if (force) row.forced.push(...tokenizer.encode(force));
+        }
+        next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
+      });
     if (rows.every((r) => r.done) || opts.signal?.aborted) break;
-    const at: Record<string, { key: string; at: number[]; length: number }> = {};
-    for (const [out, key] of Object.entries(decode.graph.writeKeys)) at[out] = { key, at: pos, length: cfg.blockSize };
+    // A row's `steps` tokens must fit in the context; finished and padding rows only need room for
+    // their (discarded) writes, so they are moved back.
+    const live = (b: number) => rows[b] !== undefined && !rows[b]!.done;
+    const at = pos.map((p, b) => (live(b) ? p : Math.min(p, cfg.blockSize - steps)));
+    if (plain && rows.every((r) => r.done || (!r.healRest && r.forced.length === 0)) && at.every((p) => p + steps <= cfg.blockSize)) {
+      const multi = await loadGraph(rt, `${id}|steps|${B}|${steps}|${temp !== 0}`, () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0));
+      const write: Record<string, { key: string; at: number[]; length: number }> = {};
+      for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cfg.blockSize };
+      const feeds: Record<string, HostTensor> = { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], at) };
+      if (temp !== 0) {
+        feeds.u = hostTensor('float32', [B, steps], Array.from({ length: B * steps }, rand));
+        feeds.invTemp = hostTensor('float32', [1], [1 / temp]);
+      }
+      const picked = (await rt.run(multi.session, feeds, { state: multi.graph.state, write, fetch: ['tokens'] })).tokens!
+        .data as BigInt64Array;
+      rows.forEach((row, b) => {
+        // Token j + 1 of the call sits at pos + j + 1; as below, a row whose next position is the
+        // context's end is finished.
+        for (let j = 0; j < steps && !row.done; j++) row.push(Number(picked[b * steps + j]), NO_LOGITS, pos[b]! + j + 2 >= cfg.blockSize);
+        next[b] = row.tokens.at(-1) ?? tokenizer.special.eot;
+        if (!row.done) pos[b]! += steps;
+      });
+      logits = undefined;
+      continue;
+    }
+    const write: Record<string, { key: string; at: number[]; length: number }> = {};
+    for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cfg.blockSize };
     res = await rt.run(
       decode.session,
       { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos) },
-      { state: decode.graph.state, write: at, fetch: ['logits'] },
+      { state: decode.graph.state, write, fetch: ['logits'] },
     );
+    logits = res.logits!.data as Float32Array;
     rows.forEach((r, b) => r.done || pos[b]!++);
   }
   return rows.map((r) => r.result());
 }
+
+/** What Row.push gets for tokens the graph picked: their logits stay in the graph (no logprobs then). */
+const NO_LOGITS = new Float32Array(0);
 
 /** `logits` with every id outside `allowed` at −∞ (a copy), or `logits` itself when all are allowed. */
 function restrict(logits: Float32Array, allowed: ReadonlySet<number> | undefined): Float32Array {

@@ -7,7 +7,18 @@
  */
 import { resolveConfig } from '../../config.ts';
 import { hostTensor } from '../../engine/dtype.ts';
-import { CausalSelfAttention, crossEntropy, Dropout, Embedding, type KVCache, LayerNorm, MLP, ParamSet } from '../../engine/nn.ts';
+import {
+  CausalSelfAttention,
+  cacheMask,
+  crossEntropy,
+  Dropout,
+  Embedding,
+  type KVCache,
+  LayerNorm,
+  MLP,
+  ParamSet,
+  sampleCategorical,
+} from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import * as T from '../../engine/ops/index.ts';
 import { weightState } from '../../engine/state.ts';
@@ -96,8 +107,8 @@ class Block {
     x = T.add(x, a.y);
     return { x: T.add(x, this.mlp.forward(this.ln2.forward(x))), cache: a.cache };
   }
-  forwardAppend(x: Tensor, pos: Tensor, cache: KVCache): { x: Tensor; kv: KVCache } {
-    const a = this.attn.forwardAppend(this.ln1.forward(x), pos, cache);
+  forwardAppend(x: Tensor, hidden: Tensor, cache: KVCache, recent?: KVCache): { x: Tensor; kv: KVCache } {
+    const a = this.attn.forwardAppend(this.ln1.forward(x), hidden, cache, recent);
     x = T.add(x, a.y);
     return { x: T.add(x, this.mlp.forward(this.ln2.forward(x))), kv: { k: a.k, v: a.v } };
   }
@@ -184,14 +195,49 @@ export class GPT {
    */
   decodeAppend(idx: Tensor, pos: Tensor, caches: KVCache[]): { logits: Tensor; kv: KVCache[] } {
     const B = idx.shape[0]!;
-    let x = T.add(this.wte.forward(idx), this.wpe.forward(T.reshape(pos, [B, 1]))); // (B, 1, C)
+    // (B, C) throughout: one token per row needs no sequence axis (and no Reshapes around the Gemms).
+    let x = T.add(this.wte.forward(T.reshape(idx, [B])), this.wpe.forward(pos)); // (B, C)
+    const hidden = cacheMask(pos, caches[0]!.k.shape[2]!);
     const kv: KVCache[] = [];
     this.blocks.forEach((block, i) => {
-      const r = block.forwardAppend(x, pos, caches[i]!);
+      const r = block.forwardAppend(x, hidden, caches[i]!);
       x = r.x;
       kv.push(r.kv);
     });
-    return { logits: T.reshape(this.head(this.lnF.forward(x)), [B, this.cfg.vocabSize]), kv };
+    return { logits: this.headRows(this.lnF.forward(x)), kv };
+  }
+
+  /** x (B, C) → logits (B, V) through the tied head. */
+  private headRows(x: Tensor): Tensor {
+    return T.matmul(x, T.transpose(this.wte.weight, [1, 0]));
+  }
+
+  /**
+   * `steps` decoding steps in one graph over a read-only cache: idx (B, 1) at pos (B) is fed, and
+   * each step's token, chosen by `pick(logits (B, V), step)` → (B, 1) int64, is fed to the next
+   * step at the next position. Returns the picked tokens (B, steps) and each layer's keys and
+   * values of the fed tokens (B, nh, steps, hs), which the caller writes into the cache at pos.
+   * One graph call per `steps` tokens divides the per-call costs (the thread hand-off, feeds, the
+   * caller's loop) by `steps`.
+   */
+  decodeSteps(idx: Tensor, pos: Tensor, caches: KVCache[], steps: number, pick: (logits: Tensor, step: number) => Tensor) {
+    const hidden = cacheMask(pos, caches[0]!.k.shape[2]!); // the cache ends at pos for every step
+    let tok = idx;
+    const tokens: Tensor[] = [];
+    let recent: (KVCache | undefined)[] = this.blocks.map(() => undefined);
+    for (let j = 0; j < steps; j++) {
+      const at = j === 0 ? pos : T.add(pos, j);
+      let x = T.add(this.wte.forward(T.reshape(tok, [tok.shape[0]!])), this.wpe.forward(at)); // (B, C), as decodeAppend
+      recent = this.blocks.map((block, i) => {
+        const r = block.forwardAppend(x, hidden, caches[i]!, recent[i]);
+        x = r.x;
+        const before = recent[i];
+        return before ? { k: T.concat([before.k, r.kv.k], 2), v: T.concat([before.v, r.kv.v], 2) } : r.kv;
+      });
+      tok = pick(this.headRows(this.lnF.forward(x)), j);
+      tokens.push(tok);
+    }
+    return { tokens: steps === 1 ? tokens[0]! : T.concat(tokens, 1), kv: recent as KVCache[] };
   }
 
   /** x (B, T, C) → logits (B, T, V) through the tied head (a verifier's value reads one of them). */
@@ -296,6 +342,33 @@ export function buildAppendDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) 
   });
   const ins = [idx, pos, ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
   return { model: exportOnnx(ins, outputs, { name: 'gpt_decode_append' }), state, writeKeys };
+}
+
+/**
+ * `steps` tokens per call (GPT.decodeSteps), each picked inside the graph: greedy (argmax) or, with
+ * `sample`, drawn from softmax(logits / temperature) by `sampleCategorical` with the uniforms fed
+ * as `u` (B, steps) and 1 / temperature as `invTemp` (1). Outputs `tokens` (B, steps) int64 and the
+ * fed tokens' keys and values (`writeKeys`, as buildAppendDecodeGraph's, `steps` positions each).
+ */
+export function buildStepsDecodeGraph(cfg: Readonly<GPTConfig>, batch: number, steps: number, sample: boolean) {
+  const { gpt, idx, pos, caches } = decodeInputs(cfg, batch);
+  const u = input('u', [batch, steps]);
+  const invTemp = input('invTemp', [1]);
+  const pick = sample
+    ? (logits: Tensor, j: number) => sampleCategorical(logits, T.reshape(T.slice(u, 1, j, j + 1), [batch]), invTemp)
+    : (logits: Tensor) => T.argmax(logits, -1, true);
+  const out = gpt.decodeSteps(idx, pos, caches, steps, pick);
+  const outputs: Record<string, Tensor> = { tokens: out.tokens };
+  const state = paramState(gpt);
+  const writeKeys: Record<string, string> = {};
+  out.kv.forEach((c, i) => {
+    outputs[`k.${i}`] = c.k;
+    outputs[`v.${i}`] = c.v;
+    state[`cache.${i}.k`] = writeKeys[`k.${i}`] = cacheKey(i, 'k');
+    state[`cache.${i}.v`] = writeKeys[`v.${i}`] = cacheKey(i, 'v');
+  });
+  const ins = [idx, pos, ...(sample ? [u, invTemp] : []), ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
+  return { model: exportOnnx(ins, outputs, { name: `gpt_decode_${steps}` }), state, writeKeys };
 }
 
 /**
