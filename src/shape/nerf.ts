@@ -124,12 +124,18 @@ export function importanceSamples(edges: ArrayLike<number>, w: ArrayLike<number>
   return out;
 }
 
+/** Per-pixel results of volume rendering, before 8-bit rounding: opacity (H·W) and colour over the background (H·W × 3). */
+export interface VolumeRender {
+  opacity: Float64Array;
+  rgb: Float64Array;
+}
+
 /**
- * Render a field by volume rendering from `cam`: coarse stratified samples (at interval centres),
- * then fine samples from their weights, composited together. Pixels whose ray misses the box show
- * the background with zero alpha.
+ * Volume-render a field along every pixel ray of `cam`: coarse stratified samples (at interval
+ * centres), then fine samples from their weights, composited together. Pixels whose ray misses
+ * the box show the background with zero opacity.
  */
-export async function renderVolume(field: VolumeField, cam: Camera, opts: VolumeOptions = {}): Promise<Image> {
+export async function traceVolume(field: VolumeField, cam: Camera, opts: VolumeOptions = {}): Promise<VolumeRender> {
   const nc = opts.coarse ?? NERF_COARSE;
   const nf = opts.fine ?? NERF_FINE;
   if (!Number.isInteger(nc) || nc < 1) throw shapeError(`coarse samples must be a positive integer, got ${nc}`);
@@ -144,9 +150,9 @@ export async function renderVolume(field: VolumeField, cam: Camera, opts: Volume
     const hit = rayBox(eye, dirs.subarray(3 * r, 3 * r + 3), lo, hi);
     if (hit) rays.push({ index: r, near: hit[0], far: hit[1] });
   }
-  const rgb = new Uint8Array(3 * nRays);
-  const alpha = new Uint8Array(nRays);
-  for (let r = 0; r < nRays; r++) for (let k = 0; k < 3; k++) rgb[3 * r + k] = Math.round(255 * bg[k]!);
+  const rgb = new Float64Array(3 * nRays);
+  const opacityOut = new Float64Array(nRays);
+  for (let r = 0; r < nRays; r++) for (let k = 0; k < 3; k++) rgb[3 * r + k] = bg[k]!;
   const chunk = opts.chunk ?? 1024;
   const S = nc + nf;
   const place = (ts: ArrayLike<number>, r: { index: number }, pts: Float32Array, at: number) => {
@@ -160,44 +166,49 @@ export async function renderVolume(field: VolumeField, cam: Camera, opts: Volume
     group.forEach((r, g) => place(tc[g]!, r, pc, g * nc));
     const coarse = await field(pc);
     // Fine: nf samples from the coarse weights; all nc + nf samples are then rendered together.
-    const tAll = group.map((r, g) => {
-      if (nf === 0) return tc[g]!;
+    const tFine = group.map((r, g) => {
+      if (nf === 0) return new Float64Array(0);
       const edges = Float64Array.from({ length: nc + 1 }, (_, i) => r.near + (i / nc) * (r.far - r.near));
       const w = new Float64Array(nc);
       volumeWeights(coarse.density, sampleIntervals(tc[g]!, r.near, r.far), w, g * nc);
       return importanceSamples(edges, w, nf);
     });
-    const fine = nf > 0 ? await fieldAt(field, group, tAll, nf, place) : undefined;
+    const fine = nf > 0 ? await fieldAt(field, group, tFine, nf, place) : undefined;
     const w = new Float64Array(S);
     const delta = new Float64Array(S);
     const sigma = new Float64Array(S);
     const col = new Float64Array(3 * S);
-    const order = Array.from({ length: S }, (_, i) => i);
     const ts = new Float64Array(S);
     group.forEach((r, g) => {
       // Merge coarse and fine samples by t, carrying their answers along.
-      const tOf = (i: number) => (i < nc ? tc[g]![i]! : tAll[g]![i - nc]!);
-      const n = nf > 0 ? S : nc;
-      const ord = order.slice(0, n).sort((a, b) => tOf(a) - tOf(b));
+      const tOf = (i: number) => (i < nc ? tc[g]![i]! : tFine[g]![i - nc]!);
+      const n = nc + (nf > 0 ? nf : 0);
+      const ord = Array.from({ length: n }, (_, i) => i).sort((a, b) => tOf(a) - tOf(b));
       ord.forEach((src, i) => {
         ts[i] = tOf(src);
         const [ans, j] = src < nc ? [coarse, g * nc + src] : [fine!, g * nf + src - nc];
         sigma[i] = ans.density[j]!;
         for (let k = 0; k < 3; k++) col[3 * i + k] = ans.rgb[3 * j + k]!;
       });
-      const tsn = ts.subarray(0, n);
-      sampleIntervals(tsn, r.near, r.far, delta.subarray(0, n));
+      sampleIntervals(ts.subarray(0, n), r.near, r.far, delta.subarray(0, n));
       const opacity = volumeWeights(sigma, delta.subarray(0, n), w);
       for (let k = 0; k < 3; k++) {
         let c = 0;
         for (let i = 0; i < n; i++) c += w[i]! * col[3 * i + k]!;
-        rgb[3 * r.index + k] = Math.round(255 * Math.min(1, Math.max(0, c + (1 - opacity) * bg[k]!)));
+        rgb[3 * r.index + k] = c + (1 - opacity) * bg[k]!;
       }
-      alpha[r.index] = Math.round(255 * Math.min(1, Math.max(0, opacity)));
+      opacityOut[r.index] = opacity;
     });
     opts.onProgress?.({ done: Math.min(start + chunk, rays.length), total: rays.length });
   }
-  return { width: cam.width, height: cam.height, rgb, alpha };
+  return { opacity: opacityOut, rgb };
+}
+
+/** traceVolume as an 8-bit image (alpha = opacity), like the other renderers' output. */
+export async function renderVolume(field: VolumeField, cam: Camera, opts: VolumeOptions = {}): Promise<Image> {
+  const v = await traceVolume(field, cam, opts);
+  const byte = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
+  return { width: cam.width, height: cam.height, rgb: Uint8Array.from(v.rgb, byte), alpha: Uint8Array.from(v.opacity, byte) };
 }
 
 /** The field at each ray's fine samples (nf per ray), in one call. */
