@@ -2,11 +2,13 @@
  * `tony shape-e ...` — Shap-E: caption → latent → NeRF render and textured mesh (`sample`), and a
  * shape file → latent → the same two decoders (`encode`). Thin: flags → src/models/shape-e.
  */
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
+import { heldOutCaptions } from '../models/pointe/eval.ts';
+import { evaluateShapeE } from '../models/shape-e/eval.ts';
 import { loadShapeE, type ShapeEModel } from '../models/shape-e/model.ts';
 import { readShapeFile, writeMeshFile } from '../shape/files.ts';
 import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
@@ -150,6 +152,56 @@ export function register(program: Command): void {
       process.stderr.write(`tony: shape-e ${m.id} on ${m.provider}\n`);
       const latent = await m.encode(cloud.rgb ? cloud : { ...cloud, rgb: new Float32Array(cloud.xyz.length).fill(0.5) });
       await decode(m, latent, o);
+    } finally {
+      await m.close();
+    }
+  });
+
+  const evalCmd = se
+    .command('eval')
+    .description(
+      'score a model on held-out scenes against their exact shapes: reconstruction (and, for a diffusion model, samples), NeRF-vs-mesh silhouettes, seconds',
+    )
+    .requiredOption('--model <dir>', 'a shape-e run of either stage')
+    .requiredOption('--data <dir>', 'the `tony shapes generate` folder it trained on (held-out scenes come from it)')
+    .option('--scenes <n>', 'held-out scenes', count('scenes'), 12)
+    .option('--grid <n>', 'marching-cubes cells per axis', integer('grid', 8, 256), 64)
+    .option('--size <n>', 'silhouette render size in pixels', integer('size', 8, 1024), 64)
+    .option('--guidance <list>', 'guidance scales to sample at, comma-separated (diffusion models)', '3')
+    .option('--steps <n>', 'Karras Heun steps', count('steps'), 64)
+    .option('--tau <d>', 'F-score threshold', number('tau', { min: 0, exclusiveMin: true }), 0.05)
+    .option('--truth-points <n>', 'points sampled from each true surface and each mesh', count('truth-points'), 4096)
+    .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
+    .option('--renders <dir>', 'write [true | NeRF | mesh] PNGs per scene here')
+    .option('--json <file>', 'write the full report as JSON');
+  for (const o of runtimeOptions()) evalCmd.addOption(o);
+  evalCmd.action(async (o) => {
+    const guidance = String(o.guidance)
+      .split(',')
+      .map((s) => Number(s.trim()));
+    if (guidance.some((g) => !(g >= 0 && Number.isFinite(g))))
+      throw new TonyError('usage', `--guidance ${o.guidance}: expected numbers ≥ 0 separated by commas`, 'e.g. --guidance 1,3');
+    if (o.json) await checkWritable(o.json, 'file');
+    const captions = await heldOutCaptions(o.data, o.scenes);
+    const m = await loadShapeE(o.model, { device: o.device, threads: o.threads });
+    try {
+      process.stderr.write(`tony: shape-e ${m.id} on ${m.provider}\n`);
+      const bar = progressBar('eval', 'decodes');
+      const r = await evaluateShapeE(m, captions, {
+        grid: o.grid,
+        tau: o.tau,
+        truthPoints: o.truthPoints,
+        size: o.size,
+        guidance,
+        steps: o.steps,
+        seed: o.seed,
+        onProgress: bar.update,
+        onRender: o.renders ? (name, img) => writeFileAtomic(join(o.renders, `${name}.png`), encodePng(img)) : undefined,
+      });
+      bar.stop();
+      if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
+      process.stdout.write(`${captions.length} held-out scenes, grid ${o.grid}, renders ${o.size}², F@${o.tau}; mean ± s.e.\n`);
+      for (const [k, v] of Object.entries(r.summary)) process.stdout.write(`${k.padEnd(44)} ${v.mean.toFixed(4)} ± ${v.se.toFixed(4)}\n`);
     } finally {
       await m.close();
     }
