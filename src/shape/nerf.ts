@@ -24,7 +24,7 @@ import { type Camera, type Image, pixelRays } from './render.ts';
 import type { Vec3 } from './sdf.ts';
 
 /** Density σ (per world unit) and colour (sRGB in [0, 1]) at each queried point. */
-export interface VolumeSample {
+interface VolumeSample {
   density: Float32Array | Float64Array;
   rgb: Float32Array | Float64Array;
 }
@@ -46,8 +46,8 @@ export interface VolumeOptions {
   onProgress?: (p: Progress) => void;
 }
 
-export const NERF_COARSE = 64;
-export const NERF_FINE = 128;
+const NERF_COARSE = 64;
+const NERF_FINE = 128;
 const DEFAULT_LO: Vec3 = [-0.55, -0.55, -0.55];
 const DEFAULT_HI: Vec3 = [0.55, 0.55, 0.55];
 
@@ -70,7 +70,7 @@ export function rayBox(eye: ArrayLike<number>, dir: ArrayLike<number>, lo: Vec3,
  * The intervals owned by sorted samples ts on [tNear, tFar]: δ_i from the midpoint before to the
  * midpoint after (tNear and tFar at the ends), so Σ δ_i = tFar − tNear.
  */
-export function sampleIntervals(ts: ArrayLike<number>, tNear: number, tFar: number, out = new Float64Array(ts.length)): Float64Array {
+function sampleIntervals(ts: ArrayLike<number>, tNear: number, tFar: number, out = new Float64Array(ts.length)): Float64Array {
   const S = ts.length;
   for (let i = 0; i < S; i++) {
     const a = i === 0 ? tNear : (ts[i - 1]! + ts[i]!) / 2;
@@ -84,7 +84,7 @@ export function sampleIntervals(ts: ArrayLike<number>, tNear: number, tFar: numb
  * Weights w_i = T_i (1 − e^{−τ_i}) with log T_i = −Σ_{j<i} τ_j (the exclusive cumulative sum), written
  * to `w`; returns the opacity Σ w_i.
  */
-export function volumeWeights(density: ArrayLike<number>, deltas: ArrayLike<number>, w: Float64Array, offset = 0): number {
+function volumeWeights(density: ArrayLike<number>, deltas: ArrayLike<number>, w: Float64Array, offset = 0): number {
   let logT = 0;
   let opacity = 0;
   for (let i = 0; i < deltas.length; i++) {

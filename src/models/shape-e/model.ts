@@ -41,7 +41,7 @@ const QUERY_CHUNK = 8192;
  * examples call it): 64 Karras steps, σ_min 1e−3, σ_max 160, no churn, x̂_0 clipped; guidance 15
  * for text. Tony's small model is sampled with guidance 3 by default (docs/results/shape-e.md).
  */
-export const SHAP_E_KARRAS = { steps: 64, sigmaMin: 1e-3, sigmaMax: 160, rho: 7, sChurn: 0 } as const;
+const SHAP_E_KARRAS = { steps: 64, sigmaMin: 1e-3, sigmaMax: 160, rho: 7, sChurn: 0 } as const;
 
 export interface ShapeESampleOptions {
   caption: string;
@@ -252,7 +252,7 @@ async function readShapeECheckpoint(dir: string) {
 }
 
 /** The encoder run a diffusion config names, as a path (relative ones from the diffusion model's directory). */
-export function encoderPathOf(dir: string, cfg: Readonly<ShapeEConfig>): string {
+function encoderPathOf(dir: string, cfg: Readonly<ShapeEConfig>): string {
   if (!cfg.encoder)
     throw new TonyError(
       'checkpoint',

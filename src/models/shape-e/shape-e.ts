@@ -187,7 +187,7 @@ export const diffusionOf = (cfg: Readonly<ShapeEConfig>) =>
 // The implicit function
 
 /** x (…, 3) → (…, 3 + 6F): x, then sin and cos of 2^k·π·x for k < F (NeRF's positional encoding). */
-export function positionalEncoding(x: Tensor, F: number): Tensor {
+function positionalEncoding(x: Tensor, F: number): Tensor {
   const parts = [x];
   for (let k = 0; k < F; k++) {
     const wx = T.mul(x, 2 ** k * Math.PI);
@@ -196,7 +196,7 @@ export function positionalEncoding(x: Tensor, F: number): Tensor {
   return parts.length === 1 ? x : T.concat(parts, x.rank - 1);
 }
 
-export const silu = (x: Tensor) => T.mul(x, T.sigmoid(x));
+const silu = (x: Tensor) => T.mul(x, T.sigmoid(x));
 
 /** Density = DENSITY_SCALE · softplus(raw + DENSITY_SHIFT) (see the top of this file). */
 export const DENSITY_SCALE = 64;

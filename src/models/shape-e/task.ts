@@ -65,7 +65,7 @@ interface ShapeRays {
   alpha: Float32Array;
 }
 
-export interface ShapeEExample {
+interface ShapeEExample {
   id: string;
   caption: string;
   scene: string;
@@ -112,7 +112,7 @@ export async function readShapeE(paths: readonly string[], cfg: Readonly<ShapeEC
 }
 
 /** The views' rays of one shape that cross the box, with the renderer's coverage (computed once, kept). */
-export function shapeRays(ex: ShapeEExample, cfg: Readonly<ShapeEConfig>): ShapeRays {
+function shapeRays(ex: ShapeEExample, cfg: Readonly<ShapeEConfig>): ShapeRays {
   if (ex.rays) return ex.rays;
   const o: number[] = [];
   const d: number[] = [];
@@ -220,7 +220,7 @@ export function encoderTask(cfg: Readonly<ShapeEConfig>, data: ShapeEData, setup
 // ---------------------------------------------------------------------------------------------
 // Diffusion
 
-export interface LatentExample {
+interface LatentExample {
   id: string;
   caption: string;
   scene: string;
