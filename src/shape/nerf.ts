@@ -182,7 +182,7 @@ export async function traceVolume(field: VolumeField, cam: Camera, opts: VolumeO
     group.forEach((r, g) => {
       // Merge coarse and fine samples by t, carrying their answers along.
       const tOf = (i: number) => (i < nc ? tc[g]![i]! : tFine[g]![i - nc]!);
-      const n = nc + (nf > 0 ? nf : 0);
+      const n = nc + nf;
       const ord = Array.from({ length: n }, (_, i) => i).sort((a, b) => tOf(a) - tOf(b));
       ord.forEach((src, i) => {
         ts[i] = tOf(src);
