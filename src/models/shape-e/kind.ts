@@ -14,7 +14,7 @@ import { loadShapeE } from './model.ts';
 import { SHAPEE_PRESETS, type ShapeEConfig, shapeEConfig } from './shape-e.ts';
 import { diffusionTask, encoderTask, type LatentData, readShapeE, type ShapeEData, vocabularyOf } from './task.ts';
 
-/** Clouds encoded per progress line while the diffusion stage reads its data. */
+/** The diffusion stage's data: the shapes read as the encoder's, each cloud encoded once by the encoder run `encoder` names. */
 async function readLatents(paths: readonly string[], cfg: Readonly<ShapeEConfig>): Promise<LatentData> {
   if (!cfg.encoder)
     throw new TonyError('usage', 'the diffusion stage needs an encoder run', '--set encoder=<run of tony train shape-e --stage encoder>');
