@@ -61,7 +61,18 @@ describe('model registry', () => {
       ['prior', 'jukebox-prior'],
     ]);
     const all = await withEnv(fixture, modelKinds);
-    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'math-generator', 'verifier', 'pointe', 'shape-e', 'vqvae', 'prior', 'conv-ae']);
+    expect(all.map((k) => k.name)).toEqual([
+      'gpt',
+      'lm',
+      'mcnn',
+      'math-generator',
+      'verifier',
+      'pointe',
+      'shape-e',
+      'vqvae',
+      'prior',
+      'conv-ae',
+    ]);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
       hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe, shape-e, vqvae, prior',
