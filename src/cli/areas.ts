@@ -20,6 +20,7 @@ export const areas: readonly Area[] = [
   { commands: ['jukebox'], load: () => import('./jukebox.ts') },
   { commands: ['shapes'], load: () => import('./shapes.ts') },
   { commands: ['pointe'], load: () => import('./pointe.ts') },
+  { commands: ['shape-e'], load: () => import('./shape-e.ts') },
   { commands: ['math'], load: () => import('./math.ts') },
   { commands: ['eval'], load: () => import('./evals.ts') },
   { commands: ['scale'], load: () => import('./scaling.ts') },

@@ -456,3 +456,21 @@ export function decodePng(bytes: Uint8Array): Image {
   }
   return { width: png.width, height: png.height, rgb, alpha };
 }
+
+/**
+ * The unit ray through the centre of every pixel of `cam` (no supersampling), row-major: the same
+ * rays renderMesh, renderField and renderPoints sample, so a volume renderer (nerf.ts) shooting
+ * them sees exactly their pixels. Returns the eye and directions (H·W × 3).
+ */
+export function pixelRays(cam: Camera): { eye: Vec3; dirs: Float64Array } {
+  const fr = frameOf(cam, 1);
+  const dirs = new Float64Array(3 * fr.width * fr.height);
+  const d = new Float64Array(3);
+  for (let y = 0; y < fr.height; y++) {
+    for (let x = 0; x < fr.width; x++) {
+      rayDir(fr, x + 0.5, y + 0.5, d);
+      dirs.set(d, 3 * (y * fr.width + x));
+    }
+  }
+  return { eye: [...cam.eye], dirs };
+}

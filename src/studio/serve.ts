@@ -17,6 +17,7 @@ import { COMPLETIONS_DEFAULTS, completionRoutes, type ServedModel } from '../ser
 import { jukeboxRoutes } from '../serve/routes/jukebox.ts';
 import { mathRoutes } from '../serve/routes/math.ts';
 import { realtimeRoutes } from '../serve/routes/realtime.ts';
+import { shapeERoutes } from '../serve/routes/shape-e.ts';
 import { pointeRoutes, shapeRoutes } from '../serve/routes/shapes.ts';
 import { type StudioInfo, studioRoutes } from '../serve/routes/studio.ts';
 import { studioBundle } from './build.ts';
@@ -80,6 +81,7 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
   server.mount(audioRoutes({ ...(o.vocoder ? { vocoder: o.vocoder.model } : {}), ...(o.audioDir ? { corpusDir: o.audioDir } : {}) }));
   server.mount(shapeRoutes());
   server.mount(pointeRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Point-E page: base models from the runs folder
+  server.mount(shapeERoutes()); // the Shap-E page, over the bundled models/shape-e
   server.mount(jukeboxRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Jukebox page: model directories from the runs folder
   server.mount(mathRoutes()); // the Math page, over the bundled models/math
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));

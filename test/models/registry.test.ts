@@ -56,14 +56,26 @@ describe('model registry', () => {
       ['math-generator', 'gpt'],
       ['verifier', 'verifier'],
       ['pointe', 'pointe'],
+      ['shape-e', 'shape-e'],
       ['vqvae', 'vqvae'],
       ['prior', 'jukebox-prior'],
     ]);
     const all = await withEnv(fixture, modelKinds);
-    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'math-generator', 'verifier', 'pointe', 'vqvae', 'prior', 'conv-ae']);
+    expect(all.map((k) => k.name)).toEqual([
+      'gpt',
+      'lm',
+      'mcnn',
+      'math-generator',
+      'verifier',
+      'pointe',
+      'shape-e',
+      'vqvae',
+      'prior',
+      'conv-ae',
+    ]);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
-      hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe, vqvae, prior',
+      hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe, shape-e, vqvae, prior',
     });
     await expect(withEnv(join(dir, 'nope.ts'), modelKinds)).rejects.toThrow(/TONY_MODEL_KINDS: cannot import/);
   });

@@ -1,0 +1,100 @@
+/**
+ * Shap-E (PAPERS.md §8): a caption in; one latent sampled by the bundled models/shape-e out, shown
+ * through both of its decoders side by side — the NeRF render (one view, volume rendered) and the
+ * STF mesh (marching cubes on its signed distance, vertex colours), turnable in 3D.
+ */
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+import { api, busyRunner, el, field, fmt, type StudioPage, status } from '../page.ts';
+import { createViewer } from '../viewer3d.ts';
+
+interface ModelInfo {
+  model: string;
+  available: boolean;
+  train: string;
+}
+
+interface Sample {
+  nerf: string;
+  glb: string;
+  vertices: number;
+  faces: number;
+  watertight: boolean;
+  seconds: { sample: number; nerf: number; mesh: number };
+}
+
+export const page: StudioPage = {
+  id: 'shape-e',
+  title: 'Shap-E',
+  order: 63,
+  async render(root) {
+    const info = await api<ModelInfo>('/api/shape-e/model');
+    const caption = el('input', { type: 'text', id: 'shape-e-caption', value: 'a large red torus' });
+    const guidance = el('input', { type: 'number', id: 'shape-e-guidance', min: '0', max: '100', step: '0.5', value: '3' });
+    const steps = el('input', { type: 'number', id: 'shape-e-steps', min: '1', max: '256', step: '1', value: '64' });
+    const seed = el('input', { type: 'number', id: 'shape-e-seed', min: '0', step: '1', value: '0' });
+    const grid = el(
+      'select',
+      { id: 'shape-e-grid' },
+      ...[32, 64, 96, 128].map((g) => el('option', { value: String(g), text: `${g}³`, selected: g === 64 })),
+    );
+    const go = el('button', { class: 'primary', text: 'Sample', id: 'shape-e-go' });
+    const turn = el('input', { type: 'checkbox', id: 'shape-e-turn', checked: true }) as HTMLInputElement;
+    const nerf = el('img', { id: 'shape-e-nerf', class: 'view3d', alt: 'the NeRF render of the latent' });
+    const meshCanvas = el('canvas', { class: 'view3d', id: 'shape-e-mesh', tabindex: '0', 'aria-label': 'its STF mesh: drag to turn' });
+    const st = status();
+    root.append(
+      el('p', {
+        class: 'lead',
+        text: 'Shap-E: a diffusion model samples a latent for the caption; the latent is the weights of an MLP that answers density, colour and signed distance, so it renders as a NeRF (left) and meshes by marching cubes (right).',
+      }),
+      info.available
+        ? el(
+            'div',
+            { class: 'row' },
+            field('Caption', caption),
+            field('Guidance', guidance, '1 = none'),
+            field('Steps', steps),
+            field('Seed', seed),
+            field('Mesh grid', grid),
+            go,
+          )
+        : el(
+            'div',
+            { class: 'notice', id: 'shape-e-none' },
+            el('p', { text: `No Shap-E model at ${info.model}. Train one, then restart the studio:` }),
+            el('pre', { text: info.train }),
+          ),
+      el('label', { for: 'shape-e-turn', class: 'inline' }, turn, ' turntable'),
+      st.node,
+      el(
+        'div',
+        { class: 'pair3d' },
+        el('figure', {}, nerf, el('figcaption', { text: 'NeRF: volume rendering, 64 coarse + 128 fine samples per ray' })),
+        el('figure', {}, meshCanvas, el('figcaption', { text: 'STF: marching cubes on the signed distance, vertex colours' })),
+      ),
+    );
+    const meshView = createViewer(meshCanvas, () => turn.checked);
+    const busy = busyRunner(st, [go]);
+    const sample = () =>
+      busy('sampling…', async () => {
+        const s = await api<Sample>('/api/shape-e/sample', {
+          caption: caption.value,
+          guidance: Number(guidance.value),
+          steps: Number(steps.value),
+          seed: Number(seed.value),
+          grid: Number(grid.value),
+        });
+        nerf.setAttribute('src', `data:image/png;base64,${s.nerf}`);
+        const bytes = Uint8Array.from(atob(s.glb), (c) => c.charCodeAt(0));
+        const gltf = await new GLTFLoader().parseAsync(bytes.buffer, '');
+        meshView.show(gltf.scene);
+        meshCanvas.dataset.watertight = String(s.watertight);
+        st.set(
+          `latent in ${fmt(s.seconds.sample, 3)} s; NeRF in ${fmt(s.seconds.nerf, 3)} s; mesh of ${s.vertices.toLocaleString()} vertices, ${s.faces} faces (${s.watertight ? 'watertight' : 'not watertight'}) in ${fmt(s.seconds.mesh, 3)} s`,
+        );
+      });
+    go.addEventListener('click', () => void sample());
+    caption.addEventListener('keydown', (e) => e.key === 'Enter' && void sample());
+    return () => meshView.dispose();
+  },
+};
