@@ -23,6 +23,7 @@ import type { CompletionModel } from './gpt/completion.ts';
 import { gptKind, lmKind } from './gpt/kind.ts';
 import { priorKind, vqvaeKind } from './jukebox/kind.ts';
 import { mcnnKind } from './mcnn/kind.ts';
+import { omniSpeechKind } from './omni/kind.ts';
 import { pointeKind } from './pointe/kind.ts';
 import { mathGeneratorKind, verifierKind } from './verifier/kind.ts';
 
@@ -85,7 +86,17 @@ export interface ModelKind<C = any, D = any> {
 }
 
 /** Tony's own kinds, in the order `tony train --help` lists them. */
-const BUILTIN: readonly ModelKind[] = [gptKind, lmKind, mcnnKind, mathGeneratorKind, verifierKind, pointeKind, vqvaeKind, priorKind];
+const BUILTIN: readonly ModelKind[] = [
+  gptKind,
+  lmKind,
+  mcnnKind,
+  mathGeneratorKind,
+  verifierKind,
+  pointeKind,
+  vqvaeKind,
+  priorKind,
+  omniSpeechKind,
+];
 
 /** The environment variable naming modules with extra rows. */
 export const MODEL_KINDS_ENV = 'TONY_MODEL_KINDS';
