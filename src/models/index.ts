@@ -23,7 +23,7 @@ import type { CompletionModel } from './gpt/completion.ts';
 import { gptKind, lmKind } from './gpt/kind.ts';
 import { priorKind, vqvaeKind } from './jukebox/kind.ts';
 import { mcnnKind } from './mcnn/kind.ts';
-import { omniSpeechKind } from './omni/kind.ts';
+import { omniImageKind, omniSpeechKind } from './omni/kind.ts';
 import { pointeKind } from './pointe/kind.ts';
 import { mathGeneratorKind, verifierKind } from './verifier/kind.ts';
 
@@ -96,6 +96,7 @@ const BUILTIN: readonly ModelKind[] = [
   vqvaeKind,
   priorKind,
   omniSpeechKind,
+  omniImageKind,
 ];
 
 /** The environment variable naming modules with extra rows. */

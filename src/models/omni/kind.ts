@@ -2,8 +2,11 @@
  * The omni model's registry rows (src/models/index.ts):
  *
  *   omni-speech  the speech tokenizer (speech-vq.ts): `tony train omni-speech --data <speech corpus>`
+ *   omni-image   the image tokenizer (images.ts): `tony train omni-image --data .` (renders made in memory)
  */
+import { TonyError } from '../../errors.ts';
 import type { ModelKind } from '../index.ts';
+import { type ImageVQConfig, imageVQConfig, imageVQTask, loadImageTokenizer, readShapeImages } from './images.ts';
 import { loadSpeechTokenizer, readSpeechFrames, speechVQTask } from './speech-codec.ts';
 import { type SpeechVQConfig, speechVQConfig } from './speech-vq.ts';
 
@@ -16,4 +19,22 @@ export const omniSpeechKind: ModelKind<Readonly<SpeechVQConfig>, Awaited<ReturnT
   data: (paths, cfg) => readSpeechFrames(paths, cfg),
   task: speechVQTask,
   load: (dir, opts) => loadSpeechTokenizer(dir, opts),
+};
+
+export const omniImageKind: ModelKind<Readonly<ImageVQConfig>, ReturnType<typeof readShapeImages>> = {
+  name: 'omni-image',
+  kind: 'omni-image',
+  summary:
+    "the omni model's image tokenizer: a patch VQ-VAE on 32×32 renders of the shapes world (rendered in memory; --data . is ignored)",
+  capabilities: [],
+  config: (overrides) => imageVQConfig(overrides),
+  // The renders are made in memory (deterministic, ~7 s); --data is required by the generic trainer
+  // and must be a directory, where nothing is read or written.
+  data: async (paths) => {
+    if (paths.length !== 1)
+      throw new TonyError('usage', `omni-image renders its own images; pass one --data directory, got ${paths.length}`, '--data .');
+    return readShapeImages();
+  },
+  task: imageVQTask,
+  load: (dir, opts) => loadImageTokenizer(dir, opts),
 };
