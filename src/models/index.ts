@@ -23,7 +23,7 @@ import type { CompletionModel } from './gpt/completion.ts';
 import { gptKind, lmKind } from './gpt/kind.ts';
 import { priorKind, vqvaeKind } from './jukebox/kind.ts';
 import { mcnnKind } from './mcnn/kind.ts';
-import { omniImageKind, omniSpeechKind } from './omni/kind.ts';
+import { omniImageKind, omniKind, omniSpeechKind } from './omni/kind.ts';
 import { pointeKind } from './pointe/kind.ts';
 import { mathGeneratorKind, verifierKind } from './verifier/kind.ts';
 
@@ -97,6 +97,7 @@ const BUILTIN: readonly ModelKind[] = [
   priorKind,
   omniSpeechKind,
   omniImageKind,
+  omniKind,
 ];
 
 /** The environment variable naming modules with extra rows. */

@@ -2,13 +2,16 @@
  * The omni model's registry rows (src/models/index.ts):
  *
  *   omni-speech  the speech tokenizer (speech-vq.ts): `tony train omni-speech --data <speech corpus>`
+ *   omni         the transformer (train.ts) on a `tony omni prepare` mixture; loads as an OmniModel (model.ts)
  *   omni-image   the image tokenizer (images.ts): `tony train omni-image --data .` (renders made in memory)
  */
 import { TonyError } from '../../errors.ts';
+import type { GPTConfig } from '../gpt/gpt.ts';
 import type { ModelKind } from '../index.ts';
 import { type ImageVQConfig, imageVQConfig, imageVQTask, loadImageTokenizer, readShapeImages } from './images.ts';
 import { loadSpeechTokenizer, readSpeechFrames, speechVQTask } from './speech-codec.ts';
 import { type SpeechVQConfig, speechVQConfig } from './speech-vq.ts';
+import { type OmniData, omniConfig, omniTask, readOmniData } from './train.ts';
 
 export const omniSpeechKind: ModelKind<Readonly<SpeechVQConfig>, Awaited<ReturnType<typeof readSpeechFrames>>> = {
   name: 'omni-speech',
@@ -37,4 +40,15 @@ export const omniImageKind: ModelKind<Readonly<ImageVQConfig>, ReturnType<typeof
   },
   task: imageVQTask,
   load: (dir, opts) => loadImageTokenizer(dir, opts),
+};
+
+export const omniKind: ModelKind<Readonly<GPTConfig>, OmniData> = {
+  name: 'omni',
+  kind: 'omni',
+  summary: 'Tony-o: one transformer over text, speech and image tokens (a tony omni prepare directory)',
+  capabilities: ['realtime', 'transcribe'],
+  config: (overrides) => omniConfig(overrides),
+  data: (paths) => readOmniData(paths),
+  task: omniTask,
+  load: async (dir, opts) => (await import('./model.ts')).loadOmni(dir, opts),
 };
