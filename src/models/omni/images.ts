@@ -231,15 +231,18 @@ export async function loadImageTokenizer(dir: string, opts: LoadOptions = {}): P
   const cfg = imageVQConfig(ck.config.model);
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
   await loadWeights(runtime, ck.params);
+  // Outputs are traced first: that declares the codebook buffer the input lists then name.
   const enc = new ImageVQ(cfg);
   const p = input('patches', [PATCHES, PATCH_DIM]);
+  const codes = enc.codes(p);
   const encSession = await runtime.load(
-    exportOnnx([p, ...enc.ps.inputs, ...enc.buffers.inputs], { ids: enc.codes(p) }, { name: 'omni_image_encode' }),
+    exportOnnx([p, ...enc.ps.inputs, ...enc.buffers.inputs], { ids: codes }, { name: 'omni_image_encode' }),
   );
   const dec = new ImageVQ(cfg);
   const ids = input('ids', [PATCHES], 'int64');
+  const patches = dec.decodeCodes(ids);
   const decSession = await runtime.load(
-    exportOnnx([ids, ...dec.ps.inputs, ...dec.buffers.inputs], { patches: dec.decodeCodes(ids) }, { name: 'omni_image_decode' }),
+    exportOnnx([ids, ...dec.ps.inputs, ...dec.buffers.inputs], { patches }, { name: 'omni_image_decode' }),
   );
   return {
     kind: 'omni-image',

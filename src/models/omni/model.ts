@@ -82,6 +82,11 @@ export class TonyOmni implements OmniModel {
   readonly sampleRate = SPEECH_STFT.sampleRate;
   readonly voices: readonly string[];
   private readonly ids: IdTokenizer;
+  /**
+   * Observes a response as it runs: each speech code when it is sampled, each audio delta when it
+   * is emitted (tests check the order: audio goes out while codes are still being sampled).
+   */
+  onEvent?: (e: { type: 'code' | 'audio'; at: number }) => void;
   /** One generation at a time: the KV cache lives in the runtime's state. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -208,7 +213,12 @@ export class TonyOmni implements OmniModel {
       );
     const out = new DeltaQueue();
     const end = v.marker('end');
-    const speaker = audio ? new Speaker(this.parts, (pcm) => out.push({ type: 'audio', pcm })) : undefined;
+    const speaker = audio
+      ? new Speaker(this.parts, (pcm) => {
+          this.onEvent?.({ type: 'audio', at: performance.now() });
+          out.push({ type: 'audio', pcm });
+        })
+      : undefined;
     const decoder = new TextDecoder();
     let phase: 'text' | 'speech' = 'text';
     let work: Promise<void> = Promise.resolve();
@@ -221,6 +231,7 @@ export class TonyOmni implements OmniModel {
         } else if (id === end) phase = 'speech';
       } else if (v.isSpeech(id)) {
         const code = id - v.speech0;
+        this.onEvent?.({ type: 'code', at: performance.now() });
         work = work.then(() => speaker!.push(code));
       }
     };

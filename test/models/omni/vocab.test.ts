@@ -27,7 +27,13 @@ describe('omni vocabulary', () => {
   it('lays out text, speech codes, image codes, markers and voices back to back', () => {
     const n = bpe.vocabSize; // 256 bytes + the merges a tiny corpus affords + 4 specials
     expect(v.nText).toBe(n);
-    expect([v.speech0, v.image0, v.marker0, v.voice0, v.size]).toEqual([n, n + 20, n + 28, n + 28 + MARKERS.length, n + 30 + MARKERS.length]);
+    expect([v.speech0, v.image0, v.marker0, v.voice0, v.size]).toEqual([
+      n,
+      n + 20,
+      n + 28,
+      n + 28 + MARKERS.length,
+      n + 30 + MARKERS.length,
+    ]);
     expect(v.speech([0, 19])).toEqual([n, n + 19]);
     expect(v.image([0, 7])).toEqual([n + 20, n + 27]);
     expect(v.marker('text')).toBe(n + 28);
@@ -41,7 +47,15 @@ describe('omni vocabulary', () => {
     expect(v.piece(v.image0 + 1)).toEqual({ kind: 'image', code: 1 });
     expect(v.piece(v.marker('answer'))).toEqual({ kind: 'marker', marker: 'answer' });
     expect(v.piece(v.voice0)).toEqual({ kind: 'voice', voice: 'en-us+m3' });
-    const ids = [v.marker('speech'), ...v.speech([3, 4]), v.marker('end'), v.marker('answer'), v.marker('text'), ...v.text('five'), v.marker('end')];
+    const ids = [
+      v.marker('speech'),
+      ...v.speech([3, 4]),
+      v.marker('end'),
+      v.marker('answer'),
+      v.marker('text'),
+      ...v.text('five'),
+      v.marker('end'),
+    ];
     expect(v.show(ids)).toBe('<|speech|><s3><s4><|end|><|answer|><|text|>five<|end|>');
     const back = OmniVocab.fromJSON(JSON.parse(JSON.stringify(v.toJSON())));
     expect(back.size).toBe(v.size);
@@ -57,7 +71,27 @@ describe('omni vocabulary', () => {
 });
 
 describe('omni tasks', () => {
-  const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen'];
+  const words = [
+    'zero',
+    'one',
+    'two',
+    'three',
+    'four',
+    'five',
+    'six',
+    'seven',
+    'eight',
+    'nine',
+    'ten',
+    'eleven',
+    'twelve',
+    'thirteen',
+    'fourteen',
+    'fifteen',
+    'sixteen',
+    'seventeen',
+    'eighteen',
+  ];
   it('asks sums and differences whose answers are right', () => {
     const qs = questionBank().filter((q) => q.kind === 'arithmetic');
     expect(qs.length).toBe(100 + 55);
