@@ -1,6 +1,6 @@
 /**
  * Training the omni transformer: Tony's GPT (src/models/gpt/gpt.ts) over the one vocabulary, on the
- * mixture prepare.ts wrote. One example per row, padded with <|pad|>; the loss is the next-token
+ * mixture prepare.ts wrote. Examples are packed into rows (packRows), padded with <|pad|>; the loss is the next-token
  * cross-entropy over each example's response only (from `from` on: the prompt is conditioning, and
  * the few minutes of CPU go to what the model must say). Tasks are drawn uniformly, spoken
  * question → answer twice as often (the headline task).
@@ -76,20 +76,26 @@ export function omniConfig(overrides: Record<string, unknown>): Readonly<GPTConf
 }
 
 /**
- * Rows of a batch: idx = ids[0 … T), targets = ids[1 … T], weight 1 where the target is part of the
- * response (index ≥ from) and not padding. Longer examples are cut at T + 1 tokens.
+ * Rows of a batch, each several examples back to back (packed: a row of one example would be two
+ * thirds padding): idx = ids[0 … T), targets = ids[1 … T], weight 1 where the target is part of an
+ * example's response (its index ≥ that example's `from`) and not padding. Every example starts with
+ * its own markers and ends with <|turn|>, so the model learns where one ends; what does not fit is
+ * cut at T + 1 tokens.
  */
-export function packRows(examples: readonly Example[], T: number, pad: number) {
-  const B = examples.length;
+export function packRows(rows: readonly (readonly Example[])[], T: number, pad: number) {
+  const B = rows.length;
   const idx = new Array<number>(B * T).fill(pad);
   const targets = new Array<number>(B * T).fill(pad);
   const weights = new Float32Array(B * T);
-  examples.forEach((e, b) => {
-    const n = Math.min(e.ids.length, T + 1);
+  rows.forEach((examples, b) => {
+    const ids: number[] = [];
+    const respond: boolean[] = [];
+    for (const e of examples) e.ids.forEach((id, i) => (ids.push(id), respond.push(i >= e.from)));
+    const n = Math.min(ids.length, T + 1);
     for (let t = 0; t + 1 < n; t++) {
-      idx[b * T + t] = e.ids[t]!;
-      targets[b * T + t] = e.ids[t + 1]!;
-      if (t + 1 >= e.from) weights[b * T + t] = 1;
+      idx[b * T + t] = ids[t]!;
+      targets[b * T + t] = ids[t + 1]!;
+      if (respond[t + 1]) weights[b * T + t] = 1;
     }
   });
   return { idx, targets, weights };
@@ -105,7 +111,7 @@ export function omniTask(base: Readonly<GPTConfig>, data: OmniData, setup: Train
   const tasks = [...byTask.keys()];
   const cum: number[] = [];
   tasks.reduce((s, t, i) => (cum[i] = s + TASK_WEIGHTS[t as Example['task']]), 0);
-  const feeds = (rows: Example[]) => {
+  const feeds = (rows: Example[][]) => {
     const { idx, targets, weights } = packRows(rows, Tn, pad);
     return {
       idx: hostTensor('int64', [B, Tn], idx),
@@ -123,13 +129,26 @@ export function omniTask(base: Readonly<GPTConfig>, data: OmniData, setup: Train
       return { ps: gpt.ps, loss: crossEntropy(logits, T.reshape(targets, [B * Tn]), { weights }), data: [idx, targets, weights] };
     },
     batch(split, index) {
-      if (split === 'val') return feeds(Array.from({ length: B }, (_, j) => data.val[(index * B + j) % data.val.length]!));
+      // Validation: one held-out example a row, unpacked (the loss reads the same whatever the packing).
+      if (split === 'val') return feeds(Array.from({ length: B }, (_, j) => [data.val[(index * B + j) % data.val.length]!]));
       const g = prng(Math.imul(setup.seed + 1, 0x9e3779b1) ^ index);
+      const draw = () => {
+        const r = g.next() * cum.at(-1)!;
+        const list = byTask.get(tasks[cum.findIndex((c) => r < c)]!)!;
+        return list[g.int(0, list.length - 1)]!;
+      };
+      // Training: examples drawn until the next would overflow the row (the first always goes in).
       return feeds(
         Array.from({ length: B }, () => {
-          const r = g.next() * cum.at(-1)!;
-          const list = byTask.get(tasks[cum.findIndex((c) => r < c)]!)!;
-          return list[g.int(0, list.length - 1)]!;
+          const row = [draw()];
+          let used = row[0]!.ids.length;
+          for (;;) {
+            const e = draw();
+            if (used + e.ids.length > Tn + 1) break;
+            row.push(e);
+            used += e.ids.length;
+          }
+          return row;
         }),
       );
     },
