@@ -62,9 +62,10 @@ export function register(program: Command): void {
     .option('--vocoder <dir>', 'the MCNN', 'models/mcnn')
     .requiredOption('--corpus <dir>', 'speech corpus (its held-out voices are used)')
     .option('--clips <n>', 'held-out clips for spectral convergence', count('clips'), 20)
+    .option('--voices <list>', 'voices (voice+variant, comma-separated) that speak the number words', HELD_OUT_VOICES.join(','))
     .requiredOption('--out <file>', 'results JSON (a .log beside it lists every clip and word)');
   for (const o of runtimeOptions()) evTok.addOption(o);
-  evTok.action(async (o: { speech: string; vocoder: string; corpus: string; clips: number; out: string; threads?: number }) => {
+  evTok.action(async (o: { speech: string; vocoder: string; corpus: string; clips: number; voices: string; out: string; threads?: number }) => {
     await checkWritable(o.out, 'file');
     const tok = await loadSpeechTokenizer(o.speech, { threads: o.threads });
     const vocoder = await loadVocoder(o.vocoder, { threads: o.threads });
@@ -79,7 +80,7 @@ export function register(program: Command): void {
       }
       if (clips.length === 0)
         throw new TonyError('data', `${o.corpus} has no clips in the held-out voices (${HELD_OUT_VOICES.join(', ')})`);
-      const r = await tokenizerReport(tok, vocoder, clips, HELD_OUT_VOICES, (l) => {
+      const r = await tokenizerReport(tok, vocoder, clips, o.voices.split(','), (l) => {
         lines.push(l);
         process.stderr.write(`${l}\n`);
       });

@@ -130,7 +130,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
     ];
 
     let done = 0;
-    const total = clips.length + corpus.length + world.length;
+    const total = 2 * clips.length + corpus.length + world.length; // clips spoken and encoded, corpus clips encoded, images rendered
     const tick = (what: string) => o.onProgress?.({ done: ++done, total, info: { step: what } });
     for (const c of clips) {
       const [voice, variant] = c.voice.split('+') as [string, string];
