@@ -65,33 +65,35 @@ export function register(program: Command): void {
     .option('--voices <list>', 'voices (voice+variant, comma-separated) that speak the number words', HELD_OUT_VOICES.join(','))
     .requiredOption('--out <file>', 'results JSON (a .log beside it lists every clip and word)');
   for (const o of runtimeOptions()) evTok.addOption(o);
-  evTok.action(async (o: { speech: string; vocoder: string; corpus: string; clips: number; voices: string; out: string; threads?: number }) => {
-    await checkWritable(o.out, 'file');
-    const tok = await loadSpeechTokenizer(o.speech, { threads: o.threads });
-    const vocoder = await loadVocoder(o.vocoder, { threads: o.threads });
-    const lines: string[] = [];
-    try {
-      const clips = [];
-      for (const e of await readDataset(o.corpus)) {
-        const voice = `${String(e.voice)}+${String(e.variant)}`;
-        if (!isHeldOutVoice(voice) || clips.length >= o.clips) continue;
-        const { audio } = await loadEntry(e);
-        clips.push({ id: e.id, voice, pcm: Float32Array.from(resample(toMono(audio), audio.sampleRate, 16000)) });
+  evTok.action(
+    async (o: { speech: string; vocoder: string; corpus: string; clips: number; voices: string; out: string; threads?: number }) => {
+      await checkWritable(o.out, 'file');
+      const tok = await loadSpeechTokenizer(o.speech, { threads: o.threads });
+      const vocoder = await loadVocoder(o.vocoder, { threads: o.threads });
+      const lines: string[] = [];
+      try {
+        const clips = [];
+        for (const e of await readDataset(o.corpus)) {
+          const voice = `${String(e.voice)}+${String(e.variant)}`;
+          if (!isHeldOutVoice(voice) || clips.length >= o.clips) continue;
+          const { audio } = await loadEntry(e);
+          clips.push({ id: e.id, voice, pcm: Float32Array.from(resample(toMono(audio), audio.sampleRate, 16000)) });
+        }
+        if (clips.length === 0)
+          throw new TonyError('data', `${o.corpus} has no clips in the held-out voices (${HELD_OUT_VOICES.join(', ')})`);
+        const r = await tokenizerReport(tok, vocoder, clips, o.voices.split(','), (l) => {
+          lines.push(l);
+          process.stderr.write(`${l}\n`);
+        });
+        await writeFileAtomic(o.out, `${JSON.stringify(r, null, 2)}\n`);
+        await writeFileAtomic(o.out.replace(/\.json$/, '') + '.log', `${lines.join('\n')}\n`);
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      } finally {
+        await tok.close();
+        await vocoder.close();
       }
-      if (clips.length === 0)
-        throw new TonyError('data', `${o.corpus} has no clips in the held-out voices (${HELD_OUT_VOICES.join(', ')})`);
-      const r = await tokenizerReport(tok, vocoder, clips, o.voices.split(','), (l) => {
-        lines.push(l);
-        process.stderr.write(`${l}\n`);
-      });
-      await writeFileAtomic(o.out, `${JSON.stringify(r, null, 2)}\n`);
-      await writeFileAtomic(o.out.replace(/\.json$/, '') + '.log', `${lines.join('\n')}\n`);
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    } finally {
-      await tok.close();
-      await vocoder.close();
-    }
-  });
+    },
+  );
 
   const ev = omni
     .command('eval')

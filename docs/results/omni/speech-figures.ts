@@ -33,13 +33,21 @@ for (const [i, e] of held.entries()) {
   console.log(`${e.id}\t${String(e.voice)}+${String(e.variant)}\t${codes.length} codes\tstreamed vs whole SC ${scs.at(-1)!.toFixed(2)} dB`);
   if (i === 0) {
     const title = (w: string) => `${e.id} ${String(e.voice)}+${String(e.variant)}: ${w}`;
-    await writeFileAtomic(join(out, 'heldout-original.png'), spectrogramPng(Float64Array.from(x), { sampleRate: 16000, title: title('original') }));
-    await writeFileAtomic(join(out, 'heldout-tokenizer.png'), spectrogramPng(Float64Array.from(whole), { sampleRate: 16000, title: title(`tokenizer, ${codes.length} codes`) }));
+    await writeFileAtomic(
+      join(out, 'heldout-original.png'),
+      spectrogramPng(Float64Array.from(x), { sampleRate: 16000, title: title('original') }),
+    );
+    await writeFileAtomic(
+      join(out, 'heldout-tokenizer.png'),
+      spectrogramPng(Float64Array.from(whole), { sampleRate: 16000, title: title(`tokenizer, ${codes.length} codes`) }),
+    );
     await writeWav(join(out, 'heldout-original.wav'), { sampleRate: 16000, channels: [Float64Array.from(x)] });
     await writeWav(join(out, 'heldout-tokenizer.wav'), { sampleRate: 16000, channels: [Float64Array.from(whole)] });
   }
 }
 const m = scs.reduce((a, b) => a + b, 0) / scs.length;
-console.log(`streamed vs whole: mean SC ${m.toFixed(2)} dB over ${scs.length} clips (min ${Math.min(...scs).toFixed(2)}, max ${Math.max(...scs).toFixed(2)})`);
+console.log(
+  `streamed vs whole: mean SC ${m.toFixed(2)} dB over ${scs.length} clips (min ${Math.min(...scs).toFixed(2)}, max ${Math.max(...scs).toFixed(2)})`,
+);
 await tok.close();
 await vocoder.close();

@@ -127,7 +127,16 @@ describe('omni tasks', () => {
     const long = packRows([[{ task: 'lm', ids: [1, 2, 3, 4, 5, 6], from: 0 }]], 4, pad);
     expect(long.targets).toEqual([2, 3, 4, 5]); // cut at T + 1 tokens
     // Two examples in one row: each one's response weighted from its own `from`.
-    const two = packRows([[{ task: 'asr', ids: [1, 2, 3], from: 2 }, { task: 'asr', ids: [4, 5, 6], from: 1 }]], 6, pad);
+    const two = packRows(
+      [
+        [
+          { task: 'asr', ids: [1, 2, 3], from: 2 },
+          { task: 'asr', ids: [4, 5, 6], from: 1 },
+        ],
+      ],
+      6,
+      pad,
+    );
     expect(two.idx).toEqual([1, 2, 3, 4, 5, pad]);
     expect(two.targets).toEqual([2, 3, 4, 5, 6, pad]);
     expect(Array.from(two.weights)).toEqual([0, 1, 0, 1, 1, 0]); // targets 3 (ex 1, i=2), 5 and 6 (ex 2, i=1, 2)
