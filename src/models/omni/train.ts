@@ -90,7 +90,10 @@ export function packRows(rows: readonly (readonly Example[])[], T: number, pad: 
   rows.forEach((examples, b) => {
     const ids: number[] = [];
     const respond: boolean[] = [];
-    for (const e of examples) e.ids.forEach((id, i) => (ids.push(id), respond.push(i >= e.from)));
+    for (const e of examples) {
+      ids.push(...e.ids);
+      respond.push(...e.ids.map((_, i) => i >= e.from));
+    }
     const n = Math.min(ids.length, T + 1);
     for (let t = 0; t + 1 < n; t++) {
       idx[b * T + t] = ids[t]!;
