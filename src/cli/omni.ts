@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .requiredOption('--corpus <dir>', 'speech corpus (its held-out voices are used)')
     .option('--clips <n>', 'held-out clips for spectral convergence', count('clips'), 20)
     .option('--voices <list>', 'voices (voice+variant, comma-separated) that speak the number words', HELD_OUT_VOICES.join(','))
-    .requiredOption('--out <file>', 'results JSON (a .log beside it lists every clip and word)');
+    .requiredOption('--out <file>', 'results JSON (a .txt beside it lists every clip and word)');
   for (const o of runtimeOptions()) evTok.addOption(o);
   evTok.action(
     async (o: { speech: string; vocoder: string; corpus: string; clips: number; voices: string; out: string; threads?: number }) => {
@@ -86,7 +86,7 @@ export function register(program: Command): void {
           process.stderr.write(`${l}\n`);
         });
         await writeFileAtomic(o.out, `${JSON.stringify(r, null, 2)}\n`);
-        await writeFileAtomic(o.out.replace(/\.json$/, '') + '.log', `${lines.join('\n')}\n`);
+        await writeFileAtomic(o.out.replace(/\.json$/, '') + '.txt', `${lines.join('\n')}\n`);
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       } finally {
         await tok.close();
@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'an omni model directory or tony train omni run')
     .requiredOption('--mix <dir>', 'the tony omni prepare directory it was trained on')
     .option('--limit <n>', 'items per task and held-out reason', count('limit'), 40)
-    .requiredOption('--out <file>', 'results JSON (a .log beside it lists every item)');
+    .requiredOption('--out <file>', 'results JSON (a .txt beside it lists every item)');
   for (const o of runtimeOptions()) ev.addOption(o);
   ev.action(async (o: { model: string; mix: string; limit: number; out: string; threads?: number }) => {
     await checkWritable(o.out, 'file');
@@ -112,7 +112,7 @@ export function register(program: Command): void {
       const scores = await evaluateOmni(model, o.mix, { limit: o.limit, onProgress: bar.update, log: (l) => lines.push(l) });
       bar.stop();
       await writeFileAtomic(o.out, `${JSON.stringify(scores, null, 2)}\n`);
-      await writeFileAtomic(o.out.replace(/\.json$/, '') + '.log', `${lines.join('\n')}\n`);
+      await writeFileAtomic(o.out.replace(/\.json$/, '') + '.txt', `${lines.join('\n')}\n`);
       for (const [k, v] of Object.entries(scores))
         process.stdout.write(`${k.padEnd(24)} n=${String(v.n).padEnd(4)} ${v.value.toFixed(3)}  ${v.what}\n`);
     } finally {

@@ -238,6 +238,10 @@ export class TonyOmni implements OmniModel {
     // In audio mode the answer's <|end|> is followed by the voice and <|speech|>, forced: the model
     // speaks in the voice asked for, never one it picks.
     const force = (ids: number[]) => (ids.at(-1) === end && !ids.includes(v.marker('speech')) ? spokenReply(v, options.voice) : undefined);
+    // Abort ends the iteration at once; the listener goes when the response does (a server reuses
+    // one signal per session across many responses).
+    const onAbort = () => out.close();
+    options.signal.addEventListener('abort', onAbort, { once: true });
     (async () => {
       try {
         const prompt = await this.promptFor(conversation);
@@ -258,9 +262,10 @@ export class TonyOmni implements OmniModel {
         out.close();
       } catch (err) {
         out.fail(err);
+      } finally {
+        options.signal.removeEventListener('abort', onAbort);
       }
     })();
-    options.signal.addEventListener('abort', () => out.close(), { once: true });
     return out;
   }
 
