@@ -22,7 +22,7 @@ import type { TonyOmni } from './model.ts';
 import type { EvalItem } from './prepare.ts';
 import { type SpeechTokenizer, toMagnitude } from './speech-codec.ts';
 import { SPEECH_STFT } from './speech-vq.ts';
-import { PRESET_RATE } from './tasks.ts';
+import { PRESET_RATE, questionBank } from './tasks.ts';
 
 const ANALYSIS = { nFft: SPEECH_STFT.nFft, hop: SPEECH_STFT.hop, winLength: SPEECH_STFT.winLength, window: 'hann' as const, center: true };
 
@@ -157,6 +157,13 @@ export async function evaluateOmni(
   const voice = model.voices[0]!;
   const answersAll = [...new Set(items.filter((i) => i.task === 'sqa').map((i) => i.expected))];
   const judgeAnswers = await templateRecogniser(answersAll, voice);
+  // Text → speech is asked for held-out questions; the recogniser chooses among every question.
+  const judgeQuestions = items.some((i) => i.task === 'tts')
+    ? await templateRecogniser(
+        questionBank().map((q) => q.question),
+        voice,
+      )
+    : undefined;
   const world = shapeWorld();
   const renders = world.map((w) => renderShape(w.size, w.color, w.shape));
 
@@ -231,7 +238,11 @@ export async function evaluateOmni(
         const self = pcm.length ? await model.transcribe(pcm, signal) : '';
         const ref = normalise(it.expected);
         right.push(editDistance(normalise(self), ref) / Math.max(1, ref.length));
-        log(`${key}\t${JSON.stringify(it.input)}\t${codes.length} codes\tself-transcribed ${JSON.stringify(self)}`);
+        const heard = pcm.length && judgeQuestions ? judgeQuestions(pcm) : '';
+        extra.push(normalise(heard) === ref ? 1 : 0);
+        log(
+          `${key}\t${JSON.stringify(it.input)}\t${codes.length} codes\tself-transcribed ${JSON.stringify(self)}\theard ${JSON.stringify(heard)}`,
+        );
       }
       tick();
     }
@@ -245,7 +256,10 @@ export async function evaluateOmni(
       tqa: ['answer right'],
       img2cap: ['caption exact', 'shape named', 'colour named'],
       cap2img: ["nearest render is the caption's", 'nearest render has its shape', 'nearest render has its colour'],
-      tts: ['character error rate of the model transcribing its own speech'],
+      tts: [
+        'character error rate of the model transcribing its own speech',
+        'recognised by the template recogniser (nearest of all 252 questions)',
+      ],
     };
     const w = what[task!]!;
     scores[key] = { n: right.length, value: mean(right), what: w[0] };
