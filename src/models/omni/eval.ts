@@ -172,6 +172,7 @@ export async function evaluateOmni(
     const right: number[] = [];
     const extra: number[] = [];
     const extra2: number[] = [];
+    const extra3: number[] = [];
     for (const it of list) {
       if (task === 'sqa') {
         const deltas = [];
@@ -191,6 +192,7 @@ export async function evaluateOmni(
         right.push(normalise(said) === normalise(it.expected) ? 1 : 0);
         const heard = pcm.length ? judgeAnswers(pcm) : '';
         extra.push(normalise(heard) === normalise(it.expected) ? 1 : 0);
+        extra3.push(heard !== '' && normalise(heard) === normalise(said) ? 1 : 0);
         const self = pcm.length ? await model.transcribe(pcm, signal) : '';
         extra2.push(normalise(self) === normalise(it.expected) ? 1 : 0);
         log(
@@ -265,6 +267,9 @@ export async function evaluateOmni(
     scores[key] = { n: right.length, value: mean(right), what: w[0] };
     if (extra.length) scores[`${key}:2`] = { n: extra.length, value: mean(extra), what: w[1]! };
     if (extra2.length) scores[`${key}:3`] = { n: extra2.length, value: mean(extra2), what: w[2]! };
+    // The speech says what the transcript says (right or wrong): the one network's two outputs agree.
+    if (extra3.length)
+      scores[`${key}:4`] = { n: extra3.length, value: mean(extra3), what: 'spoken answer, recognised, equals the written answer' };
   }
   return scores;
 }
