@@ -127,7 +127,11 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output model directory, e.g. models/omni')
     .action(async (o: { run: string; out: string }) => {
       await checkWritable(o.out, 'dir');
-      const latest = async (d: string) => loadCheckpoint((await latestCheckpoint(d))?.dir ?? d);
+      // Weights only: a model directory carries no optimizer state (it is twice the weights again).
+      const latest = async (d: string) => {
+        const { optimizer: _, ...ck } = await loadCheckpoint((await latestCheckpoint(d))?.dir ?? d);
+        return ck;
+      };
       const ck = await latest(o.run);
       const components = (ck.config as { components?: Record<string, string> }).components ?? {};
       for (const part of ['speech', 'image', 'vocoder']) {
