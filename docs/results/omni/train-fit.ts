@@ -12,7 +12,10 @@ import type { Example } from '../../../src/models/omni/tasks.ts';
 const [run, mix] = process.argv.slice(2) as [string, string];
 const model = await loadOmni(run, { threads: 2 });
 const v = model.vocab;
-const train = readFileSync(join(mix, 'train.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Example);
+const train = readFileSync(join(mix, 'train.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as Example);
 const end = v.marker('end');
 for (const task of ['sqa', 'asr'] as const) {
   const ex = train.filter((e) => e.task === task).slice(0, 25);
@@ -23,9 +26,16 @@ for (const task of ['sqa', 'asr'] as const) {
     // biome-ignore lint/suspicious/noExplicitAny: the private sampler, used here for the fit only
     const ids: number[] = await (model as any).sample(prompt, { maxNewTokens: 64, temperature: 0, stop: [end] });
     const got = v.decodeText(ids);
-    score += task === 'sqa' ? (normalise(got) === normalise(target) ? 1 : 0) : editDistance(normalise(got), normalise(target)) / Math.max(1, normalise(target).length);
+    score +=
+      task === 'sqa'
+        ? normalise(got) === normalise(target)
+          ? 1
+          : 0
+        : editDistance(normalise(got), normalise(target)) / Math.max(1, normalise(target).length);
     console.log(`${task}\t${JSON.stringify(target)}\t→ ${JSON.stringify(got)}`);
   }
-  console.log(`${task}: ${task === 'sqa' ? 'answers right' : 'character error rate'} ${(score / ex.length).toFixed(3)} over ${ex.length} training examples`);
+  console.log(
+    `${task}: ${task === 'sqa' ? 'answers right' : 'character error rate'} ${(score / ex.length).toFixed(3)} over ${ex.length} training examples`,
+  );
 }
 await model.close();
