@@ -63,7 +63,20 @@ describe('model registry', () => {
       ['omni', 'omni'],
     ]);
     const all = await withEnv(fixture, modelKinds);
-    expect(all.map((k) => k.name)).toEqual(['gpt', 'lm', 'mcnn', 'math-generator', 'verifier', 'pointe', 'vqvae', 'prior', 'omni-speech', 'omni-image', 'omni', 'conv-ae']);
+    expect(all.map((k) => k.name)).toEqual([
+      'gpt',
+      'lm',
+      'mcnn',
+      'math-generator',
+      'verifier',
+      'pointe',
+      'vqvae',
+      'prior',
+      'omni-speech',
+      'omni-image',
+      'omni',
+      'conv-ae',
+    ]);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
       hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe, vqvae, prior, omni-speech, omni-image, omni',

@@ -27,7 +27,7 @@ import { PRESET_RATE, questionBank } from './tasks.ts';
 const ANALYSIS = { nFft: SPEECH_STFT.nFft, hop: SPEECH_STFT.hop, winLength: SPEECH_STFT.winLength, window: 'hann' as const, center: true };
 
 /** Log-mel features (frames, 40), each frame mean-removed across bands (loudness-invariant). */
-export function melFeatures(x: ArrayLike<number>): Float64Array[] {
+function melFeatures(x: ArrayLike<number>): Float64Array[] {
   const { frames, nMels, db } = logMelSpectrogram(x, { sampleRate: SPEECH_STFT.sampleRate, nFft: 1024, hop: 256, nMels: 40, topDb: 60 });
   // Frames quieter than the clip's loudest by 50 dB are silence: trimmed so pauses do not count.
   const energy = Array.from({ length: frames }, (_, t) => Math.max(...db.subarray(t * nMels, (t + 1) * nMels)));
@@ -64,7 +64,7 @@ export function dtw(a: readonly Float64Array[], b: readonly Float64Array[]): num
 }
 
 /** The template recogniser for one voice: candidates spoken by espeak-ng, nearest by DTW. */
-export async function templateRecogniser(candidates: readonly string[], voice: string, delivery = { rate: PRESET_RATE, pitch: 50 }) {
+async function templateRecogniser(candidates: readonly string[], voice: string, delivery = { rate: PRESET_RATE, pitch: 50 }) {
   const [v, variant] = voice.split('+') as [string, string | undefined];
   const templates: Array<{ text: string; f: Float64Array[] }> = [];
   for (const c of candidates)

@@ -122,7 +122,7 @@ export function imageVQConfig(overrides: Record<string, unknown> = {}): Readonly
   return cfg;
 }
 
-export class ImageVQ {
+class ImageVQ {
   readonly ps = new ParamSet();
   readonly buffers = new BufferSet();
   private readonly vq: Readonly<VQVAEConfig>;

@@ -238,7 +238,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
 }
 
 /** Codes of a clip, encoded padded with silence to a bucket and cut back to its own length. */
-export async function encodeBucketed(tok: SpeechTokenizer, pcm: Float32Array): Promise<number[]> {
+async function encodeBucketed(tok: SpeechTokenizer, pcm: Float32Array): Promise<number[]> {
   const n = Math.ceil(pcm.length / ENCODE_BUCKET) * ENCODE_BUCKET;
   const x = new Float32Array(n);
   x.set(pcm);

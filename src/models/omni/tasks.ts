@@ -17,7 +17,7 @@ export const PRESET_VOICES = ['en-us+m3', 'en-gb+f2'] as const;
 export const PRESET_RATE = 165;
 
 /** Every espeak voice+variant of the speech corpus: the input voices (held out by isHeldOutVoice). */
-export const INPUT_VOICES: readonly string[] = SPEECH_VOICES.flatMap((v) => SPEECH_VARIANTS.map((x) => `${v}+${x}`));
+const INPUT_VOICES: readonly string[] = SPEECH_VOICES.flatMap((v) => SPEECH_VARIANTS.map((x) => `${v}+${x}`));
 export const TRAIN_VOICES = INPUT_VOICES.filter((v) => !isHeldOutVoice(v));
 export const HELD_OUT_VOICES = INPUT_VOICES.filter(isHeldOutVoice);
 

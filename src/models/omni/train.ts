@@ -21,7 +21,7 @@ import type { Example } from './tasks.ts';
 import { OmniVocab, type OmniVocabJSON } from './vocab.ts';
 
 /** The omni row's defaults: sized for two shared CPU cores (docs/results/omni.md "Model"). */
-export const OMNI_GPT = { blockSize: 256, nLayer: 4, nHead: 4, dModel: 192 } as const;
+const OMNI_GPT = { blockSize: 256, nLayer: 4, nHead: 4, dModel: 192 } as const;
 
 /** How often each task is drawn, relative. */
 const TASK_WEIGHTS: Record<Example['task'], number> = { lm: 1, tts: 1, asr: 1, sqa: 2, tqa: 1, img2cap: 1, cap2img: 1 };
