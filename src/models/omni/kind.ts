@@ -9,6 +9,7 @@ import { TonyError } from '../../errors.ts';
 import type { GPTConfig } from '../gpt/gpt.ts';
 import type { ModelKind } from '../index.ts';
 import { type ImageVQConfig, imageVQConfig, imageVQTask, loadImageTokenizer, readShapeImages } from './images.ts';
+import { loadOmni } from './model.ts';
 import { loadSpeechTokenizer, readSpeechFrames, speechVQTask } from './speech-codec.ts';
 import { type SpeechVQConfig, speechVQConfig } from './speech-vq.ts';
 import { type OmniData, omniConfig, omniTask, readOmniData } from './train.ts';
@@ -50,5 +51,5 @@ export const omniKind: ModelKind<Readonly<GPTConfig>, OmniData> = {
   config: (overrides) => omniConfig(overrides),
   data: (paths) => readOmniData(paths),
   task: omniTask,
-  load: async (dir, opts) => (await import('./model.ts')).loadOmni(dir, opts),
+  load: (dir, opts) => loadOmni(dir, opts),
 };
