@@ -23,6 +23,7 @@ export const areas: readonly Area[] = [
   { commands: ['shape-e'], load: () => import('./shape-e.ts') },
   { commands: ['math'], load: () => import('./math.ts') },
   { commands: ['eval'], load: () => import('./evals.ts') },
+  { commands: ['omni'], load: () => import('./omni.ts') },
   { commands: ['scale'], load: () => import('./scaling.ts') },
   { commands: ['studio', 'start'], load: () => import('./studio.ts') },
 ];

@@ -23,6 +23,7 @@ import type { CompletionModel } from './gpt/completion.ts';
 import { gptKind, lmKind } from './gpt/kind.ts';
 import { priorKind, vqvaeKind } from './jukebox/kind.ts';
 import { mcnnKind } from './mcnn/kind.ts';
+import { omniImageKind, omniKind, omniSpeechKind } from './omni/kind.ts';
 import { pointeKind } from './pointe/kind.ts';
 import { shapeEKind } from './shape-e/kind.ts';
 import { mathGeneratorKind, verifierKind } from './verifier/kind.ts';
@@ -96,6 +97,9 @@ const BUILTIN: readonly ModelKind[] = [
   shapeEKind,
   vqvaeKind,
   priorKind,
+  omniSpeechKind,
+  omniImageKind,
+  omniKind,
 ];
 
 /** The environment variable naming modules with extra rows. */

@@ -59,6 +59,9 @@ describe('model registry', () => {
       ['shape-e', 'shape-e'],
       ['vqvae', 'vqvae'],
       ['prior', 'jukebox-prior'],
+      ['omni-speech', 'omni-speech'],
+      ['omni-image', 'omni-image'],
+      ['omni', 'omni'],
     ]);
     const all = await withEnv(fixture, modelKinds);
     expect(all.map((k) => k.name)).toEqual([
@@ -71,11 +74,14 @@ describe('model registry', () => {
       'shape-e',
       'vqvae',
       'prior',
+      'omni-speech',
+      'omni-image',
+      'omni',
       'conv-ae',
     ]);
     await expect(withEnv(undefined, () => modelKind('conv-ae'))).rejects.toMatchObject({
       message: "unknown model kind 'conv-ae'",
-      hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe, shape-e, vqvae, prior',
+      hint: 'known: gpt, lm, mcnn, math-generator, verifier, pointe, shape-e, vqvae, prior, omni-speech, omni-image, omni',
     });
     await expect(withEnv(join(dir, 'nope.ts'), modelKinds)).rejects.toThrow(/TONY_MODEL_KINDS: cannot import/);
   });
