@@ -107,7 +107,7 @@ async function streamRealtime(x: Float32Array): Promise<number> {
   return t0 + (x.length / PROTOCOL_RATE) * 1000;
 }
 
-const rows: { turn: number; clip: string; seconds: number; fromEndMs: number; fromStopMs?: number }[] = [];
+const rows: { turn: number; clip: string; seconds: number; fromEndMs?: number; fromStopMs?: number }[] = [];
 const t0 = performance.now();
 for (let turn = 0; turn < turns; turn++) {
   const clip = clips[turn % clips.length]!;
@@ -133,18 +133,24 @@ for (let turn = 0; turn < turns; turn++) {
     await stop;
     from = speechEnd;
   }
-  await c.next('response.audio.delta', 30_000);
-  const first = performance.now();
-  // The cancel may race the response's own end; then it only earns an error event, which is fine.
-  c.send({ type: 'response.cancel' });
-  await c.next('response.done', 30_000);
-  rows.push({
-    turn,
-    clip: clip.id,
-    seconds: clip.x.length / PROTOCOL_RATE,
-    fromEndMs: first - from,
-    ...(fromStop !== undefined ? { fromStopMs: first - fromStop } : {}),
-  });
+  // An answer may have no audio at all (the model ended before speaking); such a turn is counted,
+  // not timed.
+  const ev = await c.nextOf(['response.audio.delta', 'response.done'], 30_000);
+  if (ev.type === 'response.done') {
+    rows.push({ turn, clip: clip.id, seconds: clip.x.length / PROTOCOL_RATE });
+  } else {
+    const first = performance.now();
+    // The cancel may race the response's own end; then it only earns an error event, which is fine.
+    c.send({ type: 'response.cancel' });
+    await c.next('response.done', 30_000);
+    rows.push({
+      turn,
+      clip: clip.id,
+      seconds: clip.x.length / PROTOCOL_RATE,
+      fromEndMs: first - from,
+      ...(fromStop !== undefined ? { fromStopMs: first - fromStop } : {}),
+    });
+  }
   if (turn % 10 === 9) process.stderr.write(`turn ${turn + 1}/${turns} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
 await c.close();
@@ -157,6 +163,7 @@ const stats = (xs: number[]) => {
 };
 const r = (o: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+const timed = rows.filter((x) => x.fromEndMs !== undefined);
 const summary = {
   model: modelArg,
   provider: model?.provider ?? urlArg,
@@ -167,12 +174,13 @@ const summary = {
   ...(mode === 'vad' ? { silenceMs } : {}),
   loadAtStart,
   loadAtEnd: load(),
-  fromEndOfSpeechMs: r(stats(rows.map((x) => x.fromEndMs))),
-  ...(mode === 'vad' ? { fromSpeechStoppedMs: r(stats(rows.map((x) => x.fromStopMs!))) } : {}),
+  turnsWithoutAudio: rows.filter((x) => x.fromEndMs === undefined).length,
+  fromEndOfSpeechMs: r(stats(timed.map((x) => x.fromEndMs!))),
+  ...(mode === 'vad' ? { fromSpeechStoppedMs: r(stats(timed.map((x) => x.fromStopMs!))) } : {}),
 };
 console.log(JSON.stringify(summary, null, 2));
 if (logPath) await writeFileAtomic(logPath, `${JSON.stringify({ summary, rows }, null, 1)}\n`);
 const main = (mode === 'vad' ? summary.fromSpeechStoppedMs : summary.fromEndOfSpeechMs) as { p50: number; p95: number };
 console.log(
-  `first audio after end of turn (${mode}): p50 ${main.p50} ms, p95 ${main.p95} ms over ${turns} turns — GPT-4o: 232 ms min, 320 ms mean (ratio p50/320: ${(main.p50 / 320).toFixed(2)})`,
+  `first audio after end of turn (${mode}): p50 ${main.p50} ms, p95 ${main.p95} ms over ${timed.length} turns with audio (${turns - timed.length} without) — GPT-4o: 232 ms min, 320 ms mean (ratio p50/320: ${(main.p50 / 320).toFixed(2)})`,
 );

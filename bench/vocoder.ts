@@ -77,6 +77,10 @@ const peer = new Map<number, number[]>(iters.map((k) => [k, []]));
 let numpyVersion = '';
 const load0 = loadavg()[0]!;
 for (let r = 0; r < ROUNDS; r++) {
+  // One untimed clip first: ONNX Runtime's pool threads sleep while the other methods run (they no
+  // longer spin), and the first windows after a long idle pay for waking them — 25 % slower after
+  // 30 ms idle in a measurement here; the peers' warm-up is their earlier rounds.
+  await scoreMcnn(v, clips.slice(0, 1));
   mcnn.push(await scoreMcnn(v, clips));
   for (const k of iters) gl.get(k)!.push(await scoreGriffinLim(v.cfg, clips, k));
   const p = peerOnce(iters);

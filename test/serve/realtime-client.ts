@@ -46,6 +46,11 @@ export class RtClient {
     return this.wait((e) => e.type === type, timeoutMs);
   }
 
+  /** The next event (after the last one returned) whose type is any of `types`. */
+  nextOf(types: readonly string[], timeoutMs = 5000): Promise<Ev> {
+    return this.wait((e) => types.includes(e.type), timeoutMs);
+  }
+
   /** Events after the cursor up to and including the next one of type `type`. */
   async until(type: string, timeoutMs = 5000): Promise<Ev[]> {
     const from = this.cursor;

@@ -31,13 +31,13 @@ import { asrPrompt, captionPrompt, drawPrompt, questionPrompt, spokenReply } fro
 import { OmniVocab, type OmniVocabJSON } from './vocab.ts';
 
 /** Codes decoded and vocoded per chunk: 8 codes = 256 ms of speech. */
-export const CHUNK_CODES = 8;
+const CHUNK_CODES = 8;
 /**
  * Codes of right context a chunk waits for before it is decoded (the decoder looks ±context codes;
  * waiting for all of them would hold back ~300 ms). 3 codes = 96 ms; the small difference from
  * whole-utterance decoding this leaves is measured in docs/results/omni.md.
  */
-export const LOOKAHEAD_CODES = 3;
+const LOOKAHEAD_CODES = 3;
 /** Room kept for the answer when a long spoken question is cut to fit the context. */
 const ANSWER_ROOM = 96;
 
