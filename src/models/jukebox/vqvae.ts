@@ -131,7 +131,8 @@ export function spectralResolutions(sampleRate: number): T.StftResolution[] {
 /** Dilation growth of the residual stacks (the paper's 3). */
 const DILATION_GROWTH = 3;
 
-class ResidualStack {
+/** Dilated residual convolutions (ReLU, 3-tap dilated conv, ReLU, 1×1 mix, skip); also the omni speech tokenizer's. */
+export class ResidualStack {
   readonly blocks: Array<{ conv: Conv1d; mix: Conv1d }> = [];
   constructor(ps: ParamSet, name: string, width: number, depth: number, reverse: boolean) {
     for (let j = 0; j < depth; j++) {
@@ -150,7 +151,7 @@ class ResidualStack {
   }
 }
 
-const DOWN = { stride: 2, padding: 1 } as const; // kernel 4: L → L/2 exactly (and back)
+export const DOWN = { stride: 2, padding: 1 } as const; // kernel 4: L → L/2 exactly (and back)
 
 export class Encoder {
   readonly stages: Array<{ down: Conv1d; res: ResidualStack }> = [];

@@ -22,7 +22,7 @@ import type { TonyOmni } from './model.ts';
 import type { EvalItem } from './prepare.ts';
 import { type SpeechTokenizer, toMagnitude } from './speech-codec.ts';
 import { SPEECH_STFT } from './speech-vq.ts';
-import { PRESET_RATE, questionBank } from './tasks.ts';
+import { NUMBERS, PRESET_RATE, questionBank } from './tasks.ts';
 
 const ANALYSIS = { nFft: SPEECH_STFT.nFft, hop: SPEECH_STFT.hop, winLength: SPEECH_STFT.winLength, window: 'hann' as const, center: true };
 
@@ -295,28 +295,8 @@ function concat(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** The number words: the intelligibility proxy's closed vocabulary. */
-const WORDS = [
-  'zero',
-  'one',
-  'two',
-  'three',
-  'four',
-  'five',
-  'six',
-  'seven',
-  'eight',
-  'nine',
-  'ten',
-  'eleven',
-  'twelve',
-  'thirteen',
-  'fourteen',
-  'fifteen',
-  'sixteen',
-  'seventeen',
-  'eighteen',
-];
+/** The number words: the intelligibility proxy's closed vocabulary (the question bank's numbers). */
+const WORDS = NUMBERS;
 
 /**
  * The speech tokenizer on held-out voices. Spectral convergence (dB, lower is better) of

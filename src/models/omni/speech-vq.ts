@@ -23,7 +23,7 @@ import * as T from '../../engine/ops/index.ts';
 import { BufferSet } from '../../engine/state.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
-import { quantize, type VQVAEConfig, vqvaeConfig } from '../jukebox/vqvae.ts';
+import { DOWN, quantize, ResidualStack, type VQVAEConfig, vqvaeConfig } from '../jukebox/vqvae.ts';
 
 /** MCNN's analysis (models/mcnn): the vocoder that speaks the decoded frames expects exactly it. */
 export const SPEECH_STFT = { sampleRate: 16000, nFft: 1024, hop: 256, winLength: 1024 } as const;
@@ -64,25 +64,12 @@ export function speechVQConfig(overrides: Record<string, unknown> = {}): Readonl
   return cfg;
 }
 
-class Residual {
-  readonly blocks: Array<{ conv: Conv1d; mix: Conv1d }> = [];
+/** Jukebox's residual stack with the dilations growing (1, 3, 9 …) in encoder and decoder alike. */
+class Residual extends ResidualStack {
   constructor(ps: ParamSet, name: string, width: number, depth: number) {
-    for (let j = 0; j < depth; j++) {
-      const d = 3 ** j;
-      this.blocks.push({
-        conv: new Conv1d(ps, `${name}.${j}.conv`, width, width, 3, { padding: d, dilation: d }),
-        mix: new Conv1d(ps, `${name}.${j}.mix`, width, width, 1),
-      });
-    }
-  }
-  /** (B, W, L) → (B, W, L). */
-  forward(h: Tensor): Tensor {
-    for (const b of this.blocks) h = T.add(h, b.mix.forward(T.relu(b.conv.forward(T.relu(h)))));
-    return h;
+    super(ps, name, width, depth, false);
   }
 }
-
-const DOWN = { stride: 2, padding: 1 } as const; // kernel 4: F → F/2 exactly (and back)
 
 export class SpeechVQ {
   readonly ps = new ParamSet();

@@ -21,7 +21,8 @@ const INPUT_VOICES: readonly string[] = SPEECH_VOICES.flatMap((v) => SPEECH_VARI
 export const TRAIN_VOICES = INPUT_VOICES.filter((v) => !isHeldOutVoice(v));
 export const HELD_OUT_VOICES = INPUT_VOICES.filter(isHeldOutVoice);
 
-const NUMBERS = [
+/** zero … eighteen: every number the arithmetic questions and answers use. */
+export const NUMBERS = [
   'zero',
   'one',
   'two',
