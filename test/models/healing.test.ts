@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
-import { loadCompletionModel, type TonyTextModel, tokenHealing } from '../../src/models/gpt/model.ts';
+import { tokenHealing } from '../../src/models/gpt/healing.ts';
+import { loadCompletionModel, type TonyTextModel } from '../../src/models/gpt/model.ts';
 import { BpeTokenizer } from '../../src/text/bpe.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 64, nLayer: 1, nHead: 2, dModel: 16 });

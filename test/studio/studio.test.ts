@@ -348,8 +348,15 @@ describe('Tony Studio in Chromium', () => {
     await page.waitForSelector('main[data-in-page="ready"]', { timeout: 90_000 });
     // The page says which provider runs it (headless Chromium here has no WebGPU adapter).
     expect(await page.$eval('#in-page-status', (e) => e.textContent)).toMatch(/onnxruntime-web on (WebGPU|WebAssembly \(.+\)) runs it/);
-    // The second prompt ends in whitespace: the server token-heals it, and so must the page.
-    const prompts = ['def fibonacci(n):', 'class Stack:\n    def push(self, item):\n'];
+    // The last three prompts end in whitespace: the server token-heals them, and so must the page.
+    // The third's tail ("\n        ") is re-written by more than one token (the model writes
+    // "\n       " + " return": the space before a word belongs to the word's token).
+    const prompts = [
+      'def fibonacci(n):',
+      'class Stack:\n    def push(self, item):\n',
+      'def mean(xs):\n    if not xs:\n        ',
+      'class Point:\n    def __init__(self, x, y):\n        ',
+    ];
     const server: string[] = [];
     for (const prompt of prompts) {
       const r = (await (

@@ -14,6 +14,7 @@ import { earliestStop } from '../../text/stops.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
 import type { TokenLogprobs } from './completion.ts';
 import { buildAppendDecodeGraph, buildPrefillGraph, buildStepsDecodeGraph, type GPTConfig } from './gpt.ts';
+import type { Healing } from './healing.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -74,12 +75,6 @@ export interface Generated {
   logprobs?: TokenLogprobs;
   /** Tokens that re-wrote a healed prompt tail (GenerateOptions.healed); 0 without healing. */
   healTokens: number;
-}
-
-/** A healed prompt tail: its text and the tokens allowed while `rest` of it is still to be written. */
-export interface Healing {
-  text: string;
-  allowed: (rest: string) => ReadonlySet<number>;
 }
 
 /**

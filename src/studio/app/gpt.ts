@@ -5,6 +5,7 @@
  * prefill's logits at the prompt's last position, then one decode step per token at its position.
  * Once loaded it needs no server.
  */
+import { tokenHealing } from '../../models/gpt/healing.ts';
 import { BpeTokenizer } from '../../text/bpe.ts';
 import { type Ort, runtime } from './ort.ts';
 
@@ -22,6 +23,9 @@ async function bytes(path: string): Promise<Uint8Array> {
 }
 
 export class PageGpt {
+  /** The allowed tokens per healed tail, as the server keeps them. */
+  private readonly healCache = new Map<string, ReadonlySet<number>>();
+
   private constructor(
     readonly tokenizer: BpeTokenizer,
     private readonly cfg: Manifest['config'],
@@ -54,7 +58,7 @@ export class PageGpt {
   }
 
   /**
-   * Greedy completion of `prompt`, at most `maxTokens` tokens (plus a healed one), ending early at
+   * Greedy completion of `prompt`, at most `maxTokens` tokens (plus those re-writing a healed tail), ending early at
    * <EOT> or a FIM token (the server's stop tokens); `onText` gets the text so far after each token.
    */
   async complete(
@@ -69,14 +73,14 @@ export class PageGpt {
     const ids = this.tokenizer.encode(prompt);
     if (ids.length === 0) ids.push(eot); // an empty prompt starts a document
     if (ids.length >= T) throw new Error(`the prompt has ${ids.length} tokens; this model reads ${T}`);
-    let maxNew = Math.min(maxTokens, T - ids.length);
-    // Token healing, as the server does it (src/models/gpt/model.ts): a whitespace tail is taken back
-    // and the first token must start with its text; that text is the prompt's, not the output's.
-    const healed = this.healing(ids);
-    if (healed) {
-      ids.pop();
-      maxNew += 1;
-    }
+    const maxNew = Math.min(maxTokens, T - ids.length);
+    // Token healing, as the server does it (src/models/gpt/healing.ts): a whitespace tail is taken
+    // back and re-written first — by tokens that start with what is left of it or are a prefix of it.
+    // That text is the prompt's, not the output's, and its tokens do not count towards maxTokens.
+    const healed = tokenHealing(this.tokenizer, ids, this.healCache);
+    let rest = healed?.text ?? '';
+    let healTokens = 0;
+    if (healed) ids.pop();
     const idx = new BigInt64Array(T).fill(BigInt(eot));
     ids.forEach((t, i) => (idx[i] = BigInt(t)));
     let out = await this.prefill.run({
@@ -89,14 +93,19 @@ export class PageGpt {
     let pos = ids.length;
     for (;;) {
       const logits = out.logits!.data as Float32Array;
-      const allowed = tokens.length === 0 ? healed?.firstTokens : undefined;
+      const allowed = rest ? healed!.allowed(rest) : undefined;
       let best = -1;
       // Greedy: the first index on ties, as the server's pickToken.
       for (let i = 0; i < logits.length; i++) if ((!allowed || allowed.has(i)) && (best < 0 || logits[i]! > logits[best]!)) best = i;
       if (stops.has(best)) break;
       tokens.push(best);
+      if (rest) {
+        const piece = this.tokenizer.decode([best]);
+        rest = rest.startsWith(piece) ? rest.slice(piece.length) : '';
+        healTokens++;
+      }
       onText?.(this.tokenizer.decode(tokens).slice(healed?.text.length ?? 0));
-      if (tokens.length >= maxNew || pos + 1 >= T) break;
+      if (tokens.length - healTokens >= maxNew || pos + 1 >= T) break;
       out = await this.decode.run({
         idx: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(best)), [1, 1]),
         pos: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1]),
@@ -107,16 +116,5 @@ export class PageGpt {
       pos++;
     }
     return { text: this.tokenizer.decode(tokens).slice(healed?.text.length ?? 0), tokens, seconds: (performance.now() - t0) / 1000 };
-  }
-
-  private healing(ids: readonly number[]): { text: string; firstTokens: ReadonlySet<number> } | undefined {
-    if (ids.length < 2) return undefined;
-    const text = this.tokenizer.decode([ids.at(-1)!]);
-    if (!/^\s+$/.test(text)) return undefined;
-    const specials = new Set(Object.values(this.tokenizer.special));
-    const firstTokens = new Set<number>();
-    for (let id = 0; id < this.cfg.vocabSize; id++)
-      if (!specials.has(id) && this.tokenizer.decode([id]).startsWith(text)) firstTokens.add(id);
-    return { text, firstTokens };
   }
 }
