@@ -356,13 +356,20 @@ export function register(program: Command): void {
       .option('--data <path>', 'training data (repeatable; what it is depends on the kind)', collect, [])
       .option('--eval-batches <n>', 'validation batches per evaluation', count('eval-batches'), 4)
       .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
-      .option('--stage <name>', 'which stage of a multi-stage kind to train, the same as --set stage=<name> (pointe: base, upsample, sdf)')
+      .option(
+        '--stage <name>',
+        'which stage of a multi-stage kind to train, the same as --set stage=<name> (pointe: base, upsample, sdf, classifier; shape-e: encoder, diffusion)',
+      )
+      .option(
+        '--level <name>',
+        'which level of a multi-level kind to train, the same as --set level=<name> (vqvae, prior: bottom, middle, top; verifier: token, solution)',
+      )
       .action((opts) => runKind(kind, opts));
   }
 }
 
 /** `tony train <name>` for any registry row that reads its own data. */
-async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number; stage?: string }): Promise<void> {
+async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number; stage?: string; level?: string }): Promise<void> {
   if (!kind.data)
     throw new TonyError(
       'usage',
@@ -371,7 +378,11 @@ async function runKind(kind: ModelKind, f: TrainFlags & { evalBatches: number; s
     );
   if (!f.data.length) throw new TonyError('usage', `train ${kind.name} needs --data <path>`);
   for (const d of f.data) if (!existsSync(d)) throw new TonyError('data', `--data '${d}' does not exist`);
-  const cfg = kind.config({ ...parseSets(f.set), ...(f.stage !== undefined ? { stage: f.stage } : {}) });
+  const cfg = kind.config({
+    ...parseSets(f.set),
+    ...(f.stage !== undefined ? { stage: f.stage } : {}),
+    ...(f.level !== undefined ? { level: f.level } : {}),
+  });
   const data = await kind.data(f.data, cfg);
   // A reader may say what it did on the way in (e.g. resampled clips): `notes: string[]`.
   const notes = (data as { notes?: unknown })?.notes;

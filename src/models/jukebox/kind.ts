@@ -1,6 +1,6 @@
 /**
  * Jukebox's registry rows (src/models/index.ts). `vqvae`: one level of the VQ-VAE,
- * `tony train vqvae --data <music> --set level=bottom|middle|top --out runs/vq-bottom`.
+ * `tony train vqvae --data <music> --level bottom|middle|top --out runs/vq-bottom`.
  *
  * Data: src/models/jukebox/data.ts (a music manifest or a WAV folder; ~10 % of songs held out).
  * Batches: random crops of `segment` samples; each training batch also carries `restart_idx`, one
@@ -74,7 +74,7 @@ function presetConfig(overrides: Record<string, unknown>): Readonly<VQVAEConfig>
 export const vqvaeKind: ModelKind<Readonly<VQVAEConfig>, Music> = {
   name: 'vqvae',
   kind: 'vqvae',
-  summary: "one level of Jukebox's VQ-VAE (--set level=bottom|middle|top; a music manifest or a WAV folder)",
+  summary: "one level of Jukebox's VQ-VAE (--level bottom|middle|top; a music manifest or a WAV folder)",
   capabilities: ['encode-audio', 'decode-audio'],
   config: presetConfig,
   data: (paths, cfg) => readMusic(paths, cfg.sampleRate),
@@ -83,7 +83,7 @@ export const vqvaeKind: ModelKind<Readonly<VQVAEConfig>, Music> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Priors: `tony train prior --data codes.jsonl --set level=top|middle|bottom`
+// Priors: `tony train prior --data codes.jsonl --level top|middle|bottom`
 
 /** A codes corpus (tony jukebox encode-corpus): one JSON object per song per line. */
 export async function readCodes(paths: readonly string[]): Promise<{ train: SongCodes[]; val: SongCodes[] }> {
@@ -202,7 +202,7 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
 export const priorKind: ModelKind<Readonly<PriorConfig>, { train: SongCodes[]; val: SongCodes[] }> = {
   name: 'prior',
   kind: 'jukebox-prior',
-  summary: 'a Jukebox prior (--set level=top|middle|bottom; a codes corpus from tony jukebox encode-corpus)',
+  summary: 'a Jukebox prior (--level top|middle|bottom; a codes corpus from tony jukebox encode-corpus)',
   capabilities: ['sample-codes'],
   config: (overrides) => priorConfig(overrides),
   data: (paths) => readCodes(paths),

@@ -29,7 +29,7 @@ export async function loadLevels(dir: string, opts: LoadOptions = {}): Promise<L
     throw new TonyError(
       'usage',
       `${dir} has no ${missing.join(', ')} level (a Jukebox model directory holds bottom/, middle/ and top/)`,
-      'train each with tony train vqvae --set level=<level> --out <dir>/<level>',
+      'train each with tony train vqvae --level <level> --out <dir>/<level>',
     );
   const out: Partial<Levels> = {};
   try {

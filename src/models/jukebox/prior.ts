@@ -59,7 +59,7 @@ export type PriorConfig = typeof PRIOR_DEFAULTS & { level: Level };
 export function priorConfig(overrides: Record<string, unknown> = {}): Readonly<PriorConfig> {
   const cfg = resolveConfig('prior', PRIOR_DEFAULTS, overrides);
   if (!['top', 'middle', 'bottom'].includes(cfg.level))
-    throw new TonyError('config', `prior: level must be top, middle or bottom, got ${JSON.stringify(cfg.level)}`, '--set level=top');
+    throw new TonyError('config', `prior: level must be top, middle or bottom, got ${JSON.stringify(cfg.level)}`, '--level top');
   for (const k of ['codes', 'context', 'dModel', 'nHead', 'nLayer', 'ratio', 'condDepth'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `prior: ${k} must be a positive integer, got ${cfg[k]}`);
   }

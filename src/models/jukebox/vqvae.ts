@@ -87,7 +87,7 @@ export const VQVAE_PRESETS: Record<string, Partial<VQVAEConfig>> = {
 export function vqvaeConfig(overrides: Record<string, unknown> = {}): Readonly<VQVAEConfig> {
   const cfg = resolveConfig('vqvae', VQVAE_DEFAULTS, overrides);
   if (!(cfg.level in LEVEL_HOPS))
-    throw new TonyError('config', `vqvae: level must be bottom, middle or top, got ${JSON.stringify(cfg.level)}`, '--set level=bottom');
+    throw new TonyError('config', `vqvae: level must be bottom, middle or top, got ${JSON.stringify(cfg.level)}`, '--level bottom');
   for (const k of ['sampleRate', 'width', 'depth', 'codes', 'codeWidth', 'segment'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `vqvae: ${k} must be a positive integer, got ${cfg[k]}`);
   }

@@ -43,7 +43,7 @@ export type VerifierSettings = Readonly<typeof VERIFIER_DEFAULTS> & { level: 'to
 export function verifierSettings(overrides: Record<string, unknown>): VerifierSettings {
   const s = resolveConfig('verifier', VERIFIER_DEFAULTS, overrides);
   if (s.level !== 'token' && s.level !== 'solution')
-    throw new TonyError('config', `verifier: level must be 'token' or 'solution', got '${s.level}'`, '--set level=token');
+    throw new TonyError('config', `verifier: level must be 'token' or 'solution', got '${s.level}'`, '--level token');
   if (!(s.lmWeight >= 0)) throw new TonyError('config', `verifier: lmWeight must be ≥ 0, got ${s.lmWeight}`);
   if (!Number.isInteger(s.valueToken) || s.valueToken < -1)
     throw new TonyError('config', `verifier: valueToken must be a token id or -1, got ${s.valueToken}`);

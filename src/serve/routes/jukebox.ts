@@ -37,10 +37,10 @@ const MAX_DEPTH = 3;
 /** What the page says to run when the runs folder holds no model directory (docs/results/jukebox.md trains one). */
 export const JUKEBOX_TRAIN_HINT = [
   'tony audio corpus --kind music --minutes 60 --sample-rate 8000 --out data/music',
-  'for l in bottom middle top; do tony train vqvae --data data/music --set level=$l --out runs/jukebox/$l; done',
+  'for l in bottom middle top; do tony train vqvae --data data/music --level $l --out runs/jukebox/$l; done',
   '# then, to sample: the priors on the codes',
   'tony jukebox encode-corpus --data data/music --models runs/jukebox --out runs/jukebox-codes.jsonl',
-  'for l in top middle bottom; do tony train prior --data runs/jukebox-codes.jsonl --set level=$l --out runs/jukebox/prior-$l; done',
+  'for l in top middle bottom; do tony train prior --data runs/jukebox-codes.jsonl --level $l --out runs/jukebox/prior-$l; done',
 ].join('\n');
 
 const PRIORS = ['top', 'middle', 'bottom'] as const;

@@ -98,3 +98,15 @@ describe('tony jukebox encode | decode', () => {
     expect(level.stderr).toMatch(/--level must be bottom, middle or top, got 'upper'/);
   });
 });
+
+describe('tony train prior --level', () => {
+  it('is --set level=: checked by the prior, refused by a kind without levels', async () => {
+    const bad = await tony(['train', 'prior', '--data', dir, '--level', 'sideways']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/prior: level must be top, middle or bottom, got "sideways"/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const none = await tony(['train', 'mcnn', '--data', dir, '--level', 'top']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/unknown mcnn config key 'level'/);
+  });
+});
