@@ -11,6 +11,8 @@
  * - `stepMs` of (abortable) waiting before each word stands in for generation time.
  * - `voiceAudio` replaces the sine by given PCM (e.g. an espeak-ng clip) for the voice-safety tests.
  * - A text turn "fail" makes `respond` throw after its first word; "forever" never ends by itself.
+ * - Its last delta reports usage by rule (a text token per word, an audio token per 20 ms heard and
+ *   per word spoken) and 'max_output_tokens' when maxOutputTokens cut the answer.
  */
 import type { OmniDelta, OmniItem, OmniModel, OmniResponseOptions } from '../../src/models/omni/contract.ts';
 
@@ -66,12 +68,24 @@ export class OmniDouble implements OmniModel {
           yield* this.word(`w${i}`, i, options);
         }
       }
-      const words = `${ANSWER_PREFIX} ${heard}`.split(' ').slice(0, options.maxOutputTokens);
+      const all = `${ANSWER_PREFIX} ${heard}`.split(' ');
+      const words = all.slice(0, options.maxOutputTokens);
       for (let i = 0; i < words.length; i++) {
         if (!(await sleep(this.stepMs, options.signal))) return;
         if (heard === 'fail' && i === 1) throw new Error('the double failed on purpose');
         yield* this.word(words[i]!, i, options);
       }
+      // Usage by rule: a text token per word read or written, an audio token per 20 ms heard and per word spoken.
+      const read = { text: 0, audio: 0 };
+      for (const c of last?.content ?? [])
+        if (c.type === 'text') read.text += c.text.split(' ').length;
+        else read.audio += Math.round(c.pcm.length / (0.02 * this.sampleRate));
+      const spoken = options.modalities.includes('audio') ? words.length : 0;
+      yield {
+        type: 'done',
+        reason: words.length < all.length ? 'max_output_tokens' : 'completed',
+        usage: { input: read, output: { text: words.length, audio: spoken } },
+      };
     } finally {
       this.active--;
     }

@@ -185,6 +185,14 @@ describe('a turn with manual commit, answered in audio', () => {
       expect(e).toMatchObject({ response_id: r.id, item_id: itemId, output_index: 0, content_index: 0 });
     const done = events.at(-1)!;
     expect(done.response).toMatchObject({ id: r.id, status: 'completed', status_details: null });
+    // the double's usage rule: 1 s heard = 50 audio tokens; 7 words written and spoken
+    expect(done.response.usage).toEqual({
+      total_tokens: 64,
+      input_tokens: 50,
+      output_tokens: 14,
+      input_token_details: { cached_tokens: 0, text_tokens: 0, audio_tokens: 50 },
+      output_token_details: { text_tokens: 7, audio_tokens: 7 },
+    });
     expect(done.response.output[0]).toMatchObject({
       id: itemId,
       role: 'assistant',
@@ -243,6 +251,12 @@ describe('text items and text responses', () => {
         .join(''),
     ).toBe('you said hello');
     expect(events.find((e) => e.type === 'response.text.done')!.text).toBe('you said hello');
+    // cut by max_response_output_tokens: incomplete, as OpenAI's server reports it, with the double's usage
+    expect(events.at(-1)!.response).toMatchObject({
+      status: 'incomplete',
+      status_details: { type: 'incomplete', reason: 'max_output_tokens' },
+      usage: { input_tokens: 2, output_tokens: 3, output_token_details: { text_tokens: 3, audio_tokens: 0 } },
+    });
     const call = model.calls.at(-1)!;
     expect(call.options).toMatchObject({ modalities: ['text'], temperature: 0, maxOutputTokens: 3, voice: 'ash' });
     expect(call.conversation[0]).toEqual({ role: 'system', content: [{ type: 'text', text: 'Answer.' }] });

@@ -31,7 +31,18 @@ export type OmniDelta =
   /** response.audio_transcript.delta (the words being spoken). */
   | { type: 'transcript'; text: string }
   /** response.audio.delta: vocoded as it is generated, at the model's sample rate. */
-  | { type: 'audio'; pcm: Float32Array };
+  | { type: 'audio'; pcm: Float32Array }
+  /**
+   * The last delta of a response that ran to its end (none after an abort): why it ended and the
+   * tokens it read and wrote (response.done's status and usage).
+   */
+  | { type: 'done'; reason: 'completed' | 'max_output_tokens'; usage: OmniUsage };
+
+/** Tokens of a response: the prompt read and the answer written, speech codes ('audio') apart from the rest. */
+export interface OmniUsage {
+  input: { text: number; audio: number };
+  output: { text: number; audio: number };
+}
 
 export interface OmniModel extends LoadedModel {
   /** The rate of every PCM buffer in and out of the model (the server resamples to and from 24 kHz). */

@@ -213,7 +213,10 @@ export async function evaluateOmni(
           signal,
         }))
           deltas.push(d);
-        const said = deltas.map((d) => (d as { text: string }).text).join('');
+        const said = deltas
+          .filter((d) => d.type === 'text')
+          .map((d) => d.text)
+          .join('');
         right.push(normalise(said) === normalise(it.expected) ? 1 : 0);
         log(`${key}\t${it.input}\texpected ${it.expected}\tsaid ${JSON.stringify(said)}`);
       } else if (task === 'img2cap') {

@@ -125,6 +125,15 @@ export class TonyOmni implements OmniModel {
     },
     onId?: (id: number) => void,
   ): Promise<number[]> {
+    return this.generation(prompt, o, onId).then((g) => g.tokens);
+  }
+
+  /** `sample`, returning the generation with its finish reason ('length': the limit, not <|turn|> or a stop id). */
+  private generation(
+    prompt: number[],
+    o: Parameters<TonyOmni['sample']>[1],
+    onId?: (id: number) => void,
+  ): Promise<{ tokens: number[]; finishReason: 'stop' | 'length' }> {
     const room = this.cfg.blockSize - prompt.length - 1;
     if (room < 1) throw new TonyError('usage', `the prompt is ${prompt.length} tokens; the omni model's context is ${this.cfg.blockSize}`);
     return this.serial(async () => {
@@ -137,7 +146,7 @@ export class TonyOmni implements OmniModel {
         ...(o.force ? { force: (text: string) => this.ids.decode(o.force!(this.ids.encode(text)) ?? []) || undefined } : {}),
         ...(onId ? { onText: (_row: number, text: string) => this.ids.encode(text).forEach(onId) } : {}),
       });
-      return g!.tokens;
+      return g!;
     });
   }
 
@@ -245,7 +254,7 @@ export class TonyOmni implements OmniModel {
     (async () => {
       try {
         const prompt = await this.promptFor(conversation);
-        await this.sample(
+        const g = await this.generation(
           prompt,
           {
             maxNewTokens: options.maxOutputTokens,
@@ -259,6 +268,18 @@ export class TonyOmni implements OmniModel {
         if (tail && !options.signal.aborted) out.push({ type: audio ? 'transcript' : 'text', text: tail });
         await work;
         if (speaker && !options.signal.aborted) await speaker.end();
+        if (!options.signal.aborted) {
+          const count = (ids: number[]) => {
+            const audio = ids.filter(v.isSpeech).length;
+            return { text: ids.length - audio, audio };
+          };
+          out.push({
+            type: 'done',
+            reason: g.finishReason === 'length' ? 'max_output_tokens' : 'completed',
+            // the <|turn|> or <|end|> that stopped it was written too, though generate() leaves it out
+            usage: { input: count(prompt), output: count(g.finishReason === 'stop' ? [...g.tokens, end] : g.tokens) },
+          });
+        }
         out.close();
       } catch (err) {
         out.fail(err);

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resample } from '../../audio/resample.ts';
-import type { OmniContent, OmniDelta, OmniItem, OmniModel } from '../../models/omni/contract.ts';
+import type { OmniContent, OmniDelta, OmniItem, OmniModel, OmniUsage } from '../../models/omni/contract.ts';
 import { InputBuffer } from './input.ts';
 import { decodePcm16, encodePcm16, PROTOCOL_RATE, pcm16Problem, StreamResampler } from './pcm16.ts';
 import {
@@ -68,7 +68,7 @@ interface Running {
   id: string;
   ac: AbortController;
   /** Why it was stopped early, for response.done's status_details. */
-  stop?: { status: 'cancelled' | 'incomplete'; reason: 'client_cancelled' | 'turn_detected' | 'content_filter' };
+  stop?: { status: 'cancelled' | 'incomplete'; reason: 'client_cancelled' | 'turn_detected' | 'content_filter' | 'max_output_tokens' };
   done: Promise<void>;
 }
 
@@ -514,10 +514,14 @@ export class RealtimeSession {
       if (y.length) this.emit({ type: 'response.audio.delta', ...at, content_index: part('audio').index, delta: encodePcm16(y) });
     };
     let failure: unknown;
+    let usage: OmniUsage | undefined;
     try {
       for await (const d of this.model.respond(conversation, options) as AsyncIterable<OmniDelta>) {
         if (r.ac.signal.aborted) break;
-        if (d.type === 'audio') {
+        if (d.type === 'done') {
+          usage = d.usage;
+          if (d.reason === 'max_output_tokens') r.stop ??= { status: 'incomplete', reason: 'max_output_tokens' };
+        } else if (d.type === 'audio') {
           if (!audio) continue;
           if (monitor?.push(d.pcm) === 'block') {
             this.stopResponse('incomplete', 'content_filter');
@@ -583,8 +587,8 @@ export class RealtimeSession {
         : status === 'cancelled'
           ? { type: 'cancelled', reason: 'client_cancelled' }
           : null;
-    // Token counts are not part of the model contract; usage stays null rather than made up.
-    this.emit({ type: 'response.done', response: { ...base, status, status_details: details, output: [done], usage: null } });
+    // Usage comes from the model's last delta; a response cancelled, stopped or failed before it has none.
+    this.emit({ type: 'response.done', response: { ...base, status, status_details: details, output: [done], usage: usageEvent(usage) } });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -614,3 +618,17 @@ export class RealtimeSession {
 }
 
 const ms = (samples: number) => Math.round((samples * 1000) / PROTOCOL_RATE);
+
+/** The model's token counts in response.done's usage shape (nothing is cached: cached_tokens 0). */
+function usageEvent(u: OmniUsage | undefined): Record<string, unknown> | null {
+  if (!u) return null;
+  const input = u.input.text + u.input.audio;
+  const output = u.output.text + u.output.audio;
+  return {
+    total_tokens: input + output,
+    input_tokens: input,
+    output_tokens: output,
+    input_token_details: { cached_tokens: 0, text_tokens: u.input.text, audio_tokens: u.input.audio },
+    output_token_details: { text_tokens: u.output.text, audio_tokens: u.output.audio },
+  };
+}

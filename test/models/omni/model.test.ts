@@ -156,8 +156,44 @@ describe('loadOmni (OmniModel)', () => {
     const signal = new AbortController().signal;
     const deltas = await collect(ask(signal, ['text']));
     expect(getEventListeners(signal, 'abort')).toEqual([]); // a session's one signal serves many responses
+    const done = deltas.pop()!;
     expect(deltas.every((d) => d.type === 'text')).toBe(true);
     expect(deltas.map((d) => (d as { text: string }).text).join('')).toBe('yes');
+    // Read: <|text|> "hi" <|end|> <|answer|>; written: <|text|> "yes" <|end|> (the stop, written too).
+    const hi = model.vocab.text('hi').length;
+    const yes = model.vocab.text('yes').length;
+    expect(done).toEqual({
+      type: 'done',
+      reason: 'completed',
+      usage: { input: { text: hi + 3, audio: 0 }, output: { text: yes + 2, audio: 0 } },
+    });
+  }, 60_000);
+
+  it('reports the tokens read and written, and a response cut by maxOutputTokens', async () => {
+    const deltas = await collect(ask(new AbortController().signal));
+    const done = deltas.at(-1)!;
+    const samples = deltas.reduce((n, d) => n + (d.type === 'audio' ? d.pcm.length : 0), 0);
+    // Written: <|text|> "yes" <|end|>, the voice and <|speech|> (forced), 96 codes, <|turn|>.
+    const yes = model.vocab.text('yes').length;
+    expect(done).toEqual({
+      type: 'done',
+      reason: 'completed',
+      usage: { input: { text: model.vocab.text('hi').length + 3, audio: 0 }, output: { text: yes + 5, audio: samples / (2 * HOP) } },
+    });
+    expect(samples / (2 * HOP)).toBe(ANSWER_CODES.length);
+    const cut = await collect(
+      model.respond([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], {
+        modalities: ['audio', 'text'],
+        voice: 'en-gb+f2',
+        temperature: 0,
+        maxOutputTokens: 20,
+        signal: new AbortController().signal,
+      }),
+    );
+    const last = cut.at(-1)!;
+    expect(last.type === 'done' && last.reason).toBe('max_output_tokens');
+    expect(last.type === 'done' && last.usage.output.text + last.usage.output.audio).toBe(20);
+    expect(last.type === 'done' && last.usage.output.audio).toBe(20 - (yes + 4));
   }, 60_000);
 
   it('ends promptly when the signal aborts, with no audio after it', async () => {
