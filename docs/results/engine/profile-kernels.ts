@@ -165,11 +165,14 @@ for (const [op, o] of [...byOp].sort((a, b) => b[1].us - a[1].us).slice(0, 18))
     `  ${(o.us / 1000).toFixed(2).padStart(8)} ms ${((100 * o.us) / 1000 / ts).toFixed(1).padStart(5)} %  ${op.padEnd(20)} ×${String(o.n).padEnd(4)} ${rate(o, op)}`,
   );
 
-const isScores = (k: Kernel) => k.outs.concat(k.ins).some((s) => s.length >= 2 && s.at(-1) === T && s.at(-2) === T);
+// Attention scores: (B, nh, queries, keys) with both trailing axes longer than a head (the dense
+// graph's (T, T), the block graph's (block, keys ≤ T)).
+const hs = C / H;
+const isScores = (k: Kernel) => k.outs.concat(k.ins).some((s) => s.length === 4 && s[2]! > hs && s[3]! > hs);
 const scores = kernels.filter(isScores);
 const sUs = scores.reduce((a, k) => a + k.us, 0);
 console.log(
-  `\nkernels touching a (…, T, T) attention-score tensor: ${scores.length}, ${(sUs / 1000).toFixed(1)} ms (${((100 * sUs) / 1000 / ts).toFixed(1)} % of the step)`,
+  `\nkernels touching an attention-score tensor (B, nh, queries, keys): ${scores.length}, ${(sUs / 1000).toFixed(1)} ms (${((100 * sUs) / 1000 / ts).toFixed(1)} % of the step)`,
 );
 
 console.log('\nthe 25 slowest kernels of the whole step:');
