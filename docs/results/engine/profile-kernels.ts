@@ -175,6 +175,23 @@ console.log(
   `\nkernels touching an attention-score tensor (B, nh, queries, keys): ${scores.length}, ${(sUs / 1000).toFixed(1)} ms (${((100 * sUs) / 1000 / ts).toFixed(1)} % of the step)`,
 );
 
+// The optimizer's kernels, picked by shape (the graph's node names do not say which phase made
+// them): elementwise kernels whose output has a parameter's shape and whose inputs have that shape
+// or are scalars, and the reductions of such a tensor to a scalar (the clipping norm's squares).
+const paramShapes = new Set(gpt.ps.specs.map((s) => s.shape.join(',')));
+const isOptimizer = (k: Kernel) => {
+  const out = k.outs[0]?.join(',') ?? '';
+  const scalarOrSame = k.ins.every((s) => size(s) === 1 || s.join(',') === out);
+  if (['Mul', 'Add', 'Sub', 'Div', 'Sqrt'].includes(k.op)) return paramShapes.has(out) && scalarOrSame;
+  return k.op === 'ReduceSum' && size(k.outs[0] ?? []) === 1 && paramShapes.has(k.ins[0]?.join(',') ?? '');
+};
+const opt = kernels.filter(isOptimizer);
+const oUs = opt.reduce((a, k) => a + k.us, 0);
+const oBytes = opt.reduce((a, k) => a + bytes(k), 0);
+console.log(
+  `clipping + AdamW kernels (elementwise over parameter-shaped tensors): ${opt.length}, ${(oUs / 1000).toFixed(1)} ms (${((100 * oUs) / 1000 / ts).toFixed(1)} % of the step), ${(oBytes / 1e6).toFixed(0)} MB moved = ${(oBytes / (4 * nParams)).toFixed(1)} × 4 bytes per parameter`,
+);
+
 console.log('\nthe 25 slowest kernels of the whole step:');
 for (const k of [...kernels].sort((a, b) => b.us - a.us).slice(0, 25)) {
   const shp = `${k.ins.map((s) => `[${s}]`).join(' ')} → ${k.outs.map((s) => `[${s}]`).join(' ')}`;
