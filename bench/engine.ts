@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
- *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--device cpu|webgpu]`
+ *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--before <checkout>] [--device cpu|webgpu]`
  *
  * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
  * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
@@ -9,6 +9,10 @@
  * so peak RSS and start-up to the first finished step are its own; rounds are interleaved
  * (Tony, eager, compile, tfjs; repeat) and each figure is the median over rounds of each run's
  * median step after two warmup steps.
+ *
+ * `--before <checkout>` also runs Tony from another checkout (e.g. `git worktree add /tmp/before
+ * main`, with node_modules linked) as `tony-before`, interleaved in the same rounds: an A/B of a
+ * change, with every step's loss compared.
  *
  * Sizes: bench (V512 C256 L2 T128 B16, 1.7 M), large (C512 L6 T256 B8, 19 M), gpt2s (GPT-2-small
  * shape, 12 × 768, T 1024, B 1), long1k / long2k (C128 L2, T 1024 B4 / T 2048 B2).
@@ -229,6 +233,16 @@ for (const sizeName of sizes) {
       });
       record(name, JSON.parse(out.trim().split('\n').pop()!));
     }
+    const before = value('before', '');
+    if (before) {
+      const childArgs = ['--child', 'tony', '--size', sizeName, '--steps', String(STEPS), '--device', DEVICE, '--threads', String(THREADS)];
+      const out = execFileSync(process.execPath, [...process.execArgv, join(before, 'bench', 'engine.ts'), ...childArgs], {
+        encoding: 'utf8',
+        cwd: before,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      record('tony-before', JSON.parse(out.trim().split('\n').pop()!));
+    }
     if (!('skip' in torch)) {
       const common = ['train', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--steps', String(STEPS)];
       record('torch-eager', runTorch<Run>(torch.python, [...common, '--compile', '0'], THREADS));
@@ -280,7 +294,14 @@ for (const sizeName of sizes) {
   }
   console.log(`load (1-min average) before each round and after: ${loads.join(', ')}`);
   let part = `${sizeName}: tony=${fmt(tony.tps)} tok/s ${fmt(tony.rss)} MB`;
-  for (const peer of ['tony-arena', 'tony-spin', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
+  if (runs['tony-before']) {
+    // Same weights and batches: every step's loss should agree to float32 rounding.
+    const a = runs.tony![0]!.losses;
+    const b = runs['tony-before']![0]!.losses;
+    const d = Math.max(...a.map((l, i) => Math.abs(l - b[i]!)));
+    console.log(`losses, Tony against tony-before over ${a.length} steps: largest difference ${d.toExponential(2)}`);
+  }
+  for (const peer of ['tony-before', 'tony-arena', 'tony-spin', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
     if (!runs[peer]) continue;
     const s = stat(peer);
     part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;

@@ -260,6 +260,38 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tenso
 }
 
 /**
+ * Query rows per block of causal attention at long context (`blockCausalAttention`). Dense causal
+ * attention scores all T² query-key pairs and masks the half above the diagonal; in blocks of this
+ * many query rows, each block scores only the keys up to its own last row. At T = 1,024 the
+ * (…, T, T) kernels took 65 % of a training step's kernel time (docs/results/engine.md): with 4
+ * blocks they do 5/8 of that work, with 8 (T = 2,048) 9/16, and hold as much less memory. Below two
+ * blocks the dense graph is kept (nothing to skip; fewer kernels).
+ */
+export const CAUSAL_BLOCK = 256;
+
+/**
+ * Causal attention computed in blocks of `block` query rows: q, k, v (B, nh, T, hs), `pad` an
+ * optional additive key mask broadcastable to (B, 1, 1, T) → (B, nh, T, hs), equal to
+ * `attention(q, k, v, pad + causalMask(T))`. Block i (rows s…e−1) scores keys 0…e−1 only; the keys
+ * past its diagonal would be masked to exp(−1e9) = 0 anyway, so leaving them out changes nothing
+ * but the float32 summation order. q is scaled before its product (a T·hs pass, not a T² one — and
+ * in the backward pass the scale then falls on q's gradient, not on the scores').
+ */
+export function blockCausalAttention(q: Tensor, k: Tensor, v: Tensor, pad?: Tensor, block = CAUSAL_BLOCK): Tensor {
+  const Tn = q.shape[2]!;
+  const qs = T.mul(q, 1 / Math.sqrt(q.shape[3]!)); // (B, nh, T, hs)
+  const ys: Tensor[] = [];
+  for (let s = 0; s < Tn; s += block) {
+    const e = Math.min(s + block, Tn);
+    const att = T.matmul(T.slice(qs, 2, s, e), T.transposeLast(T.slice(k, 2, 0, e))); // (B, nh, e − s, e)
+    const diagonal = causalMaskRows(s, e); // (e − s, e)
+    const mask = pad ? T.add(T.slice(pad, 3, 0, e), diagonal) : diagonal;
+    ys.push(T.matmul(T.softmax(T.add(att, mask)), T.slice(v, 2, 0, e))); // (B, nh, e − s, hs)
+  }
+  return T.concat(ys, 2); // (B, nh, T, hs)
+}
+
+/**
  * Additive key-padding mask from `valid` (B, Tk) bool — true where a key is a real token — shaped
  * (B, 1, 1, Tk) to broadcast over heads and queries.
  */
@@ -332,6 +364,7 @@ export class SelfAttention {
     if (valid) checkKeyMask(valid, B, Tn, 'self-attention');
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor];
     const pad = valid && keyPaddingMask(valid); // (B, 1, 1, T)
+    if (this.causal && Tn > CAUSAL_BLOCK) return { y: this.merge(blockCausalAttention(q, k, v, pad)), k, v };
     const causal = this.causal ? causalMask(Tn) : undefined; // (T, T)
     const mask = pad && causal ? T.add(pad, causal) : (pad ?? causal);
     return { y: this.merge(attention(q, k, v, mask)), k, v };
@@ -499,9 +532,14 @@ export function arange(n: number, dtype: DType = 'int64'): Tensor {
 
 /** (T, T) additive causal mask: 0 on and below the diagonal, MASK above. */
 export function causalMask(n: number): Tensor {
-  const v = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[i * n + j] = MASK;
-  return constant({ dtype: 'float32', shape: [n, n], data: v });
+  return causalMaskRows(0, n);
+}
+
+/** Rows s…e−1 of the causal mask over keys 0…e−1: (e − s, e), MASK where key j > query row i. */
+function causalMaskRows(s: number, e: number): Tensor {
+  const v = new Float32Array((e - s) * e);
+  for (let i = s; i < e; i++) for (let j = i + 1; j < e; j++) v[(i - s) * e + j] = MASK;
+  return constant({ dtype: 'float32', shape: [e - s, e], data: v });
 }
 
 export interface CrossEntropyOptions {

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import {
   attention,
+  blockCausalAttention,
+  CAUSAL_BLOCK,
   CausalSelfAttention,
   Conv1d,
   ConvTranspose1d,
@@ -240,6 +242,55 @@ describe('attention with masks', () => {
     expect(MASK).toBeGreaterThan(-Infinity);
   });
 
+  it('causal self-attention longer than CAUSAL_BLOCK (computed in query blocks) equals a plain-loop implementation', async () => {
+    // 2.3 blocks: a full block, a full block and a partial one; row 0 also has padded keys.
+    const Tl = 2 * CAUSAL_BLOCK + 70;
+    const len = [Tl - 40, Tl];
+    const ps = new ParamSet();
+    const attn = new SelfAttention(ps, 'a', C, nh);
+    const x = T.input('x', [B, Tl, C]);
+    const valid = T.input('valid', [B, Tl], 'bool');
+    const y0 = attn.forward(x, valid);
+    // The long graph takes the block path: one softmax per query block, none over (T, T).
+    const softmaxes: number[][] = [];
+    const seen = new Set<number>();
+    const walk = (t: T.Tensor) => {
+      if (seen.has(t.id)) return;
+      seen.add(t.id);
+      if (t.op === 'softmax') softmaxes.push([...t.shape]);
+      t.inputs.forEach(walk);
+    };
+    walk(y0);
+    expect(softmaxes.map((s) => s.slice(2)).sort((a, b) => a[1]! - b[1]!)).toEqual([
+      [CAUSAL_BLOCK, CAUSAL_BLOCK],
+      [CAUSAL_BLOCK, 2 * CAUSAL_BLOCK],
+      [70, Tl],
+    ]);
+    const xh = makeInput({ shape: [B, Tl, C], dtype: 'float32' }, 4);
+    const validHost = T.hostTensor(
+      'bool',
+      [B, Tl],
+      Array.from({ length: B * Tl }, (_, i) => +(i % Tl < len[Math.floor(i / Tl)]!)),
+    );
+    const { y, init } = await runBlock(ps, [x, valid], y0, { x: xh, valid: validHost });
+    const all = rows(xh, C);
+    for (let b = 0; b < B; b++) {
+      const qkv = linear(all.slice(b * Tl, (b + 1) * Tl), init['a.qkv.weight']!, init['a.qkv.bias']!, 3 * C);
+      const att = naiveAttention(
+        qkv.map((r) => r.slice(0, C)),
+        qkv.map((r) => r.slice(C, 2 * C)),
+        qkv.map((r) => r.slice(2 * C)),
+        nh,
+        (i, j) => j <= i && j < len[b]!,
+      );
+      const want = linear(att, init['a.proj.weight']!, init['a.proj.bias']!, C);
+      const got = rows(y, C)
+        .slice(b * Tl, (b + 1) * Tl)
+        .flat();
+      want.flat().forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+    }
+  });
+
   it('masks of the wrong shape are refused with the shapes', () => {
     const attn = new SelfAttention(new ParamSet(), 'a', C, nh, { causal: false });
     expect(() => attn.forward(T.input('x', [B, Tn, C]), T.input('m', [B, Tn + 1], 'bool'))).toThrow(
@@ -331,6 +382,14 @@ describe('losses and embeddings', () => {
         const valid = T.constant(T.hostTensor('bool', [2, 3], [1, 1, 0, 1, 0, 1]));
         const causal = T.where(T.constant(T.hostTensor('bool', [3, 3], [1, 0, 0, 1, 1, 0, 1, 1, 1])), 0, MASK);
         return attention(q!, k!, v!, T.add(keyPaddingMask(valid), causal));
+      },
+    },
+    {
+      name: 'causal attention in query blocks of 2 (T 5: blocks 2, 2, 1) with a key-padding mask',
+      inputs: [{ shape: [2, 2, 5, 4] }, { shape: [2, 2, 5, 4] }, { shape: [2, 2, 5, 4] }],
+      build: (q, k, v) => {
+        const valid = T.constant(T.hostTensor('bool', [2, 5], [1, 1, 1, 0, 1, 1, 1, 1, 1, 1]));
+        return blockCausalAttention(q!, k!, v!, keyPaddingMask(valid), 2);
       },
     },
     {
