@@ -78,6 +78,8 @@ export interface SongCodes {
   timbre?: string;
   key?: string;
   tempo?: number;
+  /** What is sung or said (the speech corpus's transcript): the top prior's lyrics. */
+  lyrics?: string;
   top: number[];
   middle: number[];
   bottom: number[];
@@ -98,13 +100,14 @@ export async function encodeSongs(
   let done = 0;
   for (const { s, split } of all) {
     const c = await encodeAll(levels, s.samples);
-    const { timbre, key, tempo } = s;
+    const { timbre, key, tempo, lyrics } = s;
     out.push({
       id: s.id,
       split,
       ...(timbre ? { timbre } : {}),
       ...(key ? { key } : {}),
       ...(tempo ? { tempo } : {}),
+      ...(lyrics ? { lyrics } : {}),
       top: c.levels.top!,
       middle: c.levels.middle!,
       bottom: c.levels.bottom!,
