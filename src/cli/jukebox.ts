@@ -14,7 +14,7 @@ import { conditionalNll, drawRequests, judgeReconstructions, measureConditioning
 import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { readCodes } from '../models/jukebox/kind.ts';
-import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
+import { closeLevels, encodeAll, encodeSongs, type Levels, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
 import { conditionIds } from '../models/jukebox/prior.ts';
 import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
 import { LEVELS, type Level } from '../models/jukebox/vqvae.ts';
@@ -116,15 +116,24 @@ export function register(program: Command): void {
     .description('a music dataset → codes at every level, one JSON line per song (what tony train prior reads)')
     .option('--data <path>', 'a music manifest or WAV folder (repeatable)', collect, [])
     .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .option('--levels <list>', 'which levels to encode, comma-separated (a top prior needs only top)', 'bottom,middle,top')
     .requiredOption('--out <file>', 'output codes corpus (.jsonl)');
   for (const o of runtimeOptions()) corpus.addOption(o);
-  corpus.action(async (o: RuntimeFlags & { data: string[]; out: string }) => {
+  corpus.action(async (o: RuntimeFlags & { data: string[]; levels: string; out: string }) => {
     if (!o.data.length)
       throw new TonyError('usage', 'encode-corpus needs --data <music>', 'e.g. --data data/music (tony audio corpus --kind music)');
+    const wanted = o.levels.split(',').map((l) => l.trim());
+    const bad = wanted.find((l) => !LEVELS.includes(l as Level));
+    if (bad !== undefined || wanted.length === 0)
+      throw new TonyError('usage', `--levels: '${bad ?? ''}' is not a level`, 'e.g. --levels top or --levels bottom,middle,top');
     await checkWritable(o.out, 'file');
-    const levels = await loadLevels(o.models, { device: o.device as 'cpu', threads: o.threads });
+    const levels: Partial<Levels> = {};
     try {
-      const music = await readMusic(o.data, levels.bottom.cfg.sampleRate);
+      for (const l of wanted as Level[]) levels[l] = await loadVQVAE(join(o.models, l), { device: o.device as 'cpu', threads: o.threads });
+      const rates = new Set(Object.values(levels).map((l) => l.cfg.sampleRate));
+      if (rates.size > 1)
+        throw new TonyError('checkpoint', `${o.models}: the levels were trained at different rates (${[...rates].join(', ')} Hz)`);
+      const music = await readMusic(o.data, levels[wanted[0] as Level]!.cfg.sampleRate);
       for (const n of music.notes) process.stderr.write(`tony: ${n}\n`);
       const bar = progressBar('encode', 's');
       const songs = await encodeSongs(levels, music, bar.update);

@@ -54,7 +54,7 @@ export function drawRequests(n: number, seed: number): Request[] {
 }
 
 /** Judge one audio sample against a request. */
-function judge(x: Float32Array, sampleRate: number, request: Request, conditioned: boolean): Judged {
+export function judge(x: Float32Array, sampleRate: number, request: Request, conditioned: boolean): Judged {
   const k = estimateKey(x, sampleRate);
   const want = parseKey(request.key);
   const rel = want.mode === 'major' ? { tonic: (want.tonic + 9) % 12, mode: 'minor' } : { tonic: (want.tonic + 3) % 12, mode: 'major' };

@@ -99,8 +99,19 @@ export async function readCodes(paths: readonly string[]): Promise<{ train: Song
         throw new TonyError('data', `${p}:${i + 1}: not JSON (${(err as Error).message})`, 'make the file with tony jukebox encode-corpus');
       }
       for (const l of LEVELS)
-        if (!Array.isArray(v[l]))
-          throw new TonyError('data', `${p}:${i + 1}: song '${v.id}' has no ${l} codes`, 'make the file with tony jukebox encode-corpus');
+        if (v[l] !== undefined && !Array.isArray(v[l]))
+          throw new TonyError(
+            'data',
+            `${p}:${i + 1}: song '${v.id}': ${l} must be a list of codes`,
+            'make the file with tony jukebox encode-corpus',
+          );
+      if (!LEVELS.some((l) => v[l]?.length))
+        throw new TonyError(
+          'data',
+          `${p}:${i + 1}: song '${v.id}' has no codes at any level`,
+          'make the file with tony jukebox encode-corpus',
+        );
+      for (const l of LEVELS) v[l] ??= [];
       songs.push(v);
     });
   }
@@ -118,6 +129,9 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
   const up = isUpsampler(cfg);
   const r = cfg.ratio;
   for (const s of [...data.train, ...data.val]) {
+    for (const l of up ? [level, upperOf(level)] : [level])
+      if (s[l].length === 0)
+        throw new TonyError('data', `song '${s.id}' has no ${l} codes`, `encode them: tony jukebox encode-corpus --levels ${l},…`);
     if (s[level].length < T)
       throw new TonyError(
         'data',

@@ -202,11 +202,13 @@ describe('a top prior that learns its conditioning', () => {
     }
   });
 
-  it('names a codes corpus line that is not JSON, and one without codes', async () => {
+  it('names a codes corpus line that is not JSON, one without codes, and one whose codes are not a list', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"id":"a","split":"train","top":[1],"middle":[1],"bottom":[1]}\nnot json\n');
     await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:2: not JSON/);
-    await writeFile(bad, '{"id":"a","split":"train","top":[1],"middle":[1]}\n');
-    await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:1: song 'a' has no bottom codes/);
+    await writeFile(bad, '{"id":"a","split":"train","top":[],"middle":[]}\n');
+    await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:1: song 'a' has no codes at any level/);
+    await writeFile(bad, '{"id":"a","split":"train","top":5}\n');
+    await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:1: song 'a': top must be a list of codes/);
   });
 });
