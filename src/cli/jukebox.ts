@@ -15,9 +15,9 @@ import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { readCodes } from '../models/jukebox/kind.ts';
 import { closeLevels, encodeAll, encodeSongs, type Levels, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
-import { conditionIds } from '../models/jukebox/prior.ts';
-import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
-import { LEVELS, type Level } from '../models/jukebox/vqvae.ts';
+import { conditionIds, lyricsIds } from '../models/jukebox/prior.ts';
+import { type LoadedPrior, loadPrior, sampleChain } from '../models/jukebox/sample.ts';
+import { LEVELS, type Level, levelHop } from '../models/jukebox/vqvae.ts';
 import { collect, count, number, positive, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
@@ -152,76 +152,95 @@ export function register(program: Command): void {
       '--models <dir>',
       'a directory with bottom/, middle/, top/ VQ-VAE levels and prior-top/, prior-middle/, prior-bottom/' + MODELS_HINT,
     )
+    .option('--top-prior <dir>', 'the top prior to use instead of <models>/prior-top (e.g. one with lyrics)')
     .option('--timbre <name>', 'melody instrument: sine, triangle, square, saw, organ, pluck, bell')
     .option('--key <key>', 'e.g. "D minor"')
     .option('--tempo <bpm>', 'beats per minute', positive('tempo'))
+    .option('--lyrics <text>', 'what is sung or said (a top prior trained with lyrics)')
     .option('--seconds <s>', 'length of the sample', positive('seconds'), 8)
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
     .option('--level <level>', 'stop at this level and decode its codes with its own decoder (top, middle, bottom)', 'bottom')
     .option('--seed <n>', 'sampling seed', count('seed'), 1)
+    .option('--no-cache', 'recompute every window for every code (no KV cache): slower, the same codes')
     .option('--codes <file>', 'also write the sampled codes (JSON, as tony jukebox encode)')
     .requiredOption('--out <file>', 'output WAV');
   for (const o of runtimeOptions()) sample.addOption(o);
   sample.action(
     async (
       o: RuntimeFlags & {
+        topPrior?: string;
         timbre?: string;
         key?: string;
         tempo?: number;
+        lyrics?: string;
         seconds: number;
         temperature: number;
         level: string;
         seed: number;
+        cache: boolean;
         codes?: string;
         out: string;
       },
     ) => {
       if (!LEVELS.includes(o.level as Level)) throw new TonyError('usage', `--level must be bottom, middle or top, got '${o.level}'`);
+      const stopAt = o.level as Level;
       const cond = Int32Array.from(conditionIds({ timbre: o.timbre, key: o.key, tempo: o.tempo }));
       await checkWritable(o.out, 'file');
       if (o.codes) await checkWritable(o.codes, 'file');
       const rt = { device: o.device as 'cpu', threads: o.threads };
-      const levels = await loadLevels(o.models, rt);
+      const decoder = await loadVQVAE(join(o.models, stopAt), rt);
+      const priors: Partial<Record<Level, LoadedPrior>> = {};
       try {
-        const sr = levels.bottom.cfg.sampleRate;
+        const chain = [...LEVELS].reverse().slice(0, 3 - LEVELS.indexOf(stopAt)); // top first
+        for (const l of chain) priors[l] = await loadPrior(l === 'top' && o.topPrior ? o.topPrior : join(o.models, `prior-${l}`), rt);
+        const lyrics = priors.top!.cfg.lyrics;
+        if (o.lyrics !== undefined && lyrics === 0)
+          throw new TonyError(
+            'usage',
+            'this top prior was trained without lyrics',
+            'pass --top-prior <a prior trained with --set lyrics=…>, or drop --lyrics',
+          );
+        const sr = decoder.cfg.sampleRate;
         const samples = Math.round(o.seconds * sr);
-        const codes: Partial<Record<Level, number[]>> = {};
-        let upper: Int32Array | undefined;
-        const stop = LEVELS.length - LEVELS.indexOf(o.level as Level); // top first
-        for (const level of [...LEVELS].reverse().slice(0, stop)) {
-          const prior = await loadPrior(join(o.models, `prior-${level}`), rt);
-          try {
-            const n = Math.ceil(samples / levels[level].hop);
-            const bar = progressBar(`${level} prior`, 'codes');
-            const t0 = performance.now();
-            const [row] = await sampleCodes(prior, {
-              length: n,
-              batch: 1,
-              ...(upper ? { upper: [upper] } : { cond }),
-              temperature: o.temperature,
-              seed: o.seed,
-              onProgress: bar.update,
-            });
-            bar.stop();
-            const secs = (performance.now() - t0) / 1000;
-            const audioSeconds = (n * levels[level].hop) / sr;
+        let bar: ReturnType<typeof progressBar> | undefined;
+        let barLevel: Level | undefined;
+        const { codes, audio } = await sampleChain({
+          priors,
+          decoder,
+          samples,
+          batch: 1,
+          cond,
+          ...(lyrics > 0 ? { text: Int32Array.from(lyricsIds(o.lyrics, lyrics)) } : {}),
+          stopAt,
+          temperature: o.temperature,
+          seed: o.seed,
+          cache: o.cache,
+          onProgress: (level, p) => {
+            if (level !== barLevel) {
+              barLevel = level;
+              bar = progressBar(`${level} prior`, 'codes');
+            }
+            bar!.update(p);
+          },
+          onLevel: (level, r) => {
+            bar?.stop();
+            const audioSeconds = (r.codes * levelHop(level)) / sr;
             process.stderr.write(
-              `tony: ${level}: ${n} codes in ${secs.toFixed(1)} s (${(audioSeconds / secs).toFixed(3)} s of audio per second)\n`,
+              `tony: ${level}: ${r.codes} codes in ${r.seconds.toFixed(1)} s (${(audioSeconds / r.seconds).toFixed(3)} s of audio per second)\n`,
             );
-            upper = row!;
-            codes[level] = Array.from(row!);
-          } finally {
-            await prior.close();
-          }
+          },
+        });
+        await writeWav(o.out, { sampleRate: sr, channels: [Float64Array.from(audio[0]!)] });
+        if (o.codes) {
+          const levels = Object.fromEntries(Object.entries(codes).map(([l, rows]) => [l, Array.from(rows[0]!)]));
+          await writeFileAtomic(o.codes, JSON.stringify({ sampleRate: sr, samples, levels }) + '\n');
         }
-        const y = (await levels[o.level as Level].decode(upper!)).subarray(0, samples);
-        await writeWav(o.out, { sampleRate: sr, channels: [Float64Array.from(y)] });
-        if (o.codes) await writeFileAtomic(o.codes, JSON.stringify({ sampleRate: sr, samples, levels: codes }) + '\n');
         process.stdout.write(
-          `${o.seconds} s of music at ${sr} Hz (${o.timbre ?? 'any timbre'}, ${o.key ?? 'any key'}, ${o.tempo ? `${o.tempo} bpm` : 'any tempo'}) → ${o.out}\n`,
+          `${o.seconds} s of music at ${sr} Hz (${o.timbre ?? 'any timbre'}, ${o.key ?? 'any key'}, ${o.tempo ? `${o.tempo} bpm` : 'any tempo'}${o.lyrics ? `, lyrics "${o.lyrics}"` : ''}) → ${o.out}\n`,
         );
       } finally {
-        await closeLevels(levels);
+        for (const p of Object.values(priors)) await p.close();
+        await decoder.close();
       }
     },
   );

@@ -19,7 +19,8 @@ import type { LoadedVQVAE } from './codec.ts';
 import type { Song } from './data.ts';
 import type { SongCodes } from './levels.ts';
 import { conditionIds } from './prior.ts';
-import { type LoadedPrior, sampleCodes } from './sample.ts';
+import { type LoadedPrior, sampleChain } from './sample.ts';
+import type { Level } from './vqvae.ts';
 
 export interface Request {
   key: string;
@@ -79,7 +80,7 @@ export interface ConditioningResult {
   summary: Record<'conditioned' | 'unconditioned', { keyExact: number; keyRelative: number; tempoClose: number; tempoMetrical: number }>;
   /** Audio of each sample (conditioned first), for listening. */
   audio: Float32Array[];
-  /** Seconds of compute for the top codes of all samples. */
+  /** Seconds of compute for the codes of all samples and their decoding. */
   sampleSeconds: number;
 }
 
@@ -98,29 +99,24 @@ export async function measureConditioning(
   },
 ): Promise<ConditioningResult> {
   const sr = top.cfg.sampleRate;
-  const n = Math.ceil((o.seconds * sr) / top.hop);
   const cond = Int32Array.from([
     ...requests.flatMap((q) => conditionIds(q)),
     ...requests.flatMap(() => [0, 0, 0]), // the baseline: every condition "none"
   ]);
   const t0 = performance.now();
-  const common = { batch: 2 * requests.length, temperature: o.temperature ?? 1, seed: o.seed ?? 0, onProgress: o.onProgress };
-  let rows = await sampleCodes(prior, { ...common, length: n, cond });
-  let decoder = top;
-  if (o.chain) {
-    // middle | top, then bottom | middle: hops 32 and 8, 4 codes under each code above
-    rows = await sampleCodes(o.chain.middle, { ...common, length: 4 * n, upper: rows });
-    rows = await sampleCodes(o.chain.bottom, { ...common, length: 16 * n, upper: rows });
-    decoder = o.chain.decoder;
-  }
+  const { audio } = await sampleChain({
+    priors: { top: prior, ...(o.chain ? { middle: o.chain.middle, bottom: o.chain.bottom } : {}) },
+    decoder: o.chain ? o.chain.decoder : top,
+    stopAt: o.chain ? 'bottom' : 'top',
+    samples: Math.round(o.seconds * sr),
+    batch: 2 * requests.length,
+    cond,
+    temperature: o.temperature ?? 1,
+    seed: o.seed ?? 0,
+    ...(o.onProgress ? { onProgress: (_level: Level, p: Progress) => o.onProgress!(p) } : {}),
+  });
   const sampleSeconds = (performance.now() - t0) / 1000;
-  const audio: Float32Array[] = [];
-  const judged: Judged[] = [];
-  for (const [i, row] of rows.entries()) {
-    const x = (await decoder.decode(row)).slice(0, Math.round(o.seconds * sr));
-    audio.push(x);
-    judged.push(judge(x, sr, requests[i % requests.length]!, i < requests.length));
-  }
+  const judged = audio.map((x, i) => judge(x, sr, requests[i % requests.length]!, i < requests.length));
   const rate = (arm: boolean, f: keyof Pick<Judged, 'keyExact' | 'keyRelative' | 'tempoClose' | 'tempoMetrical'>) => {
     const js = judged.filter((j) => j.conditioned === arm);
     return js.filter((j) => j[f]).length / js.length;

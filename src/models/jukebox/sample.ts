@@ -27,7 +27,9 @@ import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import { prng } from '../../random.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
+import type { LoadedVQVAE } from './codec.ts';
 import { isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig } from './prior.ts';
+import { LEVELS, type Level, levelHop } from './vqvae.ts';
 
 /** A window's conditioning on the host: `cond` (B·3) and, with lyrics, `text` (B·lyrics) for the top prior; `upper` (B·T/ratio) for upsamplers. */
 export interface PriorInputs {
@@ -272,4 +274,72 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
     }
   }
   return rows.map((row) => row.slice(0, n));
+}
+
+export interface ChainOptions {
+  /** The priors, top first: `top` always, `middle` and `bottom` down to `stopAt`. */
+  priors: Partial<Record<Level, LoadedPrior>>;
+  /** The VQ-VAE level whose decoder turns the last codes into audio: `stopAt`'s. */
+  decoder: LoadedVQVAE;
+  /** Audio samples per row (at the decoder's rate). */
+  samples: number;
+  batch: number;
+  /** Condition ids per row (batch · 3), from `conditionIds`. */
+  cond: Int32Array;
+  /** Lyrics ids per row (batch · lyrics), when the top prior reads lyrics. */
+  text?: Int32Array;
+  /** The last level sampled (default bottom); its decoder makes the audio. */
+  stopAt?: Level;
+  temperature?: number;
+  seed?: number;
+  cache?: boolean;
+  /** Progress of each level's sampling, and when a level is done, its compute. */
+  onProgress?: (level: Level, p: Progress) => void;
+  onLevel?: (level: Level, r: { codes: number; seconds: number }) => void;
+}
+
+export interface ChainResult {
+  /** Codes per level sampled, one row per sample. */
+  codes: Partial<Record<Level, Int32Array[]>>;
+  /** Audio per row, `samples` long. */
+  audio: Float32Array[];
+}
+
+/**
+ * Ancestral sampling, the one loop the CLI, the server and the conditioning measurement share:
+ * the top prior under the conditions, then each upsampler on the codes above, down to `stopAt`,
+ * then that level's decoder. Every level samples ⌈samples / hop⌉ codes per row.
+ */
+export async function sampleChain(o: ChainOptions): Promise<ChainResult> {
+  const stopAt = o.stopAt ?? 'bottom';
+  if (o.decoder.cfg.level !== stopAt)
+    throw new TonyError(
+      'usage',
+      `the decoder is the ${o.decoder.cfg.level} level; sampling stops at ${stopAt}, whose decoder makes the audio`,
+    );
+  const order = [...LEVELS].reverse(); // top, middle, bottom
+  const codes: Partial<Record<Level, Int32Array[]>> = {};
+  let upper: Int32Array[] | undefined;
+  for (const level of order.slice(0, order.indexOf(stopAt) + 1)) {
+    const prior = o.priors[level];
+    if (!prior) throw new TonyError('usage', `sampling down to ${stopAt} needs the ${level} prior (prior-${level}/)`);
+    if (prior.cfg.level !== level) throw new TonyError('checkpoint', `the ${level} prior given is a ${prior.cfg.level} prior`);
+    const t0 = performance.now();
+    const length = Math.ceil(o.samples / levelHop(level));
+    const rows = await sampleCodes(prior, {
+      length,
+      batch: o.batch,
+      ...(upper ? { upper } : { cond: o.cond, ...(o.text ? { text: o.text } : {}) }),
+      ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.cache !== undefined ? { cache: o.cache } : {}),
+      onProgress: (p) => o.onProgress?.(level, p),
+    });
+    o.onLevel?.(level, { codes: length, seconds: (performance.now() - t0) / 1000 });
+    codes[level] = rows;
+    upper = rows;
+  }
+  const audio: Float32Array[] = [];
+  for (const row of upper!) audio.push((await o.decoder.decode(row)).slice(0, o.samples));
+  return { codes, audio };
 }

@@ -121,6 +121,8 @@ export function vqvaeConfig(overrides: Record<string, unknown> = {}): Readonly<V
 }
 
 export const hopOf = (cfg: Readonly<VQVAEConfig>) => LEVEL_HOPS[cfg.level];
+/** Samples per code of a level (8, 32, 128). */
+export const levelHop = (level: Level) => LEVEL_HOPS[level];
 /** Stride-2 stages: log₂ hop. */
 const downsOf = (cfg: Readonly<VQVAEConfig>) => Math.log2(hopOf(cfg));
 
