@@ -10,7 +10,14 @@ import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { loadVQVAE } from '../models/jukebox/codec.ts';
-import { conditionalNll, drawRequests, judgeReconstructions, measureConditioning, rates } from '../models/jukebox/conditioning.ts';
+import {
+  conditionalNll,
+  drawRequests,
+  judgeReconstructions,
+  measureConditioning,
+  type NllArms,
+  rates,
+} from '../models/jukebox/conditioning.ts';
 import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { readCodes } from '../models/jukebox/kind.ts';
@@ -245,6 +252,27 @@ export function register(program: Command): void {
     },
   );
 
+  const nllCmd = jukebox
+    .command('nll')
+    .description('does the top prior use its conditions? held-out NLL with the right, no and shuffled conditions (or lyrics)')
+    .requiredOption('--prior <dir>', 'a top prior (tony train prior --level top)')
+    .requiredOption('--codes <file>', 'the codes corpus it was trained on (encode-corpus): its held-out songs are scored')
+    .option('--out <file>', 'also write the per-song NLLs as JSON');
+  for (const o of runtimeOptions()) nllCmd.addOption(o);
+  nllCmd.action(async (o: { prior: string; codes: string; out?: string; device?: string; threads?: number }) => {
+    if (o.out) await checkWritable(o.out, 'file');
+    const prior = await loadPrior(o.prior, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      if (prior.cfg.level !== 'top')
+        throw new TonyError('usage', `${o.prior} is the ${prior.cfg.level} upsampler; only the top prior has conditions`);
+      const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
+      process.stdout.write(nllReport(c));
+      if (o.out) await writeFileAtomic(o.out, JSON.stringify({ prior: o.prior, codes: o.codes, ...c }, null, 2) + '\n');
+    } finally {
+      await prior.close();
+    }
+  });
+
   const evalCmd = jukebox
     .command('eval <runs...>')
     .description('spectral convergence (dB) of VQ-VAE runs on held-out songs: the paper’s reconstruction table')
@@ -360,9 +388,7 @@ export function register(program: Command): void {
           if (o.codes) {
             const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
             ceiling.nll = c;
-            process.stdout.write(
-              `held-out top codes: ${c.conditioned.toFixed(3)} nats/code with their conditions, ${c.unconditioned.toFixed(3)} without (${c.n} songs)\n`,
-            );
+            process.stdout.write(nllReport(c));
           }
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(
@@ -385,6 +411,20 @@ export function register(program: Command): void {
         await top.close();
       }
     },
+  );
+}
+
+/** The three arms of conditionalNll, and the paired per-song differences against the right conditions. */
+function nllReport(c: NllArms): string {
+  const diff = (arm: 'unconditioned' | 'shuffled') => {
+    const d = c.perSong.map((s) => s[arm] - s.conditioned);
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length - 1));
+    return `${arm} − right ${mean >= 0 ? '+' : ''}${mean.toFixed(4)} (sd ${sd.toFixed(4)} over songs; right lower in ${d.filter((v) => v > 0).length} of ${d.length})`;
+  };
+  return (
+    `held-out top codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code\n` +
+    `  ${diff('unconditioned')}\n  ${diff('shuffled')}\n`
   );
 }
 

@@ -18,7 +18,7 @@ import { prng } from '../../random.ts';
 import type { LoadedVQVAE } from './codec.ts';
 import type { Song } from './data.ts';
 import type { SongCodes } from './levels.ts';
-import { conditionIds } from './prior.ts';
+import { conditionIds, lyricsIds } from './prior.ts';
 import { type LoadedPrior, sampleChain } from './sample.ts';
 import type { Level } from './vqvae.ts';
 
@@ -158,37 +158,81 @@ export function rates(js: readonly Judged[]) {
   };
 }
 
+/** Mean NLL (nats per code) of held-out top codes under one way of conditioning them. */
+export interface NllArms {
+  /** Songs, and windows over all of them. */
+  n: number;
+  windows: number;
+  /** Each song with its own conditions (or lyrics). */
+  conditioned: number;
+  /** Every condition "none" (no lyrics). */
+  unconditioned: number;
+  /** Each song with another held-out song's conditions (or lyrics): song i takes song i + ⌊n/2⌋'s. */
+  shuffled: number;
+  /** Per song, for paired comparisons. */
+  perSong: Array<{ id: string; conditioned: number; unconditioned: number; shuffled: number }>;
+}
+
 /**
  * How much the top prior uses its conditions: mean NLL (nats per code) of held-out songs' top
- * codes — one window from the middle of each — given their true timbre/key/tempo, and given "none".
- * A prior that ignores its conditions scores the same twice.
+ * codes — every whole window of T codes (windows start every T codes) — given their true
+ * conditions, given "none", and given another song's. For a prior with lyrics the lyrics are what
+ * varies (the metadata stays each song's own); otherwise timbre, key and tempo. A prior that
+ * ignores its conditions scores the same three times; one that uses them scores the right ones
+ * lowest, and the shuffled ones worst when a wrong condition misleads it.
  */
-export async function conditionalNll(
-  prior: LoadedPrior,
-  songs: readonly SongCodes[],
-): Promise<{ n: number; conditioned: number; unconditioned: number }> {
+export async function conditionalNll(prior: LoadedPrior, songs: readonly SongCodes[]): Promise<NllArms> {
   const T = prior.cfg.context;
   const K = prior.cfg.codes;
+  const S = prior.cfg.lyrics;
   const usable = songs.filter((s) => s.top.length >= T);
   if (usable.length === 0) throw new TonyError('data', `no held-out song has ${T} top codes`);
-  const ids = Int32Array.from(
-    usable.flatMap((s) => s.top.slice(Math.floor((s.top.length - T) / 2), Math.floor((s.top.length - T) / 2) + T)),
-  );
-  const nll = async (cond: Int32Array) => {
-    const logits = await prior.logits(ids, usable.length, { cond });
+  if (S > 0 && usable.some((s) => !s.lyrics)) throw new TonyError('data', 'this prior reads lyrics: every held-out song needs them');
+  const own = (s: SongCodes) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo });
+  /** Mean NLL of one song's windows with condition ids `cond` and lyrics `text`. */
+  const nll = async (song: SongCodes, cond: number[], text: string | undefined) => {
+    const W = Math.floor(song.top.length / T);
+    const ids = Int32Array.from(song.top.slice(0, W * T));
+    const ctx = {
+      cond: Int32Array.from(Array.from({ length: W }, () => cond).flat()),
+      ...(S > 0 ? { text: Int32Array.from(Array.from({ length: W }, () => lyricsIds(text, S)).flat()) } : {}),
+    };
+    const logits = await prior.logits(ids, W, ctx);
     let total = 0;
-    for (let r = 0; r < usable.length * T; r++) {
+    for (let r = 0; r < W * T; r++) {
       let max = -Infinity;
       for (let k = 0; k < K; k++) max = Math.max(max, logits[r * K + k]!);
       let z = 0;
       for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k]! - max);
       total += max + Math.log(z) - logits[r * K + ids[r]!]!;
     }
-    return total / (usable.length * T);
+    return { total, codes: W * T };
   };
+  const n = usable.length;
+  const sums = { conditioned: 0, unconditioned: 0, shuffled: 0, codes: 0 };
+  const perSong: NllArms['perSong'] = [];
+  for (const [i, s] of usable.entries()) {
+    const other = usable[(i + Math.floor(n / 2)) % n]!;
+    const arms =
+      S > 0
+        ? { conditioned: [own(s), s.lyrics], unconditioned: [own(s), undefined], shuffled: [own(s), other.lyrics] }
+        : { conditioned: [own(s), undefined], unconditioned: [conditionIds({}), undefined], shuffled: [own(other), undefined] };
+    const row = { id: s.id, conditioned: 0, unconditioned: 0, shuffled: 0 };
+    for (const arm of ['conditioned', 'unconditioned', 'shuffled'] as const) {
+      const [cond, text] = arms[arm] as [number[], string | undefined];
+      const r = await nll(s, cond, text);
+      sums[arm] += r.total;
+      row[arm] = r.total / r.codes;
+      if (arm === 'conditioned') sums.codes += r.codes;
+    }
+    perSong.push(row);
+  }
   return {
-    n: usable.length,
-    conditioned: await nll(Int32Array.from(usable.flatMap((s) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo })))),
-    unconditioned: await nll(Int32Array.from(usable.flatMap(() => conditionIds({})))),
+    n,
+    windows: sums.codes / T,
+    conditioned: sums.conditioned / sums.codes,
+    unconditioned: sums.unconditioned / sums.codes,
+    shuffled: sums.shuffled / sums.codes,
+    perSong,
   };
 }
