@@ -44,6 +44,8 @@ export interface CachedDecoder {
   prefill(ids: Int32Array, ctx: PriorInputs): Promise<Float32Array>;
   /** Logits (B, K) at window position `pos` (≥ 1) given `prev` (B), the codes at pos − 1; writes pos into the cache. */
   step(prev: Int32Array, pos: number): Promise<Float32Array>;
+  /** Free the cache held in the runtime. */
+  release(): Promise<void>;
 }
 
 export interface LoadedPrior extends LoadedModel {
@@ -81,9 +83,9 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
     };
   };
   const windows = new Map<number, { session: Session; prior: Prior }>();
-  const decoders = new Map<number, { prefill: Session; step: Session; prior: Prior; state: Record<string, string> }>();
+  const decoders = new Map<number, { prefill: Session; step: Session; prior: Prior; stateNames: string[] }>();
   let uid = 0;
-  /** Prefill and step graphs for B rows; the cache and the step's other inputs live in the runtime under `state`. */
+  /** Prefill and step graphs for B rows; the cache and the step's other inputs live in the runtime (`stateNames`). */
   const decoderGraphs = async (B: number) => {
     let g = decoders.get(B);
     if (g) return g;
@@ -122,13 +124,7 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
     const step = await runtime.load(
       exportOnnx([prev, pos, ...stateIns, ...prior.ps.inputs], { logits: st.logits, ...names(st.kv, 'next.') }, { name: 'prior_step' }),
     );
-    const id = uid++;
-    const state = Object.fromEntries(
-      Object.keys(preOut)
-        .filter((n) => n !== 'logits')
-        .map((n) => [n, `jukebox-prior.${id}.${n}`]),
-    );
-    g = { prefill, step, prior, state };
+    g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits') };
     decoders.set(B, g);
     return g;
   };
@@ -156,21 +152,25 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
     },
     async decoder(B) {
       const g = await decoderGraphs(B);
+      // State keys of this decoder alone: two samplings of one prior at once keep separate caches.
+      const id = uid++;
+      const state = Object.fromEntries(g.stateNames.map((n) => [n, `jukebox-prior.${id}.${n}`]));
       const nextState = Object.fromEntries(
         Array.from({ length: cfg.nLayer }, (_, j) => [
-          [`next.k${j}`, g.state[`cache.k${j}`]!],
-          [`next.v${j}`, g.state[`cache.v${j}`]!],
+          [`next.k${j}`, state[`cache.k${j}`]!],
+          [`next.v${j}`, state[`cache.v${j}`]!],
         ]).flat(),
       );
       return {
+        release: () => runtime.dropState(Object.values(state)),
         async prefill(ids, ctx) {
           const feeds = { ids: hostTensor('int64', [B, T], ids), ...ctxFeeds(B, ctx) };
-          const out = await runOnWeights(runtime, g.prefill, g.prior.ps, feeds, { update: g.state, fetch: ['logits'] });
+          const out = await runOnWeights(runtime, g.prefill, g.prior.ps, feeds, { update: state, fetch: ['logits'] });
           return out.logits!.data as Float32Array;
         },
         async step(prev, p) {
           const feeds = { prev: hostTensor('int64', [B], prev), position: hostTensor('int64', [B], new Array<number>(B).fill(p)) };
-          const out = await runOnWeights(runtime, g.step, g.prior.ps, feeds, { state: g.state, update: nextState, fetch: ['logits'] });
+          const out = await runOnWeights(runtime, g.step, g.prior.ps, feeds, { state, update: nextState, fetch: ['logits'] });
           return out.logits!.data as Float32Array;
         },
       };
@@ -253,25 +253,29 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
     const secs = (performance.now() - t0) / 1000;
     o.onProgress?.({ done: Math.min(done, n), total: n, info: { 'codes/s': ((done * B) / secs).toFixed(1) } });
   };
-  for (let s = 0; s + T <= total; s += half) {
-    const from = s === 0 ? 0 : half; // positions of this window still to sample
-    const window = () => Int32Array.from(rows.flatMap((row) => Array.from(row.subarray(s, s + T))));
-    const ctx: PriorInputs = {
-      ...(upperRows
-        ? { upper: Int32Array.from(upperRows.flatMap((u) => Array.from(u.subarray(s / cfg.ratio, (s + T) / cfg.ratio)))) }
-        : { cond: o.cond! }),
-      ...(text ? { text } : {}),
-    };
-    if (dec) {
-      // Positions ≥ from hold last window's codes or padding: causal attention never reads them.
-      take(await dec.prefill(window(), ctx), s, from, (b) => (b * T + from) * K);
-      for (let i = from + 1; i < T; i++) {
-        const prev = Int32Array.from(rows, (row) => row[s + i - 1]!);
-        take(await dec.step(prev, i), s, i, (b) => b * K);
+  try {
+    for (let s = 0; s + T <= total; s += half) {
+      const from = s === 0 ? 0 : half; // positions of this window still to sample
+      const window = () => Int32Array.from(rows.flatMap((row) => Array.from(row.subarray(s, s + T))));
+      const ctx: PriorInputs = {
+        ...(upperRows
+          ? { upper: Int32Array.from(upperRows.flatMap((u) => Array.from(u.subarray(s / cfg.ratio, (s + T) / cfg.ratio)))) }
+          : { cond: o.cond! }),
+        ...(text ? { text } : {}),
+      };
+      if (dec) {
+        // Positions ≥ from are not sampled yet (zeros): causal attention never reads them for the logits at from.
+        take(await dec.prefill(window(), ctx), s, from, (b) => (b * T + from) * K);
+        for (let i = from + 1; i < T; i++) {
+          const prev = Int32Array.from(rows, (row) => row[s + i - 1]!);
+          take(await dec.step(prev, i), s, i, (b) => b * K);
+        }
+      } else {
+        for (let i = from; i < T; i++) take(await prior.logits(window(), B, ctx), s, i, (b) => (b * T + i) * K);
       }
-    } else {
-      for (let i = from; i < T; i++) take(await prior.logits(window(), B, ctx), s, i, (b) => (b * T + i) * K);
     }
+  } finally {
+    await dec?.release();
   }
   return rows.map((row) => row.slice(0, n));
 }
