@@ -416,16 +416,20 @@ export function register(program: Command): void {
 
 /** The three arms of conditionalNll, and the paired per-song differences against the right conditions. */
 function nllReport(c: NllArms): string {
-  const diff = (arm: 'unconditioned' | 'shuffled') => {
-    const d = c.perSong.map((s) => s[arm] - s.conditioned);
+  /** "+mean (sd …; right lower in k of n)" of per-song NLLs `v` minus the right conditions'. */
+  const paired = (v: readonly number[]) => {
+    const d = v.map((x, i) => x - c.perSong[i]!.conditioned);
     const mean = d.reduce((a, b) => a + b, 0) / d.length;
     const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length - 1));
-    return `${arm} − right ${mean >= 0 ? '+' : ''}${mean.toFixed(4)} (sd ${sd.toFixed(4)} over songs; right lower in ${d.filter((v) => v > 0).length} of ${d.length})`;
+    return `${mean >= 0 ? '+' : ''}${mean.toFixed(4)} (sd ${sd.toFixed(4)} over songs; right lower in ${d.filter((x) => x > 0).length} of ${d.length})`;
   };
-  return (
-    `held-out top codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code\n` +
-    `  ${diff('unconditioned')}\n  ${diff('shuffled')}\n`
-  );
+  const lines = [
+    `held-out top codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code`,
+    `  unconditioned − right ${paired(c.perSong.map((s) => s.unconditioned))}`,
+    `  shuffled − right ${paired(c.perSong.map((s) => s.shuffled))}`,
+    ...Object.entries(c.oneShuffled ?? {}).map(([name, v]) => `  only the ${name} shuffled − right ${paired(v)}`),
+  ];
+  return lines.join('\n') + '\n';
 }
 
 /** The sample rate a VQ-VAE run was trained at (its config.json). */

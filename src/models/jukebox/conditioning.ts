@@ -171,6 +171,11 @@ export interface NllArms {
   shuffled: number;
   /** Per song, for paired comparisons. */
   perSong: Array<{ id: string; conditioned: number; unconditioned: number; shuffled: number }>;
+  /**
+   * Without lyrics: the same with only one condition taken from the other song (the rest the
+   * song's own) — which of timbre, key and tempo the prior reads. Per song, like `perSong`.
+   */
+  oneShuffled?: Record<'timbre' | 'key' | 'tempo', number[]>;
 }
 
 /**
@@ -211,6 +216,7 @@ export async function conditionalNll(prior: LoadedPrior, songs: readonly SongCod
   const n = usable.length;
   const sums = { conditioned: 0, unconditioned: 0, shuffled: 0, codes: 0 };
   const perSong: NllArms['perSong'] = [];
+  const oneShuffled: Required<NllArms>['oneShuffled'] = { timbre: [], key: [], tempo: [] };
   for (const [i, s] of usable.entries()) {
     const other = usable[(i + Math.floor(n / 2)) % n]!;
     const arms =
@@ -226,6 +232,15 @@ export async function conditionalNll(prior: LoadedPrior, songs: readonly SongCod
       if (arm === 'conditioned') sums.codes += r.codes;
     }
     perSong.push(row);
+    if (S === 0) {
+      const mine = own(s);
+      const theirs = own(other);
+      for (const [c, name] of (['timbre', 'key', 'tempo'] as const).entries()) {
+        const mixed = mine.map((v, j) => (j === c ? theirs[j]! : v));
+        const r = await nll(s, mixed, undefined);
+        oneShuffled[name].push(r.total / r.codes);
+      }
+    }
   }
   return {
     n,
@@ -234,5 +249,6 @@ export async function conditionalNll(prior: LoadedPrior, songs: readonly SongCod
     unconditioned: sums.unconditioned / sums.codes,
     shuffled: sums.shuffled / sums.codes,
     perSong,
+    ...(S === 0 ? { oneShuffled } : {}),
   };
 }

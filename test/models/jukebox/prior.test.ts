@@ -163,6 +163,10 @@ describe('conditional NLL', () => {
     // shuffled: position 0 of every window is wrong (a gets saw = 4, b gets square = 3)
     expect(two.shuffled).toBeCloseTo(((3 * T - 3) * right + 3 * wrong) / (3 * T), 10);
     expect(two.perSong.map((p) => p.id)).toEqual(['a', 'b']);
+    // one condition at a time: the rule reads only the timbre, so shuffling it alone is the full shuffle, the others nothing
+    expect(two.oneShuffled!.timbre).toEqual(two.perSong.map((p) => p.shuffled));
+    expect(two.oneShuffled!.key).toEqual(two.perSong.map((p) => p.conditioned));
+    expect(two.oneShuffled!.tempo).toEqual(two.perSong.map((p) => p.conditioned));
   });
 });
 
