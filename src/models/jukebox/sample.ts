@@ -32,14 +32,14 @@ import { isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig } from './
 import { LEVELS, type Level, levelHop } from './vqvae.ts';
 
 /** A window's conditioning on the host: `cond` (B·3) and, with lyrics, `text` (B·lyrics) for the top prior; `upper` (B·T/ratio) for upsamplers. */
-export interface PriorInputs {
+interface PriorInputs {
   cond?: Int32Array;
   text?: Int32Array;
   upper?: Int32Array;
 }
 
 /** Cached decoding of B rows: prefill a window, then one position at a time. */
-export interface CachedDecoder {
+interface CachedDecoder {
   /** Logits (B, T, K) of the window `ids` (B·T), and the cache of its positions. */
   prefill(ids: Int32Array, ctx: PriorInputs): Promise<Float32Array>;
   /** Logits (B, K) at window position `pos` (≥ 1) given `prev` (B), the codes at pos − 1; writes pos into the cache. */
