@@ -403,7 +403,7 @@ export function register(program: Command): void {
             );
           }
           const audioSeconds = 2 * o.n * o.seconds;
-          process.stdout.write(`top codes for ${audioSeconds} s of audio in ${r.sampleSeconds.toFixed(1)} s → ${o.out}\n`);
+          process.stdout.write(`sampled and decoded ${audioSeconds} s of audio in ${r.sampleSeconds.toFixed(1)} s → ${o.out}\n`);
         } finally {
           await prior.close();
         }
