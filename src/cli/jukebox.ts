@@ -10,14 +10,21 @@ import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
 import { loadVQVAE } from '../models/jukebox/codec.ts';
-import { conditionalNll, drawRequests, judgeReconstructions, measureConditioning, rates } from '../models/jukebox/conditioning.ts';
+import {
+  conditionalNll,
+  drawRequests,
+  judgeReconstructions,
+  measureConditioning,
+  type NllArms,
+  rates,
+} from '../models/jukebox/conditioning.ts';
 import { type Music, readMusic } from '../models/jukebox/data.ts';
 import { scoreReconstruction } from '../models/jukebox/eval.ts';
 import { readCodes } from '../models/jukebox/kind.ts';
-import { closeLevels, encodeAll, encodeSongs, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
-import { conditionIds } from '../models/jukebox/prior.ts';
-import { loadPrior, sampleCodes } from '../models/jukebox/sample.ts';
-import { LEVELS, type Level } from '../models/jukebox/vqvae.ts';
+import { closeLevels, encodeAll, encodeSongs, type Levels, loadLevels, parseCodes } from '../models/jukebox/levels.ts';
+import { conditionIds, lyricsIds } from '../models/jukebox/prior.ts';
+import { type LoadedPrior, loadPrior, sampleChain } from '../models/jukebox/sample.ts';
+import { LEVELS, type Level, levelHop } from '../models/jukebox/vqvae.ts';
 import { collect, count, number, positive, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
@@ -116,15 +123,24 @@ export function register(program: Command): void {
     .description('a music dataset → codes at every level, one JSON line per song (what tony train prior reads)')
     .option('--data <path>', 'a music manifest or WAV folder (repeatable)', collect, [])
     .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .option('--levels <list>', 'which levels to encode, comma-separated (a top prior needs only top)', 'bottom,middle,top')
     .requiredOption('--out <file>', 'output codes corpus (.jsonl)');
   for (const o of runtimeOptions()) corpus.addOption(o);
-  corpus.action(async (o: RuntimeFlags & { data: string[]; out: string }) => {
+  corpus.action(async (o: RuntimeFlags & { data: string[]; levels: string; out: string }) => {
     if (!o.data.length)
       throw new TonyError('usage', 'encode-corpus needs --data <music>', 'e.g. --data data/music (tony audio corpus --kind music)');
+    const wanted = o.levels.split(',').map((l) => l.trim());
+    const bad = wanted.find((l) => !LEVELS.includes(l as Level));
+    if (bad !== undefined || wanted.length === 0)
+      throw new TonyError('usage', `--levels: '${bad ?? ''}' is not a level`, 'e.g. --levels top or --levels bottom,middle,top');
     await checkWritable(o.out, 'file');
-    const levels = await loadLevels(o.models, { device: o.device as 'cpu', threads: o.threads });
+    const levels: Partial<Levels> = {};
     try {
-      const music = await readMusic(o.data, levels.bottom.cfg.sampleRate);
+      for (const l of wanted as Level[]) levels[l] = await loadVQVAE(join(o.models, l), { device: o.device as 'cpu', threads: o.threads });
+      const rates = new Set(Object.values(levels).map((l) => l.cfg.sampleRate));
+      if (rates.size > 1)
+        throw new TonyError('checkpoint', `${o.models}: the levels were trained at different rates (${[...rates].join(', ')} Hz)`);
+      const music = await readMusic(o.data, levels[wanted[0] as Level]!.cfg.sampleRate);
       for (const n of music.notes) process.stderr.write(`tony: ${n}\n`);
       const bar = progressBar('encode', 's');
       const songs = await encodeSongs(levels, music, bar.update);
@@ -143,79 +159,119 @@ export function register(program: Command): void {
       '--models <dir>',
       'a directory with bottom/, middle/, top/ VQ-VAE levels and prior-top/, prior-middle/, prior-bottom/' + MODELS_HINT,
     )
+    .option('--top-prior <dir>', 'the top prior to use instead of <models>/prior-top (e.g. one with lyrics)')
     .option('--timbre <name>', 'melody instrument: sine, triangle, square, saw, organ, pluck, bell')
     .option('--key <key>', 'e.g. "D minor"')
     .option('--tempo <bpm>', 'beats per minute', positive('tempo'))
+    .option('--lyrics <text>', 'what is sung or said (a top prior trained with lyrics)')
     .option('--seconds <s>', 'length of the sample', positive('seconds'), 8)
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
     .option('--level <level>', 'stop at this level and decode its codes with its own decoder (top, middle, bottom)', 'bottom')
     .option('--seed <n>', 'sampling seed', count('seed'), 1)
+    .option('--no-cache', 'recompute every window for every code (no KV cache): slower, the same codes')
     .option('--codes <file>', 'also write the sampled codes (JSON, as tony jukebox encode)')
     .requiredOption('--out <file>', 'output WAV');
   for (const o of runtimeOptions()) sample.addOption(o);
   sample.action(
     async (
       o: RuntimeFlags & {
+        topPrior?: string;
         timbre?: string;
         key?: string;
         tempo?: number;
+        lyrics?: string;
         seconds: number;
         temperature: number;
         level: string;
         seed: number;
+        cache: boolean;
         codes?: string;
         out: string;
       },
     ) => {
       if (!LEVELS.includes(o.level as Level)) throw new TonyError('usage', `--level must be bottom, middle or top, got '${o.level}'`);
+      const stopAt = o.level as Level;
       const cond = Int32Array.from(conditionIds({ timbre: o.timbre, key: o.key, tempo: o.tempo }));
       await checkWritable(o.out, 'file');
       if (o.codes) await checkWritable(o.codes, 'file');
       const rt = { device: o.device as 'cpu', threads: o.threads };
-      const levels = await loadLevels(o.models, rt);
+      const decoder = await loadVQVAE(join(o.models, stopAt), rt);
+      const priors: Partial<Record<Level, LoadedPrior>> = {};
       try {
-        const sr = levels.bottom.cfg.sampleRate;
+        const chain = [...LEVELS].reverse().slice(0, 3 - LEVELS.indexOf(stopAt)); // top first
+        for (const l of chain) priors[l] = await loadPrior(l === 'top' && o.topPrior ? o.topPrior : join(o.models, `prior-${l}`), rt);
+        const lyrics = priors.top!.cfg.lyrics;
+        if (o.lyrics !== undefined && lyrics === 0)
+          throw new TonyError(
+            'usage',
+            'this top prior was trained without lyrics',
+            'pass --top-prior <a prior trained with --set lyrics=…>, or drop --lyrics',
+          );
+        const sr = decoder.cfg.sampleRate;
         const samples = Math.round(o.seconds * sr);
-        const codes: Partial<Record<Level, number[]>> = {};
-        let upper: Int32Array | undefined;
-        const stop = LEVELS.length - LEVELS.indexOf(o.level as Level); // top first
-        for (const level of [...LEVELS].reverse().slice(0, stop)) {
-          const prior = await loadPrior(join(o.models, `prior-${level}`), rt);
-          try {
-            const n = Math.ceil(samples / levels[level].hop);
-            const bar = progressBar(`${level} prior`, 'codes');
-            const t0 = performance.now();
-            const [row] = await sampleCodes(prior, {
-              length: n,
-              batch: 1,
-              ...(upper ? { upper: [upper] } : { cond }),
-              temperature: o.temperature,
-              seed: o.seed,
-              onProgress: bar.update,
-            });
-            bar.stop();
-            const secs = (performance.now() - t0) / 1000;
-            const audioSeconds = (n * levels[level].hop) / sr;
+        let bar: ReturnType<typeof progressBar> | undefined;
+        let barLevel: Level | undefined;
+        const { codes, audio } = await sampleChain({
+          priors,
+          decoder,
+          samples,
+          batch: 1,
+          cond,
+          ...(lyrics > 0 ? { text: Int32Array.from(lyricsIds(o.lyrics, lyrics)) } : {}),
+          stopAt,
+          temperature: o.temperature,
+          seed: o.seed,
+          cache: o.cache,
+          onProgress: (level, p) => {
+            if (level !== barLevel) {
+              barLevel = level;
+              bar = progressBar(`${level} prior`, 'codes');
+            }
+            bar!.update(p);
+          },
+          onLevel: (level, r) => {
+            bar?.stop();
+            const audioSeconds = (r.codes * levelHop(level)) / sr;
             process.stderr.write(
-              `tony: ${level}: ${n} codes in ${secs.toFixed(1)} s (${(audioSeconds / secs).toFixed(3)} s of audio per second)\n`,
+              `tony: ${level}: ${r.codes} codes in ${r.seconds.toFixed(1)} s (${(audioSeconds / r.seconds).toFixed(3)} s of audio per second)\n`,
             );
-            upper = row!;
-            codes[level] = Array.from(row!);
-          } finally {
-            await prior.close();
-          }
+          },
+        });
+        await writeWav(o.out, { sampleRate: sr, channels: [Float64Array.from(audio[0]!)] });
+        if (o.codes) {
+          const levels = Object.fromEntries(Object.entries(codes).map(([l, rows]) => [l, Array.from(rows[0]!)]));
+          await writeFileAtomic(o.codes, JSON.stringify({ sampleRate: sr, samples, levels }) + '\n');
         }
-        const y = (await levels[o.level as Level].decode(upper!)).subarray(0, samples);
-        await writeWav(o.out, { sampleRate: sr, channels: [Float64Array.from(y)] });
-        if (o.codes) await writeFileAtomic(o.codes, JSON.stringify({ sampleRate: sr, samples, levels: codes }) + '\n');
         process.stdout.write(
-          `${o.seconds} s of music at ${sr} Hz (${o.timbre ?? 'any timbre'}, ${o.key ?? 'any key'}, ${o.tempo ? `${o.tempo} bpm` : 'any tempo'}) → ${o.out}\n`,
+          `${o.seconds} s of music at ${sr} Hz (${o.timbre ?? 'any timbre'}, ${o.key ?? 'any key'}, ${o.tempo ? `${o.tempo} bpm` : 'any tempo'}${o.lyrics ? `, lyrics "${o.lyrics}"` : ''}) → ${o.out}\n`,
         );
       } finally {
-        await closeLevels(levels);
+        for (const p of Object.values(priors)) await p.close();
+        await decoder.close();
       }
     },
   );
+
+  const nllCmd = jukebox
+    .command('nll')
+    .description('does the top prior use its conditions? held-out NLL with the right, no and shuffled conditions (or lyrics)')
+    .requiredOption('--prior <dir>', 'a top prior (tony train prior --level top)')
+    .requiredOption('--codes <file>', 'the codes corpus it was trained on (encode-corpus): its held-out songs are scored')
+    .option('--out <file>', 'also write the per-song NLLs as JSON');
+  for (const o of runtimeOptions()) nllCmd.addOption(o);
+  nllCmd.action(async (o: { prior: string; codes: string; out?: string; device?: string; threads?: number }) => {
+    if (o.out) await checkWritable(o.out, 'file');
+    const prior = await loadPrior(o.prior, { device: o.device as 'cpu', threads: o.threads });
+    try {
+      if (prior.cfg.level !== 'top')
+        throw new TonyError('usage', `${o.prior} is the ${prior.cfg.level} upsampler; only the top prior has conditions`);
+      const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
+      process.stdout.write(nllReport(c));
+      if (o.out) await writeFileAtomic(o.out, JSON.stringify({ prior: o.prior, codes: o.codes, ...c }, null, 2) + '\n');
+    } finally {
+      await prior.close();
+    }
+  });
 
   const evalCmd = jukebox
     .command('eval <runs...>')
@@ -332,9 +388,7 @@ export function register(program: Command): void {
           if (o.codes) {
             const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
             ceiling.nll = c;
-            process.stdout.write(
-              `held-out top codes: ${c.conditioned.toFixed(3)} nats/code with their conditions, ${c.unconditioned.toFixed(3)} without (${c.n} songs)\n`,
-            );
+            process.stdout.write(nllReport(c));
           }
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(
@@ -349,7 +403,7 @@ export function register(program: Command): void {
             );
           }
           const audioSeconds = 2 * o.n * o.seconds;
-          process.stdout.write(`top codes for ${audioSeconds} s of audio in ${r.sampleSeconds.toFixed(1)} s → ${o.out}\n`);
+          process.stdout.write(`sampled and decoded ${audioSeconds} s of audio in ${r.sampleSeconds.toFixed(1)} s → ${o.out}\n`);
         } finally {
           await prior.close();
         }
@@ -358,6 +412,24 @@ export function register(program: Command): void {
       }
     },
   );
+}
+
+/** The three arms of conditionalNll, and the paired per-song differences against the right conditions. */
+function nllReport(c: NllArms): string {
+  /** "+mean (sd …; right lower in k of n)" of per-song NLLs `v` minus the right conditions'. */
+  const paired = (v: readonly number[]) => {
+    const d = v.map((x, i) => x - c.perSong[i]!.conditioned);
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length - 1));
+    return `${mean >= 0 ? '+' : ''}${mean.toFixed(4)} (sd ${sd.toFixed(4)} over songs; right lower in ${d.filter((x) => x > 0).length} of ${d.length})`;
+  };
+  const lines = [
+    `held-out top codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code`,
+    `  unconditioned − right ${paired(c.perSong.map((s) => s.unconditioned))}`,
+    `  shuffled − right ${paired(c.perSong.map((s) => s.shuffled))}`,
+    ...Object.entries(c.oneShuffled ?? {}).map(([name, v]) => `  only the ${name} shuffled − right ${paired(v)}`),
+  ];
+  return lines.join('\n') + '\n';
 }
 
 /** The sample rate a VQ-VAE run was trained at (its config.json). */

@@ -18,8 +18,9 @@ import { prng } from '../../random.ts';
 import type { LoadedVQVAE } from './codec.ts';
 import type { Song } from './data.ts';
 import type { SongCodes } from './levels.ts';
-import { conditionIds } from './prior.ts';
-import { type LoadedPrior, sampleCodes } from './sample.ts';
+import { conditionIds, lyricsIds } from './prior.ts';
+import { type LoadedPrior, sampleChain } from './sample.ts';
+import type { Level } from './vqvae.ts';
 
 export interface Request {
   key: string;
@@ -54,7 +55,7 @@ export function drawRequests(n: number, seed: number): Request[] {
 }
 
 /** Judge one audio sample against a request. */
-function judge(x: Float32Array, sampleRate: number, request: Request, conditioned: boolean): Judged {
+export function judge(x: Float32Array, sampleRate: number, request: Request, conditioned: boolean): Judged {
   const k = estimateKey(x, sampleRate);
   const want = parseKey(request.key);
   const rel = want.mode === 'major' ? { tonic: (want.tonic + 9) % 12, mode: 'minor' } : { tonic: (want.tonic + 3) % 12, mode: 'major' };
@@ -79,7 +80,7 @@ export interface ConditioningResult {
   summary: Record<'conditioned' | 'unconditioned', { keyExact: number; keyRelative: number; tempoClose: number; tempoMetrical: number }>;
   /** Audio of each sample (conditioned first), for listening. */
   audio: Float32Array[];
-  /** Seconds of compute for the top codes of all samples. */
+  /** Seconds of compute for the codes of all samples and their decoding. */
   sampleSeconds: number;
 }
 
@@ -98,29 +99,24 @@ export async function measureConditioning(
   },
 ): Promise<ConditioningResult> {
   const sr = top.cfg.sampleRate;
-  const n = Math.ceil((o.seconds * sr) / top.hop);
   const cond = Int32Array.from([
     ...requests.flatMap((q) => conditionIds(q)),
     ...requests.flatMap(() => [0, 0, 0]), // the baseline: every condition "none"
   ]);
   const t0 = performance.now();
-  const common = { batch: 2 * requests.length, temperature: o.temperature ?? 1, seed: o.seed ?? 0, onProgress: o.onProgress };
-  let rows = await sampleCodes(prior, { ...common, length: n, cond });
-  let decoder = top;
-  if (o.chain) {
-    // middle | top, then bottom | middle: hops 32 and 8, 4 codes under each code above
-    rows = await sampleCodes(o.chain.middle, { ...common, length: 4 * n, upper: rows });
-    rows = await sampleCodes(o.chain.bottom, { ...common, length: 16 * n, upper: rows });
-    decoder = o.chain.decoder;
-  }
+  const { audio } = await sampleChain({
+    priors: { top: prior, ...(o.chain ? { middle: o.chain.middle, bottom: o.chain.bottom } : {}) },
+    decoder: o.chain ? o.chain.decoder : top,
+    stopAt: o.chain ? 'bottom' : 'top',
+    samples: Math.round(o.seconds * sr),
+    batch: 2 * requests.length,
+    cond,
+    temperature: o.temperature ?? 1,
+    seed: o.seed ?? 0,
+    ...(o.onProgress ? { onProgress: (_level: Level, p: Progress) => o.onProgress!(p) } : {}),
+  });
   const sampleSeconds = (performance.now() - t0) / 1000;
-  const audio: Float32Array[] = [];
-  const judged: Judged[] = [];
-  for (const [i, row] of rows.entries()) {
-    const x = (await decoder.decode(row)).slice(0, Math.round(o.seconds * sr));
-    audio.push(x);
-    judged.push(judge(x, sr, requests[i % requests.length]!, i < requests.length));
-  }
+  const judged = audio.map((x, i) => judge(x, sr, requests[i % requests.length]!, i < requests.length));
   const rate = (arm: boolean, f: keyof Pick<Judged, 'keyExact' | 'keyRelative' | 'tempoClose' | 'tempoMetrical'>) => {
     const js = judged.filter((j) => j.conditioned === arm);
     return js.filter((j) => j[f]).length / js.length;
@@ -162,37 +158,97 @@ export function rates(js: readonly Judged[]) {
   };
 }
 
+/** Mean NLL (nats per code) of held-out top codes under one way of conditioning them. */
+export interface NllArms {
+  /** Songs, and windows over all of them. */
+  n: number;
+  windows: number;
+  /** Each song with its own conditions (or lyrics). */
+  conditioned: number;
+  /** Every condition "none" (no lyrics). */
+  unconditioned: number;
+  /** Each song with another held-out song's conditions (or lyrics): song i takes song i + ⌊n/2⌋'s. */
+  shuffled: number;
+  /** Per song, for paired comparisons. */
+  perSong: Array<{ id: string; conditioned: number; unconditioned: number; shuffled: number }>;
+  /**
+   * Without lyrics: the same with only one condition taken from the other song (the rest the
+   * song's own) — which of timbre, key and tempo the prior reads. Per song, like `perSong`.
+   */
+  oneShuffled?: Record<'timbre' | 'key' | 'tempo', number[]>;
+}
+
 /**
  * How much the top prior uses its conditions: mean NLL (nats per code) of held-out songs' top
- * codes — one window from the middle of each — given their true timbre/key/tempo, and given "none".
- * A prior that ignores its conditions scores the same twice.
+ * codes — every whole window of T codes (windows start every T codes) — given their true
+ * conditions, given "none", and given another song's. For a prior with lyrics the lyrics are what
+ * varies (the metadata stays each song's own); otherwise timbre, key and tempo. A prior that
+ * ignores its conditions scores the same three times; one that uses them scores the right ones
+ * lowest, and the shuffled ones worst when a wrong condition misleads it.
  */
-export async function conditionalNll(
-  prior: LoadedPrior,
-  songs: readonly SongCodes[],
-): Promise<{ n: number; conditioned: number; unconditioned: number }> {
+export async function conditionalNll(prior: LoadedPrior, songs: readonly SongCodes[]): Promise<NllArms> {
   const T = prior.cfg.context;
   const K = prior.cfg.codes;
+  const S = prior.cfg.lyrics;
   const usable = songs.filter((s) => s.top.length >= T);
   if (usable.length === 0) throw new TonyError('data', `no held-out song has ${T} top codes`);
-  const ids = Int32Array.from(
-    usable.flatMap((s) => s.top.slice(Math.floor((s.top.length - T) / 2), Math.floor((s.top.length - T) / 2) + T)),
-  );
-  const nll = async (cond: Int32Array) => {
-    const logits = await prior.logits(ids, usable.length, { cond });
+  if (S > 0 && usable.some((s) => !s.lyrics)) throw new TonyError('data', 'this prior reads lyrics: every held-out song needs them');
+  const own = (s: SongCodes) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo });
+  /** Mean NLL of one song's windows with condition ids `cond` and lyrics `text`. */
+  const nll = async (song: SongCodes, cond: number[], text: string | undefined) => {
+    const W = Math.floor(song.top.length / T);
+    const ids = Int32Array.from(song.top.slice(0, W * T));
+    const ctx = {
+      cond: Int32Array.from(Array.from({ length: W }, () => cond).flat()),
+      ...(S > 0 ? { text: Int32Array.from(Array.from({ length: W }, () => lyricsIds(text, S)).flat()) } : {}),
+    };
+    const logits = await prior.logits(ids, W, ctx);
     let total = 0;
-    for (let r = 0; r < usable.length * T; r++) {
+    for (let r = 0; r < W * T; r++) {
       let max = -Infinity;
       for (let k = 0; k < K; k++) max = Math.max(max, logits[r * K + k]!);
       let z = 0;
       for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k]! - max);
       total += max + Math.log(z) - logits[r * K + ids[r]!]!;
     }
-    return total / (usable.length * T);
+    return { total, codes: W * T };
   };
+  const n = usable.length;
+  const sums = { conditioned: 0, unconditioned: 0, shuffled: 0, codes: 0 };
+  const perSong: NllArms['perSong'] = [];
+  const oneShuffled: Required<NllArms>['oneShuffled'] = { timbre: [], key: [], tempo: [] };
+  for (const [i, s] of usable.entries()) {
+    const other = usable[(i + Math.floor(n / 2)) % n]!;
+    const arms =
+      S > 0
+        ? { conditioned: [own(s), s.lyrics], unconditioned: [own(s), undefined], shuffled: [own(s), other.lyrics] }
+        : { conditioned: [own(s), undefined], unconditioned: [conditionIds({}), undefined], shuffled: [own(other), undefined] };
+    const row = { id: s.id, conditioned: 0, unconditioned: 0, shuffled: 0 };
+    for (const arm of ['conditioned', 'unconditioned', 'shuffled'] as const) {
+      const [cond, text] = arms[arm] as [number[], string | undefined];
+      const r = await nll(s, cond, text);
+      sums[arm] += r.total;
+      row[arm] = r.total / r.codes;
+      if (arm === 'conditioned') sums.codes += r.codes;
+    }
+    perSong.push(row);
+    if (S === 0) {
+      const mine = own(s);
+      const theirs = own(other);
+      for (const [c, name] of (['timbre', 'key', 'tempo'] as const).entries()) {
+        const mixed = mine.map((v, j) => (j === c ? theirs[j]! : v));
+        const r = await nll(s, mixed, undefined);
+        oneShuffled[name].push(r.total / r.codes);
+      }
+    }
+  }
   return {
-    n: usable.length,
-    conditioned: await nll(Int32Array.from(usable.flatMap((s) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo })))),
-    unconditioned: await nll(Int32Array.from(usable.flatMap(() => conditionIds({})))),
+    n,
+    windows: sums.codes / T,
+    conditioned: sums.conditioned / sums.codes,
+    unconditioned: sums.unconditioned / sums.codes,
+    shuffled: sums.shuffled / sums.codes,
+    perSong,
+    ...(S === 0 ? { oneShuffled } : {}),
   };
 }

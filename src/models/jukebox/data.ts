@@ -19,6 +19,12 @@ export interface Song {
   tempo?: number;
   /** The melody's instrument, when the dataset says. */
   timbre?: string;
+  /**
+   * The transcript of a speech clip (the lyrics the top prior can read). Only entries without a
+   * key have lyrics: the music corpus's `text` is a caption of its own metadata (key, tempo,
+   * timbres), which would hand the prior its conditions as text.
+   */
+  lyrics?: string;
 }
 
 export interface Music {
@@ -57,6 +63,7 @@ export async function readMusic(paths: readonly string[], sampleRate: number): P
         ...(typeof e.key === 'string' ? { key: e.key } : {}),
         ...(typeof e.tempo === 'number' ? { tempo: e.tempo } : {}),
         ...(typeof timbres?.melody === 'string' ? { timbre: timbres.melody } : {}),
+        ...(typeof e.text === 'string' && e.key === undefined ? { lyrics: e.text } : {}),
       });
     }
   }

@@ -17,7 +17,7 @@ import type { ModelKind, TrainSetup } from '../index.ts';
 import { loadVQVAE } from './codec.ts';
 import { type Music, readMusic, trainCrops, valCrops } from './data.ts';
 import type { SongCodes } from './levels.ts';
-import { conditionIds, isUpsampler, Prior, type PriorConfig, priorConfig, upperOf } from './prior.ts';
+import { conditionIds, isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig, upperOf } from './prior.ts';
 import { loadPrior } from './sample.ts';
 import { hopOf, LEVELS, VQVAE, VQVAE_PRESETS, type VQVAEConfig, vqvaeConfig } from './vqvae.ts';
 
@@ -99,8 +99,19 @@ export async function readCodes(paths: readonly string[]): Promise<{ train: Song
         throw new TonyError('data', `${p}:${i + 1}: not JSON (${(err as Error).message})`, 'make the file with tony jukebox encode-corpus');
       }
       for (const l of LEVELS)
-        if (!Array.isArray(v[l]))
-          throw new TonyError('data', `${p}:${i + 1}: song '${v.id}' has no ${l} codes`, 'make the file with tony jukebox encode-corpus');
+        if (v[l] !== undefined && !Array.isArray(v[l]))
+          throw new TonyError(
+            'data',
+            `${p}:${i + 1}: song '${v.id}': ${l} must be a list of codes`,
+            'make the file with tony jukebox encode-corpus',
+          );
+      if (!LEVELS.some((l) => v[l]?.length))
+        throw new TonyError(
+          'data',
+          `${p}:${i + 1}: song '${v.id}' has no codes at any level`,
+          'make the file with tony jukebox encode-corpus',
+        );
+      for (const l of LEVELS) v[l] ??= [];
       songs.push(v);
     });
   }
@@ -118,6 +129,9 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
   const up = isUpsampler(cfg);
   const r = cfg.ratio;
   for (const s of [...data.train, ...data.val]) {
+    for (const l of up ? [level, upperOf(level)] : [level])
+      if (s[l].length === 0)
+        throw new TonyError('data', `song '${s.id}' has no ${l} codes`, `encode them: tony jukebox encode-corpus --levels ${l},…`);
     if (s[level].length < T)
       throw new TonyError(
         'data',
@@ -127,9 +141,16 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
     if (s[level].some((c) => c >= cfg.codes))
       throw new TonyError('data', `song '${s.id}' has ${level} codes ≥ codes=${cfg.codes}`, `--set codes=<the VQ-VAE's codebook size>`);
   }
-  /** Window [s, s + T) of a song: ids, and the upper codes or condition ids. */
+  if (cfg.lyrics > 0 && !data.train.some((s) => s.lyrics))
+    throw new TonyError(
+      'data',
+      'this prior reads lyrics (lyrics > 0) but no training song has any',
+      'encode a speech corpus (tony audio corpus --kind speech), or --set lyrics=0',
+    );
+  /** Window [s, s + T) of a song: ids, the upper codes or condition ids, and lyrics ids. */
   const window = (song: SongCodes, s: number, drop: () => boolean) => ({
     ids: song[level].slice(s, s + T),
+    text: cfg.lyrics > 0 ? lyricsIds(drop() ? undefined : song.lyrics, cfg.lyrics) : [],
     extra: up
       ? song[upperOf(level)].slice(s / r, (s + T) / r)
       : conditionIds({
@@ -159,13 +180,24 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
             ws.flatMap((w) => w.extra),
           ),
         }),
+    ...(cfg.lyrics > 0
+      ? {
+          text: hostTensor(
+            'int64',
+            [B, cfg.lyrics],
+            ws.flatMap((w) => w.text),
+          ),
+        }
+      : {}),
   });
   return {
     trace() {
       const prior = new Prior(cfg);
       const ids = input('ids', [B, T], 'int64');
       const extra = up ? input('upper', [B, T / r], 'int64') : input('cond', [B, 3], 'int64');
-      return { ps: prior.ps, loss: prior.loss(ids, up ? { upper: extra } : { cond: extra }), data: [ids, extra] };
+      const text = cfg.lyrics > 0 ? input('text', [B, cfg.lyrics], 'int64') : undefined;
+      const loss = prior.loss(ids, up ? { upper: extra } : { cond: extra, ...(text ? { text } : {}) });
+      return { ps: prior.ps, loss, data: text ? [ids, extra, text] : [ids, extra] };
     },
     // Training: song, offset (a multiple of the ratio, so the upper codes line up) and dropped
     // conditions drawn by (seed, step). Validation: held-out songs from their middles, all conditions.

@@ -71,13 +71,15 @@ export function parseCodes(value: unknown, source: string): CodesFile {
   return { sampleRate: v.sampleRate!, samples: Number(v.samples ?? 0), levels: v.levels };
 }
 
-/** One song's codes at every level, with its conditions and its split: a line of a codes corpus. */
+/** One song's codes at every level (empty where a level was not encoded), with its conditions and its split: a line of a codes corpus. */
 export interface SongCodes {
   id: string;
   split: 'train' | 'val';
   timbre?: string;
   key?: string;
   tempo?: number;
+  /** What is sung or said (the speech corpus's transcript): the top prior's lyrics. */
+  lyrics?: string;
   top: number[];
   middle: number[];
   bottom: number[];
@@ -88,28 +90,34 @@ export interface SongCodes {
  * the VQ-VAE's held-out songs stay held out from the priors too.
  */
 export async function encodeSongs(
-  levels: Levels,
+  levels: Partial<Levels>,
   music: Music,
   onProgress?: (p: { done: number; total: number; info?: Record<string, string> }) => void,
 ): Promise<SongCodes[]> {
+  // Only the levels given are encoded (a top prior needs only top codes); the others stay empty.
+  const present = LEVELS.filter((l) => levels[l]);
+  if (present.length === 0) throw new TonyError('usage', 'encodeSongs needs at least one VQ-VAE level');
+  const sr = levels[present[0]!]!.cfg.sampleRate;
   const all = [...music.train.map((s) => ({ s, split: 'train' as const })), ...music.val.map((s) => ({ s, split: 'val' as const }))];
-  const total = all.reduce((n, { s }) => n + s.samples.length, 0) / levels.bottom.cfg.sampleRate;
+  const total = all.reduce((n, { s }) => n + s.samples.length, 0) / sr;
   const out: SongCodes[] = [];
   let done = 0;
   for (const { s, split } of all) {
-    const c = await encodeAll(levels, s.samples);
-    const { timbre, key, tempo } = s;
+    const c: Partial<Record<Level, number[]>> = {};
+    for (const l of present) c[l] = Array.from(await levels[l]!.encode(s.samples));
+    const { timbre, key, tempo, lyrics } = s;
     out.push({
       id: s.id,
       split,
       ...(timbre ? { timbre } : {}),
       ...(key ? { key } : {}),
       ...(tempo ? { tempo } : {}),
-      top: c.levels.top!,
-      middle: c.levels.middle!,
-      bottom: c.levels.bottom!,
+      ...(lyrics ? { lyrics } : {}),
+      top: c.top ?? [],
+      middle: c.middle ?? [],
+      bottom: c.bottom ?? [],
     });
-    done += s.samples.length / levels.bottom.cfg.sampleRate;
+    done += s.samples.length / sr;
     onProgress?.({ done: Math.round(done), total: Math.round(total), info: { songs: String(out.length) } });
   }
   return out;

@@ -23,12 +23,35 @@
  *  - The upsamplers are conditioned on the upper codes only, not on the song's metadata.
  *  - Each condition is replaced by "none" (id 0) with probability `condDrop` in training, so one
  *    model also samples unconditioned — the baseline the conditioning is measured against.
+ *  - Lyrics (`lyrics` > 0, the speech corpus's transcripts): as the paper, a transformer encoder over
+ *    the text's characters (here UTF-8 bytes, bidirectional, `textLayers` deep) whose last layer every
+ *    prior layer reads through cross-attention. The paper aligns a window of lyrics to each window
+ *    of audio; the corpus's clips are a few seconds, so each window sees its clip's whole
+ *    transcript. The transcript is dropped (to the start byte alone) with probability `condDrop`.
+ *
+ * Sampling with a KV cache (`prefill`, `step`): the window's first positions run once as a whole
+ * window, which also returns every layer's keys and values; each later position runs alone
+ * against them (SelfAttention.forwardCached), so a code costs one position, not a window.
  */
 
 import { parseKey } from '../../audio/estimate.ts';
 import { TIMBRES } from '../../audio/music.ts';
 import { resolveConfig } from '../../config.ts';
-import { Conv1d, ConvTranspose1d, crossEntropy, Embedding, LayerNorm, Linear, MLP, ParamSet, SelfAttention } from '../../engine/nn.ts';
+import {
+  arange,
+  Conv1d,
+  ConvTranspose1d,
+  CrossAttention,
+  crossEntropy,
+  Embedding,
+  type KVCache,
+  keyPaddingMask,
+  LayerNorm,
+  Linear,
+  MLP,
+  ParamSet,
+  SelfAttention,
+} from '../../engine/nn.ts';
 import * as T from '../../engine/ops/index.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
@@ -53,6 +76,10 @@ const PRIOR_DEFAULTS = {
   condDepth: 2,
   /** Probability that each metadata condition is dropped to "none" in a training example. */
   condDrop: 0.2,
+  /** Top prior: transcript bytes the lyrics encoder reads (0: no lyrics encoder; longer text is cut). */
+  lyrics: 0,
+  /** Transformer layers of the lyrics encoder. */
+  textLayers: 2,
 };
 export type PriorConfig = typeof PRIOR_DEFAULTS & { level: Level };
 
@@ -60,9 +87,13 @@ export function priorConfig(overrides: Record<string, unknown> = {}): Readonly<P
   const cfg = resolveConfig('prior', PRIOR_DEFAULTS, overrides);
   if (!['top', 'middle', 'bottom'].includes(cfg.level))
     throw new TonyError('config', `prior: level must be top, middle or bottom, got ${JSON.stringify(cfg.level)}`, '--level top');
-  for (const k of ['codes', 'context', 'dModel', 'nHead', 'nLayer', 'ratio', 'condDepth'] as const) {
+  for (const k of ['codes', 'context', 'dModel', 'nHead', 'nLayer', 'ratio', 'condDepth', 'textLayers'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new TonyError('config', `prior: ${k} must be a positive integer, got ${cfg[k]}`);
   }
+  if (!Number.isInteger(cfg.lyrics) || cfg.lyrics < 0)
+    throw new TonyError('config', `prior: lyrics must be a whole number of transcript bytes (0: none), got ${cfg.lyrics}`);
+  if (cfg.lyrics > 0 && cfg.level !== 'top')
+    throw new TonyError('config', `prior: lyrics condition the top prior only, not the ${cfg.level} upsampler`, '--set lyrics=0');
   if (cfg.context % cfg.ratio !== 0)
     throw new TonyError(
       'config',
@@ -116,24 +147,92 @@ export function conditionIds(c: Conditions): [number, number, number] {
   return [timbre, key, tempo];
 }
 
+/** Lyrics ids: 0 pads, 1 starts every transcript (so no row's keys are all padding), 2 + byte. */
+const TEXT = { pad: 0, start: 1, offset: 2, vocab: 256 + 2 };
+
+/**
+ * A transcript as `length` lyrics ids: the start id, its UTF-8 bytes (cut to fit), padding.
+ * `undefined` (no lyrics, or dropped) is the start id alone.
+ */
+export function lyricsIds(text: string | undefined, length: number): number[] {
+  const out = new Array<number>(length).fill(TEXT.pad);
+  out[0] = TEXT.start;
+  const bytes = new TextEncoder().encode(text ?? '');
+  for (let i = 0; i < Math.min(bytes.length, length - 1); i++) out[i + 1] = TEXT.offset + bytes[i]!;
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The network
+
+/** Cross-attention keys and values of every prior layer over the encoded lyrics, and the lyrics' mask. */
+export interface LyricsContext {
+  kv: KVCache[];
+  /** (B, 1, 1, S) additive: MASK on padding. */
+  mask: Tensor;
+}
 
 class Block {
   readonly ln1: LayerNorm;
   readonly attn: SelfAttention;
+  /** Lyrics: attention over the encoded transcript, between self-attention and the MLP. */
+  readonly cross: { ln: LayerNorm; attn: CrossAttention } | undefined;
   readonly ln2: LayerNorm;
   readonly mlp: MLP;
-  constructor(ps: ParamSet, name: string, cfg: Readonly<PriorConfig>) {
+  constructor(ps: ParamSet, name: string, cfg: Readonly<PriorConfig>, causal = true) {
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer); // GPT-2's scaled init of residual projections
     this.ln1 = new LayerNorm(ps, `${name}.ln1`, cfg.dModel);
-    this.attn = new SelfAttention(ps, `${name}.attn`, cfg.dModel, cfg.nHead, { projStd });
+    this.attn = new SelfAttention(ps, `${name}.attn`, cfg.dModel, cfg.nHead, { projStd, causal });
+    if (causal && cfg.lyrics > 0)
+      this.cross = {
+        ln: new LayerNorm(ps, `${name}.ln_x`, cfg.dModel),
+        attn: new CrossAttention(ps, `${name}.xattn`, cfg.dModel, cfg.dModel, cfg.nHead),
+      };
     this.ln2 = new LayerNorm(ps, `${name}.ln2`, cfg.dModel);
     this.mlp = new MLP(ps, `${name}.mlp`, cfg.dModel, 4 * cfg.dModel, projStd);
   }
-  forward(x: Tensor): Tensor {
-    const h = T.add(x, this.attn.forward(this.ln1.forward(x)));
+  /** x (B, T, C) → (B, T, C), and this layer's keys and values (B, nh, T, hs) for a cache. */
+  forward(x: Tensor, text?: { kv: KVCache; mask: Tensor }, valid?: Tensor): { y: Tensor; kv: KVCache } {
+    const a = this.attn.forwardWithKV(this.ln1.forward(x), valid);
+    return { y: this.rest(T.add(x, a.y), text), kv: { k: a.k, v: a.v } };
+  }
+  /** One position per row, x (B, 1, C) at pos (B), against the cache of the window's earlier positions. */
+  step(x: Tensor, pos: Tensor, cache: KVCache, text?: { kv: KVCache; mask: Tensor }): { y: Tensor; kv: KVCache } {
+    const a = this.attn.forwardCached(this.ln1.forward(x), pos, cache);
+    return { y: this.rest(T.add(x, a.y), text), kv: a.cache };
+  }
+  private rest(h: Tensor, text?: { kv: KVCache; mask: Tensor }): Tensor {
+    if (this.cross && text) h = T.add(h, this.crossAttend(this.cross.ln.forward(h), text));
     return T.add(h, this.mlp.forward(this.ln2.forward(h)));
+  }
+  /** CrossAttention.forwardKV with an additive mask built once for all layers. x (B, T, C) → (B, T, C). */
+  private crossAttend(x: Tensor, text: { kv: KVCache; mask: Tensor }): Tensor {
+    const c = this.cross!.attn;
+    const [B, Tn] = x.shape as [number, number, number];
+    const q = T.transpose(T.reshape(c.q.forward(x), [B, Tn, c.nHead, c.hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const att = T.add(T.mul(T.matmul(q, T.transposeLast(text.kv.k)), 1 / Math.sqrt(c.hs)), text.mask); // (B, nh, T, S)
+    const y = T.matmul(T.softmax(att), text.kv.v); // (B, nh, T, hs)
+    return c.proj.forward(T.reshape(T.transpose(y, [0, 2, 1, 3]), [B, Tn, c.dim]));
+  }
+}
+
+/** The lyrics encoder: transcript ids (B, S) → (B, S, C), bidirectional over the real bytes. */
+class LyricsEncoder {
+  readonly emb: Embedding;
+  readonly pos: Tensor;
+  readonly blocks: Block[] = [];
+  readonly lnF: LayerNorm;
+  constructor(ps: ParamSet, cfg: Readonly<PriorConfig>) {
+    this.emb = new Embedding(ps, 'text.emb', TEXT.vocab, cfg.dModel);
+    this.pos = ps.param('text.pos', [cfg.lyrics, cfg.dModel], { kind: 'normal', std: 0.01 });
+    for (let i = 0; i < cfg.textLayers; i++) this.blocks.push(new Block(ps, `text.h.${i}`, cfg, false));
+    this.lnF = new LayerNorm(ps, 'text.ln_f', cfg.dModel);
+  }
+  forward(text: Tensor): { h: Tensor; valid: Tensor } {
+    const valid = T.greater(text, TEXT.pad); // (B, S) bool
+    let h = T.add(this.emb.forward(text), this.pos); // (B, S, C)
+    for (const b of this.blocks) h = b.forward(h, undefined, valid).y;
+    return { h: this.lnF.forward(h), valid };
   }
 }
 
@@ -165,6 +264,13 @@ class Conditioner {
   }
 }
 
+/** What a window is conditioned on: condition ids (B, 3) and lyrics ids (B, lyrics) for the top prior, the upper codes (B, T/ratio) for upsamplers. */
+export interface PriorContext {
+  cond?: Tensor;
+  text?: Tensor;
+  upper?: Tensor;
+}
+
 export class Prior {
   readonly ps = new ParamSet();
   readonly tok: Embedding;
@@ -172,6 +278,7 @@ export class Prior {
   readonly conds: { timbre: Embedding; key: Embedding; tempo: Embedding } | undefined;
   readonly start: Tensor | undefined;
   readonly conditioner: Conditioner | undefined;
+  readonly lyrics: LyricsEncoder | undefined;
   readonly blocks: Block[] = [];
   readonly lnF: LayerNorm;
   readonly head: Linear;
@@ -189,6 +296,7 @@ export class Prior {
         key: new Embedding(this.ps, 'cond.key', CONDITION_TABLES.key, C),
         tempo: new Embedding(this.ps, 'cond.tempo', CONDITION_TABLES.tempo, C),
       };
+      if (cfg.lyrics > 0) this.lyrics = new LyricsEncoder(this.ps, cfg);
     }
     for (let i = 0; i < cfg.nLayer; i++) this.blocks.push(new Block(this.ps, `h.${i}`, cfg));
     this.lnF = new LayerNorm(this.ps, 'ln_f', C);
@@ -197,10 +305,20 @@ export class Prior {
 
   /**
    * Logits (B, T, K) of a window: `ids` (B, T) int64 the window's codes (position i predicts
-   * ids[:, i] from ids[:, < i]); `cond` (B, 3) int64 condition ids (top) or `upper` (B, T/ratio)
-   * int64 the level above's codes over the same time (upsamplers).
+   * ids[:, i] from ids[:, < i]); `ctx.cond` (B, 3) int64 condition ids and, with lyrics, `ctx.text`
+   * (B, lyrics) int64 (top), or `ctx.upper` (B, T/ratio) int64 the level above's codes over the
+   * same time (upsamplers).
    */
-  forward(ids: Tensor, ctx: { cond?: Tensor; upper?: Tensor }): Tensor {
+  forward(ids: Tensor, ctx: PriorContext): Tensor {
+    return this.prefill(ids, ctx).logits;
+  }
+
+  /**
+   * The window's logits (B, T, K), every layer's keys and values (B, nh, T, hs) — a cache whose
+   * positions < i are right once ids[:, < i] are — and what `step` needs besides: the
+   * conditioner's vector per position (B, T, C) (upsamplers) and the lyrics' context (top).
+   */
+  prefill(ids: Tensor, ctx: PriorContext): { logits: Tensor; kv: KVCache[]; extra?: Tensor; lyrics?: LyricsContext } {
     const cfg = this.cfg;
     const [B, Tn] = ids.shape as [number, number];
     if (Tn !== cfg.context) throw new TonyError('shape', `prior: windows are ${cfg.context} codes, got ${Tn}`);
@@ -215,15 +333,55 @@ export class Prior {
       first = T.expand(T.reshape(this.start!, [1, 1, cfg.dModel]), [B, 1, cfg.dModel]);
       extra = this.conditioner!.forward(ctx.upper);
     }
+    const lyrics = this.encodeLyrics(ctx.text);
     const prev = this.tok.forward(T.slice(ids, 1, 0, Tn - 1)); // (B, T − 1, C)
     let x = T.add(T.concat([first, prev], 1), this.pos); // (B, T, C)
     if (extra) x = T.add(x, extra);
-    for (const b of this.blocks) x = b.forward(x);
-    return this.head.forward(this.lnF.forward(x)); // (B, T, K)
+    const kv: KVCache[] = [];
+    for (const [j, b] of this.blocks.entries()) {
+      const o = b.forward(x, lyrics && { kv: lyrics.kv[j]!, mask: lyrics.mask });
+      x = o.y;
+      kv.push(o.kv);
+    }
+    return { logits: this.head.forward(this.lnF.forward(x)), kv, ...(extra ? { extra } : {}), ...(lyrics ? { lyrics } : {}) };
+  }
+
+  /**
+   * One position per row with the cache (B, nh, T, hs per layer) of the window's earlier
+   * positions: `prev` (B) int64 the code at position pos − 1, `pos` (B) int64 the position in the
+   * window (≥ 1: position 0 is the condition's, always in a prefill), `extra` (B, T, C) the
+   * prefill's conditioner vectors (upsamplers), `lyrics` the prefill's lyrics context (top).
+   * → logits (B, K) and the cache with position pos written.
+   */
+  step(prev: Tensor, pos: Tensor, kv: KVCache[], o: { extra?: Tensor; lyrics?: LyricsContext } = {}): { logits: Tensor; kv: KVCache[] } {
+    const cfg = this.cfg;
+    const B = prev.shape[0]!;
+    let x = T.add(this.tok.forward(prev), T.gather(this.pos, pos)); // (B, C)
+    if (o.extra) {
+      // the conditioner's vector at pos: a one-hot row (B, 1, T) times (B, T, C)
+      const at = T.cast(T.equal(T.reshape(pos, [B, 1]), T.reshape(arange(cfg.context), [1, cfg.context])), 'float32'); // (B, T)
+      x = T.add(x, T.reshape(T.matmul(T.reshape(at, [B, 1, cfg.context]), o.extra), [B, cfg.dModel]));
+    }
+    let h = T.reshape(x, [B, 1, cfg.dModel]); // (B, 1, C)
+    const out: KVCache[] = [];
+    for (const [j, b] of this.blocks.entries()) {
+      const r = b.step(h, pos, kv[j]!, o.lyrics && { kv: o.lyrics.kv[j]!, mask: o.lyrics.mask });
+      h = r.y;
+      out.push(r.kv);
+    }
+    return { logits: T.reshape(this.head.forward(this.lnF.forward(h)), [B, cfg.codes]), kv: out };
+  }
+
+  /** The lyrics' cross-attention keys and values for every layer, and their mask; none without lyrics. */
+  private encodeLyrics(text: Tensor | undefined): LyricsContext | undefined {
+    if (!this.lyrics) return undefined;
+    if (!text) throw new TonyError('usage', `this top prior reads lyrics: it needs lyrics ids (B, ${this.cfg.lyrics})`);
+    const { h, valid } = this.lyrics.forward(text);
+    return { kv: this.blocks.map((b) => b.cross!.attn.contextKV(h)), mask: keyPaddingMask(valid) };
   }
 
   /** Mean cross-entropy (nats per code) of the window's codes. */
-  loss(ids: Tensor, ctx: { cond?: Tensor; upper?: Tensor }): Tensor {
+  loss(ids: Tensor, ctx: PriorContext): Tensor {
     const [B, Tn] = ids.shape as [number, number];
     const logits = this.forward(ids, ctx);
     return crossEntropy(T.reshape(logits, [B * Tn, this.cfg.codes]), T.reshape(ids, [B * Tn]));

@@ -1,33 +1,59 @@
 /**
  * A trained prior (prior.ts) loaded for sampling, and ancestral, windowed sampling:
  *
- *   top codes    ~ p(top | timbre, key, tempo)          windows of T, sliding by T/2
- *   middle codes ~ p(middle | top)                      the upsampler, window by window
+ *   top codes    ~ p(top | timbre, key, tempo[, lyrics])  windows of T, sliding by T/2
+ *   middle codes ~ p(middle | top)                        the upsampler, window by window
  *   bottom codes ~ p(bottom | middle)
  *   audio        = the bottom VQ-VAE's decoder (bottom codes)
  *
  * Windowed sampling: the first window samples all T positions; each later window starts T/2
- * further on, takes its first half from what was already sampled and samples the second half. A
- * position is sampled by running the window (every position recomputed — no KV cache) and drawing
- * from the softmax of its logits at `temperature`. Rows of a batch are independent samples.
+ * further on, takes its first half from what was already sampled and samples the second half.
+ * With a KV cache (the default for a loaded prior): each window is prefilled once (its logits
+ * and every layer's keys and values, kept in the runtime), then each position runs alone against
+ * the cache. Without (`cache: false`, or a stand-in prior that only has `logits`): the whole window
+ * is recomputed for every position. Both draw from the softmax of the position's logits at
+ * `temperature` with the same uniforms, so they sample the same codes. Rows of a batch are
+ * independent samples.
  */
 import { basename, resolve } from 'node:path';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
+import type { KVCache } from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
 import { loadWeights, runOnWeights } from '../../engine/state.ts';
-import { input } from '../../engine/tensor.ts';
+import { input, type Tensor } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import { prng } from '../../random.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
-import { isUpsampler, Prior, type PriorConfig, priorConfig } from './prior.ts';
+import type { LoadedVQVAE } from './codec.ts';
+import { isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig } from './prior.ts';
+import { LEVELS, type Level, levelHop } from './vqvae.ts';
+
+/** A window's conditioning on the host: `cond` (B·3) and, with lyrics, `text` (B·lyrics) for the top prior; `upper` (B·T/ratio) for upsamplers. */
+interface PriorInputs {
+  cond?: Int32Array;
+  text?: Int32Array;
+  upper?: Int32Array;
+}
+
+/** Cached decoding of B rows: prefill a window, then one position at a time. */
+interface CachedDecoder {
+  /** Logits (B, T, K) of the window `ids` (B·T), and the cache of its positions. */
+  prefill(ids: Int32Array, ctx: PriorInputs): Promise<Float32Array>;
+  /** Logits (B, K) at window position `pos` (≥ 1) given `prev` (B), the codes at pos − 1; writes pos into the cache. */
+  step(prev: Int32Array, pos: number): Promise<Float32Array>;
+  /** Free the cache held in the runtime. */
+  release(): Promise<void>;
+}
 
 export interface LoadedPrior extends LoadedModel {
   readonly cfg: Readonly<PriorConfig>;
-  /** Logits (B, T, K) of B windows; `cond` (B·3) for the top prior, `upper` (B·T/ratio) for upsamplers. */
-  logits(ids: Int32Array, batch: number, ctx: { cond?: Int32Array; upper?: Int32Array }): Promise<Float32Array>;
+  /** Logits (B, T, K) of B windows. */
+  logits(ids: Int32Array, batch: number, ctx: PriorInputs): Promise<Float32Array>;
+  /** A cached decoder for `batch` rows (absent on stand-ins: sampling then recomputes windows). */
+  decoder?(batch: number): Promise<CachedDecoder>;
 }
 
 export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<LoadedPrior> {
@@ -37,8 +63,71 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
   const cfg = priorConfig(ck.config.model);
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
   await loadWeights(runtime, ck.params);
-  const graphs = new Map<number, { session: Session; prior: Prior }>();
   const T = cfg.context;
+  const top = !isUpsampler(cfg);
+  /** The window's conditioning as graph inputs, and as host feeds. */
+  const ctxInputs = (B: number) => ({
+    ...(top ? { cond: input('cond', [B, 3], 'int64') } : { upper: input('upper', [B, T / cfg.ratio], 'int64') }),
+    ...(cfg.lyrics > 0 ? { text: input('text', [B, cfg.lyrics], 'int64') } : {}),
+  });
+  const ctxFeeds = (B: number, ctx: PriorInputs): Record<string, HostTensor> => {
+    const need = (name: 'cond' | 'upper' | 'text', n: number) => {
+      const v = ctx[name];
+      if (!v || v.length !== B * n)
+        throw new TonyError('usage', `the ${cfg.level} prior needs ${name} ids (${B} × ${n}), got ${v?.length ?? 'none'}`);
+      return hostTensor('int64', [B, n], v);
+    };
+    return {
+      ...(top ? { cond: need('cond', 3) } : { upper: need('upper', T / cfg.ratio) }),
+      ...(cfg.lyrics > 0 ? { text: need('text', cfg.lyrics) } : {}),
+    };
+  };
+  const windows = new Map<number, { session: Session; prior: Prior }>();
+  const decoders = new Map<number, { prefill: Session; step: Session; prior: Prior; stateNames: string[] }>();
+  let uid = 0;
+  /** Prefill and step graphs for B rows; the cache and the step's other inputs live in the runtime (`stateNames`). */
+  const decoderGraphs = async (B: number) => {
+    let g = decoders.get(B);
+    if (g) return g;
+    const prior = new Prior(cfg);
+    const ids = input('ids', [B, T], 'int64');
+    const ctx = ctxInputs(B);
+    const pre = prior.prefill(ids, ctx);
+    const names = (kv: KVCache[], tag: string) =>
+      Object.fromEntries(
+        kv.flatMap((c, j) => [
+          [`${tag}k${j}`, c.k],
+          [`${tag}v${j}`, c.v],
+        ]),
+      );
+    const preOut: Record<string, Tensor> = {
+      logits: pre.logits,
+      ...names(pre.kv, 'cache.'),
+      ...(pre.extra ? { extra: pre.extra } : {}),
+      ...(pre.lyrics ? { ...names(pre.lyrics.kv, 'lyrics.'), 'lyrics.mask': pre.lyrics.mask } : {}),
+    };
+    const prefill = await runtime.load(exportOnnx([ids, ...Object.values(ctx), ...prior.ps.inputs], preOut, { name: 'prior_prefill' }));
+    // The step graph reads everything the prefill left in the runtime, by the same names.
+    const like = (name: string) => input(name, preOut[name]!.shape, preOut[name]!.dtype);
+    const kvIn = (tag: string, n: number) => Array.from({ length: n }, (_, j) => ({ k: like(`${tag}k${j}`), v: like(`${tag}v${j}`) }));
+    const cache = kvIn('cache.', cfg.nLayer);
+    const prev = input('prev', [B], 'int64');
+    const pos = input('position', [B], 'int64'); // not 'pos': the positional table's name
+    const extra = pre.extra ? like('extra') : undefined;
+    const lyrics = pre.lyrics ? { kv: kvIn('lyrics.', cfg.nLayer), mask: like('lyrics.mask') } : undefined;
+    const st = prior.step(prev, pos, cache, { ...(extra ? { extra } : {}), ...(lyrics ? { lyrics } : {}) });
+    const stateIns = [
+      ...cache.flatMap((c) => [c.k, c.v]),
+      ...(extra ? [extra] : []),
+      ...(lyrics ? [...lyrics.kv.flatMap((c) => [c.k, c.v]), lyrics.mask] : []),
+    ];
+    const step = await runtime.load(
+      exportOnnx([prev, pos, ...stateIns, ...prior.ps.inputs], { logits: st.logits, ...names(st.kv, 'next.') }, { name: 'prior_step' }),
+    );
+    g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits') };
+    decoders.set(B, g);
+    return g;
+  };
   return {
     kind: 'jukebox-prior',
     id: opts.id ?? basename(resolve(dir)),
@@ -46,19 +135,45 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
     provider: runtime.description,
     cfg,
     async logits(ids, B, ctx) {
-      let g = graphs.get(B);
+      let g = windows.get(B);
       if (!g) {
         const prior = new Prior(cfg);
         const idsT = input('ids', [B, T], 'int64');
-        const extra = isUpsampler(cfg) ? input('upper', [B, T / cfg.ratio], 'int64') : input('cond', [B, 3], 'int64');
-        const logits = prior.forward(idsT, isUpsampler(cfg) ? { upper: extra } : { cond: extra });
-        g = { session: await runtime.load(exportOnnx([idsT, extra, ...prior.ps.inputs], { logits }, { name: 'prior_window' })), prior };
-        graphs.set(B, g);
+        const c = ctxInputs(B);
+        const logits = prior.forward(idsT, c);
+        g = {
+          session: await runtime.load(exportOnnx([idsT, ...Object.values(c), ...prior.ps.inputs], { logits }, { name: 'prior_window' })),
+          prior,
+        };
+        windows.set(B, g);
       }
-      const feeds: Record<string, HostTensor> = isUpsampler(cfg)
-        ? { ids: hostTensor('int64', [B, T], ids), upper: hostTensor('int64', [B, T / cfg.ratio], ctx.upper!) }
-        : { ids: hostTensor('int64', [B, T], ids), cond: hostTensor('int64', [B, 3], ctx.cond!) };
+      const feeds = { ids: hostTensor('int64', [B, T], ids), ...ctxFeeds(B, ctx) };
       return (await runOnWeights(runtime, g.session, g.prior.ps, feeds)).logits!.data as Float32Array;
+    },
+    async decoder(B) {
+      const g = await decoderGraphs(B);
+      // State keys of this decoder alone: two samplings of one prior at once keep separate caches.
+      const id = uid++;
+      const state = Object.fromEntries(g.stateNames.map((n) => [n, `jukebox-prior.${id}.${n}`]));
+      const nextState = Object.fromEntries(
+        Array.from({ length: cfg.nLayer }, (_, j) => [
+          [`next.k${j}`, state[`cache.k${j}`]!],
+          [`next.v${j}`, state[`cache.v${j}`]!],
+        ]).flat(),
+      );
+      return {
+        release: () => runtime.dropState(Object.values(state)),
+        async prefill(ids, ctx) {
+          const feeds = { ids: hostTensor('int64', [B, T], ids), ...ctxFeeds(B, ctx) };
+          const out = await runOnWeights(runtime, g.prefill, g.prior.ps, feeds, { update: state, fetch: ['logits'] });
+          return out.logits!.data as Float32Array;
+        },
+        async step(prev, p) {
+          const feeds = { prev: hostTensor('int64', [B], prev), position: hostTensor('int64', [B], new Array<number>(B).fill(p)) };
+          const out = await runOnWeights(runtime, g.step, g.prior.ps, feeds, { state, update: nextState, fetch: ['logits'] });
+          return out.logits!.data as Float32Array;
+        },
+      };
     },
     close: () => runtime.close(),
   };
@@ -71,10 +186,14 @@ export interface SampleOptions {
   batch: number;
   /** Condition ids per row, (batch · 3): the top prior. */
   cond?: Int32Array;
+  /** Lyrics ids per row, (batch · lyrics), from `lyricsIds`: a top prior with lyrics (default: none). */
+  text?: Int32Array;
   /** The level above's codes per row, each ≥ length / ratio long: upsamplers. */
   upper?: Int32Array[];
   temperature?: number;
   seed?: number;
+  /** Use the KV cache when the prior has one (default true); false recomputes every window. */
+  cache?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
@@ -101,6 +220,7 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
   const cfg = prior.cfg;
   const { batch: B, length: n } = o;
   const T = cfg.context;
+  const K = cfg.codes;
   const temperature = o.temperature ?? 1;
   if (!(temperature >= 0)) throw new TonyError('usage', `temperature must be ≥ 0, got ${temperature}`);
   if (!Number.isInteger(n) || n < 1) throw new TonyError('usage', `length must be a positive integer, got ${n}`);
@@ -110,6 +230,9 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
     if (short >= 0)
       throw new TonyError('usage', `row ${short} has ${o.upper[short]!.length} upper codes; ${n} codes need ${Math.ceil(n / cfg.ratio)}`);
   } else if (!o.cond || o.cond.length !== 3 * B) throw new TonyError('usage', `the top prior needs condition ids for ${B} rows`);
+  const noLyrics = () => Int32Array.from(Array.from({ length: B }, () => lyricsIds(undefined, cfg.lyrics)).flat());
+  const text = cfg.lyrics > 0 ? (o.text ?? noLyrics()) : undefined;
+  if (text && text.length !== B * cfg.lyrics) throw new TonyError('usage', `lyrics ids must be ${B} × ${cfg.lyrics}, got ${text.length}`);
   const r = prng(o.seed ?? 0);
   // Pad every row to whole windows; the padding is sampled and then cut.
   const half = T / 2;
@@ -120,19 +243,107 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
     padded.set(u.subarray(0, Math.min(u.length, padded.length)));
     return padded;
   });
+  const dec = o.cache !== false && prior.decoder ? await prior.decoder(B) : undefined;
   let done = 0;
   const t0 = performance.now();
-  for (let s = 0; s + T <= total; s += half) {
-    const from = s === 0 ? 0 : half; // positions of this window still to sample
-    const upper = upperRows && Int32Array.from(upperRows.flatMap((u) => Array.from(u.subarray(s / cfg.ratio, (s + T) / cfg.ratio))));
-    for (let i = from; i < T; i++) {
-      const ids = Int32Array.from(rows.flatMap((row) => Array.from(row.subarray(s, s + T))));
-      const logits = await prior.logits(ids, B, upper ? { upper } : { cond: o.cond! });
-      for (let b = 0; b < B; b++) rows[b]![s + i] = draw(logits, (b * T + i) * cfg.codes, cfg.codes, temperature, r.next());
-      done++;
-      const secs = (performance.now() - t0) / 1000;
-      o.onProgress?.({ done: Math.min(done, n), total: n, info: { 'codes/s': ((done * B) / secs).toFixed(1) } });
+  /** Sample position i of the window at s for every row, from logits whose row b starts at offset(b). */
+  const take = (logits: Float32Array, s: number, i: number, offset: (b: number) => number) => {
+    for (let b = 0; b < B; b++) rows[b]![s + i] = draw(logits, offset(b), K, temperature, r.next());
+    done++;
+    const secs = (performance.now() - t0) / 1000;
+    o.onProgress?.({ done: Math.min(done, n), total: n, info: { 'codes/s': ((done * B) / secs).toFixed(1) } });
+  };
+  try {
+    for (let s = 0; s + T <= total; s += half) {
+      const from = s === 0 ? 0 : half; // positions of this window still to sample
+      const window = () => Int32Array.from(rows.flatMap((row) => Array.from(row.subarray(s, s + T))));
+      const ctx: PriorInputs = {
+        ...(upperRows
+          ? { upper: Int32Array.from(upperRows.flatMap((u) => Array.from(u.subarray(s / cfg.ratio, (s + T) / cfg.ratio)))) }
+          : { cond: o.cond! }),
+        ...(text ? { text } : {}),
+      };
+      if (dec) {
+        // Positions ≥ from are not sampled yet (zeros): causal attention never reads them for the logits at from.
+        take(await dec.prefill(window(), ctx), s, from, (b) => (b * T + from) * K);
+        for (let i = from + 1; i < T; i++) {
+          const prev = Int32Array.from(rows, (row) => row[s + i - 1]!);
+          take(await dec.step(prev, i), s, i, (b) => b * K);
+        }
+      } else {
+        for (let i = from; i < T; i++) take(await prior.logits(window(), B, ctx), s, i, (b) => (b * T + i) * K);
+      }
     }
+  } finally {
+    await dec?.release();
   }
   return rows.map((row) => row.slice(0, n));
+}
+
+export interface ChainOptions {
+  /** The priors, top first: `top` always, `middle` and `bottom` down to `stopAt`. */
+  priors: Partial<Record<Level, LoadedPrior>>;
+  /** The VQ-VAE level whose decoder turns the last codes into audio: `stopAt`'s. */
+  decoder: LoadedVQVAE;
+  /** Audio samples per row (at the decoder's rate). */
+  samples: number;
+  batch: number;
+  /** Condition ids per row (batch · 3), from `conditionIds`. */
+  cond: Int32Array;
+  /** Lyrics ids per row (batch · lyrics), when the top prior reads lyrics. */
+  text?: Int32Array;
+  /** The last level sampled (default bottom); its decoder makes the audio. */
+  stopAt?: Level;
+  temperature?: number;
+  seed?: number;
+  cache?: boolean;
+  /** Progress of each level's sampling, and when a level is done, its compute. */
+  onProgress?: (level: Level, p: Progress) => void;
+  onLevel?: (level: Level, r: { codes: number; seconds: number }) => void;
+}
+
+export interface ChainResult {
+  /** Codes per level sampled, one row per sample. */
+  codes: Partial<Record<Level, Int32Array[]>>;
+  /** Audio per row, `samples` long. */
+  audio: Float32Array[];
+}
+
+/**
+ * Ancestral sampling, the one loop the CLI, the server and the conditioning measurement share:
+ * the top prior under the conditions, then each upsampler on the codes above, down to `stopAt`,
+ * then that level's decoder. Every level samples ⌈samples / hop⌉ codes per row.
+ */
+export async function sampleChain(o: ChainOptions): Promise<ChainResult> {
+  const stopAt = o.stopAt ?? 'bottom';
+  if (o.decoder.cfg.level !== stopAt)
+    throw new TonyError(
+      'usage',
+      `the decoder is the ${o.decoder.cfg.level} level; sampling stops at ${stopAt}, whose decoder makes the audio`,
+    );
+  const order = [...LEVELS].reverse(); // top, middle, bottom
+  const codes: Partial<Record<Level, Int32Array[]>> = {};
+  let upper: Int32Array[] | undefined;
+  for (const level of order.slice(0, order.indexOf(stopAt) + 1)) {
+    const prior = o.priors[level];
+    if (!prior) throw new TonyError('usage', `sampling down to ${stopAt} needs the ${level} prior (prior-${level}/)`);
+    if (prior.cfg.level !== level) throw new TonyError('checkpoint', `the ${level} prior given is a ${prior.cfg.level} prior`);
+    const t0 = performance.now();
+    const length = Math.ceil(o.samples / levelHop(level));
+    const rows = await sampleCodes(prior, {
+      length,
+      batch: o.batch,
+      ...(upper ? { upper } : { cond: o.cond, ...(o.text ? { text: o.text } : {}) }),
+      ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.cache !== undefined ? { cache: o.cache } : {}),
+      onProgress: (p) => o.onProgress?.(level, p),
+    });
+    o.onLevel?.(level, { codes: length, seconds: (performance.now() - t0) / 1000 });
+    codes[level] = rows;
+    upper = rows;
+  }
+  const audio: Float32Array[] = [];
+  for (const row of upper!) audio.push((await o.decoder.decode(row)).slice(0, o.samples));
+  return { codes, audio };
 }

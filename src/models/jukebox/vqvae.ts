@@ -82,6 +82,14 @@ export const VQVAE_PRESETS: Record<string, Partial<VQVAEConfig>> = {
   small: {},
   paper: { sampleRate: 44100, width: 64, depth: 4, codes: 2048, codeWidth: 64, segment: 8192 },
   tiny: { width: 8, depth: 1, codes: 16, codeWidth: 4, segment: 512 },
+  /**
+   * The top level this machine can train until its codes carry pitch (docs/results/jukebox.md):
+   * `small`'s top level (depth 3) reached only a stationary 62.5 Hz comb in 150 steps at ~4.7 s a
+   * step. Depth 1 makes a step about 2.5× cheaper (the residual stacks at L/2 and L/4 dominate),
+   * so the same CPU time buys more steps; 128 codes because a 65,536-sample batch has only 512 top
+   * codes, which leaves 256 codes near the restart threshold (1 assignment per batch) all the time.
+   */
+  top: { level: 'top', depth: 1, codes: 128, segment: 16384 },
 };
 
 export function vqvaeConfig(overrides: Record<string, unknown> = {}): Readonly<VQVAEConfig> {
@@ -113,6 +121,8 @@ export function vqvaeConfig(overrides: Record<string, unknown> = {}): Readonly<V
 }
 
 export const hopOf = (cfg: Readonly<VQVAEConfig>) => LEVEL_HOPS[cfg.level];
+/** Samples per code of a level (8, 32, 128). */
+export const levelHop = (level: Level) => LEVEL_HOPS[level];
 /** Stride-2 stages: log₂ hop. */
 const downsOf = (cfg: Readonly<VQVAEConfig>) => Math.log2(hopOf(cfg));
 

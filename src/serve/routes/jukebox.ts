@@ -24,7 +24,7 @@ import { magnitude, stft } from '../../audio/stft.ts';
 import { decodeWav, encodeWav, toMono } from '../../audio/wav.ts';
 import { encodeAll, type Levels, loadLevels } from '../../models/jukebox/levels.ts';
 import { conditionIds } from '../../models/jukebox/prior.ts';
-import { type LoadedPrior, loadPrior, sampleCodes } from '../../models/jukebox/sample.ts';
+import { type LoadedPrior, loadPrior, sampleChain } from '../../models/jukebox/sample.ts';
 import { LEVELS, type Level } from '../../models/jukebox/vqvae.ts';
 import { prng } from '../../random.ts';
 import { inside } from '../../studio/runs.ts';
@@ -211,22 +211,12 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
           const sr = levels.bottom.cfg.sampleRate;
           const samples = Math.round(seconds(b) * sr);
           await ctx.withSlot(async () => {
-            // As `tony jukebox sample`: the top prior under the conditions, then each upsampler on the level above.
-            const codes: Partial<Record<Level, number[]>> = {};
-            let upper: Int32Array | undefined;
-            for (const level of PRIORS) {
-              const prior = await priorOf(m.name, m.dir, level);
-              const [row] = await sampleCodes(prior, {
-                length: Math.ceil(samples / levels[level].hop),
-                batch: 1,
-                ...(upper ? { upper: [upper] } : { cond }),
-                temperature,
-                seed,
-              });
-              upper = row!;
-              codes[level] = Array.from(row!);
-            }
-            const y = (await levels.bottom.decode(upper!)).subarray(0, samples);
+            // The loop `tony jukebox sample` runs: the top prior under the conditions, then each upsampler.
+            const priors: Partial<Record<Level, LoadedPrior>> = {};
+            for (const level of PRIORS) priors[level] = await priorOf(m.name, m.dir, level);
+            const r = await sampleChain({ priors, decoder: levels.bottom, samples, batch: 1, cond, temperature, seed });
+            const codes = Object.fromEntries(Object.entries(r.codes).map(([l, rows]) => [l, Array.from(rows[0]!)]));
+            const y = r.audio[0]!;
             const codebooks = Object.fromEntries(LEVELS.map((l) => [l, levels[l].cfg.codes]));
             ctx.send(200, { sampleRate: sr, samples, codes, codebooks, wav: b64wav(y, sr), spectrogram: b64png(y, sr, 'sample') });
           });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav, writeWav } from '../../../src/audio/wav.ts';
 import { saveCheckpoint } from '../../../src/engine/checkpoint.ts';
 import { input } from '../../../src/engine/tensor.ts';
+import { Prior, priorConfig } from '../../../src/models/jukebox/prior.ts';
 import { LEVELS, VQVAE, vqvaeConfig } from '../../../src/models/jukebox/vqvae.ts';
 import { tony } from '../../tony.ts';
 
@@ -24,6 +25,18 @@ beforeAll(async () => {
       config: { kind: 'vqvae', model: { ...cfg } },
       state: { step: 0 },
       params: { ...m.ps.initialize(1), ...m.buffers.initialize(1) },
+    });
+  }
+  // priors initialised here (no training): the sampling loop's plumbing, not its quality
+  for (const level of LEVELS) {
+    const cfg = priorConfig({ level, codes: 8, context: 16, dModel: 16, nHead: 2, nLayer: 1, condDepth: 1 });
+    const p = new Prior(cfg);
+    const ids = input('ids', [1, cfg.context], 'int64');
+    p.forward(ids, level === 'top' ? { cond: input('cond', [1, 3], 'int64') } : { upper: input('upper', [1, 4], 'int64') });
+    await saveCheckpoint(join(dir, 'models', `prior-${level}`), {
+      config: { kind: 'jukebox-prior', model: { ...cfg } },
+      state: { step: 0 },
+      params: p.ps.initialize(2),
     });
   }
   // 1.5 s at 16 kHz: resampled to the models' 8 kHz → 12,000 samples
@@ -96,6 +109,48 @@ describe('tony jukebox encode | decode', () => {
       join(dir, 'y.wav'),
     ]);
     expect(level.stderr).toMatch(/--level must be bottom, middle or top, got 'upper'/);
+  });
+});
+
+describe('tony jukebox sample', () => {
+  it('samples every level at its token rate, the same codes with and without the KV cache, and refuses lyrics a prior cannot read', async () => {
+    const models = join(dir, 'models');
+    const run = (out: string, ...extra: string[]) =>
+      tony([
+        'jukebox',
+        'sample',
+        '--models',
+        models,
+        '--key',
+        'D minor',
+        '--tempo',
+        '120',
+        '--seconds',
+        '0.5',
+        '--seed',
+        '4',
+        '--codes',
+        join(dir, `${out}.json`),
+        '--out',
+        join(dir, `${out}.wav`),
+        '--threads',
+        '1',
+        ...extra,
+      ]);
+    const cached = await run('s1');
+    expect(cached.status, cached.stderr).toBe(0);
+    expect(cached.stderr).toMatch(/top: 32 codes in/);
+    const plain = await run('s2', '--no-cache');
+    expect(plain.status, plain.stderr).toBe(0);
+    const a = JSON.parse(await readFile(join(dir, 's1.json'), 'utf8'));
+    const b = JSON.parse(await readFile(join(dir, 's2.json'), 'utf8'));
+    expect([a.levels.bottom.length, a.levels.middle.length, a.levels.top.length]).toEqual([500, 125, 32]); // ⌈4000 / hop⌉
+    expect(a.levels).toEqual(b.levels);
+    expect((await readWav(join(dir, 's1.wav'))).channels[0]!.length).toBe(4000);
+    const lyrics = await run('s3', '--lyrics', 'la la la');
+    expect(lyrics.status).not.toBe(0);
+    expect(lyrics.stderr).toMatch(/this top prior was trained without lyrics/);
+    expect(lyrics.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

@@ -154,6 +154,19 @@ describe('conditional NLL', () => {
     const wrong = Math.log(Math.exp(10) + K - 1); // −log softmax of a 0 logit
     expect(r.conditioned).toBeCloseTo(right, 10);
     expect(r.unconditioned).toBeCloseTo(((T - 1) * right + wrong) / T, 10); // "none" (0) names code 0 at position 0
+    // two songs, each given the other's timbre when shuffled: position 0 is wrong in both
+    const other: SongCodes = { ...song, id: 'b', timbre: 'saw', top: Array.from({ length: 2 * T }, (_, j) => 4 + j) }; // saw = 4; two windows
+    const two = await conditionalNll(rulePrior('top', T, K), [song, other]);
+    expect([two.n, two.windows]).toEqual([2, 3]);
+    // b's second window starts at code 4 + T, which its position 0 (the timbre's code, 4) never names
+    expect(two.conditioned).toBeCloseTo(((3 * T - 1) * right + wrong) / (3 * T), 10);
+    // shuffled: position 0 of every window is wrong (a gets saw = 4, b gets square = 3)
+    expect(two.shuffled).toBeCloseTo(((3 * T - 3) * right + 3 * wrong) / (3 * T), 10);
+    expect(two.perSong.map((p) => p.id)).toEqual(['a', 'b']);
+    // one condition at a time: the rule reads only the timbre, so shuffling it alone is the full shuffle, the others nothing
+    expect(two.oneShuffled!.timbre).toEqual(two.perSong.map((p) => p.shuffled));
+    expect(two.oneShuffled!.key).toEqual(two.perSong.map((p) => p.conditioned));
+    expect(two.oneShuffled!.tempo).toEqual(two.perSong.map((p) => p.conditioned));
   });
 });
 
@@ -202,11 +215,13 @@ describe('a top prior that learns its conditioning', () => {
     }
   });
 
-  it('names a codes corpus line that is not JSON, and one without codes', async () => {
+  it('names a codes corpus line that is not JSON, one without codes, and one whose codes are not a list', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"id":"a","split":"train","top":[1],"middle":[1],"bottom":[1]}\nnot json\n');
     await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:2: not JSON/);
-    await writeFile(bad, '{"id":"a","split":"train","top":[1],"middle":[1]}\n');
-    await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:1: song 'a' has no bottom codes/);
+    await writeFile(bad, '{"id":"a","split":"train","top":[],"middle":[]}\n');
+    await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:1: song 'a' has no codes at any level/);
+    await writeFile(bad, '{"id":"a","split":"train","top":5}\n');
+    await expect(readCodes([bad])).rejects.toThrow(/bad\.jsonl:1: song 'a': top must be a list of codes/);
   });
 });
