@@ -21,7 +21,7 @@ import { buildScene, parseCaption } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
 import { mean, stderr, truthCloud } from '../pointe/eval.ts';
 import type { ShapeEModel } from './model.ts';
-import { BOX_HI, BOX_LO } from './task.ts';
+import { BOX_HI, BOX_LO, fieldViews } from './task.ts';
 
 export interface ShapeEEvalOptions {
   grid: number;
@@ -131,7 +131,9 @@ export async function evaluateShapeE(model: ShapeEModel, captions: readonly stri
       };
     };
     const t0 = performance.now();
-    const latent = await model.encode(truthCloud(caption, 2048, 3000 + i));
+    // an encoder that reads views gets the software renderer's views of the exact shape
+    const views = model.cfg.inputViews > 0 ? fieldViews(model.cfg, compileShape(buildScene(parseCaption(caption)))) : undefined;
+    const latent = await model.encode(truthCloud(caption, 2048, 3000 + i), views);
     const encodeSeconds = (performance.now() - t0) / 1000;
     reconstruction.push({ caption, encodeSeconds, ...(await decode(latent, `recon-${i}`)) });
     o.onProgress?.({ done: ++done, total });

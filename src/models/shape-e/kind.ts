@@ -12,7 +12,7 @@ import { TonyError } from '../../errors.ts';
 import type { ModelKind } from '../index.ts';
 import { loadShapeE } from './model.ts';
 import { SHAPEE_PRESETS, type ShapeEConfig, shapeEConfig } from './shape-e.ts';
-import { diffusionTask, encoderTask, type LatentData, readShapeE, type ShapeEData, vocabularyOf } from './task.ts';
+import { diffusionTask, encoderTask, fieldViews, type LatentData, readShapeE, type ShapeEData, vocabularyOf } from './task.ts';
 
 /** The diffusion stage's data: the shapes read as the encoder's, each cloud encoded once by the encoder run `encoder` names. */
 async function readLatents(paths: readonly string[], cfg: Readonly<ShapeEConfig>): Promise<LatentData> {
@@ -37,7 +37,8 @@ async function readLatents(paths: readonly string[], cfg: Readonly<ShapeEConfig>
             xyz[3 * i + k] = x.cloud[6 * i + k]!;
             rgb[3 * i + k] = (x.cloud[6 * i + 3 + k]! + 1) / 2;
           }
-        out.push({ id: x.id, caption: x.caption, scene: x.scene, latent: await m.encode({ xyz, rgb }) });
+        const views = m.cfg.inputViews > 0 ? fieldViews(m.cfg, x.field) : undefined;
+        out.push({ id: x.id, caption: x.caption, scene: x.scene, latent: await m.encode({ xyz, rgb }, views) });
       }
       return out;
     };
