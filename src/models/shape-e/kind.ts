@@ -66,8 +66,8 @@ export const shapeEKind: ModelKind<Readonly<ShapeEConfig>, ShapeEData | LatentDa
         `presets: ${Object.keys(SHAPEE_PRESETS).join(', ')}`,
       );
     const cfg = shapeEConfig({ ...(preset ? SHAPEE_PRESETS[preset as string] : {}), ...rest });
-    // the encoder's path is stored absolute, so the run can be read from anywhere
-    return cfg.encoder ? Object.freeze({ ...cfg, encoder: resolve(cfg.encoder) }) : cfg;
+    // the encoder's and init's paths are stored absolute, so the run can be read from anywhere
+    return Object.freeze({ ...cfg, encoder: cfg.encoder && resolve(cfg.encoder), init: cfg.init && resolve(cfg.init) });
   },
   data: (paths, cfg) => (cfg.stage === 'encoder' ? readShapeE(paths, cfg) : readLatents(paths, cfg)),
   task: (cfg, data, setup) =>

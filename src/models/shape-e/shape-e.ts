@@ -86,6 +86,12 @@ const SHAPEE_DEFAULTS = {
   /** Weights of the colour and rendering losses (the SDF loss has weight 1). */
   colorWeight: 1,
   renderWeight: 1,
+  /**
+   * Encoder: start from this encoder run's weights instead of the seed — the fine-tune stage, e.g.
+   * with a heavier rendering loss (`--set init=runs/enc --set renderWeight=4`). Parameters the run
+   * lacks (the view input's, when it was point-only) start from the seed.
+   */
+  init: '',
   /** Diffusion: the encoder run whose latents it models. */
   encoder: '',
   /** Diffusion transformer width, blocks, heads; the longest caption in words. */

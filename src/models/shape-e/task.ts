@@ -13,6 +13,7 @@
  *    with their captions; t ~ U{0 … T − 1}, x_t = q_sample(x_0, t, ε), captions dropped with
  *    probability condDrop; the target is x_0.
  */
+import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import type { TrainTask } from '../../engine/trainer.ts';
 import { TonyError } from '../../errors.ts';
@@ -126,6 +127,8 @@ export interface ShapeEData {
   train: ShapeEExample[];
   val: ShapeEExample[];
   notes: string[];
+  /** The encoder run a fine-tune starts from (`init`), with its weights. */
+  init?: { dir: string; params: Record<string, HostTensor> };
 }
 
 /** Read `tony shapes generate` folders: clouds, exact fields, captions; split by scene. */
@@ -151,7 +154,34 @@ export async function readShapeE(paths: readonly string[], cfg: Readonly<ShapeEC
     });
   }
   const { train, val } = splitByScene(all);
-  return { train, val, notes: [`${train.length} training and ${val.length} held-out shapes`] };
+  const notes = [`${train.length} training and ${val.length} held-out shapes`];
+  if (cfg.stage !== 'encoder' || !cfg.init) return { train, val, notes };
+  const init = await readInit(cfg);
+  notes.push(`starting from ${init.dir} (${Object.keys(init.params).length} tensors)`);
+  return { train, val, notes, init };
+}
+
+/** The weights of the encoder run `init` names, checked against this config's encoder. */
+async function readInit(cfg: Readonly<ShapeEConfig>): Promise<NonNullable<ShapeEData['init']>> {
+  const entry = await latestCheckpoint(cfg.init);
+  const ck = await loadCheckpoint<{ kind?: string; model?: { stage?: string } }>(entry?.dir ?? cfg.init);
+  if (ck.config.kind !== 'shape-e' || ck.config.model?.stage !== 'encoder')
+    throw new TonyError(
+      'config',
+      `shape-e: init ${cfg.init} is not a Shap-E encoder run`,
+      'pass a run of tony train shape-e --stage encoder',
+    );
+  const want = new Map(new ShapeEAutoencoder(cfg).ps.specs.map((s) => [s.name, s.shape]));
+  for (const [name, t] of Object.entries(ck.params)) {
+    const shape = want.get(name);
+    if (!shape || shape.join(',') !== t.shape.join(','))
+      throw new TonyError(
+        'config',
+        `shape-e: init ${cfg.init} has ${name} of shape [${t.shape}], this encoder ${shape ? `[${shape}]` : 'has no such parameter'}`,
+        'use the same preset and --set sizes as the run you start from',
+      );
+  }
+  return { dir: entry?.dir ?? cfg.init, params: ck.params };
 }
 
 /** The views' rays of one shape that cross the box, with the renderer's coverage (computed once, kept). */
@@ -257,6 +287,7 @@ export function encoderTask(cfg: Readonly<ShapeEConfig>, data: ShapeEData, setup
       };
     },
     tokensPerStep: B * (N + Q + R * S),
+    ...(data.init ? { initParams: data.init.params } : {}),
     config: {
       kind: 'shape-e',
       model: { ...cfg },
