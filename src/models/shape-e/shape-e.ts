@@ -13,7 +13,8 @@
  *  - the MLP reads NeRF's positional encoding of the query point and answers a signed distance
  *    (STF), a density and a colour (NeRF) from one trunk;
  *  - the encoder: the point cloud (xyz through the positional encoding, plus RGB) → one token per
- *    point; L learned query tokens cross-attend to them, then a transformer over the L tokens, a
+ *    point, and optionally rendered views → one token per patch (the paper's encoder reads both);
+ *    L learned query tokens cross-attend to them, then a transformer over the L tokens, a
  *    projection to d and tanh (the bottleneck that bounds latents to [−1, 1] for diffusion);
  *  - the diffusion model: a transformer over the L latent rows (one token each) with the caption
  *    and the timestep as extra tokens, predicting x̂_0 (the paper's choice as far as the released
