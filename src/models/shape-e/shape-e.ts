@@ -322,7 +322,7 @@ class CrossBlock {
 /** Input channels per point: xyz, RGB in [−1, 1]. */
 export const POINT_CHANNELS = 6;
 /** Channels per view pixel: RGBA, each in [−1, 1]. */
-export const PIXEL_CHANNELS = 4;
+const PIXEL_CHANNELS = 4;
 
 /** Patch tokens of the encoder's input views: (inputViews · (viewSize / patch)², patch² · 4). */
 export const viewTokenShape = (cfg: Readonly<ShapeEConfig>): [number, number] => [
