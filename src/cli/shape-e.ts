@@ -10,10 +10,11 @@ import { checkWritable, writeFileAtomic } from '../io.ts';
 import { heldOutCaptions } from '../models/pointe/eval.ts';
 import { evaluateShapeE } from '../models/shape-e/eval.ts';
 import { loadShapeE, type ShapeEModel } from '../models/shape-e/model.ts';
+import { inputCameras } from '../models/shape-e/task.ts';
 import { readShapeFile, writeMeshFile } from '../shape/files.ts';
 import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { normalizeToUnitCube, sampleSurface } from '../shape/pointcloud.ts';
-import { encodePng, orbitCameras, renderMesh } from '../shape/render.ts';
+import { encodePng, type Image, orbitCameras, renderMesh } from '../shape/render.ts';
 import { count, integer, number, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
@@ -139,18 +140,33 @@ export function register(program: Command): void {
     await checkOutputs(o);
     const file = await readShapeFile(path);
     let cloud: PointCloud = file.kind === 'points' ? file.cloud : sampleSurface(file.mesh, o.points, { seed: 0 });
+    // where each input point goes (identity unless the shape is scaled into the unit cube)
+    let place = (v: number, _k: number) => v;
     const [lo, hi] = bounds(cloud.xyz);
     if ([...lo, ...hi].some((v) => Math.abs(v) > 0.5)) {
       // the encoder saw scenes inside the unit cube only
-      const n = normalizeToUnitCube(cloud).cloud;
-      cloud = { ...n, xyz: n.xyz.map((v) => v * FIT) };
+      const { center, scale } = normalizeToUnitCube(cloud);
+      place = (v, k) => (v - center[k]!) * scale * FIT;
+      cloud = { ...cloud, xyz: cloud.xyz.map((v, i) => place(v, i % 3)) };
       process.stderr.write(`tony: ${path} reaches outside the unit cube; scaled into it (longest side ${FIT}) before encoding\n`);
     }
     if (!cloud.rgb) process.stderr.write(`tony: ${path} has no colours; encoding it as grey\n`);
     const m = await loadShapeE(o.model, { device: o.device, threads: o.threads });
     try {
       process.stderr.write(`tony: shape-e ${m.id} on ${m.provider}\n`);
-      const latent = await m.encode(cloud.rgb ? cloud : { ...cloud, rgb: new Float32Array(cloud.xyz.length).fill(0.5) });
+      let views: Image[] | undefined;
+      if (m.cfg.inputViews > 0) {
+        // an encoder that reads views gets them from the software renderer, of the mesh as placed
+        if (file.kind !== 'mesh')
+          throw new TonyError(
+            'usage',
+            `${m.id} reads ${m.cfg.inputViews} rendered views besides the cloud, and ${path} is a point cloud`,
+            'encode a mesh (.ply with faces, .obj, .glb), or use an encoder trained without views (inputViews=0)',
+          );
+        const mesh = { ...file.mesh, positions: file.mesh.positions.map((v, i) => place(v, i % 3)) };
+        views = inputCameras(m.cfg).map((cam) => renderMesh(mesh, cam));
+      }
+      const latent = await m.encode(cloud.rgb ? cloud : { ...cloud, rgb: new Float32Array(cloud.xyz.length).fill(0.5) }, views);
       await decode(m, latent, o);
     } finally {
       await m.close();

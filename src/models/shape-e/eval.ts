@@ -13,7 +13,7 @@
  *  - seconds for each step (encode, sample, NeRF render, mesh).
  */
 import type { Progress } from '../../progress.ts';
-import { isWatertight, type Mesh } from '../../shape/mesh.ts';
+import { isWatertight, type Mesh, type PointCloud } from '../../shape/mesh.ts';
 import { chamferDistance, fScore } from '../../shape/metrics.ts';
 import { farthestPointSample, sampleSurface } from '../../shape/pointcloud.ts';
 import { type Image, orbitCameras, renderField, renderMesh } from '../../shape/render.ts';
@@ -21,7 +21,7 @@ import { buildScene, parseCaption } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
 import { mean, stderr, truthCloud } from '../pointe/eval.ts';
 import type { ShapeEModel } from './model.ts';
-import { BOX_HI, BOX_LO } from './task.ts';
+import { BOX_HI, BOX_LO, fieldViews } from './task.ts';
 
 export interface ShapeEEvalOptions {
   grid: number;
@@ -131,7 +131,9 @@ export async function evaluateShapeE(model: ShapeEModel, captions: readonly stri
       };
     };
     const t0 = performance.now();
-    const latent = await model.encode(truthCloud(caption, 2048, 3000 + i));
+    // an encoder that reads views gets the software renderer's views of the exact shape
+    const views = model.cfg.inputViews > 0 ? fieldViews(model.cfg, compileShape(buildScene(parseCaption(caption)))) : undefined;
+    const latent = await model.encode(truthCloud(caption, 2048, 3000 + i), views);
     const encodeSeconds = (performance.now() - t0) / 1000;
     reconstruction.push({ caption, encodeSeconds, ...(await decode(latent, `recon-${i}`)) });
     o.onProgress?.({ done: ++done, total });
@@ -166,4 +168,33 @@ export async function evaluateShapeE(model: ShapeEModel, captions: readonly stri
     wrong.map((p, i) => ({ chamferN: chamferDistance(p, truths[i]!).chamfer, fscoreN: fScore(p, truths[i]!, o.tau).fscore })),
   );
   return { scenes: [...captions], reconstruction, generation, summary };
+}
+
+/**
+ * Shap-E as a point-cloud sampler, so that Point-E's evaluation (src/models/pointe/eval.ts
+ * `evaluatePointE`: Chamfer/F against the same truths, the classifier's P-FID, P-IS and caption
+ * accuracy) scores both models with the same code: caption → latent → STF mesh at `grid` →
+ * 4,096 points by area (with the mesh's vertex colours) → N farthest points. `seconds` is the
+ * whole path from caption to cloud (Point-E's counts its sampling, which is its whole path).
+ * An empty mesh answers N points at the origin, grey (a failure scored as one).
+ */
+export function shapeECloudSampler(model: ShapeEModel, o: { points: number; grid: number }) {
+  return {
+    cfg: { points: o.points },
+    async sample(s: {
+      caption: string;
+      guidance?: number;
+      steps?: number;
+      seed?: number;
+    }): Promise<{ cloud: PointCloud; seconds: number }> {
+      const t0 = performance.now();
+      const { latent } = await model.sample(s);
+      const mesh = await model.mesh(latent, { grid: o.grid });
+      const cloud =
+        mesh.indices.length === 0
+          ? { xyz: new Float32Array(3 * o.points), rgb: new Float32Array(3 * o.points).fill(0.5) }
+          : farthestPointSample(sampleSurface(mesh, 4096, { seed: s.seed ?? 0 }), o.points);
+      return { cloud, seconds: (performance.now() - t0) / 1000 };
+    },
+  };
 }

@@ -12,7 +12,7 @@ import { TonyError } from '../../errors.ts';
 import type { ModelKind } from '../index.ts';
 import { loadShapeE } from './model.ts';
 import { SHAPEE_PRESETS, type ShapeEConfig, shapeEConfig } from './shape-e.ts';
-import { diffusionTask, encoderTask, type LatentData, readShapeE, type ShapeEData, vocabularyOf } from './task.ts';
+import { diffusionTask, encoderTask, fieldViews, type LatentData, readShapeE, type ShapeEData, vocabularyOf } from './task.ts';
 
 /** The diffusion stage's data: the shapes read as the encoder's, each cloud encoded once by the encoder run `encoder` names. */
 async function readLatents(paths: readonly string[], cfg: Readonly<ShapeEConfig>): Promise<LatentData> {
@@ -37,7 +37,8 @@ async function readLatents(paths: readonly string[], cfg: Readonly<ShapeEConfig>
             xyz[3 * i + k] = x.cloud[6 * i + k]!;
             rgb[3 * i + k] = (x.cloud[6 * i + 3 + k]! + 1) / 2;
           }
-        out.push({ id: x.id, caption: x.caption, scene: x.scene, latent: await m.encode({ xyz, rgb }) });
+        const views = m.cfg.inputViews > 0 ? fieldViews(m.cfg, x.field) : undefined;
+        out.push({ id: x.id, caption: x.caption, scene: x.scene, latent: await m.encode({ xyz, rgb }, views) });
       }
       return out;
     };
@@ -65,8 +66,8 @@ export const shapeEKind: ModelKind<Readonly<ShapeEConfig>, ShapeEData | LatentDa
         `presets: ${Object.keys(SHAPEE_PRESETS).join(', ')}`,
       );
     const cfg = shapeEConfig({ ...(preset ? SHAPEE_PRESETS[preset as string] : {}), ...rest });
-    // the encoder's path is stored absolute, so the run can be read from anywhere
-    return cfg.encoder ? Object.freeze({ ...cfg, encoder: resolve(cfg.encoder) }) : cfg;
+    // the encoder's and init's paths are stored absolute, so the run can be read from anywhere
+    return Object.freeze({ ...cfg, encoder: cfg.encoder && resolve(cfg.encoder), init: cfg.init && resolve(cfg.init) });
   },
   data: (paths, cfg) => (cfg.stage === 'encoder' ? readShapeE(paths, cfg) : readLatents(paths, cfg)),
   task: (cfg, data, setup) =>

@@ -30,8 +30,17 @@ import { farthestPointSample } from '../../shape/pointcloud.ts';
 import type { Camera, Image } from '../../shape/render.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
 import { captionFeeds, encodeCaption } from '../pointe/captions.ts';
-import { diffusionOf, LatentDiffusion, latentRows, POINT_CHANNELS, ShapeEAutoencoder, type ShapeEConfig, shapeEConfig } from './shape-e.ts';
-import { BOX_HI, BOX_LO, cloudChannels } from './task.ts';
+import {
+  diffusionOf,
+  LatentDiffusion,
+  latentRows,
+  POINT_CHANNELS,
+  ShapeEAutoencoder,
+  type ShapeEConfig,
+  shapeEConfig,
+  viewTokenShape,
+} from './shape-e.ts';
+import { BOX_HI, BOX_LO, cloudChannels, viewPatches } from './task.ts';
 
 /** Query points per run of the implicit-function graph. */
 const QUERY_CHUNK = 8192;
@@ -91,20 +100,35 @@ export class ShapeEModel implements LoadedModel {
     return latentRows(this.cfg) * this.cfg.latentWidth;
   }
 
-  /** A cloud (unit cube, RGB in [0, 1]) → its latent, L × d row-major. Larger clouds are farthest-point subsampled to N. */
-  async encode(cloud: PointCloud): Promise<Float32Array> {
+  /**
+   * A cloud (unit cube, RGB in [0, 1]) → its latent, L × d row-major. Larger clouds are
+   * farthest-point subsampled to N. An encoder trained with `inputViews` also reads that many views
+   * of the shape, rendered from `inputCameras(cfg)` (task.ts) at viewSize² pixels.
+   */
+  async encode(cloud: PointCloud, views?: readonly Image[]): Promise<Float32Array> {
     const N = this.cfg.points;
     const n = cloud.xyz.length / 3;
     if (n < N)
       throw new TonyError('data', `the cloud has ${n} points, this encoder reads ${N}`, `sample at least ${N} points from the shape`);
+    if (this.cfg.inputViews > 0 && !views)
+      throw new TonyError(
+        'usage',
+        `${this.id} reads ${this.cfg.inputViews} rendered views besides the cloud`,
+        'render them with inputCameras(cfg) (src/models/shape-e/task.ts), or encode a mesh, whose views are rendered for you',
+      );
     const fps = farthestPointSample(cloud, N);
+    const withViews = this.cfg.inputViews > 0;
     if (!this.encoder) {
       const m = new ShapeEAutoencoder(this.cfg);
       const c = input('cloud', [1, N, POINT_CHANNELS]);
-      this.encoder = this.rt.load(exportOnnx([c, ...m.ps.inputs], { latent: m.encode(c) }, { name: 'shape_e_encode' }));
+      const v = withViews ? input('views', [1, ...viewTokenShape(this.cfg)]) : undefined;
+      this.encoder = this.rt.load(
+        exportOnnx([c, ...(v ? [v] : []), ...m.ps.inputs], { latent: m.encode(c, v) }, { name: 'shape_e_encode' }),
+      );
     }
     const res = await runOnWeights(this.rt, await this.encoder, this.ae.ps, {
       cloud: hostTensor('float32', [1, N, POINT_CHANNELS], cloudChannels(fps.xyz, fps.rgb)),
+      ...(withViews ? { views: hostTensor('float32', [1, ...viewTokenShape(this.cfg)], viewPatches(this.cfg, views!)) } : {}),
     });
     return Float32Array.from(res.latent!.data as Float32Array);
   }

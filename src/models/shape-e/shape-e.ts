@@ -13,7 +13,8 @@
  *  - the MLP reads NeRF's positional encoding of the query point and answers a signed distance
  *    (STF), a density and a colour (NeRF) from one trunk;
  *  - the encoder: the point cloud (xyz through the positional encoding, plus RGB) → one token per
- *    point; L learned query tokens cross-attend to them, then a transformer over the L tokens, a
+ *    point, and optionally rendered views → one token per patch (the paper's encoder reads both);
+ *    L learned query tokens cross-attend to them, then a transformer over the L tokens, a
  *    projection to d and tanh (the bottleneck that bounds latents to [−1, 1] for diffusion);
  *  - the diffusion model: a transformer over the L latent rows (one token each) with the caption
  *    and the timestep as extra tokens, predicting x̂_0 (the paper's choice as far as the released
@@ -74,9 +75,24 @@ const SHAPEE_DEFAULTS = {
   /** Encoder training: software-renderer views per shape and their size in pixels. */
   views: 4,
   viewSize: 32,
+  /**
+   * Encoder input: software-renderer views of the shape (the paper's encoder reads renders as well
+   * as the cloud), each cut into patch × patch pixel tokens (RGBA) joined to the point tokens the
+   * queries attend to. 0 = point cloud only (every run before this key existed). The views are
+   * `viewSize` pixels from fixed cameras (inputCameras), so a learned position per patch token
+   * says where it looks from.
+   */
+  inputViews: 0,
+  patch: 8,
   /** Weights of the colour and rendering losses (the SDF loss has weight 1). */
   colorWeight: 1,
   renderWeight: 1,
+  /**
+   * Encoder: start from this encoder run's weights instead of the seed — the fine-tune stage, e.g.
+   * with a heavier rendering loss (`--set init=runs/enc --set renderWeight=4`). Parameters the run
+   * lacks (the view input's, when it was point-only) start from the seed.
+   */
+  init: '',
   /** Diffusion: the encoder run whose latents it models. */
   encoder: '',
   /** Diffusion transformer width, blocks, heads; the longest caption in words. */
@@ -150,6 +166,7 @@ export function shapeEConfig(overrides: Record<string, unknown> = {}): Readonly<
     'raySamples',
     'views',
     'viewSize',
+    'patch',
     'diffusionWidth',
     'diffusionLayers',
     'diffusionHeads',
@@ -163,6 +180,14 @@ export function shapeEConfig(overrides: Record<string, unknown> = {}): Readonly<
       'config',
       `shape-e: metaLayers ${cfg.metaLayers} exceeds mlpLayers ${cfg.mlpLayers}`,
       'the latent feeds the first layers only',
+    );
+  if (!Number.isInteger(cfg.inputViews) || cfg.inputViews < 0)
+    throw new TonyError('config', `shape-e: inputViews must be an integer ≥ 0, got ${cfg.inputViews}`);
+  if (cfg.inputViews > 0 && cfg.viewSize % cfg.patch !== 0)
+    throw new TonyError(
+      'config',
+      `shape-e: viewSize ${cfg.viewSize} is not divisible by patch ${cfg.patch}`,
+      'e.g. --set viewSize=32 --set patch=8',
     );
   if (cfg.width % cfg.heads !== 0) throw new TonyError('config', `shape-e: width ${cfg.width} is not divisible by heads ${cfg.heads}`);
   if (cfg.diffusionWidth % cfg.diffusionHeads !== 0)
@@ -296,6 +321,14 @@ class CrossBlock {
 
 /** Input channels per point: xyz, RGB in [−1, 1]. */
 export const POINT_CHANNELS = 6;
+/** Channels per view pixel: RGBA, each in [−1, 1]. */
+const PIXEL_CHANNELS = 4;
+
+/** Patch tokens of the encoder's input views: (inputViews · (viewSize / patch)², patch² · 4). */
+export const viewTokenShape = (cfg: Readonly<ShapeEConfig>): [number, number] => [
+  cfg.inputViews * (cfg.viewSize / cfg.patch) ** 2,
+  cfg.patch * cfg.patch * PIXEL_CHANNELS,
+];
 
 /** The encoder and the implicit decoder: what `--stage encoder` trains and what every later stage decodes with. */
 export class ShapeEAutoencoder {
@@ -307,12 +340,21 @@ export class ShapeEAutoencoder {
   readonly lnPost: LayerNorm;
   readonly outProj: Linear;
   readonly decoder: ImplicitDecoder;
+  /** With input views: patch pixels → a token, and a learned position per patch token. */
+  readonly viewProj?: Linear;
+  readonly viewPos?: Tensor;
 
   constructor(readonly cfg: Readonly<ShapeEConfig>) {
     const W = cfg.width;
     const std = 0.25 / Math.sqrt(W); // Point-E's and Shap-E's init_scale · √(1/width)
     this.inputProj = new Linear(this.ps, 'encoder.input_proj', 3 + 6 * cfg.fourier + 3, W, { std });
     this.queries = this.ps.param('encoder.queries', [latentRows(cfg), W], { kind: 'normal', std: 1 / Math.sqrt(W) });
+    if (cfg.inputViews > 0) {
+      // created only with views, so a point-only checkpoint's parameters are exactly the old set
+      const [P, C] = viewTokenShape(cfg);
+      this.viewProj = new Linear(this.ps, 'encoder.view_proj', C, W, { std });
+      this.viewPos = this.ps.param('encoder.view_pos', [P, W], { kind: 'normal', std: 1 / Math.sqrt(W) });
+    }
     this.cross = new CrossBlock(this.ps, 'encoder.cross', W, cfg.heads, std);
     this.blocks = Array.from({ length: cfg.encoderLayers }, (_, i) => new Block(this.ps, `encoder.h.${i}`, W, cfg.heads, std));
     this.lnPost = new LayerNorm(this.ps, 'encoder.ln_post', W);
@@ -320,12 +362,21 @@ export class ShapeEAutoencoder {
     this.decoder = new ImplicitDecoder(this.ps, cfg);
   }
 
-  /** cloud (B, N, 6): xyz in the unit cube, RGB in [−1, 1] → latent (B, L, d) in [−1, 1]. */
-  encode(cloud: Tensor): Tensor {
+  /**
+   * cloud (B, N, 6): xyz in the unit cube, RGB in [−1, 1], and with `inputViews` the views' patches
+   * (B, P, patch²·4) → latent (B, L, d) in [−1, 1].
+   */
+  encode(cloud: Tensor, views?: Tensor): Tensor {
     const [B] = cloud.shape as [number, number, number];
     const L = latentRows(this.cfg);
     const [xyz, rgb] = T.split(cloud, [3, 3], 2);
-    const tokens = this.inputProj.forward(T.concat([positionalEncoding(xyz!, this.cfg.fourier), rgb!], 2)); // (B, N, W)
+    let tokens = this.inputProj.forward(T.concat([positionalEncoding(xyz!, this.cfg.fourier), rgb!], 2)); // (B, N, W)
+    if (this.viewProj) {
+      if (!views) throw new TonyError('shape', `this encoder reads ${this.cfg.inputViews} views besides the cloud; none given`);
+      const [P] = viewTokenShape(this.cfg);
+      const patches = T.add(this.viewProj.forward(views), T.reshape(this.viewPos!, [1, P, this.cfg.width])); // (B, P, W)
+      tokens = T.concat([tokens, patches], 1); // (B, N + P, W): the queries attend to points and patches alike
+    }
     let h = T.expand(T.reshape(this.queries, [1, L, this.cfg.width]), [B, L, this.cfg.width]); // (B, L, W)
     h = this.cross.forward(h, tokens);
     for (const b of this.blocks) h = b.forward(h);
@@ -342,6 +393,7 @@ export interface EncoderInputs {
   rayPoints: Tensor; // (B, R·S, 3)
   rayDeltas: Tensor; // (B, R, S): each sample's interval
   alpha: Tensor; // (B, R): the software renderer's coverage of each ray's pixel
+  views?: Tensor; // (B, P, patch²·4): the input views' patches, with inputViews > 0
 }
 
 export function encoderInputs(cfg: Readonly<ShapeEConfig>, B: number): EncoderInputs {
@@ -354,6 +406,7 @@ export function encoderInputs(cfg: Readonly<ShapeEConfig>, B: number): EncoderIn
     rayPoints: input('ray_points', [B, R * S, 3]),
     rayDeltas: input('ray_deltas', [B, R, S]),
     alpha: input('alpha', [B, R]),
+    ...(cfg.inputViews > 0 ? { views: input('views', [B, ...viewTokenShape(cfg)]) } : {}),
   };
 }
 
@@ -370,7 +423,7 @@ export function rayOpacity(density: Tensor, deltas: Tensor): Tensor {
 /** The encoder's losses: clamped-L1 SDF, colour MSE, and the rendering (opacity) MSE. */
 export function encoderObjective(model: ShapeEAutoencoder, inp: EncoderInputs) {
   const cfg = model.cfg;
-  const latent = model.encode(inp.cloud);
+  const latent = model.encode(inp.cloud, inp.views);
   const at = model.decoder.forward(latent, inp.queries);
   const tr = cfg.truncation;
   const clamp = (x: Tensor) => T.minimum(T.maximum(x, -tr), tr);

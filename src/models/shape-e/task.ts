@@ -13,13 +13,14 @@
  *    with their captions; t ~ U{0 … T − 1}, x_t = q_sample(x_0, t, ε), captions dropped with
  *    probability condDrop; the target is x_0.
  */
+import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import type { TrainTask } from '../../engine/trainer.ts';
 import { TonyError } from '../../errors.ts';
 import { prng, type Rng } from '../../random.ts';
 import { rayBox } from '../../shape/nerf.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
-import { orbitCameras, pixelRays, renderField } from '../../shape/render.ts';
+import { type Camera, type Image, orbitCameras, pixelRays, renderField } from '../../shape/render.ts';
 import { compileShape, type Field, type Vec3 } from '../../shape/sdf.ts';
 import type { TrainSetup } from '../index.ts';
 import { buildVocabulary, captionFeeds, captionWords, encodeCaption } from '../pointe/captions.ts';
@@ -37,6 +38,7 @@ import {
   POINT_CHANNELS,
   ShapeEAutoencoder,
   type ShapeEConfig,
+  viewTokenShape,
 } from './shape-e.ts';
 
 /** The box rays are sampled in (and the NeRF renders): the unit cube plus 5 %. */
@@ -55,6 +57,46 @@ export function cloudChannels(xyz: Float32Array, rgb?: Float32Array): Float32Arr
   }
   return x;
 }
+
+/**
+ * The cameras of the encoder's input views: `inputViews` views orbiting at fixed azimuths (the same
+ * for every shape, so that a patch token's learned position says where it looks from).
+ */
+export const inputCameras = (cfg: Readonly<ShapeEConfig>): Camera[] => orbitCameras(cfg.inputViews, { size: cfg.viewSize });
+
+/**
+ * Views (viewSize² each, as rendered from inputCameras) → the encoder's patch tokens, row-major
+ * (P, patch²·4) with P = views · (viewSize / patch)²: patches in raster order within each view,
+ * pixels in raster order within each patch, RGBA mapped from [0, 255] to [−1, 1].
+ */
+export function viewPatches(cfg: Readonly<ShapeEConfig>, views: readonly Image[]): Float32Array {
+  const [P, C] = viewTokenShape(cfg);
+  const S = cfg.viewSize;
+  const p = cfg.patch;
+  if (views.length !== cfg.inputViews || views.some((v) => v.width !== S || v.height !== S))
+    throw new TonyError(
+      'shape',
+      `the encoder reads ${cfg.inputViews} views of ${S}×${S} pixels; got ${views.length} (${views.map((v) => `${v.width}×${v.height}`).join(', ')})`,
+      'render them from inputCameras(cfg)',
+    );
+  const out = new Float32Array(P * C);
+  const perSide = S / p;
+  let o = 0;
+  for (const v of views)
+    for (let py = 0; py < perSide; py++)
+      for (let px = 0; px < perSide; px++)
+        for (let y = py * p; y < (py + 1) * p; y++)
+          for (let x = px * p; x < (px + 1) * p; x++) {
+            const i = y * S + x;
+            for (let k = 0; k < 3; k++) out[o++] = (2 * v.rgb[3 * i + k]!) / 255 - 1;
+            out[o++] = (2 * v.alpha[i]!) / 255 - 1;
+          }
+  return out;
+}
+
+/** A procedural shape's input views, rendered from its exact field by the software renderer. */
+export const fieldViews = (cfg: Readonly<ShapeEConfig>, field: Field): Image[] =>
+  inputCameras(cfg).map((cam) => renderField(field, cam, { lo: BOX_LO, hi: BOX_HI }));
 
 /** Rays of one shape's views that cross the box: eye, direction, entry, exit, target coverage. */
 interface ShapeRays {
@@ -77,12 +119,16 @@ interface ShapeEExample {
   /** Index in the folder, for the per-shape camera azimuth. */
   index: number;
   rays?: ShapeRays;
+  /** The encoder's input views as patch tokens (inputViews > 0; rendered once, kept). */
+  views?: Float32Array;
 }
 
 export interface ShapeEData {
   train: ShapeEExample[];
   val: ShapeEExample[];
   notes: string[];
+  /** The encoder run a fine-tune starts from (`init`), with its weights. */
+  init?: { dir: string; params: Record<string, HostTensor> };
 }
 
 /** Read `tony shapes generate` folders: clouds, exact fields, captions; split by scene. */
@@ -108,7 +154,34 @@ export async function readShapeE(paths: readonly string[], cfg: Readonly<ShapeEC
     });
   }
   const { train, val } = splitByScene(all);
-  return { train, val, notes: [`${train.length} training and ${val.length} held-out shapes`] };
+  const notes = [`${train.length} training and ${val.length} held-out shapes`];
+  if (cfg.stage !== 'encoder' || !cfg.init) return { train, val, notes };
+  const init = await readInit(cfg);
+  notes.push(`starting from ${init.dir} (${Object.keys(init.params).length} tensors)`);
+  return { train, val, notes, init };
+}
+
+/** The weights of the encoder run `init` names, checked against this config's encoder. */
+async function readInit(cfg: Readonly<ShapeEConfig>): Promise<NonNullable<ShapeEData['init']>> {
+  const entry = await latestCheckpoint(cfg.init);
+  const ck = await loadCheckpoint<{ kind?: string; model?: { stage?: string } }>(entry?.dir ?? cfg.init);
+  if (ck.config.kind !== 'shape-e' || ck.config.model?.stage !== 'encoder')
+    throw new TonyError(
+      'config',
+      `shape-e: init ${cfg.init} is not a Shap-E encoder run`,
+      'pass a run of tony train shape-e --stage encoder',
+    );
+  const want = new Map(new ShapeEAutoencoder(cfg).ps.specs.map((s) => [s.name, s.shape]));
+  for (const [name, t] of Object.entries(ck.params)) {
+    const shape = want.get(name);
+    if (!shape || shape.join(',') !== t.shape.join(','))
+      throw new TonyError(
+        'config',
+        `shape-e: init ${cfg.init} has ${name} of shape [${t.shape}], this encoder ${shape ? `[${shape}]` : 'has no such parameter'}`,
+        'use the same preset and --set sizes as the run you start from',
+      );
+  }
+  return { dir: entry?.dir ?? cfg.init, params: ck.params };
 }
 
 /** The views' rays of one shape that cross the box, with the renderer's coverage (computed once, kept). */
@@ -159,7 +232,8 @@ export function encoderTask(cfg: Readonly<ShapeEConfig>, data: ShapeEData, setup
       const inp = encoderInputs(cfg, B);
       const { losses, metrics } = encoderObjective(model, inp);
       const order: Array<keyof EncoderInputs> = ['cloud', 'queries', 'sdf', 'rgb', 'rayPoints', 'rayDeltas', 'alpha'];
-      return { ps: model.ps, losses, metrics, data: order.map((k) => inp[k]) };
+      if (inp.views) order.push('views');
+      return { ps: model.ps, losses, metrics, data: order.map((k) => inp[k]!) };
     },
     batch(split, index) {
       const r = batchRng(split, setup.seed, index);
@@ -170,10 +244,16 @@ export function encoderTask(cfg: Readonly<ShapeEConfig>, data: ShapeEData, setup
       const rayPoints = new Float32Array(B * R * S * 3);
       const rayDeltas = new Float32Array(B * R * S);
       const alpha = new Float32Array(B * R);
+      const [P, C] = viewTokenShape(cfg);
+      const views = new Float32Array(B * P * C);
       const c = [0, 0, 0];
       for (let j = 0; j < B; j++) {
         const ex = split === 'train' ? data.train[r.int(0, data.train.length - 1)]! : data.val[(index * B + j) % data.val.length]!;
         cloud.set(ex.cloud, j * N * POINT_CHANNELS);
+        if (cfg.inputViews > 0) {
+          ex.views ??= viewPatches(cfg, fieldViews(cfg, ex.field));
+          views.set(ex.views, j * P * C);
+        }
         const { q, s } = drawQueries(ex, Q, r);
         queries.set(q, j * Q * 3);
         sdf.set(s, j * Q);
@@ -203,9 +283,11 @@ export function encoderTask(cfg: Readonly<ShapeEConfig>, data: ShapeEData, setup
         ray_points: hostTensor('float32', [B, R * S, 3], rayPoints),
         ray_deltas: hostTensor('float32', [B, R, S], rayDeltas),
         alpha: hostTensor('float32', [B, R], alpha),
+        ...(cfg.inputViews > 0 ? { views: hostTensor('float32', [B, P, C], views) } : {}),
       };
     },
     tokensPerStep: B * (N + Q + R * S),
+    ...(data.init ? { initParams: data.init.params } : {}),
     config: {
       kind: 'shape-e',
       model: { ...cfg },

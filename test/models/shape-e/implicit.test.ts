@@ -6,6 +6,7 @@
  *    diffusion objective against central finite differences (float64 interpreter), every
  *    parameter tensor;
  *  - the rendering loss's opacity against 1 − exp(−Σ σδ) computed by hand;
+ *  - the same through the encoder's view input (patch tokens joined to the point tokens);
  *  - the diffusion model ignores the caption when it is dropped (keep = 0), whatever the words.
  */
 import { describe, expect, it } from 'vitest';
@@ -28,6 +29,7 @@ import {
   SHAPEE_PRESETS,
   ShapeEAutoencoder,
   shapeEConfig,
+  viewTokenShape,
 } from '../../../src/models/shape-e/shape-e.ts';
 import { prng } from '../../../src/random.ts';
 
@@ -190,6 +192,32 @@ describe('Shap-E objectives: gradients against finite differences', () => {
       alpha: hostTensor('float64', [B, R], rand(r, B * R, 0, 1)),
     };
     expect(checkGradients(obj.loss, model.ps, feeds)).toBeGreaterThan(60);
+  });
+
+  it('the encoder objective through the view-input path (inputViews = 2): every parameter tensor, the patch projection included', () => {
+    const vcfg = shapeEConfig({ ...SHAPEE_PRESETS.tiny, inputViews: 2, viewSize: 4, patch: 2 });
+    const B = 2;
+    const model = new ShapeEAutoencoder(vcfg);
+    expect(model.ps.specs.map((s) => s.name)).toEqual(expect.arrayContaining(['encoder.view_proj.weight', 'encoder.view_pos']));
+    const inp = encoderInputs(vcfg, B);
+    const { losses } = encoderObjective(model, inp);
+    const obj = objective({ ps: model.ps, losses, data: [] });
+    const r = prng(15);
+    const { points: N, queries: Q, rays: R, raySamples: S } = vcfg;
+    const [P, C] = viewTokenShape(vcfg);
+    expect([P, C]).toEqual([2 * (4 / 2) ** 2, 2 * 2 * 4]); // 2 views × 4 patches of 2×2 RGBA pixels
+    const feeds: Record<string, HostTensor> = {
+      ...weights64(model.ps, 16, 0.4),
+      cloud: hostTensor('float64', [B, N, 6], rand(r, B * N * 6)),
+      queries: hostTensor('float64', [B, Q, 3], rand(r, B * Q * 3, -0.5, 0.5)),
+      sdf: hostTensor('float64', [B, Q], rand(r, B * Q, -0.08, 0.08)),
+      rgb: hostTensor('float64', [B, Q, 3], rand(r, B * Q * 3, 0, 1)),
+      ray_points: hostTensor('float64', [B, R * S, 3], rand(r, B * R * S * 3, -0.5, 0.5)),
+      ray_deltas: hostTensor('float64', [B, R, S], rand(r, B * R * S, 0.01, 0.1)),
+      alpha: hostTensor('float64', [B, R], rand(r, B * R, 0, 1)),
+      views: hostTensor('float64', [B, P, C], rand(r, B * P * C)),
+    };
+    expect(checkGradients(obj.loss, model.ps, feeds)).toBeGreaterThan(66);
   });
 
   it('the x̂_0 diffusion objective, every parameter tensor', () => {

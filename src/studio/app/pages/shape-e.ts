@@ -37,9 +37,22 @@ export const page: StudioPage = {
       { id: 'shape-e-grid' },
       ...[32, 64, 96, 128].map((g) => el('option', { value: String(g), text: `${g}³`, selected: g === 64 })),
     );
+    // the NeRF render's side: 128² is the default, smaller renders answer in a fraction of the time
+    const size = el(
+      'select',
+      { id: 'shape-e-size' },
+      ...[32, 64, 128, 256].map((n) => el('option', { value: String(n), text: `${n}²`, selected: n === 128 })),
+    );
     const go = el('button', { class: 'primary', text: 'Sample', id: 'shape-e-go' });
     const turn = el('input', { type: 'checkbox', id: 'shape-e-turn', checked: true }) as HTMLInputElement;
-    const nerf = el('img', { id: 'shape-e-nerf', class: 'view3d', alt: 'the NeRF render of the latent' });
+    // the NeRF image fills the same box as the mesh's canvas (style.css's canvas.view3d is for canvases),
+    // its pixels kept sharp: a 32² render should look like 32² pixels, not a blur
+    const nerf = el('img', {
+      id: 'shape-e-nerf',
+      class: 'view3d',
+      alt: 'the NeRF render of the latent',
+      style: 'width:100%;height:480px;max-height:70vw;object-fit:contain;image-rendering:pixelated;border-radius:8px;background:#fff',
+    });
     const meshCanvas = el('canvas', { class: 'view3d', id: 'shape-e-mesh', tabindex: '0', 'aria-label': 'its STF mesh: drag to turn' });
     const st = status();
     root.append(
@@ -56,6 +69,7 @@ export const page: StudioPage = {
             field('Steps', steps),
             field('Seed', seed),
             field('Mesh grid', grid),
+            field('NeRF size', size),
             go,
           )
         : el(
@@ -83,6 +97,7 @@ export const page: StudioPage = {
           steps: Number(steps.value),
           seed: Number(seed.value),
           grid: Number(grid.value),
+          size: Number(size.value),
         });
         nerf.setAttribute('src', `data:image/png;base64,${s.nerf}`);
         const bytes = Uint8Array.from(atob(s.glb), (c) => c.charCodeAt(0));
