@@ -6,6 +6,9 @@
  * - the page shows both decoders side by side: the NeRF image is the PNG the route sends for that
  *   request, at the asked size, and the STF mesh canvas holds the mesh's vertices (three.js's count
  *   equals the GLB's), with its watertight flag;
+ * - the NeRF turns: the latent the route returns, rendered by /api/shape-e/render from 120°, is the
+ *   library's render of the library's latent from that camera, byte for byte, and the page's slider
+ *   shows exactly that PNG;
  * - bad input is a 400 naming the field, over HTTP and on the page (the status line says which).
  */
 import { join } from 'node:path';
@@ -39,6 +42,7 @@ interface Sample {
   vertices: number;
   faces: number;
   watertight: boolean;
+  latent: string;
 }
 const post = (body: unknown) => fetch(`${studio.url}/api/shape-e/sample`, { method: 'POST', body: JSON.stringify(body) });
 
@@ -57,6 +61,17 @@ describe('Shap-E route against the library', () => {
       expect(r.faces).toBe(mesh.indices.length / 3);
       const sent = await readGlb(new Uint8Array(Buffer.from(r.glb, 'base64')));
       expect(Array.from(sent.positions)).toEqual(Array.from(mesh.positions));
+      // the latent it returns is the library's, and renders from another side as the library does
+      expect(r.latent).toBe(Buffer.from(latent.buffer, latent.byteOffset, latent.byteLength).toString('base64'));
+      const turned = await fetch(`${studio.url}/api/shape-e/render`, {
+        method: 'POST',
+        body: JSON.stringify({ latent: r.latent, azimuth: 120, size: REQ.size }),
+      });
+      expect(turned.status).toBe(200);
+      const side = await m.renderNerf(latent, orbitCameras(1, { size: REQ.size, azimuth0: 120 })[0]!);
+      const png = Buffer.from(encodePng(side)).toString('base64');
+      expect(((await turned.json()) as { nerf: string }).nerf).toBe(png);
+      expect(png).not.toBe(r.nerf); // another side of a torus is another picture
     } finally {
       await m.close();
     }
@@ -72,6 +87,20 @@ describe('Shap-E route against the library', () => {
     expect(await bad({ ...REQ, grid: 8 })).toEqual({ status: 400, param: 'grid' });
     expect(await bad({ ...REQ, size: 'big' })).toEqual({ status: 400, param: 'size' });
     expect(await bad({ ...REQ, guidance: -1 })).toEqual({ status: 400, param: 'guidance' });
+    const render = async (body: unknown) => {
+      const r = await fetch(`${studio.url}/api/shape-e/render`, { method: 'POST', body: JSON.stringify(body) });
+      const e = ((await r.json()) as { error: { param: string; message: string } }).error;
+      return { status: r.status, param: e.param, message: e.message };
+    };
+    expect(await render({ latent: 'AAAA', azimuth: 0 })).toMatchObject({
+      status: 400,
+      param: 'latent',
+      message: expect.stringMatching(/bytes for this model/),
+    });
+    expect(await render({ azimuth: 0 })).toMatchObject({ status: 400, param: 'latent' });
+    expect(await render({ latent: 'AAAA', azimuth: 'left' })).toMatchObject({ status: 400, param: 'azimuth' });
+    const nan = Buffer.from(new Float32Array(1024).fill(Number.NaN).buffer).toString('base64');
+    expect((await render({ latent: nan })).param).toBe('latent');
   });
 });
 
@@ -113,6 +142,21 @@ describe('Shap-E page', () => {
     expect(Number(shown.frames)).toBeGreaterThan(0);
     if (process.env.TONY_SHOT) await page.screenshot({ path: process.env.TONY_SHOT });
     expect(errors).toEqual([]);
+
+    // the slider turns the NeRF: the image becomes the route's render of the sent latent from 120°
+    const side = (await (
+      await fetch(`${studio.url}/api/shape-e/render`, {
+        method: 'POST',
+        body: JSON.stringify({ latent: sent.latent, azimuth: 120, size: REQ.size }),
+      })
+    ).json()) as { nerf: string };
+    await page.$eval('#shape-e-azimuth', (e) => {
+      const i = e as HTMLInputElement;
+      i.value = '120';
+      i.dispatchEvent(new Event('change'));
+    });
+    await page.waitForSelector('#shape-e-nerf[data-azimuth="120"]', { timeout: 60_000 });
+    expect(await page.$eval('#shape-e-nerf', (e) => e.getAttribute('src'))).toBe(`data:image/png;base64,${side.nerf}`);
 
     // an empty caption: the route's 400 message, naming the field, in the status line
     await set('shape-e-caption', ' ');

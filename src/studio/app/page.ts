@@ -87,7 +87,7 @@ export function status(): { node: HTMLElement; set(text: string, error?: boolean
  */
 export function busyRunner(
   st: ReturnType<typeof status>,
-  buttons: readonly HTMLButtonElement[],
+  buttons: readonly (HTMLButtonElement | HTMLInputElement)[],
 ): (what: string, work: () => Promise<void>) => Promise<void> {
   return async (what, work) => {
     for (const b of buttons) b.disabled = true;

@@ -1,7 +1,8 @@
 /**
  * Shap-E (PAPERS.md §8): a caption in; one latent sampled by the bundled models/shape-e out, shown
  * through both of its decoders side by side — the NeRF render (one view, volume rendered) and the
- * STF mesh (marching cubes on its signed distance, vertex colours), turnable in 3D.
+ * STF mesh (marching cubes on its signed distance, vertex colours), both turnable: the mesh in 3D,
+ * the NeRF by re-rendering the same latent from the side the slider names (/api/shape-e/render).
  */
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { api, busyRunner, el, field, fmt, type StudioPage, status } from '../page.ts';
@@ -19,6 +20,7 @@ interface Sample {
   vertices: number;
   faces: number;
   watertight: boolean;
+  latent: string;
   seconds: { sample: number; nerf: number; mesh: number };
 }
 
@@ -45,6 +47,18 @@ export const page: StudioPage = {
     );
     const go = el('button', { class: 'primary', text: 'Sample', id: 'shape-e-go' });
     const turn = el('input', { type: 'checkbox', id: 'shape-e-turn', checked: true }) as HTMLInputElement;
+    // the NeRF's side, in degrees about the vertical axis (the sample is drawn from 30°)
+    const azimuth = el('input', {
+      type: 'range',
+      id: 'shape-e-azimuth',
+      min: '0',
+      max: '345',
+      step: '15',
+      value: '30',
+      disabled: true,
+      'aria-label': 'NeRF view azimuth',
+    }) as HTMLInputElement;
+    const azimuthText = el('span', { id: 'shape-e-azimuth-text', text: '30°' });
     // the NeRF image fills the same box as the mesh's canvas (style.css's canvas.view3d is for canvases),
     // its pixels kept sharp: a 32² render should look like 32² pixels, not a blur
     const nerf = el('img', {
@@ -79,6 +93,7 @@ export const page: StudioPage = {
             el('pre', { text: info.train }),
           ),
       el('label', { for: 'shape-e-turn', class: 'inline' }, turn, ' turntable'),
+      el('label', { for: 'shape-e-azimuth', class: 'inline' }, ' NeRF view ', azimuth, ' ', azimuthText),
       st.node,
       el(
         'div',
@@ -88,7 +103,9 @@ export const page: StudioPage = {
       ),
     );
     const meshView = createViewer(meshCanvas, () => turn.checked);
-    const busy = busyRunner(st, [go]);
+    const busy = busyRunner(st, [go, azimuth]);
+    // the latest sample's latent and NeRF size: the slider re-renders that latent
+    let shown: { latent: string; size: number } | undefined;
     const sample = () =>
       busy('sampling…', async () => {
         const s = await api<Sample>('/api/shape-e/sample', {
@@ -100,6 +117,10 @@ export const page: StudioPage = {
           size: Number(size.value),
         });
         nerf.setAttribute('src', `data:image/png;base64,${s.nerf}`);
+        shown = { latent: s.latent, size: Number(size.value) };
+        azimuth.value = '30';
+        azimuthText.textContent = '30°';
+        nerf.dataset.azimuth = '30';
         const bytes = Uint8Array.from(atob(s.glb), (c) => c.charCodeAt(0));
         const gltf = await new GLTFLoader().parseAsync(bytes.buffer, '');
         meshView.show(gltf.scene);
@@ -108,6 +129,21 @@ export const page: StudioPage = {
           `latent in ${fmt(s.seconds.sample, 3)} s; NeRF in ${fmt(s.seconds.nerf, 3)} s; mesh of ${s.vertices.toLocaleString()} vertices, ${s.faces} faces (${s.watertight ? 'watertight' : 'not watertight'}) in ${fmt(s.seconds.mesh, 3)} s`,
         );
       });
+    const turnNerf = () =>
+      busy('rendering…', async () => {
+        if (!shown) return;
+        const deg = Number(azimuth.value);
+        const r = await api<{ nerf: string; seconds: number }>('/api/shape-e/render', {
+          latent: shown.latent,
+          azimuth: deg,
+          size: shown.size,
+        });
+        nerf.setAttribute('src', `data:image/png;base64,${r.nerf}`);
+        nerf.dataset.azimuth = String(deg);
+        st.set(`NeRF from ${deg}° in ${fmt(r.seconds, 3)} s`);
+      });
+    azimuth.addEventListener('input', () => (azimuthText.textContent = `${azimuth.value}°`));
+    azimuth.addEventListener('change', () => void turnNerf());
     go.addEventListener('click', () => void sample());
     caption.addEventListener('keydown', (e) => e.key === 'Enter' && void sample());
     return () => meshView.dispose();
