@@ -158,6 +158,7 @@ export function register(program: Command): void {
     .option('--upsampler <dir>', 'an upsampler run: Chamfer of its input and of input + drawn points')
     .option('--sdf <dir>', 'an SDF-model run: Chamfer of its meshes, and how many are watertight')
     .option('--grid <n>', 'marching-cubes cells per axis for --sdf', integer('grid', 8, 512), 128)
+    .option('--sigma-max <s>', "the upsampler's Karras σ_max (Point-E: 160)", number('sigma-max', { min: 0, exclusiveMin: true }))
     .option('--scenes <n>', 'held-out scenes', count('scenes'), 16)
     .option('--tau <d>', 'F-score threshold', number('tau', { min: 0, exclusiveMin: true }), 0.05)
     .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
@@ -176,7 +177,7 @@ export function register(program: Command): void {
     if (o.upsampler) {
       const up = await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads });
       try {
-        const r = await evaluateUpsampler(up, captions, { ...opts, onProgress: bar.update });
+        const r = await evaluateUpsampler(up, captions, { ...opts, sigmaMax: o.sigmaMax, onProgress: bar.update });
         bar.stop();
         if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
         const M = up.cfg.lowResPoints;

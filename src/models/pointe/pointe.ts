@@ -88,7 +88,7 @@ const POINTE_DEFAULTS = {
   truncation: 0.1,
   /** Upsampler only: points in the low-resolution cloud it conditions on (Point-E: 1,024; `points` is then 3,072). */
   lowResPoints: 1024,
-  /** SDF model only: Fourier frequencies of the coordinates (0 = Point-E's raw xyz; sdf.ts says why 5). */
+  /** SDF model and upsampler: Fourier octaves of the coordinates (0 = Point-E's raw xyz; sdf.ts and upsample.ts say why 5). */
   fourier: 5,
 };
 export type PointEConfig = typeof POINTE_DEFAULTS;
@@ -100,8 +100,11 @@ export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
   tiny: { points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 },
   /** The SDF model at CPU scale: 256 points in, two encoder and two decoder blocks of width 64. */
   'sdf-small': { stage: 'sdf', points: 256, width: 64, layers: 2, heads: 4, decoderLayers: 2, queries: 512 },
-  /** The upsampler at CPU scale: 64 → 64 + 192 points (Point-E: 1,024 → 1,024 + 3,072), linear schedule. */
-  'upsample-small': { stage: 'upsample', points: 192, lowResPoints: 64, width: 128, layers: 4, heads: 4, schedule: 'linear' },
+  /**
+   * The upsampler at CPU scale: 64 → 64 + 192 points (Point-E: 1,024 → 1,024 + 3,072), linear
+   * schedule, Point-E's raw xyz (Fourier features measured no better here: docs/results/pointe.md).
+   */
+  'upsample-small': { stage: 'upsample', points: 192, lowResPoints: 64, width: 128, layers: 4, heads: 4, schedule: 'linear', fourier: 0 },
   /** The evaluation classifier: 256 points, shared layers 64 and 128 wide. */
   classifier: { stage: 'classifier', points: 256, width: 128 },
 };
