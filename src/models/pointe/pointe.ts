@@ -88,11 +88,6 @@ const POINTE_DEFAULTS = {
   truncation: 0.1,
   /** Upsampler only: points in the low-resolution cloud it conditions on (Point-E: 1,024; `points` is then 3,072). */
   lowResPoints: 1024,
-  /**
-   * Upsampler only: what the network outputs — `eps` (ε̂, Point-E's) or `x0` (x̂_0, from which
-   * ε̂ = (x_t/√ᾱ_t − x̂_0)/σ_t; trained with min-SNR weighting; upsample.ts says why).
-   */
-  predict: 'eps',
   /** SDF model and upsampler: Fourier octaves of the coordinates (0 = Point-E's raw xyz; sdf.ts and upsample.ts say why 5). */
   fourier: 5,
 };
@@ -189,14 +184,6 @@ export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<
   if (!(cfg.condDrop >= 0 && cfg.condDrop < 1)) throw new TonyError('config', `pointe: condDrop must be in [0, 1), got ${cfg.condDrop}`);
   if (!Number.isInteger(cfg.fourier) || cfg.fourier < 0)
     throw new TonyError('config', `pointe: fourier must be an integer ≥ 0, got ${cfg.fourier}`);
-  if (cfg.predict !== 'eps' && cfg.predict !== 'x0')
-    throw new TonyError('config', `pointe: predict must be 'eps' or 'x0', got '${cfg.predict}'`);
-  if (cfg.predict === 'x0' && cfg.stage !== 'upsample')
-    throw new TonyError(
-      'config',
-      `pointe: predict=x0 is built for the upsampler only, not the ${cfg.stage} stage`,
-      'drop --set predict=x0',
-    );
   if (!(cfg.truncation > 0)) throw new TonyError('config', `pointe: truncation must be > 0, got ${cfg.truncation}`);
   return cfg;
 }

@@ -21,15 +21,6 @@
  * new point's place is decided by the low-resolution points near it; on a tiny upsampler it trained
  * to a worse loss and Chamfer than Point-E's raw xyz (`fourier: 0`; docs/results/pointe.md).
  *
- * A second option, `predict: 'x0'`: the network outputs x̂_0 and ε̂ = (x_t/√ᾱ_t − x̂_0)/σ_t
- * (σ_t = √(1/ᾱ_t − 1)) goes to the same losses and samplers. Why: the second session's upsampler
- * put its points off the surface, and its ε̂ at t = 1,023 was off by RMS ≈ 0.1 where the ideal
- * error is ~1e-5 — the sampler's x̂_0 = x_t/√ᾱ − σ ε̂ multiplies that by σ = 157, so the first half
- * of every sample is driven by x̂_0 many box-widths away and clipped. Predicting x̂_0 bounds that
- * error by the network's own output. Its ε-loss would weight x̂_0's error by SNR = 1/σ² (10⁴ at
- * t = 0), so the squared error of each row is weighted min(1, γσ²) — the min-SNR-γ weighting of
- * Hang et al. (2023), γ = 5: x̂_0's error weighted min(SNR, γ).
- *
  * Training pairs from a dataset cloud: farthest-point sampling orders its points; the first
  * `lowResPoints` are the condition (what the base model is trained on: the same FPS prefix), the
  * next `points` the target — together a farthest-point subsample of lowResPoints + points.
@@ -61,12 +52,6 @@ function pointFeatures(x: Tensor, F: number): Tensor {
   return T.concat([fourierFeatures(T.slice(x, 2, 0, 3), F), T.slice(x, 2, 3, CHANNELS)], 2); // (B, N, 3(1 + 2F) + 3)
 }
 
-/** γ of the min-SNR weighting (Hang et al. 2023, their default) for `predict: 'x0'`. */
-const MIN_SNR_GAMMA = 5;
-
-/** σ_t = √(1/ᾱ_t − 1) of a diffusion at integer t: the noise-to-signal ratio the x̂_0 output needs. */
-const sigmaAt = (d: ReturnType<typeof diffusionOf>, t: number) => Math.sqrt(1 / d.alphasCumprod[t]! - 1);
-
 export class PointEUpsampler {
   readonly ps = new ParamSet();
   readonly lowResProj: Linear;
@@ -90,11 +75,8 @@ export class PointEUpsampler {
     this.outputProj = new Linear(this.ps, 'output_proj', W, cfg.learnSigma ? 2 * CHANNELS : CHANNELS, { std: 0 });
   }
 
-  /**
-   * x_t (B, N, 6), t (B), the low-resolution cloud (B, M, 6) in model channels → ε̂ (and v):
-   * (B, N, 6 or 12). With `predict: 'x0'`, `sigma` (B, 1, 1) is σ_t of each row.
-   */
-  forward(xt: Tensor, t: Tensor, lowRes: Tensor, sigma?: Tensor): Tensor {
+  /** x_t (B, N, 6), t (B), the low-resolution cloud (B, M, 6) in model channels → (B, N, 6 or 12). */
+  forward(xt: Tensor, t: Tensor, lowRes: Tensor): Tensor {
     const [B, N] = xt.shape as [number, number];
     const M = lowRes.shape[1]!;
     const W = this.cfg.width;
@@ -104,13 +86,7 @@ export class PointEUpsampler {
     let h = this.lnPre.forward(h0);
     for (const b of this.blocks) h = b.forward(h);
     h = T.slice(this.lnPost.forward(h), 1, 1 + M, 1 + M + N); // (B, N, C): the points being denoised
-    const out = this.outputProj.forward(h);
-    if (this.cfg.predict === 'eps') return out;
-    if (!sigma) throw new Error('PointEUpsampler: predict=x0 needs sigma');
-    const x0 = T.slice(out, 2, 0, CHANNELS); // (B, N, 6)
-    const recipSqrtAc = T.sqrt(T.add(T.mul(sigma, sigma), 1)); // 1/√ᾱ = √(1 + σ²)
-    const eps = T.div(T.sub(T.mul(recipSqrtAc, xt), x0), sigma);
-    return this.cfg.learnSigma ? T.concat([eps, T.slice(out, 2, CHANNELS)], 2) : eps;
+    return this.outputProj.forward(h);
   }
 }
 
@@ -172,22 +148,8 @@ export function upsampleTask(cfg: Readonly<PointEConfig>, data: UpsampleData, se
       const model = new PointEUpsampler(cfg);
       const dd = diffusionInputs(B, N, CHANNELS, cfg.learnSigma);
       const lowRes = input('low_res', [B, M, CHANNELS]);
-      const x0 = cfg.predict === 'x0';
-      const sigma = input('sigma', [B, 1, 1]);
-      const weight = input('snr_weight', [B, 1, 1]);
-      const out = model.forward(dd.xt, dd.t, lowRes, x0 ? sigma : undefined);
-      const losses = diffusionLosses(out, dd, d);
-      if (x0) {
-        // min-SNR: each row's squared ε error weighted min(1, γσ²) (the header says why)
-        const e = T.sub(T.slice(out, 2, 0, CHANNELS), dd.noise);
-        losses.mse = T.mean(T.mul(T.mul(e, e), weight));
-      }
-      const extra = x0 ? [sigma, weight] : [];
-      return {
-        ps: model.ps,
-        losses,
-        data: [dd.xt, dd.noise, dd.t, ...(dd.qMean ? [dd.qMean, ...Object.values(dd.coefs!)] : []), lowRes, ...extra],
-      };
+      const losses = diffusionLosses(model.forward(dd.xt, dd.t, lowRes), dd, d);
+      return { ps: model.ps, losses, data: [dd.xt, dd.noise, dd.t, ...(dd.qMean ? [dd.qMean, ...Object.values(dd.coefs!)] : []), lowRes] };
     },
     batch(split, index) {
       const r = prng(split === 'train' ? Math.imul(setup.seed + 1, 0x9e3779b1) ^ index : 0x5eed ^ Math.imul(index + 1, 0x85ebca6b));
@@ -201,20 +163,9 @@ export function upsampleTask(cfg: Readonly<PointEConfig>, data: UpsampleData, se
         t[j] = r.int(0, d.T - 1);
       }
       const noise = Float64Array.from({ length: x0.length }, () => r.normal());
-      const sig = Array.from(t, (s) => sigmaAt(d, s));
       return {
         ...diffusionFeeds(d, x0, t, noise, [B, N, CHANNELS], cfg.learnSigma),
         low_res: hostTensor('float32', [B, M, CHANNELS], low),
-        ...(cfg.predict === 'x0'
-          ? {
-              sigma: hostTensor('float32', [B, 1, 1], sig),
-              snr_weight: hostTensor(
-                'float32',
-                [B, 1, 1],
-                sig.map((x) => Math.min(1, MIN_SNR_GAMMA * x * x)),
-              ),
-            }
-          : {}),
       };
     },
     tokensPerStep: B * (N + M),
@@ -275,27 +226,16 @@ export class PointEUpsamplerModel implements LoadedModel {
       const xt = input('xt', [1, N, CHANNELS]);
       const t = input('t', [1]);
       const lowRes = input('low_res', [1, M, CHANNELS]);
-      const sigma = input('sigma', [1, 1, 1]);
-      const x0 = this.cfg.predict === 'x0';
-      s = this.rt.load(
-        exportOnnx(
-          [xt, t, lowRes, ...(x0 ? [sigma] : []), ...m.ps.inputs],
-          { out: m.forward(xt, t, lowRes, x0 ? sigma : undefined) },
-          { name: `pointe_upsample_${key}` },
-        ),
-      );
+      s = this.rt.load(exportOnnx([xt, t, lowRes, ...m.ps.inputs], { out: m.forward(xt, t, lowRes) }, { name: `pointe_upsample_${key}` }));
       this.sessions.set(key, s);
     }
     const session = await s;
     const lowFeed = hostTensor('float32', [1, M, CHANNELS], toChannels(low));
-    const d = diffusionOf(this.cfg);
     return async (x, tt): Promise<ModelOutput> => {
       const res = await runOnWeights(this.rt, session, this.model.ps, {
         xt: hostTensor('float32', [1, N, CHANNELS], x),
         t: hostTensor('float32', [1], tt),
         low_res: lowFeed,
-        // the samplers pass integer t (sigmaToT truncates), so σ_t is the table's
-        ...(this.cfg.predict === 'x0' ? { sigma: hostTensor('float32', [1, 1, 1], [sigmaAt(d, tt[0]!)]) } : {}),
       });
       const o = res.out!.data as Float32Array;
       const C = o.length / N;
