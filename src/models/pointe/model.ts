@@ -26,12 +26,21 @@ import type { LoadedModel, LoadOptions } from '../index.ts';
 import { captionFeeds, encodeCaption } from './captions.ts';
 import { PointNetModel } from './classifier.ts';
 import { viewChannels } from './image.ts';
-import { CHANNELS, condInputList, diffusionOf, fromChannels, PointE, type PointEConfig, pointeConfig, pointeInputs } from './pointe.ts';
+import {
+  CHANNELS,
+  checkPointCount,
+  condInputList,
+  diffusionOf,
+  fromChannels,
+  PointE,
+  type PointEConfig,
+  pointeConfig,
+  pointeInputs,
+} from './pointe.ts';
 import { COORD_SCALE, type MeshOptions, meshFromSdf, PointESdf, type SdfFunction } from './sdf.ts';
 import { PointEUpsamplerModel } from './upsample.ts';
 
-/** The most points one sample may ask for: attention is N², and 16K points is ~1 GB of scores per head. */
-export const MAX_POINTS = 16384;
+export { MAX_POINTS } from './pointe.ts';
 
 export interface PointESampleOptions {
   /** The caption, for a text-conditioned model. */
@@ -142,13 +151,7 @@ export class PointEModel implements LoadedModel {
   /** One coloured cloud for a caption or a view (coordinates in the unit cube, colours in [0, 1]). */
   async sample(opts: PointESampleOptions): Promise<{ cloud: PointCloud; seconds: number }> {
     const cond = this.condFeeds(opts);
-    const N = opts.points ?? this.cfg.points;
-    if (!Number.isInteger(N) || N < 1 || N > MAX_POINTS)
-      throw new TonyError(
-        'usage',
-        `--points must be an integer in [1, ${MAX_POINTS}], got ${N}`,
-        `this model was trained on ${this.cfg.points}`,
-      );
+    const N = checkPointCount(opts.points ?? this.cfg.points, this.cfg.points);
     const guidance = opts.guidance ?? 3;
     if (!(guidance >= 0 && Number.isFinite(guidance))) throw new TonyError('usage', `guidance must be a number ≥ 0, got ${guidance}`);
     const guided = guidance !== 1;

@@ -112,6 +112,16 @@ export const POINTE_PRESETS: Record<string, Partial<PointEConfig>> = {
 /** Channels per point: xyz + RGB. */
 export const CHANNELS = 6;
 
+/** The most points one sample may ask for: attention is N², and 16K points is ~1 GB of scores per head. */
+export const MAX_POINTS = 16384;
+
+/** A point count a sample may ask for (an integer in [1, MAX_POINTS]), or a usage error. */
+export function checkPointCount(n: number, trained: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_POINTS)
+    throw new TonyError('usage', `--points must be an integer in [1, ${MAX_POINTS}], got ${n}`, `this model was trained on ${trained}`);
+  return n;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Points ↔ channels (Point-E's channel_scales and channel_biases)
 

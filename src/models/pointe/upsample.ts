@@ -44,7 +44,7 @@ import { type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import type { LoadedModel, TrainSetup } from '../index.ts';
 import { manifestClouds, splitByScene } from './data.ts';
-import { Block, CHANNELS, diffusionOf, fromChannels, type PointEConfig, toChannels } from './pointe.ts';
+import { Block, CHANNELS, checkPointCount, diffusionOf, fromChannels, type PointEConfig, toChannels } from './pointe.ts';
 import { fourierFeatures } from './sdf.ts';
 
 /** Points in model channels (B, N, 6) → the upsampler's input features: Fourier features of xyz, then rgb. */
@@ -209,7 +209,7 @@ export class PointEUpsamplerModel implements LoadedModel {
     low: PointCloud,
     opts: { points?: number; steps?: number; seed?: number; sigmaMax?: number; onProgress?: (p: Progress) => void } = {},
   ): Promise<{ cloud: PointCloud; seconds: number }> {
-    const N = opts.points ?? this.cfg.points;
+    const N = checkPointCount(opts.points ?? this.cfg.points, this.cfg.points);
     const t0 = performance.now();
     const cloud = await upsampleWith(diffusionOf(this.cfg), await this.denoiser(low, N), low, N, opts);
     return { cloud, seconds: (performance.now() - t0) / 1000 };

@@ -69,6 +69,13 @@ describe('pointe: data → train → sample', () => {
       expect(cloud.xyz.length).toBe(40 * 3);
       for (const v of cloud.xyz) expect(Math.abs(v)).toBeLessThanOrEqual(0.5 + 1e-6);
       for (const v of cloud.rgb!) expect(v >= 0 && v <= 1).toBe(true);
+      // bad input, at the library: each a usage error saying what is wrong
+      const caption = shapes.val[0]!.caption;
+      await expect(m.sample({ caption: ' ' })).rejects.toThrow(/the caption is empty/);
+      for (const points of [0, 2.5, 20000])
+        await expect(m.sample({ caption, points })).rejects.toThrow(/--points must be an integer in \[1, 16384\]/);
+      const view = await readViewFile(join(data, 'renders', `${shapes.val[0]!.id}_0.png`));
+      await expect(m.sample({ image: view })).rejects.toThrow(/conditioned on text: give it a caption, not an image/);
     } finally {
       await m.close();
     }
