@@ -2,8 +2,7 @@
  * Point-E's base model (Nichol, Jun, Dhariwal, Mishkin & Chen, "Point-E: A System for Generating 3D
  * Point Clouds from Complex Prompts", 2022; PAPERS.md §7): a transformer that denoises N points of
  * xyz + RGB, conditioned on a rendered view (a grid of image tokens, the paper's main path) or on
- * text. Config, the text encoder, the denoiser, the objective — in the
- * paper's order. The diffusion process itself is src/diffusion (shared with Shap-E).
+ * text. Config, the text and image encoders, the denoiser, the objective — in the paper's order. The diffusion process itself is src/diffusion (shared with Shap-E).
  *
  * As the paper (and openai/point-e's `PointDiffusionTransformer`):
  *  - a point is 6 channels, coordinates ×2 and colours mapped from [0, 1] to [−1, 1]; each point is
@@ -88,7 +87,10 @@ const POINTE_DEFAULTS = {
   truncation: 0.1,
   /** Upsampler only: points in the low-resolution cloud it conditions on (Point-E: 1,024; `points` is then 3,072). */
   lowResPoints: 1024,
-  /** SDF model and upsampler: Fourier octaves of the coordinates (0 = Point-E's raw xyz; sdf.ts and upsample.ts say why 5). */
+  /**
+   * SDF model and upsampler: Fourier octaves of the coordinates (0 = Point-E's raw xyz). sdf.ts says
+   * why 5 for the SDF model; the upsampler's preset keeps 0 (upsample.ts says why).
+   */
   fourier: 5,
 };
 export type PointEConfig = typeof POINTE_DEFAULTS;
