@@ -159,7 +159,7 @@ export function fromChannels(x: ArrayLike<number>): PointCloud {
 /** The stages built (the config key `stage`, `tony train pointe --stage`). */
 const STAGES = ['base', 'upsample', 'sdf', 'classifier'];
 /** The base model's conditions (the config key `cond`). */
-export const CONDITIONS = ['text', 'image', 'image-pooled'];
+const CONDITIONS = ['text', 'image', 'image-pooled'];
 
 /** The validated config. */
 export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<PointEConfig> {
