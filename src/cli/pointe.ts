@@ -44,7 +44,9 @@ async function writeMesh(sdf: PointESdfModel, cloud: PointCloud, out: string, gr
 }
 
 export function register(program: Command): void {
-  const pointe = program.command('pointe').description("Point-E: text → coloured point cloud (train it with 'tony train pointe')");
+  const pointe = program
+    .command('pointe')
+    .description("Point-E: a caption or a rendered view → coloured point cloud (train it with 'tony train pointe')");
 
   const sample = pointe
     .command('sample')

@@ -197,7 +197,7 @@ export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | UpsampleD
   name: 'pointe',
   kind: 'pointe',
   summary:
-    'Point-E: the base model (text → coloured point cloud) or, with --stage sdf, the SDF model (cloud → mesh); data: a `tony shapes generate` folder',
+    'Point-E: the base model (a caption or a rendered view → coloured point cloud; --set cond=text|image|image-pooled) or, with --stage sdf, the SDF model (cloud → mesh); data: a `tony shapes generate` folder',
   capabilities: ['generate-shape'],
   // `--set preset=small` picks a preset; other keys override it
   config: (overrides) => {
