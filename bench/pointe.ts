@@ -33,7 +33,7 @@ import { loadWeights, runOnWeights } from '../src/engine/state.ts';
 import { buildVocabulary, captionFeeds, encodeCaption } from '../src/models/pointe/captions.ts';
 import { pointeKind } from '../src/models/pointe/kind.ts';
 import { loadPointESdf, PointEModel, PointESdfModel } from '../src/models/pointe/model.ts';
-import { CHANNELS, PointE, pointeInputs } from '../src/models/pointe/pointe.ts';
+import { CHANNELS, condInputList, PointE, pointeInputs } from '../src/models/pointe/pointe.ts';
 import { PointESdf } from '../src/models/pointe/sdf.ts';
 import { PointEUpsampler, PointEUpsamplerModel } from '../src/models/pointe/upsample.ts';
 import { prng } from '../src/random.ts';
@@ -96,8 +96,8 @@ const feeds = {
 const inp = pointeInputs(baseCfg, 2, N, false);
 const check = new PointE(baseCfg, vocab.length);
 const graph = exportOnnx(
-  [inp.diffusion.xt, inp.diffusion.t, inp.ids, inp.valid, inp.keep, ...check.ps.inputs],
-  { out: check.forward(inp.diffusion.xt, inp.diffusion.t, inp.ids, inp.valid, inp.keep) },
+  [inp.diffusion.xt, inp.diffusion.t, ...condInputList(inp.cond), inp.keep, ...check.ps.inputs],
+  { out: check.forward(inp.diffusion.xt, inp.diffusion.t, inp.cond, inp.keep) },
   { name: 'bench_pointe' },
 );
 const tonyOut = (await runOnWeights(rtBase, graph, check.ps, feeds)).out!;

@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
-import { type ClassifierScores, evaluatePointE, heldOutCaptions } from '../models/pointe/eval.ts';
+import { HELD_OUT_SETS, type HeldOutSet } from '../models/pointe/data.ts';
+import { type ClassifierScores, type EvalReport, evaluatePointE, heldOutCaptions, heldOutScenes, viewsOf } from '../models/pointe/eval.ts';
 import { evaluateSdf, evaluateUpsampler } from '../models/pointe/eval-stages.ts';
+import { readViewFile } from '../models/pointe/image.ts';
 import { loadPointE, loadPointESdf, loadPointEUpsampler, loadPointNet, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
 import { readShapeFile, writeMeshFile } from '../shape/files.ts';
 import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
@@ -42,13 +44,16 @@ async function writeMesh(sdf: PointESdfModel, cloud: PointCloud, out: string, gr
 }
 
 export function register(program: Command): void {
-  const pointe = program.command('pointe').description("Point-E: text → coloured point cloud (train it with 'tony train pointe')");
+  const pointe = program
+    .command('pointe')
+    .description("Point-E: a caption or a rendered view → coloured point cloud (train it with 'tony train pointe')");
 
   const sample = pointe
     .command('sample')
-    .description('sample a coloured point cloud for a caption → .ply (and optionally a PNG render)')
+    .description('sample a coloured point cloud for a caption or a rendered view → .ply (and optionally a PNG render)')
     .requiredOption('--model <dir>', 'a pointe run or model directory')
-    .requiredOption('--caption <text>', 'e.g. "a small red cube on top of a large blue sphere"')
+    .option('--caption <text>', 'for a text-conditioned model, e.g. "a small red cube on top of a large blue sphere"')
+    .option('--image <view.png>', 'for an image-conditioned model (--set cond=image): a rendered view, PNG')
     .requiredOption('--out <file>', 'output: a point cloud (.ply), or with --sdf a coloured mesh (.glb, .ply, .obj)')
     .option('--upsampler <dir>', 'a pointe upsampler run (tony train pointe --stage upsample): add its points to the sample')
     .option('--sdf <dir>', 'a pointe SDF-model run (tony train pointe --stage sdf): mesh the sample')
@@ -69,7 +74,14 @@ export function register(program: Command): void {
       );
     if (o.sdf && !MESH_EXTENSIONS.includes(ext))
       throw new TonyError('usage', `--out ${o.out}: a mesh is written as ${MESH_EXTENSIONS.join(', ')}`, 'e.g. --out shape.glb');
-    if (!o.caption.trim()) throw new TonyError('usage', 'the caption is empty', 'e.g. --caption "a red cube"');
+    if ((o.caption === undefined) === (o.image === undefined))
+      throw new TonyError(
+        'usage',
+        'pass exactly one of --caption and --image',
+        'a text model takes --caption "…", an image model --image view.png',
+      );
+    if (o.caption !== undefined && !o.caption.trim()) throw new TonyError('usage', 'the caption is empty', 'e.g. --caption "a red cube"');
+    const image = o.image !== undefined ? await readViewFile(o.image) : undefined;
     await checkWritable(o.out, 'file');
     if (o.render) await checkWritable(o.render, 'file');
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
@@ -79,7 +91,7 @@ export function register(program: Command): void {
       process.stderr.write(`tony: pointe ${m.id} on ${m.provider}\n`);
       const bar = progressBar('sample', 'steps');
       let { cloud, seconds } = await m.sample({
-        caption: o.caption,
+        ...(image ? { image } : { caption: o.caption }),
         points: o.points,
         guidance: o.guidance,
         steps: o.steps,
@@ -148,6 +160,7 @@ export function register(program: Command): void {
     .option('--upsampler <dir>', 'an upsampler run: Chamfer of its input and of input + drawn points')
     .option('--sdf <dir>', 'an SDF-model run: Chamfer of its meshes, and how many are watertight')
     .option('--grid <n>', 'marching-cubes cells per axis for --sdf', integer('grid', 8, 512), 128)
+    .option('--sigma-max <s>', "the upsampler's Karras σ_max (Point-E: 160)", number('sigma-max', { min: 0, exclusiveMin: true }))
     .option('--scenes <n>', 'held-out scenes', count('scenes'), 16)
     .option('--tau <d>', 'F-score threshold', number('tau', { min: 0, exclusiveMin: true }), 0.05)
     .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
@@ -166,7 +179,7 @@ export function register(program: Command): void {
     if (o.upsampler) {
       const up = await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads });
       try {
-        const r = await evaluateUpsampler(up, captions, { ...opts, onProgress: bar.update });
+        const r = await evaluateUpsampler(up, captions, { ...opts, sigmaMax: o.sigmaMax, onProgress: bar.update });
         bar.stop();
         if (o.json) await writeFileAtomic(o.json, JSON.stringify(r, null, 2) + '\n');
         const M = up.cfg.lowResPoints;
@@ -211,7 +224,13 @@ export function register(program: Command): void {
     .option('--steps <n>', 'Karras Heun steps', count('steps'), 64)
     .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
     .option('--classifier <dir>', 'a pointe classifier run (tony train pointe --stage classifier): adds P-FID, P-IS and caption accuracy')
-    .option('--json <file>', 'write the full report (every scene) as JSON');
+    .option(
+      '--held-out <set>',
+      `a held-out set: ${HELD_OUT_SETS.join(' or ')} (repeatable; default both, reported separately)`,
+      collect,
+      [],
+    )
+    .option('--json <file>', 'write the full report (every scene), one per held-out set, as JSON');
   for (const o of runtimeOptions()) evalCmd.addOption(o);
   evalCmd.action(async (o) => {
     const guidance = (o.guidance.length ? o.guidance : ['0', '1', '3']).map((s: string) => {
@@ -219,48 +238,65 @@ export function register(program: Command): void {
       if (!(v >= 0)) throw new TonyError('usage', `--guidance ${s} is not a number ≥ 0`);
       return v;
     });
+    const sets = (o.heldOut.length ? o.heldOut : HELD_OUT_SETS) as string[];
+    for (const x of sets)
+      if (!HELD_OUT_SETS.includes(x as HeldOutSet))
+        throw new TonyError('usage', `--held-out ${x}: unknown held-out set`, `sets: ${HELD_OUT_SETS.join(', ')}`);
     if (o.json) await checkWritable(o.json, 'file');
-    const captions = await heldOutCaptions(o.data, o.scenes);
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
     const classifier = o.classifier ? await loadPointNet(o.classifier, { device: o.device, threads: o.threads }) : undefined;
     try {
-      process.stderr.write(`tony: pointe ${m.id} on ${m.provider}; ${captions.length} held-out scenes × guidance ${guidance.join(', ')}\n`);
-      const bar = progressBar('eval', 'samples');
-      const report = await evaluatePointE(m, captions, {
-        scenes: o.scenes,
-        guidance,
-        tau: o.tau,
-        truthPoints: o.truthPoints,
-        steps: o.steps,
-        seed: o.seed,
-        ...(classifier ? { classifier } : {}),
-        onProgress: bar.update,
-      });
-      bar.stop();
-      if (o.json) await writeFileAtomic(o.json, JSON.stringify(report, null, 2) + '\n');
-      const f = (x: number) => x.toFixed(4);
-      process.stdout.write(`guidance  chamfer (± s.e. over scenes)  F@${o.tau} (± s.e.)  s/sample\n`);
-      for (const r of report.byGuidance)
-        process.stdout.write(
-          `${String(r.guidance).padEnd(8)}  ${f(r.chamfer)} ± ${f(r.chamferSe)}         ${f(r.fscore)} ± ${f(r.fscoreSe)}    ${r.secondsPerSample.toFixed(1)}\n`,
+      const reports: Partial<Record<HeldOutSet, EvalReport>> = {};
+      for (const set of sets as HeldOutSet[]) {
+        const items = await heldOutScenes(o.data, o.scenes, set);
+        const captions = items.map((x) => x.caption);
+        const views = m.cfg.cond === 'text' ? undefined : await viewsOf(items);
+        process.stderr.write(
+          `tony: pointe ${m.id} (${m.cfg.cond}) on ${m.provider}; ${captions.length} held-out ${set} × guidance ${guidance.join(', ')}\n`,
         );
-      process.stdout.write(
-        `floor (a second sample of the true surface): chamfer ${f(report.floor.chamfer)}, F ${f(report.floor.fscore)}\n`,
-      );
-      process.stdout.write(
-        `wrong caption (another held-out scene's truth): chamfer ${f(report.wrongCaption.chamfer)}, F ${f(report.wrongCaption.fscore)}\n`,
-      );
-      if (report.classifier) {
-        const row = (name: string, c: ClassifierScores) =>
-          `${name.padEnd(22)}  ${c.pfid.toFixed(3).padStart(8)}  ${c.pis.toFixed(3).padStart(6)}  ${c.captionAccuracy.toFixed(3)}     ` +
-          `${c.accuracy.arrangement.toFixed(3)}        ${c.accuracy.shape.toFixed(3)}  ${c.accuracy.color.toFixed(3)}\n`;
-        process.stdout.write('classifier              P-FID     P-IS    caption   arrangement  shape  colour\n');
-        for (const c of report.classifier.byGuidance) process.stdout.write(row(`guidance ${c.guidance}`, c));
-        process.stdout.write(row('true clouds (2nd draw)', report.classifier.truth));
+        const bar = progressBar('eval', 'samples');
+        const report = await evaluatePointE(m, captions, {
+          scenes: o.scenes,
+          guidance,
+          tau: o.tau,
+          truthPoints: o.truthPoints,
+          steps: o.steps,
+          seed: o.seed,
+          ...(views ? { views } : {}),
+          ...(classifier ? { classifier } : {}),
+          onProgress: bar.update,
+        });
+        bar.stop();
+        reports[set] = report;
+        printEval(set, report, o.tau);
       }
+      if (o.json) await writeFileAtomic(o.json, JSON.stringify(reports, null, 2) + '\n');
     } finally {
       await m.close();
       await classifier?.close();
     }
   });
+}
+
+/** One held-out set's report as the eval command prints it. */
+function printEval(set: HeldOutSet, report: EvalReport, tau: number): void {
+  const f = (x: number) => x.toFixed(4);
+  process.stdout.write(`held-out ${set}: ${report.scenes.length}\n`);
+  process.stdout.write(`guidance  chamfer (± s.e. over scenes)  F@${tau} (± s.e.)  s/sample\n`);
+  for (const r of report.byGuidance)
+    process.stdout.write(
+      `${String(r.guidance).padEnd(8)}  ${f(r.chamfer)} ± ${f(r.chamferSe)}         ${f(r.fscore)} ± ${f(r.fscoreSe)}    ${r.secondsPerSample.toFixed(1)}\n`,
+    );
+  process.stdout.write(`floor (a second sample of the true surface): chamfer ${f(report.floor.chamfer)}, F ${f(report.floor.fscore)}\n`);
+  process.stdout.write(
+    `wrong caption (another held-out scene's truth): chamfer ${f(report.wrongCaption.chamfer)}, F ${f(report.wrongCaption.fscore)}\n`,
+  );
+  if (report.classifier) {
+    const row = (name: string, c: ClassifierScores) =>
+      `${name.padEnd(22)}  ${c.pfid.toFixed(3).padStart(8)}  ${c.pis.toFixed(3).padStart(6)}  ${c.captionAccuracy.toFixed(3)}     ` +
+      `${c.accuracy.arrangement.toFixed(3)}        ${c.accuracy.shape.toFixed(3)}  ${c.accuracy.color.toFixed(3)}\n`;
+    process.stdout.write('classifier              P-FID     P-IS    caption   arrangement  shape  colour\n');
+    for (const c of report.classifier.byGuidance) process.stdout.write(row(`guidance ${c.guidance}`, c));
+    process.stdout.write(row('true clouds (2nd draw)', report.classifier.truth));
+  }
 }

@@ -47,7 +47,7 @@ async function run(name: string, model: Record<string, unknown>): Promise<void> 
   if (cfg.stage === 'base') {
     const m = new PointE(cfg, VOCAB.length);
     const inp = pointeInputs(cfg, 1, cfg.points);
-    m.forward(inp.diffusion.xt, inp.diffusion.t, inp.ids, inp.valid, inp.keep); // declares every weight
+    m.forward(inp.diffusion.xt, inp.diffusion.t, inp.cond, inp.keep); // declares every weight
     Object.assign(params, m.ps.initialize(1));
   }
   await saveCheckpoint(join(dir, name, 'ckpt-1'), { config, state: { step: 1 }, params });

@@ -14,7 +14,7 @@ import { Runtime } from '../../../src/engine/runtime.ts';
 import { loadWeights, runOnWeights } from '../../../src/engine/state.ts';
 import { captionFeeds, encodeCaption } from '../../../src/models/pointe/captions.ts';
 import { readShapes } from '../../../src/models/pointe/kind.ts';
-import { CHANNELS, diffusionOf, PointE, pointeConfig, pointeInputs } from '../../../src/models/pointe/pointe.ts';
+import { CHANNELS, condInputList, diffusionOf, PointE, pointeConfig, pointeInputs } from '../../../src/models/pointe/pointe.ts';
 import { prng } from '../../../src/random.ts';
 
 const [runDir, dataDir, cloudsArg = '64'] = process.argv.slice(2);
@@ -32,8 +32,8 @@ const model = new PointE(cfg, vocab.length);
 const inp = pointeInputs(cfg, B, N, false);
 const dd = inp.diffusion;
 const session = await rt.load(
-  exportOnnx([dd.xt, dd.t, inp.ids, inp.valid, inp.keep, ...model.ps.inputs], {
-    out: model.forward(dd.xt, dd.t, inp.ids, inp.valid, inp.keep),
+  exportOnnx([dd.xt, dd.t, ...condInputList(inp.cond), inp.keep, ...model.ps.inputs], {
+    out: model.forward(dd.xt, dd.t, inp.cond, inp.keep),
   }),
 );
 const STEPS = [50, 200, 400, 600, 800, 1000];

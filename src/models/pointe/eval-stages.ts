@@ -48,6 +48,8 @@ export interface StageEvalOptions {
   tau: number;
   truthPoints: number;
   seed?: number;
+  /** Upsampler only: the Karras sampler's σ_max (default Point-E's 160). */
+  sigmaMax?: number;
   onProgress?: (p: Progress) => void;
 }
 
@@ -76,7 +78,7 @@ export async function evaluateUpsampler(
     const truth = truthCloud(c, o.truthPoints, 1000 + i).xyz;
     const dense = truthCloud(c, 2048, 3000 + i); // a draw like the dataset's clouds
     const low = farthestPointSample(dense, M);
-    const { cloud, seconds } = await up.upsample(low, { seed: (o.seed ?? 0) + i });
+    const { cloud, seconds } = await up.upsample(low, { seed: (o.seed ?? 0) + i, ...(o.sigmaMax ? { sigmaMax: o.sigmaMax } : {}) });
     rows.push({
       caption: c,
       input: score(low.xyz, truth, o.tau),

@@ -19,10 +19,12 @@ import { meshField } from '../../shape/marching-cubes.ts';
 import type { PointCloud } from '../../shape/mesh.ts';
 import { chamferDistance, fScore } from '../../shape/metrics.ts';
 import { farthestPointSample, sampleSurface } from '../../shape/pointcloud.ts';
+import type { Image } from '../../shape/render.ts';
 import { buildScene, captionOf, parseCaption } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
 import { type Classified, HEAD_NAMES, type Head, labelsOf, type PointNetModel } from './classifier.ts';
-import { isHeldOut } from './data.ts';
+import { type HeldOutSet, isHeldOut, isHeldOutCombo } from './data.ts';
+import { readViewFile } from './image.ts';
 import { frechetDistance, inceptionScore } from './metrics.ts';
 import type { PointEModel } from './model.ts';
 
@@ -39,6 +41,8 @@ export interface EvalOptions {
   truthPoints: number;
   steps?: number;
   seed?: number;
+  /** The views of the scenes, in the captions' order: what an image-conditioned model samples from. */
+  views?: readonly Image[];
   /** The trained PointNet (classifier.ts): adds P-FID, P-IS and caption accuracy. */
   classifier?: PointNetModel;
   onProgress?: (p: Progress) => void;
@@ -107,7 +111,19 @@ export function truthCloud(caption: string, n: number, seed: number): PointCloud
 }
 
 /** Held-out captions of a `tony shapes generate` folder: one per distinct held-out scene. */
-export async function heldOutCaptions(dataDir: string, limit: number): Promise<string[]> {
+export async function heldOutCaptions(dataDir: string, limit: number, set: HeldOutSet = 'scenes'): Promise<string[]> {
+  return (await heldOutScenes(dataDir, limit, set)).map((x) => x.caption);
+}
+
+/**
+ * One item per distinct scene of a held-out set (data.ts: `scenes` or `combos`), in manifest order:
+ * its caption and its first render (a path; undefined if the folder has no renders).
+ */
+export async function heldOutScenes(
+  dataDir: string,
+  limit: number,
+  set: HeldOutSet = 'scenes',
+): Promise<{ caption: string; render?: string }[]> {
   const path = join(dataDir, 'manifest.jsonl');
   let text: string;
   try {
@@ -118,18 +134,30 @@ export async function heldOutCaptions(dataDir: string, limit: number): Promise<s
     });
   }
   const seen = new Set<string>();
-  const out: string[] = [];
+  const out: { caption: string; render?: string }[] = [];
+  const held = set === 'combos' ? isHeldOutCombo : isHeldOut;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const e = JSON.parse(line) as ManifestEntry;
     const scene = captionOf(e.attributes, 0);
-    if (!isHeldOut(scene) || seen.has(scene)) continue;
+    if (!held(scene) || seen.has(scene)) continue;
     seen.add(scene);
-    out.push(e.caption);
+    out.push({ caption: e.caption, ...(e.renders?.[0] ? { render: join(dataDir, e.renders[0]) } : {}) });
     if (out.length === limit) break;
   }
-  if (out.length === 0) throw new TonyError('data', `${dataDir}: no held-out scenes`, 'generate more items');
+  if (out.length === 0)
+    throw new TonyError('data', `${dataDir}: no held-out ${set === 'combos' ? 'combinations' : 'scenes'}`, 'generate more items');
   return out;
+}
+
+/** The views of held-out items (for an image-conditioned model); an item without a render is a data error. */
+export async function viewsOf(items: readonly { caption: string; render?: string }[]): Promise<Image[]> {
+  const views: Image[] = [];
+  for (const x of items) {
+    if (!x.render) throw new TonyError('data', `no render for "${x.caption}"`, 'generate the folder with --views 1');
+    views.push(await readViewFile(x.render));
+  }
+  return views;
 }
 
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -149,7 +177,9 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
   const total = captions.length * o.guidance.length;
   for (let i = 0; i < captions.length; i++) {
     for (const g of o.guidance) {
-      const { cloud, seconds } = await model.sample({ caption: captions[i]!, guidance: g, steps: o.steps, seed: (o.seed ?? 0) + i });
+      const cond = model.cfg.cond === 'text' ? { caption: captions[i]! } : { image: o.views?.[i] };
+      if ('image' in cond && !cond.image) throw new TonyError('usage', `${model.id} reads a view per scene; pass views`);
+      const { cloud, seconds } = await model.sample({ ...cond, guidance: g, steps: o.steps, seed: (o.seed ?? 0) + i });
       samples.get(g)!.push(cloud);
       rows.push({
         caption: captions[i]!,

@@ -6,9 +6,10 @@
  *
  * Data: folders written by `tony shapes generate` (manifest.jsonl + points/<id>.ply). Each cloud is
  * farthest-point subsampled to the model's N points, as the paper subsamples 4K → 1K, and mapped to
- * the model's channels (coordinates ×2, colours to [−1, 1]). Held out by scene: a scene — its
- * attributes, whatever caption prefix it was given — goes to validation with a stable draw of 10 %
- * of distinct scenes, so validation captions describe geometry the model never trained on.
+ * the model's channels (coordinates ×2, colours to [−1, 1]); an image-conditioned model reads each
+ * item's first render (image.ts). Held out (data.ts): by scene — a stable draw of 10 % of distinct
+ * scenes, whatever caption prefix they were given — and by combination of attributes — scenes with
+ * a (colour, shape) pair that training never shows; neither is trained on.
  */
 import { diffusionFeeds } from '../../diffusion/losses.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
@@ -20,9 +21,11 @@ import type { ModelKind, TrainSetup } from '../index.ts';
 import { buildVocabulary, captionFeeds, captionWords, encodeCaption } from './captions.ts';
 import { type ClassifierData, classifierTask, readLabelledClouds } from './classifier.ts';
 import { manifestClouds, splitByScene } from './data.ts';
+import { readViewFile, viewChannels } from './image.ts';
 import { loadPointEStage } from './model.ts';
 import {
   CHANNELS,
+  condInputList,
   diffusionOf,
   POINTE_PRESETS,
   PointE,
@@ -42,6 +45,8 @@ interface ShapeExample {
   /** The scene's attributes as a prefix-free caption: what the split groups by. */
   scene: string;
   x0: Float32Array;
+  /** The item's first render as the image encoder reads it (S × S × 3 in [−1, 1]); image models only. */
+  image?: Float32Array;
 }
 
 export { isHeldOut } from './data.ts';
@@ -49,6 +54,8 @@ export { isHeldOut } from './data.ts';
 export interface ShapeData {
   train: ShapeExample[];
   val: ShapeExample[];
+  /** Held-out combinations of attributes (never trained on; not in the validation loss either). */
+  combo: ShapeExample[];
   /** The caption vocabulary (the sorted words of every caption read). */
   vocab: string[];
   notes: string[];
@@ -57,7 +64,7 @@ export interface ShapeData {
 /** Read `tony shapes generate` folders into examples of cfg.points points, split by scene. */
 export async function readShapes(paths: readonly string[], cfg: Readonly<PointEConfig>): Promise<ShapeData> {
   const all: ShapeExample[] = [];
-  for await (const { id, caption, scene, cloud, file } of manifestClouds(paths)) {
+  for await (const { id, caption, scene, cloud, file, renders } of manifestClouds(paths)) {
     const n = cloud.xyz.length / 3;
     if (n < cfg.points)
       throw new TonyError(
@@ -65,11 +72,29 @@ export async function readShapes(paths: readonly string[], cfg: Readonly<PointEC
         `${file}: ${n} points, the model needs ${cfg.points}`,
         `generate more points (tony shapes generate --points ${cfg.points * 4}) or train fewer (--set points=${n})`,
       );
-    all.push({ id, caption, scene, x0: toChannels(farthestPointSample(cloud, cfg.points)) });
+    let image: Float32Array | undefined;
+    if (cfg.cond !== 'text') {
+      if (!renders[0])
+        throw new TonyError(
+          'data',
+          `${file}: item ${id} has no render, and a '${cfg.cond}' model reads one`,
+          'generate views: tony shapes generate --views 1',
+        );
+      image = viewChannels(await readViewFile(renders[0]), cfg.imageSize);
+    }
+    all.push({ id, caption, scene, x0: toChannels(farthestPointSample(cloud, cfg.points)), ...(image ? { image } : {}) });
   }
-  const { train, val } = splitByScene(all);
+  const { train, val, combo } = splitByScene(all);
   const vocab = buildVocabulary(all.map((x) => x.caption));
-  return { train, val, vocab, notes: [`${train.length} training and ${val.length} held-out clouds; ${vocab.length} caption words`] };
+  return {
+    train,
+    val,
+    combo,
+    vocab,
+    notes: [
+      `${train.length} training, ${val.length} held-out-scene and ${combo.length} held-out-combination clouds; ${vocab.length} caption words`,
+    ],
+  };
 }
 
 /**
@@ -92,13 +117,16 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
   const batch = (split: 'train' | 'val', index: number): Record<string, HostTensor> => {
     const r = prng(split === 'train' ? Math.imul(setup.seed + 1, 0x9e3779b1) ^ index : 0x5eed ^ Math.imul(index + 1, 0x85ebca6b));
     const x0 = new Float64Array(B * N * CHANNELS);
+    const S = cfg.imageSize;
+    const images = cfg.cond === 'text' ? undefined : new Float32Array(B * S * S * 3);
     const captions: { ids: number[]; valid: boolean[] }[] = [];
     const keep = new Float32Array(B);
     const t = new Int32Array(B);
     for (let j = 0; j < B; j++) {
       const ex = split === 'train' ? data.train[r.int(0, data.train.length - 1)]! : data.val[(index * B + j) % data.val.length]!;
       x0.set(ex.x0, j * N * CHANNELS);
-      captions.push(encodeCaption(ex.caption, data.vocab, cfg.maxWords));
+      if (images) images.set(ex.image!, j * S * S * 3);
+      else captions.push(encodeCaption(ex.caption, data.vocab, cfg.maxWords));
       keep[j] = split === 'train' && r.next() < cfg.condDrop ? 0 : 1;
       t[j] = r.int(0, d.T - 1);
     }
@@ -106,7 +134,7 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
     for (let i = 0; i < noise.length; i++) noise[i] = r.normal();
     return {
       ...diffusionFeeds(d, x0, t, noise, [B, N, CHANNELS], cfg.learnSigma),
-      ...captionFeeds(captions, cfg.maxWords),
+      ...(images ? { image: hostTensor('float32', [B, S, S, 3], images) } : captionFeeds(captions, cfg.maxWords)),
       keep: hostTensor('float32', [B, 1], keep),
     };
   };
@@ -120,8 +148,7 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
         dd.noise,
         dd.t,
         ...(dd.qMean ? [dd.qMean, ...Object.values(dd.coefs!)] : []),
-        inp.ids,
-        inp.valid,
+        ...condInputList(inp.cond),
         inp.keep,
       ];
       return { ps: model.ps, losses: pointeObjective(model, inp), data: feedsOrder };
@@ -135,7 +162,12 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
       batch: B,
       seed: setup.seed,
       ...(setup.preset ? { preset: setup.preset } : {}),
-      data: { train: data.train.length, val: data.val.length, val_ids: data.val.map((x) => x.id).slice(0, 500) },
+      data: {
+        train: data.train.length,
+        val: data.val.length,
+        combo: data.combo.length,
+        val_ids: data.val.map((x) => x.id).slice(0, 500),
+      },
     },
   };
 }
@@ -165,7 +197,7 @@ export const pointeKind: ModelKind<Readonly<PointEConfig>, ShapeData | UpsampleD
   name: 'pointe',
   kind: 'pointe',
   summary:
-    'Point-E: the base model (text → coloured point cloud) or, with --stage sdf, the SDF model (cloud → mesh); data: a `tony shapes generate` folder',
+    'Point-E: the base model (a caption or a rendered view → coloured point cloud; --set cond=text|image|image-pooled) or, with --stage sdf, the SDF model (cloud → mesh); data: a `tony shapes generate` folder',
   capabilities: ['generate-shape'],
   // `--set preset=small` picks a preset; other keys override it
   config: (overrides) => {

@@ -1,16 +1,18 @@
 /**
- * A Point-E checkpoint as a shape generator: caption → coloured point cloud, with the Karras Heun
- * sampler at Point-E's settings and classifier-free guidance (src/diffusion/samplers.ts).
+ * A Point-E checkpoint as a shape generator: caption or rendered view → coloured point cloud, with
+ * the Karras Heun sampler at Point-E's settings and classifier-free guidance
+ * (src/diffusion/samplers.ts).
  *
  *   const m = await loadPointE('runs/pointe', { threads: 2 });
  *   const { cloud } = await m.sample({ caption: 'a red cube', guidance: 3 });
+ *   // an image-conditioned model: { image: await readViewFile('view.png'), guidance: 3 }
  *   await m.close();
  */
 import { basename, resolve } from 'node:path';
 import type { EpsModel, ModelOutput } from '../../diffusion/gaussian.ts';
 import { karrasSample, POINT_E_KARRAS } from '../../diffusion/samplers.ts';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
-import { hostTensor } from '../../engine/dtype.ts';
+import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
 import { loadWeights, runOnWeights } from '../../engine/state.ts';
@@ -19,18 +21,32 @@ import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import { type Mesh, type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
+import type { Image } from '../../shape/render.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
 import { captionFeeds, encodeCaption } from './captions.ts';
 import { PointNetModel } from './classifier.ts';
-import { CHANNELS, diffusionOf, fromChannels, PointE, type PointEConfig, pointeConfig, pointeInputs } from './pointe.ts';
+import { viewChannels } from './image.ts';
+import {
+  CHANNELS,
+  checkPointCount,
+  condInputList,
+  diffusionOf,
+  fromChannels,
+  PointE,
+  type PointEConfig,
+  pointeConfig,
+  pointeInputs,
+} from './pointe.ts';
 import { COORD_SCALE, type MeshOptions, meshFromSdf, PointESdf, type SdfFunction } from './sdf.ts';
 import { PointEUpsamplerModel } from './upsample.ts';
 
-/** The most points one sample may ask for: attention is N², and 16K points is ~1 GB of scores per head. */
-export const MAX_POINTS = 16384;
+export { MAX_POINTS } from './pointe.ts';
 
 export interface PointESampleOptions {
-  caption: string;
+  /** The caption, for a text-conditioned model. */
+  caption?: string;
+  /** The view (any size; resampled to the model's imageSize), for an image-conditioned model. */
+  image?: Image;
   /** Points to draw (default: the training N; the network takes any N). */
   points?: number;
   /** Classifier-free guidance scale (Point-E: 3; 1 = none). */
@@ -65,8 +81,8 @@ export class PointEModel implements LoadedModel {
       const model = new PointE(this.cfg, this.vocab.length);
       const inp = pointeInputs(this.cfg, B, N, false);
       const d = inp.diffusion;
-      const out = model.forward(d.xt, d.t, inp.ids, inp.valid, inp.keep);
-      const onnx = exportOnnx([d.xt, d.t, inp.ids, inp.valid, inp.keep, ...model.ps.inputs], { out }, { name: `pointe_${key}` });
+      const out = model.forward(d.xt, d.t, inp.cond, inp.keep);
+      const onnx = exportOnnx([d.xt, d.t, ...condInputList(inp.cond), inp.keep, ...model.ps.inputs], { out }, { name: `pointe_${key}` });
       g = { model, session: this.rt.load(onnx) };
       this.graphs.set(key, g);
     }
@@ -74,11 +90,36 @@ export class PointEModel implements LoadedModel {
   }
 
   /**
-   * The denoiser for one caption as the samplers want it: rows of N × 6; with a doubled batch
+   * The condition's feeds for B rows from the sample's options: a caption (text models) or a view
+   * (image models); the other one, or neither, is a usage error.
+   */
+  private condFeeds(opts: PointESampleOptions): (B: number) => Record<string, HostTensor> {
+    if (this.cfg.cond === 'text') {
+      if (opts.image || opts.caption === undefined)
+        throw new TonyError('usage', `${this.id} is conditioned on text: give it a caption, not an image`, 'e.g. --caption "a red cube"');
+      const enc = encodeCaption(opts.caption, this.vocab, this.cfg.maxWords);
+      return (B) => captionFeeds(new Array(B).fill(enc), this.cfg.maxWords);
+    }
+    if (!opts.image || opts.caption !== undefined)
+      throw new TonyError(
+        'usage',
+        `${this.id} is conditioned on an image ('${this.cfg.cond}'): give it a rendered view, not a caption`,
+        'e.g. --image renders/0-1_0.png (tony shapes generate --views 1)',
+      );
+    const S = this.cfg.imageSize;
+    const view = viewChannels(opts.image, S);
+    return (B) => {
+      const x = new Float32Array(B * S * S * 3);
+      for (let j = 0; j < B; j++) x.set(view, j * S * S * 3);
+      return { image: hostTensor('float32', [B, S, S, 3], x) };
+    };
+  }
+
+  /**
+   * The denoiser for one condition as the samplers want it: rows of N × 6; with a doubled batch
    * (guidance) the second half runs with the condition dropped.
    */
-  private denoiser(caption: string, N: number, guided: boolean): EpsModel {
-    const enc = encodeCaption(caption, this.vocab, this.cfg.maxWords);
+  private denoiser(cond: (B: number) => Record<string, HostTensor>, N: number, guided: boolean): EpsModel {
     return async (xt, t): Promise<ModelOutput> => {
       const B = t.length;
       const g = this.graph(B, N);
@@ -86,7 +127,7 @@ export class PointEModel implements LoadedModel {
       const res = await runOnWeights(this.rt, await g.session, g.model.ps, {
         xt: hostTensor('float32', [B, N, CHANNELS], xt),
         t: hostTensor('float32', [B], t),
-        ...captionFeeds(new Array(B).fill(enc), this.cfg.maxWords),
+        ...cond(B),
         keep: hostTensor(
           'float32',
           [B, 1],
@@ -107,19 +148,14 @@ export class PointEModel implements LoadedModel {
     };
   }
 
-  /** One coloured cloud for a caption (coordinates in the unit cube, colours in [0, 1]). */
+  /** One coloured cloud for a caption or a view (coordinates in the unit cube, colours in [0, 1]). */
   async sample(opts: PointESampleOptions): Promise<{ cloud: PointCloud; seconds: number }> {
-    const N = opts.points ?? this.cfg.points;
-    if (!Number.isInteger(N) || N < 1 || N > MAX_POINTS)
-      throw new TonyError(
-        'usage',
-        `--points must be an integer in [1, ${MAX_POINTS}], got ${N}`,
-        `this model was trained on ${this.cfg.points}`,
-      );
+    const cond = this.condFeeds(opts);
+    const N = checkPointCount(opts.points ?? this.cfg.points, this.cfg.points);
     const guidance = opts.guidance ?? 3;
     if (!(guidance >= 0 && Number.isFinite(guidance))) throw new TonyError('usage', `guidance must be a number ≥ 0, got ${guidance}`);
     const guided = guidance !== 1;
-    const model = this.denoiser(opts.caption, N, guided);
+    const model = this.denoiser(cond, N, guided);
     const t0 = performance.now();
     const x = await karrasSample(diffusionOf(this.cfg), model, {
       ...POINT_E_KARRAS,

@@ -44,7 +44,7 @@ import { Block, type PointEConfig } from './pointe.ts';
 export const COORD_SCALE = 2;
 
 /** x (…, 3) → (…, 3 + 6F): x, then sin and cos of 2^k·π·x for k < F (NeRF's positional encoding). */
-function fourierFeatures(x: Tensor, F: number): Tensor {
+export function fourierFeatures(x: Tensor, F: number): Tensor {
   if (F === 0) return x;
   const parts = [x];
   for (let k = 0; k < F; k++) {

@@ -15,6 +15,12 @@
  *  - no text: Point-E's text pipeline gives the upsampler no caption (its sampler's key filter
  *    passes texts to the base model only), so there is no guidance either.
  *
+ * An option, off in the presets: `fourier` > 0 feeds the coordinates of both the low-resolution
+ * points and the points being denoised through Fourier features (sdf.ts's `fourierFeatures`),
+ * colours as they are — the fix that let the SDF model say "near" in attention. Tried here because a
+ * new point's place is decided by the low-resolution points near it; on a tiny upsampler it trained
+ * to a worse loss and Chamfer than Point-E's raw xyz (`fourier: 0`; docs/results/pointe.md).
+ *
  * Training pairs from a dataset cloud: farthest-point sampling orders its points; the first
  * `lowResPoints` are the condition (what the base model is trained on: the same FPS prefix), the
  * next `points` the target — together a farthest-point subsample of lowResPoints + points.
@@ -38,7 +44,13 @@ import { type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import type { LoadedModel, TrainSetup } from '../index.ts';
 import { manifestClouds, splitByScene } from './data.ts';
-import { Block, CHANNELS, diffusionOf, fromChannels, type PointEConfig, toChannels } from './pointe.ts';
+import { Block, CHANNELS, checkPointCount, diffusionOf, fromChannels, type PointEConfig, toChannels } from './pointe.ts';
+import { fourierFeatures } from './sdf.ts';
+
+/** Points in model channels (B, N, 6) → the upsampler's input features: Fourier features of xyz, then rgb. */
+function pointFeatures(x: Tensor, F: number): Tensor {
+  return T.concat([fourierFeatures(T.slice(x, 2, 0, 3), F), T.slice(x, 2, 3, CHANNELS)], 2); // (B, N, 3(1 + 2F) + 3)
+}
 
 export class PointEUpsampler {
   readonly ps = new ParamSet();
@@ -53,8 +65,9 @@ export class PointEUpsampler {
   constructor(readonly cfg: Readonly<PointEConfig>) {
     const W = cfg.width;
     const std = 0.25 / Math.sqrt(W); // Point-E's init_scale · √(1/width)
-    this.lowResProj = new Linear(this.ps, 'low_res_proj', CHANNELS, W, { std });
-    this.inputProj = new Linear(this.ps, 'input_proj', CHANNELS, W, { std });
+    const inDim = 3 * (1 + 2 * cfg.fourier) + 3;
+    this.lowResProj = new Linear(this.ps, 'low_res_proj', inDim, W, { std });
+    this.inputProj = new Linear(this.ps, 'input_proj', inDim, W, { std });
     this.timeEmbed = new MLP(this.ps, 'time_embed', W, 4 * W, std);
     this.lnPre = new LayerNorm(this.ps, 'ln_pre', W);
     this.blocks = Array.from({ length: cfg.layers }, (_, i) => new Block(this.ps, `h.${i}`, W, cfg.heads, std));
@@ -68,7 +81,8 @@ export class PointEUpsampler {
     const M = lowRes.shape[1]!;
     const W = this.cfg.width;
     const temb = T.reshape(this.timeEmbed.forward(timestepEmbedding(t, W)), [B, 1, W]);
-    const h0 = T.concat([temb, this.lowResProj.forward(lowRes), this.inputProj.forward(xt)], 1); // (B, 1 + M + N, C)
+    const F = this.cfg.fourier;
+    const h0 = T.concat([temb, this.lowResProj.forward(pointFeatures(lowRes, F)), this.inputProj.forward(pointFeatures(xt, F))], 1); // (B, 1 + M + N, C)
     let h = this.lnPre.forward(h0);
     for (const b of this.blocks) h = b.forward(h);
     h = T.slice(this.lnPost.forward(h), 1, 1 + M, 1 + M + N); // (B, N, C): the points being denoised
@@ -193,9 +207,9 @@ export class PointEUpsamplerModel implements LoadedModel {
    */
   async upsample(
     low: PointCloud,
-    opts: { points?: number; steps?: number; seed?: number; onProgress?: (p: Progress) => void } = {},
+    opts: { points?: number; steps?: number; seed?: number; sigmaMax?: number; onProgress?: (p: Progress) => void } = {},
   ): Promise<{ cloud: PointCloud; seconds: number }> {
-    const N = opts.points ?? this.cfg.points;
+    const N = checkPointCount(opts.points ?? this.cfg.points, this.cfg.points);
     const t0 = performance.now();
     const cloud = await upsampleWith(diffusionOf(this.cfg), await this.denoiser(low, N), low, N, opts);
     return { cloud, seconds: (performance.now() - t0) / 1000 };
@@ -252,12 +266,13 @@ export async function upsampleWith(
   model: EpsModel,
   low: PointCloud,
   n: number,
-  opts: { steps?: number; seed?: number; onProgress?: (p: Progress) => void } = {},
+  opts: { steps?: number; seed?: number; sigmaMax?: number; onProgress?: (p: Progress) => void } = {},
 ): Promise<PointCloud> {
   const M = pointCount(low);
   const x = await karrasSample(d, model, {
     ...POINT_E_KARRAS_UPSAMPLE,
     steps: opts.steps ?? POINT_E_KARRAS_UPSAMPLE.steps,
+    sigmaMax: opts.sigmaMax ?? POINT_E_KARRAS_UPSAMPLE.sigmaMax,
     batch: 1,
     dim: n * CHANNELS,
     seed: opts.seed ?? 0,

@@ -1,5 +1,5 @@
 // `tony pointe sample` and `tony train pointe` refuse bad input with a clear message and status 2,
-// never a stack trace: an empty caption, a mesh output the base model cannot make, an unsupported
+// never a stack trace: an empty caption, a non-image file for --image, neither or both of --caption and --image, a mesh output the base model cannot make, an unsupported
 // point count, a directory without a model, data that is not a shapes folder, a stage unknown (--stage and --set stage=), a mesh format or cloud file `tony pointe mesh` cannot use.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +15,21 @@ import { tony } from '../../tony.ts';
 const dir = mkdtempSync(join(tmpdir(), 'tony-pointe-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ply = join(dir, 'out.ply');
+const notImage = join(dir, 'view.txt');
+writeFileSync(notImage, 'a red cube\n');
 
 describe('tony pointe / tony train pointe: bad input', () => {
   it.each([
     [['pointe', 'sample', '--model', dir, '--caption', '  ', '--out', ply], /the caption is empty/],
+    [['pointe', 'sample', '--model', dir, '--image', notImage, '--out', ply], /view\.txt is not a PNG image/],
+    [['pointe', 'sample', '--model', dir, '--image', join(dir, 'nothing.png'), '--out', ply], /cannot read the image .*nothing\.png/],
+    [['pointe', 'sample', '--model', dir, '--out', ply], /pass exactly one of --caption and --image/],
+    [['pointe', 'sample', '--model', dir, '--caption', 'a red cube', '--image', notImage, '--out', ply], /exactly one of/],
+    [
+      ['pointe', 'sample', '--model', dir, '--caption', 'a red cube', '--out', ply, '--points', '20000'],
+      /--points must be an integer in \[1, 16384\]/,
+    ],
+    [['pointe', 'eval', '--model', dir, '--data', dir, '--held-out', 'colours'], /--held-out colours: unknown held-out set/],
     [
       ['pointe', 'sample', '--model', dir, '--caption', 'a red cube', '--out', join(dir, 'out.glb')],
       /Point-E writes point clouds as \.ply/,

@@ -2,13 +2,15 @@
  * Point-E's evaluation against answers known in advance: a "model" whose sample is the caption's own
  * true surface (an independent draw from its exact mesh) must score what the floor scores — near-zero
  * Chamfer, F-score near 1 — and one that always answers another caption's shape must score the
- * wrong-caption reference; the held-out captions are exactly the held-out scenes of the split.
+ * wrong-caption reference; the held-out captions are exactly the held-out scenes of the split, and
+ * the held-out combinations exactly the items with a held-out (colour, shape) pair.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evaluatePointE, heldOutCaptions } from '../../../src/models/pointe/eval.ts';
+import { HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
+import { evaluatePointE, heldOutCaptions, heldOutScenes } from '../../../src/models/pointe/eval.ts';
 import { isHeldOut } from '../../../src/models/pointe/kind.ts';
 import type { PointEModel } from '../../../src/models/pointe/model.ts';
 import { generateDataset } from '../../../src/shape/dataset.ts';
@@ -31,11 +33,24 @@ describe('pointe eval', () => {
     const held = entries.filter((e) => isHeldOut(captionOf(e.attributes, 0)));
     expect(captions.length).toBe(Math.min(3, new Set(held.map((e) => captionOf(e.attributes, 0))).size));
     for (const c of captions) expect(isHeldOut(captionOf(parseCaption(c), 0))).toBe(true);
+    // the held-out combinations: every item has an object of a held-out (colour, shape) pair, with its render
+    const combos = entries.filter((e) =>
+      e.attributes.objects.some((o) => HELD_OUT_COMBOS.some(([c, s]) => o.color === c && o.shape === s)),
+    );
+    expect(combos.length).toBeGreaterThan(0); // 3 of these 60 items
+    {
+      const items = await heldOutScenes(data, 100, 'combos');
+      expect(items.length).toBe(new Set(combos.map((e) => captionOf(e.attributes, 0))).size);
+      for (const x of items) {
+        expect(isHeldOutCombo(captionOf(parseCaption(x.caption), 0))).toBe(true);
+        expect(x.render).toMatch(/renders\/.*_0\.png$/);
+      }
+    }
 
     const N = 256;
     const fake = (answer: (caption: string) => string) =>
       ({
-        cfg: { points: N },
+        cfg: { points: N, cond: 'text' },
         sample: async ({ caption, seed }: { caption: string; seed?: number }) => ({
           cloud: surface(answer(caption), N, 99 + (seed ?? 0)),
           seconds: 0,

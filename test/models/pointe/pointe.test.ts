@@ -143,7 +143,7 @@ describe('Point-E forward', () => {
   const model = new PointE(cfg, VOCAB.length);
   const inp = pointeInputs(cfg, B, N);
   const d = inp.diffusion;
-  const out = model.forward(d.xt, d.t, inp.ids, inp.valid, inp.keep);
+  const out = model.forward(d.xt, d.t, inp.cond, inp.keep);
   const w = weights64(model, 8);
 
   it('is equivariant to the order of the points (no positional encoding)', () => {

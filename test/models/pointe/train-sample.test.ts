@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../../src/engine/runtime.ts';
 import { loadModel } from '../../../src/models/index.ts';
+import { readViewFile } from '../../../src/models/pointe/image.ts';
 import { pointeKind, readShapes } from '../../../src/models/pointe/kind.ts';
 import type { PointEModel } from '../../../src/models/pointe/model.ts';
 import { trainWithRecipe } from '../../../src/models/recipe.ts';
@@ -68,6 +69,56 @@ describe('pointe: data → train → sample', () => {
       expect(cloud.xyz.length).toBe(40 * 3);
       for (const v of cloud.xyz) expect(Math.abs(v)).toBeLessThanOrEqual(0.5 + 1e-6);
       for (const v of cloud.rgb!) expect(v >= 0 && v <= 1).toBe(true);
+      // bad input, at the library: each a usage error saying what is wrong
+      const caption = shapes.val[0]!.caption;
+      await expect(m.sample({ caption: ' ' })).rejects.toThrow(/the caption is empty/);
+      for (const points of [0, 2.5, 20000])
+        await expect(m.sample({ caption, points })).rejects.toThrow(/--points must be an integer in \[1, 16384\]/);
+      const view = await readViewFile(join(data, 'renders', `${shapes.val[0]!.id}_0.png`));
+      await expect(m.sample({ image: view })).rejects.toThrow(/conditioned on text: give it a caption, not an image/);
+    } finally {
+      await m.close();
+    }
+  }, 120_000);
+
+  it('an image-conditioned model trains on the renders and samples from a view, and refuses a caption', async () => {
+    const data = join(dir, 'shapes-img');
+    await generateDataset(data, { count: 40, points: 128, grid: 24, views: 1, size: 16, supersample: 1 });
+    const cfg = pointeKind.config({ preset: 'tiny', cond: 'image', imageSize: 8, patch: 4 });
+    const shapes = await readShapes([data], cfg);
+    expect(shapes.train[0]!.image!.length).toBe(8 * 8 * 3);
+    const rt = await Runtime.start({ threads: 1 });
+    const out = join(dir, 'run-img');
+    try {
+      const task = pointeKind.task(cfg, shapes, { batch: 8, seed: 0 });
+      await trainWithRecipe(rt, task, {
+        steps: 30,
+        lr: 3e-3,
+        warmup: 5,
+        seed: 0,
+        evalEvery: 30,
+        evalBatches: 1,
+        checkpointEvery: 30,
+        out,
+        resume: false,
+      });
+    } finally {
+      await rt.close();
+    }
+    const val = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => 'val_loss' in r)
+      .at(-1);
+    expect(val.val_loss).toBeLessThan(0.95); // from E[ε²] = 1 at initialisation
+    const m = (await loadModel(out, { threads: 1 })) as PointEModel;
+    try {
+      const view = await readViewFile(join(data, 'renders', `${shapes.val[0]!.id}_0.png`));
+      const { cloud } = await m.sample({ image: view, points: 24, guidance: 3, steps: 4, seed: 1 });
+      expect(cloud.xyz.length).toBe(24 * 3);
+      for (const v of cloud.xyz) expect(Math.abs(v)).toBeLessThanOrEqual(0.5 + 1e-6);
+      await expect(m.sample({ caption: 'a red cube' })).rejects.toThrow(/conditioned on an image .* not a caption/);
     } finally {
       await m.close();
     }

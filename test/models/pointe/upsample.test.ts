@@ -14,10 +14,11 @@ import { diffusionFeeds, diffusionInputs, diffusionLosses } from '../../../src/d
 import { grad } from '../../../src/engine/autodiff.ts';
 import { type HostTensor, hostTensor } from '../../../src/engine/dtype.ts';
 import { interpret } from '../../../src/engine/interpret.ts';
+import { Runtime } from '../../../src/engine/runtime.ts';
 import { objective } from '../../../src/engine/step.ts';
 import { input } from '../../../src/engine/tensor.ts';
 import { CHANNELS, pointeConfig } from '../../../src/models/pointe/pointe.ts';
-import { PointEUpsampler, upsamplePair } from '../../../src/models/pointe/upsample.ts';
+import { PointEUpsampler, PointEUpsamplerModel, upsamplePair } from '../../../src/models/pointe/upsample.ts';
 import { prng } from '../../../src/random.ts';
 import { farthestPointSample } from '../../../src/shape/pointcloud.ts';
 
@@ -150,6 +151,19 @@ describe('Point-E upsampler', () => {
     for (let i = 0; i < 48; i++) {
       const j = index.get(key(high.xyz, i))!;
       expect(Array.from(high.rgb!.subarray(3 * i, 3 * i + 3))).toEqual(Array.from(rgb.subarray(3 * j, 3 * j + 3)));
+    }
+  });
+});
+
+describe('the upsampler refuses an unsupported point count', () => {
+  it.each([0, 2.5, 16385])('points = %s is a usage error naming the range', async (points) => {
+    const rt = await Runtime.start({ threads: 1 });
+    const up = new PointEUpsamplerModel('up', cfg, rt);
+    const low = { xyz: new Float32Array(3 * 4), rgb: new Float32Array(3 * 4) };
+    try {
+      await expect(up.upsample(low, { points })).rejects.toThrow(/--points must be an integer in \[1, 16384\]/);
+    } finally {
+      await up.close();
     }
   });
 });
