@@ -19,9 +19,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HEAD_NAMES, type Head, labelsOf } from '../../../src/models/pointe/classifier.ts';
-import { heldOutCaptions, mean, stderr } from '../../../src/models/pointe/eval.ts';
-import { frechetDistance, inceptionScore } from '../../../src/models/pointe/metrics.ts';
+import { heldOutCaptions, mean, classifierScores as pointEScores, stderr } from '../../../src/models/pointe/eval.ts';
 import { loadPointE, loadPointNet } from '../../../src/models/pointe/model.ts';
 import { shapeECloudSampler } from '../../../src/models/shape-e/eval.ts';
 import { loadShapeE } from '../../../src/models/shape-e/model.ts';
@@ -90,19 +88,7 @@ const wrong = exact.map((_m, i) => score(sampleSurface(exact[(i + 1) % exact.len
 const classifier = await loadPointNet(clsRun, { threads: 1 });
 const truthDraw = (seed: number) => exact.map((m, i) => farthestPointSample(sampleSurface(m, 2048, { seed: seed + i }), N));
 const truthFeatures = await classifier.classify(truthDraw(9000));
-const labels = captions.map((x) => labelsOf(parseCaption(x)));
-/** Point-E's classifierScores: P-FID against the true clouds' features, P-IS over the shape head, accuracy per head and all three. */
-async function classifierScores(clouds: PointCloud[]) {
-  const r = await classifier.classify(clouds);
-  const argmax = (p: Float64Array) => p.indexOf(Math.max(...p));
-  const right = (h: Head, i: number) => argmax(r.probs[h][i]!) === labels[i]![h];
-  return {
-    pfid: frechetDistance(r.features, truthFeatures.features),
-    pis: inceptionScore(r.probs.shape),
-    captionAccuracy: mean(labels.map((_, i) => +HEAD_NAMES.every((h) => right(h, i)))),
-    accuracy: Object.fromEntries(HEAD_NAMES.map((h) => [h, mean(labels.map((_, i) => +right(h, i)))])),
-  };
-}
+const classifierScores = (clouds: PointCloud[]) => pointEScores(classifier, clouds, captions, truthFeatures);
 const truthScores = await classifierScores(truthDraw(11_000));
 const summary = (rows: Array<{ chamfer: number; fscore: number }>) => ({
   chamfer: mean(rows.map((r) => r.chamfer)),

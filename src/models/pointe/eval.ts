@@ -85,7 +85,8 @@ export interface EvalReport {
 }
 
 /** The classifier's scores of clouds for captions, against the true clouds' features. */
-async function classifierScores(
+/** P-FID against the true clouds' features, P-IS over the shape head, accuracy per head and of all three. */
+export async function classifierScores(
   c: PointNetModel,
   clouds: PointCloud[],
   captions: readonly string[],
