@@ -14,24 +14,11 @@ import { classifierInputs, classifierObjective, HEAD_NAMES, HEADS, labelsOf, Poi
 import { CHANNELS, pointeConfig } from '../../../src/models/pointe/pointe.ts';
 import { prng } from '../../../src/random.ts';
 import { parseCaption } from '../../../src/shape/scenes.ts';
+import { weights64 } from '../weights64.ts';
 
 const B = 3;
 const N = 6;
 const cfg = pointeConfig({ stage: 'classifier', points: N, width: 8 });
-
-function weights64(model: PointNet, seed: number, scale = 0.4): Record<string, HostTensor> {
-  const r = prng(seed);
-  const out: Record<string, HostTensor> = {};
-  for (const s of model.ps.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    out[s.name] = hostTensor(
-      'float64',
-      s.shape,
-      Float64Array.from({ length: n }, () => (s.init.kind === 'ones' ? 1 : 0) + scale * r.normal()),
-    );
-  }
-  return out;
-}
 
 function feeds(seed: number): Record<string, HostTensor> {
   const r = prng(seed);
@@ -65,7 +52,7 @@ describe('pointe classifier', () => {
     const inp = classifierInputs(B, N);
     const { losses } = classifierObjective(model, inp);
     const obj = objective({ ps: model.ps, losses, data: [] });
-    const f: Record<string, HostTensor> = { ...weights64(model, 2), ...feeds(3) };
+    const f: Record<string, HostTensor> = { ...weights64(model.ps, 2), ...feeds(3) };
     const params = model.ps.inputs;
     const grads = interpret(grad(obj.loss, params), f);
     const H = 1e-6;
@@ -88,7 +75,7 @@ describe('pointe classifier', () => {
     const inp = classifierInputs(B, N);
     const { logits } = model.forward(inp.x);
     const { losses } = classifierObjective(model, inp);
-    const w = weights64(model, 4);
+    const w = weights64(model.ps, 4);
     const f = feeds(5);
     const outs = HEAD_NAMES.map((h) => logits[h]);
     const y = interpret(outs, { ...w, ...f });

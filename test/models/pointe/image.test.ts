@@ -36,6 +36,7 @@ import {
 import { prng } from '../../../src/random.ts';
 import { encodePng } from '../../../src/shape/render.ts';
 import { captionOf, generateScene, parseCaption } from '../../../src/shape/scenes.ts';
+import { weights64 } from '../weights64.ts';
 
 const B = 2;
 const N = 4;
@@ -54,21 +55,6 @@ function cfgOf(cond: 'image' | 'image-pooled'): Readonly<PointEConfig> {
     timesteps: 32,
     learnSigma: false,
   });
-}
-
-/** Every weight random (the zero-initialised output too), float64. */
-function weights64(model: PointE, seed: number): Record<string, HostTensor> {
-  const r = prng(seed);
-  const out: Record<string, HostTensor> = {};
-  for (const s of model.ps.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    out[s.name] = hostTensor(
-      'float64',
-      s.shape,
-      Float64Array.from({ length: n }, () => (s.init.kind === 'ones' ? 1 : 0) + 0.4 * r.normal()),
-    );
-  }
-  return out;
 }
 
 function feedsOf(cfg: Readonly<PointEConfig>, seed: number, keep = [1, 1], image?: Float64Array): Record<string, HostTensor> {
@@ -131,7 +117,7 @@ describe('the image condition', () => {
       const model = new PointE(cfg, 0);
       const inp = pointeInputs(cfg, B, N);
       const obj = objective({ ps: model.ps, losses: pointeObjective(model, inp), data: [] });
-      const feeds = { ...weights64(model, 11), ...feedsOf(cfg, 12) };
+      const feeds = { ...weights64(model.ps, 11), ...feedsOf(cfg, 12) };
       const params = model.ps.inputs.filter((p) => p.name!.startsWith('image.') || p.name!.startsWith('cond_proj'));
       expect(params.length).toBeGreaterThan(8);
       const grads = interpret(grad(obj.loss, params), feeds);
@@ -154,7 +140,7 @@ describe('the image condition', () => {
       const model = new PointE(cfg, 0);
       const inp = pointeInputs(cfg, B, N);
       const out = model.forward(inp.diffusion.xt, inp.diffusion.t, inp.cond, inp.keep);
-      const w = weights64(model, 3);
+      const w = weights64(model.ps, 3);
       const r = prng(4);
       const other = Float64Array.from({ length: B * S * S * 3 }, () => 2 * r.next() - 1);
       const run = (keep: number[], img?: Float64Array) =>

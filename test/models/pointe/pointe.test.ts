@@ -27,6 +27,7 @@ import {
   toChannels,
 } from '../../../src/models/pointe/pointe.ts';
 import { prng } from '../../../src/random.ts';
+import { weights64 } from '../weights64.ts';
 
 const VOCAB = buildVocabulary(['a red cube', 'a blue sphere on top of a green cone']);
 const B = 2;
@@ -34,21 +35,6 @@ const N = 5;
 
 function cfgOf(learnSigma: boolean): Readonly<PointEConfig> {
   return pointeConfig({ points: N, width: 8, layers: 1, heads: 2, textLayers: 1, maxWords: 10, timesteps: 32, learnSigma });
-}
-
-/** Every weight random (the zero-initialised output projection too, or deeper gradients vanish), float64. */
-function weights64(model: PointE, seed: number): Record<string, HostTensor> {
-  const r = prng(seed);
-  const out: Record<string, HostTensor> = {};
-  for (const s of model.ps.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    out[s.name] = hostTensor(
-      'float64',
-      s.shape,
-      Float64Array.from({ length: n }, () => (s.init.kind === 'ones' ? 1 : 0) + 0.4 * r.normal()),
-    );
-  }
-  return out;
 }
 
 /** A batch of B examples as float64 feeds. */
@@ -76,7 +62,7 @@ function setup(learnSigma: boolean) {
   const model = new PointE(cfg, VOCAB.length);
   const inp = pointeInputs(cfg, B, N);
   const losses = pointeObjective(model, inp);
-  const feeds: Record<string, HostTensor> = { ...weights64(model, 5), ...batchFeeds(cfg, 6) };
+  const feeds: Record<string, HostTensor> = { ...weights64(model.ps, 5), ...batchFeeds(cfg, 6) };
   return { cfg, model, inp, losses, feeds };
 }
 
@@ -144,7 +130,7 @@ describe('Point-E forward', () => {
   const inp = pointeInputs(cfg, B, N);
   const d = inp.diffusion;
   const out = model.forward(d.xt, d.t, inp.cond, inp.keep);
-  const w = weights64(model, 8);
+  const w = weights64(model.ps, 8);
 
   it('is equivariant to the order of the points (no positional encoding)', () => {
     const feeds: Record<string, HostTensor> = { ...w, ...batchFeeds(cfg, 9) };

@@ -19,6 +19,7 @@ import { meshFromSdf, PointESdf, sdfInputs, sdfObjective } from '../../../src/mo
 import { drawQueries, NEAR_SIGMA, QUERY_MARGIN } from '../../../src/models/pointe/sdf-task.ts';
 import { prng } from '../../../src/random.ts';
 import { isWatertight, meshArea, meshVolume } from '../../../src/shape/mesh.ts';
+import { weights64 } from '../weights64.ts';
 
 const B = 2;
 const N = 5;
@@ -26,21 +27,6 @@ const Q = 4;
 
 function cfgOf(over: Partial<PointEConfig> = {}): Readonly<PointEConfig> {
   return pointeConfig({ stage: 'sdf', points: N, queries: Q, width: 8, layers: 1, heads: 2, decoderLayers: 1, truncation: 0.5, ...over });
-}
-
-/** Every weight random, float64. */
-function weights64(model: PointESdf, seed: number): Record<string, HostTensor> {
-  const r = prng(seed);
-  const out: Record<string, HostTensor> = {};
-  for (const s of model.ps.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    out[s.name] = hostTensor(
-      'float64',
-      s.shape,
-      Float64Array.from({ length: n }, () => (s.init.kind === 'ones' ? 1 : 0) + 0.4 * r.normal()),
-    );
-  }
-  return out;
 }
 
 function batch(seed: number, nq = Q) {
@@ -71,7 +57,7 @@ describe('Point-E SDF model', () => {
     const inp = sdfInputs(cfg, B);
     const { losses } = sdfObjective(model, inp);
     const obj = objective({ ps: model.ps, losses, data: [] });
-    const feeds: Record<string, HostTensor> = { ...weights64(model, 3), ...batch(4) };
+    const feeds: Record<string, HostTensor> = { ...weights64(model.ps, 3), ...batch(4) };
     const params = model.ps.inputs;
     const grads = interpret(grad(obj.loss, params), feeds);
     const H = 1e-6;
@@ -97,7 +83,7 @@ describe('Point-E SDF model', () => {
     const model = new PointESdf(cfg);
     const inp = sdfInputs(cfg, 1, N, 4);
     const { losses, metrics } = sdfObjective(model, inp);
-    const w = weights64(model, 1);
+    const w = weights64(model.ps, 1);
     w['output_proj.weight'] = hostTensor('float64', [8, 1], new Float64Array(8));
     w['output_proj.bias'] = hostTensor('float64', [1], [0.04]);
     const target = [0.3, -0.05, 0.02, -0.2];
@@ -118,7 +104,7 @@ describe('Point-E SDF model', () => {
   const model = new PointESdf(cfg);
   const q = sdfInputs(cfg, B);
   const out = model.predict(q.queries, model.encode(q.cloud)); // (B, Q)
-  const w = weights64(model, 7);
+  const w = weights64(model.ps, 7);
 
   it('reads the cloud as a set: permuting its points leaves every distance unchanged', () => {
     const feeds = { ...w, ...batch(8) };

@@ -21,6 +21,7 @@ import { CHANNELS, pointeConfig } from '../../../src/models/pointe/pointe.ts';
 import { PointEUpsampler, PointEUpsamplerModel, upsamplePair } from '../../../src/models/pointe/upsample.ts';
 import { prng } from '../../../src/random.ts';
 import { farthestPointSample } from '../../../src/shape/pointcloud.ts';
+import { weights64 } from '../weights64.ts';
 
 const B = 2;
 const N = 4;
@@ -36,20 +37,6 @@ const cfg = pointeConfig({
   schedule: 'linear',
   learnSigma: false,
 });
-
-function weights64(model: PointEUpsampler, seed: number): Record<string, HostTensor> {
-  const r = prng(seed);
-  const out: Record<string, HostTensor> = {};
-  for (const s of model.ps.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    out[s.name] = hostTensor(
-      'float64',
-      s.shape,
-      Float64Array.from({ length: n }, () => (s.init.kind === 'ones' ? 1 : 0) + 0.4 * r.normal()),
-    );
-  }
-  return out;
-}
 
 function feeds(seed: number): Record<string, HostTensor> {
   const r = prng(seed);
@@ -85,7 +72,7 @@ describe('Point-E upsampler', () => {
   it('L_simple gradient against central finite differences, every parameter tensor', () => {
     const losses = diffusionLosses(out, dd, new GaussianDiffusion(betaSchedule('linear', cfg.timesteps)));
     const obj = objective({ ps: model.ps, losses, data: [] });
-    const f = { ...weights64(model, 1), ...feeds(2) };
+    const f = { ...weights64(model.ps, 1), ...feeds(2) };
     const params = model.ps.inputs;
     const grads = interpret(grad(obj.loss, params), f);
     const H = 1e-6;
@@ -107,7 +94,7 @@ describe('Point-E upsampler', () => {
   });
 
   it('is equivariant in the new points, invariant in the low-resolution cloud, and depends on it', () => {
-    const w = weights64(model, 3);
+    const w = weights64(model.ps, 3);
     const f = feeds(4);
     const [y] = interpret([out], { ...w, ...f });
     const C = CHANNELS;

@@ -32,23 +32,9 @@ import {
   viewTokenShape,
 } from '../../../src/models/shape-e/shape-e.ts';
 import { prng } from '../../../src/random.ts';
+import { weights64 } from '../weights64.ts';
 
 const cfg = shapeEConfig({ ...SHAPEE_PRESETS.tiny });
-
-/** Every weight random, float64. */
-function weights64(ps: ParamSet, seed: number, scale = 0.5): Record<string, HostTensor> {
-  const r = prng(seed);
-  const out: Record<string, HostTensor> = {};
-  for (const s of ps.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    out[s.name] = hostTensor(
-      'float64',
-      s.shape,
-      Float64Array.from({ length: n }, () => (s.init.kind === 'ones' ? 1 : 0) + scale * r.normal()),
-    );
-  }
-  return out;
-}
 
 const rand = (r: ReturnType<typeof prng>, n: number, lo = -1, hi = 1) => Float64Array.from({ length: n }, () => r.uniform(lo, hi));
 const silu = (x: number) => x / (1 + Math.exp(-x));
@@ -109,7 +95,7 @@ describe('Shap-E implicit function', () => {
     const q = input('queries', [B, Q, 3]);
     const out = model.decoder.forward(z, q);
     const r = prng(11);
-    const w = weights64(model.ps, 12);
+    const w = weights64(model.ps, 12, 0.5);
     const zv = rand(r, B * L * cfg.latentWidth);
     const qv = rand(r, B * Q * 3, -0.5, 0.5);
     const [sdf, density, rgb] = interpret([out.sdf, out.density, out.rgb], {
@@ -248,7 +234,7 @@ describe('Shap-E objectives: gradients against finite differences', () => {
     const r = prng(3);
     const shape = [1, latentRows(cfg), cfg.latentWidth];
     const base = {
-      ...weights64(model.ps, 4),
+      ...weights64(model.ps, 4, 0.5),
       xt: hostTensor(
         'float64',
         shape,
