@@ -1,30 +1,37 @@
 /**
- * The Point-E page and its routes, over a tiny base model initialised here (no training) in a
+ * The Point-E page and its routes, over tiny base models with random weights made here (no training) in a
  * runs folder made here, and the bundled SDF model (models/pointe/sdf):
  * - the models route lists the base-model run and not an SDF-stage run beside it;
  * - a sample from the route is the one the library draws in this process for the same caption,
  *   guidance, steps and seed (nothing lost on the way);
  * - the mesh route turns a cloud drawn from an exact torus into a watertight GLB whose every vertex
  *   colour (COLOR_0) is that of its nearest input point, found here by brute force;
- * - bad input is a 400 naming the field;
+ * - an image-conditioned run beside it: the models route says which run takes what, and its sample
+ *   for a PNG view is the library's for the same decoded image, guidance, steps and seed;
+ * - bad input is a 400 naming the field (a caption for the image run, an image for the text run,
+ *   bytes that are not a PNG);
  * - in Chromium the page draws exactly the points the route sent, then the mesh the route makes of
- *   them (vertex count as src/shape's GLB reader finds it); a studio with no base model says so and
- *   shows the training command.
+ *   them (vertex count as src/shape's GLB reader finds it); picking the image run swaps the caption
+ *   for a file input, and an uploaded PNG gives the route's cloud for that PNG; a studio with no
+ *   base model says so and shows the training command.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
-import type { HostTensor } from '../../src/engine/dtype.ts';
+import { type HostTensor, hostTensor } from '../../src/engine/dtype.ts';
 import { truthCloud } from '../../src/models/pointe/eval.ts';
 import { loadPointE } from '../../src/models/pointe/model.ts';
 import { PointE, pointeConfig, pointeInputs } from '../../src/models/pointe/pointe.ts';
+import { prng } from '../../src/random.ts';
 import { POINTE_TRAIN_HINT } from '../../src/serve/routes/shapes.ts';
 import { readGlb } from '../../src/shape/glb.ts';
 import { isWatertight } from '../../src/shape/mesh.ts';
 import { farthestPointSample } from '../../src/shape/pointcloud.ts';
+import { decodePng, encodePng, type Image } from '../../src/shape/render.ts';
 import { type StudioHandle, serveStudio } from '../../src/studio/serve.ts';
 import { requires } from '../system.ts';
 import { CHROMIUM, gotoStudio, launch, openPage } from './browser.ts';
@@ -35,6 +42,14 @@ let empty: StudioHandle;
 let browser: Browser | undefined;
 const VOCAB = ['a', 'blue', 'cube', 'large', 'red', 'small', 'sphere', 'torus'];
 const SAMPLE = { caption: 'a small red cube', guidance: 3, steps: 4, seed: 7 };
+/** A 12 × 12 view, every pixel its own colour (the model resamples it to its 8 × 8). */
+const VIEW: Image = {
+  width: 12,
+  height: 12,
+  rgb: Uint8Array.from({ length: 12 * 12 * 3 }, (_, i) => (i * 37) % 256),
+  alpha: new Uint8Array(144).fill(255),
+};
+const VIEW_PNG = join(tmpdir(), `tony-studio-pointe-view-${process.pid}.png`);
 
 /** A run as the trainer leaves it: config.json and metrics.jsonl at the top, the weights in ckpt-1/. */
 async function run(name: string, model: Record<string, unknown>): Promise<void> {
@@ -48,7 +63,17 @@ async function run(name: string, model: Record<string, unknown>): Promise<void> 
     const m = new PointE(cfg, VOCAB.length);
     const inp = pointeInputs(cfg, 1, cfg.points);
     m.forward(inp.diffusion.xt, inp.diffusion.t, inp.cond, inp.keep); // declares every weight
-    Object.assign(params, m.ps.initialize(1));
+    // every weight random, the zero-initialised output too: an initialised model predicts ε̂ = 0
+    // whatever its condition, and a sample that ignores the caption or view would test nothing
+    const g = prng(3);
+    for (const spec of m.ps.specs) {
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      params[spec.name] = hostTensor(
+        'float32',
+        spec.shape,
+        Float32Array.from({ length: n }, () => (spec.init.kind === 'ones' ? 1 : 0) + 0.3 * g.normal()),
+      );
+    }
   }
   await saveCheckpoint(join(dir, name, 'ckpt-1'), { config, state: { step: 1 }, params });
 }
@@ -57,6 +82,19 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tony-studio-pointe-'));
   await run('pointe-tiny', { stage: 'base', points: 16, width: 16, layers: 1, heads: 2, textLayers: 1, timesteps: 64 });
   await run('pointe-sdf', { stage: 'sdf', points: 16, width: 16, layers: 1, heads: 2, decoderLayers: 1 });
+  await run('pointe-view', {
+    stage: 'base',
+    cond: 'image',
+    imageSize: 8,
+    patch: 4,
+    imageLayers: 1,
+    points: 16,
+    width: 16,
+    layers: 1,
+    heads: 2,
+    timesteps: 64,
+  });
+  await writeFile(VIEW_PNG, encodePng(VIEW));
   studio = await serveStudio({ port: 0, runsDir: dir });
   empty = await serveStudio({ port: 0 });
 }, 60_000);
@@ -66,6 +104,7 @@ afterAll(async () => {
   await studio?.close();
   await empty?.close();
   await rm(dir, { recursive: true, force: true });
+  await rm(VIEW_PNG, { force: true });
 });
 
 const post = (path: string, body: unknown) => fetch(`${studio.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
@@ -73,7 +112,8 @@ const post = (path: string, body: unknown) => fetch(`${studio.url}${path}`, { me
 describe('Point-E routes', () => {
   it('list the base-model runs only, and say how to train one when there is none', async () => {
     const r = (await (await fetch(`${studio.url}/api/pointe/models`)).json()) as { runs: string[]; sdf: boolean; train: string };
-    expect(r).toMatchObject({ runs: ['pointe-tiny'], sdf: true });
+    expect(r).toMatchObject({ sdf: true, conds: { 'pointe-tiny': 'text', 'pointe-view': 'image' } });
+    expect([...r.runs].sort()).toEqual(['pointe-tiny', 'pointe-view']);
     const e = (await (await fetch(`${empty.url}/api/pointe/models`)).json()) as { runs: string[]; train: string };
     expect(e).toMatchObject({ runs: [], train: POINTE_TRAIN_HINT });
   });
@@ -86,6 +126,32 @@ describe('Point-E routes', () => {
       expect(r.xyz).toHaveLength(16 * 3);
       expect(r.xyz).toEqual(Array.from(cloud.xyz));
       expect(r.rgb).toEqual(Array.from(cloud.rgb!));
+      const other = (await (await post('/api/pointe/sample', { run: 'pointe-tiny', ...SAMPLE, caption: 'a large blue torus' })).json()) as {
+        xyz: number[];
+      };
+      expect(other.xyz).not.toEqual(r.xyz); // the caption reaches the model
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('sample, for an image run, the cloud the library draws from the same view', { timeout: 60_000 }, async () => {
+    const png = readFileSync(VIEW_PNG);
+    const body = { run: 'pointe-view', image: png.toString('base64'), guidance: 3, steps: 4, seed: 7 };
+    const r = (await (await post('/api/pointe/sample', body)).json()) as { xyz: number[]; rgb: number[] };
+    const m = await loadPointE(join(dir, 'pointe-view'), { threads: 1 });
+    try {
+      const { cloud } = await m.sample({ image: decodePng(new Uint8Array(png)), guidance: 3, steps: 4, seed: 7 });
+      expect(r.xyz).toEqual(Array.from(cloud.xyz));
+      expect(r.rgb).toEqual(Array.from(cloud.rgb!));
+      // another view is another cloud (the view reaches the model)
+      const other = { ...VIEW, rgb: VIEW.rgb.map((v) => 255 - v) };
+      const r2 = (await (
+        await post('/api/pointe/sample', { ...body, image: Buffer.from(encodePng(other)).toString('base64') })
+      ).json()) as {
+        xyz: number[];
+      };
+      expect(r2.xyz).not.toEqual(r.xyz);
     } finally {
       await m.close();
     }
@@ -122,6 +188,14 @@ describe('Point-E routes', () => {
     expect(await bad('/api/pointe/sample', { run: '../x', caption: 'a red cube' })).toEqual({ status: 400, param: 'run' });
     expect(await bad('/api/pointe/sample', { run: 'pointe-tiny', caption: ' ' })).toEqual({ status: 400, param: 'caption' });
     expect(await bad('/api/pointe/sample', { run: 'pointe-tiny', caption: 'a cube', steps: 0 })).toEqual({ status: 400, param: 'steps' });
+    const view = readFileSync(VIEW_PNG).toString('base64');
+    expect(await bad('/api/pointe/sample', { run: 'pointe-view', caption: 'a red cube' })).toEqual({ status: 400, param: 'caption' });
+    expect(await bad('/api/pointe/sample', { run: 'pointe-view' })).toEqual({ status: 400, param: 'image' });
+    expect(await bad('/api/pointe/sample', { run: 'pointe-view', image: Buffer.from('GIF89a not a png').toString('base64') })).toEqual({
+      status: 400,
+      param: 'image',
+    });
+    expect(await bad('/api/pointe/sample', { run: 'pointe-tiny', image: view })).toEqual({ status: 400, param: 'image' });
     expect(await bad('/api/pointe/mesh', { xyz: [0, 0], rgb: [0, 0] })).toEqual({ status: 400, param: 'xyz' });
     expect(await bad('/api/pointe/mesh', { xyz: [0, 0, 0], rgb: [0, 0, 2] })).toEqual({ status: 400, param: 'rgb' });
     expect(await bad('/api/pointe/mesh', { xyz: [0, 0, 0], rgb: [0, 0, 0], grid: 4 })).toEqual({ status: 400, param: 'grid' });
@@ -141,6 +215,7 @@ describe('Point-E page', () => {
     expect(await page.$eval('#pointe-none pre', (e) => e.textContent)).toBe(POINTE_TRAIN_HINT);
 
     await gotoStudio(page, studio.url, 'pointe');
+    await page.select('#pointe-run', 'pointe-tiny');
     await page.$eval('#pointe-caption', (e) => ((e as HTMLInputElement).value = 'a small red cube'));
     await page.$eval('#pointe-steps', (e) => ((e as HTMLInputElement).value = '4'));
     await page.$eval('#pointe-seed', (e) => ((e as HTMLInputElement).value = '7'));
@@ -164,6 +239,31 @@ describe('Point-E page', () => {
     expect(Number(shown.vertices)).toBe(mesh.positions.length / 3);
     expect(shown.watertight).toBe(String(isWatertight(mesh)));
     if (process.env.TONY_SHOT) await page.screenshot({ path: process.env.TONY_SHOT });
+
+    // The image run: the caption gives way to a file input; an uploaded PNG gives the route's cloud for it.
+    await page.select('#pointe-run', 'pointe-view');
+    const shownField = (id: string) => page.$eval(`#${id}`, (e) => (e.closest('.field') as HTMLElement).style.display !== 'none');
+    expect([await shownField('pointe-caption'), await shownField('pointe-image')]).toEqual([false, true]);
+    const input = await page.$('#pointe-image');
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(VIEW_PNG);
+    await page.waitForSelector('#pointe-image-preview[src^="data:image/png"]', { timeout: 10_000 });
+    await page.$eval('#pointe-cloud', (e) => delete (e as HTMLElement).dataset.sum);
+    await page.click('#pointe-go');
+    await page.waitForSelector('#pointe-cloud[data-sum]', { timeout: 60_000 });
+    const fromView = (await (
+      await post('/api/pointe/sample', {
+        run: 'pointe-view',
+        image: readFileSync(VIEW_PNG).toString('base64'),
+        guidance: 3,
+        steps: 4,
+        seed: 7,
+      })
+    ).json()) as { xyz: number[] };
+    expect(Number(await page.$eval('#pointe-cloud', (e) => (e as HTMLElement).dataset.sum))).toBeCloseTo(
+      fromView.xyz.reduce((a, v) => a + v, 0),
+      6,
+    );
+    if (process.env.TONY_SHOT_VIEW) await page.screenshot({ path: process.env.TONY_SHOT_VIEW });
     expect(errors).toEqual([]);
     await page.close();
   });

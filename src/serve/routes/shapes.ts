@@ -10,8 +10,10 @@
  * Point-E (`pointeRoutes`, the Point-E page): a base model from a run under the runs folder samples
  * a coloured cloud for a caption, and the bundled SDF model (models/pointe/sdf) meshes it.
  *
- *   GET  /api/pointe/models                              → { runs: [name], sdf, train } (base-model runs; how to train one)
- *   POST /api/pointe/sample { run, caption, guidance?, steps?, seed? } → { xyz, rgb, seconds }
+ *   GET  /api/pointe/models                              → { runs: [name], conds: { name: text|image|image-pooled }, sdf, train }
+ *                                                           (base-model runs, what each is conditioned on; how to train one)
+ *   POST /api/pointe/sample { run, caption | image, guidance?, steps?, seed? } → { xyz, rgb, seconds }
+ *        `caption` for a text model, `image` (a base64 PNG: a rendered view) for an image model
  *   POST /api/pointe/mesh { xyz, rgb, grid? }             → model/gltf-binary; X-Vertices, X-Faces, X-Watertight headers
  */
 
@@ -21,6 +23,7 @@ import { loadPointE, loadPointESdf, type PointEModel, type PointESdfModel } from
 import { writeGlb } from '../../shape/glb.ts';
 import { meshField } from '../../shape/marching-cubes.ts';
 import { faceCount, isWatertight, vertexCount } from '../../shape/mesh.ts';
+import { decodePng, type Image } from '../../shape/render.ts';
 import { buildScene, generateScene, parseCaption, parseItemId } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
 import { listRuns, runDetail } from '../../studio/runs.ts';
@@ -106,14 +109,19 @@ export function pointeRoutes(opts: { runsDir?: string; sdfDir?: string } = {}): 
   const bases = new Map<string, Promise<PointEModel>>();
   let sdf: Promise<PointESdfModel> | undefined;
   /** Base-model runs under the runs folder: a pointe config whose stage is base. */
-  const baseRuns = async (): Promise<string[]> => {
-    if (!opts.runsDir) return [];
+  /** Base-model runs and what each is conditioned on (a run saved before image conditioning is text). */
+  const baseRunConds = async (): Promise<Record<string, string>> => {
+    if (!opts.runsDir) return {};
     const runs = (await listRuns(opts.runsDir)).filter((r) => r.kind === 'pointe');
     const details = await Promise.all(runs.map((r) => runDetail(opts.runsDir!, r.name)));
-    return details
-      .filter((d) => ((d.config?.model as { stage?: string } | undefined)?.stage ?? 'base') === 'base' && d.checkpoints.length > 0)
-      .map((d) => d.name);
+    const model = (d: (typeof details)[number]) => (d.config?.model ?? {}) as { stage?: string; cond?: string };
+    return Object.fromEntries(
+      details
+        .filter((d) => (model(d).stage ?? 'base') === 'base' && d.checkpoints.length > 0)
+        .map((d) => [d.name, model(d).cond ?? 'text']),
+    );
   };
+  const baseRuns = async () => Object.keys(await baseRunConds());
   const openBase = async (run: string): Promise<PointEModel> => {
     if (!(await baseRuns()).includes(run))
       throw badRequest(`no Point-E base-model run '${run}' in the runs folder; GET /api/pointe/models lists them.`, 'run');
@@ -148,6 +156,27 @@ export function pointeRoutes(opts: { runsDir?: string; sdfDir?: string } = {}): 
     if (bad >= 0) throw badRequest(`'${name}'[${bad}] must be a number in [${lo}, ${hi}], got ${JSON.stringify(v[bad])}.`, name);
     return Float32Array.from(v as number[]);
   };
+  const captionOf = (b: Record<string, unknown>): string => {
+    if (b.image !== undefined)
+      throw badRequest("This run is conditioned on a caption, not an image: send 'caption', or pick an image-conditioned run.", 'image');
+    if (typeof b.caption !== 'string' || !b.caption.trim())
+      throw badRequest('\'caption\' must be a non-empty string, e.g. "a small red cube".', 'caption');
+    return b.caption;
+  };
+  const imageOf = (b: Record<string, unknown>, cond: string): Image => {
+    if (b.caption !== undefined)
+      throw badRequest(
+        `This run is conditioned on an image ('${cond}'), not a caption: send 'image', a base64 PNG of a rendered view.`,
+        'caption',
+      );
+    if (typeof b.image !== 'string' || b.image === '')
+      throw badRequest("'image' must be a base64 PNG of a rendered view (tony shapes generate --views 1 makes them).", 'image');
+    try {
+      return decodePng(new Uint8Array(Buffer.from(b.image, 'base64')));
+    } catch (err) {
+      throw badRequest(`'image' is not a PNG this reader can decode: ${(err as Error).message}`, 'image');
+    }
+  };
   return {
     routes: [
       {
@@ -155,9 +184,11 @@ export function pointeRoutes(opts: { runsDir?: string; sdfDir?: string } = {}): 
         path: '/api/pointe/models',
         public: true,
         async handle(ctx) {
+          const conds = await baseRunConds();
           ctx.send(200, {
             runsDir: opts.runsDir ?? null,
-            runs: await baseRuns(),
+            runs: Object.keys(conds),
+            conds,
             sdf: existsSync(join(sdfDir, 'config.json')),
             train: POINTE_TRAIN_HINT,
           });
@@ -171,8 +202,6 @@ export function pointeRoutes(opts: { runsDir?: string; sdfDir?: string } = {}): 
           const b = await body(ctx);
           if (typeof b.run !== 'string')
             throw badRequest("'run' must name a Point-E base-model run, as GET /api/pointe/models lists it.", 'run');
-          if (typeof b.caption !== 'string' || !b.caption.trim())
-            throw badRequest('\'caption\' must be a non-empty string, e.g. "a small red cube".', 'caption');
           const guidance = num(b, 'guidance', 3, (v) => v >= 0 && v <= 100, 'a number from 0 to 100 (1 = no guidance)');
           const steps = num(
             b,
@@ -183,8 +212,9 @@ export function pointeRoutes(opts: { runsDir?: string; sdfDir?: string } = {}): 
           );
           const seed = num(b, 'seed', 0, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31, 'a whole number');
           const model = await openBase(b.run);
+          const condition = model.cfg.cond === 'text' ? { caption: captionOf(b) } : { image: imageOf(b, model.cfg.cond) };
           await ctx.withSlot(async () => {
-            const { cloud, seconds } = await model.sample({ caption: b.caption as string, guidance, steps, seed });
+            const { cloud, seconds } = await model.sample({ ...condition, guidance, steps, seed });
             ctx.send(200, {
               run: b.run,
               points: cloud.xyz.length / 3,

@@ -1,7 +1,7 @@
 /**
- * Point-E (PAPERS.md §7): a caption in, a coloured point cloud sampled by a base model from a run
- * under the runs folder, and that cloud meshed by the bundled SDF model (models/pointe/sdf) — both
- * turnable in 3D. No base model is bundled: without one in the runs folder the page says so and
+ * Point-E (PAPERS.md §7): a caption (or, for an image-conditioned run, a rendered view) in, a
+ * coloured point cloud sampled by a base model from a run under the runs folder, and that cloud
+ * meshed by the bundled SDF model (models/pointe/sdf) — both turnable in 3D. No base model is bundled: without one in the runs folder the page says so and
  * shows the command that trains one.
  */
 import * as THREE from 'three';
@@ -12,6 +12,8 @@ import { createViewer } from '../viewer3d.ts';
 interface Models {
   runsDir: string | null;
   runs: string[];
+  /** What each run is conditioned on: 'text', 'image' or 'image-pooled'. */
+  conds: Record<string, string>;
   sdf: boolean;
   train: string;
 }
@@ -47,6 +49,33 @@ export const page: StudioPage = {
       { id: 'pointe-grid' },
       ...[32, 64, 96, 128].map((g) => el('option', { value: String(g), text: `${g}³`, selected: g === 64 })),
     );
+    // an image-conditioned run takes a rendered view (a PNG) in place of the caption
+    const image = el('input', { type: 'file', id: 'pointe-image', accept: 'image/png' }) as HTMLInputElement;
+    const preview = el('img', {
+      id: 'pointe-image-preview',
+      alt: 'the view the cloud is drawn from',
+      style: 'height:48px;image-rendering:pixelated',
+    });
+    const captionField = field('Caption', caption);
+    const imageField = field('View (PNG)', image, 'a render, e.g. tony shapes generate --views 1');
+    imageField.append(preview);
+    const isImageRun = () => (models.conds[run.value] ?? 'text') !== 'text';
+    const showCondition = () => {
+      // style, not `hidden`: the stylesheet's display for .field would override the attribute
+      captionField.style.display = isImageRun() ? 'none' : '';
+      imageField.style.display = isImageRun() ? '' : 'none';
+    };
+    run.addEventListener('change', showCondition);
+    let imageB64: string | undefined;
+    image.addEventListener('change', async () => {
+      const f = image.files?.[0];
+      if (!f) return;
+      const bytes = new Uint8Array(await f.arrayBuffer());
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      imageB64 = btoa(bin);
+      preview.setAttribute('src', `data:image/png;base64,${imageB64}`);
+    });
     const go = el('button', { class: 'primary', text: 'Sample and mesh', id: 'pointe-go' });
     const turn = el('input', { type: 'checkbox', id: 'pointe-turn', checked: true }) as HTMLInputElement;
     const cloudCanvas = el('canvas', {
@@ -61,7 +90,7 @@ export const page: StudioPage = {
     root.append(
       el('p', {
         class: 'lead',
-        text: 'Point-E: a transformer denoises a coloured point cloud for the caption (Karras Heun steps, classifier-free guidance), and the SDF model turns the cloud into a mesh coloured from its nearest points (closed when the cloud outlines a solid).',
+        text: 'Point-E: a transformer denoises a coloured point cloud for the caption, or for the rendered view an image-conditioned run takes (Karras Heun steps, classifier-free guidance), and the SDF model turns the cloud into a mesh coloured from its nearest points (closed when the cloud outlines a solid).',
       }),
       none
         ? el(
@@ -77,8 +106,9 @@ export const page: StudioPage = {
         : el(
             'div',
             { class: 'row' },
-            field('Caption', caption),
             field('Model', run, 'a run under the runs folder'),
+            captionField,
+            imageField,
             field('Guidance', guidance, '1 = none'),
             field('Steps', steps),
             field('Seed', seed),
@@ -97,12 +127,14 @@ export const page: StudioPage = {
     );
     const cloudView = createViewer(cloudCanvas, () => turn.checked);
     const meshView = createViewer(meshCanvas, () => turn.checked);
+    showCondition();
     const busy = busyRunner(st, [go]);
     const sample = () =>
       busy('sampling…', async () => {
+        if (isImageRun() && !imageB64) throw new Error('Choose a view (a PNG) for this image-conditioned run.');
         const s = await api<Sample>('/api/pointe/sample', {
           run: run.value,
-          caption: caption.value,
+          ...(isImageRun() ? { image: imageB64 } : { caption: caption.value }),
           guidance: Number(guidance.value),
           steps: Number(steps.value),
           seed: Number(seed.value),
