@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, serve } from '../../src/serve/index.ts';
 import { decodePcm16, encodePcm16 } from '../../src/serve/realtime/pcm16.ts';
-import type { VoiceGuard } from '../../src/serve/realtime/session.ts';
+import { RealtimeSession, type VoiceGuard } from '../../src/serve/realtime/session.ts';
 import { realtimeRoutes } from '../../src/serve/routes/realtime.ts';
 import { MirrorModel } from './mirror-model.ts';
 import { type Ev, RtClient } from './realtime-client.ts';
@@ -460,6 +460,44 @@ describe('serve() and memory', () => {
       await rt.close();
       await text.close();
     }
+  });
+
+  it('one long session keeps only the newest audio for the model (keepAudioSeconds), transcripts in place of the rest', async () => {
+    const double = new OmniDouble();
+    const events: Ev[] = [];
+    let wake: (() => void) | undefined;
+    const session = new RealtimeSession(
+      double,
+      (e) => {
+        events.push(e as Ev);
+        wake?.();
+      },
+      { keepAudioSeconds: 5 },
+    );
+    const until = async (type: string, n: number) => {
+      while (events.filter((e) => e.type === type).length < n) await new Promise<void>((r) => (wake = r));
+    };
+    session.start();
+    session.handle(
+      JSON.stringify({ type: 'session.update', session: { turn_detection: null, input_audio_transcription: { model: 'tony' } } }),
+    );
+    const turn = encodePcm16(sine24(300, 2));
+    for (let i = 1; i <= 6; i++) {
+      session.handle(JSON.stringify({ type: 'input_audio_buffer.append', audio: turn }));
+      session.handle(JSON.stringify({ type: 'input_audio_buffer.commit' }));
+      await until('conversation.item.input_audio_transcription.completed', i);
+      session.handle(JSON.stringify({ type: 'response.create', response: { modalities: ['text'] } }));
+      await until('response.done', i);
+    }
+    // the last respond() saw 6 user turns of 2 s (32,000 samples at 16 kHz): the newest two whole
+    // turns fit 5 s, the four before them are their transcripts
+    const users = double.calls.at(-1)!.conversation.filter((it) => it.role === 'user');
+    expect(users.map((it) => it.content.map((c) => c.type))).toEqual([['text'], ['text'], ['text'], ['text'], ['audio'], ['audio']]);
+    expect(users.slice(4).map((it) => (it.content[0] as { pcm: Float32Array }).pcm.length)).toEqual([32000, 32000]);
+    const transcripts = events.filter((e) => e.type === 'conversation.item.input_audio_transcription.completed').map((e) => e.transcript);
+    expect(transcripts[0]).toMatch(/^2\.00 seconds at/);
+    expect(users.slice(0, 4).map((it) => (it.content[0] as { text: string }).text)).toEqual(transcripts.slice(0, 4));
+    await session.close();
   });
 
   it('memory stays flat across 100 sessions (each: 2 s of audio, a committed turn, an audio response)', async () => {

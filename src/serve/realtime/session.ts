@@ -45,6 +45,12 @@ interface VoiceMonitor {
 
 export interface SessionOptions {
   guard?: VoiceGuard;
+  /**
+   * Seconds of conversation audio kept for the model (default 60; the omni model's context holds
+   * about 8 s of speech). Older audio parts give way to their transcripts, or go, so an hours-long
+   * session does not keep every turn's audio.
+   */
+  keepAudioSeconds?: number;
   /** Unexpected errors (with stacks) go here; the client gets a server_error event. */
   log?: (line: string) => void;
 }
@@ -276,6 +282,7 @@ export class RealtimeSession {
       status: 'completed',
     };
     this.items.push(item);
+    this.trimAudio();
     this.emit({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: itemId });
     this.emit({ type: 'conversation.item.created', previous_item_id: previous, item: this.shown(item) });
     if (this.config.input_audio_transcription) void this.transcribe(item, pcm);
@@ -288,6 +295,7 @@ export class RealtimeSession {
       const transcript = await this.model.transcribe(pcm, ac.signal);
       if (this.closed) return;
       item.shown[0] = { type: 'input_audio', transcript };
+      if (item.content.length === 0 && transcript) item.content = [{ type: 'text', text: transcript }]; // its audio was trimmed meanwhile
       this.emit({ type: 'conversation.item.input_audio_transcription.completed', item_id: item.id, content_index: 0, transcript });
     } catch (err) {
       if (this.closed) return;
@@ -361,6 +369,7 @@ export class RealtimeSession {
     }
     const item: Item = { id, role, content, shown, status: 'completed' };
     this.items.splice(at, 0, item);
+    this.trimAudio();
     this.emit({ type: 'conversation.item.created', previous_item_id: this.items[at - 1]?.id ?? null, item: this.shown(item) });
   }
 
@@ -592,6 +601,29 @@ export class RealtimeSession {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Keep the newest `keepAudioSeconds` of audio in what the model reads: walking back from the
+   * last item, audio parts past the budget become their transcript (when one is known) or go. What
+   * the protocol shows of an item does not change.
+   */
+  private trimAudio(): void {
+    let budget = (this.opts.keepAudioSeconds ?? 60) * this.model.sampleRate;
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const it = this.items[i]!;
+      if (!it.content.some((c) => c.type === 'audio')) continue;
+      it.content = it.content.flatMap((c, k): OmniContent[] => {
+        if (c.type !== 'audio') return [c];
+        if (c.pcm.length <= budget) {
+          budget -= c.pcm.length;
+          return [c];
+        }
+        budget = 0;
+        const transcript = it.shown[k]?.transcript;
+        return typeof transcript === 'string' && transcript ? [{ type: 'text', text: transcript }] : [];
+      });
+    }
+  }
 
   private shown(it: Item): Record<string, unknown> {
     return { id: it.id, object: 'realtime.item', type: 'message', status: it.status, role: it.role, content: it.shown };
