@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .requiredOption('--corpus <dir>', 'speech corpus with transcripts (tony audio corpus --kind speech)')
     .requiredOption('--out <dir>', 'output directory (vocab.json, train/val/eval.jsonl, wavs/)')
     .option('--voices-per-question <n>', 'input voices each trained question is spoken in', count('voices-per-question'), 3)
+    .option('--drills <n>', "spoken word drills (random strings of the questions' words) for speech → text", integer('drills', 0), 0)
     .option('--text-vocab <n>', 'BPE vocabulary size', count('text-vocab'), 512)
     .option('--seed <n>', 'seed of voices and deliveries', integer('seed', 0), 0);
   for (const o of runtimeOptions()) prepare.addOption(o);
@@ -43,6 +44,7 @@ export function register(program: Command): void {
       corpus: string;
       out: string;
       voicesPerQuestion: number;
+      drills: number;
       textVocab: number;
       seed: number;
       threads?: number;

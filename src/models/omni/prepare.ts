@@ -38,6 +38,7 @@ import {
   questionBank,
   TRAIN_VOICES,
   ttsExample,
+  wordDrills,
 } from './tasks.ts';
 import { OmniVocab } from './vocab.ts';
 
@@ -53,6 +54,8 @@ export interface PrepareOptions {
   out: string;
   /** Input voices per trained question (default 3). */
   voicesPerQuestion?: number;
+  /** Word drills (tasks.ts `wordDrills`) spoken in training voices for speech → text (default 0). */
+  drills?: number;
   /** Corpus clips longer than this are left out: they would not fit one context (default 5 s). */
   maxCorpusSeconds?: number;
   /** BPE vocabulary (default 512). */
@@ -129,6 +132,10 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
         .map((q) => ({ q, heldOut: 'question', c: clip(q.question, rng.pick(TRAIN_VOICES), drawDelivery(rng)) })),
     ];
 
+    // Drills draw from their own stream, so a mixture with drills is the one without plus them.
+    const drillRng = prng((o.seed ?? 0) + 1_000_003);
+    const drills = wordDrills(o.drills ?? 0, drillRng).map((text) => clip(text, drillRng.pick(TRAIN_VOICES), drawDelivery(drillRng)));
+
     let done = 0;
     const total = 2 * clips.length + corpus.length + world.length; // clips spoken and encoded, corpus clips encoded, images rendered
     const tick = (what: string) => o.onProgress?.({ done: ++done, total, info: { step: what } });
@@ -184,6 +191,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
       train.push(qaExample(vocab, { text: q.question }, q.answer, a.voice, a.codes!));
     }
     for (const spoken of answers.values()) for (const a of spoken) train.push(ttsExample(vocab, a.text, a.voice, a.codes!));
+    for (const d of drills) train.push(asrExample(vocab, d.codes!, d.text));
     for (const c of corpusClips) {
       if (isHeldOutVoice(c.voice)) {
         val.push(asrExample(vocab, c.codes!, c.text));

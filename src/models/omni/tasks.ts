@@ -88,6 +88,25 @@ export function questionBank(): Question[] {
  */
 export const isHeldOutQuestion = (q: Question) => q.kind !== 'fact' && unitHash(`q:${q.question}`) < 0.1;
 
+/**
+ * Word drills: strings of 2–6 words drawn uniformly from the question bank's words, to be spoken in
+ * training voices and transcribed (speech → text). A trained question is one fixed code sequence per
+ * voice, which a small model can memorise whole; a drill is new every time, so it can only be
+ * transcribed word by word — as connected-digit corpora teach a recogniser. No drill contains what a
+ * held-out question hinges on ("seven plus three", "red torus"), so held-out questions stay unheard.
+ */
+export function wordDrills(count: number, rng: { int: (lo: number, hi: number) => number; pick: <T>(xs: readonly T[]) => T }): string[] {
+  const bank = questionBank();
+  const words = [...new Set(bank.flatMap((q) => `${q.question} ${q.answer}`.split(' ')))].sort();
+  const banned = bank.filter(isHeldOutQuestion).map((q) => q.question.replace(/^(what is|say) /, ''));
+  const drills: string[] = [];
+  while (drills.length < count) {
+    const s = Array.from({ length: rng.int(2, 6) }, () => rng.pick(words)).join(' ');
+    if (!banned.some((b) => ` ${s} `.includes(` ${b} `))) drills.push(s);
+  }
+  return drills;
+}
+
 /** The six task layouts of vocab.ts; `from` is where the loss starts (the response). */
 export interface Example {
   task: 'lm' | 'tts' | 'asr' | 'sqa' | 'tqa' | 'img2cap' | 'cap2img';

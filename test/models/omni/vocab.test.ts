@@ -9,14 +9,17 @@ import {
   asrExample,
   cap2imgExample,
   HELD_OUT_VOICES,
+  isHeldOutQuestion,
   PRESET_VOICES,
   qaExample,
   questionBank,
   TRAIN_VOICES,
   ttsExample,
+  wordDrills,
 } from '../../../src/models/omni/tasks.ts';
 import { packRows } from '../../../src/models/omni/train.ts';
 import { MARKERS, OmniVocab } from '../../../src/models/omni/vocab.ts';
+import { prng } from '../../../src/random.ts';
 import { trainBpe } from '../../../src/text/bpe.ts';
 
 const texts = ['what is two plus three', 'five', 'say red cube', 'red cube', 'the quiet river'];
@@ -140,5 +143,29 @@ describe('omni tasks', () => {
     expect(two.idx).toEqual([1, 2, 3, 4, 5, pad]);
     expect(two.targets).toEqual([2, 3, 4, 5, 6, pad]);
     expect(Array.from(two.weights)).toEqual([0, 1, 0, 1, 1, 0]); // targets 3 (ex 1, i=2), 5 and 6 (ex 2, i=1, 2)
+  });
+
+  it("draws word drills from the bank's words that never say what a held-out question hinges on", () => {
+    // Held out, written out from the questions themselves: "A plus B" / "A minus B" and "C S" of an echo.
+    const heldOut = questionBank()
+      .filter(isHeldOutQuestion)
+      .map((q) => /^(?:what is|say) (.+)$/.exec(q.question)![1]!);
+    expect(heldOut.length).toBeGreaterThan(10);
+    const words = new Set(questionBank().flatMap((q) => [...q.question.split(' '), ...q.answer.split(' ')]));
+    const contains = (s: string, phrase: string) => ` ${s} `.includes(` ${phrase} `);
+    const drills = wordDrills(5_000, prng(5));
+    expect(drills).toHaveLength(5_000);
+    const lengths = drills.map((d) => d.split(' ').length);
+    expect([Math.min(...lengths), Math.max(...lengths)]).toEqual([2, 6]);
+    expect(drills.flatMap((d) => d.split(' ')).filter((x) => !words.has(x))).toEqual([]);
+    expect(drills.filter((d) => heldOut.some((h) => contains(d, h)))).toEqual([]);
+    const used = new Set(drills.flatMap((d) => d.split(' ')));
+    expect(used.size).toBe(words.size); // every word is drilled
+    // The ban has work to do: uniform strings from an unrelated generator do say held-out phrases.
+    const r = prng(11);
+    const list = [...words];
+    const unfiltered = Array.from({ length: 5_000 }, () => Array.from({ length: r.int(2, 6) }, () => r.pick(list)).join(' '));
+    expect(unfiltered.filter((d) => heldOut.some((h) => contains(d, h))).length).toBeGreaterThan(5);
+    expect(wordDrills(50, prng(5))).toEqual(drills.slice(0, 50)); // seeded
   });
 });
