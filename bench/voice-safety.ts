@@ -4,6 +4,7 @@
  *
  *   npm run bench -- voice-safety --corpus <tony audio corpus --kind speech dir> \
  *     [--out models/voice-safety/classifier.json] [--results <json>] [--clips 80] [--seed 18]
+ *     [--through <speech tokenizer run> --vocoder models/mcnn]
  *
  * Data. Preset voices (the omni model's: src/models/omni/tasks.ts — en-us+m3 and en-gb+f2 at
  * espeak-ng pitch 50, 165 words/min) are synthesized here with espeak-ng, sentences from the speech
@@ -20,6 +21,11 @@
  * few non-preset clips — same accent, pitch within a few steps, another female or male variant —
  * score inside the presets' spread.) Then test clips are scored and streamed through the server's
  * monitor in 40 ms chunks, which also gives how much audio of a blocked voice went out first.
+ *
+ * `--through`: every clip, preset and non-preset, is first resynthesised the way the omni model's
+ * voice reaches a listener — speech tokenizer codes → its decoder → the MCNN vocoder — so the
+ * classifier is fitted and judged on the model's own output channel, whose spectrum is not
+ * espeak-ng's. A non-preset voice the model produced would pass through the same channel.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,6 +37,10 @@ import { resample } from '../src/audio/resample.ts';
 import { makeSentence } from '../src/audio/speech.ts';
 import { decodeWav, toMono } from '../src/audio/wav.ts';
 import { writeFileAtomic } from '../src/io.ts';
+import { loadVocoder } from '../src/models/mcnn/vocoder.ts';
+import { resynthesize } from '../src/models/omni/eval.ts';
+import { loadSpeechTokenizer } from '../src/models/omni/speech-codec.ts';
+import { SPEECH_STFT } from '../src/models/omni/speech-vq.ts';
 import { clipScore, clipWindows, fitPresets, VOICE_RATE, VoiceSafety } from '../src/models/omni/voice-safety.ts';
 import { Rng } from '../src/random.ts';
 
@@ -46,6 +56,8 @@ const out = arg('out', 'models/voice-safety/classifier.json');
 const resultsPath = arg('results', '');
 const clipsPerPreset = Number(arg('clips', '80'));
 const seed = Number(arg('seed', '18'));
+const through = arg('through', '');
+const vocoderDir = arg('vocoder', 'models/mcnn');
 
 const PRESETS = [
   { voice: 'en-us+m3', pitch: 50, rate: 165 },
@@ -55,6 +67,18 @@ const CALIBRATION_VARIANTS = ['m1', 'm5', 'f1', 'f3', 'klatt'];
 const UNSEEN_VARIANTS = ['m7', 'f4', 'klatt3'];
 const t0 = performance.now();
 const log = (s: string) => process.stdout.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+
+// The output channel clips pass through: identity, or the omni model's codec and vocoder (--through).
+const channel = await (async () => {
+  if (!through) return async (x: Float64Array) => x;
+  const tok = await loadSpeechTokenizer(through, { threads: 2 });
+  const voc = await loadVocoder(vocoderDir, { threads: 2 });
+  return async (x: Float64Array) => {
+    const pcm = Float32Array.from(VOICE_RATE === SPEECH_STFT.sampleRate ? x : resample(x, VOICE_RATE, SPEECH_STFT.sampleRate));
+    const y = await resynthesize(tok, voc, await tok.encode(pcm));
+    return Float64Array.from(SPEECH_STFT.sampleRate === VOICE_RATE ? y : resample(y, SPEECH_STFT.sampleRate, VOICE_RATE));
+  };
+})();
 
 // ---- preset clips, synthesized
 const tmp = await mkdtemp(join(tmpdir(), 'tony-voices-'));
@@ -68,7 +92,7 @@ try {
       const wav = join(tmp, 'u.wav');
       await run('espeak-ng', ['-v', p.voice, '-s', String(p.rate), '-p', String(p.pitch), '-w', wav, text]);
       const { audio } = decodeWav(await readFile(wav), 'espeak-ng output');
-      clips.push(resample(toMono(audio), audio.sampleRate, VOICE_RATE));
+      clips.push(await channel(resample(toMono(audio), audio.sampleRate, VOICE_RATE)));
     }
     presetClips.set(p.voice, clips);
   }
@@ -98,7 +122,7 @@ for (const e of entries) {
   else if (UNSEEN_VARIANTS.includes(ex.variant!)) kind = 'unseen-variant';
   else continue;
   const { audio } = await loadEntry(e);
-  negatives.push({ x: resample(toMono(audio), audio.sampleRate, VOICE_RATE), id: e.id, voice: full, kind });
+  negatives.push({ x: await channel(resample(toMono(audio), audio.sampleRate, VOICE_RATE)), id: e.id, voice: full, kind });
 }
 log(`${negatives.length} non-preset clips from ${corpus} (${excluded} left out: a preset's variant within ±5 pitch)`);
 
@@ -125,7 +149,8 @@ const params = {
   ...fitted,
   tau,
   provenance: {
-    command: `npm run bench -- voice-safety --corpus ${corpus} --clips ${clipsPerPreset} --seed ${seed}`,
+    command: `npm run bench -- voice-safety --corpus ${corpus} --clips ${clipsPerPreset} --seed ${seed}${through ? ` --through ${through} --vocoder ${vocoderDir}` : ''}`,
+    channel: through ? { speech: through, vocoder: vocoderDir } : 'espeak-ng output as is',
     presets: PRESETS,
     corpus,
     calibration: { presetClips: calP.length, nonPresetClips: calN.length, variants: CALIBRATION_VARIANTS, rule },

@@ -84,6 +84,15 @@ export interface EvalItem {
 /** Input speaking settings drawn per clip: espeak's corpus ranges (src/audio/speech.ts). */
 const drawDelivery = (rng: ReturnType<typeof prng>) => ({ rate: rng.int(140, 200), pitch: rng.int(30, 70) });
 
+/**
+ * The word drills of a mixture: text, input voice and delivery. They draw from their own stream, so
+ * a mixture with drills is the one without them plus these, placed after the spoken answers.
+ */
+export function drillSpecs(count: number, seed: number): Array<{ text: string; voice: string; rate: number; pitch: number }> {
+  const rng = prng(seed + 1_000_003);
+  return wordDrills(count, rng).map((text) => ({ text, voice: rng.pick(TRAIN_VOICES), ...drawDelivery(rng) }));
+}
+
 /** Clips are padded to a multiple of this many samples before encoding (8 frames, 128 ms): few graph sizes. */
 const ENCODE_BUCKET = 8 * SPEECH_STFT.hop;
 
@@ -132,9 +141,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
         .map((q) => ({ q, heldOut: 'question', c: clip(q.question, rng.pick(TRAIN_VOICES), drawDelivery(rng)) })),
     ];
 
-    // Drills draw from their own stream, so a mixture with drills is the one without plus them.
-    const drillRng = prng((o.seed ?? 0) + 1_000_003);
-    const drills = wordDrills(o.drills ?? 0, drillRng).map((text) => clip(text, drillRng.pick(TRAIN_VOICES), drawDelivery(drillRng)));
+    const drills = drillSpecs(o.drills ?? 0, o.seed ?? 0).map((d) => clip(d.text, d.voice, d));
 
     let done = 0;
     const total = 2 * clips.length + corpus.length + world.length; // clips spoken and encoded, corpus clips encoded, images rendered
@@ -246,7 +253,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
 }
 
 /** Codes of a clip, encoded padded with silence to a bucket and cut back to its own length. */
-async function encodeBucketed(tok: SpeechTokenizer, pcm: Float32Array): Promise<number[]> {
+export async function encodeBucketed(tok: SpeechTokenizer, pcm: Float32Array): Promise<number[]> {
   const n = Math.ceil(pcm.length / ENCODE_BUCKET) * ENCODE_BUCKET;
   const x = new Float32Array(n);
   x.set(pcm);
