@@ -2,6 +2,8 @@
 export interface Progress {
   done: number;
   total: number;
+  /** Work done before this process began (a resumed run's first step): rate and ETA count from it. */
+  from?: number;
   /** Extra fields shown after the bar, e.g. { loss: '2.31', 'tok/s': '21k' }. */
   info?: Record<string, string>;
 }

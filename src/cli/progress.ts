@@ -32,17 +32,18 @@ export function progressBar(label: string, unit = 'it') {
             },
             cliProgress.Presets.shades_classic,
           );
-          bar.start(p.total, 0, { info: '', rate: '0' });
+          bar.start(p.total, p.from ?? 0, { info: '', rate: '0' });
         }
-        const rate = (p.done / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1);
+        const rate = ((p.done - (p.from ?? 0)) / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1);
         bar.setTotal(p.total);
         bar.update(p.done, { info: fmtInfo(p.info), rate });
       } else if (Date.now() - lastPlain > 5000 || p.done === p.total) {
         lastPlain = Date.now();
         const secs = (Date.now() - started) / 1000;
-        const eta = p.done > 0 ? ((p.total - p.done) * secs) / p.done : NaN;
+        const done = p.done - (p.from ?? 0); // this process's own work: a resumed run's earlier steps took no time here
+        const eta = done > 0 ? ((p.total - p.done) * secs) / done : NaN;
         process.stderr.write(
-          `${label} ${p.done}/${p.total} ${unit} | ${(p.done / Math.max(secs, 1e-3)).toFixed(1)} ${unit}/s | ETA ${
+          `${label} ${p.done}/${p.total} ${unit} | ${(done / Math.max(secs, 1e-3)).toFixed(1)} ${unit}/s | ETA ${
             Number.isFinite(eta) ? `${eta.toFixed(0)}s` : '?'
           } | ${fmtInfo(p.info)}\n`,
         );

@@ -66,7 +66,7 @@ export interface TrainOptions {
   outDir?: string;
   /** Continue from the latest checkpoint in outDir (if any). */
   resume?: boolean;
-  onProgress?: (p: { done: number; total: number; info: Record<string, string> }) => void;
+  onProgress?: (p: { done: number; total: number; from: number; info: Record<string, string> }) => void;
   /**
    * Data-parallel training (src/distributed/): this process is one rank of several, `task` gives
    * it its shard of every batch, gradients are summed over ranks before each update. Rank 0 alone
@@ -233,6 +233,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
   const rates: number[] = [];
   const lr = hostTensor('float32', [], [opts.optimizer.lr]);
   const started = performance.now();
+  const resumedAt = step;
   while (step < opts.steps) {
     const t0 = performance.now();
     const r = await stepper.run(step + 1, lr, (micro) => task.batch('train', step * k + micro));
@@ -271,6 +272,7 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     opts.onProgress?.({
       done: step,
       total: opts.steps,
+      from: resumedAt,
       info: {
         loss: lossV.toFixed(3),
         ...Object.fromEntries(loggedNames.map((n) => [n, formatValue(rec[n]!)])),
