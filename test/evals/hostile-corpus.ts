@@ -16,7 +16,7 @@ export interface Hostile {
 }
 
 /** A memory bomb must be reported as one, as root (cgroup or address space) and as a user (address space). */
-const MEMORY = /memory limit/;
+export const MEMORY = /memory limit/;
 
 export const PY_PROMPT = 'def add(a, b):\n    """Return a + b."""\n';
 export const PY_TEST =

@@ -12,7 +12,7 @@ import { probeCgroups } from '../../src/evals/cgroups.ts';
 import { executeProgram } from '../../src/evals/execute.ts';
 import { Sandbox } from '../../src/evals/sandbox.ts';
 import { BUBBLEWRAP, requires } from '../system.ts';
-import { type Hostile, JS, JS_PROMPT, JS_TEST, PY_PROMPT, PY_TEST, PYTHON } from './hostile-corpus.ts';
+import { type Hostile, JS, JS_PROMPT, JS_TEST, MEMORY, PY_PROMPT, PY_TEST, PYTHON } from './hostile-corpus.ts';
 
 const root = process.getuid?.() === 0;
 const SECRET = `tony-secret-${randomBytes(8).toString('hex')}`;
@@ -30,6 +30,12 @@ const connections: string[] = [];
 const server = createServer((s) => s.on('data', (d) => connections.push(d.toString())));
 let port = 0;
 let sb: Sandbox;
+/**
+ * The memory bombs run with a longer deadline: they end when they reach the memory limit, which on
+ * a loaded machine can take longer than the 3 s the other programs get, and then the verdict would
+ * be "timed out" instead of the memory limit they must be reported as.
+ */
+let sbMemory: Sandbox;
 
 // Without bubblewrap the tests are reported as not run, naming the package (test/system.ts).
 beforeEach((ctx) => requires(ctx, BUBBLEWRAP));
@@ -46,6 +52,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   sb = await Sandbox.open({ limits: { timeoutMs: 3000, memoryBytes: 256 * 2 ** 20 } });
+  sbMemory = await Sandbox.open({ limits: { timeoutMs: 20_000, memoryBytes: 256 * 2 ** 20 } });
   if (root) expect(sb.level).toBe('full');
 });
 
@@ -71,7 +78,15 @@ async function runCorpus(language: 'python' | 'js', corpus: Hostile[], prompt: s
   for (let i = 0; i < corpus.length; i += 2) {
     const batch = corpus.slice(i, i + 2);
     const runs = await Promise.all(
-      batch.map((h) => executeProgram(sb, { language, candidate: prompt + fill(h.completion), reference, test, entryPoint: 'add' })),
+      batch.map((h) =>
+        executeProgram(h.says === MEMORY ? sbMemory : sb, {
+          language,
+          candidate: prompt + fill(h.completion),
+          reference,
+          test,
+          entryPoint: 'add',
+        }),
+      ),
     );
     runs.forEach((r, j) => {
       checkVerdict(batch[j]!, r.result);
