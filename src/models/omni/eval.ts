@@ -173,10 +173,12 @@ export async function evaluateOmni(
     const extra: number[] = [];
     const extra2: number[] = [];
     const extra3: number[] = [];
+    const heardQuestion: number[] = [];
     for (const it of list) {
       if (task === 'sqa') {
+        const question = await wav(it.wav!);
         const deltas = [];
-        for await (const d of model.respond([{ role: 'user', content: [{ type: 'audio', pcm: await wav(it.wav!) }] }], {
+        for await (const d of model.respond([{ role: 'user', content: [{ type: 'audio', pcm: question }] }], {
           modalities: ['audio', 'text'],
           voice,
           temperature: 0,
@@ -195,8 +197,12 @@ export async function evaluateOmni(
         extra3.push(heard !== '' && normalise(heard) === normalise(said) ? 1 : 0);
         const self = pcm.length ? await model.transcribe(pcm, signal) : '';
         extra2.push(normalise(self) === normalise(it.expected) ? 1 : 0);
+        // Recognition apart from answering: the same network transcribing the question it was asked.
+        const asked = await model.transcribe(question, signal);
+        const q = normalise(it.input);
+        heardQuestion.push(editDistance(normalise(asked), q) / Math.max(1, q.length));
         log(
-          `${key}\t${it.voice}\t${it.input}\texpected ${it.expected}\tsaid ${JSON.stringify(said)}\theard ${JSON.stringify(heard)}\tself ${JSON.stringify(self)}`,
+          `${key}\t${it.voice}\t${it.input}\texpected ${it.expected}\tsaid ${JSON.stringify(said)}\theard ${JSON.stringify(heard)}\tself ${JSON.stringify(self)}\tquestion heard as ${JSON.stringify(asked)}`,
         );
       } else if (task === 'asr') {
         const got = await model.transcribe(await wav(it.wav!), signal);
@@ -273,6 +279,12 @@ export async function evaluateOmni(
     // The speech says what the transcript says (right or wrong): the one network's two outputs agree.
     if (extra3.length)
       scores[`${key}:4`] = { n: extra3.length, value: mean(extra3), what: 'spoken answer, recognised, equals the written answer' };
+    if (heardQuestion.length)
+      scores[`${key}:5`] = {
+        n: heardQuestion.length,
+        value: mean(heardQuestion),
+        what: 'character error rate of the question, transcribed',
+      };
   }
   return scores;
 }
