@@ -38,6 +38,8 @@ const CHUNK_CODES = 8;
  * whole-utterance decoding this leaves is measured in docs/results/omni.md.
  */
 const LOOKAHEAD_CODES = 3;
+/** Room for the question's transcript in a heard-first vocabulary (tokens written before the answer). */
+const HEARD_ROOM = 32;
 /** Room kept for the answer when a long spoken question is cut to fit the context. */
 const ANSWER_ROOM = 96;
 
@@ -157,9 +159,11 @@ export class TonyOmni implements OmniModel {
     const audio = last.content.find((c) => c.type === 'audio');
     if (audio) {
       let codes = Array.from(await this.parts.speech.encode(audio.pcm));
-      const max = this.cfg.blockSize - ANSWER_ROOM - 3;
+      // The rooms are sized for the 256-token context; a smaller one still keeps a quarter for the question.
+      const max = Math.max(this.cfg.blockSize >> 2, this.cfg.blockSize - ANSWER_ROOM - 3 - (this.vocab.heardFirst ? HEARD_ROOM : 0));
       if (codes.length > max) codes = codes.slice(codes.length - max); // keep the end: the question is last
-      return questionPrompt(this.vocab, { codes });
+      // Heard first: the network transcribes the question, and respond() then asks for the answer.
+      return this.vocab.heardFirst ? asrPrompt(this.vocab, codes) : questionPrompt(this.vocab, { codes });
     }
     const text = last.content.find((c) => c.type === 'text');
     if (!text || text.text.trim() === '')
@@ -253,7 +257,12 @@ export class TonyOmni implements OmniModel {
     options.signal.addEventListener('abort', onAbort, { once: true });
     (async () => {
       try {
-        const prompt = await this.promptFor(conversation);
+        const asked = await this.promptFor(conversation);
+        let prompt = asked;
+        if (v.heardFirst && asked[0] === v.marker('speech')) {
+          const heard = await this.sample(asked, { maxNewTokens: HEARD_ROOM, temperature: 0, stop: [end], signal: options.signal });
+          prompt = [...asked, ...heard, end, v.marker('answer')];
+        }
         const g = await this.generation(
           prompt,
           {
@@ -277,7 +286,10 @@ export class TonyOmni implements OmniModel {
             type: 'done',
             reason: g.finishReason === 'length' ? 'max_output_tokens' : 'completed',
             // the <|turn|> or <|end|> that stopped it was written too, though generate() leaves it out
-            usage: { input: count(prompt), output: count(g.finishReason === 'stop' ? [...g.tokens, end] : g.tokens) },
+            usage: {
+              input: count(asked),
+              output: count([...prompt.slice(asked.length), ...(g.finishReason === 'stop' ? [...g.tokens, end] : g.tokens)]),
+            },
           });
         }
         out.close();

@@ -180,7 +180,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
       ...world.map((w) => w.caption),
     ];
     const bpe = await trainBpe(texts, { vocabSize: o.textVocab ?? 512 });
-    const vocab = new OmniVocab(bpe, speechTok.cfg.codes, imageTok.cfg.codes, [...PRESET_VOICES]);
+    const vocab = new OmniVocab(bpe, speechTok.cfg.codes, imageTok.cfg.codes, [...PRESET_VOICES], true);
 
     const train: Example[] = [];
     const val: Example[] = [];
@@ -191,7 +191,7 @@ export async function prepareMixture(o: PrepareOptions): Promise<{ train: number
       train.push(ttsExample(vocab, q.question, ttsQuestion.voice, ttsQuestion.codes!));
       for (const [k, c] of inputs.entries()) {
         const a = spoken[k % spoken.length]!;
-        train.push(qaExample(vocab, { codes: c.codes! }, q.answer, a.voice, a.codes!));
+        train.push(qaExample(vocab, { codes: c.codes!, heard: q.question }, q.answer, a.voice, a.codes!));
         train.push(asrExample(vocab, c.codes!, q.question));
       }
       const a = spoken[rng.int(0, spoken.length - 1)]!;

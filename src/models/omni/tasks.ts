@@ -4,6 +4,7 @@
  * (vocab.ts lists their layouts). Pure functions: prepare.ts synthesizes and encodes, this says what.
  */
 import { SPEECH_VARIANTS, SPEECH_VOICES } from '../../audio/speech.ts';
+import { TonyError } from '../../errors.ts';
 import { COLORS, SHAPES } from '../../shape/scenes.ts';
 import { isHeldOutVoice, unitHash } from './speech-codec.ts';
 import type { OmniVocab } from './vocab.ts';
@@ -145,28 +146,36 @@ export function questionPrompt(v: OmniVocab, q: { codes: ArrayLike<number> } | {
   return [...seg, v.marker('end'), v.marker('answer')];
 }
 
-/** A question answered in words, then spoken in a preset voice. */
+/**
+ * A question answered in words, then spoken in a preset voice. A spoken question in a `heardFirst`
+ * vocabulary is transcribed first (`heard`: its words), and the answer follows the transcript.
+ */
 export function qaExample(
   v: OmniVocab,
-  q: { codes: ArrayLike<number> } | { text: string },
+  q: { codes: ArrayLike<number>; heard?: string } | { text: string },
   answer: string,
   voice: string,
   answerCodes: ArrayLike<number>,
 ): Example {
+  const reply = [
+    v.marker('text'),
+    ...v.text(answer),
+    v.marker('end'),
+    ...spokenReply(v, voice),
+    ...v.speech(answerCodes),
+    v.marker('turn'),
+  ];
+  if ('codes' in q && v.heardFirst) {
+    if (q.heard === undefined) throw new TonyError('usage', 'a heard-first spoken question needs its words (heard)');
+    const prompt = asrPrompt(v, q.codes);
+    return {
+      task: 'sqa',
+      ids: [...prompt, v.marker('text'), ...v.text(q.heard), v.marker('end'), v.marker('answer'), ...reply],
+      from: prompt.length,
+    };
+  }
   const prompt = questionPrompt(v, q);
-  return {
-    task: 'codes' in q ? 'sqa' : 'tqa',
-    ids: [
-      ...prompt,
-      v.marker('text'),
-      ...v.text(answer),
-      v.marker('end'),
-      ...spokenReply(v, voice),
-      ...v.speech(answerCodes),
-      v.marker('turn'),
-    ],
-    from: prompt.length,
-  };
+  return { task: 'codes' in q ? 'sqa' : 'tqa', ids: [...prompt, ...reply], from: prompt.length };
 }
 
 export const captionPrompt = (v: OmniVocab, codes: ArrayLike<number>) => [

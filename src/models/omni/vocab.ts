@@ -17,12 +17,19 @@
  *   text → speech  <|text|> T <|end|> <|voice:v|> <|speech|> S <|turn|>
  *   speech → text  <|speech|> S <|end|> <|transcribe|> <|text|> T <|end|> <|turn|>
  *   spoken Q → A   <|speech|> Q <|end|> <|answer|> <|text|> A <|end|> <|voice:v|> <|speech|> S_A <|turn|>
+ *   … heard first  <|speech|> Q <|end|> <|transcribe|> <|text|> Q' <|end|> <|answer|> <|text|> A <|end|> <|voice:v|> …
  *   image → text   <|image|> I <|end|> <|caption|> <|text|> C <|end|> <|turn|>
  *   text → image   <|text|> C <|end|> <|draw|> <|image|> I <|end|> <|turn|>
  *
  * The spoken answer writes its words first (the transcript the realtime API streams), then speaks
  * them: the speech is conditioned on text the model has just written, which a small model learns
  * far sooner than answering in speech directly.
+ *
+ * `heardFirst` vocabularies (every mixture prepared since) lay spoken questions out "heard first":
+ * the network writes what it heard, then answers that text. A small model trained to answer speech
+ * directly memorises each trained question's sound; the same network transcribes questions it never
+ * heard far better than it answers them (docs/results/omni.md, "Heard first"), and answers typed
+ * questions it never saw — so it answers through its own transcript.
  */
 import { TonyError } from '../../errors.ts';
 import { BpeTokenizer } from '../../text/bpe.ts';
@@ -35,6 +42,8 @@ export interface OmniVocabJSON {
   speechCodes: number;
   imageCodes: number;
   voices: string[];
+  /** Spoken questions are transcribed before they are answered (absent: answered directly). */
+  heardFirst?: boolean;
 }
 
 export type Piece =
@@ -57,6 +66,7 @@ export class OmniVocab {
     readonly speechCodes: number,
     readonly imageCodes: number,
     readonly voices: readonly string[],
+    readonly heardFirst = false,
   ) {
     if (voices.length === 0) throw new TonyError('config', 'the omni vocabulary needs at least one preset voice');
     this.nText = bpe.vocabSize;
@@ -139,12 +149,18 @@ export class OmniVocab {
   }
 
   toJSON(): OmniVocabJSON {
-    return { bpe: this.bpe.toJSON(), speechCodes: this.speechCodes, imageCodes: this.imageCodes, voices: [...this.voices] };
+    return {
+      bpe: this.bpe.toJSON(),
+      speechCodes: this.speechCodes,
+      imageCodes: this.imageCodes,
+      voices: [...this.voices],
+      ...(this.heardFirst ? { heardFirst: true } : {}),
+    };
   }
 
   static fromJSON(j: OmniVocabJSON): OmniVocab {
     if (!j || typeof j !== 'object' || !j.bpe || !Array.isArray(j.voices))
       throw new TonyError('checkpoint', 'the omni vocabulary JSON is missing bpe or voices', 'make it with tony omni prepare');
-    return new OmniVocab(BpeTokenizer.fromJSON(j.bpe), j.speechCodes, j.imageCodes, j.voices);
+    return new OmniVocab(BpeTokenizer.fromJSON(j.bpe), j.speechCodes, j.imageCodes, j.voices, j.heardFirst === true);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * loadOmni as the realtime server calls it (contract.ts). A tiny omni model is made here: speech and
  * image tokenizers trained two steps on random frames and images, the bundled MCNN as the vocoder,
- * and a tiny GPT trained to memorise one exchange — typed "hi" → the words "yes" → 96 speech codes
- * in a preset voice (twelve chunks of audio).
+ * and a tiny GPT trained to memorise two exchanges — typed "hi" → the words "yes" → 96 speech codes
+ * in a preset voice (twelve chunks of audio) — and, heard first (vocab.ts), a spoken question
+ * (a fixed noise clip) transcribed "ok" and answered "no" in a preset voice.
  *
  * Oracles: the memorised answer (written here); whole-utterance decoding and vocoding of the same
  * codes (the streamed audio must equal it when the stream waits for the decoder's full context, and
@@ -21,7 +22,7 @@ import { loadModel } from '../../../src/models/index.ts';
 import { canRealtime, type OmniDelta } from '../../../src/models/omni/contract.ts';
 import { imageVQConfig, imageVQTask, type ShapeImage } from '../../../src/models/omni/images.ts';
 import { loadOmni, Speaker, type TonyOmni } from '../../../src/models/omni/model.ts';
-import { type SpeechClip, speechVQTask, toMagnitude } from '../../../src/models/omni/speech-codec.ts';
+import { loadSpeechTokenizer, type SpeechClip, speechVQTask, toMagnitude } from '../../../src/models/omni/speech-codec.ts';
 import { SPEECH_BINS, speechVQConfig } from '../../../src/models/omni/speech-vq.ts';
 import { type Example, qaExample } from '../../../src/models/omni/tasks.ts';
 import { omniConfig, omniTask } from '../../../src/models/omni/train.ts';
@@ -31,6 +32,12 @@ import { prng } from '../../../src/random.ts';
 import { trainBpe } from '../../../src/text/bpe.ts';
 
 const ANSWER_CODES = Array.from({ length: 96 }, (_, i) => (i * 7) % 16);
+/** The spoken question: 0.5 s of seeded noise, whatever codes the tiny tokenizer gives it. */
+const QUESTION = (() => {
+  const r = prng(7);
+  return Float32Array.from({ length: 8000 }, () => 0.3 * r.normal());
+})();
+const SPOKEN_ANSWER_CODES = Array.from({ length: 16 }, (_, i) => (i * 5) % 16);
 const HOP = 256;
 let dir: string;
 let model: TonyOmni;
@@ -86,12 +93,16 @@ beforeAll(async () => {
     1e-3,
   );
   // The transformer: one exchange, memorised.
-  const bpe = await trainBpe(['hi', 'yes'], { vocabSize: 270 });
-  const vocab = new OmniVocab(bpe, 16, 8, ['en-us+m3', 'en-gb+f2']);
+  const bpe2 = await trainBpe(['hi', 'yes', 'ok', 'no'], { vocabSize: 270 });
+  const vocab = new OmniVocab(bpe2, 16, 8, ['en-us+m3', 'en-gb+f2'], true);
+  const speechTok = await loadSpeechTokenizer(join(dir, 'speech'), { threads: 1 });
+  const questionCodes = await speechTok.encode(QUESTION);
+  await speechTok.close();
   const ex: Example = qaExample(vocab, { text: 'hi' }, 'yes', 'en-gb+f2', ANSWER_CODES);
-  const data = { dir, vocab, train: [ex], val: [ex], components: { vocoder: resolve('models/mcnn') } };
+  const spoken: Example = qaExample(vocab, { codes: questionCodes, heard: 'ok' }, 'no', 'en-us+m3', SPOKEN_ANSWER_CODES);
+  const data = { dir, vocab, train: [ex, spoken], val: [ex], components: { vocoder: resolve('models/mcnn') } };
   const cfg = omniConfig({ blockSize: 128, nLayer: 1, nHead: 2, dModel: 32 });
-  await trainTo(join(dir, 'omni'), omniTask(cfg, data, { batch: 4, seed: 0 }), 150, 1e-2);
+  await trainTo(join(dir, 'omni'), omniTask(cfg, data, { batch: 4, seed: 0 }), 200, 1e-2);
   // A model directory: the checkpoint with its parts beside it (the vocoder from the config).
   const { latestCheckpoint, loadCheckpoint } = await import('../../../src/engine/checkpoint.ts');
   const ck = await loadCheckpoint((await latestCheckpoint(join(dir, 'omni')))!.dir);
@@ -211,6 +222,34 @@ describe('loadOmni (OmniModel)', () => {
     expect(performance.now() - abortedAt).toBeLessThan(200);
     expect(seen.filter((d) => d.type === 'audio')).toEqual([]);
   }, 60_000);
+
+  it('hears a spoken question first, then answers what it heard, in words and then in speech', async () => {
+    const v = model.vocab;
+    expect(v.heardFirst).toBe(true);
+    expect(await model.transcribe(QUESTION, new AbortController().signal)).toBe('ok');
+    const deltas = await collect(
+      model.respond([{ role: 'user', content: [{ type: 'audio', pcm: QUESTION }] }], {
+        modalities: ['audio', 'text'],
+        voice: 'en-us+m3',
+        temperature: 0,
+        maxOutputTokens: 120,
+        signal: new AbortController().signal,
+      }),
+    );
+    // The transcript streamed is the answer's words, not the question's.
+    const said = deltas
+      .filter((d) => d.type === 'transcript')
+      .map((d) => (d as { text: string }).text)
+      .join('');
+    expect(said).toBe('no');
+    const samples = deltas.filter((d) => d.type === 'audio').reduce((n, d) => n + (d as { pcm: Float32Array }).pcm.length, 0);
+    expect(samples).toBe(SPOKEN_ANSWER_CODES.length * 2 * HOP);
+    // Written: <|text|> ok <|end|> <|answer|> (heard), then <|text|> no <|end|> <|voice|> <|speech|> codes <|turn|>.
+    const [ok, no] = [v.text('ok').length, v.text('no').length];
+    const done = deltas.at(-1)!;
+    expect(done.type === 'done' && done.usage.output).toEqual({ text: 3 + ok + 5 + no, audio: SPOKEN_ANSWER_CODES.length });
+    expect(done.type === 'done' && done.usage.input.text).toBe(3); // <|speech|> … <|end|> <|transcribe|>
+  });
 
   it('refuses a voice that is not a preset', () => {
     expect(() =>
