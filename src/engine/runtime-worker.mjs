@@ -44,25 +44,47 @@ const sameLayout = (/** @type {any} */ a, /** @type {any} */ b) =>
   a.dims.every((/** @type {number} */ d, /** @type {number} */ i) => d === b.dims[i]);
 
 /**
+ * The state `key` a write of (b, H, n, D) rows goes into, as (B, H, length, D): allocated as zeros
+ * when missing or of another batch, dtype or head layout; when only its length differs, a new
+ * buffer with each (row, head)'s positions copied over (up to the shorter length). A KV cache grows
+ * this way, a chunk at a time, so a decode step can attend over just the filled positions
+ * (GPT's cacheLength): one copy per chunk instead of attending over the whole context every step.
+ * @param {string} type @param {number[]} dims (b, H, n, D) of what is written
+ * @param {{key: string, at: number[], length: number}} w
+ */
+function cacheFor(type, dims, { key, at, length }) {
+  const [, H, , D] = dims;
+  const B = at.length;
+  const shape = [B, H, length, D];
+  const dst = store.get(key);
+  if (dst && sameLayout(dst, { type, dims: shape })) return dst;
+  const grown = new ort.Tensor(/** @type {any} */ (type), new ARRAY[type](B * H * length * D), shape);
+  if (dst && dst.type === type && dst.dims.length === 4 && dst.dims[0] === B && dst.dims[1] === H && dst.dims[3] === D) {
+    const old = /** @type {Float32Array} */ (dst.data);
+    const to = /** @type {Float32Array} */ (grown.data);
+    const before = dst.dims[2];
+    const keep = Math.min(before, length) * D;
+    for (let rh = 0; rh < B * H; rh++) to.set(old.subarray(rh * before * D, rh * before * D + keep), rh * length * D);
+  }
+  store.set(key, grown);
+  spare.delete(key);
+  return grown;
+}
+
+/**
  * Write a run's output `src` (b, H, n, D) into state `key` (B, H, length, D) in place, row r's
  * positions at[r] … at[r] + n − 1 (b = 1 writes the one row into every row). A KV cache grows this
  * way without a copy of itself per step: a graph that returned the whole updated cache copied it
  * twice per layer and token (ScatterND's input to its output, the output to the state buffer).
- * Allocated as zeros when missing or of another layout. Runs are sequential in this thread, so no
- * session reads the buffer while it is written.
+ * Runs are sequential in this thread, so no session reads the buffer while it is written.
  * @param {import('onnxruntime-node').Tensor} src
  * @param {{key: string, at: number[], length: number}} w
  */
-function writeRows(src, { key, at, length }) {
+function writeRows(src, w) {
   const [b, H, n, D] = /** @type {number[]} */ ([...src.dims]);
+  const { key, at, length } = w;
   const B = at.length;
-  const shape = [B, H, length, D];
-  let dst = store.get(key);
-  if (!dst || !sameLayout(dst, { type: src.type, dims: shape })) {
-    dst = new ort.Tensor(/** @type {any} */ (src.type), new ARRAY[src.type](B * H * length * D), shape);
-    store.set(key, dst);
-    spare.delete(key);
-  }
+  const dst = cacheFor(src.type, [b, H, n, D], w);
   const from = /** @type {Float32Array} */ (src.data);
   const to = /** @type {Float32Array} */ (dst.data);
   for (let r = 0; r < B; r++) {
@@ -120,6 +142,12 @@ const handlers = {
   async run({ key, feeds, state, update, layouts, write, fetch }) {
     const session = sessions.get(key);
     if (!session) throw new Error(`no session '${key}'`);
+    // A cache that a write will extend past its length is grown first: the graph reads it at the
+    // new length (a decode graph whose cache length is symbolic).
+    for (const w of Object.values(write)) {
+      const cur = store.get(w.key);
+      if (cur && cur.dims.length === 4 && cur.dims[0] === w.at.length && cur.dims[2] !== w.length) cacheFor(cur.type, [...cur.dims], w);
+    }
     /** @type {Record<string, any>} */
     const ortFeeds = {};
     for (const [name, h] of Object.entries(feeds)) ortFeeds[name] = toOrt(h);

@@ -44,7 +44,9 @@ export interface RunOptions {
    * Outputs written in place into runtime-held state, row by row at given positions: output
    * (b, H, n, D) → state `key` (B = at.length, H, length, D), row r at positions at[r] … at[r] + n − 1
    * (b = 1 fills every row). How a KV cache grows without copying itself each step; the state is
-   * allocated as zeros when missing or of another shape.
+   * allocated as zeros when missing or of another batch or head layout, and copied into a new
+   * buffer of `length` positions, before the run, when only its length differs (a cache grown a
+   * chunk at a time for a graph whose cache length is symbolic).
    */
   write?: Readonly<Record<string, { key: string; at: readonly number[]; length: number }>>;
   /** Outputs to return (default: all outputs not in `update` or `write`). */
@@ -196,8 +198,14 @@ export class Runtime {
       if (spec.name in state) continue;
       const f = feeds[spec.name];
       if (!f) throw new TonyError('usage', `run: missing input '${spec.name}' [${spec.shape}] ${spec.dtype}`);
-      if (f.dtype !== spec.dtype || f.shape.length !== spec.shape.length || f.shape.some((d, i) => d !== spec.shape[i])) {
-        throw new TonyError('shape', `run: input '${spec.name}' expects [${spec.shape}] ${spec.dtype}, got [${f.shape}] ${f.dtype}`);
+      // A symbolic dimension (ExportOptions.dims) takes any size.
+      if (
+        f.dtype !== spec.dtype ||
+        f.shape.length !== spec.shape.length ||
+        f.shape.some((d, i) => d !== spec.shape[i] && !spec.dims?.[i])
+      ) {
+        const want = spec.shape.map((d, i) => spec.dims?.[i] ?? d);
+        throw new TonyError('shape', `run: input '${spec.name}' expects [${want}] ${spec.dtype}, got [${f.shape}] ${f.dtype}`);
       }
     }
     const fetch = opts.fetch ?? session.model.outputs.map((o) => o.name).filter((n) => !(n in update) && !(n in write));
