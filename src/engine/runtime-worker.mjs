@@ -136,10 +136,10 @@ const handlers = {
 
   /**
    * @param {{key: string, feeds: Record<string, Host>, state: Record<string, string>,
-   *          update: Record<string, string>, layouts: Record<string, {dtype: any, shape: number[]}>,
+   *          update: Record<string, string>, inPlace: string[], layouts: Record<string, {dtype: any, shape: number[]}>,
    *          write: Record<string, {key: string, at: number[], length: number}>, fetch: string[]}} m
    */
-  async run({ key, feeds, state, update, layouts, write, fetch }) {
+  async run({ key, feeds, state, update, inPlace, layouts, write, fetch }) {
     const session = sessions.get(key);
     if (!session) throw new Error(`no session '${key}'`);
     // A cache that a write will extend past its length is grown first: the graph reads it at the
@@ -164,6 +164,13 @@ const handlers = {
       // The spare buffer must have the output's layout (a key may change shape between graphs,
       // e.g. a KV cache for another batch size); and it must not be the buffer being read.
       const { dtype, shape } = layouts[name];
+      const cur = store.get(storeKey);
+      if (inPlace.includes(name) && cur && sameLayout(cur, { type: dtype, dims: shape })) {
+        // Written over the value it replaces (RunOptions.inPlace): no second buffer.
+        fetches[name] = cur;
+        spare.delete(storeKey);
+        continue;
+      }
       let buf = spare.get(storeKey);
       if (!buf || !sameLayout(buf, { type: dtype, dims: shape })) {
         const n = shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
@@ -181,6 +188,7 @@ const handlers = {
       const prev = store.get(storeKey);
       const written = spare.get(storeKey);
       // Pre-allocated buffers are honoured (the result aliases `written`); swap the pair.
+      if (prev && result.data.buffer === prev.data.buffer) continue; // updated in place
       if (written && result.data.buffer === written.data.buffer) {
         store.set(storeKey, written);
         // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
