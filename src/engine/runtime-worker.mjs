@@ -185,19 +185,22 @@ const handlers = {
     for (const [name, w] of Object.entries(write)) writeRows(/** @type {any} */ (out[name]), w);
     for (const [name, storeKey] of Object.entries(update)) {
       const result = /** @type {any} */ (out[name]);
+      const ours = fetches[name];
       const prev = store.get(storeKey);
-      const written = spare.get(storeKey);
-      // Pre-allocated buffers are honoured (the result aliases `written`); swap the pair.
-      if (prev && result.data.buffer === prev.data.buffer) continue; // updated in place
-      if (written && result.data.buffer === written.data.buffer) {
-        store.set(storeKey, written);
-        // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
-        if (prev && sameLayout(prev, written)) spare.set(storeKey, prev);
-        else spare.delete(storeKey);
-      } else {
-        store.set(storeKey, result);
-        spare.delete(storeKey);
+      // ONNX Runtime writes a pre-allocated output into the buffer passed, but onnxruntime-node
+      // returns a copy of it (measured: writing into the buffer afterwards leaves the returned data
+      // unchanged), so the buffer passed is kept and the copy dropped. Keeping the copy, as this
+      // did before, allocated a fresh spare and a fresh copy per state tensor every step (issue 22).
+      // Its first and last elements are compared: a run that did not write the buffer is copied.
+      const n = result.data.length;
+      if (n > 0 && (!Object.is(ours.data[0], result.data[0]) || !Object.is(ours.data[n - 1], result.data[n - 1]))) {
+        ours.data.set(result.data);
       }
+      if (ours === prev) continue; // updated in place
+      store.set(storeKey, ours);
+      // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
+      if (prev && sameLayout(prev, ours)) spare.set(storeKey, prev);
+      else spare.delete(storeKey);
     }
     /** @type {Record<string, Host>} */
     const res = {};
