@@ -37,7 +37,12 @@ if (mode) {
   }
   await rt.setState(state);
   const session = await rt.load(g.model);
-  const ids = (seed: number) => T.hostTensor('int64', [B, Tn], Array.from({ length: B * Tn }, (_, i) => (i * 7919 + seed * 104729) % 512));
+  const ids = (seed: number) =>
+    T.hostTensor(
+      'int64',
+      [B, Tn],
+      Array.from({ length: B * Tn }, (_, i) => (i * 7919 + seed * 104729) % 512),
+    );
   const losses: number[] = [];
   for (let t = 1; t <= STEPS; t++) {
     const r = await rt.run(
@@ -48,7 +53,14 @@ if (mode) {
     losses.push((r.loss!.data as Float32Array)[0]!);
   }
   await rt.close();
-  console.log(JSON.stringify({ rss: process.resourceUsage().maxRSS / 1024, losses, inPlace: g.inPlace!.length, update: Object.keys(g.update).length }));
+  console.log(
+    JSON.stringify({
+      rss: process.resourceUsage().maxRSS / 1024,
+      losses,
+      inPlace: g.inPlace!.length,
+      update: Object.keys(g.update).length,
+    }),
+  );
 } else {
   const rounds = Number(process.argv[3] ?? 2);
   const me = fileURLToPath(import.meta.url);
@@ -56,11 +68,18 @@ if (mode) {
   console.log(`GPT C${C} L${L} h${H} T${Tn} B${B}; load ${loadavg()[0]!.toFixed(1)}`);
   for (let r = 0; r < rounds; r++)
     for (const m of r % 2 ? ['inplace', 'double'] : ['double', 'inplace']) {
-      const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', me, shape, '1', process.argv[4] ?? '3', m], { encoding: 'utf8' }).trim().split('\n').at(-1)!);
+      const out = JSON.parse(
+        execFileSync(process.execPath, ['--import', 'tsx', me, shape, '1', process.argv[4] ?? '3', m], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .at(-1)!,
+      );
       (res[m] ??= { rss: [], losses: out.losses }).rss.push(out.rss);
       if (r === 0) console.log(`  ${m}: ${out.inPlace} of ${out.update} state outputs in place`);
     }
   for (const [m, v] of Object.entries(res))
-    console.log(`  ${m.padEnd(8)} peak RSS ${v.rss.map((x) => x.toFixed(0)).join(', ')} MB; losses ${v.losses.map((x) => x.toFixed(6)).join(' ')}`);
+    console.log(
+      `  ${m.padEnd(8)} peak RSS ${v.rss.map((x) => x.toFixed(0)).join(', ')} MB; losses ${v.losses.map((x) => x.toFixed(6)).join(' ')}`,
+    );
   console.log(`load after: ${loadavg()[0]!.toFixed(1)}`);
 }

@@ -328,7 +328,7 @@ const CACHE_DIM = 'L';
 export function cacheLength(end: number, blockSize: number): number {
   return Math.min(blockSize, Math.ceil(end / CACHE_CHUNK) * CACHE_CHUNK);
 }
-export const CACHE_CHUNK = 32;
+const CACHE_CHUNK = 32;
 
 /** Decoding graph: one token per row over a KV cache of blockSize positions. */
 export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
