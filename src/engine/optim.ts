@@ -142,16 +142,42 @@ export function inPlaceUpdates(ins: readonly Tensor[], outs: Readonly<Record<str
   const order = topoSort(Object.values(outs));
   const readers = new Map<number, Tensor[]>();
   for (const t of order) for (const i of t.inputs) (readers.get(i.id) ?? readers.set(i.id, []).get(i.id)!).push(t);
-  return Object.entries(maps.update)
-    .filter(([name, key]) => {
-      const old = byKey.get(key);
-      const next = outs[name]!;
-      if (!old || old === next || next.shape.length !== old.shape.length) return false;
-      const before = new Set(topoSort([next]).map((t) => t.id));
-      return (readers.get(old.id) ?? []).every((r) => before.has(r.id));
-    })
-    .map(([name]) => name);
+  const pairs = Object.entries(maps.update).flatMap(([name, key]) => {
+    const old = byKey.get(key);
+    const next = outs[name]!;
+    return old && old !== next && next.shape.length === old.shape.length ? [{ name, old, next }] : [];
+  });
+  // Which readers each node descends from, as bitsets over the readers (one pass in topological
+  // order; a search per update took 0.85 s at GPT-2-small's 444 state outputs).
+  const bit = new Map<number, number>();
+  for (const { old } of pairs) for (const r of readers.get(old.id) ?? []) if (!bit.has(r.id)) bit.set(r.id, bit.size);
+  const words = Math.ceil(bit.size / 32);
+  const below = new Map<number, Uint32Array>();
+  for (const t of order) {
+    const b = new Uint32Array(words);
+    for (const i of t.inputs) {
+      const bi = below.get(i.id);
+      if (bi) for (let w = 0; w < words; w++) b[w]! |= bi[w]!;
+    }
+    below.set(t.id, b);
+    const own = bit.get(t.id);
+    if (own !== undefined) b[own >> 5]! |= 1 << (own & 31);
+  }
+  return pairs
+    .filter(({ old, next }) =>
+      (readers.get(old.id) ?? []).every((r) => {
+        // The new value's own node may read the old one only elementwise, index for index.
+        if (r === next) return ELEMENTWISE.has(next.op) && sameShape(old.shape, next.shape);
+        const k = bit.get(r.id)!;
+        return (below.get(next.id)![k >> 5]! & (1 << (k & 31))) !== 0;
+      }),
+    )
+    .map(({ name }) => name);
 }
+
+/** Ops whose kernels read and write each element at the same index (safe to write over an input). */
+const ELEMENTWISE = new Set(['add', 'sub', 'mul', 'div']);
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * Global-norm clipping, the schedule and AdamW, appended to a graph: `grads[i]` is the gradient of

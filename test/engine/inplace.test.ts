@@ -50,6 +50,11 @@ describe('which updates may be written in place', () => {
     const y = T.add(x, 1);
     const chained = { y, 'new.p': T.mul(y, 2) };
     expect(inPlaceUpdates([x], chained, { state: { p: 'param:p' }, update: { 'new.p': 'param:p' } })).toEqual(['new.p']);
+    // The new value's own node may read the old value only elementwise: a matrix product may not.
+    const maps = { state: { p: 'param:p' }, update: { 'new.p': 'param:p' } };
+    expect(inPlaceUpdates([x], { 'new.p': T.sub(x, 1) }, maps)).toEqual(['new.p']);
+    const w = T.input('p', [3, 3]);
+    expect(inPlaceUpdates([w], { 'new.p': T.matmul(w, w) }, maps)).toEqual([]);
   });
 });
 
