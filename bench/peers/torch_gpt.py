@@ -155,7 +155,18 @@ def train(args, cfg, data):
             first = since_start_ms()
     cpu = (time.process_time() - cpu0) * 1000 / (args.steps - WARMUP) if cpu0 is not None else float("nan")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"losses": losses, "ms": ms, "startupMs": first, "peakRssMB": rss, "cpuMsPerStep": cpu, "torch": torch.__version__}))
+    out = {"losses": losses, "ms": ms, "startupMs": first, "peakRssMB": rss, "cpuMsPerStep": cpu, "torch": torch.__version__}
+    if args.profile:
+        # torch.profiler over `--profile` more steps (the last batch again): self CPU time per op,
+        # per step — the kernels PyTorch runs, to set beside ONNX Runtime's profile of Tony's step.
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(args.profile):
+                one(args.steps, data[f"idx:{args.steps - 1}"], data[f"targets:{args.steps - 1}"])
+        rows = [(e.key, e.count / args.profile, e.self_cpu_time_total / 1000 / args.profile) for e in prof.key_averages()]
+        out["profile"] = sorted(rows, key=lambda r: -r[2])
+    print(json.dumps(out))
 
 
 @torch.inference_mode()
@@ -194,6 +205,7 @@ if __name__ == "__main__":
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--new", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--profile", type=int, default=0, help="train: profile this many more steps (torch.profiler)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = json.loads(a.cfg)

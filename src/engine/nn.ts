@@ -398,13 +398,16 @@ export class SelfAttention {
    * < pos[b], and the new token's own key and value join the softmax beside it. Returns y (B, C) and k, v
    * (B, nh, 1, hs) for the caller to write at pos (Runtime's `write`): returning the updated cache
    * from the graph copied all of it every step, which made batch 8 decode no faster than batch 1.
-   * `hidden` is `cacheMask(pos, Tmax)`, built once for every layer (per layer it was 4 of a decode
-   * call's 160 kernels each). `recent` (B, nh, j, hs): keys and values of the j tokens before this
-   * one in the same call, at positions pos … pos + j − 1 (the cache still ends at pos).
+   * `hidden` (B, 1, 1, L) is the additive mask over the cache's L positions (0 where t < pos[b], MASK
+   * from pos[b] on: `decodeMask`), fed once for every layer. Nothing here depends on L but the
+   * shapes, so a graph exported with the cache length symbolic (ExportOptions.dims) attends over a
+   * cache just long enough for the filled positions. `recent` (B, nh, j, hs): keys and values of the
+   * j tokens before this one in the same call, at positions pos … pos + j − 1 (the cache still ends
+   * at pos).
    */
   forwardAppend(x: Tensor, hidden: Tensor, cache: KVCache, recent?: KVCache): { y: Tensor; k: Tensor; v: Tensor } {
     const B = x.shape[0]!;
-    const Tmax = cache.k.shape[2]!;
+    const L = cache.k.shape[2]!;
     if (x.rank !== 2) throw new TonyError('shape', `forwardAppend takes one token per row as (B, C), got [${x.shape}]`);
     // One token per row, (B, C): the Linears need no Reshapes around their Gemms, (B, 3C) is already
     // (B, 3·nh, 1, hs) in memory, so one Reshape and one Split give q, k and v (heads() takes three
@@ -417,31 +420,34 @@ export class SelfAttention {
     ];
     const merge = (y: Tensor) => this.proj.forward(T.reshape(y, [B, this.dim]));
     const scale = 1 / Math.sqrt(this.hs);
-    const old = T.add(T.mul(T.matmul(q, T.transposeLast(cache.k)), scale), hidden); // (B, nh, 1, Tmax)
+    const old = T.add(T.mul(T.matmul(q, T.transposeLast(cache.k)), scale), hidden); // (B, nh, 1, L)
+    // The call's own scores go first: their split is then (0, j + 1) and (j + 1, end), and the cache's
+    // part runs to the end of the axis, whatever L is at run time.
     if (recent) {
       // Several tokens per call: the earlier tokens of this call and this one attend beside the cache.
       const j = recent.k.shape[2]!;
       const kr = T.concat([recent.k, k], 2); // (B, nh, j + 1, hs)
       const vr = T.concat([recent.v, v], 2);
       const own = T.mul(T.matmul(q, T.transposeLast(kr)), scale); // (B, nh, 1, j + 1)
-      const [pOld, pOwn] = T.split(T.softmax(T.concat([old, own], 3)), [Tmax, j + 1], 3) as [Tensor, Tensor];
+      const [pOwn, pOld] = T.split(T.softmax(T.concat([own, old], 3)), [j + 1, L], 3) as [Tensor, Tensor];
       return { y: merge(T.add(T.matmul(pOld, cache.v), T.matmul(pOwn, vr))), k, v };
     }
     const own = T.mul(T.sum(T.mul(q, k), -1, true), scale); // (B, nh, 1, 1)
-    const [pOld, pOwn] = T.split(T.softmax(T.concat([old, own], 3)), [Tmax, 1], 3) as [Tensor, Tensor];
+    const [pOwn, pOld] = T.split(T.softmax(T.concat([own, old], 3)), [1, L], 3) as [Tensor, Tensor];
     const y = T.add(T.matmul(pOld, cache.v), T.mul(pOwn, v)); // (B, nh, 1, hs)
     return { y: merge(y), k, v };
   }
 }
 
 /**
- * The additive mask forwardAppend adds to the scores over a cache of Tmax positions: 0 where
- * t < pos[b] (filled), MASK where t ≥ pos[b]. pos (B) int64 → (B, 1, 1, Tmax).
+ * The mask forwardAppend adds to the scores over a cache of `length` positions, built on the host
+ * and fed: 0 where t < pos[b] (filled), MASK where t ≥ pos[b] → (B, 1, 1, length) float32. (Built in
+ * the graph it took 3 kernels per call and fixed the cache's length.)
  */
-export function cacheMask(pos: Tensor, Tmax: number): Tensor {
-  const B = pos.shape[0]!;
-  const hidden = T.lessEqual(T.reshape(pos, [B, 1, 1, 1]), T.reshape(arange(Tmax), [1, 1, 1, Tmax])); // t ≥ pos
-  return T.where(hidden, MASK, 0);
+export function decodeMask(pos: readonly number[], length: number): HostTensor {
+  const data = new Float32Array(pos.length * length);
+  pos.forEach((p, b) => data.fill(MASK, b * length + Math.max(0, Math.min(p, length)), (b + 1) * length));
+  return hostTensor('float32', [pos.length, 1, 1, length], data);
 }
 
 /**

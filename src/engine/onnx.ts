@@ -21,12 +21,21 @@ export interface ExportOptions {
   float64?: boolean;
   /** Graph name recorded in the model. */
   name?: string;
+  /**
+   * Symbolic input dimensions: input name → axis → a dim name, e.g. `{ 'cache.0.k': { 2: 'L' } }`.
+   * The graph is traced at the listed size but runs at any: slices that reach the end of an axis
+   * are lowered open-ended, and nothing else may depend on that size (a decode graph whose KV
+   * cache grows with the filled positions; GPT's buildStepsDecodeGraph).
+   */
+  dims?: Readonly<Record<string, Readonly<Record<number, string>>>>;
 }
 
 export interface ValueSpec {
   name: string;
   shape: readonly number[];
   dtype: DType;
+  /** Symbolic dimensions by axis (ExportOptions.dims); `shape` holds the traced size. */
+  dims?: Readonly<Record<number, string>>;
 }
 
 export interface OnnxModel {
@@ -76,6 +85,7 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
   const ctx: LowerCtx = {
     opset,
     float64,
+    openEnds: opts.dims !== undefined && Object.keys(opts.dims).length > 0,
     emit: (opType, ins, attrs) => ctx.emitMulti(opType, ins, 1, attrs)[0]!,
     emitMulti(opType, ins, nOutputs, attrs = {}) {
       const outs = Array.from({ length: nOutputs }, () => fresh('v'));
@@ -134,7 +144,13 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
     n.input = n.input!.map((x) => renames.get(x) ?? x);
     n.output = n.output!.map((x) => renames.get(x) ?? x);
   }
-  const inSpecs: ValueSpec[] = inputs.map((t) => ({ name: t.name!, shape: t.shape, dtype: mapType(t.dtype) }));
+  const inSpecs: ValueSpec[] = inputs.map((t) => {
+    const dims = opts.dims?.[t.name!];
+    return { name: t.name!, shape: t.shape, dtype: mapType(t.dtype), ...(dims ? { dims } : {}) };
+  });
+  for (const name of Object.keys(opts.dims ?? {})) {
+    if (!inputNames.has(name)) throw new TonyError('usage', `exportOnnx: symbolic dims for '${name}', which is not an input`);
+  }
 
   const model = onnx.ModelProto.create({
     irVersion: irVersionFor(opset),
@@ -155,7 +171,12 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
 function valueInfo(v: ValueSpec): onnxProto.onnx.IValueInfoProto {
   return {
     name: v.name,
-    type: { tensorType: { elemType: ONNX_TYPE[v.dtype], shape: { dim: v.shape.map((d) => ({ dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType: ONNX_TYPE[v.dtype],
+        shape: { dim: v.shape.map((d, i) => (v.dims?.[i] ? { dimParam: v.dims[i] } : { dimValue: d })) },
+      },
+    },
   };
 }
 

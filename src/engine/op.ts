@@ -25,6 +25,11 @@ export interface LowerCtx {
    * kernels in ONNX Runtime's CPU provider are lowered to primitives (DESIGN.md, pitfalls).
    */
   readonly float64: boolean;
+  /**
+   * Some input dimensions are symbolic (ExportOptions.dims): a slice that reaches the end of its
+   * axis is lowered with an open end, so the graph runs at another size of that axis.
+   */
+  readonly openEnds?: boolean;
   /** Emit one node; returns its (first) output name. */
   emit(opType: string, inputs: readonly string[], attrs?: Record<string, OnnxAttr>): string;
   /** Emit one node with several outputs. */

@@ -12,7 +12,7 @@ import { type ExportOptions, exportOnnx, type OnnxModel } from './onnx.ts';
 import * as T from './ops/index.ts';
 import type { BufferSet } from './state.ts';
 import { stateKey } from './state.ts';
-import { input, type Tensor } from './tensor.ts';
+import { input, type Tensor, topoSort } from './tensor.ts';
 
 export const ADAMW_DEFAULTS = {
   /** Peak learning rate (after warmup). */
@@ -122,7 +122,62 @@ export function resolveGroups(
 export interface StateMaps {
   state: Record<string, string>;
   update: Record<string, string>;
+  /** Outputs of `update` that may overwrite the state they replace (Runtime.run's inPlace; inPlaceUpdates). */
+  inPlace?: string[];
 }
+
+/**
+ * The outputs of `maps.update` whose new value may be written into the very buffer of the value
+ * it replaces (Runtime.run's `inPlace`): those where every reader of the old value is an ancestor
+ * of the new one, so any topological order — ONNX Runtime's sequential executor runs one — has
+ * finished reading the old value before the new one is written. A training step with global-norm
+ * clipping qualifies for every parameter and moment: each update depends on the norm, the norm on
+ * every gradient, the gradients on every forward and backward read of the parameters. Without
+ * clipping a parameter's update does not wait for earlier layers' backward reads of it, and it is
+ * left double-buffered. In place, the step holds one copy of the parameters and moments instead of
+ * two (3 × 4 bytes per parameter: 1 GB at GPT-2-small's 86 M; docs/results/engine.md, issue 22).
+ */
+export function inPlaceUpdates(ins: readonly Tensor[], outs: Readonly<Record<string, Tensor>>, maps: StateMaps): string[] {
+  const byKey = new Map(Object.entries(maps.state).map(([name, key]) => [key, ins.find((t) => t.name === name)]));
+  const order = topoSort(Object.values(outs));
+  const readers = new Map<number, Tensor[]>();
+  for (const t of order) for (const i of t.inputs) (readers.get(i.id) ?? readers.set(i.id, []).get(i.id)!).push(t);
+  const pairs = Object.entries(maps.update).flatMap(([name, key]) => {
+    const old = byKey.get(key);
+    const next = outs[name]!;
+    return old && old !== next && next.shape.length === old.shape.length ? [{ name, old, next }] : [];
+  });
+  // Which readers each node descends from, as bitsets over the readers (one pass in topological
+  // order; a search per update took 0.85 s at GPT-2-small's 444 state outputs).
+  const bit = new Map<number, number>();
+  for (const { old } of pairs) for (const r of readers.get(old.id) ?? []) if (!bit.has(r.id)) bit.set(r.id, bit.size);
+  const words = Math.ceil(bit.size / 32);
+  const below = new Map<number, Uint32Array>();
+  for (const t of order) {
+    const b = new Uint32Array(words);
+    for (const i of t.inputs) {
+      const bi = below.get(i.id);
+      if (bi) for (let w = 0; w < words; w++) b[w]! |= bi[w]!;
+    }
+    below.set(t.id, b);
+    const own = bit.get(t.id);
+    if (own !== undefined) b[own >> 5]! |= 1 << (own & 31);
+  }
+  return pairs
+    .filter(({ old, next }) =>
+      (readers.get(old.id) ?? []).every((r) => {
+        // The new value's own node may read the old one only elementwise, index for index.
+        if (r === next) return ELEMENTWISE.has(next.op) && sameShape(old.shape, next.shape);
+        const k = bit.get(r.id)!;
+        return (below.get(next.id)![k >> 5]! & (1 << (k & 31))) !== 0;
+      }),
+    )
+    .map(({ name }) => name);
+}
+
+/** Ops whose kernels read and write each element at the same index (safe to write over an input). */
+const ELEMENTWISE = new Set(['add', 'sub', 'mul', 'div']);
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * Global-norm clipping, the schedule and AdamW, appended to a graph: `grads[i]` is the gradient of
@@ -253,7 +308,7 @@ export function buildTrainStep(
     maps,
   );
   const model = exportOnnx(ins, outs, { name: 'train_step', ...opts });
-  return { model, ...maps, paramNames: trainable.map((tp) => tp.spec.name) };
+  return { model, ...maps, inPlace: inPlaceUpdates(ins, outs, maps), paramNames: trainable.map((tp) => tp.spec.name) };
 }
 
 /** Frozen parameters and buffers as state inputs; extra outputs; buffer updates as state outputs. */

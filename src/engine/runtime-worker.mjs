@@ -44,25 +44,47 @@ const sameLayout = (/** @type {any} */ a, /** @type {any} */ b) =>
   a.dims.every((/** @type {number} */ d, /** @type {number} */ i) => d === b.dims[i]);
 
 /**
+ * The state `key` a write of (b, H, n, D) rows goes into, as (B, H, length, D): allocated as zeros
+ * when missing or of another batch, dtype or head layout; when only its length differs, a new
+ * buffer with each (row, head)'s positions copied over (up to the shorter length). A KV cache grows
+ * this way, a chunk at a time, so a decode step can attend over just the filled positions
+ * (GPT's cacheLength): one copy per chunk instead of attending over the whole context every step.
+ * @param {string} type @param {number[]} dims (b, H, n, D) of what is written
+ * @param {{key: string, at: number[], length: number}} w
+ */
+function cacheFor(type, dims, { key, at, length }) {
+  const [, H, , D] = dims;
+  const B = at.length;
+  const shape = [B, H, length, D];
+  const dst = store.get(key);
+  if (dst && sameLayout(dst, { type, dims: shape })) return dst;
+  const grown = new ort.Tensor(/** @type {any} */ (type), new ARRAY[type](B * H * length * D), shape);
+  if (dst && dst.type === type && dst.dims.length === 4 && dst.dims[0] === B && dst.dims[1] === H && dst.dims[3] === D) {
+    const old = /** @type {Float32Array} */ (dst.data);
+    const to = /** @type {Float32Array} */ (grown.data);
+    const before = dst.dims[2];
+    const keep = Math.min(before, length) * D;
+    for (let rh = 0; rh < B * H; rh++) to.set(old.subarray(rh * before * D, rh * before * D + keep), rh * length * D);
+  }
+  store.set(key, grown);
+  spare.delete(key);
+  return grown;
+}
+
+/**
  * Write a run's output `src` (b, H, n, D) into state `key` (B, H, length, D) in place, row r's
  * positions at[r] … at[r] + n − 1 (b = 1 writes the one row into every row). A KV cache grows this
  * way without a copy of itself per step: a graph that returned the whole updated cache copied it
  * twice per layer and token (ScatterND's input to its output, the output to the state buffer).
- * Allocated as zeros when missing or of another layout. Runs are sequential in this thread, so no
- * session reads the buffer while it is written.
+ * Runs are sequential in this thread, so no session reads the buffer while it is written.
  * @param {import('onnxruntime-node').Tensor} src
  * @param {{key: string, at: number[], length: number}} w
  */
-function writeRows(src, { key, at, length }) {
+function writeRows(src, w) {
   const [b, H, n, D] = /** @type {number[]} */ ([...src.dims]);
+  const { key, at, length } = w;
   const B = at.length;
-  const shape = [B, H, length, D];
-  let dst = store.get(key);
-  if (!dst || !sameLayout(dst, { type: src.type, dims: shape })) {
-    dst = new ort.Tensor(/** @type {any} */ (src.type), new ARRAY[src.type](B * H * length * D), shape);
-    store.set(key, dst);
-    spare.delete(key);
-  }
+  const dst = cacheFor(src.type, [b, H, n, D], w);
   const from = /** @type {Float32Array} */ (src.data);
   const to = /** @type {Float32Array} */ (dst.data);
   for (let r = 0; r < B; r++) {
@@ -114,12 +136,18 @@ const handlers = {
 
   /**
    * @param {{key: string, feeds: Record<string, Host>, state: Record<string, string>,
-   *          update: Record<string, string>, layouts: Record<string, {dtype: any, shape: number[]}>,
+   *          update: Record<string, string>, inPlace: string[], layouts: Record<string, {dtype: any, shape: number[]}>,
    *          write: Record<string, {key: string, at: number[], length: number}>, fetch: string[]}} m
    */
-  async run({ key, feeds, state, update, layouts, write, fetch }) {
+  async run({ key, feeds, state, update, inPlace, layouts, write, fetch }) {
     const session = sessions.get(key);
     if (!session) throw new Error(`no session '${key}'`);
+    // A cache that a write will extend past its length is grown first: the graph reads it at the
+    // new length (a decode graph whose cache length is symbolic).
+    for (const w of Object.values(write)) {
+      const cur = store.get(w.key);
+      if (cur && cur.dims.length === 4 && cur.dims[0] === w.at.length && cur.dims[2] !== w.length) cacheFor(cur.type, [...cur.dims], w);
+    }
     /** @type {Record<string, any>} */
     const ortFeeds = {};
     for (const [name, h] of Object.entries(feeds)) ortFeeds[name] = toOrt(h);
@@ -136,6 +164,13 @@ const handlers = {
       // The spare buffer must have the output's layout (a key may change shape between graphs,
       // e.g. a KV cache for another batch size); and it must not be the buffer being read.
       const { dtype, shape } = layouts[name];
+      const cur = store.get(storeKey);
+      if (inPlace.includes(name) && cur && sameLayout(cur, { type: dtype, dims: shape })) {
+        // Written over the value it replaces (RunOptions.inPlace): no second buffer.
+        fetches[name] = cur;
+        spare.delete(storeKey);
+        continue;
+      }
       let buf = spare.get(storeKey);
       if (!buf || !sameLayout(buf, { type: dtype, dims: shape })) {
         const n = shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
@@ -150,18 +185,22 @@ const handlers = {
     for (const [name, w] of Object.entries(write)) writeRows(/** @type {any} */ (out[name]), w);
     for (const [name, storeKey] of Object.entries(update)) {
       const result = /** @type {any} */ (out[name]);
+      const ours = fetches[name];
       const prev = store.get(storeKey);
-      const written = spare.get(storeKey);
-      // Pre-allocated buffers are honoured (the result aliases `written`); swap the pair.
-      if (written && result.data.buffer === written.data.buffer) {
-        store.set(storeKey, written);
-        // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
-        if (prev && sameLayout(prev, written)) spare.set(storeKey, prev);
-        else spare.delete(storeKey);
-      } else {
-        store.set(storeKey, result);
-        spare.delete(storeKey);
+      // ONNX Runtime writes a pre-allocated output into the buffer passed, but onnxruntime-node
+      // returns a copy of it (measured: writing into the buffer afterwards leaves the returned data
+      // unchanged), so the buffer passed is kept and the copy dropped. Keeping the copy, as this
+      // did before, allocated a fresh spare and a fresh copy per state tensor every step (issue 22).
+      // Its first and last elements are compared: a run that did not write the buffer is copied.
+      const n = result.data.length;
+      if (n > 0 && (!Object.is(ours.data[0], result.data[0]) || !Object.is(ours.data[n - 1], result.data[n - 1]))) {
+        ours.data.set(result.data);
       }
+      if (ours === prev) continue; // updated in place
+      store.set(storeKey, ours);
+      // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
+      if (prev && sameLayout(prev, ours)) spare.set(storeKey, prev);
+      else spare.delete(storeKey);
     }
     /** @type {Record<string, Host>} */
     const res = {};

@@ -41,10 +41,19 @@ export interface RunOptions {
   /** Outputs written back into runtime-held state: output name → state key. */
   update?: Readonly<Record<string, string>>;
   /**
+   * Outputs of `update` written into the buffer of the state they replace, which the same run
+   * reads as an input; the others go into a second buffer (double buffering). Only for outputs
+   * whose every reader of the old value runs before the new value is written (optim.ts's
+   * inPlaceUpdates proves it from the graph): otherwise a kernel would read the new value.
+   */
+  inPlace?: readonly string[];
+  /**
    * Outputs written in place into runtime-held state, row by row at given positions: output
    * (b, H, n, D) → state `key` (B = at.length, H, length, D), row r at positions at[r] … at[r] + n − 1
    * (b = 1 fills every row). How a KV cache grows without copying itself each step; the state is
-   * allocated as zeros when missing or of another shape.
+   * allocated as zeros when missing or of another batch or head layout, and copied into a new
+   * buffer of `length` positions, before the run, when only its length differs (a cache grown a
+   * chunk at a time for a graph whose cache length is symbolic).
    */
   write?: Readonly<Record<string, { key: string; at: readonly number[]; length: number }>>;
   /** Outputs to return (default: all outputs not in `update` or `write`). */
@@ -196,8 +205,14 @@ export class Runtime {
       if (spec.name in state) continue;
       const f = feeds[spec.name];
       if (!f) throw new TonyError('usage', `run: missing input '${spec.name}' [${spec.shape}] ${spec.dtype}`);
-      if (f.dtype !== spec.dtype || f.shape.length !== spec.shape.length || f.shape.some((d, i) => d !== spec.shape[i])) {
-        throw new TonyError('shape', `run: input '${spec.name}' expects [${spec.shape}] ${spec.dtype}, got [${f.shape}] ${f.dtype}`);
+      // A symbolic dimension (ExportOptions.dims) takes any size.
+      if (
+        f.dtype !== spec.dtype ||
+        f.shape.length !== spec.shape.length ||
+        f.shape.some((d, i) => d !== spec.shape[i] && !spec.dims?.[i])
+      ) {
+        const want = spec.shape.map((d, i) => spec.dims?.[i] ?? d);
+        throw new TonyError('shape', `run: input '${spec.name}' expects [${want}] ${spec.dtype}, got [${f.shape}] ${f.dtype}`);
       }
     }
     const fetch = opts.fetch ?? session.model.outputs.map((o) => o.name).filter((n) => !(n in update) && !(n in write));
@@ -206,7 +221,9 @@ export class Runtime {
     // The worker pre-allocates the state outputs' second buffers; it needs their layouts.
     const layouts: Record<string, { dtype: string; shape: readonly number[] }> = {};
     for (const o of session.model.outputs) if (o.name in update) layouts[o.name] = { dtype: o.dtype, shape: o.shape };
-    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, layouts, write, fetch: [...fetch] });
+    const inPlace = [...(opts.inPlace ?? [])];
+    for (const name of inPlace) if (!(name in update)) throw new TonyError('usage', `run: inPlace names '${name}', which is not in update`);
+    return this.call({ type: 'run', key: session.key, feeds: plain, state, update, inPlace, layouts, write, fetch: [...fetch] });
   }
 
   /** Put tensors into runtime-held state (e.g. parameters before training). */

@@ -264,7 +264,7 @@ export async function compileStep(
         const r = await rt.run(
           session,
           { ...batch(0), step: hostTensor('float32', [], [step]), lr },
-          { state: g.state, update: g.update, fetch: [...fetchLosses, ...fetchUpdate] },
+          { state: g.state, update: g.update, ...(g.inPlace ? { inPlace: g.inPlace } : {}), fetch: [...fetchLosses, ...fetchUpdate] },
         );
         return report(
           fetchLosses.map((n) => scalar(r, n)),

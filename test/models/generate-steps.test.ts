@@ -12,7 +12,8 @@ import { generate } from '../../src/models/gpt/generate.ts';
 import { buildRecomputeGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
 
-const cfg = gptConfig({ vocabSize: 260, blockSize: 24, nLayer: 2, nHead: 2, dModel: 16 });
+// A context of 72 past CACHE_CHUNK (32): the cache generate feeds grows 32 → 64 → 72 positions mid-row.
+const cfg = gptConfig({ vocabSize: 260, blockSize: 72, nLayer: 2, nHead: 2, dModel: 16 });
 const tok = new ByteTokenizer();
 let rt: T.Runtime;
 
@@ -47,7 +48,7 @@ async function greedyToEnd(prompt: readonly number[]): Promise<number[]> {
 
 describe('several tokens per graph call', () => {
   it('greedy tokens equal greedy recomputation to the end of the context, for 1, 3 and 8 steps per call', async () => {
-    // Prompt lengths 9, 2 and 5 leave 15, 22 and 19 positions: no steps-per-call divides them all,
+    // Prompt lengths 9, 2 and 5 leave 63, 70 and 67 positions: no steps-per-call divides them all,
     // so calls end mid-row, rows finish inside a call, and the last tokens fall back to one per call.
     const prompts = ['def f(x):', 'ab', 'hello'].map((s) => tok.encode(s));
     const want = await Promise.all(prompts.map(greedyToEnd));
@@ -57,6 +58,7 @@ describe('several tokens per graph call', () => {
         const w = want[i]!;
         const upTo = w.includes(tok.special.eot) ? w.indexOf(tok.special.eot) : w.length;
         expect(g.tokens, `${steps} steps per call, row ${i}`).toEqual(w.slice(0, upTo));
+        expect(upTo, 'a row ran past the first cache chunk').toBeGreaterThan(40);
         expect(g.finishReason).toBe(upTo < w.length ? 'stop' : 'length');
       });
     }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
+import { decodeMask } from '../../src/engine/nn.ts';
 import { stateKey } from '../../src/engine/optim.ts';
 import { promptBucket } from '../../src/models/gpt/generate.ts';
 import { buildAppendDecodeGraph, buildPrefillGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
@@ -45,6 +46,18 @@ describe('runtime write (a cache extended in place)', () => {
     expect(again[((0 * 2 + 0) * 5 + 0) * 3]).toBe(2); // row 0, position 0 kept
     expect(again[((1 * 2 + 1) * 5 + 2) * 3 + 2]).toBe(2 * 9); // row 1, head 1, position 2 written
     await expect(rt.run(s, { x: ones }, { write: { y: { key: 'w', at: [4, 0], length: 5 } } })).rejects.toThrow(/cannot write 'y'/);
+    // A longer length grows the buffer before the run: every position written so far kept, the new
+    // ones zero, then this write's rows.
+    await rt.run(s, { x: ones }, { write: { y: { key: 'w', at: [5, 6], length: 8 } }, fetch: [] });
+    const grown = (await rt.getState(['w'])).w!;
+    expect(grown.shape).toEqual([2, 2, 8, 3]);
+    const wantGrown = new Float32Array(2 * 2 * 8 * 3);
+    for (let rh = 0; rh < 4; rh++) wantGrown.set(again.subarray(rh * 15, rh * 15 + 15), rh * 24);
+    for (let r = 0; r < 2; r++)
+      for (let h = 0; h < 2; h++)
+        for (let n = 0; n < 2; n++)
+          for (let d = 0; d < 3; d++) wantGrown[((r * 2 + h) * 8 + [5, 6][r]! + n) * 3 + d] = 2 * ((h * 2 + n) * 3 + d + 1);
+    expect(Array.from(grown.data as Float32Array)).toEqual(Array.from(wantGrown));
     await rt.dropState(['w']);
   });
 });
@@ -72,8 +85,12 @@ describe('prefill of the prompt bucket + append decoding', () => {
     const [ps, ds] = [await rt.load(pre.model), await rt.load(dec.model)];
     // Padding past each prompt is a token the rows never hold there (39), so a leak would show.
     const ids = rows.flatMap((r, b) => [...r.slice(0, prompt[b]), ...new Array(P - prompt[b]!).fill(39)]);
-    const write = (outs: Record<string, string>, pos: number[]) =>
-      Object.fromEntries(Object.entries(outs).map(([o, key]) => [o, { key, at: pos, length: cfg.blockSize }]));
+    // The cache's length varies from call to call (the graph's cache axis is symbolic): growing
+    // and shrinking by 0–4 positions past the furthest filled one. Every length must give the same
+    // logits; the runtime keeps the filled positions when it re-allocates.
+    const lengthAt = (pos: number[]) => Math.min(cfg.blockSize, Math.max(...pos) + 1 + ((pos[0]! * 7) % 5));
+    const write = (outs: Record<string, string>, pos: number[], length = lengthAt(pos)) =>
+      Object.fromEntries(Object.entries(outs).map(([o, key]) => [o, { key, at: pos, length }]));
     const first = await rt.run(
       ps,
       {
@@ -84,7 +101,7 @@ describe('prefill of the prompt bucket + append decoding', () => {
           prompt.map((n) => n - 1),
         ),
       },
-      { state: pre.state, write: write(pre.update, [0, 0]), fetch: ['logits'] },
+      { state: pre.state, write: write(pre.update, [0, 0], P), fetch: ['logits'] },
     );
     const l0 = first.logits!.data as Float32Array;
     for (let b = 0; b < 2; b++) for (let j = 0; j < V; j++) expect(l0[b * V + j]).toBeCloseTo(at(b, prompt[b]! - 1)[j]!, 4);
@@ -92,7 +109,11 @@ describe('prefill of the prompt bucket + append decoding', () => {
     while (pos[1]! < rows[1]!.length) {
       const r = await rt.run(
         ds,
-        { idx: T.hostTensor('int64', [2, 1], [rows[0]![pos[0]!]!, rows[1]![pos[1]!]!]), pos: T.hostTensor('int64', [2], pos) },
+        {
+          idx: T.hostTensor('int64', [2, 1], [rows[0]![pos[0]!]!, rows[1]![pos[1]!]!]),
+          pos: T.hostTensor('int64', [2], pos),
+          hidden: decodeMask(pos, lengthAt(pos)),
+        },
         { state: dec.state, write: write(dec.writeKeys, pos), fetch: ['logits'] },
       );
       const l = r.logits!.data as Float32Array;

@@ -11,7 +11,7 @@
  */
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { cacheMask } from '../../../src/engine/nn.ts';
+import { arange, MASK } from '../../../src/engine/nn.ts';
 import { exportOnnx } from '../../../src/engine/onnx.ts';
 import * as T from '../../../src/engine/ops/index.ts';
 import { input, type Tensor } from '../../../src/engine/tensor.ts';
@@ -74,7 +74,9 @@ function onnxModel(B: number) {
   const cv = input('past_value', [B, nh, Tmax, hs]);
   const pos = input('pos', [B], 'int64');
   const scale = 1 / Math.sqrt(hs);
-  const old = T.add(T.mul(T.matmul(q, T.transposeLast(ck)), scale), cacheMask(pos, Tmax));
+  // The cache mask as the decode graphs built it in-graph at the time (they are fed it now: decodeMask).
+  const hidden = T.where(T.lessEqual(T.reshape(pos, [B, 1, 1, 1]), T.reshape(arange(Tmax), [1, 1, 1, Tmax])), MASK, 0);
+  const old = T.add(T.mul(T.matmul(q, T.transposeLast(ck)), scale), hidden);
   const own = T.mul(T.sum(T.mul(q, k), -1, true), scale);
   const [pOld, pOwn] = T.split(T.softmax(T.concat([old, own], 3)), [Tmax, 1], 3) as [Tensor, Tensor];
   const y = T.add(T.matmul(pOld, cv), T.mul(pOwn, v));

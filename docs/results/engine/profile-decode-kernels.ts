@@ -8,7 +8,10 @@
  * Also times the same calls on a session without the profiler (its per-kernel records cost more
  * than the kernels) at 1 and 2 intra-op threads.
  *
- *   node --import tsx docs/results/engine/profile-decode-kernels.ts [batch = 1] [steps per call = 1]
+ * The cache is fed at L positions (the graphs' cache length is symbolic; generate feeds the filled
+ * positions rounded up to 32), the whole context by default.
+ *
+ *   node --import tsx docs/results/engine/profile-decode-kernels.ts [batch = 1] [steps per call = 1] [L = 320]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ const B = Number(process.argv[2] ?? 1);
 const cfg = gptConfig({ ...GPT_PRESETS.small, vocabSize: 260, blockSize: 320 });
 const K = Number(process.argv[3] ?? 1);
 const graph = K === 1 ? buildAppendDecodeGraph(cfg, B) : buildStepsDecodeGraph(cfg, B, K, false);
+const L = Number(process.argv[4] ?? cfg.blockSize);
 const prefix = join(tmpdir(), `tony-decode-profile-${process.pid}`);
 const options = (threads: number, profile: boolean): ort.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads,
@@ -31,8 +35,8 @@ const options = (threads: number, profile: boolean): ort.InferenceSession.Sessio
 });
 const feeds: Record<string, ort.Tensor> = {};
 for (const v of graph.model.inputs) {
-  const n = v.shape.reduce((a, b) => a * b, 1);
-  const dims = [...v.shape];
+  const dims = v.shape.map((d, i) => (v.dims?.[i] ? L : d));
+  const n = dims.reduce((a, b) => a * b, 1);
   if (v.dtype === 'int64')
     feeds[v.name] = new ort.Tensor(
       'int64',
@@ -90,7 +94,7 @@ const runs = WARM + RUNS; // the profiler saw every run
 const total = [...byOp.values()].reduce((a, o) => a + o.us, 0);
 const kernels = [...byOp.values()].reduce((a, o) => a + o.n, 0) / runs;
 console.log(
-  `decode graph, small preset, batch ${B}: ${graph.model.nodeCount} exported nodes, ${kernels} kernels per call after optimisation; ` +
+  `decode graph, small preset, batch ${B}, cache ${L}: ${graph.model.nodeCount} exported nodes, ${kernels} kernels per call after optimisation; ` +
     `${ms.toFixed(3)} ms per call (wall, ${RUNS} calls, profiler on); kernel time ${(total / runs / 1000).toFixed(3)} ms per call`,
 );
 for (const [op, o] of [...byOp].sort((a, b) => b[1].us - a[1].us))

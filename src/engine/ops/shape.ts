@@ -120,6 +120,9 @@ interface SliceAttrs extends Record<string, unknown> {
   end: number;
 }
 
+/** A Slice end past any axis (ONNX clamps it to the axis's size). */
+const OPEN_END = Number.MAX_SAFE_INTEGER;
+
 const sliceOp = defineOp<SliceAttrs>({
   name: 'slice',
   infer: ([x], { axis, start, end }, fail) => {
@@ -127,7 +130,11 @@ const sliceOp = defineOp<SliceAttrs>({
     return { shape: x!.shape.map((d, i) => (i === axis ? end - start : d)), dtype: x!.dtype };
   },
   vjp: (g, [x], _o, { axis, start, end }) => [pad(g, axis, start, x!.shape[axis]! - end)],
-  lower: (ctx, [x], { axis, start, end }) => ctx.emit('Slice', [x!, ctx.int64s([start]), ctx.int64s([end]), ctx.int64s([axis])]),
+  lower: (ctx, [x], { axis, start, end }, node) => {
+    // Open-ended (ONNX clamps ends to the axis) when the axis may be symbolic: see LowerCtx.openEnds.
+    const to = ctx.openEnds && end === node.inputs[0]!.shape[axis] ? OPEN_END : end;
+    return ctx.emit('Slice', [x!, ctx.int64s([start]), ctx.int64s([to]), ctx.int64s([axis])]);
+  },
   ref: ([x], { axis, start }, out) => gatherStrided(x!, out.shape, strides(x!.shape), start * strides(x!.shape)[axis]!),
 });
 

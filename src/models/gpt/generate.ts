@@ -6,14 +6,14 @@
  */
 
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
-import { prng } from '../../engine/nn.ts';
+import { decodeMask, prng } from '../../engine/nn.ts';
 import type { OnnxModel } from '../../engine/onnx.ts';
 import type { Runtime, Session } from '../../engine/runtime.ts';
 import { TonyError } from '../../errors.ts';
 import { earliestStop } from '../../text/stops.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
 import type { TokenLogprobs } from './completion.ts';
-import { buildAppendDecodeGraph, buildPrefillGraph, buildStepsDecodeGraph, type GPTConfig } from './gpt.ts';
+import { buildAppendDecodeGraph, buildPrefillGraph, buildStepsDecodeGraph, cacheLength, type GPTConfig } from './gpt.ts';
 import type { Healing } from './healing.ts';
 
 export interface GenerateOptions {
@@ -187,12 +187,14 @@ async function generatePass(
   const prefill = await loadGraph(rt, `${id}|prefill|${inputs.length}|${P}`, () => buildPrefillGraph(cfg, inputs.length, P));
   const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B));
 
-  // Prefill: prompts padded to the bucket; their keys and values go into a blockSize cache (a
-  // shared prompt's into every row). Padding positions are overwritten or masked while decoding.
+  // Prefill: prompts padded to the bucket; their keys and values go into the cache (a shared
+  // prompt's into every row). Padding positions are overwritten or masked while decoding. The
+  // cache holds `cap` positions, grown (by the runtime, a chunk at a time) as the rows fill it: the
+  // decode graphs attend over the cache they are fed, not over the whole context.
+  let cap = cacheLength(P, cfg.blockSize);
   const padded = inputs.flatMap((p) => [...p, ...new Array<number>(P - p.length).fill(tokenizer.special.eot)]);
   const write: Record<string, { key: string; at: number[]; length: number }> = {};
-  for (const [out, key] of Object.entries(prefill.graph.update))
-    write[out] = { key, at: new Array<number>(B).fill(0), length: cfg.blockSize };
+  for (const [out, key] of Object.entries(prefill.graph.update)) write[out] = { key, at: new Array<number>(B).fill(0), length: cap };
   let res = await rt.run(
     prefill.session,
     {
@@ -239,9 +241,14 @@ async function generatePass(
     const at = pos.map((p, b) => (live(b) ? p : Math.min(p, cfg.blockSize - steps)));
     if (plain && rows.every((r) => r.done || (!r.healRest && r.forced.length === 0)) && at.every((p) => p + steps <= cfg.blockSize)) {
       const multi = await loadGraph(rt, `${id}|steps|${B}|${steps}|${temp !== 0}`, () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0));
+      cap = Math.max(cap, cacheLength(Math.max(...at) + steps, cfg.blockSize));
       const write: Record<string, { key: string; at: number[]; length: number }> = {};
-      for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cfg.blockSize };
-      const feeds: Record<string, HostTensor> = { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], at) };
+      for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cap };
+      const feeds: Record<string, HostTensor> = {
+        idx: hostTensor('int64', [B, 1], next),
+        pos: hostTensor('int64', [B], at),
+        hidden: decodeMask(at, cap),
+      };
       if (temp !== 0) {
         feeds.u = hostTensor('float32', [B, steps], Array.from({ length: B * steps }, rand));
         feeds.invTemp = hostTensor('float32', [1], [1 / temp]);
@@ -258,11 +265,12 @@ async function generatePass(
       logits = undefined;
       continue;
     }
+    cap = Math.max(cap, cacheLength(Math.max(...pos) + 1, cfg.blockSize));
     const write: Record<string, { key: string; at: number[]; length: number }> = {};
-    for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cfg.blockSize };
+    for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cap };
     res = await rt.run(
       decode.session,
-      { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos) },
+      { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos), hidden: decodeMask(pos, cap) },
       { state: decode.graph.state, write, fetch: ['logits'] },
     );
     logits = res.logits!.data as Float32Array;

@@ -9,7 +9,6 @@ import { resolveConfig } from '../../config.ts';
 import { hostTensor } from '../../engine/dtype.ts';
 import {
   CausalSelfAttention,
-  cacheMask,
   crossEntropy,
   Dropout,
   Embedding,
@@ -191,13 +190,13 @@ export class GPT {
 
   /**
    * decodeStep over a read-only cache: logits (B, V) and each layer's new key and value
-   * (B, nh, 1, hs), which the caller writes into the cache at pos.
+   * (B, nh, 1, hs), which the caller writes into the cache at pos. `hidden` (B, 1, 1, L): the
+   * cache's mask (`decodeMask`).
    */
-  decodeAppend(idx: Tensor, pos: Tensor, caches: KVCache[]): { logits: Tensor; kv: KVCache[] } {
+  decodeAppend(idx: Tensor, pos: Tensor, hidden: Tensor, caches: KVCache[]): { logits: Tensor; kv: KVCache[] } {
     const B = idx.shape[0]!;
     // (B, C) throughout: one token per row needs no sequence axis (and no Reshapes around the Gemms).
     let x = T.add(this.wte.forward(T.reshape(idx, [B])), this.wpe.forward(pos)); // (B, C)
-    const hidden = cacheMask(pos, caches[0]!.k.shape[2]!);
     const kv: KVCache[] = [];
     this.blocks.forEach((block, i) => {
       const r = block.forwardAppend(x, hidden, caches[i]!);
@@ -220,8 +219,8 @@ export class GPT {
    * One graph call per `steps` tokens divides the per-call costs (the thread hand-off, feeds, the
    * caller's loop) by `steps`.
    */
-  decodeSteps(idx: Tensor, pos: Tensor, caches: KVCache[], steps: number, pick: (logits: Tensor, step: number) => Tensor) {
-    const hidden = cacheMask(pos, caches[0]!.k.shape[2]!); // the cache ends at pos for every step
+  decodeSteps(idx: Tensor, pos: Tensor, hidden: Tensor, caches: KVCache[], steps: number, pick: (logits: Tensor, step: number) => Tensor) {
+    // `hidden` (decodeMask at pos) serves every step: the cache ends at pos throughout the call.
     let tok = idx;
     const tokens: Tensor[] = [];
     let recent: (KVCache | undefined)[] = this.blocks.map(() => undefined);
@@ -294,7 +293,7 @@ export function buildPrefillGraph(cfg: Readonly<GPTConfig>, batch: number, lengt
   return { model: exportOnnx([idx, last, ...gpt.ps.inputs], outputs, { name: 'gpt_prefill' }), state: paramState(gpt), update };
 }
 
-/** The inputs both decoding graphs take: one token and its position per row, and the KV cache. */
+/** The inputs the decoding graphs take: one token and its position per row, and the KV cache. */
 function decodeInputs(cfg: Readonly<GPTConfig>, batch: number) {
   const gpt = new GPT(cfg);
   const hs = cfg.dModel / cfg.nHead;
@@ -304,6 +303,32 @@ function decodeInputs(cfg: Readonly<GPTConfig>, batch: number) {
   const caches = gpt.blocks.map((_, i) => ({ k: input(`cache.${i}.k`, cacheShape), v: input(`cache.${i}.v`, cacheShape) }));
   return { gpt, cacheShape, idx, pos, caches };
 }
+
+/**
+ * The append graphs' cache length is symbolic (`L`, traced at blockSize): generate feeds a cache
+ * just long enough for the filled positions (cacheLength), so a step attends over them rather than
+ * over the whole context — PyTorch's growing cache does the same. With `hidden`, the mask over it.
+ */
+function appendInputs(cfg: Readonly<GPTConfig>, batch: number) {
+  const inputs = decodeInputs(cfg, batch);
+  const hidden = input('hidden', [batch, 1, 1, cfg.blockSize]);
+  const dims: Record<string, Record<number, string>> = { hidden: { 3: CACHE_DIM } };
+  for (const c of inputs.caches) dims[c.k.name!] = dims[c.v.name!] = { 2: CACHE_DIM };
+  return { ...inputs, hidden, dims };
+}
+
+const CACHE_DIM = 'L';
+
+/**
+ * Positions of cache an append graph is fed when the furthest row writes up to position `end` − 1:
+ * `end` rounded up to CACHE_CHUNK, at most the block. The runtime grows the cache by a copy when
+ * this grows (Runtime's `write`, `length`): once per chunk, where a step attends over the chunk's
+ * padding every time (docs/results/engine.md, issue 22).
+ */
+export function cacheLength(end: number, blockSize: number): number {
+  return Math.min(blockSize, Math.ceil(end / CACHE_CHUNK) * CACHE_CHUNK);
+}
+const CACHE_CHUNK = 32;
 
 /** Decoding graph: one token per row over a KV cache of blockSize positions. */
 export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
@@ -329,8 +354,8 @@ export function buildDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
  * the cache per step, where buildDecodeGraph's updated-cache outputs copy it twice per layer.
  */
 export function buildAppendDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) {
-  const { gpt, idx, pos, caches } = decodeInputs(cfg, batch);
-  const out = gpt.decodeAppend(idx, pos, caches);
+  const { gpt, idx, pos, caches, hidden, dims } = appendInputs(cfg, batch);
+  const out = gpt.decodeAppend(idx, pos, hidden, caches);
   const outputs: Record<string, Tensor> = { logits: out.logits };
   const state = paramState(gpt);
   const writeKeys: Record<string, string> = {};
@@ -340,8 +365,8 @@ export function buildAppendDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) 
     state[`cache.${i}.k`] = writeKeys[`k.${i}`] = cacheKey(i, 'k');
     state[`cache.${i}.v`] = writeKeys[`v.${i}`] = cacheKey(i, 'v');
   });
-  const ins = [idx, pos, ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
-  return { model: exportOnnx(ins, outputs, { name: 'gpt_decode_append' }), state, writeKeys };
+  const ins = [idx, pos, hidden, ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
+  return { model: exportOnnx(ins, outputs, { name: 'gpt_decode_append', dims }), state, writeKeys };
 }
 
 /**
@@ -351,13 +376,13 @@ export function buildAppendDecodeGraph(cfg: Readonly<GPTConfig>, batch: number) 
  * fed tokens' keys and values (`writeKeys`, as buildAppendDecodeGraph's, `steps` positions each).
  */
 export function buildStepsDecodeGraph(cfg: Readonly<GPTConfig>, batch: number, steps: number, sample: boolean) {
-  const { gpt, idx, pos, caches } = decodeInputs(cfg, batch);
+  const { gpt, idx, pos, caches, hidden, dims } = appendInputs(cfg, batch);
   const u = input('u', [batch, steps]);
   const invTemp = input('invTemp', [1]);
   const pick = sample
     ? (logits: Tensor, j: number) => sampleCategorical(logits, T.reshape(T.slice(u, 1, j, j + 1), [batch]), invTemp)
     : (logits: Tensor) => T.argmax(logits, -1, true);
-  const out = gpt.decodeSteps(idx, pos, caches, steps, pick);
+  const out = gpt.decodeSteps(idx, pos, hidden, caches, steps, pick);
   const outputs: Record<string, Tensor> = { tokens: out.tokens };
   const state = paramState(gpt);
   const writeKeys: Record<string, string> = {};
@@ -367,8 +392,8 @@ export function buildStepsDecodeGraph(cfg: Readonly<GPTConfig>, batch: number, s
     state[`cache.${i}.k`] = writeKeys[`k.${i}`] = cacheKey(i, 'k');
     state[`cache.${i}.v`] = writeKeys[`v.${i}`] = cacheKey(i, 'v');
   });
-  const ins = [idx, pos, ...(sample ? [u, invTemp] : []), ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
-  return { model: exportOnnx(ins, outputs, { name: `gpt_decode_${steps}` }), state, writeKeys };
+  const ins = [idx, pos, hidden, ...(sample ? [u, invTemp] : []), ...caches.flatMap((c) => [c.k, c.v]), ...gpt.ps.inputs];
+  return { model: exportOnnx(ins, outputs, { name: `gpt_decode_${steps}`, dims }), state, writeKeys };
 }
 
 /**
