@@ -254,8 +254,8 @@ export function register(program: Command): void {
 
   const nllCmd = jukebox
     .command('nll')
-    .description('does the top prior use its conditions? held-out NLL with the right, no and shuffled conditions (or lyrics)')
-    .requiredOption('--prior <dir>', 'a top prior (tony train prior --level top)')
+    .description('does a prior use its conditions? held-out NLL with the right, no and shuffled conditions (or lyrics)')
+    .requiredOption('--prior <dir>', 'a top prior or an upsampler trained with labels (tony train prior --level …)')
     .requiredOption('--codes <file>', 'the codes corpus it was trained on (encode-corpus): its held-out songs are scored')
     .option('--out <file>', 'also write the per-song NLLs as JSON');
   for (const o of runtimeOptions()) nllCmd.addOption(o);
@@ -263,8 +263,6 @@ export function register(program: Command): void {
     if (o.out) await checkWritable(o.out, 'file');
     const prior = await loadPrior(o.prior, { device: o.device as 'cpu', threads: o.threads });
     try {
-      if (prior.cfg.level !== 'top')
-        throw new TonyError('usage', `${o.prior} is the ${prior.cfg.level} upsampler; only the top prior has conditions`);
       const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
       process.stdout.write(nllReport(c));
       if (o.out) await writeFileAtomic(o.out, JSON.stringify({ prior: o.prior, codes: o.codes, ...c }, null, 2) + '\n');
