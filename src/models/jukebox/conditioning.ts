@@ -3,9 +3,9 @@
  * for n (key, tempo, timbre) requests, decode each sample with the top level's own decoder (or,
  * with `chain`, sample on through both upsamplers and decode with the bottom level), and
  * estimate its key and tempo (src/audio/estimate.ts); do the same with every condition "none" —
- * the unconditioned baseline, scored against the same requests. Key and tempo are decided at the
- * top (the upsamplers see only the codes above); the chain costs ~50× more to sample here but
- * decodes through the level that reconstructs best (see `judgeReconstructions`, the ceiling).
+ * the unconditioned baseline, scored against the same requests. Upsamplers trained with labels
+ * get the same conditions (or "none") as the top prior; the chain costs far more to sample here
+ * but decodes through the level that reconstructs best (see `judgeReconstructions`, the ceiling).
  *
  * Agreement: the key exactly (tonic and mode), the key up to its relative major/minor (same
  * notes), the tempo within 8 %, and within 8 % of a metrical level (½, ⅔, 1, 3⁄2, 2×).
