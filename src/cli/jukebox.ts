@@ -264,7 +264,7 @@ export function register(program: Command): void {
     const prior = await loadPrior(o.prior, { device: o.device as 'cpu', threads: o.threads });
     try {
       const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
-      process.stdout.write(nllReport(c));
+      process.stdout.write(nllReport(c, prior.cfg.level));
       if (o.out) await writeFileAtomic(o.out, JSON.stringify({ prior: o.prior, codes: o.codes, ...c }, null, 2) + '\n');
     } finally {
       await prior.close();
@@ -386,7 +386,7 @@ export function register(program: Command): void {
           if (o.codes) {
             const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
             ceiling.nll = c;
-            process.stdout.write(nllReport(c));
+            process.stdout.write(nllReport(c, prior.cfg.level));
           }
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(
@@ -413,7 +413,7 @@ export function register(program: Command): void {
 }
 
 /** The three arms of conditionalNll, and the paired per-song differences against the right conditions. */
-function nllReport(c: NllArms): string {
+function nllReport(c: NllArms, level: Level): string {
   /** "+mean (sd …; right lower in k of n)" of per-song NLLs `v` minus the right conditions'. */
   const paired = (v: readonly number[]) => {
     const d = v.map((x, i) => x - c.perSong[i]!.conditioned);
@@ -422,7 +422,7 @@ function nllReport(c: NllArms): string {
     return `${mean >= 0 ? '+' : ''}${mean.toFixed(4)} (sd ${sd.toFixed(4)} over songs; right lower in ${d.filter((x) => x > 0).length} of ${d.length})`;
   };
   const lines = [
-    `held-out top codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code`,
+    `held-out ${level} codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code`,
     `  unconditioned − right ${paired(c.perSong.map((s) => s.unconditioned))}`,
     `  shuffled − right ${paired(c.perSong.map((s) => s.shuffled))}`,
     ...Object.entries(c.oneShuffled ?? {}).map(([name, v]) => `  only the ${name} shuffled − right ${paired(v)}`),
