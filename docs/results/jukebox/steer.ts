@@ -7,19 +7,23 @@
  * each against the song's own key and against the moved key. The song's own codes of that level,
  * decoded, are the ceiling (what the level and the estimator allow).
  *
- *   npx tsx docs/results/jukebox/steer.ts <codes.jsonl> <upsampler run> <its level's VQ-VAE run> <seconds> <seed> [out.json]
+ *   npx tsx docs/results/jukebox/steer.ts <codes.jsonl> <upsampler run> <its level's VQ-VAE run> <seconds> <seed> [out.json] [wav dir]
+ *
+ * With a wav dir, the first song's three samples and its own codes, decoded, are written there to listen to.
  *
  * If the labels steer, "moved" samples agree with the moved key more often than "own" and "none"
  * samples do; if the upper codes decide the key, all three agree with the song's own key alike.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { estimateKey, keyName, parseKey } from '../../../src/audio/estimate.ts';
+import { writeWav } from '../../../src/audio/wav.ts';
 import { loadVQVAE } from '../../../src/models/jukebox/codec.ts';
 import { readCodes } from '../../../src/models/jukebox/kind.ts';
 import { conditionIds, isUpsampler, upperOf } from '../../../src/models/jukebox/prior.ts';
 import { loadPrior, sampleCodes } from '../../../src/models/jukebox/sample.ts';
 
-const [codesPath, priorDir, levelDir, secondsArg, seedArg, outPath] = process.argv.slice(2);
+const [codesPath, priorDir, levelDir, secondsArg, seedArg, outPath, wavDir] = process.argv.slice(2);
 const prior = await loadPrior(priorDir!, { threads: 1 });
 const level = await loadVQVAE(levelDir!, { threads: 1 });
 const cfg = prior.cfg;
@@ -59,8 +63,15 @@ const agree = (heard: string, want: string) => ({ exact: heard === want, relativ
 type Agree = { exact: boolean; relative: boolean };
 const judged: Array<{ id: string; arm: (typeof arms)[number]; own: string; moved: string; heard: string; toOwn: Agree; toMoved: Agree }> =
   [];
+if (wavDir) await mkdir(wavDir, { recursive: true });
+/** The first song's audio to listen to (wavDir given). */
+const keep = async (name: string, x: Float32Array) => {
+  if (wavDir) await writeWav(join(wavDir, `${songs[0]!.id}-${name}.wav`), { sampleRate: sr, channels: [Float64Array.from(x)] });
+};
 for (const [i, { arm, s }] of rows.entries()) {
-  const heard = keyName(estimateKey(await level.decode(codes[i]!), sr));
+  const x = await level.decode(codes[i]!);
+  if (s === songs[0]) await keep(arm, x);
+  const heard = keyName(estimateKey(x, sr));
   judged.push({
     id: s.id,
     arm,
@@ -73,7 +84,9 @@ for (const [i, { arm, s }] of rows.entries()) {
 }
 const ceiling: Array<{ id: string; own: string; heard: string; toOwn: Agree }> = [];
 for (const s of songs) {
-  const heard = keyName(estimateKey(await level.decode(Int32Array.from(s[cfg.level].slice(0, n))), sr));
+  const x = await level.decode(Int32Array.from(s[cfg.level].slice(0, n)));
+  if (s === songs[0]) await keep('own-codes', x);
+  const heard = keyName(estimateKey(x, sr));
   ceiling.push({ id: s.id, own: s.key!, heard, toOwn: agree(heard, s.key!) });
 }
 const count = (js: Array<{ toOwn: { exact: boolean; relative: boolean }; toMoved?: { exact: boolean; relative: boolean } }>) => ({

@@ -8,6 +8,8 @@
  *    carries it on), and an upsampler built without labels has no such input;
  *  - the loss's gradient through the three condition tables and the conditioner against central
  *    finite differences (float64 reference interpreter);
+ *  - an upsampler saved before labels existed (its config has no `labels`) loads as one without,
+ *    and its logits are those the float64 interpreter gives for its weights;
  *  - sampling: a rule-based upsampler whose argmax is (upper code + key id) mod K, so the codes
  *    drawn show that every window received the request's condition ids.
  */
@@ -16,13 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grad } from '../../../src/engine/autodiff.ts';
+import { saveCheckpoint } from '../../../src/engine/checkpoint.ts';
 import { type HostTensor, hostTensor, toNumbers } from '../../../src/engine/dtype.ts';
 import { interpret } from '../../../src/engine/interpret.ts';
 import { input } from '../../../src/engine/tensor.ts';
 import { priorTask, readCodes } from '../../../src/models/jukebox/kind.ts';
 import type { SongCodes } from '../../../src/models/jukebox/levels.ts';
 import { conditionIds, Prior, priorConfig } from '../../../src/models/jukebox/prior.ts';
-import { type LoadedPrior, sampleCodes } from '../../../src/models/jukebox/sample.ts';
+import { type LoadedPrior, loadPrior, sampleCodes } from '../../../src/models/jukebox/sample.ts';
 
 const small = { level: 'middle', codes: 6, context: 8, dModel: 8, nHead: 2, nLayer: 2, condDepth: 1 };
 const f64 = (t: HostTensor) => hostTensor('float64', t.shape, Float64Array.from(t.data as Float32Array));
@@ -220,5 +223,34 @@ describe('sampling an upsampler with labels', () => {
     await expect(sampleCodes(ruleUpsampler(8, 13), { length: 20, batch: 1, upper: [new Int32Array(10)] })).rejects.toThrow(
       /the middle prior needs condition ids for 1 rows \(3\), got none/,
     );
+  });
+});
+
+describe('an upsampler saved before labels existed', () => {
+  it('loads without them, and scores windows as its weights say', async () => {
+    const cfg = priorConfig({ ...small, labels: false });
+    const prior = new Prior(cfg);
+    const ids = input('ids', [1, 8], 'int64');
+    const upper = input('upper', [1, 2], 'int64');
+    const logits = prior.forward(ids, { upper });
+    const params = prior.ps.initialize(7);
+    const { labels: _gone, ...old } = cfg; // the session-1 config: no `labels` key
+    const run = join(dir, 'old-upsampler');
+    await saveCheckpoint(run, { config: { kind: 'jukebox-prior', model: old }, state: { step: 0 }, params });
+    const want = toNumbers(
+      interpret([logits], {
+        ...Object.fromEntries(Object.entries(params).map(([k, t]) => [k, f64(t)])),
+        ids: hostTensor('int64', [1, 8], [3, 1, 4, 1, 5, 0, 2, 5]),
+        upper: hostTensor('int64', [1, 2], [4, 1]),
+      })[0]!,
+    );
+    const loaded = await loadPrior(run, { threads: 1 });
+    try {
+      expect(loaded.cfg.labels).toBe(false);
+      const got = await loaded.logits(Int32Array.from([3, 1, 4, 1, 5, 0, 2, 5]), 1, { upper: Int32Array.from([4, 1]) });
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4);
+    } finally {
+      await loaded.close();
+    }
   });
 });
