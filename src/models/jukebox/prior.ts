@@ -13,9 +13,11 @@
  *    code does: its hparams.py gives `upsamplers` the same `labels` (artist/genre bins) as the top
  *    prior, and prior.py builds their LabelConditioner with `include_time_signal=not x_cond` — the
  *    label embedding in the start token's place, the timing signal left to the upper codes. Here
- *    the same three tables as the top prior's, summed into position 0. The levels that keep pitch
- *    best (bottom, middle) then hear the requested key directly rather than only through the top
- *    codes. `labels=false` is the session-1 upsampler (a learned start vector instead).
+ *    the same three tables as the top prior's, summed into position 0, so the levels that keep
+ *    pitch best (bottom, middle) hear the requested key directly, not only through the top codes.
+ *    (Measured at this scale: they barely use it — the codes above decide a sample's key;
+ *    docs/results/jukebox.md, session 3.) `labels=false` is the session-1 upsampler (a learned
+ *    start vector instead).
  *
  * A window of T codes [s, s + T) is read as [c, x_s … x_{s+T−2}] predicting [x_s … x_{s+T−1}]: the
  * condition vector c sits where a start token would, at every window. Windowed sampling for audio
