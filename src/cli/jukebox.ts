@@ -254,8 +254,8 @@ export function register(program: Command): void {
 
   const nllCmd = jukebox
     .command('nll')
-    .description('does the top prior use its conditions? held-out NLL with the right, no and shuffled conditions (or lyrics)')
-    .requiredOption('--prior <dir>', 'a top prior (tony train prior --level top)')
+    .description('does a prior use its conditions? held-out NLL with the right, no and shuffled conditions (or lyrics)')
+    .requiredOption('--prior <dir>', 'a top prior or an upsampler trained with labels (tony train prior --level …)')
     .requiredOption('--codes <file>', 'the codes corpus it was trained on (encode-corpus): its held-out songs are scored')
     .option('--out <file>', 'also write the per-song NLLs as JSON');
   for (const o of runtimeOptions()) nllCmd.addOption(o);
@@ -263,10 +263,8 @@ export function register(program: Command): void {
     if (o.out) await checkWritable(o.out, 'file');
     const prior = await loadPrior(o.prior, { device: o.device as 'cpu', threads: o.threads });
     try {
-      if (prior.cfg.level !== 'top')
-        throw new TonyError('usage', `${o.prior} is the ${prior.cfg.level} upsampler; only the top prior has conditions`);
       const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
-      process.stdout.write(nllReport(c));
+      process.stdout.write(nllReport(c, prior.cfg.level));
       if (o.out) await writeFileAtomic(o.out, JSON.stringify({ prior: o.prior, codes: o.codes, ...c }, null, 2) + '\n');
     } finally {
       await prior.close();
@@ -388,7 +386,7 @@ export function register(program: Command): void {
           if (o.codes) {
             const c = await conditionalNll(prior, (await readCodes([o.codes])).val);
             ceiling.nll = c;
-            process.stdout.write(nllReport(c));
+            process.stdout.write(nllReport(c, prior.cfg.level));
           }
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(
@@ -415,7 +413,7 @@ export function register(program: Command): void {
 }
 
 /** The three arms of conditionalNll, and the paired per-song differences against the right conditions. */
-function nllReport(c: NllArms): string {
+function nllReport(c: NllArms, level: Level): string {
   /** "+mean (sd …; right lower in k of n)" of per-song NLLs `v` minus the right conditions'. */
   const paired = (v: readonly number[]) => {
     const d = v.map((x, i) => x - c.perSong[i]!.conditioned);
@@ -424,7 +422,7 @@ function nllReport(c: NllArms): string {
     return `${mean >= 0 ? '+' : ''}${mean.toFixed(4)} (sd ${sd.toFixed(4)} over songs; right lower in ${d.filter((x) => x > 0).length} of ${d.length})`;
   };
   const lines = [
-    `held-out top codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code`,
+    `held-out ${level} codes (${c.n} songs, ${c.windows} windows): right ${c.conditioned.toFixed(4)}, none ${c.unconditioned.toFixed(4)}, shuffled ${c.shuffled.toFixed(4)} nats/code`,
     `  unconditioned − right ${paired(c.perSong.map((s) => s.unconditioned))}`,
     `  shuffled − right ${paired(c.perSong.map((s) => s.shuffled))}`,
     ...Object.entries(c.oneShuffled ?? {}).map(([name, v]) => `  only the ${name} shuffled − right ${paired(v)}`),

@@ -59,7 +59,11 @@ async function makePriors(model: string): Promise<void> {
     const ids = input('ids', [1, cfg.context], 'int64');
     p.forward(
       ids,
-      level === 'top' ? { cond: input('cond', [1, 3], 'int64') } : { upper: input('upper', [1, cfg.context / cfg.ratio], 'int64') },
+      // every level reads the conditions (upsamplers: labels, the default); upsamplers the codes above too
+      {
+        cond: input('cond', [1, 3], 'int64'),
+        ...(level === 'top' ? {} : { upper: input('upper', [1, cfg.context / cfg.ratio], 'int64') }),
+      },
     );
     await saveCheckpoint(join(model, `prior-${level}`), {
       config: { kind: 'jukebox-prior', model: { ...cfg } },

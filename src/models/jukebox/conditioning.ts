@@ -3,9 +3,9 @@
  * for n (key, tempo, timbre) requests, decode each sample with the top level's own decoder (or,
  * with `chain`, sample on through both upsamplers and decode with the bottom level), and
  * estimate its key and tempo (src/audio/estimate.ts); do the same with every condition "none" —
- * the unconditioned baseline, scored against the same requests. Key and tempo are decided at the
- * top (the upsamplers see only the codes above); the chain costs ~50× more to sample here but
- * decodes through the level that reconstructs best (see `judgeReconstructions`, the ceiling).
+ * the unconditioned baseline, scored against the same requests. Upsamplers trained with labels
+ * get the same conditions (or "none") as the top prior; the chain costs far more to sample here
+ * but decodes through the level that reconstructs best (see `judgeReconstructions`, the ceiling).
  *
  * Agreement: the key exactly (tonic and mode), the key up to its relative major/minor (same
  * notes), the tempo within 8 %, and within 8 % of a metrical level (½, ⅔, 1, 3⁄2, 2×).
@@ -18,7 +18,7 @@ import { prng } from '../../random.ts';
 import type { LoadedVQVAE } from './codec.ts';
 import type { Song } from './data.ts';
 import type { SongCodes } from './levels.ts';
-import { conditionIds, lyricsIds } from './prior.ts';
+import { conditionIds, isUpsampler, lyricsIds, readsLabels, upperOf } from './prior.ts';
 import { type LoadedPrior, sampleChain } from './sample.ts';
 import type { Level } from './vqvae.ts';
 
@@ -158,7 +158,7 @@ export function rates(js: readonly Judged[]) {
   };
 }
 
-/** Mean NLL (nats per code) of held-out top codes under one way of conditioning them. */
+/** Mean NLL (nats per code) of held-out codes of the prior's level under one way of conditioning them. */
 export interface NllArms {
   /** Songs, and windows over all of them. */
   n: number;
@@ -179,8 +179,9 @@ export interface NllArms {
 }
 
 /**
- * How much the top prior uses its conditions: mean NLL (nats per code) of held-out songs' top
- * codes — every whole window of T codes (windows start every T codes) — given their true
+ * How much a prior uses its conditions: mean NLL (nats per code) of held-out songs' codes of its
+ * level — every whole window of T codes (windows start every T codes; an upsampler also reads the
+ * upper codes over the same time, the same in every arm) — given their true
  * conditions, given "none", and given another song's. For a prior with lyrics the lyrics are what
  * varies (the metadata stays each song's own); otherwise timbre, key and tempo. A prior that
  * ignores its conditions scores the same three times; one that uses them scores the right ones
@@ -190,16 +191,23 @@ export async function conditionalNll(prior: LoadedPrior, songs: readonly SongCod
   const T = prior.cfg.context;
   const K = prior.cfg.codes;
   const S = prior.cfg.lyrics;
-  const usable = songs.filter((s) => s.top.length >= T);
-  if (usable.length === 0) throw new TonyError('data', `no held-out song has ${T} top codes`);
+  const level = prior.cfg.level;
+  const up = isUpsampler(prior.cfg);
+  if (!readsLabels(prior.cfg))
+    throw new TonyError('usage', `this ${level} upsampler reads no conditions (labels=false): there is nothing to measure`);
+  const usable = songs.filter((s) => s[level].length >= T && (!up || s[upperOf(level)].length * prior.cfg.ratio >= T));
+  if (usable.length === 0)
+    throw new TonyError('data', `no held-out song has ${T} ${level} codes${up ? ` and the ${upperOf(level)} codes above them` : ''}`);
   if (S > 0 && usable.some((s) => !s.lyrics)) throw new TonyError('data', 'this prior reads lyrics: every held-out song needs them');
   const own = (s: SongCodes) => conditionIds({ timbre: s.timbre, key: s.key, tempo: s.tempo });
   /** Mean NLL of one song's windows with condition ids `cond` and lyrics `text`. */
   const nll = async (song: SongCodes, cond: number[], text: string | undefined) => {
-    const W = Math.floor(song.top.length / T);
-    const ids = Int32Array.from(song.top.slice(0, W * T));
+    const upper = song[upperOf(level)];
+    const W = Math.floor(Math.min(song[level].length, up ? upper.length * prior.cfg.ratio : Infinity) / T);
+    const ids = Int32Array.from(song[level].slice(0, W * T));
     const ctx = {
       cond: Int32Array.from(Array.from({ length: W }, () => cond).flat()),
+      ...(up ? { upper: Int32Array.from(upper.slice(0, (W * T) / prior.cfg.ratio)) } : {}),
       ...(S > 0 ? { text: Int32Array.from(Array.from({ length: W }, () => lyricsIds(text, S)).flat()) } : {}),
     };
     const logits = await prior.logits(ids, W, ctx);

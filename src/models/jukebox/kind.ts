@@ -17,7 +17,7 @@ import type { ModelKind, TrainSetup } from '../index.ts';
 import { loadVQVAE } from './codec.ts';
 import { type Music, readMusic, trainCrops, valCrops } from './data.ts';
 import type { SongCodes } from './levels.ts';
-import { conditionIds, isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig, upperOf } from './prior.ts';
+import { conditionIds, isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig, readsLabels, upperOf } from './prior.ts';
 import { loadPrior } from './sample.ts';
 import { hopOf, LEVELS, VQVAE, VQVAE_PRESETS, type VQVAEConfig, vqvaeConfig } from './vqvae.ts';
 
@@ -127,6 +127,7 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
   const T = cfg.context;
   const level = cfg.level;
   const up = isUpsampler(cfg);
+  const labels = readsLabels(cfg);
   const r = cfg.ratio;
   for (const s of [...data.train, ...data.val]) {
     for (const l of up ? [level, upperOf(level)] : [level])
@@ -147,17 +148,18 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
       'this prior reads lyrics (lyrics > 0) but no training song has any',
       'encode a speech corpus (tony audio corpus --kind speech), or --set lyrics=0',
     );
-  /** Window [s, s + T) of a song: ids, the upper codes or condition ids, and lyrics ids. */
+  /** Window [s, s + T) of a song: ids, the upper codes, condition ids (each dropped to "none" when `drop()`), and lyrics ids. */
   const window = (song: SongCodes, s: number, drop: () => boolean) => ({
     ids: song[level].slice(s, s + T),
     text: cfg.lyrics > 0 ? lyricsIds(drop() ? undefined : song.lyrics, cfg.lyrics) : [],
-    extra: up
-      ? song[upperOf(level)].slice(s / r, (s + T) / r)
-      : conditionIds({
+    upper: up ? song[upperOf(level)].slice(s / r, (s + T) / r) : [],
+    cond: labels
+      ? conditionIds({
           ...(song.timbre && !drop() ? { timbre: song.timbre } : {}),
           ...(song.key && !drop() ? { key: song.key } : {}),
           ...(song.tempo && !drop() ? { tempo: song.tempo } : {}),
-        }),
+        })
+      : [],
   });
   const feeds = (ws: Array<ReturnType<typeof window>>): Record<string, HostTensor> => ({
     ids: hostTensor(
@@ -170,16 +172,19 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
           upper: hostTensor(
             'int64',
             [B, T / r],
-            ws.flatMap((w) => w.extra),
+            ws.flatMap((w) => w.upper),
           ),
         }
-      : {
+      : {}),
+    ...(labels
+      ? {
           cond: hostTensor(
             'int64',
             [B, 3],
-            ws.flatMap((w) => w.extra),
+            ws.flatMap((w) => w.cond),
           ),
-        }),
+        }
+      : {}),
     ...(cfg.lyrics > 0
       ? {
           text: hostTensor(
@@ -194,10 +199,11 @@ export function priorTask(cfg: Readonly<PriorConfig>, data: { train: SongCodes[]
     trace() {
       const prior = new Prior(cfg);
       const ids = input('ids', [B, T], 'int64');
-      const extra = up ? input('upper', [B, T / r], 'int64') : input('cond', [B, 3], 'int64');
+      const upper = up ? input('upper', [B, T / r], 'int64') : undefined;
+      const cond = labels ? input('cond', [B, 3], 'int64') : undefined;
       const text = cfg.lyrics > 0 ? input('text', [B, cfg.lyrics], 'int64') : undefined;
-      const loss = prior.loss(ids, up ? { upper: extra } : { cond: extra, ...(text ? { text } : {}) });
-      return { ps: prior.ps, loss, data: text ? [ids, extra, text] : [ids, extra] };
+      const loss = prior.loss(ids, { ...(upper ? { upper } : {}), ...(cond ? { cond } : {}), ...(text ? { text } : {}) });
+      return { ps: prior.ps, loss, data: [ids, upper, cond, text].filter((t) => t !== undefined) };
     },
     // Training: song, offset (a multiple of the ratio, so the upper codes line up) and dropped
     // conditions drawn by (seed, step). Validation: held-out songs from their middles, all conditions.

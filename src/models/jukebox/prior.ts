@@ -9,6 +9,15 @@
  *    network: the upper codes' embeddings, a dilated residual conv stack, and a transposed
  *    convolution that upsamples by the hop ratio (4) so that each code of this level gets the
  *    vector of the time it sits at, added to its input embedding.
+ *  - The upsamplers are conditioned on the metadata too (`labels`, the default), as the paper's
+ *    code does: its hparams.py gives `upsamplers` the same `labels` (artist/genre bins) as the top
+ *    prior, and prior.py builds their LabelConditioner with `include_time_signal=not x_cond` — the
+ *    label embedding in the start token's place, the timing signal left to the upper codes. Here
+ *    the same three tables as the top prior's, summed into position 0, so the levels that keep
+ *    pitch best (bottom, middle) hear the requested key directly, not only through the top codes.
+ *    (Measured at this scale: they barely use it — the codes above decide a sample's key;
+ *    docs/results/jukebox.md, session 3.) `labels=false` is the session-1 upsampler (a learned
+ *    start vector instead).
  *
  * A window of T codes [s, s + T) is read as [c, x_s … x_{s+T−2}] predicting [x_s … x_{s+T−1}]: the
  * condition vector c sits where a start token would, at every window. Windowed sampling for audio
@@ -20,7 +29,6 @@
  *  - Dense attention everywhere (the paper's factorised row/column/previous-row attention exists to
  *    reach 8,192 codes); learned absolute positions within the window and no timing embedding
  *    (the paper tells the prior where in the song a window is).
- *  - The upsamplers are conditioned on the upper codes only, not on the song's metadata.
  *  - Each condition is replaced by "none" (id 0) with probability `condDrop` in training, so one
  *    model also samples unconditioned — the baseline the conditioning is measured against.
  *  - Lyrics (`lyrics` > 0, the speech corpus's transcripts): as the paper, a transformer encoder over
@@ -74,6 +82,8 @@ const PRIOR_DEFAULTS = {
   ratio: 4,
   /** Residual blocks of the conditioner network (upsamplers). */
   condDepth: 2,
+  /** Upsamplers: also read timbre, key and tempo (the top prior always does). */
+  labels: true,
   /** Probability that each metadata condition is dropped to "none" in a training example. */
   condDrop: 0.2,
   /** Top prior: transcript bytes the lyrics encoder reads (0: no lyrics encoder; longer text is cut). */
@@ -92,6 +102,12 @@ export function priorConfig(overrides: Record<string, unknown> = {}): Readonly<P
   }
   if (!Number.isInteger(cfg.lyrics) || cfg.lyrics < 0)
     throw new TonyError('config', `prior: lyrics must be a whole number of transcript bytes (0: none), got ${cfg.lyrics}`);
+  if (!cfg.labels && cfg.level === 'top')
+    throw new TonyError(
+      'config',
+      'prior: the top prior is always conditioned on timbre, key and tempo (labels=false is for upsamplers)',
+      '--set labels=true',
+    );
   if (cfg.lyrics > 0 && cfg.level !== 'top')
     throw new TonyError('config', `prior: lyrics condition the top prior only, not the ${cfg.level} upsampler`, '--set lyrics=0');
   if (cfg.context % cfg.ratio !== 0)
@@ -106,6 +122,8 @@ export function priorConfig(overrides: Record<string, unknown> = {}): Readonly<P
 }
 
 export const isUpsampler = (cfg: Readonly<PriorConfig>) => cfg.level !== 'top';
+/** Whether the prior reads condition ids (B, 3): the top prior, and upsamplers with `labels`. */
+export const readsLabels = (cfg: Readonly<PriorConfig>) => !isUpsampler(cfg) || cfg.labels;
 /** The level an upsampler is conditioned on. */
 export const upperOf = (level: Level): Level => (level === 'bottom' ? 'middle' : 'top');
 
@@ -264,7 +282,7 @@ class Conditioner {
   }
 }
 
-/** What a window is conditioned on: condition ids (B, 3) and lyrics ids (B, lyrics) for the top prior, the upper codes (B, T/ratio) for upsamplers. */
+/** What a window is conditioned on: condition ids (B, 3) (the top prior; upsamplers with labels), lyrics ids (B, lyrics) (top), the upper codes (B, T/ratio) (upsamplers). */
 export interface PriorContext {
   cond?: Tensor;
   text?: Tensor;
@@ -287,17 +305,15 @@ export class Prior {
     const C = cfg.dModel;
     this.tok = new Embedding(this.ps, 'tok', cfg.codes, C);
     this.pos = this.ps.param('pos', [cfg.context, C], { kind: 'normal', std: 0.01 });
-    if (isUpsampler(cfg)) {
-      this.conditioner = new Conditioner(this.ps, cfg);
-      this.start = this.ps.param('start', [C], { kind: 'normal', std: 0.02 }, false);
-    } else {
+    if (isUpsampler(cfg)) this.conditioner = new Conditioner(this.ps, cfg);
+    if (readsLabels(cfg))
       this.conds = {
         timbre: new Embedding(this.ps, 'cond.timbre', CONDITION_TABLES.timbre, C),
         key: new Embedding(this.ps, 'cond.key', CONDITION_TABLES.key, C),
         tempo: new Embedding(this.ps, 'cond.tempo', CONDITION_TABLES.tempo, C),
       };
-      if (cfg.lyrics > 0) this.lyrics = new LyricsEncoder(this.ps, cfg);
-    }
+    else this.start = this.ps.param('start', [C], { kind: 'normal', std: 0.02 }, false);
+    if (cfg.lyrics > 0) this.lyrics = new LyricsEncoder(this.ps, cfg);
     for (let i = 0; i < cfg.nLayer; i++) this.blocks.push(new Block(this.ps, `h.${i}`, cfg));
     this.lnF = new LayerNorm(this.ps, 'ln_f', C);
     this.head = new Linear(this.ps, 'head', C, cfg.codes, { bias: false });
@@ -305,9 +321,9 @@ export class Prior {
 
   /**
    * Logits (B, T, K) of a window: `ids` (B, T) int64 the window's codes (position i predicts
-   * ids[:, i] from ids[:, < i]); `ctx.cond` (B, 3) int64 condition ids and, with lyrics, `ctx.text`
-   * (B, lyrics) int64 (top), or `ctx.upper` (B, T/ratio) int64 the level above's codes over the
-   * same time (upsamplers).
+   * ids[:, i] from ids[:, < i]); `ctx.cond` (B, 3) int64 condition ids (top; upsamplers with
+   * labels); with lyrics, `ctx.text` (B, lyrics) int64 (top); `ctx.upper` (B, T/ratio) int64 the
+   * level above's codes over the same time (upsamplers).
    */
   forward(ids: Tensor, ctx: PriorContext): Tensor {
     return this.prefill(ids, ctx).logits;
@@ -325,13 +341,13 @@ export class Prior {
     let first: Tensor; // (B, 1, C): the vector in the start token's place
     let extra: Tensor | undefined; // (B, T, C)
     if (this.conds) {
-      if (!ctx.cond) throw new TonyError('usage', 'the top-level prior needs condition ids (B, 3)');
+      if (!ctx.cond) throw new TonyError('usage', `the ${cfg.level} prior needs condition ids (B, 3)`);
       const [t, k, p] = T.split(ctx.cond, [1, 1, 1], 1); // (B, 1) each
       first = T.add(T.add(this.conds.timbre.forward(t!), this.conds.key.forward(k!)), this.conds.tempo.forward(p!)); // (B, 1, C)
-    } else {
+    } else first = T.expand(T.reshape(this.start!, [1, 1, cfg.dModel]), [B, 1, cfg.dModel]);
+    if (this.conditioner) {
       if (!ctx.upper) throw new TonyError('usage', `the ${cfg.level} upsampler needs the upper codes (B, ${Tn / cfg.ratio})`);
-      first = T.expand(T.reshape(this.start!, [1, 1, cfg.dModel]), [B, 1, cfg.dModel]);
-      extra = this.conditioner!.forward(ctx.upper);
+      extra = this.conditioner.forward(ctx.upper);
     }
     const lyrics = this.encodeLyrics(ctx.text);
     const prev = this.tok.forward(T.slice(ids, 1, 0, Tn - 1)); // (B, T − 1, C)

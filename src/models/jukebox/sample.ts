@@ -28,10 +28,10 @@ import type { Progress } from '../../progress.ts';
 import { prng } from '../../random.ts';
 import type { LoadedModel, LoadOptions } from '../index.ts';
 import type { LoadedVQVAE } from './codec.ts';
-import { isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig } from './prior.ts';
+import { isUpsampler, lyricsIds, Prior, type PriorConfig, priorConfig, readsLabels } from './prior.ts';
 import { LEVELS, type Level, levelHop } from './vqvae.ts';
 
-/** A window's conditioning on the host: `cond` (B·3) and, with lyrics, `text` (B·lyrics) for the top prior; `upper` (B·T/ratio) for upsamplers. */
+/** A window's conditioning on the host: `cond` (B·3) (top; upsamplers with labels), with lyrics `text` (B·lyrics) (top), `upper` (B·T/ratio) (upsamplers). */
 interface PriorInputs {
   cond?: Int32Array;
   text?: Int32Array;
@@ -60,14 +60,17 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
   const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown> }>((await latestCheckpoint(dir))?.dir ?? dir);
   if (ck.config.kind !== 'jukebox-prior')
     throw new TonyError('checkpoint', `${ck.dir} is not a Jukebox prior (kind '${String(ck.config.kind)}')`, 'pass a tony train prior run');
-  const cfg = priorConfig(ck.config.model);
+  // Upsamplers saved before `labels` existed read no metadata; their configs lack the key.
+  const cfg = priorConfig({ labels: ck.config.model?.level === 'top' || ck.config.model?.level === undefined, ...ck.config.model });
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
   await loadWeights(runtime, ck.params);
   const T = cfg.context;
-  const top = !isUpsampler(cfg);
+  const up = isUpsampler(cfg);
+  const labels = readsLabels(cfg);
   /** The window's conditioning as graph inputs, and as host feeds. */
   const ctxInputs = (B: number) => ({
-    ...(top ? { cond: input('cond', [B, 3], 'int64') } : { upper: input('upper', [B, T / cfg.ratio], 'int64') }),
+    ...(up ? { upper: input('upper', [B, T / cfg.ratio], 'int64') } : {}),
+    ...(labels ? { cond: input('cond', [B, 3], 'int64') } : {}),
     ...(cfg.lyrics > 0 ? { text: input('text', [B, cfg.lyrics], 'int64') } : {}),
   });
   const ctxFeeds = (B: number, ctx: PriorInputs): Record<string, HostTensor> => {
@@ -78,7 +81,8 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
       return hostTensor('int64', [B, n], v);
     };
     return {
-      ...(top ? { cond: need('cond', 3) } : { upper: need('upper', T / cfg.ratio) }),
+      ...(up ? { upper: need('upper', T / cfg.ratio) } : {}),
+      ...(labels ? { cond: need('cond', 3) } : {}),
       ...(cfg.lyrics > 0 ? { text: need('text', cfg.lyrics) } : {}),
     };
   };
@@ -184,7 +188,7 @@ export interface SampleOptions {
   length: number;
   /** Rows sampled side by side. */
   batch: number;
-  /** Condition ids per row, (batch · 3): the top prior. */
+  /** Condition ids per row, (batch · 3): the top prior, and upsamplers with labels. */
   cond?: Int32Array;
   /** Lyrics ids per row, (batch · lyrics), from `lyricsIds`: a top prior with lyrics (default: none). */
   text?: Int32Array;
@@ -229,7 +233,9 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
     const short = o.upper.findIndex((u) => u.length * cfg.ratio < n);
     if (short >= 0)
       throw new TonyError('usage', `row ${short} has ${o.upper[short]!.length} upper codes; ${n} codes need ${Math.ceil(n / cfg.ratio)}`);
-  } else if (!o.cond || o.cond.length !== 3 * B) throw new TonyError('usage', `the top prior needs condition ids for ${B} rows`);
+  }
+  if (readsLabels(cfg) && (!o.cond || o.cond.length !== 3 * B))
+    throw new TonyError('usage', `the ${cfg.level} prior needs condition ids for ${B} rows (${3 * B}), got ${o.cond?.length ?? 'none'}`);
   const noLyrics = () => Int32Array.from(Array.from({ length: B }, () => lyricsIds(undefined, cfg.lyrics)).flat());
   const text = cfg.lyrics > 0 ? (o.text ?? noLyrics()) : undefined;
   if (text && text.length !== B * cfg.lyrics) throw new TonyError('usage', `lyrics ids must be ${B} × ${cfg.lyrics}, got ${text.length}`);
@@ -260,7 +266,8 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
       const ctx: PriorInputs = {
         ...(upperRows
           ? { upper: Int32Array.from(upperRows.flatMap((u) => Array.from(u.subarray(s / cfg.ratio, (s + T) / cfg.ratio)))) }
-          : { cond: o.cond! }),
+          : {}),
+        ...(readsLabels(cfg) ? { cond: o.cond! } : {}),
         ...(text ? { text } : {}),
       };
       if (dec) {
@@ -311,7 +318,8 @@ export interface ChainResult {
 
 /**
  * Ancestral sampling, the one loop the CLI, the server and the conditioning measurement share:
- * the top prior under the conditions, then each upsampler on the codes above, down to `stopAt`,
+ * the top prior under the conditions, then each upsampler on the codes above (and the same
+ * conditions, when it reads them), down to `stopAt`,
  * then that level's decoder. Every level samples ⌈samples / hop⌉ codes per row.
  */
 export async function sampleChain(o: ChainOptions): Promise<ChainResult> {
@@ -333,7 +341,8 @@ export async function sampleChain(o: ChainOptions): Promise<ChainResult> {
     const rows = await sampleCodes(prior, {
       length,
       batch: o.batch,
-      ...(upper ? { upper } : { cond: o.cond, ...(o.text ? { text: o.text } : {}) }),
+      cond: o.cond, // upsamplers without labels ignore it
+      ...(upper ? { upper } : o.text ? { text: o.text } : {}),
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.cache !== undefined ? { cache: o.cache } : {}),

@@ -32,7 +32,8 @@ beforeAll(async () => {
     const cfg = priorConfig({ level, codes: 8, context: 16, dModel: 16, nHead: 2, nLayer: 1, condDepth: 1 });
     const p = new Prior(cfg);
     const ids = input('ids', [1, cfg.context], 'int64');
-    p.forward(ids, level === 'top' ? { cond: input('cond', [1, 3], 'int64') } : { upper: input('upper', [1, 4], 'int64') });
+    // every level reads the conditions (upsamplers: labels, the default); upsamplers the codes above too
+    p.forward(ids, { cond: input('cond', [1, 3], 'int64'), ...(level === 'top' ? {} : { upper: input('upper', [1, 4], 'int64') }) });
     await saveCheckpoint(join(dir, 'models', `prior-${level}`), {
       config: { kind: 'jukebox-prior', model: { ...cfg } },
       state: { step: 0 },

@@ -64,14 +64,16 @@ describe('the network', () => {
     it(`is causal (${c.level}): code j moves no logit at positions ≤ j, and moves later ones`, () => {
       const prior = new Prior(c);
       const ids = input('ids', [1, 8], 'int64');
-      const extra = c.level === 'top' ? input('cond', [1, 3], 'int64') : input('upper', [1, 2], 'int64');
-      const logits = prior.forward(ids, c.level === 'top' ? { cond: extra } : { upper: extra });
+      const cond = input('cond', [1, 3], 'int64'); // the upsampler reads labels too (the default)
+      const upper = c.level === 'top' ? undefined : input('upper', [1, 2], 'int64');
+      const logits = prior.forward(ids, { cond, ...(upper ? { upper } : {}) });
       const run = (v: number[]) =>
         toNumbers(
           interpret([logits], {
             ...weights(prior),
             ids: hostTensor('int64', [1, 8], v),
-            ...(c.level === 'top' ? { cond: hostTensor('int64', [1, 3], [1, 2, 3]) } : { upper: hostTensor('int64', [1, 2], [4, 1]) }),
+            cond: hostTensor('int64', [1, 3], [1, 2, 3]),
+            ...(c.level === 'top' ? {} : { upper: hostTensor('int64', [1, 2], [4, 1]) }),
           })[0]!,
         );
       const base = run(ids0);
@@ -89,7 +91,7 @@ describe('the network', () => {
 
 /** A rule-based stand-in prior: the argmax of position i is a closed-form function of its inputs. */
 function rulePrior(level: 'top' | 'middle', T: number, K: number): LoadedPrior {
-  const cfg = priorConfig({ level, codes: K, context: T });
+  const cfg = priorConfig({ level, codes: K, context: T, labels: level === 'top' });
   return {
     kind: 'rule',
     id: 'rule',

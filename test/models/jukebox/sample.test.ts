@@ -97,7 +97,10 @@ describe('the cached step', () => {
               cond: Int32Array.from([...conditionIds({ key: 'D minor', tempo: 120 }), ...conditionIds({ timbre: 'bell' })]),
               text: Int32Array.from([...lyricsIds('song number 3', LYRICS), ...lyricsIds(undefined, LYRICS)]),
             }
-          : { upper: Int32Array.from([3, 9, 14, 0]) };
+          : {
+              upper: Int32Array.from([3, 9, 14, 0]),
+              cond: Int32Array.from([...conditionIds({ key: 'C major' }), ...conditionIds({ timbre: 'saw' })]),
+            };
       const want = await prior.logits(ids, B, ctx); // (B, T, K)
       const dec = await prior.decoder!(B);
       // Prefill with everything past position 0 scrambled: the cache must read only what came before.
@@ -135,8 +138,8 @@ describe('sampling with the cache', () => {
     expect(follows / (B * 59)).toBeGreaterThan(0.8);
 
     const upper = cached.map((r) => r.subarray(0, 60));
-    const mc = await sampleCodes(priors.middle!, { length: 200, batch: B, upper, temperature: 1, seed: 3 });
-    const mp = await sampleCodes(priors.middle!, { length: 200, batch: B, upper, temperature: 1, seed: 3, cache: false });
+    const mc = await sampleCodes(priors.middle!, { length: 200, batch: B, upper, cond, temperature: 1, seed: 3 });
+    const mp = await sampleCodes(priors.middle!, { length: 200, batch: B, upper, cond, temperature: 1, seed: 3, cache: false });
     expect(mc.map((r) => Array.from(r))).toEqual(mp.map((r) => Array.from(r)));
   });
 });
