@@ -5,6 +5,8 @@
  * Ctrl+C exits at once).
  */
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Device } from '../engine/runtime.ts';
@@ -24,11 +26,20 @@ interface ServeFlags {
   maxTokens: number;
   device: Device;
   threads?: number;
-  voiceGuard: string;
+  voiceGuard?: string;
 }
 
-/** The bundled output-voice classifier (docs/results/omni.md, "Voice safety"). */
+/** The bundled output-voice classifier (docs/results/omni.md, "Voice safety"): fitted on espeak-ng's own voices. */
 const BUNDLED_VOICE_GUARD = fileURLToPath(new URL('../../models/voice-safety/classifier.json', import.meta.url));
+
+/**
+ * A realtime model's output-voice classifier: the one fitted on its own output channel (codes →
+ * decoder → vocoder) when the model directory has one (`voice-safety.json`), else the bundled one.
+ */
+export const voiceGuardFor = (modelDir: string): string => {
+  const own = join(modelDir, 'voice-safety.json');
+  return existsSync(own) ? own : BUNDLED_VOICE_GUARD;
+};
 
 export function register(program: Command): void {
   const serveCmd = program
@@ -45,8 +56,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', integer('max-tokens', 1), SERVE_DEFAULTS.maxTokens)
     .option(
       '--voice-guard <file>',
-      "a 'realtime' model's output-voice classifier (default: the bundled models/voice-safety)",
-      BUNDLED_VOICE_GUARD,
+      "a 'realtime' model's output-voice classifier (default: the model's own voice-safety.json, else the bundled models/voice-safety)",
     )
     .action((o: ServeFlags) => serveUntilStopped(o));
 
@@ -57,7 +67,7 @@ async function serveUntilStopped(o: ServeFlags): Promise<void> {
   const loaded = await loadModel(o.model, { device: o.device, threads: o.threads });
   // A 'realtime' model is served on /v1/realtime (and on the text routes too if it also completes).
   const model = canRealtime(loaded) ? loaded : asCompletionModel(loaded, 'tony serve');
-  const voiceGuard = canRealtime(loaded) ? await loadVoiceSafety(o.voiceGuard) : undefined;
+  const voiceGuard = canRealtime(loaded) ? await loadVoiceSafety(o.voiceGuard ?? voiceGuardFor(o.model)) : undefined;
   const apiKey = o.apiKey ?? process.env.TONY_API_KEY ?? '';
   const server = await serve(model, {
     port: o.port,

@@ -17,6 +17,7 @@ import { SERVER_DEFAULTS } from '../serve/core/server.ts';
 import type { Vocoder } from '../serve/routes/audio.ts';
 import { PLAYGROUND_PATH, serveStudio } from '../studio/serve.ts';
 import { integer, runtimeOptions } from './flags.ts';
+import { voiceGuardFor } from './serve.ts';
 
 const bundled = (name: string) => fileURLToPath(new URL(`../../models/${name}`, import.meta.url));
 
@@ -115,7 +116,7 @@ async function studioUntilStopped(o: StudioFlags): Promise<void> {
           realtime: {
             model: voice,
             dir: o.voice,
-            guard: await loadVoiceSafety(fileURLToPath(new URL('../../models/voice-safety/classifier.json', import.meta.url))),
+            guard: await loadVoiceSafety(voiceGuardFor(o.voice)),
           },
         }
       : {}),
