@@ -226,7 +226,7 @@ export function register(program: Command): void {
     .option('--classifier <dir>', 'a pointe classifier run (tony train pointe --stage classifier): adds P-FID, P-IS and caption accuracy')
     .option(
       '--held-out <set>',
-      `a held-out set: ${HELD_OUT_SETS.join(' or ')} (repeatable; default both, reported separately)`,
+      `a held-out set: ${HELD_OUT_SETS.join(' or ')} (repeatable; default all three, reported separately)`,
       collect,
       [],
     )

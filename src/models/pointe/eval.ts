@@ -23,7 +23,7 @@ import type { Image } from '../../shape/render.ts';
 import { buildScene, captionOf, parseCaption } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
 import { type Classified, HEAD_NAMES, type Head, labelsOf, type PointNetModel } from './classifier.ts';
-import { type HeldOutSet, isHeldOut, isHeldOutCombo } from './data.ts';
+import { type HeldOutSet, inHeldOutSet } from './data.ts';
 import { readViewFile } from './image.ts';
 import { frechetDistance, inceptionScore } from './metrics.ts';
 import type { PointEModel } from './model.ts';
@@ -117,7 +117,7 @@ export async function heldOutCaptions(dataDir: string, limit: number, set: HeldO
 }
 
 /**
- * One item per distinct scene of a held-out set (data.ts: `scenes` or `combos`), in manifest order:
+ * One item per distinct scene of a held-out set (data.ts: `scenes`, `combos`, `arrangements`), in manifest order:
  * its caption and its first render (a path; undefined if the folder has no renders).
  */
 export async function heldOutScenes(
@@ -136,18 +136,16 @@ export async function heldOutScenes(
   }
   const seen = new Set<string>();
   const out: { caption: string; render?: string }[] = [];
-  const held = set === 'combos' ? isHeldOutCombo : isHeldOut;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const e = JSON.parse(line) as ManifestEntry;
     const scene = captionOf(e.attributes, 0);
-    if (!held(scene) || seen.has(scene)) continue;
+    if (!inHeldOutSet(scene, set) || seen.has(scene)) continue;
     seen.add(scene);
     out.push({ caption: e.caption, ...(e.renders?.[0] ? { render: join(dataDir, e.renders[0]) } : {}) });
     if (out.length === limit) break;
   }
-  if (out.length === 0)
-    throw new TonyError('data', `${dataDir}: no held-out ${set === 'combos' ? 'combinations' : 'scenes'}`, 'generate more items');
+  if (out.length === 0) throw new TonyError('data', `${dataDir}: no held-out ${set}`, 'generate more items');
   return out;
 }
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
+import { HELD_OUT_ARRANGEMENTS, HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
 import { evaluatePointE, heldOutCaptions, heldOutScenes } from '../../../src/models/pointe/eval.ts';
 import { isHeldOut } from '../../../src/models/pointe/kind.ts';
 import type { PointEModel } from '../../../src/models/pointe/model.ts';
@@ -45,6 +45,21 @@ describe('pointe eval', () => {
         expect(isHeldOutCombo(captionOf(parseCaption(x.caption), 0))).toBe(true);
         expect(x.render).toMatch(/renders\/.*_0\.png$/);
       }
+    }
+    {
+      // the held-out colour × arrangement combinations: computed here from the attributes directly
+      const arr = (a: (typeof entries)[number]['attributes']) =>
+        a.objects.length === 1 ? 'one object' : a.objects.length === 3 ? 'a stack of three' : a.relations[0];
+      const expected = entries.filter(
+        (e) =>
+          !combos.includes(e) &&
+          e.attributes.objects.some((o) => HELD_OUT_ARRANGEMENTS.some(([c, a]) => o.color === c && arr(e.attributes) === a)),
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      const items = await heldOutScenes(data, 100, 'arrangements');
+      expect(new Set(items.map((x) => captionOf(parseCaption(x.caption), 0)))).toEqual(
+        new Set(expected.map((e) => captionOf(e.attributes, 0))),
+      );
     }
 
     const N = 256;
