@@ -26,7 +26,7 @@ import { type Classified, HEAD_NAMES, type Head, labelsOf, type PointNetModel } 
 import { type HeldOutSet, inHeldOutSet } from './data.ts';
 import { readViewFile } from './image.ts';
 import { frechetDistance, inceptionScore } from './metrics.ts';
-import type { PointEModel } from './model.ts';
+import type { PointEModel, PointESampler } from './model.ts';
 
 /** Marching-cubes cells per axis for the true surface (the dataset's default mesh resolution). */
 const TRUTH_GRID = 96;
@@ -40,6 +40,8 @@ export interface EvalOptions {
   /** Points sampled from each true surface. */
   truthPoints: number;
   steps?: number;
+  /** Default: Point-E's Karras settings. */
+  sampler?: PointESampler;
   seed?: number;
   /** The views of the scenes, in the captions' order: what an image-conditioned model samples from. */
   views?: readonly Image[];
@@ -178,7 +180,13 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     for (const g of o.guidance) {
       const cond = model.cfg.cond === 'text' ? { caption: captions[i]! } : { image: o.views?.[i] };
       if ('image' in cond && !cond.image) throw new TonyError('usage', `${model.id} reads a view per scene; pass views`);
-      const { cloud, seconds } = await model.sample({ ...cond, guidance: g, steps: o.steps, seed: (o.seed ?? 0) + i });
+      const { cloud, seconds } = await model.sample({
+        ...cond,
+        guidance: g,
+        steps: o.steps,
+        ...(o.sampler ? { sampler: o.sampler } : {}),
+        seed: (o.seed ?? 0) + i,
+      });
       samples.get(g)!.push(cloud);
       rows.push({
         caption: captions[i]!,
