@@ -243,6 +243,7 @@ export function register(program: Command): void {
       collect,
       [],
     )
+    .option('--upsampler <dir>', 'an upsampler run chained after the base model: Chamfer of each sample with and without its points')
     .option('--json <file>', 'write the full report (every scene), one per held-out set, as JSON');
   for (const o of runtimeOptions()) evalCmd.addOption(o);
   evalCmd.action(async (o) => {
@@ -259,6 +260,7 @@ export function register(program: Command): void {
     if (o.json) await checkWritable(o.json, 'file');
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
     const classifier = o.classifier ? await loadPointNet(o.classifier, { device: o.device, threads: o.threads }) : undefined;
+    const upsampler = o.upsampler ? await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads }) : undefined;
     try {
       const reports: Partial<Record<HeldOutSet, EvalReport>> = {};
       for (const set of sets as HeldOutSet[]) {
@@ -279,6 +281,7 @@ export function register(program: Command): void {
           seed: o.seed,
           ...(views ? { views } : {}),
           ...(classifier ? { classifier } : {}),
+          ...(upsampler ? { upsampler } : {}),
           onProgress: bar.update,
         });
         bar.stop();
@@ -289,6 +292,7 @@ export function register(program: Command): void {
     } finally {
       await m.close();
       await classifier?.close();
+      await upsampler?.close();
     }
   });
 }
@@ -334,5 +338,12 @@ function printEval(set: HeldOutSet, report: EvalReport, tau: number): void {
     process.stdout.write('classifier              P-FID     P-IS    caption   arrangement  shape  colour\n');
     for (const c of report.classifier.byGuidance) process.stdout.write(row(`guidance ${c.guidance}`, c));
     process.stdout.write(row('true clouds (2nd draw)', report.classifier.truth));
+  }
+  if (report.upsampled) {
+    process.stdout.write('upsampler after the base model: chamfer of its input → input + new points (change, paired ± s.e.); F\n');
+    for (const u of report.upsampled)
+      process.stdout.write(
+        `guidance ${u.guidance}: ${f(u.inputChamfer)} → ${f(u.chamfer)} (${f(u.change.mean)} ± ${f(u.change.se)}); F ${f(u.inputFscore)} → ${f(u.fscore)}\n`,
+      );
   }
 }
