@@ -80,7 +80,7 @@ interface SceneScore {
 }
 
 /** Per guidance scale, with an upsampler: means over scenes and the paired Chamfer change. */
-export interface UpsampledSummary {
+interface UpsampledSummary {
   guidance: number;
   inputChamfer: number;
   inputFscore: number;
