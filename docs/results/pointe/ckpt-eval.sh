@@ -3,7 +3,6 @@
 # usage: ckpt-eval.sh <classifier run> <steps...>
 cd /work/wt-pointe9
 cls=$1; shift
-while kill -0 $(cat logs/cls.pid) 2>/dev/null; do sleep 10; done
 for s in "$@"; do
   while [ ! -d runs/long-$s ]; do sleep 30; done
   echo "== step $s ($(date -u +%H:%M), load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -1,7 +1,6 @@
 #!/bin/bash
 # Step 1b: the judge on the new split, without and with augmentation; then its robustness on held-out true clouds.
 cd /work/wt-pointe9
-while kill -0 $(cat logs/sampler.pid) 2>/dev/null; do sleep 10; done
 for v in plain aug; do
   a=$([ $v = aug ] && echo "--set jitter=0.03 --set subsets=true")
   nice -n 8 node bin/tony.js train pointe --stage classifier --data runs/shapes --set preset=classifier --set points=64 $a \
