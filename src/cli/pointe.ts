@@ -11,7 +11,15 @@ import { HELD_OUT_SETS, type HeldOutSet } from '../models/pointe/data.ts';
 import { type ClassifierScores, type EvalReport, evaluatePointE, heldOutCaptions, heldOutScenes, viewsOf } from '../models/pointe/eval.ts';
 import { evaluateSdf, evaluateUpsampler } from '../models/pointe/eval-stages.ts';
 import { readViewFile } from '../models/pointe/image.ts';
-import { loadPointE, loadPointESdf, loadPointEUpsampler, loadPointNet, MAX_POINTS, type PointESdfModel } from '../models/pointe/model.ts';
+import {
+  loadPointE,
+  loadPointESdf,
+  loadPointEUpsampler,
+  loadPointNet,
+  MAX_POINTS,
+  type PointESampler,
+  type PointESdfModel,
+} from '../models/pointe/model.ts';
 import { readShapeFile, writeMeshFile } from '../shape/files.ts';
 import { bounds, edgeReport, faceCount, isWatertight, type PointCloud, vertexCount } from '../shape/mesh.ts';
 import { writePly } from '../shape/ply.ts';
@@ -221,15 +229,21 @@ export function register(program: Command): void {
     .option('--guidance <s>', 'a guidance scale (repeatable; default 0, 1, 3)', collect, [])
     .option('--tau <d>', 'F-score threshold (the scenes fill the unit cube)', number('tau', { min: 0, exclusiveMin: true }), 0.05)
     .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
-    .option('--steps <n>', 'Karras Heun steps', count('steps'), 64)
+    .option('--steps <n>', 'sampler steps (Point-E: 64 Karras Heun steps)', count('steps'), 64)
+    .option('--sampler <kind>', "karras (Point-E's) or ddim", 'karras')
+    .option('--churn <s>', "Karras s_churn (Point-E's base model: 3)", number('churn', { min: 0 }))
+    .option('--sigma-min <s>', 'Karras σ_min (Point-E: 1e-3)', number('sigma-min', { min: 0, exclusiveMin: true }))
+    .option('--sigma-max <s>', "Karras σ_max (Point-E's base model: 120)", number('sigma-max', { min: 0, exclusiveMin: true }))
+    .option('--eta <s>', 'DDIM η (0: deterministic)', number('eta', { min: 0 }))
     .option('--seed <n>', 'sampling seed', integer('seed', 0), 0)
     .option('--classifier <dir>', 'a pointe classifier run (tony train pointe --stage classifier): adds P-FID, P-IS and caption accuracy')
     .option(
       '--held-out <set>',
-      `a held-out set: ${HELD_OUT_SETS.join(' or ')} (repeatable; default both, reported separately)`,
+      `a held-out set: ${HELD_OUT_SETS.join(' or ')} (repeatable; default all three, reported separately)`,
       collect,
       [],
     )
+    .option('--upsampler <dir>', 'an upsampler run chained after the base model: Chamfer of each sample with and without its points')
     .option('--json <file>', 'write the full report (every scene), one per held-out set, as JSON');
   for (const o of runtimeOptions()) evalCmd.addOption(o);
   evalCmd.action(async (o) => {
@@ -242,9 +256,11 @@ export function register(program: Command): void {
     for (const x of sets)
       if (!HELD_OUT_SETS.includes(x as HeldOutSet))
         throw new TonyError('usage', `--held-out ${x}: unknown held-out set`, `sets: ${HELD_OUT_SETS.join(', ')}`);
+    const sampler = samplerOf(o);
     if (o.json) await checkWritable(o.json, 'file');
     const m = await loadPointE(o.model, { device: o.device, threads: o.threads });
     const classifier = o.classifier ? await loadPointNet(o.classifier, { device: o.device, threads: o.threads }) : undefined;
+    const upsampler = o.upsampler ? await loadPointEUpsampler(o.upsampler, { device: o.device, threads: o.threads }) : undefined;
     try {
       const reports: Partial<Record<HeldOutSet, EvalReport>> = {};
       for (const set of sets as HeldOutSet[]) {
@@ -261,9 +277,11 @@ export function register(program: Command): void {
           tau: o.tau,
           truthPoints: o.truthPoints,
           steps: o.steps,
+          sampler,
           seed: o.seed,
           ...(views ? { views } : {}),
           ...(classifier ? { classifier } : {}),
+          ...(upsampler ? { upsampler } : {}),
           onProgress: bar.update,
         });
         bar.stop();
@@ -274,8 +292,30 @@ export function register(program: Command): void {
     } finally {
       await m.close();
       await classifier?.close();
+      await upsampler?.close();
     }
   });
+}
+
+/** The sampler flags as one choice; a flag of the other sampler is a usage error, not ignored. */
+function samplerOf(o: { sampler: string; churn?: number; sigmaMin?: number; sigmaMax?: number; eta?: number }): PointESampler {
+  if (o.sampler === 'ddim') {
+    for (const [flag, v] of [
+      ['--churn', o.churn],
+      ['--sigma-min', o.sigmaMin],
+      ['--sigma-max', o.sigmaMax],
+    ] as const)
+      if (v !== undefined) throw new TonyError('usage', `${flag} is a Karras setting; --sampler ddim takes --eta`);
+    return { kind: 'ddim', ...(o.eta !== undefined ? { eta: o.eta } : {}) };
+  }
+  if (o.sampler !== 'karras') throw new TonyError('usage', `--sampler ${o.sampler}: unknown sampler`, 'samplers: karras, ddim');
+  if (o.eta !== undefined) throw new TonyError('usage', '--eta is a DDIM setting', 'add --sampler ddim');
+  return {
+    kind: 'karras',
+    ...(o.churn !== undefined ? { sChurn: o.churn } : {}),
+    ...(o.sigmaMin !== undefined ? { sigmaMin: o.sigmaMin } : {}),
+    ...(o.sigmaMax !== undefined ? { sigmaMax: o.sigmaMax } : {}),
+  };
 }
 
 /** One held-out set's report as the eval command prints it. */
@@ -298,5 +338,12 @@ function printEval(set: HeldOutSet, report: EvalReport, tau: number): void {
     process.stdout.write('classifier              P-FID     P-IS    caption   arrangement  shape  colour\n');
     for (const c of report.classifier.byGuidance) process.stdout.write(row(`guidance ${c.guidance}`, c));
     process.stdout.write(row('true clouds (2nd draw)', report.classifier.truth));
+  }
+  if (report.upsampled) {
+    process.stdout.write('upsampler after the base model: chamfer of its input → input + new points (change, paired ± s.e.); F\n');
+    for (const u of report.upsampled)
+      process.stdout.write(
+        `guidance ${u.guidance}: ${f(u.inputChamfer)} → ${f(u.chamfer)} (${f(u.change.mean)} ± ${f(u.change.se)}); F ${f(u.inputFscore)} → ${f(u.fscore)}\n`,
+      );
   }
 }

@@ -6,8 +6,12 @@
  * 128-pixel tiles; the rows of the held-out scenes first, then those of the combinations.
  *
  *   node --import tsx docs/results/pointe/cond-renders.ts <data dir> <out.png> <rows per set> <model dir>...
+ *
+ * Environment: GUIDANCE (default 3) and SETS (default scenes,combos; any of scenes, combos,
+ * arrangements, in that order of rows).
  */
 import { writeFileAtomic } from '../../../src/io.ts';
+import type { HeldOutSet } from '../../../src/models/pointe/data.ts';
 import { heldOutScenes } from '../../../src/models/pointe/eval.ts';
 import { readViewFile } from '../../../src/models/pointe/image.ts';
 import { loadPointE } from '../../../src/models/pointe/model.ts';
@@ -20,7 +24,9 @@ const [dataDir, out, rowsArg, ...modelDirs] = process.argv.slice(2);
 if (!dataDir || !out || !rowsArg || modelDirs.length === 0)
   throw new Error('usage: cond-renders.ts <data dir> <out.png> <rows per set> <model dir>...');
 const TILE = 128;
-const items = [...(await heldOutScenes(dataDir, Number(rowsArg), 'scenes')), ...(await heldOutScenes(dataDir, Number(rowsArg), 'combos'))];
+const guidance = Number(process.env.GUIDANCE ?? 3);
+const sets = (process.env.SETS ?? 'scenes,combos').split(',') as HeldOutSet[];
+const items = (await Promise.all(sets.map((s) => heldOutScenes(dataDir, Number(rowsArg), s)))).flat();
 const models = await Promise.all(modelDirs.map((d) => loadPointE(d, { threads: 1 })));
 const [cam] = orbitCameras(1, { size: TILE });
 const cols = 2 + models.length;
@@ -46,7 +52,7 @@ for (let r = 0; r < items.length; r++) {
   paste(renderMesh(meshField(compileShape(buildScene(parseCaption(caption))), 64), cam!, { supersample: 2 }), r, 1);
   for (let c = 0; c < models.length; c++) {
     const m = models[c]!;
-    const { cloud } = await m.sample({ ...(m.cfg.cond === 'text' ? { caption } : { image: view }), guidance: 3, seed: r });
+    const { cloud } = await m.sample({ ...(m.cfg.cond === 'text' ? { caption } : { image: view }), guidance, seed: r });
     paste(renderPoints(cloud, cam!, { supersample: 2, radius: 0.018 }), r, c + 2);
   }
   process.stdout.write(`row ${r + 1}: ${caption}\n`);

@@ -26,7 +26,7 @@ import { runOnWeights } from '../../engine/state.ts';
 import { input, type Tensor } from '../../engine/tensor.ts';
 import type { TrainTask } from '../../engine/trainer.ts';
 import { TonyError } from '../../errors.ts';
-import { prng } from '../../random.ts';
+import { prng, type Rng } from '../../random.ts';
 import { type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { farthestPointSample } from '../../shape/pointcloud.ts';
 import { COLORS, RELATIONS, type SceneAttrs, SHAPES } from '../../shape/scenes.ts';
@@ -110,10 +110,13 @@ export function classifierObjective(model: PointNet, inp: ReturnType<typeof clas
 // ---------------------------------------------------------------------------------------------
 // Training: the procedural scenes, held out by scene as every pointe stage
 
-interface LabelledCloud {
+export interface LabelledCloud {
   id: string;
   scene: string;
+  /** The first N farthest points, in model channels. */
   x: Float32Array;
+  /** With `subsets`: the first 4N farthest points (model channels), the pool random subsets come from. */
+  pool?: Float32Array;
   labels: Record<Head, number>;
 }
 
@@ -133,10 +136,39 @@ export async function readLabelledClouds(paths: readonly string[], cfg: Readonly
         `${file}: ${cloud.xyz.length / 3} points, the classifier reads ${cfg.points}`,
         `--set points=${cloud.xyz.length / 3}`,
       );
-    all.push({ id, scene, x: toChannels(farthestPointSample(cloud, cfg.points)), labels: labelsOf(attributes) });
+    const n = cloud.xyz.length / 3;
+    // farthest-point order is greedy, so the first N of a 4N sample are the N-point sample
+    const fps = farthestPointSample(cloud, cfg.subsets ? Math.min(n, 4 * cfg.points) : cfg.points);
+    const ch = toChannels(fps);
+    all.push({
+      id,
+      scene,
+      x: ch.slice(0, cfg.points * CHANNELS),
+      ...(cfg.subsets ? { pool: ch } : {}),
+      labels: labelsOf(attributes),
+    });
   }
   const { train, val } = splitByScene(all);
   return { train, val, notes: [`${train.length} training and ${val.length} held-out labelled clouds`] };
+}
+
+/** One training cloud into `out` (N × 6), augmented as cfg says (`jitter`, `subsets`). */
+export function augment(ex: LabelledCloud, out: Float32Array, cfg: Readonly<PointEConfig>, r: Rng): void {
+  const N = out.length / CHANNELS;
+  if (ex.pool && r.next() < 0.5) {
+    // N distinct points of the pool: a partial Fisher–Yates shuffle of its indices
+    const m = ex.pool.length / CHANNELS;
+    const idx = Array.from({ length: m }, (_, i) => i);
+    for (let i = 0; i < N; i++) {
+      const k = r.int(i, m - 1);
+      [idx[i], idx[k]] = [idx[k]!, idx[i]!];
+      out.set(ex.pool.subarray(idx[i]! * CHANNELS, (idx[i]! + 1) * CHANNELS), i * CHANNELS);
+    }
+  } else out.set(ex.x);
+  if (cfg.jitter > 0) {
+    const sigma = r.uniform(0, cfg.jitter) * 2; // channels are coordinates × 2
+    for (let i = 0; i < N; i++) for (let k = 0; k < 3; k++) out[i * CHANNELS + k]! += sigma * r.normal();
+  }
 }
 
 export function classifierTask(cfg: Readonly<PointEConfig>, data: ClassifierData, setup: TrainSetup): TrainTask {
@@ -155,7 +187,8 @@ export function classifierTask(cfg: Readonly<PointEConfig>, data: ClassifierData
       const labels = Object.fromEntries(HEAD_NAMES.map((h) => [h, new Array<number>(B)])) as Record<Head, number[]>;
       for (let j = 0; j < B; j++) {
         const ex = split === 'train' ? data.train[r.int(0, data.train.length - 1)]! : data.val[(index * B + j) % data.val.length]!;
-        x.set(ex.x, j * N * CHANNELS);
+        if (split === 'train') augment(ex, x.subarray(j * N * CHANNELS, (j + 1) * N * CHANNELS), cfg, r);
+        else x.set(ex.x, j * N * CHANNELS);
         for (const h of HEAD_NAMES) labels[h][j] = ex.labels[h];
       }
       return {

@@ -6,7 +6,11 @@
  *    geometry no stage trained on;
  *  - held-out combinations: every scene with an object whose (colour, shape) pair is one of
  *    HELD_OUT_COMBOS. Each colour and each shape of those pairs is still trained on, with other
- *    partners; the pair itself never is — the test of composition the issue asks for.
+ *    partners; the pair itself never is — the test of composition the issue asks for;
+ *  - held-out colour × arrangement combinations: every scene with an object of colour C arranged as
+ *    A, for (C, A) in HELD_OUT_ARRANGEMENTS (not already a held-out (colour, shape) combination).
+ *    Each colour and each arrangement is still trained on with other partners.
+ * The three sets are disjoint; none is trained on by any stage.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +18,7 @@ import { TonyError } from '../../errors.ts';
 import type { ManifestEntry } from '../../shape/dataset.ts';
 import type { PointCloud } from '../../shape/mesh.ts';
 import { readPly } from '../../shape/ply.ts';
-import { captionOf, parseCaption, type SceneAttrs } from '../../shape/scenes.ts';
+import { captionOf, parseCaption, type Relation, type SceneAttrs } from '../../shape/scenes.ts';
 import type { ShapeNode } from '../../shape/sdf.ts';
 
 /** Fraction of distinct scenes held out for validation. */
@@ -43,12 +47,47 @@ export function isHeldOutCombo(scene: string): boolean {
   return parseCaption(scene).objects.some((o) => HELD_OUT_COMBOS.some(([c, s]) => o.color === c && o.shape === s));
 }
 
-/** Whether a scene (its prefix-free caption) is in the held-out scenes (and not a held-out combination). */
-export const isHeldOut = (scene: string) => unit(`scene:${scene}`) < HELD_OUT && !isHeldOutCombo(scene);
+/** A scene's arrangement, as the classifier's arrangement head names it: one object, a relation, a stack. */
+export type Arrangement = 'one object' | Relation | 'a stack of three';
 
-/** The two held-out sets: `scenes` (a stable 10 % of scenes) and `combos` (HELD_OUT_COMBOS). */
-export type HeldOutSet = 'scenes' | 'combos';
-export const HELD_OUT_SETS: readonly HeldOutSet[] = ['scenes', 'combos'];
+/** The arrangement of a scene's attributes (the grammar has one, two related, or three stacked objects). */
+export function arrangementOf(a: SceneAttrs): Arrangement {
+  return a.objects.length === 1 ? 'one object' : a.objects.length === 2 ? a.relations[0]! : 'a stack of three';
+}
+
+/**
+ * (colour, arrangement) pairs never trained on: one per kind of arrangement (single, two related,
+ * stacked) and a second relation — colours not in HELD_OUT_COMBOS, so the two kinds of
+ * combination do not hide each other. About 9 % of generated scenes.
+ */
+export const HELD_OUT_ARRANGEMENTS: readonly (readonly [colour: string, arrangement: Arrangement])[] = [
+  ['purple', 'one object'],
+  ['orange', 'on top of'],
+  ['pink', 'next to'],
+  ['cyan', 'a stack of three'],
+];
+
+/** Whether a scene has an object of a held-out colour in its held-out arrangement (and no held-out (colour, shape) pair). */
+export function isHeldOutArrangement(scene: string): boolean {
+  const a = parseCaption(scene);
+  const arr = arrangementOf(a);
+  return !isHeldOutCombo(scene) && a.objects.some((o) => HELD_OUT_ARRANGEMENTS.some(([c, x]) => o.color === c && arr === x));
+}
+
+/** Whether a scene (its prefix-free caption) is in the held-out scenes (and in neither combination set). */
+export const isHeldOut = (scene: string) => unit(`scene:${scene}`) < HELD_OUT && !isHeldOutCombo(scene) && !isHeldOutArrangement(scene);
+
+/**
+ * The held-out sets: `scenes` (a stable 10 % of scenes), `combos` (HELD_OUT_COMBOS) and
+ * `arrangements` (HELD_OUT_ARRANGEMENTS).
+ */
+export type HeldOutSet = 'scenes' | 'combos' | 'arrangements';
+export const HELD_OUT_SETS: readonly HeldOutSet[] = ['scenes', 'combos', 'arrangements'];
+
+/** Whether a scene (its prefix-free caption) is in a held-out set. */
+export function inHeldOutSet(scene: string, set: HeldOutSet): boolean {
+  return set === 'combos' ? isHeldOutCombo(scene) : set === 'arrangements' ? isHeldOutArrangement(scene) : isHeldOut(scene);
+}
 
 /** One manifest line with its cloud read. */
 export interface ManifestCloud {
@@ -122,19 +161,20 @@ export async function* manifestClouds(paths: readonly string[]): AsyncGenerator<
 }
 
 /**
- * Split examples by their scene: held-out scenes (`val`), held-out combinations (`combo`, never
- * trained on, possibly empty in a small folder) and the rest (`train`); train and val must be
- * non-empty.
+ * Split examples by their scene: held-out scenes (`val`), held-out (colour, shape) combinations
+ * (`combo`) and colour × arrangement combinations (`arrangement`) — both never trained on, possibly
+ * empty in a small folder — and the rest (`train`); train and val must be non-empty.
  */
-export function splitByScene<X extends { scene: string }>(all: readonly X[]): { train: X[]; val: X[]; combo: X[] } {
+export function splitByScene<X extends { scene: string }>(all: readonly X[]): { train: X[]; val: X[]; combo: X[]; arrangement: X[] } {
   const combo = all.filter((x) => isHeldOutCombo(x.scene));
+  const arrangement = all.filter((x) => isHeldOutArrangement(x.scene));
   const val = all.filter((x) => isHeldOut(x.scene));
-  const train = all.filter((x) => !isHeldOut(x.scene) && !isHeldOutCombo(x.scene));
+  const train = all.filter((x) => !isHeldOut(x.scene) && !isHeldOutCombo(x.scene) && !isHeldOutArrangement(x.scene));
   if (train.length === 0 || val.length === 0)
     throw new TonyError(
       'data',
       `pointe needs training and held-out scenes, got ${train.length} and ${val.length} examples`,
       'generate more items: tony shapes generate --count 3000',
     );
-  return { train, val, combo };
+  return { train, val, combo, arrangement };
 }

@@ -16,17 +16,18 @@ import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import type { ManifestEntry } from '../../shape/dataset.ts';
 import { meshField } from '../../shape/marching-cubes.ts';
-import type { PointCloud } from '../../shape/mesh.ts';
+import { type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { chamferDistance, fScore } from '../../shape/metrics.ts';
 import { farthestPointSample, sampleSurface } from '../../shape/pointcloud.ts';
 import type { Image } from '../../shape/render.ts';
 import { buildScene, captionOf, parseCaption } from '../../shape/scenes.ts';
 import { compileShape } from '../../shape/sdf.ts';
 import { type Classified, HEAD_NAMES, type Head, labelsOf, type PointNetModel } from './classifier.ts';
-import { type HeldOutSet, isHeldOut, isHeldOutCombo } from './data.ts';
+import { type HeldOutSet, inHeldOutSet } from './data.ts';
 import { readViewFile } from './image.ts';
 import { frechetDistance, inceptionScore } from './metrics.ts';
-import type { PointEModel } from './model.ts';
+import type { PointEModel, PointESampler } from './model.ts';
+import type { PointEUpsamplerModel } from './upsample.ts';
 
 /** Marching-cubes cells per axis for the true surface (the dataset's default mesh resolution). */
 const TRUTH_GRID = 96;
@@ -40,11 +41,19 @@ export interface EvalOptions {
   /** Points sampled from each true surface. */
   truthPoints: number;
   steps?: number;
+  /** Default: Point-E's Karras settings. */
+  sampler?: PointESampler;
   seed?: number;
   /** The views of the scenes, in the captions' order: what an image-conditioned model samples from. */
   views?: readonly Image[];
   /** The trained PointNet (classifier.ts): adds P-FID, P-IS and caption accuracy. */
   classifier?: PointNetModel;
+  /**
+   * An upsampler chained after the base model, as Point-E's pipeline: each sample, farthest-point
+   * subsampled to the upsampler's M if it has more points, gets the upsampler's new points; both
+   * are scored against the truth.
+   */
+  upsampler?: PointEUpsamplerModel;
   onProgress?: (p: Progress) => void;
 }
 
@@ -66,6 +75,19 @@ interface SceneScore {
   chamfer: number;
   fscore: number;
   seconds: number;
+  /** With an upsampler: its input (the sample, subsampled to M) and input + new points. */
+  upsampled?: { input: { chamfer: number; fscore: number }; output: { chamfer: number; fscore: number } };
+}
+
+/** Per guidance scale, with an upsampler: means over scenes and the paired Chamfer change. */
+interface UpsampledSummary {
+  guidance: number;
+  inputChamfer: number;
+  inputFscore: number;
+  chamfer: number;
+  fscore: number;
+  /** Output − input Chamfer, paired over scenes: mean and standard error. */
+  change: { mean: number; se: number };
 }
 
 export interface EvalReport {
@@ -82,6 +104,7 @@ export interface EvalReport {
    * (their P-FID against the first draw is the floor; their accuracy the classifier's own ceiling).
    */
   classifier?: { byGuidance: (ClassifierScores & { guidance: number })[]; truth: ClassifierScores };
+  upsampled?: UpsampledSummary[];
 }
 
 /** The classifier's scores of clouds for captions, against the true clouds' features. */
@@ -117,7 +140,7 @@ export async function heldOutCaptions(dataDir: string, limit: number, set: HeldO
 }
 
 /**
- * One item per distinct scene of a held-out set (data.ts: `scenes` or `combos`), in manifest order:
+ * One item per distinct scene of a held-out set (data.ts: `scenes`, `combos`, `arrangements`), in manifest order:
  * its caption and its first render (a path; undefined if the folder has no renders).
  */
 export async function heldOutScenes(
@@ -136,18 +159,16 @@ export async function heldOutScenes(
   }
   const seen = new Set<string>();
   const out: { caption: string; render?: string }[] = [];
-  const held = set === 'combos' ? isHeldOutCombo : isHeldOut;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const e = JSON.parse(line) as ManifestEntry;
     const scene = captionOf(e.attributes, 0);
-    if (!held(scene) || seen.has(scene)) continue;
+    if (!inHeldOutSet(scene, set) || seen.has(scene)) continue;
     seen.add(scene);
     out.push({ caption: e.caption, ...(e.renders?.[0] ? { render: join(dataDir, e.renders[0]) } : {}) });
     if (out.length === limit) break;
   }
-  if (out.length === 0)
-    throw new TonyError('data', `${dataDir}: no held-out ${set === 'combos' ? 'combinations' : 'scenes'}`, 'generate more items');
+  if (out.length === 0) throw new TonyError('data', `${dataDir}: no held-out ${set}`, 'generate more items');
   return out;
 }
 
@@ -180,15 +201,26 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     for (const g of o.guidance) {
       const cond = model.cfg.cond === 'text' ? { caption: captions[i]! } : { image: o.views?.[i] };
       if ('image' in cond && !cond.image) throw new TonyError('usage', `${model.id} reads a view per scene; pass views`);
-      const { cloud, seconds } = await model.sample({ ...cond, guidance: g, steps: o.steps, seed: (o.seed ?? 0) + i });
-      samples.get(g)!.push(cloud);
-      rows.push({
-        caption: captions[i]!,
+      const { cloud, seconds } = await model.sample({
+        ...cond,
         guidance: g,
-        chamfer: chamferDistance(cloud.xyz, truths[i]!.xyz).chamfer,
-        fscore: fScore(cloud.xyz, truths[i]!.xyz, o.tau).fscore,
-        seconds,
+        steps: o.steps,
+        ...(o.sampler ? { sampler: o.sampler } : {}),
+        seed: (o.seed ?? 0) + i,
       });
+      samples.get(g)!.push(cloud);
+      const score = (c: PointCloud) => ({
+        chamfer: chamferDistance(c.xyz, truths[i]!.xyz).chamfer,
+        fscore: fScore(c.xyz, truths[i]!.xyz, o.tau).fscore,
+      });
+      let upsampled: SceneScore['upsampled'];
+      if (o.upsampler) {
+        const M = o.upsampler.cfg.lowResPoints;
+        const low = pointCount(cloud) > M ? farthestPointSample(cloud, M) : cloud;
+        const up = await o.upsampler.upsample(low, { seed: (o.seed ?? 0) + i });
+        upsampled = { input: score(low), output: score(up.cloud) };
+      }
+      rows.push({ caption: captions[i]!, guidance: g, ...score(cloud), seconds, ...(upsampled ? { upsampled } : {}) });
       o.onProgress?.({ done: rows.length, total });
     }
   }
@@ -213,10 +245,25 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     for (const g of o.guidance)
       classifier.byGuidance.push({ guidance: g, ...(await classifierScores(o.classifier, samples.get(g)!, captions, truth)) });
   }
+  const upsampledSummary = o.upsampler
+    ? o.guidance.map((g): UpsampledSummary => {
+        const u = rows.filter((x) => x.guidance === g).map((x) => x.upsampled!);
+        const change = u.map((x) => x.output.chamfer - x.input.chamfer);
+        return {
+          guidance: g,
+          inputChamfer: mean(u.map((x) => x.input.chamfer)),
+          inputFscore: mean(u.map((x) => x.input.fscore)),
+          chamfer: mean(u.map((x) => x.output.chamfer)),
+          fscore: mean(u.map((x) => x.output.fscore)),
+          change: { mean: mean(change), se: stderr(change) },
+        };
+      })
+    : undefined;
   return {
     scenes: [...captions],
     rows,
     ...(classifier ? { classifier } : {}),
+    ...(upsampledSummary ? { upsampled: upsampledSummary } : {}),
     byGuidance: o.guidance.map((g) => {
       const r = rows.filter((x) => x.guidance === g);
       const c = r.map((x) => x.chamfer);

@@ -56,6 +56,8 @@ export interface ShapeData {
   val: ShapeExample[];
   /** Held-out combinations of attributes (never trained on; not in the validation loss either). */
   combo: ShapeExample[];
+  /** Held-out colour × arrangement combinations (never trained on; not in the validation loss). */
+  arrangement: ShapeExample[];
   /** The caption vocabulary (the sorted words of every caption read). */
   vocab: string[];
   notes: string[];
@@ -84,15 +86,16 @@ export async function readShapes(paths: readonly string[], cfg: Readonly<PointEC
     }
     all.push({ id, caption, scene, x0: toChannels(farthestPointSample(cloud, cfg.points)), ...(image ? { image } : {}) });
   }
-  const { train, val, combo } = splitByScene(all);
+  const { train, val, combo, arrangement } = splitByScene(all);
   const vocab = buildVocabulary(all.map((x) => x.caption));
   return {
     train,
     val,
     combo,
+    arrangement,
     vocab,
     notes: [
-      `${train.length} training, ${val.length} held-out-scene and ${combo.length} held-out-combination clouds; ${vocab.length} caption words`,
+      `${train.length} training, ${val.length} held-out-scene, ${combo.length} held-out (colour, shape) and ${arrangement.length} held-out colour × arrangement clouds; ${vocab.length} caption words`,
     ],
   };
 }
@@ -166,6 +169,7 @@ function pointeTask(cfg: Readonly<PointEConfig>, data: ShapeData, setup: TrainSe
         train: data.train.length,
         val: data.val.length,
         combo: data.combo.length,
+        arrangement: data.arrangement.length,
         val_ids: data.val.map((x) => x.id).slice(0, 500),
       },
     },

@@ -10,7 +10,7 @@
  */
 import { basename, resolve } from 'node:path';
 import type { EpsModel, ModelOutput } from '../../diffusion/gaussian.ts';
-import { karrasSample, POINT_E_KARRAS } from '../../diffusion/samplers.ts';
+import { ddimSample, karrasSample, POINT_E_KARRAS } from '../../diffusion/samplers.ts';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
@@ -42,6 +42,12 @@ import { PointEUpsamplerModel } from './upsample.ts';
 
 export { MAX_POINTS } from './pointe.ts';
 
+/**
+ * Which sampler draws the cloud: Point-E's Karras Heun (its settings by default; any of them
+ * overridden) or DDIM on evenly spaced steps (η = 0 deterministic). x̂_0 is clipped either way.
+ */
+export type PointESampler = { kind: 'karras'; sChurn?: number; sigmaMin?: number; sigmaMax?: number } | { kind: 'ddim'; eta?: number };
+
 export interface PointESampleOptions {
   /** The caption, for a text-conditioned model. */
   caption?: string;
@@ -51,8 +57,10 @@ export interface PointESampleOptions {
   points?: number;
   /** Classifier-free guidance scale (Point-E: 3; 1 = none). */
   guidance?: number;
-  /** Karras steps (Point-E: 64). */
+  /** Sampler steps (Point-E: 64 Karras steps). */
   steps?: number;
+  /** Default: Point-E's Karras settings for the base model. */
+  sampler?: PointESampler;
   seed?: number;
   onProgress?: (p: Progress) => void;
 }
@@ -157,8 +165,7 @@ export class PointEModel implements LoadedModel {
     const guided = guidance !== 1;
     const model = this.denoiser(cond, N, guided);
     const t0 = performance.now();
-    const x = await karrasSample(diffusionOf(this.cfg), model, {
-      ...POINT_E_KARRAS,
+    const common = {
       steps: opts.steps ?? POINT_E_KARRAS.steps,
       batch: 1,
       dim: N * CHANNELS,
@@ -166,7 +173,18 @@ export class PointEModel implements LoadedModel {
       clip: true,
       guidance,
       onProgress: opts.onProgress,
-    });
+    };
+    const s = opts.sampler ?? { kind: 'karras' };
+    const x =
+      s.kind === 'ddim'
+        ? await ddimSample(diffusionOf(this.cfg), model, { ...common, eta: s.eta ?? 0 })
+        : await karrasSample(diffusionOf(this.cfg), model, {
+            ...POINT_E_KARRAS,
+            ...(s.sChurn !== undefined ? { sChurn: s.sChurn } : {}),
+            ...(s.sigmaMin !== undefined ? { sigmaMin: s.sigmaMin } : {}),
+            ...(s.sigmaMax !== undefined ? { sigmaMax: s.sigmaMax } : {}),
+            ...common,
+          });
     return { cloud: fromChannels(x), seconds: (performance.now() - t0) / 1000 };
   }
 

@@ -92,6 +92,15 @@ const POINTE_DEFAULTS = {
    * why 5 for the SDF model; the upsampler's preset keeps 0 (upsample.ts says why).
    */
   fourier: 5,
+  /**
+   * Classifier only: training augmentation, so that the judge of samples is not thrown by noise
+   * a true cloud never has. `jitter`: each training cloud's coordinates get N(0, σ²) noise with
+   * σ drawn uniformly in [0, jitter] (unit-cube units; 0 = none). `subsets`: half the training
+   * clouds are N points drawn at random from the first 4N farthest points instead of the first N
+   * (a sample's points are not spread as farthest-point sampling spreads them).
+   */
+  jitter: 0,
+  subsets: false,
 };
 export type PointEConfig = typeof POINTE_DEFAULTS;
 
@@ -196,6 +205,7 @@ export function pointeConfig(overrides: Record<string, unknown> = {}): Readonly<
   if (!(cfg.condDrop >= 0 && cfg.condDrop < 1)) throw new TonyError('config', `pointe: condDrop must be in [0, 1), got ${cfg.condDrop}`);
   if (!Number.isInteger(cfg.fourier) || cfg.fourier < 0)
     throw new TonyError('config', `pointe: fourier must be an integer ≥ 0, got ${cfg.fourier}`);
+  if (!(cfg.jitter >= 0 && cfg.jitter < 1)) throw new TonyError('config', `pointe: jitter must be in [0, 1), got ${cfg.jitter}`);
   if (!(cfg.truncation > 0)) throw new TonyError('config', `pointe: truncation must be > 0, got ${cfg.truncation}`);
   return cfg;
 }

@@ -3,14 +3,24 @@
  *  - labels from a caption's attributes, checked by hand against the scenes' grammar;
  *  - the gradient of its loss against central finite differences (float64 interpreter);
  *  - max-pooling makes it a function of the set: permuting the points changes nothing;
- *  - at initialisation (heads ≈ 0) each head's cross-entropy is ≈ ln(classes).
+ *  - at initialisation (heads ≈ 0) each head's cross-entropy is ≈ ln(classes);
+ *  - training augmentation: jitter's mean squared displacement against E[σ²] = jitter²/3 for
+ *    σ ~ U(0, jitter); random subsets are distinct pool points, half the draws, each point equally often.
  */
 import { describe, expect, it } from 'vitest';
 import { grad } from '../../../src/engine/autodiff.ts';
 import { type HostTensor, hostTensor } from '../../../src/engine/dtype.ts';
 import { interpret } from '../../../src/engine/interpret.ts';
 import { objective } from '../../../src/engine/step.ts';
-import { classifierInputs, classifierObjective, HEAD_NAMES, HEADS, labelsOf, PointNet } from '../../../src/models/pointe/classifier.ts';
+import {
+  augment,
+  classifierInputs,
+  classifierObjective,
+  HEAD_NAMES,
+  HEADS,
+  labelsOf,
+  PointNet,
+} from '../../../src/models/pointe/classifier.ts';
 import { CHANNELS, pointeConfig } from '../../../src/models/pointe/pointe.ts';
 import { prng } from '../../../src/random.ts';
 import { parseCaption } from '../../../src/shape/scenes.ts';
@@ -104,5 +114,64 @@ describe('pointe classifier', () => {
       { ...init, ...f },
     );
     HEAD_NAMES.forEach((h, k) => expect((ce[k]!.data[0] as number) / Math.log(HEADS[h].length)).toBeCloseTo(1, 1));
+  });
+
+  describe('training augmentation', () => {
+    const labels = { arrangement: 0, shape: 0, color: 0 };
+    it('without it, the first N farthest points as they are', () => {
+      const x = Float32Array.from({ length: 4 * CHANNELS }, (_, i) => i / 10);
+      const out = new Float32Array(4 * CHANNELS);
+      augment({ id: 'a', scene: 'a red cube', x, labels }, out, pointeConfig({ stage: 'classifier', points: 4 }), prng(1));
+      expect(out).toEqual(x);
+    });
+
+    it('jitters coordinates by N(0, σ²), σ ~ U(0, jitter): mean squared displacement jitter²/3, colours untouched', () => {
+      const n = 2000;
+      const J = 0.03;
+      const c = pointeConfig({ stage: 'classifier', points: n, jitter: J });
+      const x = new Float32Array(n * CHANNELS).fill(0.25);
+      const r = prng(2);
+      let sq = 0;
+      let moved = 0;
+      const draws = 200;
+      for (let d = 0; d < draws; d++) {
+        const out = new Float32Array(n * CHANNELS);
+        augment({ id: 'a', scene: 'a red cube', x, labels }, out, c, r);
+        for (let i = 0; i < n; i++) {
+          for (let k = 0; k < 3; k++) sq += ((out[i * CHANNELS + k]! - 0.25) / 2) ** 2; // channels are coordinates × 2
+          for (let k = 3; k < 6; k++) if (out[i * CHANNELS + k] !== 0.25) moved++;
+        }
+      }
+      expect(moved).toBe(0);
+      // E[σ²] = J²/3; over 200 draws its standard error is ≈ 6 % of that
+      expect(sq / (draws * n * 3)).toBeGreaterThan((0.8 * (J * J)) / 3);
+      expect(sq / (draws * n * 3)).toBeLessThan((1.2 * (J * J)) / 3);
+    });
+
+    it('draws half the clouds as N distinct points of the 4N pool, each point equally often', () => {
+      const n = 8;
+      const c = pointeConfig({ stage: 'classifier', points: n, subsets: true });
+      // pool point i has every channel equal to i; the first n are the farthest-point prefix
+      const pool = Float32Array.from({ length: 4 * n * CHANNELS }, (_, j) => Math.floor(j / CHANNELS));
+      const ex = { id: 'a', scene: 'a red cube', x: pool.slice(0, n * CHANNELS), pool, labels };
+      const r = prng(3);
+      const seen = new Array<number>(4 * n).fill(0);
+      let subsets = 0;
+      const draws = 800;
+      for (let d = 0; d < draws; d++) {
+        const out = new Float32Array(n * CHANNELS);
+        augment(ex, out, c, r);
+        const idx = Array.from({ length: n }, (_, i) => out[i * CHANNELS]!);
+        for (let i = 0; i < n; i++) for (let k = 1; k < CHANNELS; k++) expect(out[i * CHANNELS + k]).toBe(idx[i]); // whole rows
+        if (idx.every((v, i) => v === i)) continue; // the prefix (a random subset equals it with probability ≈ 1e-8)
+        subsets++;
+        expect(new Set(idx).size).toBe(n);
+        for (const v of idx) seen[v]!++;
+      }
+      expect(subsets / draws).toBeGreaterThan(0.44); // 0.5 ± 0.018 (binomial)
+      expect(subsets / draws).toBeLessThan(0.56);
+      // each pool point in a quarter of the subsets: Binomial(≈400, 1/4), mean ≈ 100, sd ≈ 8.7
+      for (const v of seen) expect(Math.abs(v - subsets / 4)).toBeLessThan(40);
+    });
   });
 });

@@ -30,6 +30,9 @@ describe('tony pointe / tony train pointe: bad input', () => {
       /--points must be an integer in \[1, 16384\]/,
     ],
     [['pointe', 'eval', '--model', dir, '--data', dir, '--held-out', 'colours'], /--held-out colours: unknown held-out set/],
+    [['pointe', 'eval', '--model', dir, '--data', dir, '--sampler', 'euler'], /--sampler euler: unknown sampler/],
+    [['pointe', 'eval', '--model', dir, '--data', dir, '--sampler', 'ddim', '--churn', '3'], /--churn is a Karras setting/],
+    [['pointe', 'eval', '--model', dir, '--data', dir, '--eta', '1'], /--eta is a DDIM setting/],
     [
       ['pointe', 'sample', '--model', dir, '--caption', 'a red cube', '--out', join(dir, 'out.glb')],
       /Point-E writes point clouds as \.ply/,

@@ -3,19 +3,24 @@
  * true surface (an independent draw from its exact mesh) must score what the floor scores — near-zero
  * Chamfer, F-score near 1 — and one that always answers another caption's shape must score the
  * wrong-caption reference; the held-out captions are exactly the held-out scenes of the split, and
- * the held-out combinations exactly the items with a held-out (colour, shape) pair.
+ * the held-out combinations exactly the items with a held-out (colour, shape) pair or colour ×
+ * arrangement pair; an upsampler chained after it is scored on the sample's farthest-point subsample
+ * (recomputed here), and one adding true surface points lowers Chamfer, one adding far points raises it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
-import { evaluatePointE, heldOutCaptions, heldOutScenes } from '../../../src/models/pointe/eval.ts';
+import { HELD_OUT_ARRANGEMENTS, HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
+import { evaluatePointE, heldOutCaptions, heldOutScenes, truthCloud } from '../../../src/models/pointe/eval.ts';
 import { isHeldOut } from '../../../src/models/pointe/kind.ts';
 import type { PointEModel } from '../../../src/models/pointe/model.ts';
+import type { PointEUpsamplerModel } from '../../../src/models/pointe/upsample.ts';
 import { generateDataset } from '../../../src/shape/dataset.ts';
 import { meshField } from '../../../src/shape/marching-cubes.ts';
-import { sampleSurface } from '../../../src/shape/pointcloud.ts';
+import type { PointCloud } from '../../../src/shape/mesh.ts';
+import { chamferDistance } from '../../../src/shape/metrics.ts';
+import { farthestPointSample, sampleSurface } from '../../../src/shape/pointcloud.ts';
 import { buildScene, captionOf, parseCaption } from '../../../src/shape/scenes.ts';
 import { compileShape } from '../../../src/shape/sdf.ts';
 
@@ -46,6 +51,21 @@ describe('pointe eval', () => {
         expect(x.render).toMatch(/renders\/.*_0\.png$/);
       }
     }
+    {
+      // the held-out colour × arrangement combinations: computed here from the attributes directly
+      const arr = (a: (typeof entries)[number]['attributes']) =>
+        a.objects.length === 1 ? 'one object' : a.objects.length === 3 ? 'a stack of three' : a.relations[0];
+      const expected = entries.filter(
+        (e) =>
+          !combos.includes(e) &&
+          e.attributes.objects.some((o) => HELD_OUT_ARRANGEMENTS.some(([c, a]) => o.color === c && arr(e.attributes) === a)),
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      const items = await heldOutScenes(data, 100, 'arrangements');
+      expect(new Set(items.map((x) => captionOf(parseCaption(x.caption), 0)))).toEqual(
+        new Set(expected.map((e) => captionOf(e.attributes, 0))),
+      );
+    }
 
     const N = 256;
     const fake = (answer: (caption: string) => string) =>
@@ -73,5 +93,46 @@ describe('pointe eval', () => {
       expect(wrong.byGuidance[0]!.chamfer).toBeGreaterThan(0.5 * wrong.wrongCaption.chamfer);
       expect(wrong.byGuidance[0]!.chamfer).toBeGreaterThan(5 * g.chamfer);
     }
+
+    // an upsampler chained after the base model: its input is the sample farthest-point subsampled to
+    // M, scored here independently; one adding true surface points lowers Chamfer, one adding points
+    // far outside the shape raises it
+    const M = 32;
+    const stand = (extra: (low: PointCloud, caption: string) => PointCloud) => {
+      let k = 0;
+      return {
+        cfg: { lowResPoints: M, points: 96 },
+        upsample: async (low: PointCloud) => {
+          expect(low.xyz.length / 3).toBe(M);
+          const add = extra(low, captions[Math.floor(k++ / opts.guidance.length)]!);
+          return { cloud: { xyz: Float32Array.from([...low.xyz, ...add.xyz]) }, seconds: 0 };
+        },
+      } as unknown as PointEUpsamplerModel;
+    };
+    const good = await evaluatePointE(
+      fake((c) => c),
+      captions,
+      {
+        ...opts,
+        upsampler: stand((_low, c) => surface(c, 96, 3)),
+      },
+    );
+    const bad = await evaluatePointE(
+      fake((c) => c),
+      captions,
+      {
+        ...opts,
+        upsampler: stand(() => ({ xyz: new Float32Array(96 * 3).fill(0.9) })),
+      },
+    );
+    for (const [i, c] of captions.entries()) {
+      const truth = truthCloud(c, opts.truthPoints, 1000 + i).xyz;
+      const low = farthestPointSample(surface(c, N, 99 + i), M).xyz;
+      expect(good.rows[i]!.upsampled!.input.chamfer).toBeCloseTo(chamferDistance(low, truth).chamfer, 10);
+    }
+    const u = good.upsampled![0]!;
+    expect(u.change.mean).toBeLessThan(0);
+    expect(u.chamfer).toBeLessThan(u.inputChamfer);
+    expect(bad.upsampled![0]!.change.mean).toBeGreaterThan(0.1); // 96 points 0.4+ from the unit cube's centre
   }, 120_000);
 });

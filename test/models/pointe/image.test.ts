@@ -21,7 +21,15 @@ import { interpret } from '../../../src/engine/interpret.ts';
 import { objective } from '../../../src/engine/step.ts';
 import { input } from '../../../src/engine/tensor.ts';
 import { TonyError } from '../../../src/errors.ts';
-import { HELD_OUT_COMBOS, isHeldOut, isHeldOutCombo, splitByScene } from '../../../src/models/pointe/data.ts';
+import {
+  arrangementOf,
+  HELD_OUT_ARRANGEMENTS,
+  HELD_OUT_COMBOS,
+  isHeldOut,
+  isHeldOutArrangement,
+  isHeldOutCombo,
+  splitByScene,
+} from '../../../src/models/pointe/data.ts';
 import { decodeView, viewChannels } from '../../../src/models/pointe/image.ts';
 import {
   CHANNELS,
@@ -194,7 +202,7 @@ describe('the view', () => {
 
 describe('held-out combinations of attributes', () => {
   const scenes = Array.from({ length: 3000 }, (_, i) => ({ scene: captionOf(generateScene(0, i).attributes, 0) }));
-  const { train, val, combo } = splitByScene(scenes);
+  const { train, val, combo, arrangement } = splitByScene(scenes);
   const pairs = (xs: { scene: string }[]) => xs.flatMap((x) => parseCaption(x.scene).objects.map((o) => `${o.color} ${o.shape}`));
 
   it('trains on no held-out (colour, shape) pair, but on each colour and shape of them', () => {
@@ -216,12 +224,52 @@ describe('held-out combinations of attributes', () => {
     expect(isHeldOutCombo('a blue torus')).toBe(false);
   });
 
-  it('keeps the three sets disjoint, and the held-out scenes a tenth of the rest', () => {
-    expect(train.length + val.length + combo.length).toBe(scenes.length);
+  it('trains on no held-out (colour, arrangement) pair, but on each colour and arrangement of them', () => {
+    // pairs written from the parsed caption here, not through arrangementOf: n objects, relation[0]
+    const colourArr = (xs: { scene: string }[]) =>
+      xs.flatMap((x) => {
+        const a = parseCaption(x.scene);
+        const arr = a.objects.length === 1 ? 'one object' : a.objects.length === 3 ? 'a stack of three' : a.relations[0];
+        return a.objects.map((o) => `${o.color}|${arr}`);
+      });
+    const trained = new Set(colourArr(train));
+    const held = colourArr(arrangement);
+    for (const [c, a] of HELD_OUT_ARRANGEMENTS) {
+      expect(trained.has(`${c}|${a}`), `${c} in ${a}`).toBe(false);
+      expect(
+        [...trained].some((p) => p.startsWith(`${c}|`)),
+        c,
+      ).toBe(true);
+      expect(
+        [...trained].some((p) => p.endsWith(`|${a}`)),
+        a,
+      ).toBe(true);
+      expect(held).toContain(`${c}|${a}`);
+    }
+    // every held-out item has such a pair and no held-out (colour, shape) pair
+    for (const x of arrangement) {
+      expect(HELD_OUT_ARRANGEMENTS.some(([c, a]) => colourArr([x]).includes(`${c}|${a}`))).toBe(true);
+      expect(isHeldOutCombo(x.scene)).toBe(false);
+    }
+    // by hand: the second object's colour counts too; a stack is its own arrangement
+    expect(isHeldOutArrangement('a purple cube')).toBe(true);
+    expect(isHeldOutArrangement('a purple cube next to a gray sphere')).toBe(false);
+    expect(isHeldOutArrangement('a gray sphere next to a small pink cone')).toBe(true);
+    expect(isHeldOutArrangement('a cyan cube on top of a gray sphere')).toBe(false);
+    expect(isHeldOutArrangement('a purple torus')).toBe(true);
+    expect(isHeldOutArrangement('a red torus on top of an orange sphere')).toBe(false); // a (colour, shape) combination first
+    expect(arrangementOf(parseCaption('a cyan cube on top of a gray sphere on top of a white cone'))).toBe('a stack of three');
+  });
+
+  it('keeps the four sets disjoint, and the held-out scenes a tenth of the rest', () => {
+    expect(train.length + val.length + combo.length + arrangement.length).toBe(scenes.length);
     const t = new Set(train.map((x) => x.scene));
-    for (const x of [...val, ...combo]) expect(t.has(x.scene)).toBe(false);
-    for (const x of val) expect(isHeldOutCombo(x.scene)).toBe(false);
-    for (const x of combo) expect(isHeldOut(x.scene)).toBe(false);
+    for (const x of [...val, ...combo, ...arrangement]) expect(t.has(x.scene)).toBe(false);
+    for (const x of val) expect(isHeldOutCombo(x.scene) || isHeldOutArrangement(x.scene)).toBe(false);
+    for (const x of combo) expect(isHeldOut(x.scene) || isHeldOutArrangement(x.scene)).toBe(false);
+    for (const x of arrangement) expect(isHeldOut(x.scene)).toBe(false);
+    expect(arrangement.length / scenes.length).toBeGreaterThan(0.05);
+    expect(arrangement.length / scenes.length).toBeLessThan(0.15);
     expect(combo.length / scenes.length).toBeGreaterThan(0.03);
     expect(combo.length / scenes.length).toBeLessThan(0.15);
     expect(val.length / (train.length + val.length)).toBeGreaterThan(0.05);
