@@ -4,7 +4,7 @@
  *
  *   npm run bench -- voice-safety --corpus <tony audio corpus --kind speech dir> \
  *     [--out models/voice-safety/classifier.json] [--results <json>] [--clips 80] [--seed 18]
- *     [--through <speech tokenizer run> --vocoder models/mcnn]
+ *     [--through <speech tokenizer run> --vocoder models/mcnn] [--model-presets <omni model dir>]
  *
  * Data. Preset voices (the omni model's: src/models/omni/tasks.ts — en-us+m3 and en-gb+f2 at
  * espeak-ng pitch 50, 165 words/min) are synthesized here with espeak-ng, sentences from the speech
@@ -26,6 +26,11 @@
  * voice reaches a listener — speech tokenizer codes → its decoder → the MCNN vocoder — so the
  * classifier is fitted and judged on the model's own output channel, whose spectrum is not
  * espeak-ng's. A non-preset voice the model produced would pass through the same channel.
+ *
+ * `--model-presets`: the preset clips are the omni model's OWN speech in each preset voice (two
+ * questions of its bank spoken back to back, sampled greedily, decoded and vocoded), not espeak-ng's.
+ * Fitted on espeak-ng's presets, even through the channel, the classifier stops every stream of the
+ * model's own speech long enough to judge (docs/results/omni/own-voice.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -39,8 +44,10 @@ import { decodeWav, toMono } from '../src/audio/wav.ts';
 import { writeFileAtomic } from '../src/io.ts';
 import { loadVocoder } from '../src/models/mcnn/vocoder.ts';
 import { resynthesize } from '../src/models/omni/eval.ts';
+import { loadOmni } from '../src/models/omni/model.ts';
 import { loadSpeechTokenizer } from '../src/models/omni/speech-codec.ts';
 import { SPEECH_STFT } from '../src/models/omni/speech-vq.ts';
+import { questionBank } from '../src/models/omni/tasks.ts';
 import { clipScore, clipWindows, fitPresets, VOICE_RATE, VoiceSafety } from '../src/models/omni/voice-safety.ts';
 import { Rng } from '../src/random.ts';
 
@@ -58,6 +65,7 @@ const clipsPerPreset = Number(arg('clips', '80'));
 const seed = Number(arg('seed', '18'));
 const through = arg('through', '');
 const vocoderDir = arg('vocoder', 'models/mcnn');
+const modelPresets = arg('model-presets', '');
 
 const PRESETS = [
   { voice: 'en-us+m3', pitch: 50, rate: 165 },
@@ -80,12 +88,32 @@ const channel = await (async () => {
   };
 })();
 
-// ---- preset clips, synthesized
+// ---- preset clips, synthesized (or spoken by the omni model itself)
 const tmp = await mkdtemp(join(tmpdir(), 'tony-voices-'));
 const rng = new Rng(seed);
 const presetClips = new Map<string, Float64Array[]>();
-try {
+if (modelPresets) {
+  const model = await loadOmni(modelPresets, { threads: 2 });
+  const bank = questionBank().map((q) => q.question);
   for (const p of PRESETS) {
+    const clips: Float64Array[] = [];
+    for (let i = 0; i < clipsPerPreset; i++) {
+      const parts: Float32Array[] = [];
+      for (const q of [rng.pick(bank), rng.pick(bank)]) {
+        const codes = await model.speakCodes(q, p.voice);
+        parts.push(await resynthesize(model.parts.speech, model.parts.vocoder, Int32Array.from(codes)));
+      }
+      const y = new Float64Array(parts[0]!.length + parts[1]!.length);
+      y.set(parts[0]!);
+      y.set(parts[1]!, parts[0]!.length);
+      clips.push(model.sampleRate === VOICE_RATE ? y : resample(y, model.sampleRate, VOICE_RATE));
+    }
+    presetClips.set(p.voice, clips);
+  }
+  await model.close();
+}
+try {
+  for (const p of modelPresets ? [] : PRESETS) {
     const clips: Float64Array[] = [];
     for (let i = 0; i < clipsPerPreset; i++) {
       const text = Array.from({ length: rng.int(1, 2) }, () => makeSentence(rng)).join(' ');
@@ -99,7 +127,7 @@ try {
 } finally {
   await rm(tmp, { recursive: true, force: true });
 }
-log(`synthesized ${clipsPerPreset} clips for each of ${PRESETS.length} presets`);
+log(`${modelPresets ? 'spoke' : 'synthesized'} ${clipsPerPreset} clips for each of ${PRESETS.length} presets`);
 
 // ---- non-preset clips from the corpus
 const entries = await readDataset(corpus);
@@ -149,8 +177,9 @@ const params = {
   ...fitted,
   tau,
   provenance: {
-    command: `npm run bench -- voice-safety --corpus ${corpus} --clips ${clipsPerPreset} --seed ${seed}${through ? ` --through ${through} --vocoder ${vocoderDir}` : ''}`,
+    command: `npm run bench -- voice-safety --corpus ${corpus} --clips ${clipsPerPreset} --seed ${seed}${through ? ` --through ${through} --vocoder ${vocoderDir}` : ''}${modelPresets ? ` --model-presets ${modelPresets}` : ''}`,
     channel: through ? { speech: through, vocoder: vocoderDir } : 'espeak-ng output as is',
+    presetSource: modelPresets ? `the omni model's own speech (${modelPresets})` : 'espeak-ng',
     presets: PRESETS,
     corpus,
     calibration: { presetClips: calP.length, nonPresetClips: calN.length, variants: CALIBRATION_VARIANTS, rule },
