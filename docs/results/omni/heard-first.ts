@@ -13,9 +13,12 @@ import type { Example } from '../../../src/models/omni/tasks.ts';
 import { OmniVocab, type OmniVocabJSON } from '../../../src/models/omni/vocab.ts';
 
 const [mixIn, mixOut] = process.argv.slice(2) as [string, string];
-await cp(mixIn, mixOut, { recursive: true });
 const vj = JSON.parse(await readFile(join(mixIn, 'vocab.json'), 'utf8')) as OmniVocabJSON;
-if (vj.heardFirst) throw new Error(`${mixIn} is heard-first already`);
+if (vj.heardFirst) {
+  process.stderr.write(`${mixIn} is heard-first already: nothing to rewrite\n`);
+  process.exit(1);
+}
+await cp(mixIn, mixOut, { recursive: true });
 const v = OmniVocab.fromJSON(vj);
 const [speech, end, answer, turn] = [v.marker('speech'), v.marker('end'), v.marker('answer'), v.marker('turn')];
 const train = (await readFile(join(mixIn, 'train.jsonl'), 'utf8'))
