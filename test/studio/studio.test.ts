@@ -222,7 +222,9 @@ describe('Tony Studio in Chromium', () => {
     requires(ctx, CHROMIUM);
     const { page, errors } = await openPage(await getBrowser());
     await gotoStudio(page, studio.url, 'audio');
-    await page.$eval('#f-seconds', (e) => ((e as HTMLInputElement).value = '1'));
+    // 3 s, not 1: the meter samples on animation frames, which a loaded machine's headless Chromium
+    // can starve for a whole second (the full suite once heard nothing in 20 s of a 1-s clip).
+    await page.$eval('#f-seconds', (e) => ((e as HTMLInputElement).value = '3'));
     await page.click('button.primary'); // Make clip
     await page.waitForSelector('[data-player="original"] button:not([disabled])');
     await page.click('[data-player="original"] button');
