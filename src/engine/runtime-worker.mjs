@@ -13,6 +13,7 @@
  * starts it (tsx, vitest, a bundler).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 
 /** @typedef {{dtype: string, shape: number[], data: any}} Host */
@@ -24,6 +25,8 @@ const sessions = new Map();
 const store = new Map();
 /** @type {Map<string, import('onnxruntime-node').Tensor>} */
 const spare = new Map();
+/** Session key → the inputs baked into it (their state is not fed). @type {Map<string, Set<string>>} */
+const bakedInputs = new Map();
 
 /** @type {Record<string, any>} */
 const ARRAY = { float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array };
@@ -97,11 +100,39 @@ function writeRows(src, w) {
   }
 }
 
+/** TensorProto.DataType codes. @type {Record<string, number>} */
+const ONNX_TYPE = { float32: 1, bool: 9, int32: 6, int64: 7, float64: 11 };
+
+/**
+ * The model with the inputs in `bake` (input name → state key) turned into initializers holding
+ * the state's current values (Runtime.load's LoadOptions.bake).
+ * @param {Uint8Array} bytes @param {Record<string, string>} bake
+ */
+function bakeState(bytes, bake) {
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = /** @type {any} */ (model.graph);
+  graph.input = graph.input.filter((/** @type {{name: string}} */ i) => !(i.name in bake));
+  for (const [name, storeKey] of Object.entries(bake)) {
+    const t = store.get(storeKey);
+    if (!t) throw new Error(`state '${storeKey}' (baked into input '${name}') was never set`);
+    const data = /** @type {any} */ (t.data);
+    graph.initializer.push({
+      name,
+      dims: [...t.dims],
+      dataType: ONNX_TYPE[t.type],
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+  }
+  return onnx.ModelProto.encode(model).finish();
+}
+
 const handlers = {
-  /** @param {{key: string, bytes: Uint8Array}} m */
-  async load({ key, bytes }) {
+  /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>}} m */
+  async load({ key, bytes, bake }) {
     if (!sessions.has(key)) {
-      const session = await ort.InferenceSession.create(bytes, {
+      const baked = Object.keys(bake ?? {}).length ? bakeState(bytes, bake) : bytes;
+      const session = await ort.InferenceSession.create(baked, {
         executionProviders: [device],
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
@@ -122,6 +153,7 @@ const handlers = {
         extra: { session: { intra_op: { allow_spinning: process.env.TONY_ORT_SPIN === '1' ? '1' : '0' } } },
       });
       sessions.set(key, session);
+      bakedInputs.set(key, new Set(Object.keys(bake ?? {})));
     }
     const s = /** @type {any} */ (sessions.get(key));
     return { inputs: s.inputNames, outputs: s.outputNames };
@@ -131,6 +163,7 @@ const handlers = {
   async release({ key }) {
     await sessions.get(key)?.release();
     sessions.delete(key);
+    bakedInputs.delete(key);
     return {};
   },
 
@@ -151,7 +184,9 @@ const handlers = {
     /** @type {Record<string, any>} */
     const ortFeeds = {};
     for (const [name, h] of Object.entries(feeds)) ortFeeds[name] = toOrt(h);
+    const baked = bakedInputs.get(key);
     for (const [name, storeKey] of Object.entries(state)) {
+      if (baked?.has(name)) continue;
       const t = store.get(storeKey);
       if (!t) throw new Error(`state '${storeKey}' (for input '${name}') was never set`);
       ortFeeds[name] = t;

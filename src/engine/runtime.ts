@@ -33,6 +33,22 @@ export interface RuntimeOptions {
 export interface Session {
   readonly key: string;
   readonly model: OnnxModel;
+  /** Inputs whose state values were baked into the session as constants (LoadOptions.bake). */
+  readonly baked: ReadonlySet<string>;
+}
+
+export interface LoadOptions {
+  /**
+   * Inputs to bake in: input name → state key. The state's current values become constants of the
+   * session (ONNX initializers), which ONNX Runtime's MatMul and Gemm kernels re-lay once into the
+   * panels they multiply from; a weight fed as an input is re-laid on every run. For graphs run many
+   * times over few rows — decoding — that packing is a large share of a run: baking the weights of
+   * GPT's decode graphs cut their CPU time per token by 13–50 % (docs/results/engine.md, issue 22).
+   * The session is tied to those values: a key whose state changes afterwards (setState, or a run
+   * that updates it) gives a different `stateVersion`, and the caller loads anew. Each baked
+   * session holds its own copy of the values.
+   */
+  bake?: Readonly<Record<string, string>>;
 }
 
 export interface RunOptions {
@@ -73,6 +89,9 @@ export class Runtime {
   private sessions = new Map<string, { session: Promise<Session>; holders: number }>();
   /** Milliseconds ONNX Runtime spent in the last finished `run` (the rest of its time is messaging and copies). */
   lastOrtMs = NaN;
+  /** State key → the tick of its last change (setState, a run's update, dropState); LoadOptions.bake. */
+  private versions = new Map<string, number>();
+  private tick = 0;
 
   private constructor(
     private worker: Worker,
@@ -154,13 +173,35 @@ export class Runtime {
     return new TonyError('usage', `ONNX Runtime: ${message}`);
   }
 
+  /**
+   * Which values of these state keys the runtime holds now, as a string that changes whenever one
+   * of them does: a baked session (LoadOptions.bake) is current while this is what it was at load.
+   */
+  stateVersion(keys: Iterable<string>): string {
+    return [...keys].map((k) => this.versions.get(k) ?? 0).join(',');
+  }
+
+  private changed(keys: Iterable<string>) {
+    this.tick++;
+    for (const k of keys) this.versions.set(k, this.tick);
+  }
+
   /** Create (or reuse) a session for `model`; each call is one hold that `release` gives back. */
-  async load(model: OnnxModel): Promise<Session> {
-    const key = createHash('sha256').update(model.bytes).digest('hex').slice(0, 16);
+  async load(model: OnnxModel, opts: LoadOptions = {}): Promise<Session> {
+    const bake = opts.bake ?? {};
+    for (const name of Object.keys(bake)) {
+      if (!model.inputs.some((i) => i.name === name))
+        throw new TonyError('usage', `load: bake names '${name}', which is not an input of the model`);
+    }
+    const hash = createHash('sha256').update(model.bytes);
+    // The same graph baked with other values is another session.
+    if (Object.keys(bake).length) hash.update(JSON.stringify(Object.entries(bake).map(([n, k]) => [n, k, this.versions.get(k) ?? 0])));
+    const key = hash.digest('hex').slice(0, 16);
     let entry = this.sessions.get(key);
     if (!entry) {
+      const baked = new Set(Object.keys(bake));
       // Copy the bytes: the transfer detaches them and the caller may export again.
-      const session = this.call({ type: 'load', key, bytes: model.bytes.slice() }).then((): Session => ({ key, model }));
+      const session = this.call({ type: 'load', key, bytes: model.bytes.slice(), bake }).then((): Session => ({ key, model, baked }));
       const created = { session, holders: 0 };
       entry = created;
       this.sessions.set(key, created);
@@ -202,7 +243,7 @@ export class Runtime {
       }
     }
     for (const spec of session.model.inputs) {
-      if (spec.name in state) continue;
+      if (spec.name in state || session.baked.has(spec.name)) continue;
       const f = feeds[spec.name];
       if (!f) throw new TonyError('usage', `run: missing input '${spec.name}' [${spec.shape}] ${spec.dtype}`);
       // A symbolic dimension (ExportOptions.dims) takes any size.
@@ -223,11 +264,13 @@ export class Runtime {
     for (const o of session.model.outputs) if (o.name in update) layouts[o.name] = { dtype: o.dtype, shape: o.shape };
     const inPlace = [...(opts.inPlace ?? [])];
     for (const name of inPlace) if (!(name in update)) throw new TonyError('usage', `run: inPlace names '${name}', which is not in update`);
+    this.changed(Object.values(update));
     return this.call({ type: 'run', key: session.key, feeds: plain, state, update, inPlace, layouts, write, fetch: [...fetch] });
   }
 
   /** Put tensors into runtime-held state (e.g. parameters before training). */
   async setState(entries: Readonly<Record<string, HostTensor>>): Promise<void> {
+    this.changed(Object.keys(entries));
     await this.call({ type: 'setState', entries });
   }
 
@@ -237,6 +280,7 @@ export class Runtime {
   }
 
   async dropState(keys?: readonly string[]): Promise<void> {
+    this.changed(keys ?? [...this.versions.keys()]);
     await this.call({ type: 'dropState', keys: keys ? [...keys] : null });
   }
 

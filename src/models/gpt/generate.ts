@@ -109,30 +109,63 @@ interface Loaded<G> {
   graph: G;
   session: Session;
 }
+interface Entry<G> {
+  loaded: Promise<Loaded<G>>;
+  /** Baked graphs: the state keys baked in and their version at load (Runtime.stateVersion). */
+  baked?: { keys: string[]; version: string };
+}
 // Per runtime, loaded graphs in least-recently-used order (a Map iterates in insertion order).
-const loaded = new WeakMap<Runtime, Map<string, Promise<Loaded<unknown>>>>();
+const loaded = new WeakMap<Runtime, Map<string, Entry<unknown>>>();
 
-/** `build()`'s graph and its session, cached by `key`, keeping at most 2 × MAX_LIVE_GRAPHS loaded. */
-async function loadGraph<G extends { model: OnnxModel }>(rt: Runtime, key: string, build: () => G): Promise<Loaded<G>> {
+/**
+ * A decode graph's parameters (its state inputs that are not KV caches): baked into its session
+ * (LoadOptions.bake), since a decode call multiplies each weight matrix by a few rows only and
+ * re-laying a weight fed as an input for every call cost 13–50 % of its CPU time (issue 22).
+ */
+function parametersOf(graph: { state: Record<string, string>; writeKeys: Record<string, string> }): Record<string, string> {
+  const caches = new Set(Object.values(graph.writeKeys));
+  return Object.fromEntries(Object.entries(graph.state).filter(([, key]) => !caches.has(key)));
+}
+
+/**
+ * `build()`'s graph and its session, cached by `key`, keeping at most 2 × MAX_LIVE_GRAPHS loaded.
+ * With `bake`, the graph's parameters are baked in, and a session whose parameters have changed in
+ * the runtime since (training between generations, another checkpoint) is released and loaded anew.
+ */
+async function loadGraph<G extends { model: OnnxModel; state: Record<string, string>; writeKeys?: Record<string, string> }>(
+  rt: Runtime,
+  key: string,
+  build: () => G,
+  bake = false,
+): Promise<Loaded<G>> {
   let live = loaded.get(rt);
   if (!live) loaded.set(rt, (live = new Map()));
-  let entry = live.get(key) as Promise<Loaded<G>> | undefined;
-  if (entry) {
-    live.delete(key); // re-insert: most recently used
-    live.set(key, entry);
-    return entry;
+  const cached = live.get(key) as Entry<G> | undefined;
+  if (cached) {
+    live.delete(key); // re-insert: most recently used, or drop when stale
+    if (!cached.baked || rt.stateVersion(cached.baked.keys) === cached.baked.version) {
+      live.set(key, cached);
+      return cached.loaded;
+    }
+    const stale = await cached.loaded.catch(() => undefined);
+    if (stale) await rt.release(stale.session);
   }
   const graph = build();
-  entry = rt.load(graph.model).then((session) => ({ graph, session }));
+  const weights = bake && graph.writeKeys ? parametersOf({ state: graph.state, writeKeys: graph.writeKeys }) : {};
+  const keys = Object.values(weights);
+  const entry: Entry<G> = {
+    loaded: rt.load(graph.model, { bake: weights }).then((session) => ({ graph, session })),
+    ...(keys.length ? { baked: { keys, version: rt.stateVersion(keys) } } : {}),
+  };
   live.set(key, entry);
-  entry.catch(() => live.delete(key));
+  entry.loaded.catch(() => live.delete(key));
   while (live.size > 2 * MAX_LIVE_GRAPHS) {
     const [oldKey, old] = live.entries().next().value!;
     live.delete(oldKey);
-    const gone = await old.catch(() => undefined);
+    const gone = await old.loaded.catch(() => undefined);
     if (gone) await rt.release(gone.session);
   }
-  return entry;
+  return entry.loaded;
 }
 
 /**
@@ -185,7 +218,7 @@ async function generatePass(
   const P = promptBucket(Math.max(...inputs.map((p) => p.length)), cfg.blockSize);
   const id = JSON.stringify(cfg);
   const prefill = await loadGraph(rt, `${id}|prefill|${inputs.length}|${P}`, () => buildPrefillGraph(cfg, inputs.length, P));
-  const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B));
+  const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), true);
 
   // Prefill: prompts padded to the bucket; their keys and values go into the cache (a shared
   // prompt's into every row). Padding positions are overwritten or masked while decoding. The
@@ -240,7 +273,12 @@ async function generatePass(
     const live = (b: number) => rows[b] !== undefined && !rows[b]!.done;
     const at = pos.map((p, b) => (live(b) ? p : Math.min(p, cfg.blockSize - steps)));
     if (plain && rows.every((r) => r.done || (!r.healRest && r.forced.length === 0)) && at.every((p) => p + steps <= cfg.blockSize)) {
-      const multi = await loadGraph(rt, `${id}|steps|${B}|${steps}|${temp !== 0}`, () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0));
+      const multi = await loadGraph(
+        rt,
+        `${id}|steps|${B}|${steps}|${temp !== 0}`,
+        () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0),
+        true,
+      );
       cap = Math.max(cap, cacheLength(Math.max(...at) + steps, cfg.blockSize));
       const write: Record<string, { key: string; at: number[]; length: number }> = {};
       for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cap };
