@@ -12,7 +12,9 @@
  *   whole block, and a decode graph that returns the whole updated cache every step (the studio's
  *   page still runs these, src/studio/in-page.ts);
  * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only
- *   (`--torch-passive` adds it with OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep when idle);
+ *   (`--torch-passive` adds it with OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep when idle), and
+ *   torch-1-thread, the same on one thread: Tony decodes small batches of a small model on one
+ *   (generate.ts decodeThreads), so PyTorch gets the same choice and the better of its runs counts;
  * - recompute (batch 1, once): the full padded context through the model for every token.
  * All four must produce the same greedy tokens (printed). Then where Tony's time per token goes at
  * batch 1, and completions/s of the OpenAI-compatible server under 16 clients against the library.
@@ -176,6 +178,12 @@ for (let round = 0; round < ROUNDS; round++) {
         );
         add(`torch-passive b${b}`, { ms: p.ms.at(-1)!, cpuMs: p.cpu_ms.at(-1)!, tokens: p.tokens });
       }
+      const one = runTorch<{ ms: number[]; cpu_ms: number[]; tokens: number[] }>(
+        torch.python,
+        ['decode', '--data', dataPath, '--cfg', JSON.stringify(cfg), '--batch', String(b), '--new', String(NEW), '--repeats', '2'],
+        1,
+      );
+      add(`torch-1-thread b${b}`, { ms: one.ms.at(-1)!, cpuMs: one.cpu_ms.at(-1)!, tokens: one.tokens });
     }
   }
 }
@@ -350,6 +358,12 @@ const parts = BATCHES.map((b) => {
   let s = `b${b}: tony=${fmt(t)}`;
   if (runs[`torch-eager b${b}`]) s += ` torch-eager=${fmt(rate(`torch-eager b${b}`))} (${fmt(t / rate(`torch-eager b${b}`), 2)}×)`;
   if (runs[`torch-passive b${b}`]) s += ` torch-passive=${fmt(rate(`torch-passive b${b}`))} (${fmt(t / rate(`torch-passive b${b}`), 2)}×)`;
+  if (runs[`torch-1-thread b${b}`])
+    s += ` torch-1-thread=${fmt(rate(`torch-1-thread b${b}`))} (${fmt(t / rate(`torch-1-thread b${b}`), 2)}×)`;
+  const best = Math.max(
+    ...['torch-eager', 'torch-passive', 'torch-1-thread'].filter((p) => runs[`${p} b${b}`]).map((p) => rate(`${p} b${b}`)),
+  );
+  if (Number.isFinite(best)) s += ` best PyTorch ${fmt(best)} (${fmt(t / best, 2)}×)`;
   if (runs[`tony-1-per-call b${b}`])
     s += ` 1-per-call=${fmt(rate(`tony-1-per-call b${b}`))} (${fmt(t / rate(`tony-1-per-call b${b}`), 2)}×)`;
   s += ` before=${fmt(rate(`tony-copying b${b}`))} (${fmt(t / rate(`tony-copying b${b}`), 2)}×)`;

@@ -128,13 +128,13 @@ function bakeState(bytes, bake) {
 }
 
 const handlers = {
-  /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>}} m */
-  async load({ key, bytes, bake }) {
+  /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>, threads?: number, arena?: boolean}} m */
+  async load({ key, bytes, bake, threads: own, arena }) {
     if (!sessions.has(key)) {
       const baked = Object.keys(bake ?? {}).length ? bakeState(bytes, bake) : bytes;
       const session = await ort.InferenceSession.create(baked, {
         executionProviders: [device],
-        intraOpNumThreads: threads,
+        intraOpNumThreads: own ?? threads,
         interOpNumThreads: 1,
         executionMode: 'sequential', // parallel mode measured 2.2× slower (DESIGN.md)
         graphOptimizationLevel: optimize,
@@ -142,8 +142,8 @@ const handlers = {
         // pattern (one block planned for every intermediate of a run, kept between runs): the
         // 19 M-parameter training step peaked at 2.21 GB with both and 1.32 GB without, at no
         // measured cost in speed (docs/results/engine.md, issue 22). TONY_ORT_ARENA=1 restores them.
-        enableCpuMemArena: process.env.TONY_ORT_ARENA === '1',
-        enableMemPattern: (process.env.TONY_ORT_PATTERN ?? process.env.TONY_ORT_ARENA) === '1',
+        enableCpuMemArena: arena ?? process.env.TONY_ORT_ARENA === '1',
+        enableMemPattern: arena ?? (process.env.TONY_ORT_PATTERN ?? process.env.TONY_ORT_ARENA) === '1',
         // TONY_ORT_LOG=1 shows ONNX Runtime's warnings, e.g. nodes a GPU provider leaves to the CPU.
         logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
         // Idle pool threads sleep instead of busy-waiting for the next kernel: on a shared machine

@@ -49,6 +49,13 @@ export interface LoadOptions {
    * session holds its own copy of the values.
    */
   bake?: Readonly<Record<string, string>>;
+  /** Intra-op threads for this session (default: the runtime's). */
+  threads?: number;
+  /**
+   * ONNX Runtime's memory arena and pattern for this session (default off, TONY_ORT_ARENA=1 on; the
+   * worker says why). Worth it for graphs whose intermediates are small and run often — decoding.
+   */
+  arena?: boolean;
 }
 
 export interface RunOptions {
@@ -196,12 +203,18 @@ export class Runtime {
     const hash = createHash('sha256').update(model.bytes);
     // The same graph baked with other values is another session.
     if (Object.keys(bake).length) hash.update(JSON.stringify(Object.entries(bake).map(([n, k]) => [n, k, this.versions.get(k) ?? 0])));
+    if (opts.threads !== undefined || opts.arena !== undefined) hash.update(JSON.stringify([opts.threads, opts.arena]));
+    if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+      throw new TonyError('usage', `load: threads must be a positive integer, got ${opts.threads}`);
+    }
     const key = hash.digest('hex').slice(0, 16);
     let entry = this.sessions.get(key);
     if (!entry) {
       const baked = new Set(Object.keys(bake));
       // Copy the bytes: the transfer detaches them and the caller may export again.
-      const session = this.call({ type: 'load', key, bytes: model.bytes.slice(), bake }).then((): Session => ({ key, model, baked }));
+      const session = this.call({ type: 'load', key, bytes: model.bytes.slice(), bake, threads: opts.threads, arena: opts.arena }).then(
+        (): Session => ({ key, model, baked }),
+      );
       const created = { session, holders: 0 };
       entry = created;
       this.sessions.set(key, created);

@@ -88,6 +88,11 @@ describe('decode graphs with their parameters baked in', () => {
     const want = [0, 1].flatMap((i) => [0, 1, 2, 3].map((j) => [0, 1, 2].reduce((s, k) => s + xv[i * 3 + k]! * ws[k * 4 + j]!, 0)));
     expect([...y]).toEqual(want);
     await expect(rt.load(model, { bake: { nope: 'W' } })).rejects.toThrow(TonyError);
+    await expect(rt.load(model, { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
+    // Its own thread count and the arena: the same numbers.
+    const own = await rt.load(model, { bake: { w: 'W' }, threads: 1, arena: true });
+    expect([...((await rt.run(own, { x: xs })).y!.data as Float32Array)]).toEqual(want);
+    await rt.release(own);
     await rt.release(baked);
   });
 

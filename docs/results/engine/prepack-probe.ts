@@ -66,19 +66,21 @@ function feedsOf(L: number): Record<string, ort.Tensor> {
   return f;
 }
 const bakedFeeds = (L: number) => Object.fromEntries(Object.entries(feedsOf(L)).filter(([k]) => !weights.has(k)));
-const options = (threads: number): ort.InferenceSession.SessionOptions => ({
+const options = (threads: number, arena = false): ort.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
-  enableCpuMemArena: false,
-  enableMemPattern: false,
+  enableCpuMemArena: arena,
+  enableMemPattern: arena,
   extra: { session: { intra_op: { allow_spinning: '0' } } },
 });
 const sessions = {
   'inputs, 2 threads': { s: await ort.InferenceSession.create(model.bytes, options(2)), feeds: feedsOf },
   'baked, 2 threads': { s: await ort.InferenceSession.create(baked, options(2)), feeds: bakedFeeds },
   'baked, 1 thread': { s: await ort.InferenceSession.create(baked, options(1)), feeds: bakedFeeds },
+  'baked, 2t, arena': { s: await ort.InferenceSession.create(baked, options(2, true)), feeds: bakedFeeds },
+  'baked, 1t, arena': { s: await ort.InferenceSession.create(baked, options(1, true)), feeds: bakedFeeds },
 };
 type Variant = keyof typeof sessions;
 const names = Object.keys(sessions) as Variant[];

@@ -128,15 +128,26 @@ function parametersOf(graph: { state: Record<string, string>; writeKeys: Record<
 }
 
 /**
+ * Intra-op threads for a decode call of `batch` rows: one while its matrix products are small.
+ * Each kernel of such a call takes microseconds, and waking a second thread for it costs about
+ * as much as the thread saves (measured, docs/results/engine.md, issue 22).
+ */
+export function decodeThreads(cfg: Readonly<GPTConfig>, batch: number, threads: number): number {
+  return cfg.dModel * batch <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : threads;
+}
+const ONE_THREAD_ROWS_TIMES_WIDTH = 1024;
+
+/**
  * `build()`'s graph and its session, cached by `key`, keeping at most 2 × MAX_LIVE_GRAPHS loaded.
- * With `bake`, the graph's parameters are baked in, and a session whose parameters have changed in
- * the runtime since (training between generations, another checkpoint) is released and loaded anew.
+ * A decode graph (`decode`: its threads) gets its parameters baked in, ONNX Runtime's arena, and
+ * its own thread count; a session whose parameters have changed in the runtime since (training
+ * between generations, another checkpoint) is released and loaded anew.
  */
 async function loadGraph<G extends { model: OnnxModel; state: Record<string, string>; writeKeys?: Record<string, string> }>(
   rt: Runtime,
   key: string,
   build: () => G,
-  bake = false,
+  decode?: { threads: number },
 ): Promise<Loaded<G>> {
   let live = loaded.get(rt);
   if (!live) loaded.set(rt, (live = new Map()));
@@ -151,10 +162,12 @@ async function loadGraph<G extends { model: OnnxModel; state: Record<string, str
     if (stale) await rt.release(stale.session);
   }
   const graph = build();
-  const weights = bake && graph.writeKeys ? parametersOf({ state: graph.state, writeKeys: graph.writeKeys }) : {};
+  const weights = decode && graph.writeKeys ? parametersOf({ state: graph.state, writeKeys: graph.writeKeys }) : {};
   const keys = Object.values(weights);
   const entry: Entry<G> = {
-    loaded: rt.load(graph.model, { bake: weights }).then((session) => ({ graph, session })),
+    loaded: rt
+      .load(graph.model, decode ? { bake: weights, threads: decode.threads, arena: true } : {})
+      .then((session) => ({ graph, session })),
     ...(keys.length ? { baked: { keys, version: rt.stateVersion(keys) } } : {}),
   };
   live.set(key, entry);
@@ -218,7 +231,9 @@ async function generatePass(
   const P = promptBucket(Math.max(...inputs.map((p) => p.length)), cfg.blockSize);
   const id = JSON.stringify(cfg);
   const prefill = await loadGraph(rt, `${id}|prefill|${inputs.length}|${P}`, () => buildPrefillGraph(cfg, inputs.length, P));
-  const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), true);
+  const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), {
+    threads: decodeThreads(cfg, B, rt.threads),
+  });
 
   // Prefill: prompts padded to the bucket; their keys and values go into the cache (a shared
   // prompt's into every row). Padding positions are overwritten or masked while decoding. The
@@ -273,12 +288,9 @@ async function generatePass(
     const live = (b: number) => rows[b] !== undefined && !rows[b]!.done;
     const at = pos.map((p, b) => (live(b) ? p : Math.min(p, cfg.blockSize - steps)));
     if (plain && rows.every((r) => r.done || (!r.healRest && r.forced.length === 0)) && at.every((p) => p + steps <= cfg.blockSize)) {
-      const multi = await loadGraph(
-        rt,
-        `${id}|steps|${B}|${steps}|${temp !== 0}`,
-        () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0),
-        true,
-      );
+      const multi = await loadGraph(rt, `${id}|steps|${B}|${steps}|${temp !== 0}`, () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0), {
+        threads: decodeThreads(cfg, B, rt.threads),
+      });
       cap = Math.max(cap, cacheLength(Math.max(...at) + steps, cfg.blockSize));
       const write: Record<string, { key: string; at: number[]; length: number }> = {};
       for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cap };
