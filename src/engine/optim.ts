@@ -199,9 +199,11 @@ function appendAdamW(
   ins.push(t, lr);
 
   // Global-norm clipping (torch.nn.utils.clip_grad_norm_): scale all gradients by clip/‖g‖ when above.
-  const g2 = grads.map((g) => T.mul(g, g)); // g², reused by the second moment
+  // Σ g² per parameter in one pass (ReduceSumSquare): keeping g² for the second moment held a
+  // second copy of every gradient from the norm to the updates (345 MB at GPT-2-small's shape);
+  // the update squares g again instead (one more pass over each gradient, issue 22).
   const gradSq = T.concat(
-    g2.map((x) => T.reshape(T.sumAll(x), [1])),
+    grads.map((g) => T.reshape(T.sumSquares(g), [1])),
     0,
   ); // (P,)
   const gradNorm = T.sqrt(T.sumAll(gradSq));
@@ -211,7 +213,7 @@ function appendAdamW(
   // parameter (each pass reads and writes the whole tensor: at 19 M parameters the update is bound
   // by memory traffic, not arithmetic). With s the clipping factor and b2 = √(1 − β2^t):
   //   m ← β1·m + ((1 − β1)·s)·g            (the clipped gradient is never written out)
-  //   v ← β2·v + ((1 − β2)·s²)·g²          (g² is the norm's)
+  //   v ← β2·v + ((1 − β2)·s²)·g²
   //   p ← p·(1 − lr_t·wd) − (lr_t·b2 / (1 − β1^t)) · m / (√v + eps·b2)
   // which is  m̂ / (√v̂ + eps)  with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t), multiplied through by b2.
   const sqrtBias2 = T.sqrt(T.sub(1, T.pow(T.scalar(cfg.beta2), t)));
@@ -243,7 +245,7 @@ function appendAdamW(
     const m = input(`m.${spec.name}`, spec.shape);
     const v = input(`v.${spec.name}`, spec.shape);
     const m2 = T.add(T.mul(m, cfg.beta1), T.mul(grads[i]!, c1));
-    const v2 = T.add(T.mul(v, cfg.beta2), T.mul(g2[i]!, c2));
+    const v2 = T.add(T.mul(v, cfg.beta2), T.mul(T.mul(grads[i]!, grads[i]!), c2));
     const denom = T.add(T.sqrt(v2), epsT);
     const gs = groupScalars(tp);
     const decayed = tp.weightDecay > 0 ? T.mul(p, gs.decayFactor) : p;

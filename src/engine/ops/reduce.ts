@@ -29,6 +29,21 @@ function extremumVjp(g: Tensor, x: Tensor, out: Tensor, axes: readonly number[])
 const maxOp = reduceOp('max', 'ReduceMax', -Infinity, Math.max, (g, x, out, { axes }) => extremumVjp(g, x, out, axes));
 const minOp = reduceOp('min', 'ReduceMin', Infinity, Math.min, (g, x, out, { axes }) => extremumVjp(g, x, out, axes));
 
+/**
+ * Σ x² over `axes` (ONNX ReduceSumSquare): one pass, x² never written out. Gradient clipping's
+ * norm took `sum(mul(g, g))`, which held g² for every parameter at once until the update read it —
+ * a second copy of all gradients at the step's peak (issue 22).
+ */
+const sumSquaresOp = reduceOp(
+  'sumSquares',
+  'ReduceSumSquare',
+  0,
+  (a, v) => a + v * v,
+  (g, x, _o, { axes }) => mul(mul(spreadOver(g, x, axes), x), 2),
+);
+
+export const sumSquares = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
+  sumSquaresOp([x], { axes: axesOf(x, axes, 'sumSquares'), keepdims });
 export const mean = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
   meanOp([x], { axes: axesOf(x, axes, 'mean'), keepdims });
 export const max = (x: Tensor, axes: number | readonly number[] = [...x.shape.keys()], keepdims = false) =>
