@@ -274,19 +274,19 @@ export const CAUSAL_BLOCK = 256;
  * optional additive key mask broadcastable to (B, 1, 1, T) → (B, nh, T, hs), equal to
  * `attention(q, k, v, pad + causalMask(T))`. Block i (rows s…e−1) scores keys 0…e−1 only; the keys
  * past its diagonal would be masked to exp(−1e9) = 0 anyway, so leaving them out changes nothing
- * but the float32 summation order. q is scaled before its product (a T·hs pass, not a T² one — and
- * in the backward pass the scale then falls on q's gradient, not on the scores').
+ * but the float32 summation order. Each block is one `attend`: q is scaled before its product (a
+ * T·hs pass, not a T² one), and the block's probabilities are recomputed in the backward pass
+ * instead of held from the forward pass — at long context the largest part of a step's memory.
  */
 export function blockCausalAttention(q: Tensor, k: Tensor, v: Tensor, pad?: Tensor, block = CAUSAL_BLOCK): Tensor {
   const Tn = q.shape[2]!;
-  const qs = T.mul(q, 1 / Math.sqrt(q.shape[3]!)); // (B, nh, T, hs)
   const ys: Tensor[] = [];
   for (let s = 0; s < Tn; s += block) {
     const e = Math.min(s + block, Tn);
-    const att = T.matmul(T.slice(qs, 2, s, e), T.transposeLast(T.slice(k, 2, 0, e))); // (B, nh, e − s, e)
     const diagonal = causalMaskRows(s, e); // (e − s, e)
     const mask = pad ? T.add(T.slice(pad, 3, 0, e), diagonal) : diagonal;
-    ys.push(T.matmul(T.softmax(T.add(att, mask)), T.slice(v, 2, 0, e))); // (B, nh, e − s, hs)
+    // (B, nh, e − s, hs); the block's probabilities are recomputed for the backward pass, not kept
+    ys.push(T.attend(T.slice(q, 2, s, e), T.slice(k, 2, 0, e), T.slice(v, 2, 0, e), mask));
   }
   return T.concat(ys, 2); // (B, nh, T, hs)
 }

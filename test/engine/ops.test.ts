@@ -99,6 +99,20 @@ export const OPS: OpCase[] = [
   { name: 'cumprod (positive inputs)', inputs: [pos(3, 4)], build: (a) => T.cumprod(a!, 1) },
   { name: 'cumprod exclusive reverse', inputs: [pos(3, 4)], build: (a) => T.cumprod(a!, 0, { exclusive: true, reverse: true }) },
   { name: 'layerNorm', inputs: [s(2, 3, 6), s(6), s(6)], build: (x, w, b) => T.layerNorm(x!, w!, b!) },
+  {
+    // Query i sees keys up to i + 2 (a causal block's diagonal); the VJP recomputes the probabilities.
+    name: 'attend, a causal-block mask',
+    inputs: [s(2, 2, 3, 4), s(2, 2, 5, 4), s(2, 2, 5, 3)],
+    build: (q, k, v) => {
+      const mask = Array.from({ length: 15 }, (_, n) => (n % 5 > Math.floor(n / 5) + 2 ? -1e9 : 0));
+      return T.attend(q!, k!, v!, T.constant(T.hostTensor('float32', [3, 5], mask)));
+    },
+  },
+  {
+    name: 'attend, a key-padding mask per row, scale 0.7',
+    inputs: [s(2, 2, 3, 4), s(2, 2, 4, 4), s(2, 2, 4, 2)],
+    build: (q, k, v) => T.attend(q!, k!, v!, T.constant(T.hostTensor('float32', [2, 1, 1, 4], [0, 0, 0, -1e9, 0, -1e9, 0, 0])), 0.7),
+  },
   // shapes
   { name: 'reshape', inputs: [s(2, 6)], build: (a) => T.reshape(a!, [3, -1]) },
   { name: 'transpose', inputs: [s(2, 3, 4)], build: (a) => T.transpose(a!, [2, 0, 1]) },

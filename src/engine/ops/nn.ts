@@ -1,13 +1,15 @@
 /**
- * Fused neural-network ops with composite gradients: layer normalization and exact (erf) GELU.
- * ONNX Runtime's graph optimizer does not fuse these in training graphs (their intermediates feed
- * the backward pass), so Tony emits the fused ONNX ops itself and writes their VJPs from primitives.
+ * Fused neural-network ops with composite gradients: layer normalization, exact (erf) GELU, and
+ * attention that recomputes its probabilities for the backward pass. ONNX Runtime's graph
+ * optimizer does not fuse these in training graphs (their intermediates feed the backward pass),
+ * so Tony emits the fused ONNX ops itself and writes their VJPs from primitives.
  */
-import { defineOp, type LowerCtx } from '../op.ts';
+import { broadcastShapes, defineOp, type LowerCtx } from '../op.ts';
 import type { Tensor } from '../tensor.ts';
 import { add, div, erf, erfRef, exp, mul, sqrt, sub } from './elementwise.ts';
-import { mean } from './reduce.ts';
-import { sumTo } from './shape.ts';
+import { matmul } from './linalg.ts';
+import { mean, softmax } from './reduce.ts';
+import { sum, sumTo, transposeLast } from './shape.ts';
 
 // ---------------------------------------------------------------------------------------------
 // LayerNorm over the last axis: y = (x − μ) / √(σ² + eps) · w + b
@@ -102,3 +104,90 @@ const geluOp = defineOp({
 
 /** Exact GELU (nanoGPT's nn.GELU()). */
 export const gelu = (x: Tensor) => geluOp([x], {});
+
+// ---------------------------------------------------------------------------------------------
+// Attention whose backward pass recomputes its probabilities: y = softmax(q·kᵀ·scale + mask)·v
+
+/**
+ * Composed from matmul and softmax, attention keeps its (…, Tq, Tk) probabilities from the forward
+ * pass to the backward: at GPT-2-small's shape and T = 1,024, 31 MB per layer after the causal
+ * blocks, the largest thing a training step holds (docs/results/engine.md, issue 22). As one op, the
+ * forward pass frees them after the product with v, and the VJP recomputes them from q and k — one
+ * more (Tq, Tk) product and softmax per call, as PyTorch's flash attention does on the CPU. The
+ * recomputation scales k where the forward pass scales q: the same product up to float32 rounding,
+ * but not the same nodes, so ONNX Runtime's common-subexpression elimination cannot merge the two
+ * (and hold the scores from the forward pass again). The mask gets no gradient.
+ */
+const attendOp = defineOp<{ scale: number }>({
+  name: 'attend',
+  infer([q, k, v, mask], _a, fail) {
+    if (q!.rank !== 4 || k!.rank !== 4 || v!.rank !== 4) fail('q, k and v must be (B, heads, T, head size)');
+    const [B, H, Tq, hs] = q!.shape as [number, number, number, number];
+    const [Bk, Hk, Tk, hk] = k!.shape as [number, number, number, number];
+    if (Bk !== B || Hk !== H || hk !== hs) fail('k must be (B, heads, Tk, head size) as q');
+    if (v!.shape[0] !== B || v!.shape[1] !== H || v!.shape[2] !== Tk) fail('v must be (B, heads, Tk, ·) as k');
+    if (new Set([q!.dtype, k!.dtype, v!.dtype, mask!.dtype]).size !== 1) fail('dtypes differ');
+    const m = broadcastShapes(mask!.shape, [B, H, Tq, Tk]);
+    if (!m || m.join() !== [B, H, Tq, Tk].join()) fail(`the mask must broadcast to the scores (${B}, ${H}, ${Tq}, ${Tk})`);
+    return { shape: [B, H, Tq, v!.shape[3]!], dtype: q!.dtype };
+  },
+  vjp(g, [q, k, v, mask], _out, { scale }) {
+    const ks = mul(k!, scale);
+    const p = softmax(add(matmul(q!, transposeLast(ks)), mask!), -1); // recomputed
+    const gp = matmul(g, transposeLast(v!));
+    const gs = mul(p, sub(gp, sum(mul(gp, p), -1, true))); // softmax's VJP
+    return [matmul(gs, ks), mul(matmul(transposeLast(gs), q!), scale), matmul(transposeLast(p), g), null];
+  },
+  lower(ctx, [q, k, v, mask], { scale }) {
+    const scores = ctx.emit('MatMul', [
+      ctx.emit('Mul', [q!, ctx.scalar(scale, 'float32')]),
+      ctx.emit('Transpose', [k!], { perm: { ints: [0, 1, 3, 2] } }),
+    ]);
+    const p = ctx.emit('Softmax', [ctx.emit('Add', [scores, mask!])], { axis: { int: -1 } });
+    return ctx.emit('MatMul', [p, v!]);
+  },
+  ref([q, k, v, mask], { scale }, out) {
+    const [B, H, Tq, hs] = q!.shape as [number, number, number, number];
+    const Tk = k!.shape[2]!;
+    const hv = v!.shape[3]!;
+    const y = new Float64Array(out.shape.reduce((a, b) => a * b, 1));
+    const ms = mask!.shape;
+    // The mask's element for (b, h, i, j), broadcast from its own shape (right-aligned).
+    const maskAt = (b: number, h: number, i: number, j: number) => {
+      const idx = [b, h, i, j].slice(4 - ms.length);
+      let o = 0;
+      for (let d = 0; d < ms.length; d++) o = o * ms[d]! + (ms[d] === 1 ? 0 : idx[d]!);
+      return mask!.data[o]!;
+    };
+    const s = new Float64Array(Tk);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < Tq; i++) {
+          const qo = ((b * H + h) * Tq + i) * hs;
+          let mx = -Infinity;
+          for (let j = 0; j < Tk; j++) {
+            const ko = ((b * H + h) * Tk + j) * hs;
+            let acc = 0;
+            for (let d = 0; d < hs; d++) acc += q!.data[qo + d]! * k!.data[ko + d]!;
+            s[j] = acc * scale + maskAt(b, h, i, j);
+            mx = Math.max(mx, s[j]!);
+          }
+          let z = 0;
+          for (let j = 0; j < Tk; j++) z += s[j] = Math.exp(s[j]! - mx);
+          const yo = ((b * H + h) * Tq + i) * hv;
+          for (let j = 0; j < Tk; j++) {
+            const vo = ((b * H + h) * Tk + j) * hv;
+            for (let d = 0; d < hv; d++) y[yo + d]! += (s[j]! / z) * v!.data[vo + d]!;
+          }
+        }
+    return y;
+  },
+});
+
+/**
+ * softmax(q·kᵀ·scale + mask)·v for q (B, heads, Tq, hs), k (B, heads, Tk, hs), v (B, heads, Tk, hv)
+ * and an additive mask broadcastable to (B, heads, Tq, Tk); the probabilities are recomputed for
+ * the backward pass instead of kept (attendOp).
+ */
+export const attend = (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale = 1 / Math.sqrt(q.shape[3]!)) =>
+  attendOp([q, k, v, mask], { scale });
