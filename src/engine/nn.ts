@@ -274,19 +274,25 @@ export const CAUSAL_BLOCK = 256;
  * optional additive key mask broadcastable to (B, 1, 1, T) → (B, nh, T, hs), equal to
  * `attention(q, k, v, pad + causalMask(T))`. Block i (rows s…e−1) scores keys 0…e−1 only; the keys
  * past its diagonal would be masked to exp(−1e9) = 0 anyway, so leaving them out changes nothing
- * but the float32 summation order. Each block is one `attend`: q is scaled before its product (a
- * T·hs pass, not a T² one), and the block's probabilities are recomputed in the backward pass
- * instead of held from the forward pass — at long context the largest part of a step's memory.
+ * but the float32 summation order. q is scaled before its product (a T·hs pass, not a T² one — and
+ * in the backward pass the scale then falls on q's gradient, not on the scores'). With `recompute`,
+ * each block is one `attend`, whose probabilities are recomputed in the backward pass instead of
+ * held from the forward pass: less memory for more work (measured both ways, docs/results/engine.md).
  */
-export function blockCausalAttention(q: Tensor, k: Tensor, v: Tensor, pad?: Tensor, block = CAUSAL_BLOCK): Tensor {
+export function blockCausalAttention(q: Tensor, k: Tensor, v: Tensor, pad?: Tensor, block = CAUSAL_BLOCK, recompute = false): Tensor {
   const Tn = q.shape[2]!;
+  const qs = T.mul(q, 1 / Math.sqrt(q.shape[3]!)); // (B, nh, T, hs)
   const ys: Tensor[] = [];
   for (let s = 0; s < Tn; s += block) {
     const e = Math.min(s + block, Tn);
     const diagonal = causalMaskRows(s, e); // (e − s, e)
     const mask = pad ? T.add(T.slice(pad, 3, 0, e), diagonal) : diagonal;
-    // (B, nh, e − s, hs); the block's probabilities are recomputed for the backward pass, not kept
-    ys.push(T.attend(T.slice(q, 2, s, e), T.slice(k, 2, 0, e), T.slice(v, 2, 0, e), mask));
+    if (recompute) {
+      ys.push(T.attend(T.slice(q, 2, s, e), T.slice(k, 2, 0, e), T.slice(v, 2, 0, e), mask));
+      continue;
+    }
+    const att = T.matmul(T.slice(qs, 2, s, e), T.transposeLast(T.slice(k, 2, 0, e))); // (B, nh, e − s, e)
+    ys.push(T.matmul(T.softmax(T.add(att, mask)), T.slice(v, 2, 0, e))); // (B, nh, e − s, hs)
   }
   return T.concat(ys, 2); // (B, nh, T, hs)
 }
@@ -328,16 +334,19 @@ export class SelfAttention {
   readonly proj: Linear;
   readonly hs: number;
   readonly causal: boolean;
+  /** Past CAUSAL_BLOCK, recompute the attention probabilities in the backward pass (blockCausalAttention). */
+  readonly recompute: boolean;
   constructor(
     ps: ParamSet,
     name: string,
     readonly dim: number,
     readonly nHead: number,
-    opts: { projStd?: number; causal?: boolean } = {},
+    opts: { projStd?: number; causal?: boolean; recompute?: boolean } = {},
   ) {
     if (dim % nHead !== 0) throw new TonyError('config', `attention: dModel ${dim} is not divisible by nHead ${nHead}`);
     this.hs = dim / nHead;
     this.causal = opts.causal ?? true;
+    this.recompute = opts.recompute ?? false;
     this.qkv = new Linear(ps, `${name}.qkv`, dim, 3 * dim);
     this.proj = new Linear(ps, `${name}.proj`, dim, dim, { std: opts.projStd ?? 0.02 });
   }
@@ -364,7 +373,7 @@ export class SelfAttention {
     if (valid) checkKeyMask(valid, B, Tn, 'self-attention');
     const [q, k, v] = this.heads(x) as [Tensor, Tensor, Tensor];
     const pad = valid && keyPaddingMask(valid); // (B, 1, 1, T)
-    if (this.causal && Tn > CAUSAL_BLOCK) return { y: this.merge(blockCausalAttention(q, k, v, pad)), k, v };
+    if (this.causal && Tn > CAUSAL_BLOCK) return { y: this.merge(blockCausalAttention(q, k, v, pad, CAUSAL_BLOCK, this.recompute)), k, v };
     const causal = this.causal ? causalMask(Tn) : undefined; // (T, T)
     const mask = pad && causal ? T.add(pad, causal) : (pad ?? causal);
     return { y: this.merge(attention(q, k, v, mask)), k, v };
@@ -470,8 +479,8 @@ export function sampleCategorical(logits: Tensor, u: Tensor, invTemp: Tensor): T
 
 /** nanoGPT's CausalSelfAttention: SelfAttention with the causal mask (parameter names unchanged). */
 export class CausalSelfAttention extends SelfAttention {
-  constructor(ps: ParamSet, name: string, dim: number, nHead: number, projStd = 0.02) {
-    super(ps, name, dim, nHead, { projStd, causal: true });
+  constructor(ps: ParamSet, name: string, dim: number, nHead: number, projStd = 0.02, recompute = false) {
+    super(ps, name, dim, nHead, { projStd, causal: true, recompute });
   }
 }
 

@@ -35,6 +35,12 @@ const GPT_DEFAULTS = {
   dModel: 128,
   /** Dropout on embeddings and residual branches while training (nanoGPT: 0 for pretraining). */
   dropout: 0,
+  /**
+   * 1: past 256 positions, recompute the attention probabilities in the backward pass instead of
+   * keeping them (less memory, more time; docs/results/engine.md). Training only; decoding and the
+   * logits are the same either way.
+   */
+  recomputeAttention: 0,
 };
 export type GPTConfig = typeof GPT_DEFAULTS;
 
@@ -57,8 +63,11 @@ export function gptConfig(overrides: Record<string, unknown> = {}): Readonly<GPT
   if (cfg.dModel % cfg.nHead !== 0) {
     throw new TonyError('config', `gpt: dModel ${cfg.dModel} must be divisible by nHead ${cfg.nHead}`);
   }
+  if (cfg.recomputeAttention !== 0 && cfg.recomputeAttention !== 1) {
+    throw new TonyError('config', `gpt: recomputeAttention must be 0 or 1, got ${cfg.recomputeAttention}`);
+  }
   for (const [k, v] of Object.entries(cfg)) {
-    if (k === 'dropout') continue; // range-checked by Dropout
+    if (k === 'dropout' || k === 'recomputeAttention') continue; // range-checked by Dropout / above
     if (!Number.isInteger(v) || v <= 0) throw new TonyError('config', `gpt: ${k} must be a positive integer, got ${v}`);
   }
   return cfg;
@@ -81,7 +90,7 @@ class Block {
     // GPT-2: residual projections scaled by 1/√(2·nLayer) at init.
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
     this.ln1 = new LayerNorm(ps, `${name}.ln1`, cfg.dModel);
-    this.attn = new CausalSelfAttention(ps, `${name}.attn`, cfg.dModel, cfg.nHead, projStd);
+    this.attn = new CausalSelfAttention(ps, `${name}.attn`, cfg.dModel, cfg.nHead, projStd, cfg.recomputeAttention === 1);
     this.ln2 = new LayerNorm(ps, `${name}.ln2`, cfg.dModel);
     this.mlp = new MLP(ps, `${name}.mlp`, cfg.dModel, 4 * cfg.dModel, projStd);
     // One seed per dropout site: sites sharing a seed would draw identical masks.
