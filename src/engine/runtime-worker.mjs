@@ -15,7 +15,6 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 
 /** @typedef {{dtype: string, shape: number[], data: any}} Host */
@@ -121,10 +120,11 @@ const ONNX_TYPE = { float32: 1, bool: 9, int32: 6, int64: 7, float64: 11 };
 /**
  * The model with the inputs in `bake` (input name → state key) turned into initializers holding
  * the state's current values (Runtime.load's LoadOptions.bake).
- * @param {Uint8Array} bytes @param {Record<string, string>} bake
+ * @param {Uint8Array} bytes @param {Record<string, string>} bake @returns {Promise<Uint8Array>}
  */
-function bakeState(bytes, bake) {
-  const { onnx } = onnxProto;
+async function bakeState(bytes, bake) {
+  // Imported on first use: most runtimes never bake, and the worker's start is every command's.
+  const { onnx } = (await import('onnx-proto')).default;
   const model = onnx.ModelProto.decode(bytes);
   const graph = /** @type {any} */ (model.graph);
   graph.input = graph.input.filter((/** @type {{name: string}} */ i) => !(i.name in bake));
@@ -146,7 +146,7 @@ const handlers = {
   /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>, threads?: number, arena?: boolean}} m */
   async load({ key, bytes, bake, threads: own, arena }) {
     if (!sessions.has(key)) {
-      const baked = Object.keys(bake ?? {}).length ? bakeState(bytes, bake) : bytes;
+      const baked = Object.keys(bake ?? {}).length ? await bakeState(bytes, bake) : bytes;
       const session = await ort.InferenceSession.create(baked, {
         executionProviders: [device],
         intraOpNumThreads: own ?? threads,
