@@ -24,11 +24,15 @@ const idx = input('idx', [B, Tn], 'int64');
 const targets = input('targets', [B, Tn], 'int64');
 const step = buildTrainStep(gpt.ps, gpt.loss(idx, targets), [idx, targets], adamwConfig()).model;
 const graph = onnxProto.onnx.ModelProto.decode(step.bytes).graph!;
-const moment = new Set(step.inputs.filter((v) => /^[mv]\./.test(v.name) || gpt.ps.inputs.some((p) => p.name === v.name)).map((v) => v.name));
+const moment = new Set(
+  step.inputs.filter((v) => /^[mv]\./.test(v.name) || gpt.ps.inputs.some((p) => p.name === v.name)).map((v) => v.name),
+);
 // Nodes that read a moment or a parameter and nothing computed (inputs and initializers only).
 const computed = new Set(graph.node!.flatMap((n) => n.output!));
 const early = new Set(
-  graph.node!.filter((n) => n.opType === 'Mul' && n.input!.some((i) => moment.has(i)) && !n.input!.some((i) => computed.has(i))).map((n) => n.name!),
+  graph
+    .node!.filter((n) => n.opType === 'Mul' && n.input!.some((i) => moment.has(i)) && !n.input!.some((i) => computed.has(i)))
+    .map((n) => n.name!),
 );
 const prefix = join(tmpdir(), `tony-order-${process.pid}`);
 const s = await ort.InferenceSession.create(step.bytes, {
@@ -44,8 +48,16 @@ for (const v of step.inputs) {
   const n = v.shape.reduce((a, b) => a * b, 1);
   feeds[v.name] =
     v.dtype === 'int64'
-      ? new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 64)), [...v.shape])
-      : new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => (v.shape.length ? 0.01 * Math.sin(i) : 1)), [...v.shape]);
+      ? new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 64)),
+          [...v.shape],
+        )
+      : new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: n }, (_, i) => (v.shape.length ? 0.01 * Math.sin(i) : 1)),
+          [...v.shape],
+        );
 }
 await s.run(feeds);
 s.endProfiling();
@@ -60,7 +72,11 @@ const positions = events.map((n, i) => (early.has(n) ? i : -1)).filter((i) => i 
 const opOf = new Map(graph.node!.map((n) => [n.name!, n.opType!]));
 const firstGather = at((n) => opOf.get(n) === 'Gather');
 const lastScatter = events.length - 1 - [...events].reverse().findIndex((n) => opOf.get(n) === 'ScatterND');
-console.log(`GPT C${C} L${L} T${Tn} B${B}: ${events.length} kernels ran; ${early.size} optimizer Muls read only inputs (moments, parameters)`);
+console.log(
+  `GPT C${C} L${L} T${Tn} B${B}: ${events.length} kernels ran; ${early.size} optimizer Muls read only inputs (moments, parameters)`,
+);
 console.log(`  the forward's first Gather ran at #${firstGather}; the embedding gradient's ScatterND at #${lastScatter}`);
 console.log(`  those Muls ran at #${positions.join(', #')}`);
-console.log(`  before the forward's first Gather: ${positions.filter((p) => p < firstGather).length}; before the embedding gradient: ${positions.filter((p) => p < lastScatter).length}`);
+console.log(
+  `  before the forward's first Gather: ${positions.filter((p) => p < firstGather).length}; before the embedding gradient: ${positions.filter((p) => p < lastScatter).length}`,
+);
