@@ -132,7 +132,7 @@ function parametersOf(graph: { state: Record<string, string>; writeKeys: Record<
  * Each kernel of such a call takes microseconds, and waking a second thread for it costs about
  * as much as the thread saves (measured, docs/results/engine.md, issue 22).
  */
-export function decodeThreads(cfg: Readonly<GPTConfig>, batch: number, threads: number): number {
+function decodeThreads(cfg: Readonly<GPTConfig>, batch: number, threads: number): number {
   return cfg.dModel * batch <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : threads;
 }
 const ONE_THREAD_ROWS_TIMES_WIDTH = 1024;
