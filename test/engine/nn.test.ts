@@ -242,58 +242,63 @@ describe('attention with masks', () => {
     expect(MASK).toBeGreaterThan(-Infinity);
   });
 
-  it('causal self-attention longer than CAUSAL_BLOCK (computed in query blocks) equals a plain-loop implementation', async () => {
-    // 2.3 blocks: a full block, a full block and a partial one; row 0 also has padded keys.
-    const Tl = 2 * CAUSAL_BLOCK + 70;
-    const len = [Tl - 40, Tl];
-    const ps = new ParamSet();
-    const attn = new SelfAttention(ps, 'a', C, nh);
-    const x = T.input('x', [B, Tl, C]);
-    const valid = T.input('valid', [B, Tl], 'bool');
-    const y0 = attn.forward(x, valid);
-    // The long graph takes the block path: one attention per query block (its queries × the keys
-    // up to its diagonal), none over (T, T), and no softmax outside them.
-    const blocks: number[][] = [];
-    let softmaxes = 0;
-    const seen = new Set<number>();
-    const walk = (t: T.Tensor) => {
-      if (seen.has(t.id)) return;
-      seen.add(t.id);
-      if (t.op === 'attend') blocks.push([t.inputs[0]!.shape[2]!, t.inputs[1]!.shape[2]!]);
-      if (t.op === 'softmax') softmaxes++;
-      t.inputs.forEach(walk);
-    };
-    walk(y0);
-    expect(softmaxes).toBe(0);
-    expect(blocks.sort((a, b) => a[1]! - b[1]!)).toEqual([
-      [CAUSAL_BLOCK, CAUSAL_BLOCK],
-      [CAUSAL_BLOCK, 2 * CAUSAL_BLOCK],
-      [70, Tl],
-    ]);
-    const xh = makeInput({ shape: [B, Tl, C], dtype: 'float32' }, 4);
-    const validHost = T.hostTensor(
-      'bool',
-      [B, Tl],
-      Array.from({ length: B * Tl }, (_, i) => +(i % Tl < len[Math.floor(i / Tl)]!)),
-    );
-    const { y, init } = await runBlock(ps, [x, valid], y0, { x: xh, valid: validHost });
-    const all = rows(xh, C);
-    for (let b = 0; b < B; b++) {
-      const qkv = linear(all.slice(b * Tl, (b + 1) * Tl), init['a.qkv.weight']!, init['a.qkv.bias']!, 3 * C);
-      const att = naiveAttention(
-        qkv.map((r) => r.slice(0, C)),
-        qkv.map((r) => r.slice(C, 2 * C)),
-        qkv.map((r) => r.slice(2 * C)),
-        nh,
-        (i, j) => j <= i && j < len[b]!,
+  it.each([
+    ['kept', false],
+    ['recomputed in the backward pass', true],
+  ])(
+    'causal self-attention longer than CAUSAL_BLOCK (computed in query blocks; probabilities %s) equals a plain-loop implementation',
+    async (_, recompute) => {
+      // 2.3 blocks: a full block, a full block and a partial one; row 0 also has padded keys.
+      const Tl = 2 * CAUSAL_BLOCK + 70;
+      const len = [Tl - 40, Tl];
+      const ps = new ParamSet();
+      const attn = new SelfAttention(ps, 'a', C, nh, { recompute });
+      const x = T.input('x', [B, Tl, C]);
+      const valid = T.input('valid', [B, Tl], 'bool');
+      const y0 = attn.forward(x, valid);
+      // The long graph takes the block path: one softmax (or, recomputed, one attend) per query block
+      // over its queries × the keys up to its diagonal, none over (T, T).
+      const blocks: number[][] = [];
+      const seen = new Set<number>();
+      const walk = (t: T.Tensor) => {
+        if (seen.has(t.id)) return;
+        seen.add(t.id);
+        if (t.op === (recompute ? 'attend' : 'softmax'))
+          blocks.push(recompute ? [t.inputs[0]!.shape[2]!, t.inputs[1]!.shape[2]!] : t.shape.slice(2));
+        if (t.op === (recompute ? 'softmax' : 'attend')) blocks.push([-1]);
+        t.inputs.forEach(walk);
+      };
+      walk(y0);
+      expect(blocks.sort((a, b) => a[1]! - b[1]!)).toEqual([
+        [CAUSAL_BLOCK, CAUSAL_BLOCK],
+        [CAUSAL_BLOCK, 2 * CAUSAL_BLOCK],
+        [70, Tl],
+      ]);
+      const xh = makeInput({ shape: [B, Tl, C], dtype: 'float32' }, 4);
+      const validHost = T.hostTensor(
+        'bool',
+        [B, Tl],
+        Array.from({ length: B * Tl }, (_, i) => +(i % Tl < len[Math.floor(i / Tl)]!)),
       );
-      const want = linear(att, init['a.proj.weight']!, init['a.proj.bias']!, C);
-      const got = rows(y, C)
-        .slice(b * Tl, (b + 1) * Tl)
-        .flat();
-      want.flat().forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
-    }
-  });
+      const { y, init } = await runBlock(ps, [x, valid], y0, { x: xh, valid: validHost });
+      const all = rows(xh, C);
+      for (let b = 0; b < B; b++) {
+        const qkv = linear(all.slice(b * Tl, (b + 1) * Tl), init['a.qkv.weight']!, init['a.qkv.bias']!, 3 * C);
+        const att = naiveAttention(
+          qkv.map((r) => r.slice(0, C)),
+          qkv.map((r) => r.slice(C, 2 * C)),
+          qkv.map((r) => r.slice(2 * C)),
+          nh,
+          (i, j) => j <= i && j < len[b]!,
+        );
+        const want = linear(att, init['a.proj.weight']!, init['a.proj.bias']!, C);
+        const got = rows(y, C)
+          .slice(b * Tl, (b + 1) * Tl)
+          .flat();
+        want.flat().forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+      }
+    },
+  );
 
   it('masks of the wrong shape are refused with the shapes', () => {
     const attn = new SelfAttention(new ParamSet(), 'a', C, nh, { causal: false });
