@@ -129,13 +129,15 @@ function parametersOf(graph: { state: Record<string, string>; writeKeys: Record<
 
 /**
  * Intra-op threads for a decode call of `batch` rows: one while its matrix products are small.
- * Each kernel of such a call takes microseconds, and waking a second thread for it costs about
- * as much as the thread saves (measured, docs/results/engine.md, issue 22).
+ * Each kernel of such a call takes microseconds, and waking a second (sleeping) pool thread for it
+ * costs more than the thread saves. Measured on 2 cores (docs/results/engine.md, issue 22): one
+ * thread was faster at rows × width up to 2,048 (the small, medium and large presets at batch 1
+ * and 8, bench-large at batch 1), two at 4,096 (bench-large at batch 8: 5.7 against 8.7 ms a step).
  */
 function decodeThreads(cfg: Readonly<GPTConfig>, batch: number, threads: number): number {
   return cfg.dModel * batch <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : threads;
 }
-const ONE_THREAD_ROWS_TIMES_WIDTH = 1024;
+const ONE_THREAD_ROWS_TIMES_WIDTH = 2048;
 
 /**
  * `build()`'s graph and its session, cached by `key`, keeping at most 2 × MAX_LIVE_GRAPHS loaded.
