@@ -166,6 +166,11 @@ export function register(program: Command): void {
     .option('--lyrics <text>', 'what is sung or said (a top prior trained with lyrics)')
     .option('--seconds <s>', 'length of the sample', positive('seconds'), 8)
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option(
+      '--upsampler-temperature <t>',
+      "the upsamplers' temperature (default: --temperature); below 1 they keep more of the notes",
+      number('upsampler temperature', { min: 0 }),
+    )
     .option('--level <level>', 'stop at this level and decode its codes with its own decoder (top, middle, bottom)', 'bottom')
     .option('--seed <n>', 'sampling seed', count('seed'), 1)
     .option('--no-cache', 'recompute every window for every code (no KV cache): slower, the same codes')
@@ -182,6 +187,7 @@ export function register(program: Command): void {
         lyrics?: string;
         seconds: number;
         temperature: number;
+        upsamplerTemperature?: number;
         level: string;
         seed: number;
         cache: boolean;
@@ -220,6 +226,7 @@ export function register(program: Command): void {
           ...(lyrics > 0 ? { text: Int32Array.from(lyricsIds(o.lyrics, lyrics)) } : {}),
           stopAt,
           temperature: o.temperature,
+          ...(o.upsamplerTemperature !== undefined ? { upsamplerTemperature: o.upsamplerTemperature } : {}),
           seed: o.seed,
           cache: o.cache,
           onProgress: (level, p) => {
@@ -303,6 +310,11 @@ export function register(program: Command): void {
     .option('--n <n>', 'requests (each sampled with and without its conditions)', count('n'), 12)
     .option('--seconds <s>', 'length of each sample', positive('seconds'), 8)
     .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option(
+      '--upsampler-temperature <t>',
+      "the upsamplers' temperature (default: --temperature); below 1 they keep more of the notes",
+      number('upsampler temperature', { min: 0 }),
+    )
     .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
     .option('--codes <file>', 'a codes corpus (encode-corpus): also the NLL of its held-out top codes with and without their conditions')
     .option('--chain', 'sample on through the middle and bottom upsamplers (prior-middle/, prior-bottom/) and decode with bottom/')
@@ -321,6 +333,7 @@ export function register(program: Command): void {
         n: number;
         seconds: number;
         temperature: number;
+        upsamplerTemperature?: number;
         seed: number;
         chain?: boolean;
         codes?: string;
@@ -349,6 +362,7 @@ export function register(program: Command): void {
             r = await measureConditioning(prior, top, requests, {
               seconds: o.seconds,
               temperature: o.temperature,
+              ...(o.upsamplerTemperature !== undefined ? { upsamplerTemperature: o.upsamplerTemperature } : {}),
               seed: o.seed,
               onProgress: bar.update,
               ...(chain ? { chain } : {}),
@@ -391,8 +405,19 @@ export function register(program: Command): void {
           const { audio: _audio, ...rest } = r;
           await writeFileAtomic(
             o.out,
-            JSON.stringify({ models: o.models, seconds: o.seconds, temperature: o.temperature, seed: o.seed, ...rest, ceiling }, null, 2) +
-              '\n',
+            JSON.stringify(
+              {
+                models: o.models,
+                seconds: o.seconds,
+                temperature: o.temperature,
+                upsamplerTemperature: o.upsamplerTemperature,
+                seed: o.seed,
+                ...rest,
+                ceiling,
+              },
+              null,
+              2,
+            ) + '\n',
           );
           for (const arm of ['conditioned', 'unconditioned'] as const) {
             const s = r.summary[arm];

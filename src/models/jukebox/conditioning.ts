@@ -92,6 +92,8 @@ export async function measureConditioning(
   o: {
     seconds: number;
     temperature?: number;
+    /** The upsamplers' temperature (chain only; default: temperature). */
+    upsamplerTemperature?: number;
     seed?: number;
     onProgress?: (p: Progress) => void;
     /** Sample on through the upsamplers and decode with the bottom level instead of the top one. */
@@ -112,6 +114,7 @@ export async function measureConditioning(
     batch: 2 * requests.length,
     cond,
     temperature: o.temperature ?? 1,
+    ...(o.upsamplerTemperature !== undefined ? { upsamplerTemperature: o.upsamplerTemperature } : {}),
     seed: o.seed ?? 0,
     ...(o.onProgress ? { onProgress: (_level: Level, p: Progress) => o.onProgress!(p) } : {}),
   });

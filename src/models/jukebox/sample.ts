@@ -302,6 +302,12 @@ export interface ChainOptions {
   /** The last level sampled (default bottom); its decoder makes the audio. */
   stopAt?: Level;
   temperature?: number;
+  /**
+   * The upsamplers' temperature when it differs from the top prior's (default: `temperature`).
+   * Small upsamplers sampled at 1 turn even a song's true upper codes into broadband noise
+   * (docs/results/jukebox.md, session 4: strong-chroma frames 1 % at 1, 30 % at 0.4).
+   */
+  upsamplerTemperature?: number;
   seed?: number;
   cache?: boolean;
   /** Progress of each level's sampling, and when a level is done, its compute. */
@@ -338,12 +344,13 @@ export async function sampleChain(o: ChainOptions): Promise<ChainResult> {
     if (prior.cfg.level !== level) throw new TonyError('checkpoint', `the ${level} prior given is a ${prior.cfg.level} prior`);
     const t0 = performance.now();
     const length = Math.ceil(o.samples / levelHop(level));
+    const temperature = level !== 'top' && o.upsamplerTemperature !== undefined ? o.upsamplerTemperature : o.temperature;
     const rows = await sampleCodes(prior, {
       length,
       batch: o.batch,
       cond: o.cond, // upsamplers without labels ignore it
       ...(upper ? { upper } : o.text ? { text: o.text } : {}),
-      ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.cache !== undefined ? { cache: o.cache } : {}),
       onProgress: (p) => o.onProgress?.(level, p),

@@ -19,11 +19,13 @@ import { Runtime } from '../../../src/engine/runtime.ts';
 import { input } from '../../../src/engine/tensor.ts';
 import { TonyError } from '../../../src/errors.ts';
 import { modelKind } from '../../../src/models/index.ts';
+import type { LoadedVQVAE } from '../../../src/models/jukebox/codec.ts';
 import { conditionalNll } from '../../../src/models/jukebox/conditioning.ts';
 import { priorTask, readCodes } from '../../../src/models/jukebox/kind.ts';
 import type { SongCodes } from '../../../src/models/jukebox/levels.ts';
 import { conditionIds, Prior, priorConfig } from '../../../src/models/jukebox/prior.ts';
-import { type LoadedPrior, loadPrior, sampleCodes } from '../../../src/models/jukebox/sample.ts';
+import { type LoadedPrior, loadPrior, sampleChain, sampleCodes } from '../../../src/models/jukebox/sample.ts';
+import { vqvaeConfig } from '../../../src/models/jukebox/vqvae.ts';
 import { trainWithRecipe } from '../../../src/models/recipe.ts';
 
 let dir: string;
@@ -130,6 +132,49 @@ describe('windowed sampling', () => {
     const upper = Int32Array.from({ length: 40 }, (_, j) => (j * 7) % 13);
     const [row] = await sampleCodes(rulePrior('middle', 8, 13), { length: 150, batch: 1, upper: [upper], temperature: 0 });
     expect(Array.from(row!)).toEqual(Array.from({ length: 150 }, (_, j) => upper[Math.floor(j / 4)]!));
+  });
+
+  it('the chain samples its upsamplers at their own temperature, the top prior at its own', async () => {
+    const K = 13;
+    // A stand-in middle decoder: one sample per code, the code itself (only the codes matter here).
+    const decoder: LoadedVQVAE = {
+      kind: 'stand-in',
+      id: 'stand-in',
+      capabilities: [],
+      provider: 'host',
+      cfg: vqvaeConfig({ level: 'middle' }),
+      hop: 32,
+      encode: async () => new Int32Array(0),
+      decode: async (ids) => Float32Array.from(ids),
+      close: async () => {},
+    };
+    const chain = (temperature: number, upsamplerTemperature: number) =>
+      sampleChain({
+        priors: { top: rulePrior('top', 8, K), middle: rulePrior('middle', 8, K) },
+        decoder,
+        stopAt: 'middle',
+        samples: 40 * 128, // 40 top codes, 160 middle codes
+        batch: 1,
+        cond: Int32Array.from([7, 0, 0]),
+        temperature,
+        upsamplerTemperature,
+        seed: 5,
+      });
+    const rule = (top: Int32Array) => Array.from({ length: 160 }, (_, j) => top[Math.floor(j / 4)]!);
+    const hits = (a: ArrayLike<number>, b: number[]) => b.filter((v, j) => a[j] === v).length;
+    // Top exact (T 0), upsampler nearly uniform (T 100: p(rule) = e^0.1 / (e^0.1 + 12) ≈ 0.084, ~13 of 160)
+    const a = await chain(0, 100);
+    expect(Array.from(a.codes.top![0]!)).toEqual(Array.from({ length: 40 }, (_, j) => (7 + j) % K));
+    expect(hits(a.codes.middle![0]!, rule(a.codes.top![0]!))).toBeLessThan(40);
+    // Top nearly uniform, upsampler exact: every middle code is the top code above it
+    const b = await chain(100, 0);
+    expect(
+      hits(
+        b.codes.top![0]!,
+        Array.from({ length: 40 }, (_, j) => (7 + j) % K),
+      ),
+    ).toBeLessThan(15);
+    expect(Array.from(b.codes.middle![0]!)).toEqual(rule(b.codes.top![0]!));
   });
 
   it('refuses upper codes too short for the length asked, naming the row', async () => {
