@@ -21,7 +21,7 @@ import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import type { KVCache } from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
-import { loadWeights, runOnWeights, weightState } from '../../engine/state.ts';
+import { loadWeights, runOnWeights } from '../../engine/state.ts';
 import { input, type Tensor } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
@@ -125,12 +125,8 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
       ...(extra ? [extra] : []),
       ...(lyrics ? [...lyrics.kv.flatMap((c) => [c.k, c.v]), lyrics.mask] : []),
     ];
-    // The step multiplies each weight by B rows: its weights are baked in (LoadOptions.bake), so ONNX
-    // Runtime lays them out once rather than on every step (docs/results/engine.md, issue 22). A
-    // loaded prior's weights do not change.
     const step = await runtime.load(
       exportOnnx([prev, pos, ...stateIns, ...prior.ps.inputs], { logits: st.logits, ...names(st.kv, 'next.') }, { name: 'prior_step' }),
-      { bake: weightState(prior.ps), arena: true },
     );
     g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits') };
     decoders.set(B, g);
