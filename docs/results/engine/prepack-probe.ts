@@ -6,10 +6,11 @@
  * graph (buildStepsDecodeGraph, small preset, context 320, greedy) two ways on onnxruntime-node, as
  * Tony's runtime makes sessions (no spinning, arena and pattern off): the parameters fed as inputs
  * (before), and the same values baked into the model as initializers — on 2 intra-op threads and
- * on 1 (a second thread's wake-up per kernel against the work it takes over). Interleaved rounds;
+ * on 1 (a second thread's wake-up per kernel against the work it takes over), and both with ONNX
+ * Runtime's arena and memory pattern on. Interleaved rounds;
  * CPU time (user + system, every thread) and wall time per token step over the 32 calls of a
  * 256-token generation after a 64-token prompt (the cache lengths generate feeds); the outputs of
- * the two must be equal.
+ * every variant must be equal.
  *
  *   PRESET=small node --import tsx docs/results/engine/prepack-probe.ts [batch = 8] [rounds = 6]
  */
