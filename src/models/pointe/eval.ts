@@ -35,6 +35,12 @@ const TRUTH_GRID = 96;
 export interface EvalOptions {
   /** Held-out scenes to sample (the first ones in manifest order). */
   scenes: number;
+  /**
+   * The index, within its held-out set, of the first caption (default 0). Every seed — the sample's
+   * and the truth draws' — is by that index, so a scene scores the same whichever run it falls in and
+   * a validation part (e.g. scenes 32–95) and a reporting part can be run separately.
+   */
+  first?: number;
   guidance: readonly number[];
   /** F-score threshold in world units (the scenes fill the unit cube). */
   tau: number;
@@ -67,6 +73,8 @@ export interface ClassifierScores {
   captionAccuracy: number;
   /** Per head: the fraction matching the caption. */
   accuracy: Record<Head, number>;
+  /** Per cloud, in the captions' order: all three heads right (so runs over parts of a set can be pooled). */
+  correct: boolean[];
 }
 
 interface SceneScore {
@@ -120,11 +128,13 @@ export async function classifierScores(
   const argmax = (p: Float64Array) => p.indexOf(Math.max(...p));
   const right = (h: Head, i: number) => argmax(r.probs[h][i]!) === labels[i]![h];
   const accuracy = Object.fromEntries(HEAD_NAMES.map((h) => [h, mean(labels.map((_, i) => +right(h, i)))])) as Record<Head, number>;
+  const correct = labels.map((_, i) => HEAD_NAMES.every((h) => right(h, i)));
   return {
     pfid: frechetDistance(r.features, truth.features),
     pis: inceptionScore(r.probs.shape),
-    captionAccuracy: mean(labels.map((_, i) => +HEAD_NAMES.every((h) => right(h, i)))),
+    captionAccuracy: mean(correct.map(Number)),
     accuracy,
+    correct,
   };
 }
 
@@ -135,18 +145,21 @@ export function truthCloud(caption: string, n: number, seed: number): PointCloud
 }
 
 /** Held-out captions of a `tony shapes generate` folder: one per distinct held-out scene. */
-export async function heldOutCaptions(dataDir: string, limit: number, set: HeldOutSet = 'scenes'): Promise<string[]> {
-  return (await heldOutScenes(dataDir, limit, set)).map((x) => x.caption);
+export async function heldOutCaptions(dataDir: string, limit: number, set: HeldOutSet = 'scenes', first = 0): Promise<string[]> {
+  return (await heldOutScenes(dataDir, limit, set, first)).map((x) => x.caption);
 }
 
 /**
  * One item per distinct scene of a held-out set (data.ts: `scenes`, `combos`, `arrangements`), in manifest order:
- * its caption and its first render (a path; undefined if the folder has no renders).
+ * its caption and its first render (a path; undefined if the folder has no renders). `first` skips
+ * that many distinct scenes (a validation part before a reporting part); fewer than `limit` come back
+ * when the set runs out.
  */
 export async function heldOutScenes(
   dataDir: string,
   limit: number,
   set: HeldOutSet = 'scenes',
+  first = 0,
 ): Promise<{ caption: string; render?: string }[]> {
   const path = join(dataDir, 'manifest.jsonl');
   let text: string;
@@ -165,10 +178,16 @@ export async function heldOutScenes(
     const scene = captionOf(e.attributes, 0);
     if (!inHeldOutSet(scene, set) || seen.has(scene)) continue;
     seen.add(scene);
+    if (seen.size <= first) continue;
     out.push({ caption: e.caption, ...(e.renders?.[0] ? { render: join(dataDir, e.renders[0]) } : {}) });
     if (out.length === limit) break;
   }
-  if (out.length === 0) throw new TonyError('data', `${dataDir}: no held-out ${set}`, 'generate more items');
+  if (out.length === 0)
+    throw new TonyError(
+      'data',
+      `${dataDir}: no held-out ${set}${first ? ` after the first ${first} (it holds ${seen.size})` : ''}`,
+      first ? 'start at a smaller index' : 'generate more items',
+    );
   return out;
 }
 
@@ -193,7 +212,8 @@ export const stderr = (xs: number[]) => {
 /** Sample every caption at every guidance scale and score it against its true shape. */
 export async function evaluatePointE(model: PointEModel, captions: readonly string[], o: EvalOptions): Promise<EvalReport> {
   const N = model.cfg.points;
-  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + i));
+  const at = o.first ?? 0;
+  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + at + i));
   const rows: SceneScore[] = [];
   const samples = new Map<number, PointCloud[]>(o.guidance.map((g) => [g, []]));
   const total = captions.length * o.guidance.length;
@@ -206,7 +226,7 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
         guidance: g,
         steps: o.steps,
         ...(o.sampler ? { sampler: o.sampler } : {}),
-        seed: (o.seed ?? 0) + i,
+        seed: (o.seed ?? 0) + at + i,
       });
       samples.get(g)!.push(cloud);
       const score = (c: PointCloud) => ({
@@ -217,7 +237,7 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
       if (o.upsampler) {
         const M = o.upsampler.cfg.lowResPoints;
         const low = pointCount(cloud) > M ? farthestPointSample(cloud, M) : cloud;
-        const up = await o.upsampler.upsample(low, { seed: (o.seed ?? 0) + i });
+        const up = await o.upsampler.upsample(low, { seed: (o.seed ?? 0) + at + i });
         upsampled = { input: score(low), output: score(up.cloud) };
       }
       rows.push({ caption: captions[i]!, guidance: g, ...score(cloud), seconds, ...(upsampled ? { upsampled } : {}) });
@@ -225,18 +245,18 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     }
   }
   const floorRows = captions.map((c, i) => {
-    const other = truthCloud(c, N, 5000 + i).xyz;
+    const other = truthCloud(c, N, 5000 + at + i).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
   const wrongRows = captions.map((_c, i) => {
     const j = (i + 1) % captions.length;
-    const other = truthCloud(captions[j]!, N, 7000 + i).xyz;
+    const other = truthCloud(captions[j]!, N, 7000 + at + i).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
   let classifier: EvalReport['classifier'];
   if (o.classifier) {
     // the true clouds as the classifier trained on them: dense surface points, farthest-point subsampled to N
-    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + i), N));
+    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + at + i), N));
     const truth = await o.classifier.classify(truthDraw(9000));
     classifier = {
       byGuidance: [],
