@@ -281,6 +281,7 @@ export function register(program: Command): void {
         const report = await evaluatePointE(m, captions, {
           scenes: o.scenes,
           first: o.from,
+          ...(o.points ? { points: o.points } : {}),
           guidance,
           tau: o.tau,
           truthPoints: o.truthPoints,

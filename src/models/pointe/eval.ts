@@ -41,6 +41,8 @@ export interface EvalOptions {
    * a validation part (e.g. scenes 32–95) and a reporting part can be run separately.
    */
   first?: number;
+  /** Points per sample (default: the model's training N; the network takes any N); the floor and wrong-caption references draw as many. */
+  points?: number;
   guidance: readonly number[];
   /** F-score threshold in world units (the scenes fill the unit cube). */
   tau: number;
@@ -211,8 +213,14 @@ export const stderr = (xs: number[]) => {
 
 /** Sample every caption at every guidance scale and score it against its true shape. */
 export async function evaluatePointE(model: PointEModel, captions: readonly string[], o: EvalOptions): Promise<EvalReport> {
-  const N = model.cfg.points;
+  const N = o.points ?? model.cfg.points;
   const at = o.first ?? 0;
+  if (o.classifier && o.classifier.cfg.points !== N)
+    throw new TonyError(
+      'usage',
+      `the classifier ${o.classifier.id} judges clouds of ${o.classifier.cfg.points} points; these samples have ${N}`,
+      'score with the classifier at its N, or leave it out at another point count',
+    );
   const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + at + i));
   const rows: SceneScore[] = [];
   const samples = new Map<number, PointCloud[]>(o.guidance.map((g) => [g, []]));
@@ -224,6 +232,7 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
       const { cloud, seconds } = await model.sample({
         ...cond,
         guidance: g,
+        ...(o.points ? { points: o.points } : {}),
         steps: o.steps,
         ...(o.sampler ? { sampler: o.sampler } : {}),
         seed: (o.seed ?? 0) + at + i,

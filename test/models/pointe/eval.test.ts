@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELD_OUT_ARRANGEMENTS, HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
-import { evaluatePointE, heldOutCaptions, heldOutScenes, truthCloud } from '../../../src/models/pointe/eval.ts';
+import { evaluatePointE, heldOutCaptions, heldOutScenes, mean, truthCloud } from '../../../src/models/pointe/eval.ts';
 import { isHeldOut } from '../../../src/models/pointe/kind.ts';
 import type { PointEModel } from '../../../src/models/pointe/model.ts';
 import type { PointEUpsamplerModel } from '../../../src/models/pointe/upsample.ts';
@@ -166,5 +166,22 @@ describe('pointe eval', () => {
     // and the seeds do move with the index: the part run from 0 would score its first scene differently
     const shifted = await evaluatePointE(model, all.slice(2), opts);
     expect(shifted.rows[0]!.chamfer).not.toBe(part.rows[0]!.chamfer);
+    // another point count: the model is asked for it, and the floor is a draw of as many true points
+    const asked: (number | undefined)[] = [];
+    const counted = {
+      cfg: { points: N, cond: 'text' },
+      sample: async ({ caption, seed, points }: { caption: string; seed?: number; points?: number }) => {
+        asked.push(points);
+        return { cloud: surface(caption, points ?? N, 99 + (seed ?? 0)), seconds: 0 };
+      },
+    } as unknown as PointEModel;
+    const more = await evaluatePointE(counted, all.slice(0, 2), { ...opts, points: 256 });
+    expect(asked).toEqual([256, 256]);
+    const floor256 = mean(
+      all.slice(0, 2).map((c, i) => chamferDistance(truthCloud(c, 256, 5000 + i).xyz, truthCloud(c, 1024, 1000 + i).xyz).chamfer),
+    );
+    expect(more.floor.chamfer).toBeCloseTo(floor256, 10);
+    const fewer = await evaluatePointE(counted, all.slice(0, 2), opts);
+    expect(more.floor.chamfer).toBeLessThan(fewer.floor.chamfer); // 256 points cover the surface better than 64
   }, 120_000);
 });
