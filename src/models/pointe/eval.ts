@@ -16,7 +16,7 @@ import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import type { ManifestEntry } from '../../shape/dataset.ts';
 import { meshField } from '../../shape/marching-cubes.ts';
-import { type PointCloud, pointCount } from '../../shape/mesh.ts';
+import { type Mesh, type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { chamferDistance, fScore } from '../../shape/metrics.ts';
 import { farthestPointSample, sampleSurface } from '../../shape/pointcloud.ts';
 import type { Image } from '../../shape/render.ts';
@@ -141,9 +141,13 @@ export async function classifierScores(
 }
 
 /** The true surface of a caption: parse → exact SDF → marching cubes → n points by area. */
-export function truthCloud(caption: string, n: number, seed: number): PointCloud {
-  const mesh = meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
+export function truthCloud(caption: string, n: number, seed: number, mesh = truthMesh(caption)): PointCloud {
   return sampleSurface(mesh, n, { seed });
+}
+
+/** The caption's exact shape meshed at the truth's grid (the costly part of `truthCloud`: mesh once, draw many). */
+export function truthMesh(caption: string): Mesh {
+  return meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
 }
 
 /** Held-out captions of a `tony shapes generate` folder: one per distinct held-out scene. */
@@ -221,7 +225,9 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
       `the classifier ${o.classifier.id} judges clouds of ${o.classifier.cfg.points} points; these samples have ${N}`,
       'score with the classifier at its N, or leave it out at another point count',
     );
-  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + at + i));
+  // each exact shape meshed once: every draw below (truth, floor, wrong caption, the classifier's) samples it
+  const meshes = captions.map((c) => truthMesh(c));
+  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + at + i, meshes[i]));
   const rows: SceneScore[] = [];
   const samples = new Map<number, PointCloud[]>(o.guidance.map((g) => [g, []]));
   const total = captions.length * o.guidance.length;
@@ -254,18 +260,18 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     }
   }
   const floorRows = captions.map((c, i) => {
-    const other = truthCloud(c, N, 5000 + at + i).xyz;
+    const other = truthCloud(c, N, 5000 + at + i, meshes[i]).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
   const wrongRows = captions.map((_c, i) => {
     const j = (i + 1) % captions.length;
-    const other = truthCloud(captions[j]!, N, 7000 + at + i).xyz;
+    const other = truthCloud(captions[j]!, N, 7000 + at + i, meshes[j]).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
   let classifier: EvalReport['classifier'];
   if (o.classifier) {
     // the true clouds as the classifier trained on them: dense surface points, farthest-point subsampled to N
-    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + at + i), N));
+    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + at + i, meshes[i]), N));
     const truth = await o.classifier.classify(truthDraw(9000));
     classifier = {
       byGuidance: [],
