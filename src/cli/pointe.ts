@@ -226,6 +226,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'a pointe run or model directory')
     .requiredOption('--data <dir>', 'the `tony shapes generate` folder it trained on (held-out scenes come from it)')
     .option('--scenes <n>', 'held-out scenes to sample', count('scenes'), 16)
+    .option('--points <n>', "points per sample (default: the model's training N)", integer('points', 1, MAX_POINTS))
     .option(
       '--from <k>',
       "skip each set's first k held-out scenes (seeds stay by scene index): a validation part apart from a reporting part",
