@@ -146,7 +146,7 @@ export function truthCloud(caption: string, n: number, seed: number, mesh = trut
 }
 
 /** The caption's exact shape meshed at the truth's grid (the costly part of `truthCloud`: mesh once, draw many). */
-export function truthMesh(caption: string): Mesh {
+function truthMesh(caption: string): Mesh {
   return meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
 }
 
