@@ -226,6 +226,13 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'a pointe run or model directory')
     .requiredOption('--data <dir>', 'the `tony shapes generate` folder it trained on (held-out scenes come from it)')
     .option('--scenes <n>', 'held-out scenes to sample', count('scenes'), 16)
+    .option('--points <n>', "points per sample (default: the model's training N)", integer('points', 1, MAX_POINTS))
+    .option(
+      '--from <k>',
+      "skip each set's first k held-out scenes (seeds stay by scene index): a validation part apart from a reporting part",
+      integer('from', 0),
+      0,
+    )
     .option('--guidance <s>', 'a guidance scale (repeatable; default 0, 1, 3)', collect, [])
     .option('--tau <d>', 'F-score threshold (the scenes fill the unit cube)', number('tau', { min: 0, exclusiveMin: true }), 0.05)
     .option('--truth-points <n>', 'points sampled from each true surface', count('truth-points'), 4096)
@@ -264,15 +271,18 @@ export function register(program: Command): void {
     try {
       const reports: Partial<Record<HeldOutSet, EvalReport>> = {};
       for (const set of sets as HeldOutSet[]) {
-        const items = await heldOutScenes(o.data, o.scenes, set);
+        const items = await heldOutScenes(o.data, o.scenes, set, o.from);
         const captions = items.map((x) => x.caption);
         const views = m.cfg.cond === 'text' ? undefined : await viewsOf(items);
+        const which = o.from ? ` (from index ${o.from})` : '';
         process.stderr.write(
-          `tony: pointe ${m.id} (${m.cfg.cond}) on ${m.provider}; ${captions.length} held-out ${set} × guidance ${guidance.join(', ')}\n`,
+          `tony: pointe ${m.id} (${m.cfg.cond}) on ${m.provider}; ${captions.length} held-out ${set}${which} × guidance ${guidance.join(', ')}\n`,
         );
         const bar = progressBar('eval', 'samples');
         const report = await evaluatePointE(m, captions, {
           scenes: o.scenes,
+          first: o.from,
+          ...(o.points ? { points: o.points } : {}),
           guidance,
           tau: o.tau,
           truthPoints: o.truthPoints,

@@ -16,7 +16,7 @@ import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
 import type { ManifestEntry } from '../../shape/dataset.ts';
 import { meshField } from '../../shape/marching-cubes.ts';
-import { type PointCloud, pointCount } from '../../shape/mesh.ts';
+import { type Mesh, type PointCloud, pointCount } from '../../shape/mesh.ts';
 import { chamferDistance, fScore } from '../../shape/metrics.ts';
 import { farthestPointSample, sampleSurface } from '../../shape/pointcloud.ts';
 import type { Image } from '../../shape/render.ts';
@@ -35,6 +35,14 @@ const TRUTH_GRID = 96;
 export interface EvalOptions {
   /** Held-out scenes to sample (the first ones in manifest order). */
   scenes: number;
+  /**
+   * The index, within its held-out set, of the first caption (default 0). Every seed — the sample's
+   * and the truth draws' — is by that index, so a scene scores the same whichever run it falls in and
+   * a validation part (e.g. scenes 32–95) and a reporting part can be run separately.
+   */
+  first?: number;
+  /** Points per sample (default: the model's training N; the network takes any N); the floor and wrong-caption references draw as many. */
+  points?: number;
   guidance: readonly number[];
   /** F-score threshold in world units (the scenes fill the unit cube). */
   tau: number;
@@ -67,6 +75,8 @@ export interface ClassifierScores {
   captionAccuracy: number;
   /** Per head: the fraction matching the caption. */
   accuracy: Record<Head, number>;
+  /** Per cloud, in the captions' order: all three heads right (so runs over parts of a set can be pooled). */
+  correct: boolean[];
 }
 
 interface SceneScore {
@@ -120,33 +130,42 @@ export async function classifierScores(
   const argmax = (p: Float64Array) => p.indexOf(Math.max(...p));
   const right = (h: Head, i: number) => argmax(r.probs[h][i]!) === labels[i]![h];
   const accuracy = Object.fromEntries(HEAD_NAMES.map((h) => [h, mean(labels.map((_, i) => +right(h, i)))])) as Record<Head, number>;
+  const correct = labels.map((_, i) => HEAD_NAMES.every((h) => right(h, i)));
   return {
     pfid: frechetDistance(r.features, truth.features),
     pis: inceptionScore(r.probs.shape),
-    captionAccuracy: mean(labels.map((_, i) => +HEAD_NAMES.every((h) => right(h, i)))),
+    captionAccuracy: mean(correct.map(Number)),
     accuracy,
+    correct,
   };
 }
 
 /** The true surface of a caption: parse → exact SDF → marching cubes → n points by area. */
-export function truthCloud(caption: string, n: number, seed: number): PointCloud {
-  const mesh = meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
+export function truthCloud(caption: string, n: number, seed: number, mesh = truthMesh(caption)): PointCloud {
   return sampleSurface(mesh, n, { seed });
 }
 
+/** The caption's exact shape meshed at the truth's grid (the costly part of `truthCloud`: mesh once, draw many). */
+function truthMesh(caption: string): Mesh {
+  return meshField(compileShape(buildScene(parseCaption(caption))), TRUTH_GRID);
+}
+
 /** Held-out captions of a `tony shapes generate` folder: one per distinct held-out scene. */
-export async function heldOutCaptions(dataDir: string, limit: number, set: HeldOutSet = 'scenes'): Promise<string[]> {
-  return (await heldOutScenes(dataDir, limit, set)).map((x) => x.caption);
+export async function heldOutCaptions(dataDir: string, limit: number, set: HeldOutSet = 'scenes', first = 0): Promise<string[]> {
+  return (await heldOutScenes(dataDir, limit, set, first)).map((x) => x.caption);
 }
 
 /**
  * One item per distinct scene of a held-out set (data.ts: `scenes`, `combos`, `arrangements`), in manifest order:
- * its caption and its first render (a path; undefined if the folder has no renders).
+ * its caption and its first render (a path; undefined if the folder has no renders). `first` skips
+ * that many distinct scenes (a validation part before a reporting part); fewer than `limit` come back
+ * when the set runs out.
  */
 export async function heldOutScenes(
   dataDir: string,
   limit: number,
   set: HeldOutSet = 'scenes',
+  first = 0,
 ): Promise<{ caption: string; render?: string }[]> {
   const path = join(dataDir, 'manifest.jsonl');
   let text: string;
@@ -165,10 +184,16 @@ export async function heldOutScenes(
     const scene = captionOf(e.attributes, 0);
     if (!inHeldOutSet(scene, set) || seen.has(scene)) continue;
     seen.add(scene);
+    if (seen.size <= first) continue;
     out.push({ caption: e.caption, ...(e.renders?.[0] ? { render: join(dataDir, e.renders[0]) } : {}) });
     if (out.length === limit) break;
   }
-  if (out.length === 0) throw new TonyError('data', `${dataDir}: no held-out ${set}`, 'generate more items');
+  if (out.length === 0)
+    throw new TonyError(
+      'data',
+      `${dataDir}: no held-out ${set}${first ? ` after the first ${first} (it holds ${seen.size})` : ''}`,
+      first ? 'start at a smaller index' : 'generate more items',
+    );
   return out;
 }
 
@@ -192,8 +217,17 @@ export const stderr = (xs: number[]) => {
 
 /** Sample every caption at every guidance scale and score it against its true shape. */
 export async function evaluatePointE(model: PointEModel, captions: readonly string[], o: EvalOptions): Promise<EvalReport> {
-  const N = model.cfg.points;
-  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + i));
+  const N = o.points ?? model.cfg.points;
+  const at = o.first ?? 0;
+  if (o.classifier && o.classifier.cfg.points !== N)
+    throw new TonyError(
+      'usage',
+      `the classifier ${o.classifier.id} judges clouds of ${o.classifier.cfg.points} points; these samples have ${N}`,
+      'score with the classifier at its N, or leave it out at another point count',
+    );
+  // each exact shape meshed once: every draw below (truth, floor, wrong caption, the classifier's) samples it
+  const meshes = captions.map((c) => truthMesh(c));
+  const truths = captions.map((c, i) => truthCloud(c, o.truthPoints, 1000 + at + i, meshes[i]));
   const rows: SceneScore[] = [];
   const samples = new Map<number, PointCloud[]>(o.guidance.map((g) => [g, []]));
   const total = captions.length * o.guidance.length;
@@ -204,9 +238,10 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
       const { cloud, seconds } = await model.sample({
         ...cond,
         guidance: g,
+        ...(o.points ? { points: o.points } : {}),
         steps: o.steps,
         ...(o.sampler ? { sampler: o.sampler } : {}),
-        seed: (o.seed ?? 0) + i,
+        seed: (o.seed ?? 0) + at + i,
       });
       samples.get(g)!.push(cloud);
       const score = (c: PointCloud) => ({
@@ -217,7 +252,7 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
       if (o.upsampler) {
         const M = o.upsampler.cfg.lowResPoints;
         const low = pointCount(cloud) > M ? farthestPointSample(cloud, M) : cloud;
-        const up = await o.upsampler.upsample(low, { seed: (o.seed ?? 0) + i });
+        const up = await o.upsampler.upsample(low, { seed: (o.seed ?? 0) + at + i });
         upsampled = { input: score(low), output: score(up.cloud) };
       }
       rows.push({ caption: captions[i]!, guidance: g, ...score(cloud), seconds, ...(upsampled ? { upsampled } : {}) });
@@ -225,18 +260,18 @@ export async function evaluatePointE(model: PointEModel, captions: readonly stri
     }
   }
   const floorRows = captions.map((c, i) => {
-    const other = truthCloud(c, N, 5000 + i).xyz;
+    const other = truthCloud(c, N, 5000 + at + i, meshes[i]).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
   const wrongRows = captions.map((_c, i) => {
     const j = (i + 1) % captions.length;
-    const other = truthCloud(captions[j]!, N, 7000 + i).xyz;
+    const other = truthCloud(captions[j]!, N, 7000 + at + i, meshes[j]).xyz;
     return { chamfer: chamferDistance(other, truths[i]!.xyz).chamfer, fscore: fScore(other, truths[i]!.xyz, o.tau).fscore };
   });
   let classifier: EvalReport['classifier'];
   if (o.classifier) {
     // the true clouds as the classifier trained on them: dense surface points, farthest-point subsampled to N
-    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + i), N));
+    const truthDraw = (seed: number) => captions.map((c, i) => farthestPointSample(truthCloud(c, 2048, seed + at + i, meshes[i]), N));
     const truth = await o.classifier.classify(truthDraw(9000));
     classifier = {
       byGuidance: [],

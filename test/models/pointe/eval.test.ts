@@ -5,14 +5,15 @@
  * wrong-caption reference; the held-out captions are exactly the held-out scenes of the split, and
  * the held-out combinations exactly the items with a held-out (colour, shape) pair or colour ×
  * arrangement pair; an upsampler chained after it is scored on the sample's farthest-point subsample
- * (recomputed here), and one adding true surface points lowers Chamfer, one adding far points raises it.
+ * (recomputed here), and one adding true surface points lowers Chamfer, one adding far points raises it;
+ * a run over a later part of a set (`first`) scores each scene exactly as a run over the whole set does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELD_OUT_ARRANGEMENTS, HELD_OUT_COMBOS, isHeldOutCombo } from '../../../src/models/pointe/data.ts';
-import { evaluatePointE, heldOutCaptions, heldOutScenes, truthCloud } from '../../../src/models/pointe/eval.ts';
+import { evaluatePointE, heldOutCaptions, heldOutScenes, mean, truthCloud } from '../../../src/models/pointe/eval.ts';
 import { isHeldOut } from '../../../src/models/pointe/kind.ts';
 import type { PointEModel } from '../../../src/models/pointe/model.ts';
 import type { PointEUpsamplerModel } from '../../../src/models/pointe/upsample.ts';
@@ -134,5 +135,53 @@ describe('pointe eval', () => {
     expect(u.change.mean).toBeLessThan(0);
     expect(u.chamfer).toBeLessThan(u.inputChamfer);
     expect(bad.upsampled![0]!.change.mean).toBeGreaterThan(0.1); // 96 points 0.4+ from the unit cube's centre
+  }, 120_000);
+
+  it('scores a later part of a set (first = k) exactly as the whole run scores those scenes', async () => {
+    const data = join(dir, 'parts');
+    await generateDataset(data, { count: 120, points: 64, grid: 16, views: 1, size: 8, supersample: 1 });
+    const all = await heldOutCaptions(data, 100);
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    // the part is the list's tail from index 2, capped at the limit, and nothing past the end
+    expect(await heldOutCaptions(data, 2, 'scenes', 2)).toEqual(all.slice(2, 4));
+    expect(await heldOutCaptions(data, 100, 'scenes', 2)).toEqual(all.slice(2));
+    await expect(heldOutCaptions(data, 5, 'scenes', all.length)).rejects.toThrow(`after the first ${all.length} (it holds ${all.length})`);
+    const N = 64;
+    // a "model" whose sample depends on its seed: the part's seeds must be the scenes' own indices
+    const model = {
+      cfg: { points: N, cond: 'text' },
+      sample: async ({ caption, seed }: { caption: string; seed?: number }) => ({
+        cloud: surface(caption, N, 99 + (seed ?? 0)),
+        seconds: 0,
+      }),
+    } as unknown as PointEModel;
+    const opts = { scenes: 100, guidance: [1], tau: 0.05, truthPoints: 1024 };
+    const whole = await evaluatePointE(model, all, opts);
+    const part = await evaluatePointE(model, all.slice(2), { ...opts, first: 2 });
+    for (const [i, r] of part.rows.entries()) {
+      expect(r.caption).toBe(whole.rows[i + 2]!.caption);
+      expect(r.chamfer).toBe(whole.rows[i + 2]!.chamfer);
+      expect(r.fscore).toBe(whole.rows[i + 2]!.fscore);
+    }
+    // and the seeds do move with the index: the part run from 0 would score its first scene differently
+    const shifted = await evaluatePointE(model, all.slice(2), opts);
+    expect(shifted.rows[0]!.chamfer).not.toBe(part.rows[0]!.chamfer);
+    // another point count: the model is asked for it, and the floor is a draw of as many true points
+    const asked: (number | undefined)[] = [];
+    const counted = {
+      cfg: { points: N, cond: 'text' },
+      sample: async ({ caption, seed, points }: { caption: string; seed?: number; points?: number }) => {
+        asked.push(points);
+        return { cloud: surface(caption, points ?? N, 99 + (seed ?? 0)), seconds: 0 };
+      },
+    } as unknown as PointEModel;
+    const more = await evaluatePointE(counted, all.slice(0, 2), { ...opts, points: 256 });
+    expect(asked).toEqual([256, 256]);
+    const floor256 = mean(
+      all.slice(0, 2).map((c, i) => chamferDistance(truthCloud(c, 256, 5000 + i).xyz, truthCloud(c, 1024, 1000 + i).xyz).chamfer),
+    );
+    expect(more.floor.chamfer).toBeCloseTo(floor256, 10);
+    const fewer = await evaluatePointE(counted, all.slice(0, 2), opts);
+    expect(more.floor.chamfer).toBeLessThan(fewer.floor.chamfer); // 256 points cover the surface better than 64
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 /**
  * Point-E end to end at test size: a `tony shapes generate` folder → the registry row's data reader
  * (held out by scene, FPS to N points) → a few training steps through the one recipe → the run
- * loaded by `loadModel` → a guided Karras sample. Checked: the held-out validation loss falls below
+ * loaded by `loadModel` → a guided Karras sample, and one of 4,608 points (beyond Point-E's 4,096). Checked: the held-out validation loss falls below
  * its value at initialisation (whose ε̂ is exactly 0, so its L_simple is E[ε²] = 1 — the analytic
  * start); the split never puts a scene on both sides; samples have the asked number of points, all
  * inside the unit cube (x̂_0 is clipped to [−1, 1] in model channels, i.e. ±½ in the world).
@@ -69,6 +69,13 @@ describe('pointe: data → train → sample', () => {
       expect(cloud.xyz.length).toBe(40 * 3);
       for (const v of cloud.xyz) expect(Math.abs(v)).toBeLessThanOrEqual(0.5 + 1e-6);
       for (const v of cloud.rgb!) expect(v >= 0 && v <= 1).toBe(true);
+      // beyond Point-E's 4,096 (its upsampler's fixed output): no positional encoding, so the same
+      // network draws any N; 4,608 points, every one inside the cube and (a continuous draw) distinct
+      const big = (await m.sample({ caption: shapes.val[0]!.caption, points: 4608, guidance: 1, steps: 6, seed: 2 })).cloud;
+      expect(big.xyz.length).toBe(4608 * 3);
+      for (const v of big.xyz) expect(Math.abs(v)).toBeLessThanOrEqual(0.5 + 1e-6);
+      const distinct = new Set(Array.from({ length: 4608 }, (_, i) => big.xyz.subarray(3 * i, 3 * i + 3).join()));
+      expect(distinct.size).toBeGreaterThan(4600);
       // bad input, at the library: each a usage error saying what is wrong
       const caption = shapes.val[0]!.caption;
       await expect(m.sample({ caption: ' ' })).rejects.toThrow(/the caption is empty/);
