@@ -6,14 +6,16 @@
  * parameters from state. The runtime's side: bake of a non-input is an error; the state version
  * moves with setState and with a run's updates, and not with a KV-cache write.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { stateKey } from '../../src/engine/optim.ts';
 import { input } from '../../src/engine/tensor.ts';
 import { TonyError } from '../../src/errors.ts';
 import { generate } from '../../src/models/gpt/generate.ts';
-import { buildRecomputeGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
+import { GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
+import { greedyRecompute } from './greedy-recompute.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 48, nLayer: 2, nHead: 2, dModel: 16 });
 const tok = new ByteTokenizer();
@@ -26,24 +28,6 @@ function weights(seed: number) {
   const wte = init['wte.weight']!.data as Float32Array;
   for (let i = 0; i < wte.length; i++) wte[i]! *= SCALE;
   return Object.fromEntries(Object.entries(init).map(([k, v]) => [stateKey.param(k), v]));
-}
-
-async function greedyRecompute(prompt: readonly number[], n: number): Promise<number[]> {
-  const g = buildRecomputeGraph(cfg, 1);
-  const s = await rt.load(g.model);
-  const seq = [...prompt];
-  while (seq.length < prompt.length + n) {
-    const idx = [...seq, ...new Array(cfg.blockSize - seq.length).fill(0)];
-    const r = await rt.run(
-      s,
-      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
-      { state: g.state },
-    );
-    const l = r.logits!.data as Float32Array;
-    seq.push(l.indexOf(Math.max(...l)));
-  }
-  await rt.release(s);
-  return seq.slice(prompt.length);
 }
 
 beforeAll(async () => {
@@ -59,7 +43,7 @@ describe('decode graphs with their parameters baked in', () => {
     let sessions = 0;
     for (const seed of [1, 2, 1]) {
       await rt.setState(weights(seed));
-      const want = upTo(await greedyRecompute(prompt, 20));
+      const want = upTo(await greedyRecompute(rt, cfg, prompt, 20));
       for (const steps of [1, 8]) {
         const got = await generate(rt, cfg, tok, [prompt], { maxNewTokens: 20, temperature: 0, stopTokens: [], stepsPerCall: steps });
         expect(got[0]!.tokens, `seed ${seed}, ${steps} steps per call`).toEqual(want);

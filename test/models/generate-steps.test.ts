@@ -4,6 +4,7 @@
  * end, for several steps per call and rows of different lengths; and the in-graph sampler
  * (sampleCategorical) against the exact softmax by a chi-square test, on ONNX Runtime.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { prng, sampleCategorical } from '../../src/engine/nn.ts';
@@ -11,6 +12,7 @@ import { stateKey } from '../../src/engine/optim.ts';
 import { generate } from '../../src/models/gpt/generate.ts';
 import { buildRecomputeGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
+import { greedyRecompute } from './greedy-recompute.ts';
 
 // A context of 72 past CACHE_CHUNK (32): the cache generate feeds grows 32 → 64 → 72 positions mid-row.
 const cfg = gptConfig({ vocabSize: 260, blockSize: 72, nLayer: 2, nHead: 2, dModel: 16 });
@@ -28,23 +30,7 @@ beforeAll(async () => {
 afterAll(() => rt.close());
 
 /** Greedy decoding by recomputing the whole padded context for every token, until the context is full. */
-async function greedyToEnd(prompt: readonly number[]): Promise<number[]> {
-  const g = buildRecomputeGraph(cfg, 1);
-  const s = await rt.load(g.model);
-  const seq = [...prompt];
-  while (seq.length < cfg.blockSize) {
-    const idx = [...seq, ...new Array(cfg.blockSize - seq.length).fill(0)];
-    const r = await rt.run(
-      s,
-      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
-      { state: g.state },
-    );
-    const l = r.logits!.data as Float32Array;
-    seq.push(l.indexOf(Math.max(...l)));
-  }
-  await rt.release(s);
-  return seq.slice(prompt.length);
-}
+const greedyToEnd = (prompt: readonly number[]) => greedyRecompute(rt, cfg, prompt);
 
 describe('several tokens per graph call', () => {
   it('greedy tokens equal greedy recomputation to the end of the context, for 1, 3 and 8 steps per call', async () => {

@@ -3,13 +3,15 @@
  * recomputation path, per-row positions in a batch, seeds, stop strings, streaming and sampling
  * filters.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { prng } from '../../src/engine/nn.ts';
 import { stateKey } from '../../src/engine/optim.ts';
 import { batchBucket, generate, MAX_BATCH, MAX_LIVE_GRAPHS, pickToken } from '../../src/models/gpt/generate.ts';
-import { buildDecodeGraph, buildPrefillGraph, buildRecomputeGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
+import { buildDecodeGraph, buildPrefillGraph, GPT, gptConfig } from '../../src/models/gpt/gpt.ts';
 import { ByteTokenizer } from '../../src/text/tokenizer.ts';
+import { greedyRecompute as greedyByRecompute } from './greedy-recompute.ts';
 
 const cfg = gptConfig({ vocabSize: 260, blockSize: 24, nLayer: 2, nHead: 2, dModel: 16 });
 const tok = new ByteTokenizer();
@@ -31,23 +33,7 @@ afterAll(() => rt.close());
  */
 const untilEot = (want: number[]) => (want.includes(tok.special.eot) ? want.slice(0, want.indexOf(tok.special.eot)) : want);
 
-/** Greedy decoding by recomputing the whole context for every token (no cache). */
-async function greedyRecompute(prompt: number[], n: number): Promise<number[]> {
-  const g = buildRecomputeGraph(cfg, 1);
-  const s = await rt.load(g.model);
-  const seq = [...prompt];
-  for (let i = 0; i < n; i++) {
-    const idx = [...seq, ...new Array(cfg.blockSize - seq.length).fill(0)];
-    const r = await rt.run(
-      s,
-      { idx: T.hostTensor('int64', [1, cfg.blockSize], idx), last: T.hostTensor('int64', [1], [seq.length - 1]) },
-      { state: g.state },
-    );
-    const l = r.logits!.data as Float32Array;
-    seq.push(l.indexOf(Math.max(...l)));
-  }
-  return seq.slice(prompt.length);
-}
+const greedyRecompute = (prompt: number[], n: number) => greedyByRecompute(rt, cfg, prompt, n);
 
 describe('KV cache', () => {
   it('prefill + decode logits equal the full forward pass at every position', async () => {
