@@ -43,7 +43,7 @@ export interface LoadOptions {
    * session (ONNX initializers), which ONNX Runtime's MatMul and Gemm kernels re-lay once into the
    * panels they multiply from; a weight fed as an input is re-laid on every run. For graphs run many
    * times over few rows — decoding — that packing is a large share of a run: baking the weights of
-   * GPT's decode graphs cut their CPU time per token by 13–50 % (docs/results/engine.md, issue 22).
+   * GPT's decode graphs cut their wall time per token by 17–47 % (docs/results/engine.md, issue 22).
    * The session is tied to those values: a key whose state changes afterwards (setState, or a run
    * that updates it) gives a different `stateVersion`, and the caller loads anew. Each baked
    * session holds its own copy of the values.

@@ -120,7 +120,7 @@ const loaded = new WeakMap<Runtime, Map<string, Entry<unknown>>>();
 /**
  * A decode graph's parameters (its state inputs that are not KV caches): baked into its session
  * (LoadOptions.bake), since a decode call multiplies each weight matrix by a few rows only and
- * re-laying a weight fed as an input for every call cost 13–50 % of its CPU time (issue 22).
+ * re-laying a weight fed as an input for every call cost 17–47 % of its time (issue 22).
  */
 function parametersOf(graph: { state: Record<string, string>; writeKeys: Record<string, string> }): Record<string, string> {
   const caches = new Set(Object.values(graph.writeKeys));
