@@ -8,7 +8,7 @@
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { decodeMask, prng } from '../../engine/nn.ts';
 import type { OnnxModel } from '../../engine/onnx.ts';
-import type { Runtime, Session, WriteSpec } from '../../engine/runtime.ts';
+import type { LoadOptions, Runtime, Session, WriteSpec } from '../../engine/runtime.ts';
 import { TonyError } from '../../errors.ts';
 import { earliestStop } from '../../text/stops.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
@@ -138,6 +138,19 @@ function decodeThreads(cfg: Readonly<GPTConfig>, batch: number, threads: number)
   return cfg.dModel * batch <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : threads;
 }
 const ONE_THREAD_ROWS_TIMES_WIDTH = 2048;
+
+/**
+ * How generate loads a decode graph of `batch` rows on a runtime of `threads` threads: its
+ * parameters baked in, ONNX Runtime's arena, decodeThreads (what a benchmark of it must load too).
+ */
+export function decodeLoadOptions(
+  cfg: Readonly<GPTConfig>,
+  graph: { state: Record<string, string>; writeKeys: Record<string, string> },
+  batch: number,
+  threads: number,
+): LoadOptions {
+  return { bake: parametersOf(graph), threads: decodeThreads(cfg, batch, threads), arena: true };
+}
 
 /**
  * `build()`'s graph and its session, cached by `key`, keeping at most 2 × MAX_LIVE_GRAPHS loaded.
