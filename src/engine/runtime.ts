@@ -299,10 +299,18 @@ export class Runtime {
     return this.call({ type: 'run', key: session.key, feeds: plain, state, update, inPlace, layouts, write, fetch: [...fetch] });
   }
 
-  /** Put tensors into runtime-held state (e.g. parameters before training). */
-  async setState(entries: Readonly<Record<string, HostTensor>>): Promise<void> {
+  /**
+   * Put tensors into runtime-held state (e.g. parameters before training). The worker gets a copy,
+   * unless `transfer`: then their buffers move to it and the caller's arrays are left empty
+   * (detached) — for tensors made only to be held here, such as a model's initial parameters and
+   * zero moments. A copy leaves two of each until V8 collects the caller's (GPT-2-small's
+   * parameters and moments are 1 GB), and cloning zeros writes them out.
+   */
+  async setState(entries: Readonly<Record<string, HostTensor>>, opts: { transfer?: boolean } = {}): Promise<void> {
     this.changed(Object.keys(entries));
-    await this.call({ type: 'setState', entries });
+    const buffers = new Set<ArrayBuffer>();
+    if (opts.transfer) for (const t of Object.values(entries)) if (ArrayBuffer.isView(t.data)) buffers.add(t.data.buffer as ArrayBuffer);
+    await this.call({ type: 'setState', entries }, [...buffers]);
   }
 
   /** Read runtime-held state back (e.g. for a checkpoint). All keys when omitted. */

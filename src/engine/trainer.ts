@@ -170,17 +170,24 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
       entries[stateKey.m(spec.name)] = m;
       entries[stateKey.v(spec.name)] = v;
     }
-    await rt.setState(entries);
+    await rt.setState(entries, { transfer: true }); // read from the checkpoint for this alone
     step = Number((ck.state as { step?: number }).step ?? 0);
   } else {
-    const init = { ...ps.initialize(opts.seed ?? 0), ...buffers?.initialize(opts.seed ?? 0), ...(opts.initParams ?? task.initParams) };
-    await loadWeights(rt, Object.fromEntries([...ps.specs.map((s) => s.name), ...bufferNames].map((n) => [n, init[n]!])));
+    // The fresh initial values and zero moments move to the runtime's thread (no second copy);
+    // parameters the caller gave are copied, their arrays stay the caller's.
+    const fresh = { ...ps.initialize(opts.seed ?? 0), ...buffers?.initialize(opts.seed ?? 0) };
+    const given = opts.initParams ?? task.initParams ?? {};
+    const names = [...ps.specs.map((s) => s.name), ...bufferNames];
+    await rt.setState(Object.fromEntries(names.filter((n) => !(n in given)).map((n) => [stateKey.param(n), fresh[n]!])), {
+      transfer: true,
+    });
+    await loadWeights(rt, Object.fromEntries(names.filter((n) => n in given).map((n) => [n, given[n]!])));
     const moments: Record<string, HostTensor> = {};
     for (const { spec } of trainable) {
       moments[stateKey.m(spec.name)] = hostTensor('float32', spec.shape);
       moments[stateKey.v(spec.name)] = hostTensor('float32', spec.shape);
     }
-    await rt.setState(moments);
+    await rt.setState(moments, { transfer: true });
   }
 
   const notices: string[] = [];

@@ -41,3 +41,24 @@ describe('runtime sessions', () => {
     await rt.release(again);
   });
 });
+
+describe('runtime state', () => {
+  it('setState copies by default and, with transfer, moves the buffers (two views of one buffer included)', async () => {
+    const copied = T.hostTensor('float32', [3], [1, 2, 3]);
+    await rt.setState({ 'st:copied': copied });
+    expect(Array.from(copied.data as Float32Array)).toEqual([1, 2, 3]); // still the caller's
+    const shared = new Float32Array([4, 5, 6, 7, 8]);
+    const a: T.HostTensor = { dtype: 'float32', shape: [2], data: shared.subarray(0, 2) };
+    const b: T.HostTensor = { dtype: 'float32', shape: [3], data: shared.subarray(2) };
+    await rt.setState({ 'st:a': a, 'st:b': b }, { transfer: true });
+    expect(shared.length).toBe(0); // detached: the worker holds the only copy
+    const back = await rt.getState(['st:copied', 'st:a', 'st:b']);
+    expect(Array.from(back['st:copied']!.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(Array.from(back['st:a']!.data as Float32Array)).toEqual([4, 5]);
+    expect(Array.from(back['st:b']!.data as Float32Array)).toEqual([6, 7, 8]);
+    // A graph fed the moved state reads its values.
+    const s = await rt.load(graph());
+    expect(Array.from((await rt.run(s, {}, { state: { x: 'st:b' } })).y!.data as Float32Array)).toEqual([12, 14, 16]);
+    await rt.dropState(['st:copied', 'st:a', 'st:b']);
+  });
+});
