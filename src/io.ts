@@ -113,13 +113,15 @@ async function makeDirs(dir: string): Promise<void> {
  * Write a file so that readers see either the old content or the new, never a torn one: write a
  * temporary file beside the target, fsync it, then rename over the target (atomic on POSIX).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   const tmp = `${path}.tony-tmp-${randomBytes(4).toString('hex')}`;
   try {
     await makeDirs(dirname(path));
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(data);
+      // Pieces (safetensorsParts) are written one after another: no copy of the whole file.
+      if (Array.isArray(data)) for (const part of data) await fh.writeFile(part);
+      else await fh.writeFile(data as string | Uint8Array);
       await fh.sync();
     } finally {
       await fh.close();

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import type { DType, HostTensor } from './dtype.ts';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
+import { decodeSafetensors, safetensorsParts } from './safetensors.ts';
 
 /** The manifest's `format` field: a JSON file without it is not a Tony checkpoint. */
 const CHECKPOINT_MAGIC = 'tony-checkpoint';
@@ -72,12 +72,13 @@ export interface CheckpointExpectation {
  */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: { float16?: boolean } = {}): Promise<Manifest> {
   // Encode everything first, so bad input fails before the directory is touched.
-  const files: Record<string, Uint8Array> = {
-    [MODEL_FILE]: encodeSafetensors(ckpt.params, undefined, { float16: opts.float16 }),
-    [CONFIG_FILE]: jsonBytes(ckpt.config, 'config'),
-    [STATE_FILE]: jsonBytes(ckpt.state, 'state'),
+  // Each file as its pieces (safetensorsParts: views of the tensors, no copy of the whole file).
+  const files: Record<string, Uint8Array[]> = {
+    [MODEL_FILE]: safetensorsParts(ckpt.params, undefined, { float16: opts.float16 }),
+    [CONFIG_FILE]: [jsonBytes(ckpt.config, 'config')],
+    [STATE_FILE]: [jsonBytes(ckpt.state, 'state')],
   };
-  if (ckpt.optimizer !== undefined) files[OPTIMIZER_FILE] = encodeSafetensors(ckpt.optimizer);
+  if (ckpt.optimizer !== undefined) files[OPTIMIZER_FILE] = safetensorsParts(ckpt.optimizer);
 
   // Invalidate whatever was here before touching any data file.
   await rm(join(dir, MANIFEST_FILE), { force: true });
@@ -85,9 +86,11 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: { floa
   if (ckpt.optimizer === undefined) await rm(join(dir, OPTIMIZER_FILE), { force: true });
 
   const manifest: Manifest = { format: CHECKPOINT_MAGIC, version: CHECKPOINT_VERSION, files: {} };
-  for (const [name, bytes] of Object.entries(files)) {
-    await writeFileAtomic(join(dir, name), bytes);
-    manifest.files[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+  for (const [name, parts] of Object.entries(files)) {
+    await writeFileAtomic(join(dir, name), parts);
+    const hash = createHash('sha256');
+    for (const p of parts) hash.update(p);
+    manifest.files[name] = { bytes: parts.reduce((n, p) => n + p.byteLength, 0), sha256: hash.digest('hex') };
   }
   // The renames above must be durable before the manifest that vouches for them exists.
   await syncDir(dir);

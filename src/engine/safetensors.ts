@@ -71,6 +71,27 @@ export function encodeSafetensors(
   metadata?: Record<string, string>,
   opts: { float16?: boolean } = {},
 ): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata, opts);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * encodeSafetensors's bytes as the pieces of the file in order — the header, then each tensor's
+ * bytes as a view of its own array (float16 storage: a new half array) — to write one after the
+ * other without a copy of the whole file in memory (a GPT-2-small checkpoint's parameters and
+ * moments are 1 GB: writeFileAtomic takes the pieces).
+ */
+export function safetensorsParts(
+  tensors: Record<string, HostTensor>,
+  metadata?: Record<string, string>,
+  opts: { float16?: boolean } = {},
+): Uint8Array[] {
   assertLittleEndianHost();
   const names = Object.keys(tensors);
   for (const name of names) checkTensorForWrite(name, tensors[name]!);
@@ -110,17 +131,16 @@ export function encodeSafetensors(
 
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerLength = Math.ceil((LENGTH_PREFIX_BYTES + json.length) / HEADER_ALIGNMENT) * HEADER_ALIGNMENT - LENGTH_PREFIX_BYTES;
-  const out = new Uint8Array(LENGTH_PREFIX_BYTES + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, LENGTH_PREFIX_BYTES);
-  out.fill(0x20, LENGTH_PREFIX_BYTES + json.length, LENGTH_PREFIX_BYTES + headerLength); // space padding
-  let at = LENGTH_PREFIX_BYTES + headerLength;
+  const head = new Uint8Array(LENGTH_PREFIX_BYTES + headerLength);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
+  head.set(json, LENGTH_PREFIX_BYTES);
+  head.fill(0x20, LENGTH_PREFIX_BYTES + json.length); // space padding
+  const parts: Uint8Array[] = [head];
   for (const name of names) {
     const d = data.get(name)!.array;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at); // bytes, not elements: NaN payloads survive
-    at += d.byteLength;
+    if (d.byteLength > 0) parts.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)); // bytes, not elements: NaN payloads survive
   }
-  return out;
+  return parts;
 }
 
 /**

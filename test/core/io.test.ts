@@ -80,6 +80,12 @@ describe('file-system errors', () => {
     expect(err.hint).toBe('free some space, or choose a location on another disk');
     expect(readdirSync(full)).toEqual(['big.bin']);
     expect(await readFile(out, 'utf8')).toBe('old');
+    // Written as pieces (a checkpoint's safetensors): the same.
+    expect((await failure(writeFileAtomic(out, [new Uint8Array(100_000), new Uint8Array(100_000)]))).message).toBe(
+      `cannot write '${out}': no space left on the device (ENOSPC)`,
+    );
+    expect(readdirSync(full)).toEqual(['big.bin']);
+    expect(await readFile(out, 'utf8')).toBe('old');
     // Fill the disk to the last page: the probe finds out before any long work would.
     writeFileSync(join(full, 'filler'), new Uint8Array(0));
     try {
@@ -93,6 +99,17 @@ describe('file-system errors', () => {
     rmSync(join(full, 'filler'));
     await checkWritable(join(full, 'run'));
     expect(readdirSync(join(full, 'run'))).toEqual([]); // the probe is gone again
+  });
+
+  it('writes pieces one after another: the file is their concatenation', async () => {
+    const out = join(dir, 'pieces.bin');
+    const big = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251);
+    await writeFileAtomic(out, [Uint8Array.of(1, 2, 3), new Uint8Array(0), big.subarray(5, 69_999), Uint8Array.of(9)]);
+    const got = new Uint8Array(await readFile(out));
+    expect(got.length).toBe(3 + 69_994 + 1);
+    expect(Array.from(got.subarray(0, 3))).toEqual([1, 2, 3]);
+    expect(Buffer.compare(got.subarray(3, 3 + 69_994), big.subarray(5, 69_999))).toBe(0);
+    expect(got[got.length - 1]).toBe(9);
   });
 
   it('maps only file-system errors a user can fix', () => {
