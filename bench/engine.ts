@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
- *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--before <checkout>] [--device cpu|webgpu]`
+ *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--recompute] [--before <checkout>] [--device cpu|webgpu]`
  *
  * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
  * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
@@ -85,7 +85,8 @@ interface Run {
 
 if (value('child', '') === 'tony') {
   // Child process: Tony's full trainer path on one size; start-up counts from Node's time origin.
-  const { batch, cfg } = split(SIZES[value('size', 'bench')]!);
+  const { batch, cfg: base } = split(SIZES[value('size', 'bench')]!);
+  const cfg = flag('recompute-attention') ? gptConfig({ ...base, recomputeAttention: 1 }) : base;
   const rt = await T.Runtime.start({ device: DEVICE, threads: THREADS });
   let first = NaN;
   let cpu0 = process.cpuUsage();
@@ -219,13 +220,27 @@ for (const sizeName of sizes) {
     loads.push(load());
     // --arena also runs Tony with ONNX Runtime's memory arena and pattern on (as before issue 22);
     // --spin with its thread pool spinning (ONNX Runtime's default, off in Tony since issue 22).
-    const tonys: [string, string, string][] = [
-      ['tony', '0', '0'],
-      ...(flag('arena') ? [['tony-arena', '1', '0'] as [string, string, string]] : []),
-      ...(flag('spin') ? [['tony-spin', '0', '1'] as [string, string, string]] : []),
+    // --recompute with GPTConfig.recomputeAttention (attention probabilities recomputed in the backward pass).
+    const tonys: [string, string, string, string[]][] = [
+      ['tony', '0', '0', []],
+      ...(flag('arena') ? [['tony-arena', '1', '0', []] as [string, string, string, string[]]] : []),
+      ...(flag('spin') ? [['tony-spin', '0', '1', []] as [string, string, string, string[]]] : []),
+      ...(flag('recompute') ? [['tony-recompute', '0', '0', ['--recompute-attention']] as [string, string, string, string[]]] : []),
     ];
-    for (const [name, arena, spin] of tonys) {
-      const childArgs = ['--child', 'tony', '--size', sizeName, '--steps', String(STEPS), '--device', DEVICE, '--threads', String(THREADS)];
+    for (const [name, arena, spin, extra] of tonys) {
+      const childArgs = [
+        '--child',
+        'tony',
+        '--size',
+        sizeName,
+        '--steps',
+        String(STEPS),
+        '--device',
+        DEVICE,
+        '--threads',
+        String(THREADS),
+        ...extra,
+      ];
       const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...childArgs], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -301,7 +316,7 @@ for (const sizeName of sizes) {
     const d = Math.max(...a.map((l, i) => Math.abs(l - b[i]!)));
     console.log(`losses, Tony against tony-before over ${a.length} steps: largest difference ${d.toExponential(2)}`);
   }
-  for (const peer of ['tony-before', 'tony-arena', 'tony-spin', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
+  for (const peer of ['tony-before', 'tony-arena', 'tony-spin', 'tony-recompute', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
     if (!runs[peer]) continue;
     const s = stat(peer);
     part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;
