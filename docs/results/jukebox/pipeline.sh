@@ -68,9 +68,6 @@ stage_ceiling() { # the levels on the 38 held-out songs, 8 s: key, tempo and the
   npx tsx docs/results/jukebox/ceiling.ts "$data" 38 8 "$runs/vq-bottom" "$runs/vq-middle" "$runs/vq-top"
   for l in bottom middle top; do npx tsx docs/results/jukebox/recon-png.ts "$data" "$runs/vq-$l" "$logs/heldout-$l.png"; done
 }
-stage_codes-top() {
-  $tony jukebox encode-corpus --data "$data" --models "$models" --levels top --out "$runs/codes-top.jsonl" --threads 1 2>&1 | quiet
-}
 stage_codes-mt() {
   $tony jukebox encode-corpus --data "$data" --models "$models" --levels middle,top --out "$runs/codes-mt.jsonl" --threads 1 2>&1 | quiet
 }
@@ -78,9 +75,9 @@ stage_codes-bm() {
   $tony jukebox encode-corpus --data "$data" --models "$models" --levels bottom,middle --out "$runs/codes-bm.jsonl" --threads 1 2>&1 | quiet
 }
 stage_prior-top() {
-  prior prior-top "$runs/codes-top.jsonl" "${PRIOR_STEPS:-600}" --set level=top --set codes=128 --set context=128 --batch 16
+  prior prior-top "$runs/codes-mt.jsonl" "${PRIOR_STEPS:-600}" --set level=top --set codes=128 --set context=128 --batch 16
   link prior-top "$runs/prior-top"
-  $tony jukebox nll --prior "$runs/prior-top" --codes "$runs/codes-top.jsonl" --threads 1 --out "$logs/nll-top.json" 2>&1 | quiet
+  $tony jukebox nll --prior "$runs/prior-top" --codes "$runs/codes-mt.jsonl" --threads 1 --out "$logs/nll-top.json" 2>&1 | quiet
 }
 stage_up-middle() {
   prior prior-middle "$runs/codes-mt.jsonl" "${UP_MIDDLE_STEPS:-1500}" --set level=middle --set codes=256 --set context=256 --batch 8
@@ -93,7 +90,7 @@ stage_up-bottom() {
   $tony jukebox nll --prior "$runs/prior-bottom" --codes "$runs/codes-bm.jsonl" --threads 1 --out "$logs/nll-bottom.json" 2>&1 | quiet
 }
 stage_diagnose() { # level by level on 8 held-out songs, 4 s (session 4, section 2)
-  npx tsx docs/results/jukebox/diagnose.ts "$data" "$models" 8 4 1 0.7 1,0.4 "$logs/diagnose.json" "$runs/diagnose-wavs"
+  npx tsx docs/results/jukebox/diagnose.ts "$data" "$models" 8 4 1 0.7 0.4,1 "$logs/diagnose.json" "$runs/diagnose-wavs"
 }
 stage_chain() { # the whole chain, 24 paired requests a seed
   for seed in ${SEEDS:-1 2 3}; do
@@ -104,7 +101,7 @@ stage_chain() { # the whole chain, 24 paired requests a seed
   done
 }
 
-all=(corpus vq-bottom vq-top vq-middle ceiling codes-top prior-top codes-mt codes-bm up-middle up-bottom diagnose chain)
+all=(corpus vq-bottom vq-top vq-middle ceiling codes-mt codes-bm prior-top up-middle up-bottom diagnose chain)
 for s in "${@:-${all[@]}}"; do
   declare -F "stage_$s" > /dev/null || { echo "pipeline.sh: no stage '$s' (stages: ${all[*]})" >&2; exit 2; }
   # chain is never marked done: it skips the seeds it has, so more seeds can be added later.
