@@ -61,66 +61,28 @@ const sameLayout = (/** @type {any} */ a, /** @type {any} */ b) =>
   a.dims.every((/** @type {number} */ d, /** @type {number} */ i) => d === b.dims[i]);
 
 /**
- * Buffers cacheFor allocated, by state key: only these are re-laid in place (a buffer set from
- * the host may be shared with other values).
- * @type {Map<string, ArrayBuffer>}
- */
-const owned = new Map();
-
-/**
- * Re-lay `rows` rows of `from` positions × D as rows of `to` positions inside `a`, in place:
- * growing, from the last row back (each row moves up, past the rows not yet moved) with the new
- * positions zeroed; shrinking, from the first row on (each moves down), keeping the first `to`.
- * @param {Float32Array} a @param {number} rows @param {number} from @param {number} to @param {number} D
- */
-function relayRows(a, rows, from, to, D) {
-  if (to > from) {
-    for (let r = rows - 1; r >= 0; r--) {
-      a.copyWithin(r * to * D, r * from * D, (r * from + from) * D);
-      a.fill(0, (r * to + from) * D, (r + 1) * to * D);
-    }
-  } else {
-    for (let r = 1; r < rows; r++) a.copyWithin(r * to * D, r * from * D, (r * from + to) * D);
-  }
-}
-
-/**
  * The state `key` a write of (b, H, n, D) rows goes into, as (B, H, length, D): allocated as zeros
- * when missing or of another batch, dtype or head layout, with room for `capacity` positions;
- * when only its length differs, re-laid to `length` positions (each (row, head) keeps its first
- * positions, new ones are zero) — inside its own buffer when that has room, else in a new one. A
- * KV cache grows this way, a chunk at a time, so a decode step can attend over just the filled
- * positions (GPT's cacheLength), and with `capacity` set to where the generation will end, never
- * allocates after its first chunk (generate.ts).
+ * when missing or of another batch, dtype or head layout; when only its length differs, a new
+ * buffer with each (row, head)'s positions copied over (up to the shorter length). A KV cache grows
+ * this way, a chunk at a time, so a decode step can attend over just the filled positions
+ * (GPT's cacheLength): one copy per chunk instead of attending over the whole context every step.
  * @param {string} type @param {number[]} dims (b, H, n, D) of what is written
- * @param {{key: string, at: number[], length: number, capacity?: number}} w
+ * @param {{key: string, at: number[], length: number}} w
  */
-function cacheFor(type, dims, { key, at, length, capacity }) {
+function cacheFor(type, dims, { key, at, length }) {
   const [, H, , D] = dims;
   const B = at.length;
   const shape = [B, H, length, D];
   const dst = store.get(key);
   if (dst && sameLayout(dst, { type, dims: shape })) return dst;
-  const Arr = ARRAY[type];
-  const n = B * H * length * D;
-  const alike = dst && dst.type === type && dst.dims.length === 4 && dst.dims[0] === B && dst.dims[1] === H && dst.dims[3] === D;
-  const old = alike ? /** @type {Float32Array} */ (dst.data) : undefined;
-  /** @type {Float32Array} */
-  let data;
-  if (old && owned.get(key) === old.buffer && old.byteOffset === 0 && old.buffer.byteLength >= n * Arr.BYTES_PER_ELEMENT) {
-    relayRows(new Arr(old.buffer), B * H, dst.dims[2], length, D);
-    data = new Arr(old.buffer, 0, n);
-  } else {
-    const room = new Arr(B * H * Math.max(length, capacity ?? 0) * D);
-    data = room.subarray(0, n);
-    if (old) {
-      const before = dst.dims[2];
-      const keep = Math.min(before, length) * D;
-      for (let rh = 0; rh < B * H; rh++) data.set(old.subarray(rh * before * D, rh * before * D + keep), rh * length * D);
-    }
-    owned.set(key, room.buffer);
+  const grown = new ort.Tensor(/** @type {any} */ (type), new ARRAY[type](B * H * length * D), shape);
+  if (dst && dst.type === type && dst.dims.length === 4 && dst.dims[0] === B && dst.dims[1] === H && dst.dims[3] === D) {
+    const old = /** @type {Float32Array} */ (dst.data);
+    const to = /** @type {Float32Array} */ (grown.data);
+    const before = dst.dims[2];
+    const keep = Math.min(before, length) * D;
+    for (let rh = 0; rh < B * H; rh++) to.set(old.subarray(rh * before * D, rh * before * D + keep), rh * length * D);
   }
-  const grown = new ort.Tensor(/** @type {any} */ (type), data, shape);
   store.set(key, grown);
   spare.delete(key);
   return grown;
@@ -133,7 +95,7 @@ function cacheFor(type, dims, { key, at, length, capacity }) {
  * twice per layer and token (ScatterND's input to its output, the output to the state buffer).
  * Runs are sequential in this thread, so no session reads the buffer while it is written.
  * @param {import('onnxruntime-node').Tensor} src
- * @param {{key: string, at: number[], length: number, capacity?: number}} w
+ * @param {{key: string, at: number[], length: number}} w
  */
 function writeRows(src, w) {
   const [b, H, n, D] = /** @type {number[]} */ ([...src.dims]);
@@ -285,7 +247,6 @@ const handlers = {
         ours.data.set(result.data);
       }
       dropped += result.data.byteLength;
-      owned.delete(storeKey);
       if (ours === prev) continue; // updated in place
       store.set(storeKey, ours);
       // The old buffer becomes the next spare, unless it has another layout (then allocate anew).
@@ -307,7 +268,6 @@ const handlers = {
     for (const [k, h] of Object.entries(entries)) {
       store.set(k, toOrt(h));
       spare.delete(k);
-      owned.delete(k);
     }
     return {};
   },
@@ -329,7 +289,6 @@ const handlers = {
     for (const k of keys ?? [...store.keys()]) {
       store.delete(k);
       spare.delete(k);
-      owned.delete(k);
     }
     return {};
   },

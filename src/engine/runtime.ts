@@ -74,24 +74,13 @@ export interface RunOptions {
    * Outputs written in place into runtime-held state, row by row at given positions: output
    * (b, H, n, D) → state `key` (B = at.length, H, length, D), row r at positions at[r] … at[r] + n − 1
    * (b = 1 fills every row). How a KV cache grows without copying itself each step; the state is
-   * allocated as zeros when missing or of another batch or head layout, and re-laid to `length`
-   * positions, before the run, when only its length differs (a cache grown a chunk at a time for a
-   * graph whose cache length is symbolic). `capacity` reserves room for that many positions when
-   * the state is allocated: later lengths up to it are re-laid inside the same buffer (new
-   * positions zero) with no new allocation — each new buffer costs a page fault per 4 KiB on its
-   * first touch, inside ONNX Runtime's run. A length past it allocates anew, as without it.
+   * allocated as zeros when missing or of another batch or head layout, and copied into a new
+   * buffer of `length` positions, before the run, when only its length differs (a cache grown a
+   * chunk at a time for a graph whose cache length is symbolic).
    */
-  write?: Readonly<Record<string, WriteSpec>>;
+  write?: Readonly<Record<string, { key: string; at: readonly number[]; length: number }>>;
   /** Outputs to return (default: all outputs not in `update` or `write`). */
   fetch?: readonly string[];
-}
-
-/** RunOptions.write: where a run's rows go in runtime-held state. */
-export interface WriteSpec {
-  key: string;
-  at: readonly number[];
-  length: number;
-  capacity?: number;
 }
 
 const ORT_VERSION = '1.30.0';
@@ -264,13 +253,6 @@ export class Runtime {
       const [b, , n] = o.shape as [number, number, number, number];
       if (o.shape.length !== 4 || (b !== 1 && b !== w.at.length) || w.at.some((p) => !Number.isInteger(p) || p < 0 || p + n! > w.length)) {
         throw new TonyError('shape', `run: cannot write '${name}' [${o.shape}] into ${w.key} at [${w.at}] of length ${w.length}`);
-      }
-      if (w.capacity !== undefined && !(Number.isInteger(w.capacity) && w.capacity >= 1)) {
-        throw new TonyError(
-          'usage',
-          `run: write '${name}' has capacity ${w.capacity}`,
-          'give a positive whole number of positions, or none',
-        );
       }
     }
     for (const spec of session.model.inputs) {

@@ -8,7 +8,7 @@
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { decodeMask, prng } from '../../engine/nn.ts';
 import type { OnnxModel } from '../../engine/onnx.ts';
-import type { LoadOptions, Runtime, Session, WriteSpec } from '../../engine/runtime.ts';
+import type { LoadOptions, Runtime, Session } from '../../engine/runtime.ts';
 import { TonyError } from '../../errors.ts';
 import { earliestStop } from '../../text/stops.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
@@ -243,7 +243,6 @@ async function generatePass(
   const rows = prompts.map((_, b) => new Row(tokenizer, opts, first + b));
   // Padding rows (B − prompts.length of them) repeat the first prompt and never sample.
   const inputs = shared ? [prompts[0]!] : Array.from({ length: B }, (_, b) => prompts[b] ?? prompts[0]!);
-  const steps = Math.max(1, Math.floor(opts.stepsPerCall ?? STEPS_PER_CALL));
   const P = promptBucket(Math.max(...inputs.map((p) => p.length)), cfg.blockSize);
   const id = JSON.stringify(cfg);
   const prefill = await loadGraph(rt, `${id}|prefill|${inputs.length}|${P}`, () => buildPrefillGraph(cfg, inputs.length, P));
@@ -256,14 +255,9 @@ async function generatePass(
   // cache holds `cap` positions, grown (by the runtime, a chunk at a time) as the rows fill it: the
   // decode graphs attend over the cache they are fed, not over the whole context.
   let cap = cacheLength(P, cfg.blockSize);
-  // Where the rows will end (a healed prompt's re-written tokens and a last call's overrun past
-  // maxNewTokens can take it further: the runtime then re-allocates): the runtime allocates the
-  // cache once with room for it and re-lays it inside that buffer as it grows.
-  const capacity = cacheLength(Math.max(P, ...inputs.map((p) => p.length + opts.maxNewTokens + steps)), cfg.blockSize);
   const padded = inputs.flatMap((p) => [...p, ...new Array<number>(P - p.length).fill(tokenizer.special.eot)]);
-  const write: Record<string, WriteSpec> = {};
-  for (const [out, key] of Object.entries(prefill.graph.update))
-    write[out] = { key, at: new Array<number>(B).fill(0), length: cap, capacity };
+  const write: Record<string, { key: string; at: number[]; length: number }> = {};
+  for (const [out, key] of Object.entries(prefill.graph.update)) write[out] = { key, at: new Array<number>(B).fill(0), length: cap };
   let res = await rt.run(
     prefill.session,
     {
@@ -278,6 +272,7 @@ async function generatePass(
   );
   const pos = Array.from({ length: B }, (_, b) => (prompts[b] ?? prompts[0]!).length); // where each row's next token goes
   const next = new Array<number>(B).fill(tokenizer.special.eot);
+  const steps = Math.max(1, Math.floor(opts.stepsPerCall ?? STEPS_PER_CALL));
   const temp = opts.temperature ?? 1;
   // Several tokens per call only where the graph can pick them as pickToken would.
   const plain = steps > 1 && opts.logprobs === undefined && !opts.force && !opts.topK && (opts.topP ?? 1) >= 1;
@@ -312,8 +307,8 @@ async function generatePass(
         threads: decodeThreads(cfg, B, rt.threads),
       });
       cap = Math.max(cap, cacheLength(Math.max(...at) + steps, cfg.blockSize));
-      const write: Record<string, WriteSpec> = {};
-      for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cap, capacity };
+      const write: Record<string, { key: string; at: number[]; length: number }> = {};
+      for (const [out, key] of Object.entries(multi.graph.writeKeys)) write[out] = { key, at, length: cap };
       const feeds: Record<string, HostTensor> = {
         idx: hostTensor('int64', [B, 1], next),
         pos: hostTensor('int64', [B], at),
@@ -336,8 +331,8 @@ async function generatePass(
       continue;
     }
     cap = Math.max(cap, cacheLength(Math.max(...pos) + 1, cfg.blockSize));
-    const write: Record<string, WriteSpec> = {};
-    for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cap, capacity };
+    const write: Record<string, { key: string; at: number[]; length: number }> = {};
+    for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cap };
     res = await rt.run(
       decode.session,
       { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos), hidden: decodeMask(pos, cap) },
