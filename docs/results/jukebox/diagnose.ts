@@ -15,7 +15,10 @@
  *   npx tsx docs/results/jukebox/diagnose.ts <music dir> <models dir> <songs> <seconds> <seed> <top temperatures,…|-> \
  *     <upsampler temperatures,…> <out.json> [wav dir]
  *
- * "-" for the top temperatures skips the top prior and the chain.
+ * "-" for the top temperatures skips the top prior and the chain; "-" for the upsampler temperatures skips
+ * the upsamplers and the chain (the top prior's rows alone need only top/ and prior-top/ — session 6 chose
+ * the chain's top temperature from them while the upsamplers still trained). Each row draws from its own
+ * seed, so a row is the same whichever other rows run.
  *
  * The upsamplers and the top prior see each song's own labels. Models: <models>/{top,middle,bottom,prior-top,prior-middle,prior-bottom}.
  */
@@ -33,7 +36,7 @@ import { loadPrior, sampleCodes } from '../../../src/models/jukebox/sample.ts';
 const [data, models, nArg, secondsArg, seedArg, tempsArg, upTempsArg, outPath, wavDir] = process.argv.slice(2);
 const seed = Number(seedArg);
 const temps = tempsArg === '-' ? [] : tempsArg!.split(',').map(Number);
-const upTemps = upTempsArg!.split(',').map(Number);
+const upTemps = upTempsArg === '-' ? [] : upTempsArg!.split(',').map(Number);
 const t0 = performance.now();
 const log = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}`);
 
@@ -105,13 +108,15 @@ for (const level of ['top', 'middle', 'bottom'] as const) {
   await judgeArm(`recon-${level}`, await decodeAll(lv[level], truth[level]));
 }
 
+// Only the priors some row needs: the upsamplers may not exist yet when only the top prior's rows run.
+const load = (name: string, needed: boolean) => (needed ? loadPrior(join(models!, name), { threads: 1 }) : undefined);
 const prior = {
-  top: await loadPrior(join(models!, 'prior-top'), { threads: 1 }),
-  middle: await loadPrior(join(models!, 'prior-middle'), { threads: 1 }),
-  bottom: await loadPrior(join(models!, 'prior-bottom'), { threads: 1 }),
+  top: await load('prior-top', temps.length > 0),
+  middle: await load('prior-middle', upTemps.length > 0),
+  bottom: await load('prior-bottom', upTemps.length > 0),
 };
 const up = (level: 'middle' | 'bottom', upper: Int32Array[], temperature: number) =>
-  sampleCodes(prior[level], { length: n(level), batch: B, upper, cond, temperature, seed });
+  sampleCodes(prior[level]!, { length: n(level), batch: B, upper, cond, temperature, seed });
 
 for (const u of upTemps) {
   const upMiddle = await up('middle', truth.top!, u);
@@ -122,16 +127,16 @@ for (const u of upTemps) {
 
 let chainTop: Int32Array[] | undefined;
 for (const t of temps) {
-  const top = await sampleCodes(prior.top, { length: n('top'), batch: B, cond, temperature: t, seed });
+  const top = await sampleCodes(prior.top!, { length: n('top'), batch: B, cond, temperature: t, seed });
   chainTop ??= top;
   await judgeArm(`top-T${t}`, await decodeAll(lv.top, top));
 }
-if (chainTop) {
+if (chainTop && upTemps.length) {
   const middle = await up('middle', chainTop, upTemps[0]!);
   await judgeArm(`chain-T${temps[0]}-${upTemps[0]}`, await decodeAll(lv.bottom, await up('bottom', middle, upTemps[0]!)));
 }
 
 if (outPath)
   await writeFile(outPath, `${JSON.stringify({ data, models, seconds: Number(secondsArg), seed, temps, upTemps, rows }, null, 1)}\n`);
-for (const m of [...Object.values(lv), ...Object.values(prior)]) await m.close();
+for (const m of [...Object.values(lv), ...Object.values(prior)]) await m?.close();
 log('done');

@@ -24,9 +24,14 @@
 #               (378 songs; session 3 trained on 150), longer than session 3's 600 / 1,000 steps.
 #   chain       the top prior at T 0.7 (where the key showed through the top level, session 4
 #               section 4) and both upsamplers at 0.4 (where they keep pitched sound, section 2), 4 s.
+#   top-paired  (session 6) the top level alone: the top prior's samples decoded by the top level, the same
+#               paired requests as chain, to say whether the key is lost at the prior or below it.
+#   diagnose-top  (session 6) diagnose's top prior rows alone (no upsamplers needed), to choose CHAIN_T.
 # Environment: RUNS (runs/s5), DATA (data/music), LOGS (docs/results/jukebox/s5), TONY (node bin/tony.js),
 # and the steps: BOTTOM_STEPS, TOP_STEPS, MIDDLE_STEPS, PRIOR_STEPS, UP_MIDDLE_STEPS, UP_BOTTOM_STEPS;
-# SEEDS (the chain's sampling seeds, "1 2 3").
+# SEEDS (the chain's and top-paired's sampling seeds, "1 2 3"); TOP_TEMPS (diagnose's top prior
+# temperatures, "0.7"; the first also feeds its chain row); CHAIN_T (the top prior's temperature in
+# chain and top-paired, 0.7).
 set -euo pipefail
 runs=${RUNS:-runs/s5}
 data=${DATA:-data/music}
@@ -90,23 +95,36 @@ stage_up-bottom() {
   $tony jukebox nll --prior "$runs/prior-bottom" --codes "$runs/codes-bm.jsonl" --threads 1 --out "$logs/nll-bottom.json" 2>&1 | quiet
 }
 stage_diagnose() { # level by level on 8 held-out songs, 4 s (session 4, section 2)
-  npx tsx docs/results/jukebox/diagnose.ts "$data" "$models" 8 4 1 0.7 0.4,1 "$logs/diagnose.json" "$runs/diagnose-wavs"
+  npx tsx docs/results/jukebox/diagnose.ts "$data" "$models" 8 4 1 "${TOP_TEMPS:-0.7}" 0.4,1 "$logs/diagnose.json" "$runs/diagnose-wavs"
+}
+stage_diagnose-top() { # the same songs and seed, the levels' reconstructions and the top prior's rows only
+  npx tsx docs/results/jukebox/diagnose.ts "$data" "$models" 8 4 1 "${TOP_TEMPS:-0.7}" - "$logs/diagnose-top.json" "$runs/diagnose-top-wavs"
 }
 stage_chain() { # the whole chain, 24 paired requests a seed
   for seed in ${SEEDS:-1 2 3}; do
     [ -f "$logs/chain-$seed.json" ] && continue
     echo "== seed $seed ($(uptime))"
-    $tony jukebox conditioning --models "$models" --n 24 --seconds 4 --seed "$seed" --chain --temperature 0.7 \
+    $tony jukebox conditioning --models "$models" --n 24 --seconds 4 --seed "$seed" --chain --temperature "${CHAIN_T:-0.7}" \
       --upsampler-temperature 0.4 --threads 1 --wavs "$runs/chain-wavs-$seed" --out "$logs/chain-$seed.json" 2>&1 | quiet
+  done
+}
+stage_top-paired() { # the top level alone (top prior → top decoder), the same paired requests as chain
+  for seed in ${SEEDS:-1 2 3}; do
+    [ -f "$logs/top-$seed.json" ] && continue
+    echo "== seed $seed ($(uptime))"
+    $tony jukebox conditioning --models "$models" --n 24 --seconds 4 --seed "$seed" --temperature "${CHAIN_T:-0.7}" \
+      --threads 1 --wavs "$runs/top-wavs-$seed" --out "$logs/top-$seed.json" 2>&1 | quiet
   done
 }
 
 all=(corpus vq-bottom vq-top vq-middle ceiling codes-mt codes-bm prior-top up-middle up-bottom diagnose chain)
+# Not in the default order (session 6): diagnose-top, top-paired.
+extra=(diagnose-top top-paired)
 for s in "${@:-${all[@]}}"; do
-  declare -F "stage_$s" > /dev/null || { echo "pipeline.sh: no stage '$s' (stages: ${all[*]})" >&2; exit 2; }
-  # chain is never marked done: it skips the seeds it has, so more seeds can be added later.
+  declare -F "stage_$s" > /dev/null || { echo "pipeline.sh: no stage '$s' (stages: ${all[*]} ${extra[*]})" >&2; exit 2; }
+  # chain and top-paired are never marked done: they skip the seeds they have, so more can be added later.
   if [ -f "$runs/$s.done" ]; then echo "== $s: done before, skipped"; continue; fi
   { echo "== $s start ($(date -u +%FT%TZ); uptime:$(uptime))"; "stage_$s"; echo "== $s end ($(date -u +%FT%TZ); uptime:$(uptime))"; } 2>&1 | tee -a "$logs/$s.log"
   [ "${PIPESTATUS[0]}" = 0 ] || exit 1
-  [ "$s" = chain ] || touch "$runs/$s.done"
+  [ "$s" = chain ] || [ "$s" = top-paired ] || touch "$runs/$s.done"
 done
