@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
- *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--recompute] [--before <checkout>] [--device cpu|webgpu]`
+ *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--spin-us 50,200] [--recompute] [--before <checkout>]
+ *   [--device cpu|webgpu]`
  *
  * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
  * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
@@ -222,10 +223,15 @@ for (const sizeName of sizes) {
     // --spin with its thread pool spinning (ONNX Runtime's default, off in Tony since issue 22).
     // --recompute with GPTConfig.recomputeAttention (attention probabilities recomputed in the backward pass).
     const tonys: [string, string, string, string[]][] = [
-      ['tony', '0', '0', []],
-      ...(flag('arena') ? [['tony-arena', '1', '0', []] as [string, string, string, string[]]] : []),
+      ['tony', '0', '', []],
+      ...(flag('arena') ? [['tony-arena', '1', '', []] as [string, string, string, string[]]] : []),
       ...(flag('spin') ? [['tony-spin', '0', '1', []] as [string, string, string, string[]]] : []),
-      ...(flag('recompute') ? [['tony-recompute', '0', '0', ['--recompute-attention']] as [string, string, string, string[]]] : []),
+      // --spin-us N,…: spinning for at most N µs before a pool thread sleeps (TONY_ORT_SPIN_US).
+      ...value('spin-us', '')
+        .split(',')
+        .filter(Boolean)
+        .map((us) => [`tony-spin${us}us`, '0', `:${us}`, []] as [string, string, string, string[]]),
+      ...(flag('recompute') ? [['tony-recompute', '0', '', ['--recompute-attention']] as [string, string, string, string[]]] : []),
     ];
     for (const [name, arena, spin, extra] of tonys) {
       const childArgs = [
@@ -244,7 +250,7 @@ for (const sizeName of sizes) {
       const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...childArgs], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, TONY_ORT_ARENA: arena, TONY_ORT_SPIN: spin },
+        env: { ...process.env, TONY_ORT_ARENA: arena, TONY_ORT_SPIN: spin.split(':')[0], TONY_ORT_SPIN_US: spin.split(':')[1] ?? '' },
       });
       record(name, JSON.parse(out.trim().split('\n').pop()!));
     }
@@ -316,7 +322,18 @@ for (const sizeName of sizes) {
     const d = Math.max(...a.map((l, i) => Math.abs(l - b[i]!)));
     console.log(`losses, Tony against tony-before over ${a.length} steps: largest difference ${d.toExponential(2)}`);
   }
-  for (const peer of ['tony-before', 'tony-arena', 'tony-spin', 'tony-recompute', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
+  const spins = Object.keys(runs).filter((n) => /^tony-spin\d+us$/.test(n));
+  for (const peer of [
+    'tony-before',
+    'tony-arena',
+    'tony-spin',
+    'tony-no-spin',
+    ...spins,
+    'tony-recompute',
+    'torch-eager',
+    'torch-compile',
+    'tfjs-wasm',
+  ]) {
     if (!runs[peer]) continue;
     const s = stat(peer);
     part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;
