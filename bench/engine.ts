@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- engine [--sizes bench,large] [--rounds 3] [--steps 8] [--threads 2] [--no-torch]
- *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--recompute] [--before <checkout>] [--device cpu|webgpu]`
+ *   [--no-compile] [--no-tfjs] [--arena] [--spin] [--spin-us 50,200] [--mmap-threshold 131072] [--recompute] [--before <checkout>]
+ *   [--device cpu|webgpu]`
  *
  * One full GPT training step (forward + backward + clipping + AdamW) of Tony against PyTorch eager
  * and torch.compile on the same weights and batches (bench/peers/torch_gpt.py; the first losses
@@ -218,16 +219,26 @@ for (const sizeName of sizes) {
   const record = (name: string, r: Run) => (runs[name] ??= []).push(r);
   for (let round = 0; round < ROUNDS; round++) {
     loads.push(load());
+    // Tony's contestants: name, environment, extra child arguments.
     // --arena also runs Tony with ONNX Runtime's memory arena and pattern on (as before issue 22);
-    // --spin with its thread pool spinning (ONNX Runtime's default, off in Tony since issue 22).
+    // --spin with its thread pool spinning (ONNX Runtime's default, off in Tony since issue 22);
+    // --spin-us N,… spinning for at most N µs before a pool thread sleeps (TONY_ORT_SPIN_US);
+    // --mmap-threshold N,… with glibc serving every allocation of N bytes or more with its own
+    // mapping, returned on free (MALLOC_MMAP_THRESHOLD_; by default its threshold rises to the
+    // largest block freed, up to 32 MB, and blocks below it come from heaps that keep freed pages);
     // --recompute with GPTConfig.recomputeAttention (attention probabilities recomputed in the backward pass).
-    const tonys: [string, string, string, string[]][] = [
-      ['tony', '0', '0', []],
-      ...(flag('arena') ? [['tony-arena', '1', '0', []] as [string, string, string, string[]]] : []),
-      ...(flag('spin') ? [['tony-spin', '0', '1', []] as [string, string, string, string[]]] : []),
-      ...(flag('recompute') ? [['tony-recompute', '0', '0', ['--recompute-attention']] as [string, string, string, string[]]] : []),
+    const list = (name: string) => value(name, '').split(',').filter(Boolean);
+    const tonys: [string, Record<string, string>, string[]][] = [
+      ['tony', {}, []],
+      ...(flag('arena') ? [['tony-arena', { TONY_ORT_ARENA: '1' }, []] as [string, Record<string, string>, string[]]] : []),
+      ...(flag('spin') ? [['tony-spin', { TONY_ORT_SPIN: '1' }, []] as [string, Record<string, string>, string[]]] : []),
+      ...list('spin-us').map((us) => [`tony-spin${us}us`, { TONY_ORT_SPIN_US: us }, []] as [string, Record<string, string>, string[]]),
+      ...list('mmap-threshold').map(
+        (n) => [`tony-mmap${n}`, { MALLOC_MMAP_THRESHOLD_: n }, []] as [string, Record<string, string>, string[]],
+      ),
+      ...(flag('recompute') ? [['tony-recompute', {}, ['--recompute-attention']] as [string, Record<string, string>, string[]]] : []),
     ];
-    for (const [name, arena, spin, extra] of tonys) {
+    for (const [name, env, extra] of tonys) {
       const childArgs = [
         '--child',
         'tony',
@@ -244,7 +255,8 @@ for (const sizeName of sizes) {
       const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...childArgs], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, TONY_ORT_ARENA: arena, TONY_ORT_SPIN: spin },
+        // The settings under test, and none of them inherited from the caller's environment.
+        env: { ...process.env, TONY_ORT_ARENA: '', TONY_ORT_SPIN: '', TONY_ORT_SPIN_US: '', MALLOC_MMAP_THRESHOLD_: undefined, ...env },
       });
       record(name, JSON.parse(out.trim().split('\n').pop()!));
     }
@@ -316,7 +328,18 @@ for (const sizeName of sizes) {
     const d = Math.max(...a.map((l, i) => Math.abs(l - b[i]!)));
     console.log(`losses, Tony against tony-before over ${a.length} steps: largest difference ${d.toExponential(2)}`);
   }
-  for (const peer of ['tony-before', 'tony-arena', 'tony-spin', 'tony-recompute', 'torch-eager', 'torch-compile', 'tfjs-wasm']) {
+  const spins = Object.keys(runs).filter((n) => /^tony-(spin\d+us|mmap\d+)$/.test(n));
+  for (const peer of [
+    'tony-before',
+    'tony-arena',
+    'tony-spin',
+    'tony-no-spin',
+    ...spins,
+    'tony-recompute',
+    'torch-eager',
+    'torch-compile',
+    'tfjs-wasm',
+  ]) {
     if (!runs[peer]) continue;
     const s = stat(peer);
     part += `, ${peer} ${fmt(tony.tps / s.tps, 2)}×`;

@@ -3,6 +3,7 @@
  * schema. The same function exports forward-only graphs (loadable by any ONNX tool) and whole
  * training steps (forward + backward + optimizer, state in and out).
  */
+import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 import { TonyError } from '../errors.ts';
 import { type DType, type HostTensor, toNumbers } from './dtype.ts';
@@ -51,6 +52,13 @@ export const DEFAULT_OPSET = 20;
 const irVersionFor = (opset: number) => (opset >= 21 ? 10 : opset >= 19 ? 9 : 8);
 
 /**
+ * Constants at least this large are stored once per graph however many times the model makes them:
+ * every layer of a GPT builds its own causal masks (at T = 2,048, 9.4 MB a layer, which ONNX
+ * Runtime then held once per layer; issue 22). Smaller ones are not worth hashing.
+ */
+const SHARED_CONSTANT_BYTES = 1024;
+
+/**
  * Export the graph computing `outputs` from `inputs`. Every graph input reachable from the outputs
  * must be listed in `inputs` (their order is the model's input order).
  *
@@ -81,6 +89,8 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
   let counter = 0;
   const fresh = (prefix: string) => `_${prefix}${counter++}`; // user names never start with _
   const int64Cache = new Map<string, string>();
+  // Constants of SHARED_CONSTANT_BYTES or more with the same type, shape and bytes: one initializer.
+  const constCache = new Map<string, string>();
 
   const ctx: LowerCtx = {
     opset,
@@ -119,8 +129,18 @@ export function exportOnnx(inputs: readonly Tensor[], outputs: Readonly<Record<s
   for (const t of order) {
     if (names.has(t.id)) continue;
     if (t.op === 'const') {
-      const name = fresh('c');
-      initializers.push(encodeTensor(name, t.value!, mapType(t.dtype)));
+      const init = encodeTensor('', t.value!, mapType(t.dtype));
+      const raw = init.rawData!;
+      const key =
+        raw.length >= SHARED_CONSTANT_BYTES
+          ? `${init.dataType}:${fmt(t.shape)}:${createHash('sha1').update(raw).digest('base64')}`
+          : undefined;
+      let name = key && constCache.get(key);
+      if (!name) {
+        init.name = name = fresh('c');
+        initializers.push(init);
+        if (key) constCache.set(key, name);
+      }
       names.set(t.id, name);
       continue;
     }

@@ -142,6 +142,13 @@ async function bakeState(bytes, bake) {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** The intra-op pool's spinning, from TONY_ORT_SPIN and TONY_ORT_SPIN_US (see `load`). */
+function spinning() {
+  if (process.env.TONY_ORT_SPIN === '1') return { allow_spinning: '1' };
+  const us = process.env.TONY_ORT_SPIN_US || '0';
+  return us === '0' ? { allow_spinning: '0' } : { allow_spinning: '1', spin_duration_us: us };
+}
+
 const handlers = {
   /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>, threads?: number, arena?: boolean}} m */
   async load({ key, bytes, bake, threads: own, arena }) {
@@ -163,9 +170,10 @@ const handlers = {
         logSeverityLevel: process.env.TONY_ORT_LOG ? 2 : 3,
         // Idle pool threads sleep instead of busy-waiting for the next kernel: on a shared machine
         // the spinning thread takes the core the working one needs. Decoding at load 7–8 took 2–4×
-        // the wall time and twice the CPU time with spinning (docs/results/engine.md, issue 22).
-        // TONY_ORT_SPIN=1 restores ONNX Runtime's default.
-        extra: { session: { intra_op: { allow_spinning: process.env.TONY_ORT_SPIN === '1' ? '1' : '0' } } },
+        // the wall time and twice the CPU time with spinning; spinning at most 50 or 200 µs
+        // (TONY_ORT_SPIN_US) measured no faster training, quiet, and cost 16 % more CPU at the large
+        // size (docs/results/engine.md, issue 22). TONY_ORT_SPIN=1 restores ONNX Runtime's default.
+        extra: { session: { intra_op: spinning() } },
       });
       sessions.set(key, session);
       bakedInputs.set(key, new Set(Object.keys(bake ?? {})));

@@ -96,3 +96,68 @@ describe('ONNX export', () => {
     expect(a.outputs.grad_sq).toEqual([trainable.length]);
   });
 });
+
+describe('constants stored once', () => {
+  /** The model's initializers, as the ONNX checker's own Python package reads them: name → shape. */
+  function initializers(model: T.OnnxModel, name: string): Promise<[string, number[]][]> {
+    const path = join(dir, `${name}.onnx`);
+    return writeFile(path, model.bytes).then(() =>
+      JSON.parse(
+        execFileSync(
+          '/usr/bin/python3',
+          [
+            '-c',
+            'import json, sys, onnx\nm = onnx.load(sys.argv[1])\nprint(json.dumps([[i.name, list(i.dims)] for i in m.graph.initializer]))',
+            path,
+          ],
+          { encoding: 'utf8' },
+        ),
+      ),
+    );
+  }
+
+  it('equal constants of 1 KB or more become one initializer; different or small ones stay apart; the values are right', async (ctx) => {
+    requires(ctx, PYTHON3_ONNX);
+    const x = T.input('x', [256]);
+    const ramp = () =>
+      T.constant(
+        T.hostTensor(
+          'float32',
+          [256],
+          Array.from({ length: 256 }, (_, i) => i),
+        ),
+      );
+    const small = () => T.constant(T.hostTensor('float32', [4], [1, 2, 3, 4]));
+    const other = T.constant(
+      T.hostTensor(
+        'float32',
+        [256],
+        Array.from({ length: 256 }, (_, i) => 2 * i),
+      ),
+    );
+    const y = T.add(T.add(T.add(x, ramp()), ramp()), other); // x + 4i
+    const z = T.add(T.slice(x, 0, 0, 4), T.add(small(), small())); // x[:4] + 2·(1, 2, 3, 4)
+    const model = T.exportOnnx([x], { y, z }, { opset: OPSET });
+    const inits = await initializers(model, 'shared_constants');
+    expect(inits.filter(([, d]) => d.length === 1 && d[0] === 256)).toHaveLength(2); // the two ramps as one, and `other`
+    expect(inits.filter(([, d]) => d.length === 1 && d[0] === 4)).toHaveLength(2); // small: not shared
+    const rt = await T.Runtime.start({ threads: 1 });
+    try {
+      const out = await rt.run(await rt.load(model), { x: T.hostTensor('float32', [256], new Array(256).fill(1)) });
+      expect(Array.from(out.y!.data as Float32Array)).toEqual(Array.from({ length: 256 }, (_, i) => 1 + 4 * i));
+      expect(Array.from(out.z!.data as Float32Array)).toEqual([3, 5, 7, 9]);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('a GPT past 256 positions stores each causal-mask block once, not once per layer', async (ctx) => {
+    requires(ctx, PYTHON3_ONNX);
+    const gpt = new GPT(gptConfig({ vocabSize: 50, blockSize: 512, nLayer: 3, nHead: 2, dModel: 16 }));
+    const idx = T.input('idx', [1, 512], 'int64');
+    const inits = await initializers(T.exportOnnx([idx, ...gpt.ps.inputs], { logits: gpt.forward(idx) }, { opset: OPSET }), 'gpt_masks');
+    // Two query blocks of 256 rows: their masks are (256, 256) and (256, 512), whatever the depth.
+    expect(inits.filter(([, d]) => d.join() === '256,256')).toHaveLength(1);
+    expect(inits.filter(([, d]) => d.join() === '256,512')).toHaveLength(1);
+  });
+});

@@ -204,3 +204,21 @@ describe('sampleCategorical (the in-graph sampler)', () => {
     expect(picked).toEqual([1, 1, 1, 2, 3, 3, 3]);
   });
 });
+
+describe('which decode graphs a pass loads', () => {
+  it('a greedy pass runs on the prefill and several-token graphs only; nucleus sampling loads the one-token graph', async () => {
+    // A fresh runtime: its sessions are exactly the graphs generate loaded (each holds its own
+    // copy of the parameters baked in, so an unneeded one costs the model's size in memory).
+    const fresh = await T.Runtime.start({ threads: 1 });
+    try {
+      await fresh.setState(Object.fromEntries(Object.entries(new GPT(cfg).ps.initialize(7)).map(([k, v]) => [stateKey.param(k), v])));
+      const prompt = [tok.encode('ab')];
+      await generate(fresh, cfg, tok, prompt, { maxNewTokens: 20, temperature: 0, stopTokens: [] });
+      expect(fresh.liveSessions).toBe(2);
+      await generate(fresh, cfg, tok, prompt, { maxNewTokens: 20, temperature: 0.8, topP: 0.9, seed: 1, stopTokens: [] });
+      expect(fresh.liveSessions).toBe(3);
+    } finally {
+      await fresh.close();
+    }
+  });
+});

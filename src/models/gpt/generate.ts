@@ -246,9 +246,11 @@ async function generatePass(
   const P = promptBucket(Math.max(...inputs.map((p) => p.length)), cfg.blockSize);
   const id = JSON.stringify(cfg);
   const prefill = await loadGraph(rt, `${id}|prefill|${inputs.length}|${P}`, () => buildPrefillGraph(cfg, inputs.length, P));
-  const decode = await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), {
-    threads: decodeThreads(cfg, B, rt.threads),
-  });
+  // The one-token decode graph, loaded when first needed: a pass that the several-token graph serves
+  // throughout (greedy or plain temperature sampling) never loads it, and each decode graph holds its
+  // own copy of the parameters (baked in): a GPT-2-small-sized model's 345 MB.
+  const oneStep = () =>
+    loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), { threads: decodeThreads(cfg, B, rt.threads) });
 
   // Prefill: prompts padded to the bucket; their keys and values go into the cache (a shared
   // prompt's into every row). Padding positions are overwritten or masked while decoding. The
@@ -330,6 +332,7 @@ async function generatePass(
       logits = undefined;
       continue;
     }
+    const decode = await oneStep();
     cap = Math.max(cap, cacheLength(Math.max(...pos) + 1, cfg.blockSize));
     const write: Record<string, { key: string; at: number[]; length: number }> = {};
     for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cap };

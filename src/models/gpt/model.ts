@@ -193,7 +193,7 @@ export async function loadCompletionModel(
     throw new TonyError('checkpoint', `${ck.dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model only ${cfg.vocabSize}`);
   }
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
-  await loadWeights(runtime, ck.params);
+  await loadWeights(runtime, ck.params, { transfer: true }); // read for this alone
   const fimRate = ck.config.fim?.rate;
   const fimTrained = typeof fimRate === 'number' ? fimRate > 0 : undefined;
   return new TonyTextModel(opts.id ?? basename(resolve(dir)), cfg, tokenizer, runtime, opts.infillFormat, fimTrained);

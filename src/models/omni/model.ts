@@ -433,6 +433,6 @@ export async function loadOmni(dir: string, opts: LoadOptions = {}): Promise<Ton
       'load the tokenizers the mixture was made with',
     );
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
-  await loadWeights(runtime, ck.params);
+  await loadWeights(runtime, ck.params, { transfer: true }); // read for this alone
   return new TonyOmni(opts.id ?? basename(resolve(dir)), cfg, vocab, runtime, { speech, image, vocoder });
 }

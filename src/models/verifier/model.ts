@@ -105,7 +105,7 @@ export async function loadVerifier(dir: string, opts: { device?: Device; threads
     );
   const cfg = gptConfig(ck.config.model);
   const runtime = await Runtime.start({ device: opts.device, threads: opts.threads });
-  await loadWeights(runtime, ck.params);
+  await loadWeights(runtime, ck.params, { transfer: true }); // read for this alone
   return new VerifierModel(
     opts.id ?? basename(resolve(dir)),
     cfg,
