@@ -249,8 +249,11 @@ async function generatePass(
   // The one-token decode graph, loaded when first needed: a pass that the several-token graph serves
   // throughout (greedy or plain temperature sampling) never loads it, and each decode graph holds its
   // own copy of the parameters (baked in): a GPT-2-small-sized model's 345 MB.
-  const oneStep = () =>
-    loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), { threads: decodeThreads(cfg, B, rt.threads) });
+  let decode: Loaded<ReturnType<typeof buildAppendDecodeGraph>> | undefined;
+  const oneStep = async () =>
+    (decode ??= await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), {
+      threads: decodeThreads(cfg, B, rt.threads),
+    }));
 
   // Prefill: prompts padded to the bucket; their keys and values go into the cache (a shared
   // prompt's into every row). Padding positions are overwritten or masked while decoding. The
@@ -332,14 +335,14 @@ async function generatePass(
       logits = undefined;
       continue;
     }
-    const decode = await oneStep();
+    const one = await oneStep();
     cap = Math.max(cap, cacheLength(Math.max(...pos) + 1, cfg.blockSize));
     const write: Record<string, { key: string; at: number[]; length: number }> = {};
-    for (const [out, key] of Object.entries(decode.graph.writeKeys)) write[out] = { key, at: pos, length: cap };
+    for (const [out, key] of Object.entries(one.graph.writeKeys)) write[out] = { key, at: pos, length: cap };
     res = await rt.run(
-      decode.session,
+      one.session,
       { idx: hostTensor('int64', [B, 1], next), pos: hostTensor('int64', [B], pos), hidden: decodeMask(pos, cap) },
-      { state: decode.graph.state, write, fetch: ['logits'] },
+      { state: one.graph.state, write, fetch: ['logits'] },
     );
     logits = res.logits!.data as Float32Array;
     rows.forEach((r, b) => r.done || pos[b]!++);
