@@ -227,7 +227,15 @@ for (const sizeName of sizes) {
     // mapping, returned on free (MALLOC_MMAP_THRESHOLD_; by default its threshold rises to the
     // largest block freed, up to 32 MB, and blocks below it come from heaps that keep freed pages);
     // --recompute with GPTConfig.recomputeAttention (attention probabilities recomputed in the backward pass).
-    const list = (name: string) => value(name, '').split(',').filter(Boolean);
+    const list = (name: string) => {
+      const items = value(name, '').split(',').filter(Boolean);
+      const bad = items.find((n) => !/^\d+$/.test(n));
+      if (bad !== undefined) {
+        console.error(`bench engine: --${name} takes whole numbers separated by commas (e.g. 50,200), got '${bad}'`);
+        process.exit(2);
+      }
+      return items;
+    };
     const tonys: [string, Record<string, string>, string[]][] = [
       ['tony', {}, []],
       ...(flag('arena') ? [['tony-arena', { TONY_ORT_ARENA: '1' }, []] as [string, Record<string, string>, string[]]] : []),

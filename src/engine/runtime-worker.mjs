@@ -146,6 +146,7 @@ async function bakeState(bytes, bake) {
 function spinning() {
   if (process.env.TONY_ORT_SPIN === '1') return { allow_spinning: '1' };
   const us = process.env.TONY_ORT_SPIN_US || '0';
+  if (!/^\d+$/.test(us)) throw new Error(`TONY_ORT_SPIN_US must be a whole number of microseconds (0: sleep at once), got '${us}'`);
   return us === '0' ? { allow_spinning: '0' } : { allow_spinning: '1', spin_duration_us: us };
 }
 
