@@ -41,6 +41,7 @@ interface TrainFlags {
   warmup: number;
   out: string;
   resume: boolean;
+  keepBest?: boolean;
   device: Device;
   threads?: number;
   evalEvery: number;
@@ -128,17 +129,26 @@ async function trainAndReport(
       checkpointEvery: o.checkpointEvery,
       out: f.out,
       resume: f.resume,
+      keepBest: f.keepBest,
       onProgress: (p) => bar.update(p),
       ...(o.parallel ? { parallel: o.parallel } : {}),
     });
     bar.stop();
     for (const n of res.notices) say(`tony: ${n}\n`);
     const last = res.evals.at(-1);
+    // The kept best may predate this invocation (a resumed run): read what is on disk.
+    const best = f.keepBest
+      ? await readFile(join(f.out, 'best', 'state.json'), 'utf8').then(
+          (t) => JSON.parse(t) as { step: number; val_loss: number },
+          () => undefined,
+        )
+      : undefined;
     say(
       `tony: ${res.params.toLocaleString()} parameters; step ${res.finalStep}` +
         (res.history.length ? `; ${Math.round(res.tokensPerSecond).toLocaleString()} tokens/s` : '') +
         (last ? `; validation loss ${last.val_loss.toFixed(3)} ${o.unit}` : '') +
-        `\ntony: run saved in ${f.out} (${o.next ?? `serve it: tony serve --model ${f.out}`})\n`,
+        `\ntony: run saved in ${f.out} (${o.next ?? `serve it: tony serve --model ${f.out}`})\n` +
+        (best ? `tony: lowest validation loss ${best.val_loss.toFixed(3)} at step ${best.step}, kept in ${join(f.out, 'best')}\n` : ''),
     );
   } finally {
     bar.stop();
@@ -288,6 +298,7 @@ function recipeOptions(
     .option('--out <dir>', 'run directory (metrics.jsonl, checkpoints)', defaults.out)
     .option('--no-resume', 'start over even if the run directory has a checkpoint')
     .option('--eval-every <n>', 'evaluate on validation data every n steps', count('eval-every'), defaults.evalEvery)
+    .option('--keep-best', 'also keep the parameters with the lowest validation loss in <out>/best (early stopping)')
     .option('--seed <n>', 'seed for initialisation, batches and samples', integer('seed', 0), 0);
   for (const o of runtimeOptions()) cmd.addOption(o);
   return cmd;

@@ -14,10 +14,11 @@
  * truncation and corruption that happen later.
  *
  * A run directory holds `ckpt-<step>/` checkpoints; `saveRunCheckpoint` writes one and keeps the newest K.
+ * `replaceCheckpoint` swaps a whole checkpoint in at a fixed path (the trainer's `best/`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
 import type { DType, HostTensor } from './dtype.ts';
@@ -208,6 +209,23 @@ export async function saveRunCheckpoint(
   await saveCheckpoint(dir, ckpt);
   if (opts.keep !== undefined) await pruneCheckpoints(runDir, opts.keep, step);
   return { step, dir, complete: true };
+}
+
+/**
+ * Write `ckpt` to `dir`, replacing what is there as one step: it is saved complete beside `dir`
+ * first, then renamed into place. Readers of `dir` see the old checkpoint or the new one, never a mix;
+ * a crash leaves at worst no `dir` (between the two renames) and a stray sibling to delete.
+ */
+export async function replaceCheckpoint(dir: string, ckpt: Checkpoint, opts: { float16?: boolean } = {}): Promise<void> {
+  const tag = randomBytes(4).toString('hex');
+  const fresh = `${dir}.tony-tmp-${tag}`;
+  const tomb = `${dir}${DELETING_PREFIX}${tag}`;
+  await saveCheckpoint(fresh, ckpt, opts);
+  const had = await exists(dir);
+  if (had) await rename(dir, tomb);
+  await rename(fresh, dir);
+  await syncDir(dirname(dir));
+  if (had) await rm(tomb, { recursive: true, force: true });
 }
 
 /**

@@ -4,11 +4,11 @@
  * would), evaluation every N steps, a JSONL metrics log, checkpoints, and NaN/Inf detection that
  * names the step and the offending tensors.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TonyError } from '../errors.ts';
 import { writeFileAtomic } from '../io.ts';
-import { latestCheckpoint, loadCheckpoint, saveRunCheckpoint } from './checkpoint.ts';
+import { latestCheckpoint, loadCheckpoint, replaceCheckpoint, saveRunCheckpoint } from './checkpoint.ts';
 import { type DType, type HostTensor, hostTensor } from './dtype.ts';
 import { exportOnnx } from './onnx.ts';
 import { type AdamWConfig, type ParamGroup, resolveGroups } from './optim.ts';
@@ -62,6 +62,14 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Checkpoints kept (older ones are deleted). */
   keep?: number;
+  /**
+   * Also keep the parameters of the evaluation with the lowest validation loss so far as
+   * `<outDir>/best/` (early stopping's pick, as Hugging Face's `load_best_model_at_end`). Its
+   * state.json holds `step`, `tokens` and `val_loss`. Loaders given the run directory still take the
+   * newest `ckpt-<step>/`; give them `<outDir>/best` for this one. A resumed run keeps a best saved at
+   * or before the step it resumes from, and drops one saved after it (that history is rewritten).
+   */
+  keepBest?: boolean;
   /** Run directory: config.json, metrics.jsonl, ckpt-<step>/. */
   outDir?: string;
   /** Continue from the latest checkpoint in outDir (if any). */
@@ -200,6 +208,20 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     if (dropped)
       notices.push(`${metricsPath}: dropped a torn last line (${JSON.stringify(dropped.slice(0, 60))}), as a crash mid-write leaves it`);
   }
+  // The best evaluation so far, when keeping it: resumed from best/state.json if it is not ahead of us.
+  const bestDir = outDir && opts.keepBest ? join(outDir, 'best') : undefined;
+  let bestLoss = Number.POSITIVE_INFINITY;
+  if (bestDir) {
+    const prev = await readFile(join(bestDir, 'state.json'), 'utf8').then(
+      (t) => JSON.parse(t) as { step?: unknown; val_loss?: unknown },
+      () => undefined,
+    );
+    if (prev && typeof prev.step === 'number' && typeof prev.val_loss === 'number' && prev.step <= step) bestLoss = prev.val_loss;
+    else if (prev || (await stat(bestDir).catch(() => undefined))) {
+      await rm(bestDir, { recursive: true, force: true });
+      notices.push(`${bestDir}: removed (saved at step ${String(prev?.step)}, after the step this run starts from, ${step})`);
+    }
+  }
   const log = async (row: Record<string, number>) => {
     if (metricsPath) await appendFile(metricsPath, JSON.stringify(row) + '\n');
   };
@@ -233,6 +255,13 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
     const config = { ...task.config, optimizer: opts.optimizer, ...(k > 1 ? { accumulate: k } : {}) };
     const state = { step, tokens: step * tokensPerStep };
     await saveRunCheckpoint(outDir, step, { config, state, params, optimizer }, { keep: opts.keep ?? 2 });
+  };
+
+  const saveBest = async (at: number, tokens: number, valLoss: number) => {
+    const weightNames = [...ps.specs.map((s) => s.name), ...bufferNames];
+    const st = await rt.getState(weightNames.map(stateKey.param));
+    const params = Object.fromEntries(weightNames.map((n) => [n, st[stateKey.param(n)]!]));
+    await replaceCheckpoint(bestDir!, { config: task.config, state: { step: at, tokens, val_loss: valLoss }, params });
   };
 
   const history: StepRecord[] = [];
@@ -273,6 +302,10 @@ export async function train(rt: Runtime, task: TrainTask, opts: TrainOptions): P
       const e = { step, tokens: rec.tokens, ...(await evaluate()) } as EvalRecord;
       evals.push(e);
       await log(e);
+      if (bestDir && e.val_loss < bestLoss) {
+        bestLoss = e.val_loss;
+        await saveBest(step, rec.tokens, e.val_loss);
+      }
     }
     if (outDir && ((opts.checkpointEvery && step % opts.checkpointEvery === 0) || step === opts.steps)) await save();
     const lastEval = evals.at(-1);

@@ -21,6 +21,8 @@ export interface Recipe {
   out: string;
   /** Continue from the latest checkpoint in `out`, if any. */
   resume: boolean;
+  /** Also keep the lowest-validation-loss parameters as `<out>/best/` (TrainOptions.keepBest). */
+  keepBest?: boolean;
   onProgress?: TrainOptions['onProgress'];
   /** Data-parallel training: this process is one rank (src/distributed/). */
   parallel?: DataParallel;
@@ -37,6 +39,7 @@ export function trainWithRecipe(rt: Runtime, task: TrainTask, r: Recipe): Promis
     checkpointEvery: r.checkpointEvery,
     outDir: r.out,
     resume: r.resume,
+    keepBest: r.keepBest,
     onProgress: r.onProgress,
     ...(r.parallel ? { parallel: r.parallel } : {}),
   });

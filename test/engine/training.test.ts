@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import * as T from '../../src/engine/index.ts';
 import { ParamSet } from '../../src/engine/nn.ts';
 import { adamwConfig, buildTrainStep, lrAt } from '../../src/engine/optim.ts';
@@ -150,6 +151,58 @@ describe('trainer', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(log.map((r: { step: number }) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('keepBest keeps the lowest-validation-loss parameters in best/, and a resumed run drops a best from after its start', async () => {
+    // One weight w from 0: the training loss (w − 1)² pulls it past the validation optimum 0.3, so
+    // the validation loss (w − 0.3)² falls, then rises — the best evaluation is not the last.
+    const task: TrainTask = {
+      trace(mode) {
+        const ps = new ParamSet();
+        const w = ps.param('w', [1], { kind: 'zeros' });
+        const t = T.input('t', [1]);
+        const r = T.sub(w, t);
+        return { ps, loss: T.sumAll(T.mul(r, r)), data: [t] };
+      },
+      batch: (split) => ({ t: T.hostTensor('float32', [1], [split === 'train' ? 1 : 0.3]) }),
+      tokensPerStep: 1,
+      config: { kind: 'scalar' },
+    };
+    const opt = adamwConfig({ lr: 0.1, warmupSteps: 0, decaySteps: 100, weightDecay: 0 });
+    const run = (out: string, steps: number, resume = false) =>
+      train(rt, task, {
+        steps,
+        optimizer: opt,
+        evalEvery: 1,
+        evalBatches: 1,
+        checkpointEvery: 2,
+        outDir: join(dir, out),
+        keepBest: true,
+        resume,
+      });
+    const whole = await run('best-a', 8);
+    const vals = whole.evals.map((e) => e.val_loss);
+    const bestStep = whole.evals[vals.indexOf(Math.min(...vals))]!.step;
+    expect(bestStep).toBeGreaterThan(1);
+    expect(bestStep).toBeLessThan(8);
+    const readBest = async (out: string) => {
+      const ck = await loadCheckpoint<unknown, { step: number; val_loss: number }>(join(dir, out, 'best'));
+      return { ...ck.state, w: (ck.params.w!.data as Float32Array)[0]! };
+    };
+    const best = await readBest('best-a');
+    expect(best.step).toBe(bestStep);
+    expect(best.val_loss).toBe(Math.min(...vals));
+    expect((best.w - 0.3) ** 2).toBeCloseTo(best.val_loss, 6); // the kept w is the one that scored it
+    // Interrupted at step 2, with a best from step 6 planted (as a crash after a later save leaves it).
+    await run('best-b', 2);
+    await saveCheckpoint(join(dir, 'best-b', 'best'), {
+      config: {},
+      state: { step: 6, val_loss: 0 },
+      params: { w: T.hostTensor('float32', [1], [0.3]) },
+    });
+    const resumed = await run('best-b', 8, true);
+    expect(resumed.notices.join('\n')).toMatch(/best: removed \(saved at step 6, after the step this run starts from, 2\)/);
+    expect(await readBest('best-b')).toEqual(best);
   });
 
   it('refuses to resume from a checkpoint of a different model, saying which parameters differ', async () => {

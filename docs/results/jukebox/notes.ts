@@ -4,17 +4,35 @@
  * `tony jukebox conditioning --wavs` writes them; anything else is "all"): mean and standard
  * deviation over files.
  *
- *   npx tsx docs/results/jukebox/notes.ts <wav dir>…
+ *   npx tsx docs/results/jukebox/notes.ts [--pool] <wav dir>…     (--pool: one row per arm over all the dirs)
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tonality } from '../../../src/audio/tonality.ts';
 import { readWav, toMono } from '../../../src/audio/wav.ts';
 
-for (const dir of process.argv.slice(2)) {
+const args = process.argv.slice(2);
+const pool = args[0] === '--pool';
+const dirs = pool ? args.slice(1) : args;
+// With --pool, one row per arm over every directory's files (e.g. all the seeds of a chain run).
+for (const group of pool ? [dirs] : dirs.map((d) => [d])) {
+  const dir = pool ? `${group.length} directories` : group[0]!;
   const byArm = new Map<string, ReturnType<typeof tonality>[]>();
-  for (const f of (await readdir(dir)).filter((f) => f.endsWith('.wav')).sort()) {
-    const audio = await readWav(join(dir, f));
+  const files = (
+    await Promise.all(
+      group.map(async (d) =>
+        (
+          await readdir(d)
+        )
+          .filter((f) => f.endsWith('.wav'))
+          .sort()
+          .map((f) => join(d, f)),
+      ),
+    )
+  ).flat();
+  for (const path of files) {
+    const f = path.slice(path.lastIndexOf('/') + 1);
+    const audio = await readWav(path);
     const arm = f.startsWith('uncond-') ? 'unconditioned' : f.startsWith('cond-') ? 'conditioned' : 'all';
     byArm.set(arm, [...(byArm.get(arm) ?? []), tonality(toMono(audio), audio.sampleRate)]);
   }

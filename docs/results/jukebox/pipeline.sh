@@ -31,7 +31,8 @@
 # and the steps: BOTTOM_STEPS, TOP_STEPS, MIDDLE_STEPS, PRIOR_STEPS, UP_MIDDLE_STEPS, UP_BOTTOM_STEPS;
 # SEEDS (the chain's and top-paired's sampling seeds, "1 2 3"); TOP_TEMPS (diagnose's top prior
 # temperatures, "0.7"; the first also feeds its chain row); CHAIN_T (the top prior's temperature in
-# chain and top-paired, 0.7).
+# chain and top-paired, 0.7); UP_T (the upsamplers' temperature in chain, 0.4); PRIOR_BEST (session 7: when set,
+# prior-top keeps its lowest held-out loss's checkpoint, --keep-best, and the chain uses that one).
 set -euo pipefail
 runs=${RUNS:-runs/s5}
 data=${DATA:-data/music}
@@ -80,9 +81,14 @@ stage_codes-bm() {
   $tony jukebox encode-corpus --data "$data" --models "$models" --levels bottom,middle --out "$runs/codes-bm.jsonl" --threads 1 2>&1 | quiet
 }
 stage_prior-top() {
-  prior prior-top "$runs/codes-mt.jsonl" "${PRIOR_STEPS:-600}" --set level=top --set codes=128 --set context=128 --batch 16
-  link prior-top "$runs/prior-top"
-  $tony jukebox nll --prior "$runs/prior-top" --codes "$runs/codes-mt.jsonl" --threads 1 --out "$logs/nll-top.json" 2>&1 | quiet
+  if [ -n "${PRIOR_BEST:-}" ]; then # (session 7) keep the lowest held-out loss's checkpoint and use it
+    prior prior-top "$runs/codes-mt.jsonl" "${PRIOR_STEPS:-600}" --set level=top --set codes=128 --set context=128 --batch 16 --keep-best
+    link prior-top "$runs/prior-top/best"
+  else
+    prior prior-top "$runs/codes-mt.jsonl" "${PRIOR_STEPS:-600}" --set level=top --set codes=128 --set context=128 --batch 16
+    link prior-top "$runs/prior-top"
+  fi
+  $tony jukebox nll --prior "$models/prior-top" --codes "$runs/codes-mt.jsonl" --threads 1 --out "$logs/nll-top.json" 2>&1 | quiet
 }
 stage_up-middle() {
   prior prior-middle "$runs/codes-mt.jsonl" "${UP_MIDDLE_STEPS:-1500}" --set level=middle --set codes=256 --set context=256 --batch 8
@@ -105,7 +111,7 @@ stage_chain() { # the whole chain, 24 paired requests a seed
     [ -f "$logs/chain-$seed.json" ] && continue
     echo "== seed $seed ($(uptime))"
     $tony jukebox conditioning --models "$models" --n 24 --seconds 4 --seed "$seed" --chain --temperature "${CHAIN_T:-0.7}" \
-      --upsampler-temperature 0.4 --threads 1 --wavs "$runs/chain-wavs-$seed" --out "$logs/chain-$seed.json" 2>&1 | quiet
+      --upsampler-temperature "${UP_T:-0.4}" --threads 1 --wavs "$runs/chain-wavs-$seed" --out "$logs/chain-$seed.json" 2>&1 | quiet
   done
 }
 stage_top-paired() { # the top level alone (top prior → top decoder), the same paired requests as chain
