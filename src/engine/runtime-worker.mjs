@@ -117,29 +117,74 @@ function writeRows(src, w) {
 /** TensorProto.DataType codes. @type {Record<string, number>} */
 const ONNX_TYPE = { float32: 1, bool: 9, int32: 6, int64: 7, float64: 11 };
 
+/** Alignment of each baked value in its data file: a page on every platform (Windows maps 64 KB). */
+const BAKE_ALIGN = 64 * 1024;
+
 /**
  * The model with the inputs in `bake` (input name → state key) turned into initializers holding
- * the state's current values (Runtime.load's LoadOptions.bake).
- * @param {Uint8Array} bytes @param {Record<string, string>} bake @returns {Promise<Uint8Array>}
+ * the state's current values (Runtime.load's LoadOptions.bake), written as an ONNX model file whose
+ * initializers live in a second file beside it (ONNX external data), each value at an aligned
+ * offset. ONNX Runtime maps such a file instead of copying it, and lets the pages go once its MatMul
+ * kernels have re-laid the weights: a GPT-2-small-shaped decode graph's session took 1,060 MB
+ * more resident memory with the values inline in the model bytes (parsed, copied into tensors,
+ * then packed) and 400 MB with them mapped, and the peak of loading it and decoding 8 tokens fell
+ * from 1,512 to 1,181–1,234 MB (docs/results/engine.md, issue 22). Returns the model's path; the
+ * caller deletes `dir` once the session exists.
+ * @param {Uint8Array} bytes @param {Record<string, string>} bake
+ * @returns {Promise<{dir: string, path: string}>}
  */
 async function bakeState(bytes, bake) {
   // Imported on first use: most runtimes never bake, and the worker's start is every command's.
   const { onnx } = (await import('onnx-proto')).default;
+  const { mkdtemp, open, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
   const model = onnx.ModelProto.decode(bytes);
   const graph = /** @type {any} */ (model.graph);
   graph.input = graph.input.filter((/** @type {{name: string}} */ i) => !(i.name in bake));
-  for (const [name, storeKey] of Object.entries(bake)) {
-    const t = store.get(storeKey);
-    if (!t) throw new Error(`state '${storeKey}' (baked into input '${name}') was never set`);
-    const data = /** @type {any} */ (t.data);
-    graph.initializer.push({
-      name,
-      dims: [...t.dims],
-      dataType: ONNX_TYPE[t.type],
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+  const fail = (/** @type {any} */ err) =>
+    new Error(
+      `cannot write a decode graph's weights to a temporary file under ${tmpdir()} (${err?.code ?? err}): ` +
+        'set TMPDIR to a writable directory with room for a copy of the model',
+    );
+  const dir = await mkdtemp(join(tmpdir(), 'tony-bake-')).catch((err) => {
+    throw fail(err);
+  });
+  const data = await open(join(dir, 'weights.bin'), 'w').catch((err) => {
+    throw fail(err);
+  });
+  try {
+    let offset = 0;
+    for (const [name, storeKey] of Object.entries(bake)) {
+      const t = store.get(storeKey);
+      if (!t) throw new Error(`state '${storeKey}' (baked into input '${name}') was never set`);
+      const a = /** @type {any} */ (t.data);
+      const view = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      // Written straight from the state's own buffer: no copy of the weights in this process.
+      for (let done = 0; done < view.byteLength; )
+        done += (await data.write(view, done, view.byteLength - done, offset + done)).bytesWritten;
+      graph.initializer.push({
+        name,
+        dims: [...t.dims],
+        dataType: ONNX_TYPE[t.type],
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: 'weights.bin' },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(view.byteLength) },
+        ],
+      });
+      offset += Math.ceil(view.byteLength / BAKE_ALIGN) * BAKE_ALIGN;
+    }
+    await data.close();
+    const path = join(dir, 'model.onnx');
+    await writeFile(path, onnx.ModelProto.encode(model).finish());
+    return { dir, path };
+  } catch (err) {
+    await data.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw /** @type {any} */ (err)?.code ? fail(err) : err;
   }
-  return onnx.ModelProto.encode(model).finish();
 }
 
 /** The intra-op pool's spinning, from TONY_ORT_SPIN and TONY_ORT_SPIN_US (see `load`). */
@@ -154,8 +199,8 @@ const handlers = {
   /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>, threads?: number, arena?: boolean}} m */
   async load({ key, bytes, bake, threads: own, arena }) {
     if (!sessions.has(key)) {
-      const baked = Object.keys(bake ?? {}).length ? await bakeState(bytes, bake) : bytes;
-      const session = await ort.InferenceSession.create(baked, {
+      const baked = Object.keys(bake ?? {}).length ? await bakeState(bytes, bake) : undefined;
+      const options = /** @type {import('onnxruntime-node').InferenceSession.SessionOptions} */ ({
         executionProviders: [device],
         intraOpNumThreads: own ?? threads,
         interOpNumThreads: 1,
@@ -176,6 +221,14 @@ const handlers = {
         // size (docs/results/engine.md, issue 22). TONY_ORT_SPIN=1 restores ONNX Runtime's default.
         extra: { session: { intra_op: spinning() } },
       });
+      let session;
+      try {
+        session = baked ? await ort.InferenceSession.create(baked.path, options) : await ort.InferenceSession.create(bytes, options);
+      } finally {
+        // Linux keeps a mapped file's pages until they are unmapped; elsewhere a mapped file may
+        // refuse deletion, and the temporary directory stays behind.
+        if (baked) await import('node:fs/promises').then((fs) => fs.rm(baked.dir, { recursive: true, force: true })).catch(() => {});
+      }
       sessions.set(key, session);
       bakedInputs.set(key, new Set(Object.keys(bake ?? {})));
     }

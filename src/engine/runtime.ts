@@ -46,7 +46,9 @@ export interface LoadOptions {
    * GPT's decode graphs cut their wall time per token by 17–47 % (docs/results/engine.md, issue 22).
    * The session is tied to those values: a key whose state changes afterwards (setState, or a run
    * that updates it) gives a different `stateVersion`, and the caller loads anew. Each baked
-   * session holds its own copy of the values.
+   * session holds its own (re-laid) copy of the values. They reach ONNX Runtime through a
+   * temporary file under the OS's temporary directory (TMPDIR), mapped and deleted once the session
+   * exists, not through the model's bytes, which cost two more copies while it loaded.
    */
   bake?: Readonly<Record<string, string>>;
   /** Intra-op threads for this session (default: the runtime's). */

@@ -7,6 +7,9 @@
  * moves with setState and with a run's updates, and not with a KV-cache write.
  */
 
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/engine/index.ts';
 import { stateKey } from '../../src/engine/optim.ts';
@@ -30,10 +33,20 @@ function weights(seed: number) {
   return Object.fromEntries(Object.entries(init).map(([k, v]) => [stateKey.param(k), v]));
 }
 
+// Baked values go through a temporary model file: the runtime's worker reads TMPDIR when it starts.
+let scratch: string;
+const tmpWas = process.env.TMPDIR;
 beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'tony-bake-test-'));
+  process.env.TMPDIR = scratch;
   rt = await T.Runtime.start({ threads: 1 });
 });
-afterAll(() => rt.close());
+afterAll(async () => {
+  await rt.close();
+  if (tmpWas === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = tmpWas;
+  await rm(scratch, { recursive: true, force: true });
+});
 
 describe('decode graphs with their parameters baked in', () => {
   it('generate decodes with the parameters the runtime holds now, through a change of parameters', async () => {
@@ -61,20 +74,27 @@ describe('decode graphs with their parameters baked in', () => {
   it('a baked session computes what the graph fed its state computes; bake names only inputs', async () => {
     const x = input('x', [2, 3], 'float32');
     const w = input('w', [3, 4], 'float32');
-    const model = T.exportOnnx([x, w], { y: T.matmul(x, w) });
+    const b = input('b', [4], 'float32');
+    const model = T.exportOnnx([x, w, b], { y: T.add(T.matmul(x, w), b) });
     const xv = [1, 2, 3, -1, 0.5, 2];
     const xs = T.hostTensor('float32', [2, 3], xv);
     const ws = Array.from({ length: 12 }, (_, i) => (i % 5) - 2);
-    await rt.setState({ W: T.hostTensor('float32', [3, 4], ws) });
-    const baked = await rt.load(model, { bake: { w: 'W' } });
+    const bs = [0.25, -1, 3, 0.5];
+    await rt.setState({ W: T.hostTensor('float32', [3, 4], ws), B: T.hostTensor('float32', [4], bs) });
+    // Two values baked: the second lies at a later offset of the temporary data file.
+    const baked = await rt.load(model, { bake: { w: 'W', b: 'B' } });
     const y = (await rt.run(baked, { x: xs }, { state: { w: 'W' } })).y!.data as Float32Array;
-    // By hand: y[i][j] = Σ_k x[i][k] · w[k][j].
-    const want = [0, 1].flatMap((i) => [0, 1, 2, 3].map((j) => [0, 1, 2].reduce((s, k) => s + xv[i * 3 + k]! * ws[k * 4 + j]!, 0)));
+    // By hand: y[i][j] = Σ_k x[i][k] · w[k][j] + b[j].
+    const want = [0, 1].flatMap((i) =>
+      [0, 1, 2, 3].map((j) => [0, 1, 2].reduce((s, k) => s + xv[i * 3 + k]! * ws[k * 4 + j]!, 0) + bs[j]!),
+    );
     expect([...y]).toEqual(want);
+    const left = (await readdir(scratch)).filter((f) => f.startsWith('tony-bake-'));
+    expect(left, 'the temporary model files are deleted once the session exists').toEqual([]);
     await expect(rt.load(model, { bake: { nope: 'W' } })).rejects.toThrow(TonyError);
     await expect(rt.load(model, { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
     // Its own thread count and the arena: the same numbers.
-    const own = await rt.load(model, { bake: { w: 'W' }, threads: 1, arena: true });
+    const own = await rt.load(model, { bake: { w: 'W', b: 'B' }, threads: 1, arena: true });
     expect([...((await rt.run(own, { x: xs })).y!.data as Float32Array)]).toEqual(want);
     await rt.release(own);
     await rt.release(baked);
