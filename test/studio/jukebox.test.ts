@@ -143,6 +143,24 @@ describe('Jukebox routes', () => {
     }
   });
 
+  it('sample with the upsamplers at their own temperature: greedy upsamplers under a sampled top', { timeout: 60_000 }, async () => {
+    // Top greedy (temperature 0): every seed draws the same top codes. Upsamplers greedy too: the
+    // seed changes nothing; upsamplers at 1: the seed changes the lower levels only.
+    const codes = async (seed: number, upsamplerTemperature: number) =>
+      (
+        (await (
+          await post('/api/jukebox/sample', { model: 'jb/full', seconds: 0.5, temperature: 0, upsamplerTemperature, seed })
+        ).json()) as {
+          codes: Record<string, number[]>;
+        }
+      ).codes;
+    const [a0, b0, a1, b1] = [await codes(1, 0), await codes(2, 0), await codes(1, 1), await codes(2, 1)];
+    expect(b0).toEqual(a0);
+    expect(a1.top).toEqual(a0.top);
+    expect(b1.top).toEqual(a0.top);
+    expect(b1.bottom).not.toEqual(a1.bottom);
+  });
+
   it('refuse bad input with a 400 naming the field', async () => {
     const bad = async (path: string, body: unknown) => {
       const r = await post(path, body);
@@ -167,6 +185,10 @@ describe('Jukebox routes', () => {
     expect(await bad('/api/jukebox/encode', { model: 'jb/full', wav: 'bm90IGEgd2F2' })).toMatchObject({ status: 400 });
     expect(await bad('/api/jukebox/sample', { model: 'jb/codec' })).toMatchObject({ status: 400, error: { param: 'model' } });
     expect(await bad('/api/jukebox/sample', { model: 'jb/full', tempo: -3 })).toMatchObject({ status: 400, error: { param: 'tempo' } });
+    expect(await bad('/api/jukebox/sample', { model: 'jb/full', upsamplerTemperature: -1 })).toMatchObject({
+      status: 400,
+      error: { param: 'upsamplerTemperature' },
+    });
     const kazoo = await bad('/api/jukebox/sample', { model: 'jb/full', timbre: 'kazoo' });
     expect(kazoo.status).toBe(400);
     expect(kazoo.error.message).toContain("unknown timbre 'kazoo'");

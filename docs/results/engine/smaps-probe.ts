@@ -17,11 +17,11 @@ const sm = () =>
     .join(' | ');
 console.log('loaded:', sm());
 const t0 = performance.now();
-const out = await model.complete({ prompt: 'def main(', maxTokens: 8, temperature: 0, n: 1, stop: [] });
+await model.complete({ prompt: 'def main(', maxTokens: 8, temperature: 0, topP: 1, n: 1, stop: [] });
 console.log('8 tokens:', sm(), (performance.now() - t0).toFixed(0), 'ms');
 for (const n of [64, 64, 64]) {
   const t1 = performance.now();
-  await model.complete({ prompt: 'def main(', maxTokens: n, temperature: 0, n: 1, stop: [] });
+  await model.complete({ prompt: 'def main(', maxTokens: n, temperature: 0, topP: 1, n: 1, stop: [] });
   console.log(n, 'tokens', (performance.now() - t1).toFixed(0), 'ms', sm());
 }
 process.exit(0);

@@ -6,7 +6,7 @@
  *   GET  /api/jukebox/models → { models: [{ name, priors }], timbres, train } (model directories under the runs folder)
  *   POST /api/jukebox/encode { model, source?: "music:7", seconds?, wav?: base64 }
  *        → { sampleRate, samples, caption, original: { wav, spectrogram }, levels: { bottom|middle|top: { hop, codes, scDb, wav, spectrogram } } }
- *   POST /api/jukebox/sample { model, timbre?, key?, tempo?, seconds?, temperature?, seed? }
+ *   POST /api/jukebox/sample { model, timbre?, key?, tempo?, seconds?, temperature?, upsamplerTemperature?, seed? }
  *        → { sampleRate, samples, codes: { top, middle, bottom }, codebooks, wav, spectrogram }
  *
  * No Jukebox model is bundled: a model directory is any folder under the runs folder holding
@@ -203,6 +203,13 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
           const temperature = b.temperature ?? 1;
           if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 5))
             throw badRequest(`'temperature' must be a number from 0 to 5, got ${JSON.stringify(b.temperature)}.`, 'temperature');
+          // The upsamplers' own temperature (default: the top's), as `tony jukebox sample --upsampler-temperature`.
+          const upsamplerTemperature = b.upsamplerTemperature ?? temperature;
+          if (typeof upsamplerTemperature !== 'number' || !(upsamplerTemperature >= 0 && upsamplerTemperature <= 5))
+            throw badRequest(
+              `'upsamplerTemperature' must be a number from 0 to 5, got ${JSON.stringify(b.upsamplerTemperature)}.`,
+              'upsamplerTemperature',
+            );
           const seed = b.seed ?? 1;
           if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0)
             throw badRequest(`'seed' must be a whole number, got ${JSON.stringify(b.seed)}.`, 'seed');
@@ -214,7 +221,16 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
             // The loop `tony jukebox sample` runs: the top prior under the conditions, then each upsampler.
             const priors: Partial<Record<Level, LoadedPrior>> = {};
             for (const level of PRIORS) priors[level] = await priorOf(m.name, m.dir, level);
-            const r = await sampleChain({ priors, decoder: levels.bottom, samples, batch: 1, cond, temperature, seed });
+            const r = await sampleChain({
+              priors,
+              decoder: levels.bottom,
+              samples,
+              batch: 1,
+              cond,
+              temperature,
+              upsamplerTemperature,
+              seed,
+            });
             const codes = Object.fromEntries(Object.entries(r.codes).map(([l, rows]) => [l, Array.from(rows[0]!)]));
             const y = r.audio[0]!;
             const codebooks = Object.fromEntries(LEVELS.map((l) => [l, levels[l].cfg.codes]));

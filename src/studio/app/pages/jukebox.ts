@@ -105,6 +105,16 @@ export const page: StudioPage = {
     const key = el('input', { type: 'text', id: 'jukebox-key', placeholder: 'any, e.g. D minor' });
     const tempo = el('input', { type: 'number', id: 'jukebox-tempo', min: '1', max: '400', placeholder: 'any' });
     const temperature = el('input', { type: 'number', id: 'jukebox-temperature', min: '0', max: '5', step: '0.1', value: '1' });
+    // Below 1 the upsamplers keep more of the top level's notes (docs/results/jukebox.md, sessions 4 and 7).
+    const upTemperature = el('input', {
+      type: 'number',
+      id: 'jukebox-upsampler-temperature',
+      min: '0',
+      max: '5',
+      step: '0.1',
+      placeholder: 'same',
+      title: "the upsamplers' temperature (empty: the top's); below 1 they keep more of the notes",
+    });
     const sample = el('button', { class: 'primary', text: 'Sample', id: 'jukebox-sample' });
     const st = status();
     const encoded = el('div', { id: 'jukebox-encoded' });
@@ -121,6 +131,7 @@ export const page: StudioPage = {
       field('Key', key),
       field('Tempo', tempo, 'bpm'),
       field('Temperature', temperature),
+      field('Upsamplers', upTemperature, 'temperature'),
       sample,
     );
     root.append(
@@ -184,6 +195,7 @@ export const page: StudioPage = {
             ...(key.value.trim() ? { key: key.value.trim() } : {}),
             ...(tempo.value ? { tempo: Number(tempo.value) } : {}),
             temperature: Number(temperature.value),
+            ...(upTemperature.value ? { upsamplerTemperature: Number(upTemperature.value) } : {}),
             seconds: Number(seconds.value),
             seed: Number(seed.value),
           });
