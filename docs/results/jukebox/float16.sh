@@ -7,6 +7,10 @@
 #
 # Writes <out>/{float32,float16}/<model>/ (the exports) and prints one line per model and dtype.
 set -euo pipefail
+if [ $# -ne 5 ]; then
+  echo "usage: $0 <models dir> <data dir> <codes-mt.jsonl> <codes-bm.jsonl> <out dir>" >&2; exit 2
+fi
+for f in "$1" "$2" "$3" "$4"; do [ -e "$f" ] || { echo "$0: '$f' does not exist" >&2; exit 2; }; done
 models=$1 data=$2 mt=$3 bm=$4 out=$5
 tony=${TONY:-node bin/tony.js}
 for dt in float32 float16; do
