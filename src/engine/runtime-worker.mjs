@@ -195,6 +195,15 @@ function spinning() {
   return us === '0' ? { allow_spinning: '0' } : { allow_spinning: '1', spin_duration_us: us };
 }
 
+/**
+ * TONY_ORT_PROFILE=<dir>: ONNX Runtime's own per-node profile of every session, written to
+ * <dir>/<session>_<time>.json when the session is released (docs/results/engine/ort-profile.py sums it by op and node).
+ */
+function profiling(/** @type {string} */ key) {
+  const dir = process.env.TONY_ORT_PROFILE;
+  return dir ? { enableProfiling: true, profileFilePrefix: `${dir}/${key.slice(0, 12)}` } : {};
+}
+
 const handlers = {
   /** @param {{key: string, bytes: Uint8Array, bake: Record<string, string>, threads?: number, arena?: boolean}} m */
   async load({ key, bytes, bake, threads: own, arena }) {
@@ -220,6 +229,7 @@ const handlers = {
         // (TONY_ORT_SPIN_US) measured no faster training, quiet, and cost 16 % more CPU at the large
         // size (docs/results/engine.md, issue 22). TONY_ORT_SPIN=1 restores ONNX Runtime's default.
         extra: { session: { intra_op: spinning() } },
+        ...profiling(key),
       });
       let session;
       try {
@@ -236,8 +246,14 @@ const handlers = {
     return { inputs: s.inputNames, outputs: s.outputNames };
   },
 
+  /** Write the profile of every open session (TONY_ORT_PROFILE; the runtime calls this on close). */
+  async endProfiling() {
+    for (const s of sessions.values()) /** @type {any} */ (s).endProfiling();
+  },
+
   /** @param {{key: string}} m */
   async release({ key }) {
+    if (process.env.TONY_ORT_PROFILE) /** @type {any} */ (sessions.get(key))?.endProfiling();
     await sessions.get(key)?.release();
     sessions.delete(key);
     bakedInputs.delete(key);

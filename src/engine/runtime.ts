@@ -308,6 +308,7 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    if (process.env.TONY_ORT_PROFILE) await this.call({ type: 'endProfiling' }).catch(() => {});
     await this.worker.terminate();
   }
 }

@@ -210,6 +210,23 @@ export const OPS: OpCase[] = [
     inputs: [s(1, 4, 5), s(4, 3, 3), s(6)],
     build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { groups: 2, stride: 3, dilation: 2, padding: [1, 2], outputPadding: 1 }),
   },
+  // the weight gradient's tap stack over strided phases (dilation·tap mod stride takes every phase)
+  {
+    name: 'conv1d stride 2 dilation 3 kernel 5',
+    inputs: [s(2, 2, 17), s(3, 2, 5), s(3)],
+    build: (x, w, b) => T.conv1d(x!, w!, b!, { stride: 2, dilation: 3, padding: [4, 1] }),
+  },
+  // the polyphase lowering: stride 1 with dilation, x cropped; a stride above the kernel
+  {
+    name: 'convTranspose1d stride 1 dilation 3 crop',
+    inputs: [s(1, 2, 8), s(2, 3, 3)],
+    build: (x, w) => T.convTranspose1d(x!, w!, null, { dilation: 3, padding: [7, 2] }),
+  },
+  {
+    name: 'convTranspose1d stride 4 kernel 3',
+    inputs: [s(2, 1, 4), s(1, 2, 3), s(2)],
+    build: (x, w, b) => T.convTranspose1d(x!, w!, b!, { stride: 4, padding: [1, 0], outputPadding: 3 }),
+  },
   { name: 'conv2d', inputs: [s(2, 2, 5, 4), s(3, 2, 3, 2)], build: (x, w) => T.conv2d(x!, w!) },
   {
     name: 'conv2d stride 2 padding 1 bias',

@@ -9,8 +9,12 @@
  *                   out L' = (L − 1)·stride − padBegin − padEnd + dilation·(K − 1) + outputPadding + 1
  *
  * Gradients are built from the two ops themselves: the input gradient of a convolution is the
- * transposed convolution of g with the same weight (and vice versa), and both weight gradients are
- * one grouped convolution in which the batch axis plays the channel axis (weightGrad below).
+ * transposed convolution of g with the same weight (and vice versa); both weight gradients are one
+ * batched MatMul over the kernel's taps (weightGrad below).
+ *
+ * On ONNX Runtime a 1-D transposed convolution is lowered to a Conv of its polyphase form
+ * (lowerTransposeAsConv): the CPU provider's ConvTranspose ran 2.5–16× slower. Together these took
+ * the Jukebox VQ-VAE's training step from 1,055 to 632 ms (docs/results/engine.md, "Convolutions").
  *
  * ONNX Runtime's CPU provider has no float64 Conv or ConvTranspose kernel (checked, 1.30), so the
  * float64 checking mode lowers both to primitives: an im2col built from Pad + one Gather per spatial
@@ -19,7 +23,8 @@
 import { isFloat } from '../dtype.ts';
 import { defineOp, type LowerCtx, type OnnxAttr, type RefArray, strides as stridesOf } from '../op.ts';
 import { fmt, type Tensor } from '../tensor.ts';
-import { reshape, slice, sum, transpose } from './shape.ts';
+import { matmul } from './linalg.ts';
+import { concat, pad, reshape, slice, sum, transpose, transposeLast } from './shape.ts';
 
 /** Attributes shared by both ops, one entry per spatial axis (pads in ONNX order: begins, then ends). */
 interface ConvAttrs extends Record<string, unknown> {
@@ -131,13 +136,59 @@ function inferConvTranspose(inputs: readonly Tensor[], a: ConvTransposeAttrs, fa
 const biasGrad = (g: Tensor) => sum(g, [0, ...spatialAxes(g.rank)]);
 
 /**
- * The weight gradient shared by both ops, as one grouped convolution:
+ * The weight gradient shared by both ops:
  *   r[(γ, q), p, k…] = Σ_{batch, l…} b[batch, (γ, q), l…] · a[batch, (γ, p), l·stride + k·dilation − padBegin]
- * for a [B, G·P, La…], b [B, G·Q, Lb…] → r [G·Q, P, K…]. The batch becomes the channel axis (grouped
- * by γ) and b becomes the kernel, with the roles of stride and dilation swapped. For a convolution
- * a = x and b = g; for a transposed one a = g and b = x.
+ * for a [B, G·P, La…], b [B, G·Q, Lb…] → r [G·Q, P, K…]. For a convolution a = x and b = g; for a
+ * transposed one a = g and b = x.
+ *
+ * Small kernels (ΠK ≤ MATMUL_TAPS) take one batched MatMul over the kernel's taps: each tap's view of
+ * a (a strided slice of the zero-padded a) is stacked beside the others, and b times the stack's
+ * transpose sums over the positions, per batch row and group. The alternative, one grouped
+ * convolution in which the batch plays the channel axis and b the kernel (weightGradByConv), runs
+ * ONNX Runtime's Conv with a kernel as long as the signal: 4.2× slower on the Jukebox VQ-VAE's
+ * layers (bench/conv.ts). Large kernels (an STFT's) keep it, since the stack would hold ΠK copies of a.
  */
 function weightGrad(a: Tensor, b: Tensor, kernel: readonly number[], attrs: ConvAttrs): Tensor {
+  if (prod(kernel) > MATMUL_TAPS) return weightGradByConv(a, b, kernel, attrs);
+  const G = attrs.groups;
+  const [batch, P, Q] = [a.shape[0]!, a.shape[1]! / G, b.shape[1]! / G];
+  const outSp = b.shape.slice(2);
+  // taps[t] = a[…, l·s + k·d − padBegin, …] over l ∈ [0, Lb) on every spatial axis, for the t-th
+  // kernel position k in row-major order; positions outside a read zeros
+  let taps = [a];
+  kernel.forEach((k, i) => {
+    const [axis, s, d, lb] = [2 + i, attrs.strides[i]!, attrs.dilations[i]!, outSp[i]!];
+    // padded so that every tap's last read (l = Lb − 1) lies inside, and to a whole number of strides
+    const span = s * (lb + Math.floor((d * (k - 1)) / s));
+    taps = taps.flatMap((t) => {
+      const len = t.shape[axis]!;
+      const padded = slice(pad(t, axis, attrs.pads[i]!, Math.max(0, span - attrs.pads[i]! - len)), axis, 0, span);
+      // the stride as its own axis: padded[…, j·s + φ, …] = phases[…, j, φ, …]
+      const phases = s === 1 ? padded : reshape(padded, [...padded.shape.slice(0, axis), span / s, s, ...padded.shape.slice(axis + 1)]);
+      return Array.from({ length: k }, (_, kk) => {
+        const off = kk * d;
+        if (s === 1) return slice(phases, axis, off, off + lb);
+        const phase = slice(phases, axis + 1, off % s, (off % s) + 1);
+        const one = reshape(phase, [...padded.shape.slice(0, axis), span / s, ...padded.shape.slice(axis + 1)]);
+        return slice(one, axis, Math.floor(off / s), Math.floor(off / s) + lb);
+      });
+    });
+  });
+  const n = prod(outSp);
+  const bm = reshape(b, [batch, G, Q, n]);
+  // one product a tap, [B, G, Q, P] summed over the batch; stacked on a last axis as (k…)
+  const r = taps.map((t) => reshape(sum(matmul(bm, transposeLast(reshape(t, [batch, G, P, n]))), 0), [G, Q, P, 1]));
+  return reshape(concat(r, 3), [G * Q, P, ...kernel]);
+}
+
+/** Kernels with more taps than this take weightGradByConv. */
+const MATMUL_TAPS = 16;
+
+/**
+ * weightGrad as one grouped convolution: the batch becomes the channel axis (grouped by γ) and b
+ * becomes the kernel, with the roles of stride and dilation swapped.
+ */
+function weightGradByConv(a: Tensor, b: Tensor, kernel: readonly number[], attrs: ConvAttrs): Tensor {
   const n = kernel.length;
   const G = attrs.groups;
   const [batch, ga] = [a.shape[0]!, a.shape[1]!];
@@ -177,6 +228,56 @@ function nativeAttrs(a: ConvAttrs, w: Tensor): Record<string, OnnxAttr> {
     dilations: { ints: a.dilations },
     group: { int: a.groups },
   };
+}
+
+/**
+ * A 1-D transposed convolution (stride 1, or dilation 1) as one ONNX Conv, by its polyphase form.
+ * Output q = p + padBegin of phase r = q mod s receives x[m − j]·w[r + s·j] over j, m = ⌊q / s⌋: for
+ * each phase, a full convolution of x with the taps w[r], w[r + s], … (zero past K). So one grouped
+ * Conv with the phases' flipped kernels as s·Cout output channels computes every phase at once, and
+ * interleaving them gives the output. With stride 1 it is the textbook flipped-kernel convolution
+ * (any dilation). ONNX Runtime's CPU ConvTranspose (GEMM, then a col2im) ran 2.5–16× slower than
+ * this on the Jukebox VQ-VAE's layers, most of all with one input channel (bench/conv.ts).
+ */
+function lowerTransposeAsConv(ctx: LowerCtx, x: string, w: string, b: string | undefined, a: ConvTransposeAttrs, node: Tensor): string {
+  const [xT, wT] = [node.inputs[0]!, node.inputs[1]!];
+  const [batch, cin, len] = xT.shape as [number, number, number];
+  const [coutG, k] = [wT.shape[1]!, wT.shape[2]!];
+  const [s, d, G, pb] = [a.strides[0]!, a.dilations[0]!, a.groups, a.pads[0]!];
+  const [cout, lout] = [node.shape[1]!, node.shape[2]!];
+  const kp = Math.ceil(k / s); // taps per phase
+  const m0 = Math.floor(pb / s); // the first phase position an output needs, and the last
+  const m = Math.floor((pb + lout - 1) / s) - m0 + 1;
+  // The Conv's output i is phase position m0 + i: pads (Kp − 1)·d − m0 before and m − L + m0 after,
+  // or, where either is negative, x cropped (those positions reach no output)
+  let [padB, padE] = [(kp - 1) * d - m0, m - len + m0];
+  let xc = x;
+  if (padB < 0 || padE < 0) {
+    const [from, to] = [Math.max(0, -padB), len - Math.max(0, -padE)];
+    xc = ctx.emit('Slice', [x, ctx.int64s([from]), ctx.int64s([to]), ctx.int64s([2])]);
+    [padB, padE] = [Math.max(0, padB), Math.max(0, padE)];
+  }
+  // w [Cin, Cout/G, K] → [G·s·Cout/G, Cin/G, Kp]: output channel (γ, r, o) holds w[(γ, c), o, r + s·j] flipped in j
+  let wc = k === kp * s ? w : ctx.emit('Pad', [w, ctx.int64s([0, 0, 0, 0, 0, kp * s - k])], { mode: { str: 'constant' } });
+  wc = ctx.emit('Reshape', [wc, ctx.int64s([G, cin / G, coutG, kp, s])]);
+  if (kp > 1) wc = ctx.emit('Gather', [wc, ctx.int64s(Array.from({ length: kp }, (_, j) => kp - 1 - j))], { axis: { int: 3 } });
+  wc = ctx.emit('Transpose', [wc], { perm: { ints: [0, 4, 2, 1, 3] } });
+  wc = ctx.emit('Reshape', [wc, ctx.int64s([G * s * coutG, cin / G, kp])]);
+  let y = ctx.emit('Conv', [xc, wc], {
+    kernel_shape: { ints: [kp] },
+    strides: { ints: [1] },
+    pads: { ints: [padB, padE] },
+    dilations: { ints: [d] },
+    group: { int: G },
+  }); // [B, G·s·Cout/G, M]
+  if (s > 1) {
+    y = ctx.emit('Reshape', [y, ctx.int64s([batch, G, s, coutG, m])]);
+    y = ctx.emit('Transpose', [y], { perm: { ints: [0, 1, 3, 4, 2] } });
+    y = ctx.emit('Reshape', [y, ctx.int64s([batch, cout, m * s])]);
+  }
+  const off = pb - m0 * s;
+  if (off > 0 || m * s > lout) y = ctx.emit('Slice', [y, ctx.int64s([off]), ctx.int64s([off + lout]), ctx.int64s([2])]);
+  return b ? ctx.emit('Add', [y, ctx.emit('Reshape', [b, ctx.int64s([cout, 1])])]) : y;
 }
 
 /**
@@ -363,6 +464,8 @@ const convTransposeOp: (inputs: readonly Tensor[], attrs: ConvTransposeAttrs) =>
   lower(ctx, [x, w, b], a, node) {
     const [xT, wT] = [node.inputs[0]!, node.inputs[1]!];
     if (!ctx.float64) {
+      if (xT.rank === 3 && !ctx.openEnds && (a.strides[0] === 1 || a.dilations[0] === 1))
+        return lowerTransposeAsConv(ctx, x!, w!, b, a, node);
       return ctx.emit('ConvTranspose', b ? [x!, w!, b] : [x!, w!], { ...nativeAttrs(a, wT), output_padding: { ints: a.outputPadding } });
     }
     const kernel = wT.shape.slice(2);
