@@ -13,8 +13,8 @@
  * batched MatMul over the kernel's taps (weightGrad below).
  *
  * On ONNX Runtime a 1-D transposed convolution is lowered to a Conv of its polyphase form
- * (lowerTransposeAsConv): the CPU provider's ConvTranspose ran 2.5–16× slower. Together these took
- * the Jukebox VQ-VAE's training step from 1,055 to 632 ms (docs/results/engine.md, "Convolutions").
+ * (lowerTransposeAsConv), faster than the CPU provider's ConvTranspose. With the weight gradients as
+ * MatMuls, the Jukebox VQ-VAE trains 2.29× faster (docs/results/engine.md, "Ninth pass").
  *
  * ONNX Runtime's CPU provider has no float64 Conv or ConvTranspose kernel (checked, 1.30), so the
  * float64 checking mode lowers both to primitives: an im2col built from Pad + one Gather per spatial
@@ -141,12 +141,12 @@ const biasGrad = (g: Tensor) => sum(g, [0, ...spatialAxes(g.rank)]);
  * for a [B, G·P, La…], b [B, G·Q, Lb…] → r [G·Q, P, K…]. For a convolution a = x and b = g; for a
  * transposed one a = g and b = x.
  *
- * Small kernels (ΠK ≤ MATMUL_TAPS) take one batched MatMul over the kernel's taps: each tap's view of
- * a (a strided slice of the zero-padded a) is stacked beside the others, and b times the stack's
- * transpose sums over the positions, per batch row and group. The alternative, one grouped
- * convolution in which the batch plays the channel axis and b the kernel (weightGradByConv), runs
- * ONNX Runtime's Conv with a kernel as long as the signal: 4.2× slower on the Jukebox VQ-VAE's
- * layers (bench/conv.ts). Large kernels (an STFT's) keep it, since the stack would hold ΠK copies of a.
+ * Small kernels (ΠK ≤ MATMUL_TAPS) take one batched MatMul a kernel tap: the tap's view of a (a
+ * strided slice of the zero-padded a) times b's transpose sums over the positions, per batch row and
+ * group. The alternative, one grouped convolution in which the batch plays the channel axis and b
+ * the kernel (weightGradByConv), runs ONNX Runtime's Conv with a kernel as long as the signal: on a
+ * residual layer of the Jukebox VQ-VAE it took 35.7 ms, where the layer's forward Conv of the same
+ * FLOPs took 8.2. Large kernels (an STFT's) keep it, since the taps hold ΠK copies of a.
  */
 function weightGrad(a: Tensor, b: Tensor, kernel: readonly number[], attrs: ConvAttrs): Tensor {
   if (prod(kernel) > MATMUL_TAPS) return weightGradByConv(a, b, kernel, attrs);
@@ -176,7 +176,8 @@ function weightGrad(a: Tensor, b: Tensor, kernel: readonly number[], attrs: Conv
   });
   const n = prod(outSp);
   const bm = reshape(b, [batch, G, Q, n]);
-  // one product a tap, [B, G, Q, P] summed over the batch; stacked on a last axis as (k…)
+  // one product a tap, [B, G, Q, P] summed over the batch; stacked on a last axis as (k…). (Stacking
+  // the taps first for one MatMul cost a Concat of ΠK copies of a: no faster, measured.)
   const r = taps.map((t) => reshape(sum(matmul(bm, transposeLast(reshape(t, [batch, G, P, n]))), 0), [G, Q, P, 1]));
   return reshape(concat(r, 3), [G * Q, P, ...kernel]);
 }
@@ -236,8 +237,9 @@ function nativeAttrs(a: ConvAttrs, w: Tensor): Record<string, OnnxAttr> {
  * each phase, a full convolution of x with the taps w[r], w[r + s], … (zero past K). So one grouped
  * Conv with the phases' flipped kernels as s·Cout output channels computes every phase at once, and
  * interleaving them gives the output. With stride 1 it is the textbook flipped-kernel convolution
- * (any dilation). ONNX Runtime's CPU ConvTranspose (GEMM, then a col2im) ran 2.5–16× slower than
- * this on the Jukebox VQ-VAE's layers, most of all with one input channel (bench/conv.ts).
+ * (any dilation). ONNX Runtime's CPU ConvTranspose (GEMM, then a col2im) took 49–65 ms for the
+ * Jukebox VQ-VAE's upsampling layer, this 19 (one thread); with one output channel its input
+ * gradient took 71.7 ms for 12.6 MFLOP (docs/results/engine.md, "Ninth pass").
  */
 function lowerTransposeAsConv(ctx: LowerCtx, x: string, w: string, b: string | undefined, a: ConvTransposeAttrs, node: Tensor): string {
   const [xT, wT] = [node.inputs[0]!, node.inputs[1]!];
@@ -246,8 +248,8 @@ function lowerTransposeAsConv(ctx: LowerCtx, x: string, w: string, b: string | u
   const [s, d, G, pb] = [a.strides[0]!, a.dilations[0]!, a.groups, a.pads[0]!];
   const [cout, lout] = [node.shape[1]!, node.shape[2]!];
   const kp = Math.ceil(k / s); // taps per phase
-  const m0 = Math.floor(pb / s); // the first phase position an output needs, and the last
-  const m = Math.floor((pb + lout - 1) / s) - m0 + 1;
+  const m0 = Math.floor(pb / s); // the first phase position an output needs
+  const m = Math.floor((pb + lout - 1) / s) - m0 + 1; // how many, to the last
   // The Conv's output i is phase position m0 + i: pads (Kp − 1)·d − m0 before and m − L + m0 after,
   // or, where either is negative, x cropped (those positions reach no output)
   let [padB, padE] = [(kp - 1) * d - m0, m - len + m0];
