@@ -1,7 +1,13 @@
 /**
- * `tony train gpt` and `tony train lm` give bit-identical losses to the code before the model
- * registry (commit 57c8fe5): same seed, same data, one runtime thread. The expected losses were
- * recorded by running that commit — test/cli/fixtures/make_losses.sh, which makes the same corpus.
+ * `tony train gpt` and `tony train lm` give the losses of the code before the model registry (commit
+ * 57c8fe5): same seed, same data, one runtime thread. The expected losses were recorded by running
+ * that commit — test/cli/fixtures/make_losses.sh, which makes the same corpus.
+ *
+ * Bit-identical on the machine that recorded them (avx512), but not across machines: ONNX Runtime's
+ * MLAS picks its kernels by the CPU's instruction set, and on an AVX2-only AMD EPYC (2026-12-02) the
+ * 57c8fe5-era code itself gives two of the six training losses 4.8e-7 apart from the recording. So
+ * each loss must match to 2e-6 relative: far inside any change a refactor of the step would make (the
+ * losses fall 0.04 a step), and outside a CPU's rounding.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,13 +57,23 @@ function losses(kind: 'gpt' | 'lm', args: string[]) {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, number>);
-  return { loss: rows.filter((x) => 'loss' in x).map((x) => x.loss), val_loss: rows.filter((x) => 'val_loss' in x).map((x) => x.val_loss) };
+  return { loss: rows.filter((x) => 'loss' in x).map((x) => x.loss!), val_loss: rows.filter((x) => 'val_loss' in x).map((x) => x.val_loss!) };
 }
 
-it('train gpt reproduces the recorded losses exactly', () => {
-  expect(losses('gpt', ['--data', src, '--ext', '.py'])).toEqual(expected.gpt);
+/** Every loss within 2e-6 relative of the recorded one, in the same number. */
+function expectLosses(got: { loss: number[]; val_loss: number[] }, want: { loss: number[]; val_loss: number[] }) {
+  for (const key of ['loss', 'val_loss'] as const) {
+    expect(got[key].length, key).toBe(want[key].length);
+    got[key].forEach((v, i) =>
+      expect(Math.abs(v - want[key][i]!), `${key}[${i}]: ${v} vs ${want[key][i]}`).toBeLessThan(2e-6 * Math.abs(want[key][i]!)),
+    );
+  }
+}
+
+it('train gpt reproduces the recorded losses', () => {
+  expectLosses(losses('gpt', ['--data', src, '--ext', '.py']), expected.gpt);
 });
 
-it('train lm reproduces the recorded losses exactly', () => {
-  expect(losses('lm', ['--data', src, '--include', '**/*.py', '--vocab', '300', '--fim-window-end', 'cut'])).toEqual(expected.lm);
+it('train lm reproduces the recorded losses', () => {
+  expectLosses(losses('lm', ['--data', src, '--include', '**/*.py', '--vocab', '300', '--fim-window-end', 'cut']), expected.lm);
 });
