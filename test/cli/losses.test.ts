@@ -57,7 +57,10 @@ function losses(kind: 'gpt' | 'lm', args: string[]) {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, number>);
-  return { loss: rows.filter((x) => 'loss' in x).map((x) => x.loss!), val_loss: rows.filter((x) => 'val_loss' in x).map((x) => x.val_loss!) };
+  return {
+    loss: rows.filter((x) => 'loss' in x).map((x) => x.loss!),
+    val_loss: rows.filter((x) => 'val_loss' in x).map((x) => x.val_loss!),
+  };
 }
 
 /** Every loss within 2e-6 relative of the recorded one, in the same number. */
