@@ -16,6 +16,7 @@
  * Jukebox pipeline trains (one job a core).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -126,6 +127,12 @@ if (args[0] === '--child') {
   await child(args[1]!);
 } else {
   const before = args.includes('--before') ? resolve(opt('before', '')) : undefined;
+  if (before && !existsSync(join(before, 'src/engine/index.ts'))) {
+    process.stderr.write(
+      `bench conv: --before ${before} is not a Tony checkout (no src/engine/index.ts); make one with git worktree add <dir> <rev>\n`,
+    );
+    process.exit(2);
+  }
   const peer = args.includes('--no-torch') ? { skip: '--no-torch' } : torchPeer();
   const contestants: Array<[string, () => Result[]]> = [['tony', () => runChild(resolve(here, '..'))]];
   if (before) contestants.push(['tony-before', () => runChild(before)]);

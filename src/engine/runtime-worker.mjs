@@ -12,6 +12,7 @@
  * Plain JavaScript on purpose: a worker must load without a TypeScript loader in every host that
  * starts it (tsx, vitest, a bundler).
  */
+import { mkdirSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -201,7 +202,9 @@ function spinning() {
  */
 function profiling(/** @type {string} */ key) {
   const dir = process.env.TONY_ORT_PROFILE;
-  return dir ? { enableProfiling: true, profileFilePrefix: `${dir}/${key.slice(0, 12)}` } : {};
+  if (!dir) return {};
+  mkdirSync(dir, { recursive: true });
+  return { enableProfiling: true, profileFilePrefix: `${dir}/${key.slice(0, 12)}` };
 }
 
 const handlers = {
