@@ -39,14 +39,14 @@
  *
  * Sampling with a KV cache (`prefill`, `step`): the window's first positions run once as a whole
  * window, which also returns every layer's keys and values; each later position runs alone
- * against them (SelfAttention.forwardCached), so a code costs one position, not a window.
+ * against them (SelfAttention.forwardAppend), so a code costs one position, not a window.
  */
 
 import { parseKey } from '../../audio/estimate.ts';
 import { TIMBRES } from '../../audio/music.ts';
 import { resolveConfig } from '../../config.ts';
+import { hostTensor } from '../../engine/dtype.ts';
 import {
-  arange,
   Conv1d,
   ConvTranspose1d,
   CrossAttention,
@@ -61,7 +61,7 @@ import {
   SelfAttention,
 } from '../../engine/nn.ts';
 import * as T from '../../engine/ops/index.ts';
-import type { Tensor } from '../../engine/tensor.ts';
+import { constant, type Tensor } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
 import type { Level } from './vqvae.ts';
 
@@ -214,10 +214,16 @@ class Block {
     const a = this.attn.forwardWithKV(this.ln1.forward(x), valid);
     return { y: this.rest(T.add(x, a.y), text), kv: { k: a.k, v: a.v } };
   }
-  /** One position per row, x (B, 1, C) at pos (B), against the cache of the window's earlier positions. */
-  step(x: Tensor, pos: Tensor, cache: KVCache, text?: { kv: KVCache; mask: Tensor }): { y: Tensor; kv: KVCache } {
-    const a = this.attn.forwardCached(this.ln1.forward(x), pos, cache);
-    return { y: this.rest(T.add(x, a.y), text), kv: a.cache };
+  /**
+   * One position per row, x (B, C), against the read-only cache of the window's earlier positions
+   * (`hidden` masks the rest: decodeMask). → y (B, C) and this position's key and value (B, nh, 1, hs),
+   * for the caller to write into the cache.
+   */
+  step(x: Tensor, hidden: Tensor, cache: KVCache, text?: { kv: KVCache; mask: Tensor }): { y: Tensor; kv: KVCache } {
+    const [B, C] = x.shape as [number, number];
+    const a = this.attn.forwardAppend(this.ln1.forward(x), hidden, cache);
+    const h = T.reshape(T.add(x, a.y), [B, 1, C]); // rest() reads a sequence axis (cross-attention)
+    return { y: T.reshape(this.rest(h, text), [B, C]), kv: { k: a.k, v: a.v } };
   }
   private rest(h: Tensor, text?: { kv: KVCache; mask: Tensor }): Tensor {
     if (this.cross && text) h = T.add(h, this.crossAttend(this.cross.ln.forward(h), text));
@@ -330,14 +336,17 @@ export class Prior {
   }
 
   /**
-   * The window's logits (B, T, K), every layer's keys and values (B, nh, T, hs) — a cache whose
-   * positions < i are right once ids[:, < i] are — and what `step` needs besides: the
-   * conditioner's vector per position (B, T, C) (upsamplers) and the lyrics' context (top).
+   * The logits (B, n, K) of a window's first n positions from its first n codes `ids` (B, n), n ≤ T
+   * (n = T: the whole window), every layer's keys and values there (B, nh, n, hs) — a cache whose
+   * positions < i are right once ids[:, < i] are — and what `step` needs besides: the conditioner's
+   * vector at every position of the window (B, T, C) (upsamplers) and the lyrics' context (top).
+   * Causal attention makes the first n positions of a whole window the same as these; sampling
+   * prefills only the half of a window it has already sampled.
    */
   prefill(ids: Tensor, ctx: PriorContext): { logits: Tensor; kv: KVCache[]; extra?: Tensor; lyrics?: LyricsContext } {
     const cfg = this.cfg;
     const [B, Tn] = ids.shape as [number, number];
-    if (Tn !== cfg.context) throw new TonyError('shape', `prior: windows are ${cfg.context} codes, got ${Tn}`);
+    if (!(Tn >= 1 && Tn <= cfg.context)) throw new TonyError('shape', `prior: windows are ${cfg.context} codes, got ${Tn}`);
     let first: Tensor; // (B, 1, C): the vector in the start token's place
     let extra: Tensor | undefined; // (B, T, C)
     if (this.conds) {
@@ -350,9 +359,10 @@ export class Prior {
       extra = this.conditioner.forward(ctx.upper);
     }
     const lyrics = this.encodeLyrics(ctx.text);
-    const prev = this.tok.forward(T.slice(ids, 1, 0, Tn - 1)); // (B, T − 1, C)
-    let x = T.add(T.concat([first, prev], 1), this.pos); // (B, T, C)
-    if (extra) x = T.add(x, extra);
+    const whole = Tn === cfg.context;
+    const prev = Tn > 1 ? this.tok.forward(T.slice(ids, 1, 0, Tn - 1)) : undefined; // (B, n − 1, C)
+    let x = T.add(prev ? T.concat([first, prev], 1) : first, whole ? this.pos : T.slice(this.pos, 0, 0, Tn)); // (B, n, C)
+    if (extra) x = T.add(x, whole ? extra : T.slice(extra, 1, 0, Tn));
     const kv: KVCache[] = [];
     for (const [j, b] of this.blocks.entries()) {
       const o = b.forward(x, lyrics && { kv: lyrics.kv[j]!, mask: lyrics.mask });
@@ -363,29 +373,46 @@ export class Prior {
   }
 
   /**
-   * One position per row with the cache (B, nh, T, hs per layer) of the window's earlier
-   * positions: `prev` (B) int64 the code at position pos − 1, `pos` (B) int64 the position in the
-   * window (≥ 1: position 0 is the condition's, always in a prefill), `extra` (B, T, C) the
-   * prefill's conditioner vectors (upsamplers), `lyrics` the prefill's lyrics context (top).
-   * → logits (B, K) and the cache with position pos written.
+   * One position per row against the read-only cache (B, nh, T, hs per layer) of the window's
+   * earlier positions: `prev` (B) int64 the code at position pos − 1, `pos` (B) int64 the position in
+   * the window (≥ 1: position 0 is the condition's, always in a prefill), `hidden` (B, 1, 1, T) the
+   * cache's mask (decodeMask at pos: positions ≥ pos hold a prefill's placeholders), `extra` (B, T, C)
+   * the prefill's conditioner vectors (upsamplers), `lyrics` the prefill's lyrics context (top).
+   * → logits (B, K) and each layer's key and value at pos (B, nh, 1, hs), which the caller writes
+   * into the cache (Runtime's `write`): a graph that returned the whole updated cache copied all of it
+   * every step, 40 % of a batch-48 step's kernel time (docs/results/jukebox.md, session 10).
    */
-  step(prev: Tensor, pos: Tensor, kv: KVCache[], o: { extra?: Tensor; lyrics?: LyricsContext } = {}): { logits: Tensor; kv: KVCache[] } {
+  step(
+    prev: Tensor,
+    pos: Tensor,
+    hidden: Tensor,
+    kv: KVCache[],
+    o: { extra?: Tensor; lyrics?: LyricsContext } = {},
+  ): { logits: Tensor; kv: KVCache[] } {
     const cfg = this.cfg;
     const B = prev.shape[0]!;
     let x = T.add(this.tok.forward(prev), T.gather(this.pos, pos)); // (B, C)
     if (o.extra) {
-      // the conditioner's vector at pos: a one-hot row (B, 1, T) times (B, T, C)
-      const at = T.cast(T.equal(T.reshape(pos, [B, 1]), T.reshape(arange(cfg.context), [1, cfg.context])), 'float32'); // (B, T)
-      x = T.add(x, T.reshape(T.matmul(T.reshape(at, [B, 1, cfg.context]), o.extra), [B, cfg.dModel]));
+      // the conditioner's vector at pos: row b · T + pos[b] of extra (B · T, C)
+      const rows = T.add(
+        pos,
+        constant(
+          hostTensor(
+            'int64',
+            [B],
+            Array.from({ length: B }, (_, b) => b * cfg.context),
+          ),
+        ),
+      );
+      x = T.add(x, T.gather(T.reshape(o.extra, [B * cfg.context, cfg.dModel]), rows));
     }
-    let h = T.reshape(x, [B, 1, cfg.dModel]); // (B, 1, C)
     const out: KVCache[] = [];
     for (const [j, b] of this.blocks.entries()) {
-      const r = b.step(h, pos, kv[j]!, o.lyrics && { kv: o.lyrics.kv[j]!, mask: o.lyrics.mask });
-      h = r.y;
+      const r = b.step(x, hidden, kv[j]!, o.lyrics && { kv: o.lyrics.kv[j]!, mask: o.lyrics.mask });
+      x = r.y;
       out.push(r.kv);
     }
-    return { logits: T.reshape(this.head.forward(this.lnF.forward(h)), [B, cfg.codes]), kv: out };
+    return { logits: this.head.forward(this.lnF.forward(x)), kv: out };
   }
 
   /** The lyrics' cross-attention keys and values for every layer, and their mask; none without lyrics. */

@@ -18,7 +18,7 @@
 import { basename, resolve } from 'node:path';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
-import type { KVCache } from '../../engine/nn.ts';
+import { decodeMask, type KVCache } from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
 import { loadWeights, runOnWeights } from '../../engine/state.ts';
@@ -40,8 +40,11 @@ interface PriorInputs {
 
 /** Cached decoding of B rows: prefill a window, then one position at a time. */
 interface CachedDecoder {
-  /** Logits (B, T, K) of the window `ids` (B·T), and the cache of its positions. */
-  prefill(ids: Int32Array, ctx: PriorInputs): Promise<Float32Array>;
+  /**
+   * Logits (B, K) at position `from` (≤ T/2) of the window `ids` (B·T), whose codes before `from` are
+   * sampled (the rest are placeholders, never read); the cache gets positions ≤ from.
+   */
+  prefill(ids: Int32Array, ctx: PriorInputs, from: number): Promise<Float32Array>;
   /** Logits (B, K) at window position `pos` (≥ 1) given `prev` (B), the codes at pos − 1; writes pos into the cache. */
   step(prev: Int32Array, pos: number): Promise<Float32Array>;
   /** Free the cache held in the runtime. */
@@ -87,14 +90,17 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
     };
   };
   const windows = new Map<number, { session: Session; prior: Prior }>();
-  const decoders = new Map<number, { prefill: Session; step: Session; prior: Prior; stateNames: string[] }>();
+  const decoders = new Map<number, { prefill: Session; step: Session; prior: Prior; stateNames: string[]; cacheNames: string[] }>();
   let uid = 0;
+  // A window's prefill runs only the positions up to the first one still to sample (T/2 after the
+  // first window), not the whole window: half the work, since the rest are placeholders.
+  const P = Math.min(T, T / 2 + 1);
   /** Prefill and step graphs for B rows; the cache and the step's other inputs live in the runtime (`stateNames`). */
   const decoderGraphs = async (B: number) => {
     let g = decoders.get(B);
     if (g) return g;
     const prior = new Prior(cfg);
-    const ids = input('ids', [B, T], 'int64');
+    const ids = input('ids', [B, P], 'int64');
     const ctx = ctxInputs(B);
     const pre = prior.prefill(ids, ctx);
     const names = (kv: KVCache[], tag: string) =>
@@ -114,21 +120,32 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
     // The step graph reads everything the prefill left in the runtime, by the same names.
     const like = (name: string) => input(name, preOut[name]!.shape, preOut[name]!.dtype);
     const kvIn = (tag: string, n: number) => Array.from({ length: n }, (_, j) => ({ k: like(`${tag}k${j}`), v: like(`${tag}v${j}`) }));
-    const cache = kvIn('cache.', cfg.nLayer);
+    // The caches the step reads are the window's T positions long (the prefill filled its first P).
+    const full = (name: string) => {
+      const [b, h, , d] = preOut[name]!.shape as [number, number, number, number];
+      return input(name, [b, h, T, d], 'float32');
+    };
+    const cache = Array.from({ length: cfg.nLayer }, (_, j) => ({ k: full(`cache.k${j}`), v: full(`cache.v${j}`) }));
     const prev = input('prev', [B], 'int64');
     const pos = input('position', [B], 'int64'); // not 'pos': the positional table's name
+    const hidden = input('hidden', [B, 1, 1, T], 'float32');
     const extra = pre.extra ? like('extra') : undefined;
     const lyrics = pre.lyrics ? { kv: kvIn('lyrics.', cfg.nLayer), mask: like('lyrics.mask') } : undefined;
-    const st = prior.step(prev, pos, cache, { ...(extra ? { extra } : {}), ...(lyrics ? { lyrics } : {}) });
+    const st = prior.step(prev, pos, hidden, cache, { ...(extra ? { extra } : {}), ...(lyrics ? { lyrics } : {}) });
     const stateIns = [
       ...cache.flatMap((c) => [c.k, c.v]),
       ...(extra ? [extra] : []),
       ...(lyrics ? [...lyrics.kv.flatMap((c) => [c.k, c.v]), lyrics.mask] : []),
     ];
     const step = await runtime.load(
-      exportOnnx([prev, pos, ...stateIns, ...prior.ps.inputs], { logits: st.logits, ...names(st.kv, 'next.') }, { name: 'prior_step' }),
+      exportOnnx(
+        [prev, pos, hidden, ...stateIns, ...prior.ps.inputs],
+        { logits: st.logits, ...names(st.kv, 'new.') },
+        { name: 'prior_step' },
+      ),
     );
-    g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits') };
+    const cacheNames = Object.keys(names(pre.kv, 'cache.'));
+    g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits'), cacheNames };
     decoders.set(B, g);
     return g;
   };
@@ -159,22 +176,38 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
       // State keys of this decoder alone: two samplings of one prior at once keep separate caches.
       const id = uid++;
       const state = Object.fromEntries(g.stateNames.map((n) => [n, `jukebox-prior.${id}.${n}`]));
-      const nextState = Object.fromEntries(
-        Array.from({ length: cfg.nLayer }, (_, j) => [
-          [`next.k${j}`, state[`cache.k${j}`]!],
-          [`next.v${j}`, state[`cache.v${j}`]!],
-        ]).flat(),
-      );
+      // The step's new keys and values go into the cache in place, at each row's position.
+      const written = (p: number) =>
+        Object.fromEntries(
+          Array.from({ length: cfg.nLayer }, (_, j) =>
+            (['k', 'v'] as const).map((kv) => [
+              `new.${kv}${j}`,
+              { key: state[`cache.${kv}${j}`]!, at: new Array<number>(B).fill(p), length: T },
+            ]),
+          ).flat(),
+        );
       return {
         release: () => runtime.dropState(Object.values(state)),
-        async prefill(ids, ctx) {
-          const feeds = { ids: hostTensor('int64', [B, T], ids), ...ctxFeeds(B, ctx) };
-          const out = await runOnWeights(runtime, g.prefill, g.prior.ps, feeds, { update: state, fetch: ['logits'] });
-          return out.logits!.data as Float32Array;
+        async prefill(ids, ctx, from) {
+          if (!(Number.isInteger(from) && from >= 0 && from < P))
+            throw new TonyError('usage', `prefill: position ${from} is past ${P - 1}`);
+          const head = Int32Array.from({ length: B * P }, (_, i) => ids[Math.floor(i / P) * T + (i % P)]!);
+          const feeds = { ids: hostTensor('int64', [B, P], head), ...ctxFeeds(B, ctx) };
+          // The caches are written into the window-long state (zeros past P, masked until written);
+          // the conditioner's and the lyrics' context replace theirs.
+          const write = Object.fromEntries(g.cacheNames.map((n) => [n, { key: state[n]!, at: new Array<number>(B).fill(0), length: T }]));
+          const update = Object.fromEntries(g.stateNames.filter((n) => !(n in write)).map((n) => [n, state[n]!]));
+          const logits = (await runOnWeights(runtime, g.prefill, g.prior.ps, feeds, { write, update, fetch: ['logits'] })).logits!
+            .data as Float32Array;
+          return Float32Array.from(
+            { length: B * cfg.codes },
+            (_, i) => logits[(Math.floor(i / cfg.codes) * P + from) * cfg.codes + (i % cfg.codes)]!,
+          );
         },
         async step(prev, p) {
-          const feeds = { prev: hostTensor('int64', [B], prev), position: hostTensor('int64', [B], new Array<number>(B).fill(p)) };
-          const out = await runOnWeights(runtime, g.step, g.prior.ps, feeds, { state, update: nextState, fetch: ['logits'] });
+          const at = new Array<number>(B).fill(p);
+          const feeds = { prev: hostTensor('int64', [B], prev), position: hostTensor('int64', [B], at), hidden: decodeMask(at, T) };
+          const out = await runOnWeights(runtime, g.step, g.prior.ps, feeds, { state, write: written(p), fetch: ['logits'] });
           return out.logits!.data as Float32Array;
         },
       };
@@ -272,7 +305,7 @@ export async function sampleCodes(prior: LoadedPrior, o: SampleOptions): Promise
       };
       if (dec) {
         // Positions ≥ from are not sampled yet (zeros): causal attention never reads them for the logits at from.
-        take(await dec.prefill(window(), ctx), s, from, (b) => (b * T + from) * K);
+        take(await dec.prefill(window(), ctx, from), s, from, (b) => b * K);
         for (let i = from + 1; i < T; i++) {
           const prev = Int32Array.from(rows, (row) => row[s + i - 1]!);
           take(await dec.step(prev, i), s, i, (b) => b * K);

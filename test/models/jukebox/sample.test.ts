@@ -2,8 +2,10 @@
  * Sampling the priors with a KV cache (src/models/jukebox/sample.ts, Prior.prefill / Prior.step),
  * against the oracle of recomputing the whole window for every position — the definition of the
  * autoregressive model, which the uncached path is:
- *  - the cached step's logits equal the window's logits at every position (top prior with lyrics,
- *    and an upsampler whose conditioner vector the step reads by position);
+ *  - the cached step's logits equal the window's logits at every position, after a prefill of a
+ *    first window (position 0) and of a later one (its first half), with the positions not yet
+ *    sampled scrambled (top prior with lyrics, and an upsampler whose conditioner vector the step
+ *    reads by position);
  *  - sampling with and without the cache draws the same codes, token for token, across many
  *    window boundaries, from priors trained until their distributions are peaked.
  */
@@ -102,19 +104,29 @@ describe('the cached step', () => {
               cond: Int32Array.from([...conditionIds({ key: 'C major' }), ...conditionIds({ timbre: 'saw' })]),
             };
       const want = await prior.logits(ids, B, ctx); // (B, T, K)
-      const dec = await prior.decoder!(B);
-      // Prefill with everything past position 0 scrambled: the cache must read only what came before.
-      const scrambled = Int32Array.from(ids, (v, i) => (i % T === 0 ? v : (v + 7) % K));
-      const first = await dec.prefill(scrambled, ctx);
-      for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) expect(first[b * T * K + k]).toBeCloseTo(want[b * T * K + k]!, 5);
-      for (let i = 1; i < T; i++) {
-        const got = await dec.step(
-          Int32Array.from({ length: B }, (_, b) => ids[b * T + i - 1]!),
-          i,
-        );
+      // Prefilled at 0 (a first window) and at T/2 (every later one), then stepped to the window's end.
+      for (const from of [0, T / 2]) {
+        const dec = await prior.decoder!(B);
+        // Everything from `from` on scrambled: the cache must read only what came before.
+        const scrambled = Int32Array.from(ids, (v, i) => (i % T < from ? v : (v + 7) % K));
+        const first = await dec.prefill(scrambled, ctx, from);
         for (let b = 0; b < B; b++)
           for (let k = 0; k < K; k++)
-            expect(Math.abs(got[b * K + k]! - want[(b * T + i) * K + k]!), `row ${b} position ${i} code ${k}`).toBeLessThan(1e-4);
+            expect(Math.abs(first[b * K + k]! - want[(b * T + from) * K + k]!), `prefill at ${from}, row ${b} code ${k}`).toBeLessThan(
+              1e-5,
+            );
+        for (let i = from + 1; i < T; i++) {
+          const got = await dec.step(
+            Int32Array.from({ length: B }, (_, b) => ids[b * T + i - 1]!),
+            i,
+          );
+          for (let b = 0; b < B; b++)
+            for (let k = 0; k < K; k++)
+              expect(Math.abs(got[b * K + k]! - want[(b * T + i) * K + k]!), `from ${from}: row ${b} position ${i} code ${k}`).toBeLessThan(
+                1e-4,
+              );
+        }
+        await dec.release();
       }
     });
   }
