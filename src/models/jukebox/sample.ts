@@ -21,7 +21,7 @@ import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
 import { decodeMask, type KVCache } from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
-import { loadWeights, runOnWeights } from '../../engine/state.ts';
+import { loadWeights, runOnWeights, weightState } from '../../engine/state.ts';
 import { input, type Tensor } from '../../engine/tensor.ts';
 import { TonyError } from '../../errors.ts';
 import type { Progress } from '../../progress.ts';
@@ -58,6 +58,9 @@ export interface LoadedPrior extends LoadedModel {
   /** A cached decoder for `batch` rows (absent on stand-ins: sampling then recomputes windows). */
   decoder?(batch: number): Promise<CachedDecoder>;
 }
+
+/** A step of rows × width up to this runs on one thread (the GPT's measured threshold, generate.ts decodeThreads). */
+const ONE_THREAD_ROWS_TIMES_WIDTH = 2048;
 
 export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<LoadedPrior> {
   const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown> }>((await latestCheckpoint(dir))?.dir ?? dir);
@@ -137,12 +140,16 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
       ...(extra ? [extra] : []),
       ...(lyrics ? [...lyrics.kv.flatMap((c) => [c.k, c.v]), lyrics.mask] : []),
     ];
+    // As the GPT's decode graphs (docs/results/engine.md, issue 22): the weights baked in, since a step
+    // multiplies each weight by B rows only and re-laying a fed weight every call is a large share of
+    // it, and one thread while its products are small.
     const step = await runtime.load(
       exportOnnx(
         [prev, pos, hidden, ...stateIns, ...prior.ps.inputs],
         { logits: st.logits, ...names(st.kv, 'new.') },
         { name: 'prior_step' },
       ),
+      { bake: weightState(prior.ps), threads: B * cfg.dModel <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : runtime.threads, arena: true },
     );
     const cacheNames = Object.keys(names(pre.kv, 'cache.'));
     g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits'), cacheNames };
