@@ -37,9 +37,10 @@
  *    of audio; the corpus's clips are a few seconds, so each window sees its clip's whole
  *    transcript. The transcript is dropped (to the start byte alone) with probability `condDrop`.
  *
- * Sampling with a KV cache (`prefill`, `step`): the window's first positions run once as a whole
- * window, which also returns every layer's keys and values; each later position runs alone
- * against them (SelfAttention.forwardAppend), so a code costs one position, not a window.
+ * Sampling with a KV cache (`prefill`, `step`): a window's positions up to the first one still to
+ * sample run once together, which also returns every layer's keys and values; each later position
+ * runs alone against them (SelfAttention.forwardAppend) and its own key and value are written into
+ * the cache in place, so a code costs one position, not a window.
  */
 
 import { parseKey } from '../../audio/estimate.ts';
@@ -394,16 +395,12 @@ export class Prior {
     let x = T.add(this.tok.forward(prev), T.gather(this.pos, pos)); // (B, C)
     if (o.extra) {
       // the conditioner's vector at pos: row b · T + pos[b] of extra (B · T, C)
-      const rows = T.add(
-        pos,
-        constant(
-          hostTensor(
-            'int64',
-            [B],
-            Array.from({ length: B }, (_, b) => b * cfg.context),
-          ),
-        ),
+      const starts = hostTensor(
+        'int64',
+        [B],
+        Array.from({ length: B }, (_, b) => b * cfg.context),
       );
+      const rows = T.add(pos, constant(starts));
       x = T.add(x, T.gather(T.reshape(o.extra, [B * cfg.context, cfg.dModel]), rows));
     }
     const out: KVCache[] = [];

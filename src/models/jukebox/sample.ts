@@ -8,9 +8,9 @@
  *
  * Windowed sampling: the first window samples all T positions; each later window starts T/2
  * further on, takes its first half from what was already sampled and samples the second half.
- * With a KV cache (the default for a loaded prior): each window is prefilled once (its logits
- * and every layer's keys and values, kept in the runtime), then each position runs alone against
- * the cache. Without (`cache: false`, or a stand-in prior that only has `logits`): the whole window
+ * With a KV cache (the default for a loaded prior): each window's already-sampled half is prefilled
+ * once (its logits and every layer's keys and values, kept in the runtime), then each position runs
+ * alone against the cache and writes its key and value into it. Without (`cache: false`, or a stand-in prior that only has `logits`): the whole window
  * is recomputed for every position. Both draw from the softmax of the position's logits at
  * `temperature` with the same uniforms, so they sample the same codes. Rows of a batch are
  * independent samples.
