@@ -14,7 +14,7 @@
  * - torch-eager: bench/peers/torch_gpt.py, a growing KV cache over the filled positions only
  *   (`--torch-passive` adds it with OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep when idle), and
  *   torch-1-thread, the same on one thread: Tony decodes small batches of a small model on one
- *   (generate.ts decodeThreads), so PyTorch gets the same choice and the better of its runs counts;
+ *   (nn.ts decodeThreads), so PyTorch gets the same choice and the better of its runs counts;
  * - recompute (batch 1, once): the full padded context through the model for every token.
  * All four must produce the same greedy tokens (printed). Then where Tony's time per token goes at
  * batch 1, and completions/s of the OpenAI-compatible server under 16 clients against the library.

@@ -449,6 +449,19 @@ export class SelfAttention {
 }
 
 /**
+ * Intra-op threads for a decode call of `rows` rows of a model `width` wide: one while its matrix
+ * products are small.
+ * Each kernel of such a call takes microseconds, and waking a second (sleeping) pool thread for it
+ * costs more than the thread saves. Measured on 2 cores (docs/results/engine.md, issue 22): one
+ * thread was faster at rows × width up to 2,048 (the small, medium and large presets at batch 1
+ * and 8, bench-large at batch 1), two at 4,096 (bench-large at batch 8: 5.7 against 8.7 ms a step).
+ */
+export function decodeThreads(rows: number, width: number, threads: number): number {
+  return rows * width <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : threads;
+}
+const ONE_THREAD_ROWS_TIMES_WIDTH = 2048;
+
+/**
  * The mask forwardAppend adds to the scores over a cache of `length` positions, built on the host
  * and fed: 0 where t < pos[b] (filled), MASK where t ≥ pos[b] → (B, 1, 1, length) float32. (Built in
  * the graph it took 3 kernels per call and fixed the cache's length.)

@@ -6,7 +6,7 @@
  */
 
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
-import { decodeMask, prng } from '../../engine/nn.ts';
+import { decodeMask, decodeThreads, prng } from '../../engine/nn.ts';
 import type { OnnxModel } from '../../engine/onnx.ts';
 import type { LoadOptions, Runtime, Session } from '../../engine/runtime.ts';
 import { TonyError } from '../../errors.ts';
@@ -128,18 +128,6 @@ function parametersOf(graph: { state: Record<string, string>; writeKeys: Record<
 }
 
 /**
- * Intra-op threads for a decode call of `batch` rows: one while its matrix products are small.
- * Each kernel of such a call takes microseconds, and waking a second (sleeping) pool thread for it
- * costs more than the thread saves. Measured on 2 cores (docs/results/engine.md, issue 22): one
- * thread was faster at rows × width up to 2,048 (the small, medium and large presets at batch 1
- * and 8, bench-large at batch 1), two at 4,096 (bench-large at batch 8: 5.7 against 8.7 ms a step).
- */
-function decodeThreads(cfg: Readonly<GPTConfig>, batch: number, threads: number): number {
-  return cfg.dModel * batch <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : threads;
-}
-const ONE_THREAD_ROWS_TIMES_WIDTH = 2048;
-
-/**
  * How generate loads a decode graph of `batch` rows on a runtime of `threads` threads: its
  * parameters baked in, ONNX Runtime's arena, decodeThreads (what a benchmark of it must load too).
  */
@@ -149,7 +137,7 @@ export function decodeLoadOptions(
   batch: number,
   threads: number,
 ): LoadOptions {
-  return { bake: parametersOf(graph), threads: decodeThreads(cfg, batch, threads), arena: true };
+  return { bake: parametersOf(graph), threads: decodeThreads(batch, cfg.dModel, threads), arena: true };
 }
 
 /**
@@ -252,7 +240,7 @@ async function generatePass(
   let decode: Loaded<ReturnType<typeof buildAppendDecodeGraph>> | undefined;
   const oneStep = async () =>
     (decode ??= await loadGraph(rt, `${id}|decode|${B}`, () => buildAppendDecodeGraph(cfg, B), {
-      threads: decodeThreads(cfg, B, rt.threads),
+      threads: decodeThreads(B, cfg.dModel, rt.threads),
     }));
 
   // Prefill: prompts padded to the bucket; their keys and values go into the cache (a shared
@@ -309,7 +297,7 @@ async function generatePass(
     const at = pos.map((p, b) => (live(b) ? p : Math.min(p, cfg.blockSize - steps)));
     if (plain && rows.every((r) => r.done || (!r.healRest && r.forced.length === 0)) && at.every((p) => p + steps <= cfg.blockSize)) {
       const multi = await loadGraph(rt, `${id}|steps|${B}|${steps}|${temp !== 0}`, () => buildStepsDecodeGraph(cfg, B, steps, temp !== 0), {
-        threads: decodeThreads(cfg, B, rt.threads),
+        threads: decodeThreads(B, cfg.dModel, rt.threads),
       });
       cap = Math.max(cap, cacheLength(Math.max(...at) + steps, cfg.blockSize));
       const write: Record<string, { key: string; at: number[]; length: number }> = {};

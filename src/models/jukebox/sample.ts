@@ -18,7 +18,7 @@
 import { basename, resolve } from 'node:path';
 import { latestCheckpoint, loadCheckpoint } from '../../engine/checkpoint.ts';
 import { type HostTensor, hostTensor } from '../../engine/dtype.ts';
-import { decodeMask, type KVCache } from '../../engine/nn.ts';
+import { decodeMask, decodeThreads, type KVCache } from '../../engine/nn.ts';
 import { exportOnnx } from '../../engine/onnx.ts';
 import { Runtime, type Session } from '../../engine/runtime.ts';
 import { loadWeights, runOnWeights, weightState } from '../../engine/state.ts';
@@ -58,9 +58,6 @@ export interface LoadedPrior extends LoadedModel {
   /** A cached decoder for `batch` rows (absent on stand-ins: sampling then recomputes windows). */
   decoder?(batch: number): Promise<CachedDecoder>;
 }
-
-/** A step of rows × width up to this runs on one thread (the GPT's measured threshold, generate.ts decodeThreads). */
-const ONE_THREAD_ROWS_TIMES_WIDTH = 2048;
 
 export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<LoadedPrior> {
   const ck = await loadCheckpoint<{ kind?: string; model?: Record<string, unknown> }>((await latestCheckpoint(dir))?.dir ?? dir);
@@ -149,7 +146,7 @@ export async function loadPrior(dir: string, opts: LoadOptions = {}): Promise<Lo
         { logits: st.logits, ...names(st.kv, 'new.') },
         { name: 'prior_step' },
       ),
-      { bake: weightState(prior.ps), threads: B * cfg.dModel <= ONE_THREAD_ROWS_TIMES_WIDTH ? 1 : runtime.threads, arena: true },
+      { bake: weightState(prior.ps), threads: decodeThreads(B, cfg.dModel, runtime.threads), arena: true },
     );
     const cacheNames = Object.keys(names(pre.kv, 'cache.'));
     g = { prefill, step, prior, stateNames: Object.keys(preOut).filter((n) => n !== 'logits'), cacheNames };
