@@ -9,6 +9,7 @@ import { resample } from '../audio/resample.ts';
 import { readWav, toMono, writeWav } from '../audio/wav.ts';
 import { TonyError } from '../errors.ts';
 import { checkWritable, writeFileAtomic } from '../io.ts';
+import { BUNDLED_JUKEBOX, TOP_TEMPERATURE, UPSAMPLER_TEMPERATURE } from '../models/jukebox/bundled.ts';
 import { loadVQVAE } from '../models/jukebox/codec.ts';
 import {
   conditionalNll,
@@ -28,11 +29,7 @@ import { LEVELS, type Level, levelHop } from '../models/jukebox/vqvae.ts';
 import { collect, count, number, positive, runtimeOptions } from './flags.ts';
 import { progressBar } from './progress.ts';
 
-/**
- * No Jukebox model is bundled yet: the ones trained so far (docs/results/jukebox.md) are too weak to
- * ship, so every command names its model directory.
- */
-const MODELS_HINT = ' (none is bundled yet: docs/results/jukebox.md trains one)';
+const MODELS_HINT = ' (default: the bundled models/jukebox)';
 
 interface RuntimeFlags {
   models: string;
@@ -48,7 +45,7 @@ export function register(program: Command): void {
   const encode = jukebox
     .command('encode <in>')
     .description('WAV → code ids at every level (bottom, middle, top) as JSON')
-    .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .option('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT, BUNDLED_JUKEBOX)
     .requiredOption('--out <file>', 'output codes file (.json)');
   for (const o of runtimeOptions()) encode.addOption(o);
   encode.action(async (input: string, o: RuntimeFlags & { out: string }) => {
@@ -74,7 +71,7 @@ export function register(program: Command): void {
   const decode = jukebox
     .command('decode <codes>')
     .description('codes (tony jukebox encode, or sample --codes) → WAV, through one level’s decoder')
-    .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .option('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT, BUNDLED_JUKEBOX)
     .option('--level <level>', 'which level’s codes to decode (bottom, middle, top)', 'bottom')
     .requiredOption('--out <file>', 'output WAV');
   for (const o of runtimeOptions()) decode.addOption(o);
@@ -122,7 +119,7 @@ export function register(program: Command): void {
     .command('encode-corpus')
     .description('a music dataset → codes at every level, one JSON line per song (what tony train prior reads)')
     .option('--data <path>', 'a music manifest or WAV folder (repeatable)', collect, [])
-    .requiredOption('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT)
+    .option('--models <dir>', 'a directory with bottom/, middle/ and top/ VQ-VAE levels' + MODELS_HINT, BUNDLED_JUKEBOX)
     .option('--levels <list>', 'which levels to encode, comma-separated (a top prior needs only top)', 'bottom,middle,top')
     .requiredOption('--out <file>', 'output codes corpus (.jsonl)');
   for (const o of runtimeOptions()) corpus.addOption(o);
@@ -155,9 +152,10 @@ export function register(program: Command): void {
   const sample = jukebox
     .command('sample')
     .description('sample music: top prior (conditioned) → middle and bottom upsamplers → the bottom decoder → WAV')
-    .requiredOption(
+    .option(
       '--models <dir>',
       'a directory with bottom/, middle/, top/ VQ-VAE levels and prior-top/, prior-middle/, prior-bottom/' + MODELS_HINT,
+      BUNDLED_JUKEBOX,
     )
     .option('--top-prior <dir>', 'the top prior to use instead of <models>/prior-top (e.g. one with lyrics)')
     .option('--timbre <name>', 'melody instrument: sine, triangle, square, saw, organ, pluck, bell')
@@ -165,11 +163,12 @@ export function register(program: Command): void {
     .option('--tempo <bpm>', 'beats per minute', positive('tempo'))
     .option('--lyrics <text>', 'what is sung or said (a top prior trained with lyrics)')
     .option('--seconds <s>', 'length of the sample', positive('seconds'), 8)
-    .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option('--temperature <t>', "the top prior's sampling temperature", number('temperature', { min: 0 }), TOP_TEMPERATURE)
     .option(
       '--upsampler-temperature <t>',
-      "the upsamplers' temperature (default: --temperature); below 1 they keep more of the notes",
+      "the upsamplers' temperature; below 1 they keep more of the notes",
       number('upsampler temperature', { min: 0 }),
+      UPSAMPLER_TEMPERATURE,
     )
     .option('--level <level>', 'stop at this level and decode its codes with its own decoder (top, middle, bottom)', 'bottom')
     .option('--seed <n>', 'sampling seed', count('seed'), 1)
@@ -187,7 +186,7 @@ export function register(program: Command): void {
         lyrics?: string;
         seconds: number;
         temperature: number;
-        upsamplerTemperature?: number;
+        upsamplerTemperature: number;
         level: string;
         seed: number;
         cache: boolean;
@@ -226,7 +225,7 @@ export function register(program: Command): void {
           ...(lyrics > 0 ? { text: Int32Array.from(lyricsIds(o.lyrics, lyrics)) } : {}),
           stopAt,
           temperature: o.temperature,
-          ...(o.upsamplerTemperature !== undefined ? { upsamplerTemperature: o.upsamplerTemperature } : {}),
+          upsamplerTemperature: o.upsamplerTemperature,
           seed: o.seed,
           cache: o.cache,
           onProgress: (level, p) => {
@@ -306,14 +305,15 @@ export function register(program: Command): void {
   const condCmd = jukebox
     .command('conditioning')
     .description('measure the top prior’s conditioning: key and tempo of samples vs the request, against unconditioned samples')
-    .requiredOption('--models <dir>', 'a directory with top/ and prior-top/' + MODELS_HINT)
+    .option('--models <dir>', 'a directory with top/ and prior-top/' + MODELS_HINT, BUNDLED_JUKEBOX)
     .option('--n <n>', 'requests (each sampled with and without its conditions)', count('n'), 12)
     .option('--seconds <s>', 'length of each sample', positive('seconds'), 8)
-    .option('--temperature <t>', 'sampling temperature', number('temperature', { min: 0 }), 1)
+    .option('--temperature <t>', "the top prior's sampling temperature", number('temperature', { min: 0 }), TOP_TEMPERATURE)
     .option(
       '--upsampler-temperature <t>',
-      "the upsamplers' temperature (default: --temperature); below 1 they keep more of the notes",
+      "the upsamplers' temperature; below 1 they keep more of the notes",
       number('upsampler temperature', { min: 0 }),
+      UPSAMPLER_TEMPERATURE,
     )
     .option('--seed <n>', 'seed of the requests and the sampling', count('seed'), 1)
     .option('--codes <file>', 'a codes corpus (encode-corpus): also the NLL of its held-out top codes with and without their conditions')
@@ -333,7 +333,7 @@ export function register(program: Command): void {
         n: number;
         seconds: number;
         temperature: number;
-        upsamplerTemperature?: number;
+        upsamplerTemperature: number;
         seed: number;
         chain?: boolean;
         codes?: string;
@@ -362,7 +362,7 @@ export function register(program: Command): void {
             r = await measureConditioning(prior, top, requests, {
               seconds: o.seconds,
               temperature: o.temperature,
-              ...(o.upsamplerTemperature !== undefined ? { upsamplerTemperature: o.upsamplerTemperature } : {}),
+              upsamplerTemperature: o.upsamplerTemperature,
               seed: o.seed,
               onProgress: bar.update,
               ...(chain ? { chain } : {}),

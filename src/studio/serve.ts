@@ -9,6 +9,7 @@
  *   await studio.close();
  */
 import { type Capability, type LoadedModel, modelKinds } from '../models/index.ts';
+import { BUNDLED_JUKEBOX } from '../models/jukebox/bundled.ts';
 import type { OmniModel } from '../models/omni/contract.ts';
 import { createServer, SERVER_DEFAULTS } from '../serve/core/server.ts';
 import type { VoiceGuard } from '../serve/realtime/session.ts';
@@ -41,6 +42,8 @@ export interface StudioOptions {
   vocoder?: { model: Vocoder & LoadedModel; dir: string };
   /** A model with capability 'realtime' (omni): the Voice page and /v1/realtime, its output checked by `guard`. */
   realtime?: { model: OmniModel; dir: string; guard?: VoiceGuard };
+  /** The Jukebox page's bundled chain (default: models/jukebox; false: none, only the runs folder's). */
+  jukebox?: string | false;
   log?: (line: string) => void;
 }
 
@@ -82,7 +85,8 @@ export async function serveStudio(o: StudioOptions = {}): Promise<StudioHandle> 
   server.mount(shapeRoutes());
   server.mount(pointeRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Point-E page: base models from the runs folder
   server.mount(shapeERoutes()); // the Shap-E page, over the bundled models/shape-e
-  server.mount(jukeboxRoutes(o.runsDir ? { runsDir: o.runsDir } : {})); // the Jukebox page: model directories from the runs folder
+  const jukebox = o.jukebox ?? BUNDLED_JUKEBOX;
+  server.mount(jukeboxRoutes({ ...(jukebox ? { bundled: jukebox } : {}), ...(o.runsDir ? { runsDir: o.runsDir } : {}) })); // the Jukebox page: the bundled chain and model directories from the runs folder
   server.mount(mathRoutes()); // the Math page, over the bundled models/math
   if (o.model) server.mount(completionRoutes(o.model.model, COMPLETIONS_DEFAULTS, { playgroundPath: PLAYGROUND_PATH }));
   if (o.realtime) server.mount(realtimeRoutes(o.realtime.model, o.realtime.guard ? { guard: o.realtime.guard } : {})); // the Voice page

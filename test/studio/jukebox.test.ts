@@ -21,12 +21,13 @@ import { composeClip, renderClip } from '../../src/audio/music.ts';
 import { decodeWav, encodeWav } from '../../src/audio/wav.ts';
 import { saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import { input } from '../../src/engine/tensor.ts';
+import { TOP_TEMPERATURE, UPSAMPLER_TEMPERATURE } from '../../src/models/jukebox/bundled.ts';
 import { closeLevels, type Levels, loadLevels } from '../../src/models/jukebox/levels.ts';
 import { conditionIds, Prior, priorConfig } from '../../src/models/jukebox/prior.ts';
 import { loadPrior, sampleCodes } from '../../src/models/jukebox/sample.ts';
 import { LEVELS, VQVAE, vqvaeConfig } from '../../src/models/jukebox/vqvae.ts';
 import { prng } from '../../src/random.ts';
-import { JUKEBOX_TRAIN_HINT } from '../../src/serve/routes/jukebox.ts';
+import { BUNDLED_NAME, JUKEBOX_TRAIN_HINT } from '../../src/serve/routes/jukebox.ts';
 import { type StudioHandle, serveStudio } from '../../src/studio/serve.ts';
 import { requires } from '../system.ts';
 import { CHROMIUM, gotoStudio, launch, openPage } from './browser.ts';
@@ -79,8 +80,9 @@ beforeAll(async () => {
   await makePriors(join(dir, 'jb', 'full'));
   await makeLevels(join(dir, 'jb', 'codec'));
   await mkdir(join(dir, 'other'), { recursive: true });
-  studio = await serveStudio({ port: 0, runsDir: dir });
-  empty = await serveStudio({ port: 0 });
+  // The bundled chain stands in as the tiny jb/full: the list names it first, by its own name.
+  studio = await serveStudio({ port: 0, runsDir: dir, jukebox: join(dir, 'jb', 'full') });
+  empty = await serveStudio({ port: 0, jukebox: false });
   levels = await loadLevels(join(dir, 'jb', 'full'), { threads: 1 });
 }, 60_000);
 
@@ -99,6 +101,7 @@ describe('Jukebox routes', () => {
   it('list the model directories and which have priors; say what to train when there are none', async () => {
     const r = (await (await fetch(`${studio.url}/api/jukebox/models`)).json()) as { models: unknown };
     expect(r.models).toEqual([
+      { name: BUNDLED_NAME, priors: true },
       { name: 'jb/codec', priors: false },
       { name: 'jb/full', priors: true },
     ]);
@@ -159,6 +162,20 @@ describe('Jukebox routes', () => {
     expect(a1.top).toEqual(a0.top);
     expect(b1.top).toEqual(a0.top);
     expect(b1.bottom).not.toEqual(a1.bottom);
+  });
+
+  it('sample the bundled chain by its name, at the temperatures it was judged at by default', { timeout: 60_000 }, async () => {
+    const sampled = async (body: Record<string, unknown>) =>
+      ((await (await post('/api/jukebox/sample', { seconds: 0.5, seed: 4, ...body })).json()) as { codes: Record<string, number[]> }).codes;
+    const byDefault = await sampled({ model: BUNDLED_NAME });
+    // The same directory under the runs folder, with the temperatures spelled out, draws the same codes…
+    expect(await sampled({ model: 'jb/full', temperature: TOP_TEMPERATURE, upsamplerTemperature: UPSAMPLER_TEMPERATURE })).toEqual(
+      byDefault,
+    );
+    // …and the old default (the upsamplers at the top's temperature, 1) draws other lower codes.
+    expect((await sampled({ model: 'jb/full', temperature: TOP_TEMPERATURE, upsamplerTemperature: 1 })).bottom).not.toEqual(
+      byDefault.bottom,
+    );
   });
 
   it('refuse bad input with a 400 naming the field', async () => {

@@ -3,15 +3,17 @@
  * uploaded WAV — encoded to codes at the three VQ-VAE levels and decoded back through each level,
  * and, where the model directory has priors, music sampled top → middle → bottom under conditions.
  *
- *   GET  /api/jukebox/models → { models: [{ name, priors }], timbres, train } (model directories under the runs folder)
+ *   GET  /api/jukebox/models → { models: [{ name, priors }], timbres, train, defaults: { temperature, upsamplerTemperature } }
  *   POST /api/jukebox/encode { model, source?: "music:7", seconds?, wav?: base64 }
  *        → { sampleRate, samples, caption, original: { wav, spectrogram }, levels: { bottom|middle|top: { hop, codes, scDb, wav, spectrogram } } }
  *   POST /api/jukebox/sample { model, timbre?, key?, tempo?, seconds?, temperature?, upsamplerTemperature?, seed? }
+ *        (temperature default TOP_TEMPERATURE, upsamplerTemperature UPSAMPLER_TEMPERATURE: models/jukebox/bundled.ts)
  *        → { sampleRate, samples, codes: { top, middle, bottom }, codebooks, wav, spectrogram }
  *
- * No Jukebox model is bundled: a model directory is any folder under the runs folder holding
- * bottom/, middle/ and top/ (tony train vqvae) and, for sampling, prior-top/, prior-middle/ and
- * prior-bottom/ (tony train prior). `wav` is a 16-bit PCM WAV and `spectrogram` a PNG, base64.
+ * The models: the bundled chain (models/jukebox, listed first as BUNDLED_NAME) when the studio is given
+ * it, and any folder under the runs folder holding bottom/, middle/ and top/ (tony train vqvae) and, for
+ * sampling, prior-top/, prior-middle/ and prior-bottom/ (tony train prior). Sampling defaults to the
+ * temperatures the bundled chain was judged at. `wav` is a 16-bit PCM WAV and `spectrogram` a PNG, base64.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -22,6 +24,7 @@ import { spectrogramPng } from '../../audio/plot.ts';
 import { resample } from '../../audio/resample.ts';
 import { magnitude, stft } from '../../audio/stft.ts';
 import { decodeWav, encodeWav, toMono } from '../../audio/wav.ts';
+import { TOP_TEMPERATURE, UPSAMPLER_TEMPERATURE } from '../../models/jukebox/bundled.ts';
 import { encodeAll, type Levels, loadLevels } from '../../models/jukebox/levels.ts';
 import { conditionIds } from '../../models/jukebox/prior.ts';
 import { type LoadedPrior, loadPrior, sampleChain } from '../../models/jukebox/sample.ts';
@@ -44,6 +47,8 @@ export const JUKEBOX_TRAIN_HINT = [
 ].join('\n');
 
 const PRIORS = ['top', 'middle', 'bottom'] as const;
+/** The bundled chain's name in the model list (not a path: it cannot clash with a folder under the runs folder). */
+export const BUNDLED_NAME = 'bundled (models/jukebox)';
 const hasLevels = (dir: string) => LEVELS.every((l) => existsSync(join(dir, l)));
 const hasPriors = (dir: string) => PRIORS.every((l) => existsSync(join(dir, `prior-${l}`)));
 
@@ -52,13 +57,14 @@ const b64wav = (x: ArrayLike<number>, sampleRate: number) =>
 const b64png = (x: ArrayLike<number>, sampleRate: number, title: string) =>
   Buffer.from(spectrogramPng(Float64Array.from(x), { sampleRate, title })).toString('base64');
 
-export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
+export function jukeboxRoutes(opts: { runsDir?: string; bundled?: string } = {}): RouteModule {
   const loaded = new Map<string, Promise<Levels>>();
   const priors = new Map<string, Promise<LoadedPrior>>();
 
   /** Model directories under the runs folder, as '/'-separated names relative to it. */
   const models = async (): Promise<Array<{ name: string; priors: boolean }>> => {
-    if (!opts.runsDir) return [];
+    const bundled = opts.bundled && hasLevels(opts.bundled) ? [{ name: BUNDLED_NAME, priors: hasPriors(opts.bundled) }] : [];
+    if (!opts.runsDir) return bundled;
     const root = opts.runsDir;
     const out: Array<{ name: string; priors: boolean }> = [];
     const go = async (dir: string, depth: number): Promise<void> => {
@@ -73,14 +79,15 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
         if (e.isDirectory() && !/^(ckpt-\d+|\..*|node_modules)$/.test(e.name)) await go(join(dir, e.name), depth + 1);
     };
     await go(root, 0);
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return [...bundled, ...out.sort((a, b) => a.name.localeCompare(b.name))];
   };
   const modelDir = async (b: Record<string, unknown>): Promise<{ name: string; dir: string; priors: boolean }> => {
     const name = b.model;
     const found = typeof name === 'string' ? (await models()).find((m) => m.name === name) : undefined;
+    if (found && found.name === BUNDLED_NAME && opts.bundled) return { ...found, dir: opts.bundled };
     if (!found || !opts.runsDir)
       throw badRequest(
-        `'model' must name a Jukebox model directory under the runs folder (one holding bottom/, middle/ and top/), got ${JSON.stringify(name)}; GET /api/jukebox/models lists them.`,
+        `'model' must name a Jukebox model directory under the runs folder (one holding bottom/, middle/ and top/) or the bundled one, got ${JSON.stringify(name)}; GET /api/jukebox/models lists them.`,
         'model',
       );
     return { ...found, dir: inside(opts.runsDir, found.name) };
@@ -143,7 +150,13 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
         path: '/api/jukebox/models',
         public: true,
         async handle(ctx) {
-          ctx.send(200, { runsDir: opts.runsDir ?? null, models: await models(), timbres: TIMBRES, train: JUKEBOX_TRAIN_HINT });
+          ctx.send(200, {
+            runsDir: opts.runsDir ?? null,
+            models: await models(),
+            timbres: TIMBRES,
+            train: JUKEBOX_TRAIN_HINT,
+            defaults: { temperature: TOP_TEMPERATURE, upsamplerTemperature: UPSAMPLER_TEMPERATURE },
+          });
         },
       },
       {
@@ -200,11 +213,11 @@ export function jukeboxRoutes(opts: { runsDir?: string } = {}): RouteModule {
           };
           if (b.tempo !== undefined && (typeof b.tempo !== 'number' || !(b.tempo > 0 && b.tempo <= 400)))
             throw badRequest(`'tempo' must be beats per minute from 1 to 400, got ${JSON.stringify(b.tempo)}.`, 'tempo');
-          const temperature = b.temperature ?? 1;
+          const temperature = b.temperature ?? TOP_TEMPERATURE;
           if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 5))
             throw badRequest(`'temperature' must be a number from 0 to 5, got ${JSON.stringify(b.temperature)}.`, 'temperature');
-          // The upsamplers' own temperature (default: the top's), as `tony jukebox sample --upsampler-temperature`.
-          const upsamplerTemperature = b.upsamplerTemperature ?? temperature;
+          // The upsamplers' own temperature, as `tony jukebox sample --upsampler-temperature`.
+          const upsamplerTemperature = b.upsamplerTemperature ?? UPSAMPLER_TEMPERATURE;
           if (typeof upsamplerTemperature !== 'number' || !(upsamplerTemperature >= 0 && upsamplerTemperature <= 5))
             throw badRequest(
               `'upsamplerTemperature' must be a number from 0 to 5, got ${JSON.stringify(b.upsamplerTemperature)}.`,

@@ -2,8 +2,8 @@
  * Jukebox (PAPERS.md §5): a clip — procedural music or an uploaded WAV — encoded to codes at the
  * three VQ-VAE levels (hops 8, 32, 128) and decoded back through each level, heard, seen as a
  * spectrogram, with the codes drawn over time; and, when the model directory has priors, music
- * sampled top → middle → bottom under a timbre, key and tempo. No Jukebox model is bundled: the
- * page takes a model directory from the runs folder, or says what to train.
+ * sampled top → middle → bottom under a timbre, key and tempo. The bundled chain (models/jukebox) is
+ * listed first, then model directories from the runs folder; with neither, the page says what to train.
  */
 import { api, busyRunner, el, field, fmt, type StudioPage, status } from '../page.ts';
 import { type Clip, player } from '../player.ts';
@@ -16,6 +16,8 @@ interface Models {
   models: Array<{ name: string; priors: boolean }>;
   timbres: string[];
   train: string;
+  /** The temperatures the bundled chain was judged at (docs/results/jukebox.md, session 10). */
+  defaults: { temperature: number; upsamplerTemperature: number };
 }
 
 interface Encoded {
@@ -104,7 +106,14 @@ export const page: StudioPage = {
     );
     const key = el('input', { type: 'text', id: 'jukebox-key', placeholder: 'any, e.g. D minor' });
     const tempo = el('input', { type: 'number', id: 'jukebox-tempo', min: '1', max: '400', placeholder: 'any' });
-    const temperature = el('input', { type: 'number', id: 'jukebox-temperature', min: '0', max: '5', step: '0.1', value: '1' });
+    const temperature = el('input', {
+      type: 'number',
+      id: 'jukebox-temperature',
+      min: '0',
+      max: '5',
+      step: '0.05',
+      value: String(m.defaults.temperature),
+    });
     // Below 1 the upsamplers keep more of the top level's notes (docs/results/jukebox.md, sessions 4 and 7).
     const upTemperature = el('input', {
       type: 'number',
@@ -112,8 +121,8 @@ export const page: StudioPage = {
       min: '0',
       max: '5',
       step: '0.1',
-      placeholder: 'same',
-      title: "the upsamplers' temperature (empty: the top's); below 1 they keep more of the notes",
+      value: String(m.defaults.upsamplerTemperature),
+      title: "the upsamplers' temperature; below 1 they keep more of the notes",
     });
     const sample = el('button', { class: 'primary', text: 'Sample', id: 'jukebox-sample' });
     const st = status();
